@@ -1,0 +1,1 @@
+//! strata-registry: the Confluent-compatible HTTP server and its storage.

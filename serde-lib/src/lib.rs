@@ -1,0 +1,1 @@
+//! strata-serde: Confluent wire format, serializers and the schema-validating Producer/Consumer.
