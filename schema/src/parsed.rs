@@ -68,6 +68,15 @@ pub trait FormatSchema: Sized + Send + Sync + fmt::Debug {
 
     /// The dependencies this schema was parsed with.
     fn dependencies(&self) -> &[Dependency];
+
+    /// The schema text in a named `format` (Confluent's `format` query parameter, e.g.
+    /// Protobuf's `serialized`). Formats a type does not know are refused.
+    fn formatted(&self, format: &str) -> Result<String> {
+        Err(crate::Error::Unsupported(format!(
+            "Unsupported format '{format}' for {} schemas",
+            Self::TYPE
+        )))
+    }
 }
 
 /// A parsed schema of any format.
@@ -137,6 +146,11 @@ impl ParsedSchema {
     /// See [`FormatSchema::record_name`].
     pub fn record_name(&self) -> Option<String> {
         dispatch!(self, s => s.record_name())
+    }
+
+    /// See [`FormatSchema::formatted`].
+    pub fn formatted(&self, format: &str) -> Result<String> {
+        dispatch!(self, s => s.formatted(format))
     }
 
     /// See [`FormatSchema::dependencies`].
