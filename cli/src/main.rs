@@ -1,1 +1,29 @@
-fn main() {}
+//! `strata`: the registry server and the everyday schema, serde and broker commands.
+
+mod logging;
+mod serve;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Strata: a Confluent-compatible schema registry and schema-aware Kafka toolkit.
+#[derive(Debug, Parser)]
+#[command(name = "strata", version, about, long_about = None, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the schema registry (Confluent's REST API) on SQLite (default) or PostgreSQL.
+    Serve(serve::ServeArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Serve(args) => serve::run(args),
+    }
+}

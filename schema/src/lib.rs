@@ -22,4 +22,7 @@ mod types;
 pub use compat::{check_compatibility, CompatibilityResult};
 pub use error::{Error, Result};
 pub use parsed::{FormatSchema, Incompatibility, ParseOptions, ParsedSchema};
-pub use types::{CompatibilityLevel, CompatibilityPolicy, Dependency, SchemaReference, SchemaType};
+pub use types::{
+    CompatibilityLevel, CompatibilityPolicy, Dependency, InvalidCompatibilityLevel, SchemaReference,
+    SchemaType,
+};

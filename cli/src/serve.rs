@@ -1,0 +1,113 @@
+//! `strata serve`: run the registry until SIGINT or SIGTERM.
+
+use std::process::ExitCode;
+
+use clap::Args;
+use strata_registry::{Application, ServerConfig, Settings};
+use strata_schema::CompatibilityLevel;
+
+use crate::logging::{self, LogFormat};
+
+/// Flags of `strata serve`; each also reads a `STRATA_*` environment variable.
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:\n  strata serve\n  strata serve --listen 127.0.0.1:8081 --database-url postgres://strata@localhost/strata\n  STRATA_DATABASE_URL=sqlite:///var/lib/strata/registry.db strata serve --log-format json")]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "STRATA_LISTEN", default_value = "0.0.0.0:8081")]
+    listen: String,
+    /// Storage: sqlite://PATH (created on first start) or postgres://USER:PASSWORD@HOST:PORT/DB.
+    #[arg(long, env = "STRATA_DATABASE_URL", default_value = "sqlite://./strata-data/registry.db")]
+    database_url: String,
+    /// Log format.
+    #[arg(long, env = "STRATA_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+    /// Compatibility level used when none is configured (NONE, BACKWARD, FORWARD, FULL and
+    /// their _TRANSITIVE forms).
+    #[arg(long, env = "STRATA_DEFAULT_COMPATIBILITY", default_value = "BACKWARD", value_parser = parse_level)]
+    default_compatibility: CompatibilityLevel,
+    /// error_code for incompatible schemas: 409 (Confluent up to 8.1, what clients assert) or
+    /// 40901 (Confluent 8.2+).
+    #[arg(long, env = "STRATA_INCOMPATIBLE_ERROR_CODE", default_value = "409", value_parser = ["409", "40901"])]
+    incompatible_error_code: String,
+    /// Largest schema accepted, in bytes.
+    #[arg(long, env = "STRATA_MAX_SCHEMA_BYTES", default_value_t = 8 * 1024 * 1024)]
+    max_schema_bytes: usize,
+    /// Refuse mode changes (Confluent's mode.mutability=false).
+    #[arg(long, env = "STRATA_MODE_IMMUTABLE")]
+    mode_immutable: bool,
+}
+
+fn parse_level(s: &str) -> Result<CompatibilityLevel, String> {
+    s.parse().map_err(|e: strata_schema::InvalidCompatibilityLevel| e.to_string())
+}
+
+/// Run the server; the exit code says how it ended.
+pub fn run(args: ServeArgs) -> ExitCode {
+    logging::init(args.log_format);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: could not start the async runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let config = ServerConfig {
+        listen: args.listen,
+        database_url: args.database_url,
+        settings: Settings {
+            incompatible_code_40901: args.incompatible_error_code == "40901",
+            default_compatibility: args.default_compatibility,
+            max_schema_bytes: args.max_schema_bytes,
+            mode_mutability: !args.mode_immutable,
+        },
+    };
+    runtime.block_on(async move {
+        let app = match Application::build(config.clone()).await {
+            Ok(app) => app,
+            Err(e) => {
+                tracing::error!("{e}");
+                eprintln!("error: {e}");
+                return ExitCode::from(1);
+            }
+        };
+        tracing::info!(
+            address = %app.local_addr(),
+            storage = %strata_registry::storage::redact(&config.database_url),
+            "strata registry listening"
+        );
+        match app.run_until(shutdown_signal()).await {
+            Ok(()) => {
+                tracing::info!("shut down cleanly");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                tracing::error!("{e}");
+                ExitCode::from(1)
+            }
+        }
+    })
+}
+
+/// Completes on SIGINT (Ctrl-C) or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => tracing::info!("SIGINT received, shutting down"),
+        _ = term => tracing::info!("SIGTERM received, shutting down"),
+    }
+}

@@ -1,0 +1,59 @@
+//! In-memory caches of immutable data, so cached reads never touch the database.
+//!
+//! Schema ids are never reused and a schema's content never changes, so `id → schema` (with its
+//! pre-serialised `/schemas/ids/{id}` body and its parsed form) can be cached forever; it is
+//! evicted only when a permanent delete removes the id. A subject's numbered version is
+//! immutable too, except for being soft- or permanently deleted: the cache holds live versions
+//! only and drops an entry when this instance deletes it. Several instances sharing one
+//! PostgreSQL can be made coherent by broadcasting those deletions (e.g. LISTEN/NOTIFY): the
+//! only invalidations are deletions, and they are keyed exactly as cached here.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use dashmap::DashMap;
+use strata_schema::ParsedSchema;
+
+use crate::storage::SchemaRecord;
+
+/// A stored schema and what is derived from it once.
+#[derive(Debug)]
+pub struct CachedSchema {
+    /// The stored record.
+    pub record: SchemaRecord,
+    /// The body of `GET /schemas/ids/{id}` with no query parameters.
+    pub id_body: Bytes,
+}
+
+/// A live subject version and the body of `GET /subjects/{s}/versions/{v}`.
+#[derive(Debug)]
+pub struct CachedVersion {
+    /// The schema it registers.
+    pub schema: Arc<CachedSchema>,
+    /// The pre-serialised response.
+    pub body: Bytes,
+}
+
+/// The registry's caches. Lock-free reads (sharded maps), no global lock.
+#[derive(Debug, Default)]
+pub struct Caches {
+    /// id → schema.
+    pub schemas: DashMap<i64, Arc<CachedSchema>>,
+    /// id → parsed form (for compatibility checks: history is never re-parsed).
+    pub parsed: DashMap<i64, Arc<ParsedSchema>>,
+    /// (subject, version) → live version.
+    pub versions: DashMap<(String, i32), Arc<CachedVersion>>,
+}
+
+impl Caches {
+    /// Forget a subject version (after a soft or permanent delete).
+    pub fn forget_version(&self, subject: &str, version: i32) {
+        self.versions.remove(&(subject.to_string(), version));
+    }
+
+    /// Forget a schema id (after a permanent delete removed it).
+    pub fn forget_schema(&self, id: i64) {
+        self.schemas.remove(&id);
+        self.parsed.remove(&id);
+    }
+}

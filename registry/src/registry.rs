@@ -1,0 +1,1020 @@
+//! The registry's behaviour, independent of HTTP: Confluent's semantics for registering,
+//! looking up, deleting and checking schemas, and for config and mode. Reads of immutable data
+//! go through [`Caches`]; everything else goes to [`Storage`].
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use futures::future::BoxFuture;
+use strata_schema::guid::schema_guid;
+use strata_schema::{
+    check_compatibility, CompatibilityLevel, CompatibilityPolicy, CompatibilityResult, Dependency,
+    ParseOptions, ParsedSchema, SchemaReference, SchemaType,
+};
+
+use crate::cache::{CachedSchema, CachedVersion, Caches};
+use crate::entities::{RegisterSchemaRequest, SchemaEntity, SchemaStringEntity};
+use crate::storage::{
+    NewSchema, SchemaRecord, Storage, StorageError, SubjectVersion, VersionRecord,
+};
+use crate::types::{Mode, Subject, VersionId};
+use crate::{Error, Result};
+
+/// The global scope's key in the config and mode tables.
+pub const GLOBAL: &str = "";
+
+/// How often a registration is retried when a concurrent writer took its version number.
+const MAX_WRITE_ATTEMPTS: usize = 64;
+
+/// Server-wide settings that change behaviour.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Answer incompatible registrations with error code 40901 (Confluent 8.2+) instead of 409.
+    pub incompatible_code_40901: bool,
+    /// The compatibility level when none is configured.
+    pub default_compatibility: CompatibilityLevel,
+    /// Largest schema text accepted, in bytes (42209 above it).
+    pub max_schema_bytes: usize,
+    /// Whether `PUT /mode` is allowed (Confluent's `mode.mutability`).
+    pub mode_mutability: bool,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            incompatible_code_40901: false,
+            default_compatibility: CompatibilityLevel::Backward,
+            max_schema_bytes: 8 * 1024 * 1024,
+            mode_mutability: true,
+        }
+    }
+}
+
+/// Options of a register call.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RegisterOptions {
+    /// `normalize=true`.
+    pub normalize: bool,
+    /// `force=true`: skip the compatibility check.
+    pub force: bool,
+}
+
+/// The result of a registration.
+#[derive(Debug, Clone)]
+pub struct Registered {
+    /// The subject version.
+    pub version: i32,
+    /// The stored schema.
+    pub schema: Arc<CachedSchema>,
+}
+
+/// A schema as given in a request, parsed and identified.
+struct Candidate {
+    parsed: ParsedSchema,
+    new: NewSchema,
+}
+
+/// The registry.
+pub struct Registry {
+    storage: Arc<dyn Storage>,
+    caches: Caches,
+    settings: Settings,
+}
+
+impl std::fmt::Debug for Registry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Registry")
+            .field("settings", &self.settings)
+            .finish_non_exhaustive()
+    }
+}
+
+fn live(versions: &[VersionRecord]) -> impl DoubleEndedIterator<Item = &VersionRecord> {
+    versions.iter().filter(|v| !v.deleted)
+}
+
+fn invalid_schema(subject: &str, req_schema: &str, schema_type: SchemaType, refs: &[SchemaReference], reason: &dyn std::fmt::Display) -> Error {
+    // Confluent: "Invalid schema " + Schema.toString() + ", details: " + cause.
+    let refs: Vec<String> = refs
+        .iter()
+        .map(|r| format!("{{name='{}', subject='{}', version={}}}", r.name, r.subject, r.version))
+        .collect();
+    Error::InvalidSchema(format!(
+        "Invalid schema {{subject={subject}, version=0, id=-1, schemaType={schema_type}, references=[{}], schema={req_schema}}}, details: {reason}",
+        refs.join(", ")
+    ))
+}
+
+fn merge_config(base: &mut serde_json::Map<String, serde_json::Value>, over: &serde_json::Map<String, serde_json::Value>) {
+    for (k, v) in over {
+        base.insert(k.clone(), v.clone());
+    }
+}
+
+impl Registry {
+    /// A registry over `storage`.
+    pub fn new(storage: Arc<dyn Storage>, settings: Settings) -> Self {
+        Registry {
+            storage,
+            caches: Caches::default(),
+            settings,
+        }
+    }
+
+    /// The settings.
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    // ---------------------------------------------------------------- schemas by id
+
+    /// The schema with this id, from memory after first use.
+    pub async fn schema(&self, id: i64) -> Result<Option<Arc<CachedSchema>>> {
+        if let Some(hit) = self.caches.schemas.get(&id) {
+            return Ok(Some(hit.clone()));
+        }
+        let Some(record) = self.storage.schema_by_id(id).await? else {
+            return Ok(None);
+        };
+        Ok(Some(self.cache_schema(record)?))
+    }
+
+    /// The body of `GET /schemas/ids/{id}` when it is cached (the hot path: no await, no I/O).
+    pub fn cached_id_body(&self, id: i64) -> Option<Bytes> {
+        self.caches.schemas.get(&id).map(|c| c.id_body.clone())
+    }
+
+    fn cache_schema(&self, record: SchemaRecord) -> Result<Arc<CachedSchema>> {
+        let id = record.id;
+        let id_body = serde_json::to_vec(&SchemaStringEntity::new(&record, &record.schema))
+            .map_err(|e| Error::Internal(e.to_string()))?;
+        let cached = Arc::new(CachedSchema {
+            record,
+            id_body: Bytes::from(id_body),
+        });
+        Ok(self
+            .caches
+            .schemas
+            .entry(id)
+            .or_insert(cached)
+            .value()
+            .clone())
+    }
+
+    /// The schema with this GUID.
+    pub async fn schema_by_guid(&self, guid: &str) -> Result<Option<Arc<CachedSchema>>> {
+        match self.storage.schema_by_guid(guid).await? {
+            Some(record) => Ok(Some(self.cache_schema(record)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// The parsed form of a stored schema, parsed once (leniently, as stored schemas are).
+    pub async fn parsed(&self, id: i64) -> Result<Arc<ParsedSchema>> {
+        if let Some(hit) = self.caches.parsed.get(&id) {
+            return Ok(hit.clone());
+        }
+        let cached = self
+            .schema(id)
+            .await?
+            .ok_or_else(|| Error::SchemaIdNotFound(id.to_string()))?;
+        let record = &cached.record;
+        let deps = self.resolve_references(&record.references, 0).await?;
+        let parsed = ParsedSchema::parse(
+            record.schema_type,
+            &record.schema,
+            &deps,
+            ParseOptions {
+                validate_as_new: false,
+            },
+        )
+        .map_err(|e| Error::Internal(format!("stored schema {id} no longer parses: {e}")))?;
+        let parsed = Arc::new(parsed);
+        self.caches.parsed.insert(id, parsed.clone());
+        Ok(parsed)
+    }
+
+    /// Resolve references into dependencies (recursively), from the store.
+    fn resolve_references<'a>(
+        &'a self,
+        refs: &'a [SchemaReference],
+        depth: usize,
+    ) -> BoxFuture<'a, Result<Vec<Dependency>>> {
+        Box::pin(async move {
+            if depth > 32 {
+                return Err(Error::InvalidSchema(
+                    "References are nested more than 32 levels deep".into(),
+                ));
+            }
+            let mut deps = Vec::with_capacity(refs.len());
+            for r in refs {
+                let cached = self.referenced_schema(r).await?;
+                deps.push(Dependency {
+                    name: r.name.clone(),
+                    subject: r.subject.clone(),
+                    version: r.version,
+                    schema_type: cached.record.schema_type,
+                    schema: cached.record.schema.clone(),
+                    dependencies: self
+                        .resolve_references(&cached.record.references, depth + 1)
+                        .await?,
+                });
+            }
+            Ok(deps)
+        })
+    }
+
+    async fn referenced_schema(&self, r: &SchemaReference) -> Result<Arc<CachedSchema>> {
+        let missing = || {
+            Error::InvalidSchema(format!(
+                "Invalid schema: reference '{}' to subject '{}' version {} could not be found; register it first",
+                r.name, r.subject, r.version
+            ))
+        };
+        let versions = self.storage.versions(&r.subject).await?;
+        let found = if r.version == -1 {
+            live(&versions).next_back()
+        } else {
+            versions.iter().find(|v| v.version == r.version)
+        };
+        let v = found.ok_or_else(missing)?;
+        self.schema(v.schema_id).await?.ok_or_else(missing)
+    }
+
+    // ---------------------------------------------------------------- versions
+
+    /// All versions of a subject (soft-deleted included).
+    pub async fn versions(&self, subject: &Subject) -> Result<Vec<VersionRecord>> {
+        Ok(self.storage.versions(subject.as_str()).await?)
+    }
+
+    /// Resolve `version` in a subject: `latest` is the latest live version (or, with
+    /// `deleted`, the latest of all); a number must exist and be live unless `deleted`.
+    pub async fn find_version(
+        &self,
+        subject: &Subject,
+        version: VersionId,
+        deleted: bool,
+    ) -> Result<VersionRecord> {
+        let versions = self.versions(subject).await?;
+        if versions.is_empty() || (!deleted && live(&versions).next().is_none()) {
+            return Err(Error::SubjectNotFound(subject.to_string()));
+        }
+        let found = match version {
+            VersionId::Latest if deleted => versions.last(),
+            VersionId::Latest => live(&versions).next_back(),
+            VersionId::Number(n) => versions
+                .iter()
+                .find(|v| v.version == n && (deleted || !v.deleted)),
+        };
+        found.copied().ok_or_else(|| {
+            Error::VersionNotFound(match version {
+                VersionId::Latest => "latest".into(),
+                VersionId::Number(n) => n.to_string(),
+            })
+        })
+    }
+
+    /// The body of `GET /subjects/{s}/versions/{v}`: from memory for a live numbered version.
+    pub async fn version_body(
+        &self,
+        subject: &Subject,
+        version: VersionId,
+        deleted: bool,
+    ) -> Result<Bytes> {
+        if let VersionId::Number(n) = version {
+            if let Some(hit) = self.caches.versions.get(&(subject.to_string(), n)) {
+                return Ok(hit.body.clone());
+            }
+        }
+        let v = self.find_version(subject, version, deleted).await?;
+        let schema = self
+            .schema(v.schema_id)
+            .await?
+            .ok_or_else(|| Error::Internal(format!("version refers to missing schema {}", v.schema_id)))?;
+        let body = Bytes::from(
+            serde_json::to_vec(&SchemaEntity::new(
+                subject.as_str(),
+                v.version,
+                &schema.record,
+                v.deleted,
+            ))
+            .map_err(|e| Error::Internal(e.to_string()))?,
+        );
+        if !v.deleted {
+            self.caches.versions.insert(
+                (subject.to_string(), v.version),
+                Arc::new(CachedVersion {
+                    schema,
+                    body: body.clone(),
+                }),
+            );
+        }
+        Ok(body)
+    }
+
+    /// The schema registered as a subject version.
+    pub async fn version_schema(
+        &self,
+        subject: &Subject,
+        version: VersionId,
+        deleted: bool,
+    ) -> Result<(VersionRecord, Arc<CachedSchema>)> {
+        let v = self.find_version(subject, version, deleted).await?;
+        let schema = self
+            .schema(v.schema_id)
+            .await?
+            .ok_or_else(|| Error::Internal(format!("version refers to missing schema {}", v.schema_id)))?;
+        Ok((v, schema))
+    }
+
+    /// Every subject version (for listings).
+    pub async fn all_versions(&self) -> Result<Vec<SubjectVersion>> {
+        Ok(self.storage.all_versions().await?)
+    }
+
+    /// Subject versions registering a schema id.
+    pub async fn versions_of_schema(&self, id: i64) -> Result<Vec<SubjectVersion>> {
+        Ok(self.storage.versions_of_schema(id).await?)
+    }
+
+    /// Ids of live schemas referencing a subject version (`deleted`: soft-deleted ones too).
+    pub async fn referenced_by(&self, subject: &Subject, version: i32, deleted: bool) -> Result<Vec<i64>> {
+        let ids = self
+            .storage
+            .referencing_schema_ids(subject.as_str(), version)
+            .await?;
+        if deleted {
+            return Ok(ids);
+        }
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            if self
+                .storage
+                .versions_of_schema(id)
+                .await?
+                .iter()
+                .any(|sv| !sv.version.deleted)
+            {
+                out.push(id);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The largest id in use.
+    pub async fn max_schema_id(&self) -> Result<i64> {
+        Ok(self.storage.max_schema_id().await?)
+    }
+
+    // ---------------------------------------------------------------- parsing a request
+
+    /// Parse a request's schema for `subject`: the empty schema means the latest version's;
+    /// metadata and rule set are inherited from the latest live version when omitted.
+    async fn candidate(
+        &self,
+        subject: &Subject,
+        req: &RegisterSchemaRequest,
+        versions: &[VersionRecord],
+        normalize: bool,
+        validate_as_new: bool,
+        inherit: bool,
+    ) -> Result<Candidate> {
+        let latest = match live(versions).next_back() {
+            Some(v) => self.schema(v.schema_id).await?,
+            None => None,
+        };
+        let text = req.schema.as_deref().unwrap_or("");
+        let (text, schema_type, refs) = if text.trim().is_empty() {
+            // Confluent: an empty schema re-registers the latest version's (new metadata only).
+            match &latest {
+                Some(l) => (
+                    l.record.schema.clone(),
+                    l.record.schema_type,
+                    l.record.references.clone(),
+                ),
+                None => return Err(Error::InvalidSchema("Empty schema".into())),
+            }
+        } else {
+            let schema_type = match req.schema_type.as_deref() {
+                None | Some("") => SchemaType::Avro,
+                Some(t) => t
+                    .parse::<SchemaType>()
+                    .map_err(|e| Error::InvalidSchema(e.to_string()))?,
+            };
+            (
+                text.to_string(),
+                schema_type,
+                req.references.clone().unwrap_or_default(),
+            )
+        };
+        if text.len() > self.settings.max_schema_bytes {
+            return Err(Error::SchemaTooLarge(text.len(), self.settings.max_schema_bytes));
+        }
+        validate_rule_set(req.rule_set.as_ref())?;
+        let (metadata, rule_set) = match (&latest, inherit) {
+            (Some(l), true) => (
+                req.metadata.clone().or_else(|| l.record.metadata.clone()),
+                req.rule_set.clone().or_else(|| l.record.rule_set.clone()),
+            ),
+            _ => (req.metadata.clone(), req.rule_set.clone()),
+        };
+        let deps = self.resolve_references(&refs, 0).await.map_err(|e| match e {
+            Error::InvalidSchema(reason) => invalid_schema(subject.as_str(), &text, schema_type, &refs, &reason),
+            other => other,
+        })?;
+        let mut parsed = ParsedSchema::parse(schema_type, &text, &deps, ParseOptions { validate_as_new })
+            .map_err(|e| invalid_schema(subject.as_str(), &text, schema_type, &refs, &e))?;
+        if normalize {
+            parsed = parsed
+                .normalize()
+                .map_err(|e| invalid_schema(subject.as_str(), &text, schema_type, &refs, &e))?;
+        }
+        let canonical = parsed.canonical().to_string();
+        let guid = schema_guid(&canonical, &refs, metadata.as_ref(), rule_set.as_ref()).to_string();
+        Ok(Candidate {
+            parsed,
+            new: NewSchema {
+                schema_type,
+                guid,
+                schema: canonical,
+                references: refs,
+                metadata,
+                rule_set,
+            },
+        })
+    }
+
+    // ---------------------------------------------------------------- register
+
+    /// Register a schema under a subject (Confluent's `POST /subjects/{s}/versions`).
+    pub async fn register(
+        &self,
+        subject: &Subject,
+        req: &RegisterSchemaRequest,
+        opts: RegisterOptions,
+    ) -> Result<Registered> {
+        let mode = self.effective_mode(subject).await?;
+        if mode.is_read_only() {
+            return Err(Error::OperationNotPermitted(format!(
+                "Subject {subject} is in read-only mode"
+            )));
+        }
+        if req.id.is_some() && mode != Mode::Import {
+            return Err(Error::OperationNotPermitted(format!(
+                "Subject {subject} is not in import mode"
+            )));
+        }
+        if req.id.is_none() && mode == Mode::Import {
+            return Err(Error::OperationNotPermitted(format!(
+                "Subject {subject} is not in read-write mode"
+            )));
+        }
+        let config = self.effective_config(subject).await?;
+        let normalize = opts.normalize || config.normalize;
+        let skip_compat = opts.force || matches!(mode, Mode::Import | Mode::Forward);
+
+        for _ in 0..MAX_WRITE_ATTEMPTS {
+            let versions = self.versions(subject).await?;
+            let candidate = self
+                .candidate(subject, req, &versions, normalize, true, true)
+                .await?;
+            // Confluent: an identical live schema in this subject is returned, not re-registered.
+            if let Some(id) = self
+                .storage
+                .schema_id_by_content(candidate.new.schema_type, &candidate.new.guid)
+                .await?
+            {
+                if let Some(v) = live(&versions).rev().find(|v| v.schema_id == id) {
+                    if let Some(requested) = req.id.filter(|r| *r != id) {
+                        return Err(Error::OperationNotPermitted(format!(
+                            "Schema already registered with id {id} instead of input id {requested}"
+                        )));
+                    }
+                    let schema = self.schema(id).await?.ok_or(Error::SchemaNotFound)?;
+                    return Ok(Registered {
+                        version: v.version,
+                        schema,
+                    });
+                }
+            }
+            if !skip_compat {
+                let result = self
+                    .check_against(&candidate.parsed, &versions, config.level, config.policy, None)
+                    .await?;
+                if !result.is_compatible {
+                    return Err(Error::Incompatible {
+                        subject: subject.to_string(),
+                        messages: result.messages,
+                        code_40901: self.settings.incompatible_code_40901,
+                    });
+                }
+            }
+            let next = versions.last().map_or(1, |v| v.version + 1);
+            let version = match req.version {
+                Some(v) if mode == Mode::Import => {
+                    if v < 1 {
+                        return Err(Error::InvalidVersion(v.to_string()));
+                    }
+                    if versions.iter().any(|x| x.version == v) {
+                        return Err(Error::OperationNotPermitted(format!(
+                            "Overwrite new schema version {v} of subject {subject} is not permitted."
+                        )));
+                    }
+                    v
+                }
+                _ => next,
+            };
+            match self
+                .storage
+                .insert_version(subject.as_str(), version, &candidate.new, req.id)
+                .await
+            {
+                Ok(id) => {
+                    self.caches
+                        .parsed
+                        .entry(id)
+                        .or_insert_with(|| Arc::new(candidate.parsed));
+                    let schema = self.schema(id).await?.ok_or(Error::SchemaNotFound)?;
+                    return Ok(Registered { version, schema });
+                }
+                Err(StorageError::Conflict(_)) => continue,
+                Err(e @ (StorageError::IdTaken(_) | StorageError::ContentHasOtherId { .. })) => {
+                    return Err(Error::OperationNotPermitted(e.to_string()))
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(Error::Internal(format!(
+            "registration under {subject} kept conflicting with concurrent writers"
+        )))
+    }
+
+    /// Look a schema up in a subject (Confluent's `POST /subjects/{s}`).
+    pub async fn lookup(
+        &self,
+        subject: &Subject,
+        req: &RegisterSchemaRequest,
+        normalize: bool,
+        deleted: bool,
+    ) -> Result<(VersionRecord, Arc<CachedSchema>)> {
+        let versions = self.versions(subject).await?;
+        if versions.is_empty() || (!deleted && live(&versions).next().is_none()) {
+            return Err(Error::SubjectNotFound(subject.to_string()));
+        }
+        let config = self.effective_config(subject).await?;
+        let normalize = normalize || config.normalize;
+        // First as given, then (Confluent's fallback) with the latest metadata and rule set.
+        for inherit in [false, true] {
+            if inherit && req.metadata.is_some() && req.rule_set.is_some() {
+                break;
+            }
+            let candidate = self
+                .candidate(subject, req, &versions, normalize, false, inherit)
+                .await?;
+            if let Some(id) = self
+                .storage
+                .schema_id_by_content(candidate.new.schema_type, &candidate.new.guid)
+                .await?
+            {
+                let found = versions
+                    .iter()
+                    .rev()
+                    .find(|v| v.schema_id == id && (deleted || !v.deleted));
+                if let Some(v) = found {
+                    let schema = self.schema(id).await?.ok_or(Error::SchemaNotFound)?;
+                    return Ok((*v, schema));
+                }
+            }
+        }
+        Err(Error::SchemaNotFound)
+    }
+
+    // ---------------------------------------------------------------- compatibility
+
+    async fn check_against(
+        &self,
+        new: &ParsedSchema,
+        versions: &[VersionRecord],
+        level: CompatibilityLevel,
+        policy: CompatibilityPolicy,
+        only: Option<VersionRecord>,
+    ) -> Result<CompatibilityResult> {
+        let chosen: Vec<VersionRecord> = match only {
+            Some(v) => vec![v],
+            None if level.is_transitive() => live(versions).rev().copied().collect(),
+            None => live(versions).next_back().copied().into_iter().collect(),
+        };
+        let mut parsed = Vec::with_capacity(chosen.len());
+        for v in &chosen {
+            parsed.push((v.version, self.parsed(v.schema_id).await?));
+        }
+        let previous: Vec<(i32, &ParsedSchema)> =
+            parsed.iter().map(|(v, p)| (*v, p.as_ref())).collect();
+        Ok(check_compatibility(level, policy, new, &previous))
+    }
+
+    /// Test a schema against a subject (`POST /compatibility/subjects/{s}/versions[/{v}]`).
+    /// `version: None` checks as a registration would. With `verbose`, an unparsable schema is
+    /// reported as incompatible with the reason instead of 42201, as Confluent does.
+    pub async fn test_compatibility(
+        &self,
+        subject: &Subject,
+        version: Option<VersionId>,
+        req: &RegisterSchemaRequest,
+        normalize: bool,
+        verbose: bool,
+    ) -> Result<CompatibilityResult> {
+        let versions = self.versions(subject).await?;
+        let only = match version {
+            None => None,
+            Some(VersionId::Latest) => match live(&versions).next_back() {
+                Some(v) => Some(*v),
+                // Confluent: checking against `latest` of a missing subject is compatible.
+                None => {
+                    return Ok(CompatibilityResult {
+                        is_compatible: true,
+                        messages: Vec::new(),
+                    })
+                }
+            },
+            Some(VersionId::Number(n)) => {
+                if live(&versions).next().is_none() {
+                    return Err(Error::SubjectNotFound(subject.to_string()));
+                }
+                Some(
+                    *live(&versions)
+                        .find(|v| v.version == n)
+                        .ok_or_else(|| Error::VersionNotFound(n.to_string()))?,
+                )
+            }
+        };
+        let config = self.effective_config(subject).await?;
+        let candidate = match self
+            .candidate(subject, req, &versions, normalize || config.normalize, true, true)
+            .await
+        {
+            Ok(c) => c,
+            Err(Error::InvalidSchema(reason)) if verbose => {
+                return Ok(CompatibilityResult {
+                    is_compatible: false,
+                    messages: vec![reason],
+                })
+            }
+            Err(e) => return Err(e),
+        };
+        let level = if config.level == CompatibilityLevel::None {
+            return Ok(CompatibilityResult {
+                is_compatible: true,
+                messages: Vec::new(),
+            });
+        } else {
+            config.level
+        };
+        self.check_against(&candidate.parsed, &versions, level, config.policy, only)
+            .await
+    }
+
+    // ---------------------------------------------------------------- deletes
+
+    async fn ensure_writable(&self, subject: &Subject) -> Result<()> {
+        if self.effective_mode(subject).await?.is_read_only() {
+            return Err(Error::OperationNotPermitted(format!(
+                "Subject {subject} is in read-only mode"
+            )));
+        }
+        Ok(())
+    }
+
+    async fn ensure_unreferenced(&self, subject: &Subject, version: i32, include_deleted: bool) -> Result<()> {
+        if !self.referenced_by(subject, version, include_deleted).await?.is_empty() {
+            return Err(Error::ReferenceExists {
+                subject: subject.to_string(),
+                version,
+            });
+        }
+        Ok(())
+    }
+
+    /// Delete one version (`DELETE /subjects/{s}/versions/{v}`); returns the version number.
+    pub async fn delete_version(&self, subject: &Subject, version: VersionId, permanent: bool) -> Result<i32> {
+        self.ensure_writable(subject).await?;
+        let versions = self.versions(subject).await?;
+        if versions.is_empty() {
+            return Err(Error::SubjectNotFound(subject.to_string()));
+        }
+        let v = match version {
+            VersionId::Latest => *live(&versions)
+                .next_back()
+                .ok_or_else(|| Error::SubjectNotFound(subject.to_string()))?,
+            VersionId::Number(n) => *versions
+                .iter()
+                .find(|v| v.version == n)
+                .ok_or_else(|| Error::VersionNotFound(n.to_string()))?,
+        };
+        if permanent {
+            if !v.deleted {
+                return Err(Error::VersionNotSoftDeleted {
+                    subject: subject.to_string(),
+                    version: v.version,
+                });
+            }
+            self.ensure_unreferenced(subject, v.version, true).await?;
+            let removed = self.storage.hard_delete(subject.as_str(), &[v.version]).await?;
+            self.forget(subject, &[v.version], &removed);
+            if versions.len() == 1 {
+                self.clear_subject_settings(subject).await?;
+            }
+        } else {
+            if v.deleted {
+                return Err(Error::VersionSoftDeleted {
+                    subject: subject.to_string(),
+                    version: v.version,
+                });
+            }
+            self.ensure_unreferenced(subject, v.version, false).await?;
+            self.storage.soft_delete(subject.as_str(), &[v.version]).await?;
+            self.forget(subject, &[v.version], &[]);
+        }
+        Ok(v.version)
+    }
+
+    /// Delete a subject (`DELETE /subjects/{s}`); returns the versions deleted.
+    pub async fn delete_subject(&self, subject: &Subject, permanent: bool) -> Result<Vec<i32>> {
+        self.ensure_writable(subject).await?;
+        let versions = self.versions(subject).await?;
+        if versions.is_empty() {
+            return Err(Error::SubjectNotFound(subject.to_string()));
+        }
+        let live_versions: Vec<i32> = live(&versions).map(|v| v.version).collect();
+        if permanent {
+            if !live_versions.is_empty() {
+                return Err(Error::SubjectNotSoftDeleted(subject.to_string()));
+            }
+            let all: Vec<i32> = versions.iter().map(|v| v.version).collect();
+            for v in &all {
+                self.ensure_unreferenced(subject, *v, true).await?;
+            }
+            let removed = self.storage.hard_delete(subject.as_str(), &all).await?;
+            self.forget(subject, &all, &removed);
+            self.clear_subject_settings(subject).await?;
+            Ok(all)
+        } else {
+            if live_versions.is_empty() {
+                return Err(Error::SubjectSoftDeleted(subject.to_string()));
+            }
+            for v in &live_versions {
+                self.ensure_unreferenced(subject, *v, false).await?;
+            }
+            self.storage.soft_delete(subject.as_str(), &live_versions).await?;
+            self.forget(subject, &live_versions, &[]);
+            Ok(live_versions)
+        }
+    }
+
+    fn forget(&self, subject: &Subject, versions: &[i32], removed_ids: &[i64]) {
+        for v in versions {
+            self.caches.forget_version(subject.as_str(), *v);
+        }
+        for id in removed_ids {
+            self.caches.forget_schema(*id);
+        }
+    }
+
+    async fn clear_subject_settings(&self, subject: &Subject) -> Result<()> {
+        // Confluent: permanently deleting a subject also deletes its config and mode.
+        self.storage.delete_config(subject.as_str()).await?;
+        self.storage.delete_mode(subject.as_str()).await?;
+        Ok(())
+    }
+
+    // ---------------------------------------------------------------- config
+
+    /// The stored config object of a scope (`GLOBAL` or a subject), if any.
+    pub async fn stored_config(&self, scope: &str) -> Result<Option<serde_json::Map<String, serde_json::Value>>> {
+        match self.storage.config(scope).await? {
+            Some(body) => match serde_json::from_str(&body) {
+                Ok(serde_json::Value::Object(map)) => Ok(Some(map)),
+                _ => Err(Error::Internal(format!("stored config for '{scope}' is not a JSON object"))),
+            },
+            None => Ok(None),
+        }
+    }
+
+    /// The global config, with the default level filled in.
+    pub async fn global_config(&self) -> Result<serde_json::Map<String, serde_json::Value>> {
+        let mut map = self.stored_config(GLOBAL).await?.unwrap_or_default();
+        map.entry("compatibilityLevel")
+            .or_insert_with(|| self.settings.default_compatibility.as_str().into());
+        Ok(map)
+    }
+
+    /// The config in force for a subject: its own over the global one.
+    pub async fn config_in_scope(&self, subject: &Subject) -> Result<serde_json::Map<String, serde_json::Value>> {
+        let mut map = self.global_config().await?;
+        if let Some(own) = self.stored_config(subject.as_str()).await? {
+            merge_config(&mut map, &own);
+        }
+        Ok(map)
+    }
+
+    async fn effective_config(&self, subject: &Subject) -> Result<EffectiveConfig> {
+        let map = self.config_in_scope(subject).await?;
+        let level = map
+            .get("compatibilityLevel")
+            .and_then(|v| v.as_str())
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(self.settings.default_compatibility);
+        let policy = map
+            .get("compatibilityPolicy")
+            .and_then(|v| v.as_str())
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_default();
+        let normalize = map.get("normalize").and_then(|v| v.as_bool()).unwrap_or(false);
+        Ok(EffectiveConfig {
+            level,
+            policy,
+            normalize,
+        })
+    }
+
+    /// Apply a `ConfigUpdateRequest` (merge: absent keeps, `null` clears) to a scope and
+    /// return the resulting stored config.
+    pub async fn update_config(
+        &self,
+        scope: &str,
+        update: &serde_json::Map<String, serde_json::Value>,
+    ) -> Result<serde_json::Map<String, serde_json::Value>> {
+        let mut map = self.stored_config(scope).await?.unwrap_or_default();
+        for (key, value) in update {
+            // The request says `compatibility`; the stored Config says `compatibilityLevel`.
+            let key = if key == "compatibility" { "compatibilityLevel" } else { key.as_str() };
+            if value.is_null() {
+                map.remove(key);
+                continue;
+            }
+            match key {
+                "compatibilityLevel" => {
+                    let level: CompatibilityLevel = value
+                        .as_str()
+                        .and_then(|s| s.parse().ok())
+                        .ok_or(Error::InvalidCompatibilityLevel)?;
+                    map.insert(key.into(), level.as_str().into());
+                }
+                "compatibilityPolicy" => {
+                    let policy: CompatibilityPolicy = value
+                        .as_str()
+                        .and_then(|s| s.parse().ok())
+                        .ok_or_else(|| Error::Unprocessable(
+                            "Invalid compatibility policy. Valid values are STRICT and LENIENT".into(),
+                        ))?;
+                    map.insert(key.into(), policy.as_str().into());
+                }
+                "normalize" | "validateFields" | "validateRules" | "validateNewSchemas" => {
+                    if !value.is_boolean() {
+                        return Err(Error::Unprocessable(format!("'{key}' must be true or false")));
+                    }
+                    map.insert(key.into(), value.clone());
+                }
+                "defaultRuleSet" | "overrideRuleSet" => {
+                    validate_rule_set(Some(value))?;
+                    map.insert(key.into(), value.clone());
+                }
+                _ => {
+                    map.insert(key.into(), value.clone());
+                }
+            }
+        }
+        let body = serde_json::Value::Object(map.clone()).to_string();
+        self.storage.set_config(scope, &body).await?;
+        Ok(map)
+    }
+
+    /// Remove a scope's config; the previous one, if any.
+    pub async fn delete_config(&self, scope: &str) -> Result<Option<serde_json::Map<String, serde_json::Value>>> {
+        let previous = self.stored_config(scope).await?;
+        self.storage.delete_config(scope).await?;
+        Ok(previous)
+    }
+
+    // ---------------------------------------------------------------- mode
+
+    /// The stored mode of a scope.
+    pub async fn stored_mode(&self, scope: &str) -> Result<Option<Mode>> {
+        match self.storage.mode(scope).await? {
+            Some(m) => Ok(Some(m.parse()?)),
+            None => Ok(None),
+        }
+    }
+
+    /// The global mode (READWRITE when unset).
+    pub async fn global_mode(&self) -> Result<Mode> {
+        Ok(self.stored_mode(GLOBAL).await?.unwrap_or_default())
+    }
+
+    /// The mode in force for a subject.
+    pub async fn effective_mode(&self, subject: &Subject) -> Result<Mode> {
+        let global = self.global_mode().await?;
+        if global == Mode::ReadOnlyOverride {
+            return Ok(global);
+        }
+        Ok(self.stored_mode(subject.as_str()).await?.unwrap_or(global))
+    }
+
+    /// Set a scope's mode (`PUT /mode[/{s}]`).
+    pub async fn set_mode(&self, subject: Option<&Subject>, mode: Mode, force: bool) -> Result<Mode> {
+        if !self.settings.mode_mutability {
+            return Err(Error::OperationNotPermitted("Mode changes are not allowed".into()));
+        }
+        if mode == Mode::Forward && subject.is_some() {
+            return Err(Error::InvalidMode);
+        }
+        if mode == Mode::Import && !force {
+            let has_subjects = match subject {
+                Some(s) => live(&self.versions(s).await?).next().is_some(),
+                None => self.all_versions().await?.iter().any(|sv| !sv.version.deleted),
+            };
+            if has_subjects {
+                return Err(Error::OperationNotPermitted(
+                    "Cannot import since found existing subjects".into(),
+                ));
+            }
+        }
+        let scope = subject.map_or(GLOBAL, Subject::as_str);
+        self.storage.set_mode(scope, mode.as_str()).await?;
+        Ok(mode)
+    }
+
+    /// Remove a scope's mode; the previous one, if any.
+    pub async fn delete_mode(&self, scope: &str) -> Result<Option<Mode>> {
+        let previous = self.stored_mode(scope).await?;
+        self.storage.delete_mode(scope).await?;
+        Ok(previous)
+    }
+
+    /// Subjects that have their own mode.
+    pub async fn mode_subjects(&self) -> Result<Vec<String>> {
+        Ok(self.storage.mode_scopes().await?)
+    }
+}
+
+struct EffectiveConfig {
+    level: CompatibilityLevel,
+    policy: CompatibilityPolicy,
+    normalize: bool,
+}
+
+/// Confluent's `RuleSet.validate`: rule names unique, kinds and modes valid (42210).
+fn validate_rule_set(rule_set: Option<&serde_json::Value>) -> Result<()> {
+    let Some(rs) = rule_set else { return Ok(()) };
+    if rs.is_null() {
+        return Ok(());
+    }
+    let obj = rs
+        .as_object()
+        .ok_or_else(|| Error::InvalidRuleSet("ruleSet must be a JSON object".into()))?;
+    for (group, migration) in [
+        ("migrationRules", true),
+        ("domainRules", false),
+        ("encodingRules", false),
+    ] {
+        let Some(rules) = obj.get(group) else { continue };
+        if rules.is_null() {
+            continue;
+        }
+        let rules = rules
+            .as_array()
+            .ok_or_else(|| Error::InvalidRuleSet(format!("{group} must be an array")))?;
+        let mut names = std::collections::HashSet::new();
+        for rule in rules {
+            let name = rule
+                .get("name")
+                .and_then(|n| n.as_str())
+                .filter(|n| !n.is_empty())
+                .ok_or_else(|| Error::InvalidRuleSet(format!("every rule in {group} needs a name")))?;
+            if !names.insert(name) {
+                return Err(Error::InvalidRuleSet(format!("Found duplicate name {name} in rules")));
+            }
+            if let Some(kind) = rule.get("kind").and_then(|k| k.as_str()) {
+                if !matches!(kind, "TRANSFORM" | "CONDITION") {
+                    return Err(Error::InvalidRuleSet(format!(
+                        "Invalid kind {kind} for rule {name}: use TRANSFORM or CONDITION"
+                    )));
+                }
+            }
+            if let Some(mode) = rule.get("mode").and_then(|m| m.as_str()) {
+                let ok = if migration {
+                    matches!(mode, "UPGRADE" | "DOWNGRADE" | "UPDOWN")
+                } else {
+                    matches!(mode, "WRITE" | "READ" | "WRITEREAD")
+                };
+                if !ok {
+                    return Err(Error::InvalidRuleSet(format!(
+                        "Invalid mode {mode} for rule {name} in {group}"
+                    )));
+                }
+            }
+        }
+    }
+    Ok(())
+}

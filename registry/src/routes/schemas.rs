@@ -1,0 +1,249 @@
+//! `/schemas`: schemas by id and GUID, the type list, and the listing of all schemas.
+
+use axum::extract::{Path, RawQuery, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::get;
+use axum::Router;
+use serde::Deserialize;
+use strata_schema::SchemaType;
+
+use super::params::{paginate, schema_id, Params};
+use super::AppState;
+use crate::entities::{SchemaEntity, SchemaStringEntity, SubjectVersionEntity};
+use crate::http::{bytes_response, ok, Accept};
+use crate::{Error, Result};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/schemas", get(list))
+        .route("/schemas/types", get(types))
+        .route("/schemas/ids/{id}", get(by_id))
+        .route("/schemas/ids/{id}/schema", get(raw_by_id))
+        .route("/schemas/ids/{id}/subjects", get(subjects_of_id))
+        .route("/schemas/ids/{id}/versions", get(versions_of_id))
+        .route("/schemas/guids/{guid}", get(by_guid))
+        .route("/schemas/guids/{guid}/ids", get(ids_of_guid))
+}
+
+async fn types(Accept(media): Accept) -> Response {
+    let names: Vec<&str> = SchemaType::ALL.iter().map(|t| t.as_str()).collect();
+    ok(media, &names)
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct IdParams {
+    format: Option<String>,
+    #[serde(default)]
+    fetch_max_id: bool,
+}
+
+/// The hot path: a cached id answers from memory with pre-serialised bytes.
+async fn by_id(
+    State(reg): State<AppState>,
+    Accept(media): Accept,
+    Path(raw): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Result<Response> {
+    let id = schema_id(&raw)?;
+    if query.as_deref().is_none_or(str::is_empty) {
+        if let Some(body) = reg.cached_id_body(id) {
+            return Ok(bytes_response(StatusCode::OK, media, body));
+        }
+    }
+    let params: IdParams = serde_urlencoded_params(query.as_deref())?;
+    let cached = reg
+        .schema(id)
+        .await?
+        .ok_or_else(|| Error::SchemaIdNotFound(id.to_string()))?;
+    if params.format.is_none() && !params.fetch_max_id {
+        return Ok(bytes_response(StatusCode::OK, media, cached.id_body.clone()));
+    }
+    let text = formatted(&reg, id, params.format.as_deref()).await?;
+    let mut entity = SchemaStringEntity::new(&cached.record, text.as_deref().unwrap_or(&cached.record.schema));
+    if params.fetch_max_id {
+        entity.max_id = Some(reg.max_schema_id().await?);
+    }
+    Ok(ok(media, &entity))
+}
+
+fn serde_urlencoded_params<T: serde::de::DeserializeOwned + Default>(query: Option<&str>) -> Result<T> {
+    match query {
+        None | Some("") => Ok(T::default()),
+        Some(q) => axum::extract::Query::<T>::try_from_uri(
+            &format!("/?{q}")
+                .parse()
+                .map_err(|_| Error::BadRequest("Invalid query string".into()))?,
+        )
+        .map(|axum::extract::Query(v)| v)
+        .map_err(|e| Error::BadRequest(format!("Invalid query parameter: {}", e.body_text()))),
+    }
+}
+
+/// The schema text in a requested `format` (`None`: the stored canonical text).
+pub(crate) async fn formatted(reg: &AppState, id: i64, format: Option<&str>) -> Result<Option<String>> {
+    match format.map(str::trim).filter(|f| !f.is_empty()) {
+        None | Some("default") => Ok(None),
+        Some(format) => {
+            let parsed = reg.parsed(id).await?;
+            parsed
+                .formatted(format)
+                .map(Some)
+                .map_err(|e| Error::BadRequest(e.to_string()))
+        }
+    }
+}
+
+async fn raw_by_id(
+    State(reg): State<AppState>,
+    Accept(media): Accept,
+    Path(raw): Path<String>,
+    Params(params): Params<IdParams>,
+) -> Result<Response> {
+    let id = schema_id(&raw)?;
+    let cached = reg
+        .schema(id)
+        .await?
+        .ok_or_else(|| Error::SchemaIdNotFound(id.to_string()))?;
+    let text = formatted(&reg, id, params.format.as_deref())
+        .await?
+        .unwrap_or_else(|| cached.record.schema.clone());
+    Ok(bytes_response(StatusCode::OK, media, text.into()))
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct ListParams {
+    #[serde(default)]
+    deleted: bool,
+    offset: Option<i64>,
+    limit: Option<i64>,
+}
+
+async fn subjects_of_id(
+    State(reg): State<AppState>,
+    Accept(media): Accept,
+    Path(raw): Path<String>,
+    Params(params): Params<ListParams>,
+) -> Result<Response> {
+    let id = schema_id(&raw)?;
+    if reg.schema(id).await?.is_none() {
+        return Err(Error::SchemaNotFound);
+    }
+    let mut subjects: Vec<String> = reg
+        .versions_of_schema(id)
+        .await?
+        .into_iter()
+        .filter(|sv| params.deleted || !sv.version.deleted)
+        .map(|sv| sv.subject)
+        .collect();
+    subjects.dedup();
+    Ok(ok(media, &paginate(subjects, params.offset, params.limit)))
+}
+
+async fn versions_of_id(
+    State(reg): State<AppState>,
+    Accept(media): Accept,
+    Path(raw): Path<String>,
+    Params(params): Params<ListParams>,
+) -> Result<Response> {
+    let id = schema_id(&raw)?;
+    if reg.schema(id).await?.is_none() {
+        return Err(Error::SchemaNotFound);
+    }
+    let list: Vec<SubjectVersionEntity> = reg
+        .versions_of_schema(id)
+        .await?
+        .into_iter()
+        .filter(|sv| params.deleted || !sv.version.deleted)
+        .map(|sv| SubjectVersionEntity {
+            subject: sv.subject,
+            version: sv.version.version,
+        })
+        .collect();
+    Ok(ok(media, &paginate(list, params.offset, params.limit)))
+}
+
+async fn by_guid(
+    State(reg): State<AppState>,
+    Accept(media): Accept,
+    Path(guid): Path<String>,
+    Params(params): Params<IdParams>,
+) -> Result<Response> {
+    let cached = reg
+        .schema_by_guid(&guid)
+        .await?
+        .ok_or_else(|| Error::SchemaIdNotFound(guid.clone()))?;
+    let text = formatted(&reg, cached.record.id, params.format.as_deref()).await?;
+    Ok(ok(
+        media,
+        &SchemaStringEntity::new(&cached.record, text.as_deref().unwrap_or(&cached.record.schema)),
+    ))
+}
+
+async fn ids_of_guid(
+    State(reg): State<AppState>,
+    Accept(media): Accept,
+    Path(guid): Path<String>,
+) -> Result<Response> {
+    let ids: Vec<serde_json::Value> = match reg.schema_by_guid(&guid).await? {
+        Some(c) => vec![serde_json::json!({"context": ".", "id": c.record.id})],
+        None => Vec::new(),
+    };
+    Ok(ok(media, &ids))
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SchemasParams {
+    subject_prefix: Option<String>,
+    #[serde(default)]
+    deleted: bool,
+    #[serde(default)]
+    latest_only: bool,
+    offset: Option<i64>,
+    limit: Option<i64>,
+}
+
+async fn list(
+    State(reg): State<AppState>,
+    Accept(media): Accept,
+    Params(params): Params<SchemasParams>,
+) -> Result<Response> {
+    let prefix = params
+        .subject_prefix
+        .as_deref()
+        .filter(|p| *p != ":*:")
+        .unwrap_or("");
+    let mut rows: Vec<_> = reg
+        .all_versions()
+        .await?
+        .into_iter()
+        .filter(|sv| sv.subject.starts_with(prefix) && (params.deleted || !sv.version.deleted))
+        .collect();
+    if params.latest_only {
+        // all_versions is ordered by subject then version: keep the last of each subject.
+        let mut latest: Vec<_> = Vec::new();
+        for sv in rows {
+            if latest.last().is_some_and(|l: &crate::storage::SubjectVersion| l.subject == sv.subject) {
+                latest.pop();
+            }
+            latest.push(sv);
+        }
+        rows = latest;
+    }
+    // Confluent's schema.search.default.limit is 1000.
+    let limit = params.limit.filter(|l| *l > 0).or(Some(1000));
+    let rows = paginate(rows, params.offset, limit);
+    let mut schemas = Vec::with_capacity(rows.len());
+    for sv in &rows {
+        if let Some(cached) = reg.schema(sv.version.schema_id).await? {
+            schemas.push((sv, cached));
+        }
+    }
+    let entities: Vec<SchemaEntity<'_>> = schemas
+        .iter()
+        .map(|(sv, c)| SchemaEntity::new(&sv.subject, sv.version.version, &c.record, sv.version.deleted))
+        .collect();
+    Ok(ok(media, &entities))
+}

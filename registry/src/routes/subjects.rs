@@ -1,0 +1,283 @@
+//! `/subjects`: listing, lookup, registration, versions, references and deletes.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::get;
+use axum::Router;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::params::{paginate, subject, version, Params};
+use super::schemas::formatted;
+use super::AppState;
+use crate::entities::{RegisterSchemaRequest, SchemaEntity};
+use crate::http::{bytes_response, ok, Accept, JsonBody};
+use crate::registry::RegisterOptions;
+use crate::Result;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/subjects", get(list))
+        .route("/subjects/{subject}", axum::routing::post(lookup).delete(delete_subject))
+        .route("/subjects/{subject}/versions", get(versions).post(register))
+        .route(
+            "/subjects/{subject}/versions/{version}",
+            get(get_version).delete(delete_version),
+        )
+        .route("/subjects/{subject}/versions/{version}/schema", get(raw_version))
+        .route(
+            "/subjects/{subject}/versions/{version}/referencedby",
+            get(referenced_by),
+        )
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ListParams {
+    subject_prefix: Option<String>,
+    #[serde(default)]
+    deleted: bool,
+    #[serde(default)]
+    deleted_only: bool,
+    offset: Option<i64>,
+    limit: Option<i64>,
+}
+
+async fn list(
+    State(reg): State<AppState>,
+    Accept(media): Accept,
+    Params(params): Params<ListParams>,
+) -> Result<Response> {
+    // The default prefix ":*:" means every context; Strata has only the default one.
+    let prefix = params
+        .subject_prefix
+        .as_deref()
+        .filter(|p| *p != ":*:")
+        .unwrap_or("");
+    let mut subjects: Vec<(String, bool, bool)> = Vec::new(); // (subject, any live, any deleted)
+    for sv in reg.all_versions().await? {
+        if !sv.subject.starts_with(prefix) {
+            continue;
+        }
+        match subjects.last_mut() {
+            Some(last) if last.0 == sv.subject => {
+                last.1 |= !sv.version.deleted;
+                last.2 |= sv.version.deleted;
+            }
+            _ => subjects.push((sv.subject, !sv.version.deleted, sv.version.deleted)),
+        }
+    }
+    let names: Vec<String> = subjects
+        .into_iter()
+        .filter(|(_, any_live, _)| {
+            if params.deleted_only {
+                !any_live
+            } else {
+                params.deleted || *any_live
+            }
+        })
+        .map(|(s, _, _)| s)
+        .collect();
+    Ok(ok(media, &paginate(names, params.offset, params.limit)))
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct LookupParams {
+    #[serde(default)]
+    normalize: bool,
+    #[serde(default)]
+    deleted: bool,
+}
+
+async fn lookup(
+    State(reg): State<AppState>,
+    Accept(media): Accept,
+    Path(raw): Path<String>,
+    Params(params): Params<LookupParams>,
+    JsonBody(req): JsonBody<RegisterSchemaRequest>,
+) -> Result<Response> {
+    let subject = subject(&raw)?;
+    let (v, schema) = reg
+        .lookup(&subject, &req, params.normalize, params.deleted)
+        .await?;
+    Ok(ok(
+        media,
+        &SchemaEntity::new(subject.as_str(), v.version, &schema.record, v.deleted),
+    ))
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct PermanentParams {
+    #[serde(default)]
+    permanent: bool,
+}
+
+async fn delete_subject(
+    State(reg): State<AppState>,
+    Accept(media): Accept,
+    Path(raw): Path<String>,
+    Params(params): Params<PermanentParams>,
+) -> Result<Response> {
+    let subject = subject(&raw)?;
+    let deleted = reg.delete_subject(&subject, params.permanent).await?;
+    Ok(ok(media, &deleted))
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct VersionsParams {
+    #[serde(default)]
+    deleted: bool,
+    #[serde(default)]
+    deleted_only: bool,
+    #[serde(default)]
+    deleted_as_negative: bool,
+    offset: Option<i64>,
+    limit: Option<i64>,
+}
+
+async fn versions(
+    State(reg): State<AppState>,
+    Accept(media): Accept,
+    Path(raw): Path<String>,
+    Params(params): Params<VersionsParams>,
+) -> Result<Response> {
+    let subject = subject(&raw)?;
+    let all = reg.versions(&subject).await?;
+    let visible: Vec<i32> = all
+        .iter()
+        .filter(|v| {
+            if params.deleted_only {
+                v.deleted
+            } else {
+                params.deleted || params.deleted_as_negative || !v.deleted
+            }
+        })
+        .map(|v| {
+            if params.deleted_as_negative && v.deleted {
+                -v.version
+            } else {
+                v.version
+            }
+        })
+        .collect();
+    if all.is_empty() || (visible.is_empty() && !params.deleted_only) {
+        return Err(crate::Error::SubjectNotFound(subject.to_string()));
+    }
+    Ok(ok(media, &paginate(visible, params.offset, params.limit)))
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct RegisterParams {
+    #[serde(default)]
+    normalize: bool,
+    #[serde(default)]
+    force: bool,
+}
+
+async fn register(
+    State(reg): State<AppState>,
+    Accept(media): Accept,
+    Path(raw): Path<String>,
+    Params(params): Params<RegisterParams>,
+    JsonBody(req): JsonBody<RegisterSchemaRequest>,
+) -> Result<Response> {
+    let subject = subject(&raw)?;
+    let registered = reg
+        .register(
+            &subject,
+            &req,
+            RegisterOptions {
+                normalize: params.normalize,
+                force: params.force,
+            },
+        )
+        .await?;
+    // Confluent 7.5+ answers with the whole schema, not only the id.
+    Ok(ok(
+        media,
+        &SchemaEntity::new(
+            subject.as_str(),
+            registered.version,
+            &registered.schema.record,
+            false,
+        ),
+    ))
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct VersionParams {
+    #[serde(default)]
+    deleted: bool,
+    format: Option<String>,
+}
+
+async fn get_version(
+    State(reg): State<AppState>,
+    Accept(media): Accept,
+    Path((raw, raw_version)): Path<(String, String)>,
+    Params(params): Params<VersionParams>,
+) -> Result<Response> {
+    let subject = subject(&raw)?;
+    let version = version(&raw_version)?;
+    if params.format.is_none() {
+        let body = reg.version_body(&subject, version, params.deleted).await?;
+        return Ok(bytes_response(StatusCode::OK, media, body));
+    }
+    let (v, schema) = reg.version_schema(&subject, version, params.deleted).await?;
+    let text = formatted(&reg, v.schema_id, params.format.as_deref()).await?;
+    let mut entity = SchemaEntity::new(subject.as_str(), v.version, &schema.record, v.deleted);
+    if let Some(text) = &text {
+        entity.schema = text;
+    }
+    Ok(ok(media, &entity))
+}
+
+async fn raw_version(
+    State(reg): State<AppState>,
+    Accept(media): Accept,
+    Path((raw, raw_version)): Path<(String, String)>,
+    Params(params): Params<VersionParams>,
+) -> Result<Response> {
+    let subject = subject(&raw)?;
+    let version = version(&raw_version)?;
+    let (v, schema) = reg.version_schema(&subject, version, params.deleted).await?;
+    let text = formatted(&reg, v.schema_id, params.format.as_deref())
+        .await?
+        .unwrap_or_else(|| schema.record.schema.clone());
+    Ok(bytes_response(StatusCode::OK, media, text.into()))
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct ReferencedByParams {
+    #[serde(default)]
+    deleted: bool,
+    offset: Option<i64>,
+    limit: Option<i64>,
+}
+
+async fn referenced_by(
+    State(reg): State<AppState>,
+    Accept(media): Accept,
+    Path((raw, raw_version)): Path<(String, String)>,
+    Params(params): Params<ReferencedByParams>,
+) -> Result<Response> {
+    let subject = subject(&raw)?;
+    let version = version(&raw_version)?;
+    let v = reg.find_version(&subject, version, params.deleted).await?;
+    let ids = reg.referenced_by(&subject, v.version, params.deleted).await?;
+    Ok(ok(media, &paginate(ids, params.offset, params.limit)))
+}
+
+async fn delete_version(
+    State(reg): State<AppState>,
+    Accept(media): Accept,
+    Path((raw, raw_version)): Path<(String, String)>,
+    Params(params): Params<PermanentParams>,
+) -> Result<Response> {
+    let subject = subject(&raw)?;
+    let version = version(&raw_version)?;
+    let deleted = reg.delete_version(&subject, version, params.permanent).await?;
+    Ok(ok(media, &json!(deleted)))
+}

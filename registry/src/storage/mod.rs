@@ -1,0 +1,179 @@
+//! Storage: the [`Storage`] trait, the records it deals in, and the engines behind it.
+//!
+//! Both engines share one SQL implementation ([`sql::SqlStorage`], over sqlx's `Any` driver
+//! with runtime-checked queries) and differ only in what [`sql::Dialect`] names: connection
+//! set-up, migrations, how a write transaction begins and how the id sequence is advanced after
+//! an import. Storage knows nothing of HTTP; errors are mapped once, in `registry::Error`.
+//!
+//! Integrity rests on constraints, not on hope: schema ids come from a sequence (PostgreSQL
+//! identity, SQLite AUTOINCREMENT) and are never reused; `(schema_type, guid)` is unique, so one
+//! schema content has one id; `(subject, version)` is the primary key and `(subject, schema_id)`
+//! is unique among live versions, so concurrent registrations cannot produce duplicate versions.
+
+mod sql;
+
+use async_trait::async_trait;
+use strata_schema::{SchemaReference, SchemaType};
+
+pub use sql::{redact, Dialect, SqlStorage};
+
+/// Result with [`StorageError`] as the default error.
+pub type StorageResult<T, E = StorageError> = std::result::Result<T, E>;
+
+/// Why a storage operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    /// A uniqueness constraint refused the write (a concurrent writer got there first).
+    /// The caller re-reads and retries.
+    #[error("a concurrent write conflicted: {0}")]
+    Conflict(String),
+    /// An import asked for an id that another schema holds.
+    #[error("Overwrite new schema with id {0} is not permitted.")]
+    IdTaken(i64),
+    /// An import asked for another id for a schema that already has one.
+    #[error("Schema already registered with id {existing}, cannot import it with id {requested}.")]
+    ContentHasOtherId {
+        /// The id the content already has.
+        existing: i64,
+        /// The id the import asked for.
+        requested: i64,
+    },
+    /// The database URL names no supported engine.
+    #[error("unsupported database URL '{0}': use sqlite://PATH or postgres://USER@HOST/DB")]
+    UnsupportedUrl(String),
+    /// The database could not be opened, created or migrated.
+    #[error("could not open the database at {url}: {source}")]
+    Open {
+        /// The URL with any password removed.
+        url: String,
+        /// The cause.
+        #[source]
+        source: sqlx::Error,
+    },
+    /// Migrations failed.
+    #[error("database migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// A query failed.
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    /// A stored value could not be decoded (the database was edited by hand?).
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+}
+
+/// A stored schema: its content and id.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SchemaRecord {
+    /// The global id.
+    pub id: i64,
+    /// The format.
+    pub schema_type: SchemaType,
+    /// Confluent's GUID (MD5 over text, references, metadata, rule set).
+    pub guid: String,
+    /// The canonical text.
+    pub schema: String,
+    /// References, in order.
+    pub references: Vec<SchemaReference>,
+    /// `metadata`, verbatim.
+    pub metadata: Option<serde_json::Value>,
+    /// `ruleSet`, verbatim.
+    pub rule_set: Option<serde_json::Value>,
+}
+
+/// Content to store; the id is assigned by the sequence (or given, in IMPORT mode).
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewSchema {
+    /// The format.
+    pub schema_type: SchemaType,
+    /// Confluent's GUID of this content.
+    pub guid: String,
+    /// The canonical text.
+    pub schema: String,
+    /// References, in order.
+    pub references: Vec<SchemaReference>,
+    /// `metadata`, verbatim.
+    pub metadata: Option<serde_json::Value>,
+    /// `ruleSet`, verbatim.
+    pub rule_set: Option<serde_json::Value>,
+}
+
+/// One version of one subject.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VersionRecord {
+    /// The version number.
+    pub version: i32,
+    /// The schema it registers.
+    pub schema_id: i64,
+    /// Soft-deleted.
+    pub deleted: bool,
+}
+
+/// A subject version, with its subject (for listings across subjects).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SubjectVersion {
+    /// The subject.
+    pub subject: String,
+    /// The version.
+    pub version: VersionRecord,
+}
+
+/// The persistence the registry needs. Every method is one short transaction.
+#[async_trait]
+pub trait Storage: Send + Sync + 'static {
+    /// The schema with this id.
+    async fn schema_by_id(&self, id: i64) -> StorageResult<Option<SchemaRecord>>;
+    /// The schema with this GUID.
+    async fn schema_by_guid(&self, guid: &str) -> StorageResult<Option<SchemaRecord>>;
+    /// The id of this content, if stored.
+    async fn schema_id_by_content(
+        &self,
+        schema_type: SchemaType,
+        guid: &str,
+    ) -> StorageResult<Option<i64>>;
+    /// All versions of a subject, soft-deleted included, in version order.
+    async fn versions(&self, subject: &str) -> StorageResult<Vec<VersionRecord>>;
+    /// Every subject version registering this schema id.
+    async fn versions_of_schema(&self, id: i64) -> StorageResult<Vec<SubjectVersion>>;
+    /// Every subject version, ordered by subject then version.
+    async fn all_versions(&self) -> StorageResult<Vec<SubjectVersion>>;
+    /// In one transaction: store `schema` unless its content is stored (with `explicit_id`
+    /// when given), permanently remove soft-deleted versions of the subject that register the
+    /// same id and are not referenced (Confluent tombstones them), and add `version`.
+    /// A concurrent writer that took the version number yields [`StorageError::Conflict`].
+    async fn insert_version(
+        &self,
+        subject: &str,
+        version: i32,
+        schema: &NewSchema,
+        explicit_id: Option<i64>,
+    ) -> StorageResult<i64>;
+    /// Mark versions soft-deleted.
+    async fn soft_delete(&self, subject: &str, versions: &[i32]) -> StorageResult<()>;
+    /// Remove versions permanently; schemas no longer registered anywhere are removed too, and
+    /// their ids returned (they are never reused).
+    async fn hard_delete(&self, subject: &str, versions: &[i32]) -> StorageResult<Vec<i64>>;
+    /// Ids of schemas whose references name this subject version.
+    async fn referencing_schema_ids(&self, subject: &str, version: i32) -> StorageResult<Vec<i64>>;
+    /// A config body (JSON text) for a scope (`""` = global).
+    async fn config(&self, scope: &str) -> StorageResult<Option<String>>;
+    /// Store a config body.
+    async fn set_config(&self, scope: &str, body: &str) -> StorageResult<()>;
+    /// Remove a config; whether one existed.
+    async fn delete_config(&self, scope: &str) -> StorageResult<bool>;
+    /// A mode for a scope (`""` = global).
+    async fn mode(&self, scope: &str) -> StorageResult<Option<String>>;
+    /// Store a mode.
+    async fn set_mode(&self, scope: &str, mode: &str) -> StorageResult<()>;
+    /// Remove a mode; whether one existed.
+    async fn delete_mode(&self, scope: &str) -> StorageResult<bool>;
+    /// Scopes (subjects) that have a mode set.
+    async fn mode_scopes(&self) -> StorageResult<Vec<String>>;
+    /// The largest schema id in use (0 when empty).
+    async fn max_schema_id(&self) -> StorageResult<i64>;
+}
+
+/// Open the storage named by `url` (`sqlite://…` or `postgres://…`), creating and migrating
+/// the database as needed.
+pub async fn open(url: &str) -> StorageResult<SqlStorage> {
+    SqlStorage::open(url).await
+}

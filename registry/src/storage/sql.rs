@@ -1,0 +1,528 @@
+//! The SQL implementation shared by the SQLite and PostgreSQL engines.
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use async_trait::async_trait;
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::error::ErrorKind;
+use sqlx::{AnyConnection, AnyPool, Executor, Row};
+use strata_schema::{SchemaReference, SchemaType};
+
+use super::{
+    NewSchema, SchemaRecord, Storage, StorageError, StorageResult, SubjectVersion, VersionRecord,
+};
+
+/// What differs between the engines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    /// SQLite: one writer at a time, so write transactions take the write lock up front.
+    Sqlite,
+    /// PostgreSQL: several registry instances may share one database.
+    Postgres,
+}
+
+impl Dialect {
+    /// How a write transaction begins. SQLite's `BEGIN IMMEDIATE` takes the write lock at once,
+    /// so a read-then-write transaction never fails to upgrade under contention.
+    fn begin(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => "BEGIN IMMEDIATE",
+            Dialect::Postgres => "BEGIN",
+        }
+    }
+}
+
+/// The registry's storage over SQLite or PostgreSQL.
+#[derive(Debug, Clone)]
+pub struct SqlStorage {
+    pool: AnyPool,
+    dialect: Dialect,
+}
+
+const SCHEMA_COLUMNS: &str = "id, schema_type, guid, schema_text, refs, metadata, rule_set";
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// Hide the password of a URL before it is shown in an error or a log line.
+pub fn redact(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("***"));
+            u.to_string()
+        }
+        _ => url.to_string(),
+    }
+}
+
+fn is_unique_violation(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(db) if db.kind() == ErrorKind::UniqueViolation)
+}
+
+fn conflict_or(e: sqlx::Error) -> StorageError {
+    if is_unique_violation(&e) {
+        StorageError::Conflict(e.to_string())
+    } else {
+        StorageError::Database(e)
+    }
+}
+
+fn version_from(v: i64) -> StorageResult<i32> {
+    i32::try_from(v).map_err(|_| StorageError::Corrupt(format!("version {v} out of range")))
+}
+
+fn json_opt(text: Option<String>) -> StorageResult<Option<serde_json::Value>> {
+    text.map(|t| serde_json::from_str(&t).map_err(|e| StorageError::Corrupt(e.to_string())))
+        .transpose()
+}
+
+fn schema_from_row(row: &AnyRow) -> StorageResult<SchemaRecord> {
+    let schema_type: String = row.try_get("schema_type")?;
+    let refs: String = row.try_get("refs")?;
+    Ok(SchemaRecord {
+        id: row.try_get("id")?,
+        schema_type: SchemaType::from_str(&schema_type)
+            .map_err(|e| StorageError::Corrupt(e.to_string()))?,
+        guid: row.try_get("guid")?,
+        schema: row.try_get("schema_text")?,
+        references: serde_json::from_str(&refs)
+            .map_err(|e| StorageError::Corrupt(e.to_string()))?,
+        metadata: json_opt(row.try_get("metadata")?)?,
+        rule_set: json_opt(row.try_get("rule_set")?)?,
+    })
+}
+
+fn version_from_row(row: &AnyRow) -> StorageResult<VersionRecord> {
+    Ok(VersionRecord {
+        version: version_from(row.try_get("version")?)?,
+        schema_id: row.try_get("schema_id")?,
+        deleted: row.try_get("deleted")?,
+    })
+}
+
+fn subject_version_from_row(row: &AnyRow) -> StorageResult<SubjectVersion> {
+    Ok(SubjectVersion {
+        subject: row.try_get("subject")?,
+        version: version_from_row(row)?,
+    })
+}
+
+fn to_json(v: &Option<serde_json::Value>) -> Option<String> {
+    v.as_ref().map(|v| v.to_string())
+}
+
+impl SqlStorage {
+    /// Open (creating and migrating as needed) the database named by `url`.
+    pub async fn open(url: &str) -> StorageResult<Self> {
+        sqlx::any::install_default_drivers();
+        let open_err = |source| StorageError::Open {
+            url: redact(url),
+            source,
+        };
+        if url.starts_with("sqlite:") {
+            let url = prepare_sqlite_url(url).map_err(open_err)?;
+            let pool = AnyPoolOptions::new()
+                .max_connections(8)
+                .after_connect(|conn, _meta| {
+                    Box::pin(async move {
+                        conn.execute("PRAGMA busy_timeout = 15000").await?;
+                        conn.execute("PRAGMA foreign_keys = ON").await?;
+                        Ok(())
+                    })
+                })
+                .connect(&url)
+                .await
+                .map_err(open_err)?;
+            // WAL lets readers proceed while one writer commits; the setting is persistent.
+            pool.execute("PRAGMA journal_mode = WAL")
+                .await
+                .map_err(open_err)?;
+            sqlx::migrate!("../migrations/sqlite").run(&pool).await?;
+            Ok(SqlStorage {
+                pool,
+                dialect: Dialect::Sqlite,
+            })
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            let pool = AnyPoolOptions::new()
+                .max_connections(32)
+                .connect(url)
+                .await
+                .map_err(open_err)?;
+            sqlx::migrate!("../migrations/postgres").run(&pool).await?;
+            Ok(SqlStorage {
+                pool,
+                dialect: Dialect::Postgres,
+            })
+        } else {
+            Err(StorageError::UnsupportedUrl(redact(url)))
+        }
+    }
+
+    /// The engine.
+    pub fn dialect(&self) -> Dialect {
+        self.dialect
+    }
+
+    /// Close the pool, waiting for connections to be returned.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    async fn insert_schema(
+        &self,
+        conn: &mut AnyConnection,
+        schema: &NewSchema,
+        explicit_id: Option<i64>,
+    ) -> StorageResult<i64> {
+        let existing: Option<i64> =
+            sqlx::query_scalar("SELECT id FROM schemas WHERE schema_type = $1 AND guid = $2")
+                .bind(schema.schema_type.as_str())
+                .bind(&schema.guid)
+                .fetch_optional(&mut *conn)
+                .await?;
+        if let Some(id) = existing {
+            return match explicit_id {
+                Some(requested) if requested != id => Err(StorageError::ContentHasOtherId {
+                    existing: id,
+                    requested,
+                }),
+                _ => Ok(id),
+            };
+        }
+        let refs = serde_json::to_string(&schema.references)
+            .map_err(|e| StorageError::Corrupt(e.to_string()))?;
+        let id: i64 = match explicit_id {
+            Some(requested) => {
+                let taken: Option<i64> = sqlx::query_scalar("SELECT id FROM schemas WHERE id = $1")
+                    .bind(requested)
+                    .fetch_optional(&mut *conn)
+                    .await?;
+                if taken.is_some() {
+                    return Err(StorageError::IdTaken(requested));
+                }
+                sqlx::query(
+                    "INSERT INTO schemas (id, schema_type, guid, schema_text, refs, metadata, rule_set, created_ms) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                )
+                .bind(requested)
+                .bind(schema.schema_type.as_str())
+                .bind(&schema.guid)
+                .bind(&schema.schema)
+                .bind(&refs)
+                .bind(to_json(&schema.metadata))
+                .bind(to_json(&schema.rule_set))
+                .bind(now_ms())
+                .execute(&mut *conn)
+                .await
+                .map_err(conflict_or)?;
+                if self.dialect == Dialect::Postgres {
+                    // An explicit id does not advance an identity sequence: move it past every id
+                    // in use (never backwards, so deleted ids are not handed out again).
+                    sqlx::query(
+                        "SELECT setval(pg_get_serial_sequence('schemas', 'id'), \
+                         GREATEST((SELECT MAX(id) FROM schemas), (SELECT last_value FROM schemas_id_seq)))",
+                    )
+                    .execute(&mut *conn)
+                    .await?;
+                }
+                requested
+            }
+            None => sqlx::query_scalar(
+                "INSERT INTO schemas (schema_type, guid, schema_text, refs, metadata, rule_set, created_ms) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+            )
+            .bind(schema.schema_type.as_str())
+            .bind(&schema.guid)
+            .bind(&schema.schema)
+            .bind(&refs)
+            .bind(to_json(&schema.metadata))
+            .bind(to_json(&schema.rule_set))
+            .bind(now_ms())
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(conflict_or)?,
+        };
+        for (ordinal, r) in schema.references.iter().enumerate() {
+            sqlx::query(
+                "INSERT INTO schema_references (schema_id, ordinal, name, ref_subject, ref_version) \
+                 VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(id)
+            .bind(ordinal as i64)
+            .bind(&r.name)
+            .bind(&r.subject)
+            .bind(i64::from(r.version))
+            .execute(&mut *conn)
+            .await?;
+        }
+        Ok(id)
+    }
+}
+
+/// Make sure the directory of a SQLite file exists and ask sqlx to create the file.
+fn prepare_sqlite_url(url: &str) -> Result<String, sqlx::Error> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+        .unwrap_or(url);
+    let (path, query) = match rest.split_once('?') {
+        Some((p, q)) => (p, Some(q)),
+        None => (rest, None),
+    };
+    if path != ":memory:" && !path.is_empty() {
+        if let Some(parent) = Path::new(path).parent() {
+            if !parent.as_os_str().is_empty() {
+                std::fs::create_dir_all(parent)?;
+            }
+        }
+    }
+    Ok(match query {
+        Some(q) if q.contains("mode=") => url.to_string(),
+        Some(q) => format!("sqlite://{path}?{q}&mode=rwc"),
+        None => format!("sqlite://{path}?mode=rwc"),
+    })
+}
+
+#[async_trait]
+impl Storage for SqlStorage {
+    async fn schema_by_id(&self, id: i64) -> StorageResult<Option<SchemaRecord>> {
+        let row = sqlx::query(&format!("SELECT {SCHEMA_COLUMNS} FROM schemas WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(schema_from_row).transpose()
+    }
+
+    async fn schema_by_guid(&self, guid: &str) -> StorageResult<Option<SchemaRecord>> {
+        let row = sqlx::query(&format!(
+            "SELECT {SCHEMA_COLUMNS} FROM schemas WHERE guid = $1 ORDER BY id LIMIT 1"
+        ))
+        .bind(guid)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(schema_from_row).transpose()
+    }
+
+    async fn schema_id_by_content(
+        &self,
+        schema_type: SchemaType,
+        guid: &str,
+    ) -> StorageResult<Option<i64>> {
+        Ok(
+            sqlx::query_scalar("SELECT id FROM schemas WHERE schema_type = $1 AND guid = $2")
+                .bind(schema_type.as_str())
+                .bind(guid)
+                .fetch_optional(&self.pool)
+                .await?,
+        )
+    }
+
+    async fn versions(&self, subject: &str) -> StorageResult<Vec<VersionRecord>> {
+        let rows = sqlx::query(
+            "SELECT version, schema_id, deleted FROM subject_versions WHERE subject = $1 ORDER BY version",
+        )
+        .bind(subject)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(version_from_row).collect()
+    }
+
+    async fn versions_of_schema(&self, id: i64) -> StorageResult<Vec<SubjectVersion>> {
+        let rows = sqlx::query(
+            "SELECT subject, version, schema_id, deleted FROM subject_versions WHERE schema_id = $1 \
+             ORDER BY subject, version",
+        )
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(subject_version_from_row).collect()
+    }
+
+    async fn all_versions(&self) -> StorageResult<Vec<SubjectVersion>> {
+        let rows = sqlx::query(
+            "SELECT subject, version, schema_id, deleted FROM subject_versions ORDER BY subject, version",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(subject_version_from_row).collect()
+    }
+
+    async fn insert_version(
+        &self,
+        subject: &str,
+        version: i32,
+        schema: &NewSchema,
+        explicit_id: Option<i64>,
+    ) -> StorageResult<i64> {
+        let mut tx = self
+            .pool
+            .begin_with(self.dialect.begin())
+            .await
+            .map_err(conflict_or)?;
+        let id = self.insert_schema(&mut tx, schema, explicit_id).await?;
+        // Confluent tombstones an older soft-deleted version of the same schema when it is
+        // registered again, unless another schema references that version.
+        sqlx::query(
+            "DELETE FROM subject_versions WHERE subject = $1 AND schema_id = $2 AND deleted \
+             AND NOT EXISTS (SELECT 1 FROM schema_references r \
+                             WHERE r.ref_subject = subject_versions.subject \
+                               AND r.ref_version = subject_versions.version)",
+        )
+        .bind(subject)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO subject_versions (subject, version, schema_id, deleted, created_ms) \
+             VALUES ($1, $2, $3, FALSE, $4)",
+        )
+        .bind(subject)
+        .bind(i64::from(version))
+        .bind(id)
+        .bind(now_ms())
+        .execute(&mut *tx)
+        .await
+        .map_err(conflict_or)?;
+        tx.commit().await.map_err(conflict_or)?;
+        Ok(id)
+    }
+
+    async fn soft_delete(&self, subject: &str, versions: &[i32]) -> StorageResult<()> {
+        let mut tx = self.pool.begin_with(self.dialect.begin()).await?;
+        for v in versions {
+            sqlx::query(
+                "UPDATE subject_versions SET deleted = TRUE WHERE subject = $1 AND version = $2",
+            )
+            .bind(subject)
+            .bind(i64::from(*v))
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn hard_delete(&self, subject: &str, versions: &[i32]) -> StorageResult<Vec<i64>> {
+        let mut tx = self.pool.begin_with(self.dialect.begin()).await?;
+        let mut candidates = Vec::new();
+        for v in versions {
+            let id: Option<i64> = sqlx::query_scalar(
+                "DELETE FROM subject_versions WHERE subject = $1 AND version = $2 RETURNING schema_id",
+            )
+            .bind(subject)
+            .bind(i64::from(*v))
+            .fetch_optional(&mut *tx)
+            .await?;
+            candidates.extend(id);
+        }
+        candidates.sort_unstable();
+        candidates.dedup();
+        let mut removed = Vec::new();
+        for id in candidates {
+            let still_used: Option<i64> =
+                sqlx::query_scalar("SELECT schema_id FROM subject_versions WHERE schema_id = $1 LIMIT 1")
+                    .bind(id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            if still_used.is_none() {
+                sqlx::query("DELETE FROM schema_references WHERE schema_id = $1")
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query("DELETE FROM schemas WHERE id = $1")
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+                removed.push(id);
+            }
+        }
+        tx.commit().await?;
+        Ok(removed)
+    }
+
+    async fn referencing_schema_ids(&self, subject: &str, version: i32) -> StorageResult<Vec<i64>> {
+        Ok(sqlx::query_scalar(
+            "SELECT DISTINCT schema_id FROM schema_references WHERE ref_subject = $1 AND ref_version = $2 \
+             ORDER BY schema_id",
+        )
+        .bind(subject)
+        .bind(i64::from(version))
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    async fn config(&self, scope: &str) -> StorageResult<Option<String>> {
+        Ok(sqlx::query_scalar("SELECT body FROM configs WHERE scope = $1")
+            .bind(scope)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    async fn set_config(&self, scope: &str, body: &str) -> StorageResult<()> {
+        sqlx::query(
+            "INSERT INTO configs (scope, body) VALUES ($1, $2) \
+             ON CONFLICT (scope) DO UPDATE SET body = excluded.body",
+        )
+        .bind(scope)
+        .bind(body)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn delete_config(&self, scope: &str) -> StorageResult<bool> {
+        let done = sqlx::query("DELETE FROM configs WHERE scope = $1")
+            .bind(scope)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn mode(&self, scope: &str) -> StorageResult<Option<String>> {
+        Ok(sqlx::query_scalar("SELECT mode FROM modes WHERE scope = $1")
+            .bind(scope)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    async fn set_mode(&self, scope: &str, mode: &str) -> StorageResult<()> {
+        sqlx::query(
+            "INSERT INTO modes (scope, mode) VALUES ($1, $2) \
+             ON CONFLICT (scope) DO UPDATE SET mode = excluded.mode",
+        )
+        .bind(scope)
+        .bind(mode)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn delete_mode(&self, scope: &str) -> StorageResult<bool> {
+        let done = sqlx::query("DELETE FROM modes WHERE scope = $1")
+            .bind(scope)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn mode_scopes(&self) -> StorageResult<Vec<String>> {
+        Ok(
+            sqlx::query_scalar("SELECT scope FROM modes WHERE scope <> '' ORDER BY scope")
+                .fetch_all(&self.pool)
+                .await?,
+        )
+    }
+
+    async fn max_schema_id(&self) -> StorageResult<i64> {
+        let max: Option<i64> = sqlx::query_scalar("SELECT MAX(id) FROM schemas")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(max.unwrap_or(0))
+    }
+}
