@@ -1,0 +1,1346 @@
+//! Re-printing a parsed `.proto` file as text: the canonical form the registry stores and the
+//! normalised form (`normalize=true`).
+//!
+//! The layout follows Confluent's `ProtobufSchemaUtils.toString` (8.x): syntax, package, imports,
+//! file options, messages then enums, extends, services; inside a message: reserved, options,
+//! fields, oneofs, groups, extension ranges, extends, nested messages then nested enums; two
+//! spaces of indentation; aggregate option values printed as `{ key: value, ... }` blocks.
+//! Comments are dropped. The printer works on a `FileDescriptorProto` "as written" (protox-parse
+//! output: type names unresolved, options uninterpreted), so the canonical text keeps the user's
+//! type names as Confluent's does. In normalised mode the caller supplies a copy whose type names
+//! are fully qualified, and the printer sorts as Confluent's `toNormalizedString` does.
+//!
+//! This module must not compile or resolve anything itself: resolution is the caller's
+//! [`Resolve`] hook.
+
+use std::collections::BTreeMap;
+
+use prost_types::field_descriptor_proto::{Label, Type};
+use prost_types::{
+    uninterpreted_option::NamePart, DescriptorProto, EnumDescriptorProto, FieldDescriptorProto,
+    FileDescriptorProto, ServiceDescriptorProto, UninterpretedOption,
+};
+
+/// Highest message field number; Confluent prints ranges ending there as `max`.
+const MAX_FIELD_NUMBER: i32 = 536_870_911;
+
+/// Resolution of custom option names for the normalised form.
+pub(crate) trait Resolve {
+    /// The fully-qualified name (no leading dot) of the extension `name` as written in a scope
+    /// whose package is the file's, or `None` if it is unknown.
+    fn extension(&self, name: &str) -> Option<String>;
+    /// Whether the extension (fully qualified) is a repeated field.
+    fn is_repeated_extension(&self, full_name: &str) -> bool;
+}
+
+/// An option value in Confluent's `OptionElement` terms.
+#[derive(Debug, Clone, PartialEq)]
+enum Value {
+    /// A string, printed quoted and escaped.
+    Str(String),
+    /// A number, boolean or enum name, printed as is.
+    Prim(String),
+    /// An aggregate (`{ ... }`), keys in order.
+    Map(Vec<(String, Value)>),
+    /// A list (`[ ... ]`).
+    List(Vec<Value>),
+}
+
+/// One option: its name as printed (`java_package`, `(confluent.field_meta).doc`) and value.
+#[derive(Debug, Clone, PartialEq)]
+struct Opt {
+    /// Name parts; `true` marks an extension part, printed in parentheses.
+    parts: Vec<(String, bool)>,
+    value: Value,
+}
+
+impl Opt {
+    fn simple(name: &str, value: Value) -> Self {
+        Opt {
+            parts: vec![(name.to_string(), false)],
+            value,
+        }
+    }
+
+    fn is_parenthesized(&self) -> bool {
+        self.parts.first().is_some_and(|p| p.1)
+    }
+}
+
+/// Print a `FileDescriptorProto` as Confluent's canonical text.
+pub(crate) fn print(file: &FileDescriptorProto) -> String {
+    Printer {
+        normalize: false,
+        resolve: None,
+    }
+    .file(file)
+}
+
+/// Print a decoded serialized descriptor (type names already qualified).
+pub(crate) fn print_descriptor(file: &FileDescriptorProto) -> String {
+    print(file)
+}
+
+/// Print the normalised form. `file` must carry fully-qualified type names (leading dot).
+pub(crate) fn print_normalized(file: &FileDescriptorProto, resolve: &dyn Resolve) -> String {
+    Printer {
+        normalize: true,
+        resolve: Some(resolve),
+    }
+    .file(file)
+}
+
+struct Printer<'a> {
+    normalize: bool,
+    resolve: Option<&'a dyn Resolve>,
+}
+
+fn indent(sb: &mut String, value: &str) {
+    // Confluent's appendIndented: every line, trailing empty line dropped.
+    let trimmed = value.strip_suffix('\n').unwrap_or(value);
+    for line in trimmed.split('\n') {
+        sb.push_str("  ");
+        sb.push_str(line);
+        sb.push('\n');
+    }
+}
+
+/// Confluent's `ProtobufSchemaUtils.escapeChars`.
+fn escape(input: &str) -> String {
+    let mut out = String::with_capacity(input.len());
+    for c in input.chars() {
+        match c {
+            '\u{7}' => out.push_str("\\a"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{b}' => out.push_str("\\v"),
+            '\\' => out.push_str("\\\\"),
+            '\'' => out.push_str("\\'"),
+            '"' => out.push_str("\\\""),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+fn scalar_name(t: Type) -> &'static str {
+    match t {
+        Type::Double => "double",
+        Type::Float => "float",
+        Type::Int64 => "int64",
+        Type::Uint64 => "uint64",
+        Type::Int32 => "int32",
+        Type::Fixed64 => "fixed64",
+        Type::Fixed32 => "fixed32",
+        Type::Bool => "bool",
+        Type::String => "string",
+        Type::Group => "group",
+        Type::Message => "message",
+        Type::Bytes => "bytes",
+        Type::Uint32 => "uint32",
+        Type::Enum => "enum",
+        Type::Sfixed32 => "sfixed32",
+        Type::Sfixed64 => "sfixed64",
+        Type::Sint32 => "sint32",
+        Type::Sint64 => "sint64",
+    }
+}
+
+/// The type of a field as written: a scalar keyword or the type name.
+fn field_type(field: &FieldDescriptorProto) -> String {
+    match field.r#type.and_then(|t| Type::try_from(t).ok()) {
+        Some(Type::Message) | Some(Type::Enum) | Some(Type::Group) | None => {
+            field.type_name().to_string()
+        }
+        Some(t) => scalar_name(t).to_string(),
+    }
+}
+
+fn last_component(name: &str) -> &str {
+    name.rsplit('.').next().unwrap_or(name)
+}
+
+fn is_map_entry(m: &DescriptorProto) -> bool {
+    m.options.as_ref().and_then(|o| o.map_entry) == Some(true)
+}
+
+/// The nested map-entry message a field points at, if the field is a map.
+fn map_entry<'m>(
+    parent: &'m DescriptorProto,
+    field: &FieldDescriptorProto,
+) -> Option<&'m DescriptorProto> {
+    if field.label() != Label::Repeated {
+        return None;
+    }
+    let name = last_component(field.type_name());
+    parent
+        .nested_type
+        .iter()
+        .find(|m| m.name() == name && is_map_entry(m))
+}
+
+fn is_group(field: &FieldDescriptorProto) -> bool {
+    field.r#type == Some(Type::Group as i32)
+}
+
+/// Names of nested messages that are the bodies of group fields.
+fn group_bodies(m: &DescriptorProto) -> Vec<&str> {
+    m.field
+        .iter()
+        .chain(m.extension.iter())
+        .filter(|f| is_group(f))
+        .map(|f| last_component(f.type_name()))
+        .collect()
+}
+
+/// Oneofs that protoc synthesises for proto3 `optional` fields.
+fn synthetic_oneofs(m: &DescriptorProto) -> Vec<bool> {
+    (0..m.oneof_decl.len())
+        .map(|i| {
+            let members: Vec<&FieldDescriptorProto> = m
+                .field
+                .iter()
+                .filter(|f| f.oneof_index == Some(i as i32))
+                .collect();
+            members.len() == 1 && members[0].proto3_optional == Some(true)
+        })
+        .collect()
+}
+
+// ---- options --------------------------------------------------------------------------------
+
+fn uninterpreted(options: &[UninterpretedOption]) -> Vec<Opt> {
+    options.iter().map(uninterpreted_one).collect()
+}
+
+fn uninterpreted_one(o: &UninterpretedOption) -> Opt {
+    let parts = o
+        .name
+        .iter()
+        .map(
+            |NamePart {
+                 name_part,
+                 is_extension,
+             }| (name_part.clone(), *is_extension),
+        )
+        .collect();
+    let value = if let Some(id) = &o.identifier_value {
+        Value::Prim(id.clone())
+    } else if let Some(v) = o.positive_int_value {
+        Value::Prim(v.to_string())
+    } else if let Some(v) = o.negative_int_value {
+        Value::Prim(v.to_string())
+    } else if let Some(v) = o.double_value {
+        Value::Prim(format_double(v))
+    } else if let Some(v) = &o.string_value {
+        Value::Str(String::from_utf8_lossy(v).into_owned())
+    } else if let Some(v) = &o.aggregate_value {
+        text_format::parse(v)
+    } else {
+        Value::Prim(String::new())
+    };
+    Opt { parts, value }
+}
+
+fn format_double(v: f64) -> String {
+    if v.is_infinite() {
+        if v > 0.0 {
+            "inf".into()
+        } else {
+            "-inf".into()
+        }
+    } else if v.is_nan() {
+        "nan".into()
+    } else {
+        v.to_string()
+    }
+}
+
+fn str_opt(out: &mut Vec<Opt>, name: &str, v: &Option<String>) {
+    if let Some(v) = v {
+        out.push(Opt::simple(name, Value::Str(v.clone())));
+    }
+}
+
+fn bool_opt(out: &mut Vec<Opt>, name: &str, v: Option<bool>) {
+    if let Some(v) = v {
+        out.push(Opt::simple(name, Value::Prim(v.to_string())));
+    }
+}
+
+fn enum_opt(out: &mut Vec<Opt>, name: &str, v: Option<&str>) {
+    if let Some(v) = v {
+        out.push(Opt::simple(name, Value::Prim(v.to_string())));
+    }
+}
+
+// Interpreted standard options appear only in decoded serialized descriptors; the order follows
+// Confluent's `toProtoFile(FileDescriptorProto)`.
+fn file_options(file: &FileDescriptorProto) -> Vec<Opt> {
+    let mut out = Vec::new();
+    if let Some(o) = &file.options {
+        str_opt(&mut out, "java_package", &o.java_package);
+        str_opt(&mut out, "java_outer_classname", &o.java_outer_classname);
+        bool_opt(&mut out, "java_multiple_files", o.java_multiple_files);
+        #[allow(deprecated)]
+        bool_opt(
+            &mut out,
+            "java_generate_equals_and_hash",
+            o.java_generate_equals_and_hash,
+        );
+        bool_opt(&mut out, "java_string_check_utf8", o.java_string_check_utf8);
+        enum_opt(
+            &mut out,
+            "optimize_for",
+            o.optimize_for.map(|_| o.optimize_for().as_str_name()),
+        );
+        str_opt(&mut out, "go_package", &o.go_package);
+        bool_opt(&mut out, "cc_generic_services", o.cc_generic_services);
+        bool_opt(&mut out, "java_generic_services", o.java_generic_services);
+        bool_opt(&mut out, "py_generic_services", o.py_generic_services);
+        bool_opt(&mut out, "deprecated", o.deprecated);
+        bool_opt(&mut out, "cc_enable_arenas", o.cc_enable_arenas);
+        str_opt(&mut out, "objc_class_prefix", &o.objc_class_prefix);
+        str_opt(&mut out, "csharp_namespace", &o.csharp_namespace);
+        str_opt(&mut out, "swift_prefix", &o.swift_prefix);
+        str_opt(&mut out, "php_class_prefix", &o.php_class_prefix);
+        str_opt(&mut out, "php_namespace", &o.php_namespace);
+        str_opt(
+            &mut out,
+            "php_metadata_namespace",
+            &o.php_metadata_namespace,
+        );
+        str_opt(&mut out, "ruby_package", &o.ruby_package);
+        out.extend(uninterpreted(&o.uninterpreted_option));
+    }
+    out
+}
+
+fn message_options(m: &DescriptorProto) -> Vec<Opt> {
+    let mut out = Vec::new();
+    if let Some(o) = &m.options {
+        bool_opt(
+            &mut out,
+            "no_standard_descriptor_accessor",
+            o.no_standard_descriptor_accessor,
+        );
+        bool_opt(&mut out, "deprecated", o.deprecated);
+        bool_opt(
+            &mut out,
+            "message_set_wire_format",
+            o.message_set_wire_format,
+        );
+        out.extend(uninterpreted(&o.uninterpreted_option));
+    }
+    out
+}
+
+fn field_options(f: &FieldDescriptorProto) -> Vec<Opt> {
+    let mut out = Vec::new();
+    if let Some(o) = &f.options {
+        enum_opt(&mut out, "ctype", o.ctype.map(|_| o.ctype().as_str_name()));
+        bool_opt(&mut out, "packed", o.packed);
+        enum_opt(
+            &mut out,
+            "jstype",
+            o.jstype.map(|_| o.jstype().as_str_name()),
+        );
+        bool_opt(&mut out, "lazy", o.lazy);
+        bool_opt(&mut out, "deprecated", o.deprecated);
+        out.extend(uninterpreted(&o.uninterpreted_option));
+    }
+    out
+}
+
+fn enum_options(e: &EnumDescriptorProto) -> Vec<Opt> {
+    let mut out = Vec::new();
+    if let Some(o) = &e.options {
+        bool_opt(&mut out, "allow_alias", o.allow_alias);
+        bool_opt(&mut out, "deprecated", o.deprecated);
+        out.extend(uninterpreted(&o.uninterpreted_option));
+    }
+    out
+}
+
+// ---- printer --------------------------------------------------------------------------------
+
+impl Printer<'_> {
+    fn file(&self, file: &FileDescriptorProto) -> String {
+        let mut sb = String::new();
+        let proto3 = file.syntax.as_deref() == Some("proto3");
+        // protox-parse drops an explicit `syntax = "proto2"`; its source info still records it.
+        let explicit_proto2 = file.syntax.as_deref() == Some("proto2")
+            || (file.syntax.is_none()
+                && file
+                    .source_code_info
+                    .as_ref()
+                    .is_some_and(|s| s.location.iter().any(|l| l.path == [12])));
+        if proto3 || (explicit_proto2 && !self.normalize) {
+            sb.push_str(if proto3 {
+                "syntax = \"proto3\";\n"
+            } else {
+                "syntax = \"proto2\";\n"
+            });
+        }
+        if let Some(package) = file.package.as_deref().filter(|p| !p.is_empty()) {
+            sb.push_str("package ");
+            sb.push_str(package);
+            sb.push_str(";\n");
+        }
+        if !file.dependency.is_empty() {
+            sb.push('\n');
+            let mut imports = Vec::new();
+            let mut public = Vec::new();
+            for (i, dep) in file.dependency.iter().enumerate() {
+                if file.public_dependency.contains(&(i as i32)) {
+                    public.push(dep.as_str());
+                } else {
+                    imports.push(dep.as_str());
+                }
+            }
+            if self.normalize {
+                imports.sort_unstable();
+                imports.dedup();
+                public.sort_unstable();
+                public.dedup();
+            }
+            for i in imports {
+                sb.push_str(&format!("import \"{i}\";\n"));
+            }
+            for i in public {
+                sb.push_str(&format!("import public \"{i}\";\n"));
+            }
+        }
+        let options = self.filter_options(file_options(file));
+        if !options.is_empty() {
+            sb.push('\n');
+            for o in &options {
+                sb.push_str(&self.option_statement(o));
+            }
+        }
+        if !file.message_type.is_empty() || !file.enum_type.is_empty() {
+            sb.push('\n');
+            // Order of message types is significant: clients serialise message indexes against
+            // the stored (non-normalised) text. Confluent prints messages, then enums.
+            for m in &file.message_type {
+                sb.push_str(&self.message(m, proto3));
+            }
+            for e in &file.enum_type {
+                sb.push_str(&self.enumeration(e));
+            }
+        }
+        if !file.extension.is_empty() {
+            sb.push('\n');
+            for block in self.extends(&file.extension, proto3) {
+                sb.push_str(&block);
+            }
+        }
+        if !file.service.is_empty() {
+            sb.push('\n');
+            for s in &file.service {
+                sb.push_str(&self.service(s));
+            }
+        }
+        sb
+    }
+
+    fn service(&self, s: &ServiceDescriptorProto) -> String {
+        let mut sb = format!("service {} {{", s.name());
+        let mut opts = Vec::new();
+        if let Some(o) = &s.options {
+            bool_opt(&mut opts, "deprecated", o.deprecated);
+            opts.extend(uninterpreted(&o.uninterpreted_option));
+        }
+        let opts = self.filter_options(opts);
+        if !opts.is_empty() {
+            sb.push('\n');
+            for o in &opts {
+                indent(&mut sb, &self.option_statement(o));
+            }
+        }
+        if !s.method.is_empty() {
+            sb.push('\n');
+            for m in &s.method {
+                let mut line = format!("rpc {} (", m.name());
+                if m.client_streaming() {
+                    line.push_str("stream ");
+                }
+                line.push_str(m.input_type());
+                line.push_str(") returns (");
+                if m.server_streaming() {
+                    line.push_str("stream ");
+                }
+                line.push_str(m.output_type());
+                line.push(')');
+                let mut mopts = Vec::new();
+                if let Some(o) = &m.options {
+                    bool_opt(&mut mopts, "deprecated", o.deprecated);
+                    enum_opt(
+                        &mut mopts,
+                        "idempotency_level",
+                        o.idempotency_level
+                            .map(|_| o.idempotency_level().as_str_name()),
+                    );
+                    mopts.extend(uninterpreted(&o.uninterpreted_option));
+                }
+                let mopts = self.filter_options(mopts);
+                if !mopts.is_empty() {
+                    line.push_str(" {\n");
+                    for o in &mopts {
+                        indent(&mut line, &self.option_statement(o));
+                    }
+                    line.push('}');
+                }
+                line.push_str(";\n");
+                indent(&mut sb, &line);
+            }
+        }
+        sb.push_str("}\n");
+        sb
+    }
+
+    fn enumeration(&self, e: &EnumDescriptorProto) -> String {
+        let mut sb = format!("enum {} {{", e.name());
+        let mut reserved: Vec<(i64, String)> = e
+            .reserved_range
+            .iter()
+            .map(|r| {
+                (
+                    i64::from(r.start()),
+                    self.range(r.start(), r.end(), i32::MAX),
+                )
+            })
+            .collect();
+        let names: Vec<(i64, String)> = e
+            .reserved_name
+            .iter()
+            .map(|n| (i64::MAX, n.clone()))
+            .collect();
+        let lines = self.reserved_lines(&mut reserved, names);
+        if !lines.is_empty() {
+            sb.push('\n');
+            for l in &lines {
+                indent(&mut sb, l);
+            }
+        }
+        let options = self.filter_options(enum_options(e));
+        if lines.is_empty() && (!options.is_empty() || !e.value.is_empty()) {
+            sb.push('\n');
+        }
+        for o in &options {
+            indent(&mut sb, &self.option_statement(o));
+        }
+        let mut values: Vec<_> = e.value.iter().collect();
+        if self.normalize {
+            values.sort_by(|a, b| a.number().cmp(&b.number()).then(a.name().cmp(b.name())));
+        }
+        for v in values {
+            let mut line = format!("{} = {}", v.name(), v.number());
+            let mut opts = Vec::new();
+            if let Some(o) = &v.options {
+                bool_opt(&mut opts, "deprecated", o.deprecated);
+                opts.extend(uninterpreted(&o.uninterpreted_option));
+            }
+            let opts = self.filter_options(opts);
+            if !opts.is_empty() {
+                line.push(' ');
+                line.push_str(&self.option_list(&opts));
+            }
+            line.push_str(";\n");
+            indent(&mut sb, &line);
+        }
+        sb.push_str("}\n");
+        sb
+    }
+
+    /// A reserved or extension range `[start, end]` (end inclusive).
+    fn range(&self, start: i32, end_inclusive: i32, max: i32) -> String {
+        if start == end_inclusive {
+            start.to_string()
+        } else if end_inclusive >= max {
+            format!("{start} to max")
+        } else {
+            format!("{start} to {end_inclusive}")
+        }
+    }
+
+    /// `reserved` statements: as written, one for numbers and one for names; normalised, one per
+    /// value sorted by start (names last), as Confluent's normaliser splits them.
+    fn reserved_lines(
+        &self,
+        numbers: &mut Vec<(i64, String)>,
+        names: Vec<(i64, String)>,
+    ) -> Vec<String> {
+        let quote = |n: &str| format!("\"{n}\"");
+        if self.normalize {
+            let mut all: Vec<(i64, String, String)> = numbers
+                .drain(..)
+                .map(|(k, s)| (k, s.clone(), s))
+                .chain(names.into_iter().map(|(k, n)| (k, n.clone(), quote(&n))))
+                .collect();
+            all.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(&b.1)));
+            all.into_iter()
+                .map(|(_, _, s)| format!("reserved {s};\n"))
+                .collect()
+        } else {
+            let mut out = Vec::new();
+            if !numbers.is_empty() {
+                let joined: Vec<String> = numbers.drain(..).map(|(_, s)| s).collect();
+                out.push(format!("reserved {};\n", joined.join(", ")));
+            }
+            if !names.is_empty() {
+                let joined: Vec<String> = names.iter().map(|(_, n)| quote(n)).collect();
+                out.push(format!("reserved {};\n", joined.join(", ")));
+            }
+            out
+        }
+    }
+
+    fn message(&self, m: &DescriptorProto, proto3: bool) -> String {
+        let mut sb = format!("message {} {{", m.name());
+        let mut reserved: Vec<(i64, String)> = m
+            .reserved_range
+            .iter()
+            .map(|r| {
+                (
+                    i64::from(r.start()),
+                    self.range(r.start(), r.end() - 1, MAX_FIELD_NUMBER),
+                )
+            })
+            .collect();
+        let names = m
+            .reserved_name
+            .iter()
+            .map(|n| (i64::MAX, n.clone()))
+            .collect();
+        let lines = self.reserved_lines(&mut reserved, names);
+        if !lines.is_empty() {
+            sb.push('\n');
+            for l in &lines {
+                indent(&mut sb, l);
+            }
+        }
+        let options = self.filter_options(message_options(m));
+        if !options.is_empty() {
+            sb.push('\n');
+            for o in &options {
+                indent(&mut sb, &self.option_statement(o));
+            }
+        }
+
+        let synthetic = synthetic_oneofs(m);
+        let in_real_oneof = |f: &FieldDescriptorProto| {
+            f.oneof_index
+                .is_some_and(|i| !synthetic.get(i as usize).copied().unwrap_or(false))
+        };
+        let mut fields: Vec<&FieldDescriptorProto> = m
+            .field
+            .iter()
+            .filter(|f| !in_real_oneof(f) && !is_group(f))
+            .collect();
+        if self.normalize {
+            fields.sort_by_key(|f| f.number());
+        }
+        if !fields.is_empty() {
+            sb.push('\n');
+            for f in fields {
+                indent(&mut sb, &self.field(m, f, proto3, false));
+            }
+        }
+
+        let mut oneofs: Vec<(usize, Vec<&FieldDescriptorProto>)> = m
+            .oneof_decl
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| !synthetic.get(*i).copied().unwrap_or(false))
+            .map(|(i, _)| {
+                let members = m
+                    .field
+                    .iter()
+                    .filter(|f| f.oneof_index == Some(i as i32) && !is_group(f))
+                    .collect();
+                (i, members)
+            })
+            .collect();
+        if self.normalize {
+            oneofs.retain(|(_, fs)| !fs.is_empty());
+            for (_, fs) in &mut oneofs {
+                fs.sort_by_key(|f| f.number());
+            }
+            oneofs.sort_by_key(|(_, fs)| fs.first().map(|f| f.number()));
+        }
+        if !oneofs.is_empty() {
+            sb.push('\n');
+            for (i, members) in &oneofs {
+                let decl = &m.oneof_decl[*i];
+                let mut block = format!("oneof {} {{", decl.name());
+                let mut opts = Vec::new();
+                if let Some(o) = &decl.options {
+                    opts.extend(uninterpreted(&o.uninterpreted_option));
+                }
+                let opts = self.filter_options(opts);
+                if !opts.is_empty() {
+                    block.push('\n');
+                    for o in &opts {
+                        indent(&mut block, &self.option_statement(o));
+                    }
+                }
+                if !members.is_empty() {
+                    block.push('\n');
+                    for f in members {
+                        indent(&mut block, &self.field(m, f, proto3, true));
+                    }
+                }
+                let groups: Vec<&FieldDescriptorProto> = m
+                    .field
+                    .iter()
+                    .filter(|f| f.oneof_index == Some(*i as i32) && is_group(f))
+                    .collect();
+                if !groups.is_empty() {
+                    block.push('\n');
+                    for g in groups {
+                        indent(&mut block, &self.group(m, g, proto3, true));
+                    }
+                }
+                block.push_str("}\n");
+                indent(&mut sb, &block);
+            }
+        }
+
+        let mut groups: Vec<&FieldDescriptorProto> = m
+            .field
+            .iter()
+            .filter(|f| is_group(f) && !in_real_oneof(f))
+            .collect();
+        if self.normalize {
+            groups.sort_by_key(|f| f.number());
+        }
+        if !groups.is_empty() {
+            sb.push('\n');
+            for g in groups {
+                indent(&mut sb, &self.group(m, g, proto3, false));
+            }
+        }
+
+        if !m.extension_range.is_empty() {
+            sb.push('\n');
+            let mut ranges: Vec<(i32, String)> = m
+                .extension_range
+                .iter()
+                .map(|r| {
+                    (
+                        r.start(),
+                        self.range(r.start(), r.end() - 1, MAX_FIELD_NUMBER),
+                    )
+                })
+                .collect();
+            if self.normalize {
+                ranges.sort_by_key(|r| r.0);
+                for (_, r) in ranges {
+                    indent(&mut sb, &format!("extensions {r};\n"));
+                }
+            } else {
+                let joined: Vec<String> = ranges.into_iter().map(|(_, r)| r).collect();
+                indent(&mut sb, &format!("extensions {};\n", joined.join(", ")));
+            }
+        }
+        if !m.extension.is_empty() {
+            sb.push('\n');
+            for block in self.extends(&m.extension, proto3) {
+                indent(&mut sb, &block);
+            }
+        }
+
+        let groups = group_bodies(m);
+        let nested: Vec<&DescriptorProto> = m
+            .nested_type
+            .iter()
+            .filter(|n| !is_map_entry(n) && !groups.contains(&n.name()))
+            .collect();
+        if !nested.is_empty() || !m.enum_type.is_empty() {
+            sb.push('\n');
+            for n in nested {
+                indent(&mut sb, &self.message(n, proto3));
+            }
+            for e in &m.enum_type {
+                indent(&mut sb, &self.enumeration(e));
+            }
+        }
+        sb.push_str("}\n");
+        sb
+    }
+
+    /// `extend` blocks, grouping consecutive fields with the same extendee.
+    fn extends(&self, fields: &[FieldDescriptorProto], proto3: bool) -> Vec<String> {
+        let mut blocks: Vec<(String, Vec<&FieldDescriptorProto>)> = Vec::new();
+        for f in fields {
+            let extendee = f.extendee().to_string();
+            let found = if self.normalize {
+                blocks.iter_mut().find(|(e, _)| *e == extendee)
+            } else {
+                blocks.last_mut().filter(|(e, _)| *e == extendee)
+            };
+            match found {
+                Some((_, list)) => list.push(f),
+                None => blocks.push((extendee, vec![f])),
+            }
+        }
+        let empty = DescriptorProto::default();
+        blocks
+            .into_iter()
+            .map(|(extendee, mut list)| {
+                if self.normalize {
+                    list.sort_by_key(|f| f.number());
+                }
+                let mut sb = format!("extend {extendee} {{");
+                if !list.is_empty() {
+                    sb.push('\n');
+                    for f in list {
+                        indent(&mut sb, &self.field(&empty, f, proto3, false));
+                    }
+                }
+                sb.push_str("}\n");
+                sb
+            })
+            .collect()
+    }
+
+    fn label(
+        &self,
+        f: &FieldDescriptorProto,
+        proto3: bool,
+        in_oneof: bool,
+    ) -> Option<&'static str> {
+        match f.label() {
+            Label::Repeated => Some("repeated"),
+            Label::Required => Some("required"),
+            Label::Optional => {
+                if in_oneof {
+                    None
+                } else if proto3 {
+                    (f.proto3_optional == Some(true)).then_some("optional")
+                } else {
+                    Some("optional")
+                }
+            }
+        }
+    }
+
+    fn group(
+        &self,
+        parent: &DescriptorProto,
+        g: &FieldDescriptorProto,
+        proto3: bool,
+        in_oneof: bool,
+    ) -> String {
+        let name = last_component(g.type_name());
+        let mut sb = String::new();
+        if let Some(label) = self.label(g, proto3, in_oneof) {
+            sb.push_str(label);
+            sb.push(' ');
+        }
+        sb.push_str(&format!("group {} = {} {{", name, g.number()));
+        if let Some(body) = parent.nested_type.iter().find(|n| n.name() == name) {
+            let mut fields: Vec<&FieldDescriptorProto> = body.field.iter().collect();
+            if self.normalize {
+                fields.sort_by_key(|f| f.number());
+            }
+            if !fields.is_empty() {
+                sb.push('\n');
+                for f in fields {
+                    indent(&mut sb, &self.field(body, f, proto3, false));
+                }
+            }
+        }
+        sb.push_str("}\n");
+        sb
+    }
+
+    fn field(
+        &self,
+        parent: &DescriptorProto,
+        f: &FieldDescriptorProto,
+        proto3: bool,
+        in_oneof: bool,
+    ) -> String {
+        let mut sb = String::new();
+        let ty = match map_entry(parent, f) {
+            Some(entry) => {
+                let key = entry.field.iter().find(|k| k.number() == 1);
+                let value = entry.field.iter().find(|k| k.number() == 2);
+                let key = key.map(field_type).unwrap_or_default();
+                let value = value.map(field_type).unwrap_or_default();
+                format!("map<{key}, {value}>")
+            }
+            None => {
+                if let Some(label) = self.label(f, proto3, in_oneof) {
+                    sb.push_str(label);
+                    sb.push(' ');
+                }
+                field_type(f)
+            }
+        };
+        sb.push_str(&ty);
+        sb.push(' ');
+        sb.push_str(f.name());
+        sb.push_str(" = ");
+        sb.push_str(&f.number().to_string());
+
+        let mut opts = field_options(f);
+        if let Some(default) = &f.default_value {
+            // Confluent's toKind: strings quoted, bool/enum bare, numbers bare. Bytes are quoted
+            // too so that the text parses again (Confluent prints them bare).
+            let value = match f.r#type.and_then(|t| Type::try_from(t).ok()) {
+                Some(Type::String) => Value::Str(default.clone()),
+                Some(Type::Bytes) => Value::Prim(format!("\"{default}\"")),
+                _ => Value::Prim(default.clone()),
+            };
+            opts.push(Opt::simple("default", value));
+        }
+        if let Some(json) = &f.json_name {
+            opts.push(Opt::simple("json_name", Value::Str(json.clone())));
+        }
+        let opts = self.filter_options(opts);
+        if !opts.is_empty() {
+            sb.push(' ');
+            sb.push_str(&self.option_list(&opts));
+        }
+        sb.push_str(";\n");
+        sb
+    }
+
+    // ---- options -----------------------------------------------------------------------------
+
+    /// Confluent's `FormatContext.filterOptions` in normalised mode: custom option names
+    /// qualified, `(a).b = v` turned into `(a) = { b: v }`, sorted by name, non-repeated
+    /// extensions merged.
+    fn filter_options(&self, options: Vec<Opt>) -> Vec<Opt> {
+        if !self.normalize || options.is_empty() {
+            return options;
+        }
+        let mut transformed: Vec<(String, Opt)> = options
+            .into_iter()
+            .map(|o| {
+                let o = self.qualify(o);
+                (o.parts.first().map(|p| p.0.clone()).unwrap_or_default(), o)
+            })
+            .collect();
+        transformed.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut out: Vec<Opt> = Vec::new();
+        for (name, o) in transformed {
+            let repeated = self.resolve.is_some_and(|r| r.is_repeated_extension(&name));
+            if o.is_parenthesized() && !repeated {
+                if let Some(prev) = out
+                    .last_mut()
+                    .filter(|p| p.parts.first().map(|x| &x.0) == Some(&name))
+                {
+                    prev.value = merge(prev.value.clone(), o.value);
+                    continue;
+                }
+            }
+            out.push(o);
+        }
+        out
+    }
+
+    /// Qualify an extension name and fold a dotted option name into a map value.
+    fn qualify(&self, mut o: Opt) -> Opt {
+        if let (Some(first), Some(resolve)) = (o.parts.first_mut(), self.resolve) {
+            if first.1 {
+                let written = first.0.trim_start_matches('.');
+                if let Some(full) = resolve.extension(written) {
+                    first.0 = full;
+                }
+            }
+        }
+        if o.is_parenthesized() && o.parts.len() > 1 {
+            let mut value = o.value;
+            for (part, ext) in o.parts.drain(1..).rev() {
+                let key = if ext { format!("[{part}]") } else { part };
+                value = Value::Map(vec![(key, value)]);
+            }
+            o.value = value;
+        }
+        o
+    }
+
+    fn option_statement(&self, o: &Opt) -> String {
+        format!("option {};\n", self.option(o))
+    }
+
+    fn option_name(o: &Opt) -> String {
+        o.parts
+            .iter()
+            .map(|(p, ext)| if *ext { format!("({p})") } else { p.clone() })
+            .collect::<Vec<_>>()
+            .join(".")
+    }
+
+    /// Confluent's `toString(OptionElement)`.
+    fn option(&self, o: &Opt) -> String {
+        let mut sb = Self::option_name(o);
+        match &o.value {
+            Value::Str(s) => {
+                sb.push_str(" = \"");
+                sb.push_str(&escape(s));
+                sb.push('"');
+            }
+            Value::Prim(p) => {
+                sb.push_str(" = ");
+                sb.push_str(p);
+            }
+            Value::Map(entries) => {
+                sb.push_str(" = {\n");
+                self.option_map(&mut sb, entries);
+                sb.push('}');
+            }
+            Value::List(items) => {
+                sb.push_str(" = ");
+                sb.push_str(&self.value_list(items));
+            }
+        }
+        sb
+    }
+
+    /// Confluent's `appendOptions` for a field's or enum value's `[...]`.
+    fn option_list(&self, opts: &[Opt]) -> String {
+        if opts.len() == 1 {
+            return format!("[{}]", self.option(&opts[0]));
+        }
+        let mut sb = String::from("[\n");
+        for (i, o) in opts.iter().enumerate() {
+            let endl = if i + 1 < opts.len() { "," } else { "" };
+            indent(&mut sb, &format!("{}{endl}", self.option(o)));
+        }
+        sb.push(']');
+        sb
+    }
+
+    fn value_list(&self, items: &[Value]) -> String {
+        if items.len() == 1 {
+            return format!("[{}]", self.value(&items[0]));
+        }
+        let mut sb = String::from("[\n");
+        for (i, v) in items.iter().enumerate() {
+            let endl = if i + 1 < items.len() { "," } else { "" };
+            indent(&mut sb, &format!("{}{endl}", self.value(v)));
+        }
+        sb.push(']');
+        sb
+    }
+
+    fn option_map(&self, sb: &mut String, entries: &[(String, Value)]) {
+        let sorted: Vec<(String, Value)>;
+        let entries = if self.normalize {
+            let mut map: BTreeMap<String, Value> = BTreeMap::new();
+            for (k, v) in entries {
+                if matches!(v, Value::List(l) if l.is_empty()) {
+                    continue;
+                }
+                let key = match (
+                    k.strip_prefix('[').and_then(|k| k.strip_suffix(']')),
+                    self.resolve,
+                ) {
+                    (Some(inner), Some(r)) => r
+                        .extension(inner)
+                        .map_or_else(|| k.clone(), |full| format!("[{full}]")),
+                    _ => k.clone(),
+                };
+                map.entry(key).or_insert_with(|| v.clone());
+            }
+            sorted = map.into_iter().collect();
+            &sorted
+        } else {
+            entries
+        };
+        for (i, (k, v)) in entries.iter().enumerate() {
+            let endl = if i + 1 < entries.len() { "," } else { "" };
+            indent(sb, &format!("{k}: {}{endl}", self.value(v)));
+        }
+    }
+
+    /// Confluent's `formatOptionMapOrListValue`.
+    fn value(&self, v: &Value) -> String {
+        match v {
+            Value::Str(s) => format!("\"{}\"", escape(s)),
+            Value::Prim(p) => p.clone(),
+            Value::Map(entries) => {
+                let mut sb = String::from("{\n");
+                self.option_map(&mut sb, entries);
+                sb.push('}');
+                sb
+            }
+            Value::List(items) => {
+                if self.normalize && items.len() == 1 {
+                    return self.value(&items[0]);
+                }
+                let mut sb = String::from("[\n");
+                for (i, item) in items.iter().enumerate() {
+                    let endl = if i + 1 < items.len() { "," } else { "" };
+                    indent(&mut sb, &format!("{}{endl}", self.value(item)));
+                }
+                sb.push(']');
+                sb
+            }
+        }
+    }
+}
+
+/// Confluent's `ProtobufSchema.merge` for two option values of the same non-repeated extension.
+fn merge(existing: Value, replacement: Value) -> Value {
+    match (existing, replacement) {
+        (Value::Map(mut a), Value::Map(b)) => {
+            for (k, v) in b {
+                if let Some(slot) = a.iter_mut().find(|(ek, _)| *ek == k) {
+                    let mut items = match std::mem::replace(&mut slot.1, Value::List(Vec::new())) {
+                        Value::List(l) => l,
+                        other => vec![other],
+                    };
+                    match v {
+                        Value::List(l) => items.extend(l),
+                        other => items.push(other),
+                    }
+                    let mut unique: Vec<Value> = Vec::new();
+                    for i in items {
+                        if !unique.contains(&i) {
+                            unique.push(i);
+                        }
+                    }
+                    slot.1 = Value::List(unique);
+                } else {
+                    a.push((k, v));
+                }
+            }
+            Value::Map(a)
+        }
+        (_, replacement) => replacement,
+    }
+}
+
+/// A small reader for the protobuf text format of aggregate option values, as protox-parse
+/// hands them over (tokens joined by single spaces).
+mod text_format {
+    use super::Value;
+
+    #[derive(Debug, Clone, PartialEq)]
+    enum Tok {
+        Punct(char),
+        Str(String),
+        Word(String),
+    }
+
+    fn tokenize(input: &str) -> Vec<Tok> {
+        let chars: Vec<char> = input.chars().collect();
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i < chars.len() {
+            let c = chars[i];
+            if c.is_whitespace() {
+                i += 1;
+            } else if "{}[]<>:,;".contains(c) {
+                out.push(Tok::Punct(c));
+                i += 1;
+            } else if c == '"' || c == '\'' {
+                let quote = c;
+                i += 1;
+                let mut bytes = Vec::new();
+                while i < chars.len() && chars[i] != quote {
+                    if chars[i] == '\\' && i + 1 < chars.len() {
+                        i += 1;
+                        match chars[i] {
+                            'n' => bytes.push(b'\n'),
+                            't' => bytes.push(b'\t'),
+                            'r' => bytes.push(b'\r'),
+                            'a' => bytes.push(7),
+                            'b' => bytes.push(8),
+                            'f' => bytes.push(12),
+                            'v' => bytes.push(11),
+                            'x' => {
+                                let hex: String = chars[i + 1..].iter().take(2).collect();
+                                match u8::from_str_radix(&hex, 16) {
+                                    Ok(b) => {
+                                        bytes.push(b);
+                                        i += hex.len();
+                                    }
+                                    Err(_) => bytes.push(b'x'),
+                                }
+                            }
+                            other => {
+                                let mut buf = [0u8; 4];
+                                bytes.extend_from_slice(other.encode_utf8(&mut buf).as_bytes());
+                            }
+                        }
+                    } else {
+                        let mut buf = [0u8; 4];
+                        bytes.extend_from_slice(chars[i].encode_utf8(&mut buf).as_bytes());
+                    }
+                    i += 1;
+                }
+                i += 1;
+                out.push(Tok::Str(String::from_utf8_lossy(&bytes).into_owned()));
+            } else {
+                let start = i;
+                while i < chars.len()
+                    && !chars[i].is_whitespace()
+                    && !"{}[]<>:,;\"'".contains(chars[i])
+                {
+                    i += 1;
+                }
+                out.push(Tok::Word(chars[start..i].iter().collect()));
+            }
+        }
+        out
+    }
+
+    /// Parse the inside of `{ ... }` into a map value.
+    pub(super) fn parse(input: &str) -> Value {
+        let toks = tokenize(input);
+        let mut pos = 0;
+        message(&toks, &mut pos, None)
+    }
+
+    fn message(toks: &[Tok], pos: &mut usize, close: Option<char>) -> Value {
+        let mut entries: Vec<(String, Value)> = Vec::new();
+        while *pos < toks.len() {
+            match &toks[*pos] {
+                Tok::Punct(c) if Some(*c) == close => {
+                    *pos += 1;
+                    break;
+                }
+                Tok::Punct(',') | Tok::Punct(';') => {
+                    *pos += 1;
+                }
+                Tok::Punct('[') => {
+                    // Extension or Any key: `[a.b.c]`.
+                    *pos += 1;
+                    let mut key = String::from("[");
+                    while *pos < toks.len() && toks[*pos] != Tok::Punct(']') {
+                        if let Tok::Word(w) = &toks[*pos] {
+                            key.push_str(w);
+                        }
+                        *pos += 1;
+                    }
+                    *pos += 1;
+                    key.push(']');
+                    let v = field_value(toks, pos);
+                    add(&mut entries, key, v);
+                }
+                Tok::Word(w) => {
+                    let key = w.clone();
+                    *pos += 1;
+                    let v = field_value(toks, pos);
+                    add(&mut entries, key, v);
+                }
+                _ => {
+                    *pos += 1;
+                }
+            }
+        }
+        Value::Map(entries)
+    }
+
+    /// Wire merges a key given twice into a list.
+    fn add(entries: &mut Vec<(String, Value)>, key: String, value: Value) {
+        if let Some(slot) = entries.iter_mut().find(|(k, _)| *k == key) {
+            let previous = std::mem::replace(&mut slot.1, Value::List(Vec::new()));
+            let mut items = match previous {
+                Value::List(l) => l,
+                other => vec![other],
+            };
+            match value {
+                Value::List(l) => items.extend(l),
+                other => items.push(other),
+            }
+            slot.1 = Value::List(items);
+        } else {
+            entries.push((key, value));
+        }
+    }
+
+    fn field_value(toks: &[Tok], pos: &mut usize) -> Value {
+        if toks.get(*pos) == Some(&Tok::Punct(':')) {
+            *pos += 1;
+        }
+        value(toks, pos)
+    }
+
+    fn value(toks: &[Tok], pos: &mut usize) -> Value {
+        match toks.get(*pos) {
+            Some(Tok::Punct('{')) => {
+                *pos += 1;
+                message(toks, pos, Some('}'))
+            }
+            Some(Tok::Punct('<')) => {
+                *pos += 1;
+                message(toks, pos, Some('>'))
+            }
+            Some(Tok::Punct('[')) => {
+                *pos += 1;
+                let mut items = Vec::new();
+                while *pos < toks.len() {
+                    match &toks[*pos] {
+                        Tok::Punct(']') => {
+                            *pos += 1;
+                            break;
+                        }
+                        Tok::Punct(',') => *pos += 1,
+                        _ => items.push(value(toks, pos)),
+                    }
+                }
+                Value::List(items)
+            }
+            Some(Tok::Str(_)) => {
+                // Adjacent string literals concatenate.
+                let mut s = String::new();
+                while let Some(Tok::Str(part)) = toks.get(*pos) {
+                    s.push_str(part);
+                    *pos += 1;
+                }
+                Value::Str(s)
+            }
+            Some(Tok::Word(w)) if w == "-" => {
+                *pos += 1;
+                match toks.get(*pos) {
+                    Some(Tok::Word(n)) => {
+                        *pos += 1;
+                        Value::Prim(format!("-{n}"))
+                    }
+                    _ => Value::Prim("-".into()),
+                }
+            }
+            Some(Tok::Word(w)) => {
+                *pos += 1;
+                Value::Prim(w.clone())
+            }
+            _ => {
+                *pos += 1;
+                Value::Prim(String::new())
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn aggregate_values_parse_into_maps_and_lists() {
+        let v = text_format::parse(
+            r#"params : [ { key : "precision" , value : "8" } , { key : "scale" , value : "3" } ]"#,
+        );
+        let Value::Map(entries) = v else {
+            panic!("not a map")
+        };
+        assert_eq!(entries[0].0, "params");
+        assert!(matches!(&entries[0].1, Value::List(l) if l.len() == 2));
+    }
+
+    #[test]
+    fn escape_follows_confluent() {
+        assert_eq!(escape("a\"b\n"), "a\\\"b\\n");
+    }
+}

@@ -1,0 +1,244 @@
+//! Turning `.proto` text (or a base64 `FileDescriptorProto`) plus its [`Dependency`] values into
+//! a compiled [`DescriptorPool`], with protox as the compiler.
+//!
+//! Imports resolve through the dependencies (by reference name, recursively), then through the
+//! built-in files of [`super::well_known`]. Nothing is read from disk. Errors carry the parser's
+//! message and the line and column where it points.
+
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock};
+
+use base64::Engine as _;
+use prost::Message as _;
+use prost_reflect::{DescriptorPool, FileDescriptor};
+use prost_types::FileDescriptorProto;
+use protox::file::{File, FileResolver, GoogleFileResolver};
+
+use super::{canonical, well_known};
+use crate::{Dependency, Error, Result, SchemaType};
+
+/// The file name the schema being parsed gets inside its pool. Confluent names the root of a
+/// dynamic schema `default` too (`ProtobufSchema.DEFAULT_NAME`).
+pub(crate) const ROOT_NAME: &str = "default";
+
+/// Where a file of the pool came from, for Confluent's rule that a message type reached through a
+/// reference is only compared again when the references differ (`FieldSchemaDiff`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Origin {
+    /// The schema itself (Confluent's dummy reference `("", "", -1)`).
+    Root,
+    /// A direct reference: subject and version.
+    Reference(String, i32),
+    /// Reached only through another dependency, or built in: Confluent has no reference for it.
+    Unreferenced,
+}
+
+/// A compiled schema: its pool, its root file, and what the diff and the printer need.
+#[derive(Debug, Clone)]
+pub(crate) struct Compiled {
+    /// Every file of the schema, imports included.
+    pub pool: DescriptorPool,
+    /// The root file.
+    pub root: FileDescriptor,
+    /// The root as written: type names unresolved, options uninterpreted (protox-parse output).
+    pub written: FileDescriptorProto,
+    /// Origin of each file by name.
+    pub origins: HashMap<String, Origin>,
+    /// Source text of each dependency file by name (to skip comparing identical imports).
+    pub sources: HashMap<String, String>,
+}
+
+impl Compiled {
+    /// The origin of the file `name` (built-in and unknown files count as unreferenced).
+    pub fn origin(&self, name: &str) -> &Origin {
+        const UNREFERENCED: &Origin = &Origin::Unreferenced;
+        self.origins.get(name).unwrap_or(UNREFERENCED)
+    }
+}
+
+struct DepEntry {
+    text: String,
+    origin: Origin,
+}
+
+/// Flatten the dependency tree by name. Direct references win over transitive ones, as in
+/// Confluent where only direct references carry a subject and version.
+fn flatten(deps: &[Dependency], out: &mut HashMap<String, DepEntry>) {
+    for dep in deps {
+        out.entry(dep.name.clone()).or_insert_with(|| DepEntry {
+            text: dep.schema.clone(),
+            origin: Origin::Reference(dep.subject.clone(), dep.version),
+        });
+    }
+    let mut stack: Vec<&Dependency> = deps.iter().flat_map(|d| d.dependencies.iter()).collect();
+    while let Some(dep) = stack.pop() {
+        out.entry(dep.name.clone()).or_insert_with(|| DepEntry {
+            text: dep.schema.clone(),
+            origin: Origin::Unreferenced,
+        });
+        stack.extend(dep.dependencies.iter());
+    }
+}
+
+fn google() -> &'static GoogleFileResolver {
+    static GOOGLE: OnceLock<GoogleFileResolver> = OnceLock::new();
+    GOOGLE.get_or_init(GoogleFileResolver::new)
+}
+
+/// Parse `text` as `.proto` source; if that fails and the text is a base64 serialized
+/// `FileDescriptorProto` (Confluent's `toProtoFile` fallback), print it as `.proto` text first.
+/// Returns the `.proto` text and the parsed file.
+pub(crate) fn load(name: &str, text: &str) -> std::result::Result<(String, File), protox::Error> {
+    match File::from_source(name, text) {
+        Ok(file) => Ok((text.to_string(), file)),
+        Err(parse_error) => match decode_descriptor(text) {
+            Some(fd) => {
+                let printed = canonical::print_descriptor(&fd);
+                let file = File::from_source(name, &printed)?;
+                Ok((printed, file))
+            }
+            None => Err(parse_error),
+        },
+    }
+}
+
+/// A base64 (standard alphabet) serialized `FileDescriptorProto`, if `text` is one.
+pub(crate) fn decode_descriptor(text: &str) -> Option<FileDescriptorProto> {
+    let trimmed = text.trim();
+    // Protobuf source always contains a space, a semicolon or a brace; base64 never does.
+    if trimmed.is_empty() || trimmed.contains([' ', ';', '{', '\n']) {
+        return None;
+    }
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(trimmed)
+        .ok()?;
+    let fd = FileDescriptorProto::decode(bytes.as_slice()).ok()?;
+    // Arbitrary bytes can decode as an (almost) empty message; require some content.
+    let has_content = !fd.message_type.is_empty()
+        || !fd.enum_type.is_empty()
+        || !fd.service.is_empty()
+        || fd.package.is_some()
+        || fd.syntax.is_some();
+    has_content.then_some(fd)
+}
+
+struct Resolver {
+    root: File,
+    deps: Arc<HashMap<String, DepEntry>>,
+}
+
+impl FileResolver for Resolver {
+    fn open_file(&self, name: &str) -> std::result::Result<File, protox::Error> {
+        if name == ROOT_NAME {
+            return Ok(self.root.clone());
+        }
+        if let Some(dep) = self.deps.get(name) {
+            return load(name, &dep.text).map(|(_, file)| file);
+        }
+        if let Some(text) = well_known::confluent_file(name) {
+            return File::from_source(name, text);
+        }
+        google().open_file(name)
+    }
+}
+
+/// Compile `text` with its dependencies.
+pub(crate) fn compile(text: &str, dependencies: &[Dependency]) -> Result<Compiled> {
+    let mut deps = HashMap::new();
+    flatten(dependencies, &mut deps);
+    let (root_text, root_file) = load(ROOT_NAME, text).map_err(|e| to_error(&e, text, &deps))?;
+    let written = root_file.file_descriptor_proto().clone();
+
+    let deps = Arc::new(deps);
+    let resolver = Resolver {
+        root: root_file,
+        deps: Arc::clone(&deps),
+    };
+    let mut compiler = protox::Compiler::with_file_resolver(resolver);
+    compiler.include_imports(true).include_source_info(false);
+    compiler
+        .open_file(ROOT_NAME)
+        .map_err(|e| to_error(&e, &root_text, &deps))?;
+    let pool = compiler.descriptor_pool();
+    let root = pool.get_file_by_name(ROOT_NAME).ok_or_else(|| {
+        Error::invalid(SchemaType::Protobuf, "the schema did not compile to a file")
+    })?;
+
+    let mut origins = HashMap::new();
+    let mut sources = HashMap::new();
+    origins.insert(ROOT_NAME.to_string(), Origin::Root);
+    for file in pool.files() {
+        if let Some(dep) = deps.get(file.name()) {
+            origins.insert(file.name().to_string(), dep.origin.clone());
+            sources.insert(file.name().to_string(), dep.text.clone());
+        }
+    }
+    Ok(Compiled {
+        pool,
+        root,
+        written,
+        origins,
+        sources,
+    })
+}
+
+/// Map a protox error to ours: a missing import is a missing reference; anything else is an
+/// invalid schema, with the line and column the parser points at.
+fn to_error(err: &protox::Error, root_text: &str, deps: &HashMap<String, DepEntry>) -> Error {
+    let message = err.to_string();
+    if err.is_file_not_found() {
+        if let Some(name) = message.split('\'').nth(1) {
+            return Error::MissingReference(name.to_string());
+        }
+    }
+    let file = err.file().unwrap_or(ROOT_NAME);
+    let source = if file == ROOT_NAME {
+        Some(root_text)
+    } else {
+        deps.get(file)
+            .map(|d| d.text.as_str())
+            .or_else(|| well_known::confluent_file(file))
+    };
+    let offset = miette::Diagnostic::labels(err)
+        .and_then(|mut labels| labels.next())
+        .map(|label| label.offset());
+    let location = match (source, offset) {
+        (Some(source), Some(offset)) => {
+            let (line, column) = line_column(source, offset);
+            format!(" (line {line}, column {column})")
+        }
+        _ => String::new(),
+    };
+    let in_file = if file == ROOT_NAME {
+        String::new()
+    } else {
+        format!(" in imported file '{file}'")
+    };
+    Error::invalid(
+        SchemaType::Protobuf,
+        format!("Could not parse Protobuf schema{in_file}: {message}{location}"),
+    )
+}
+
+/// 1-based line and column (in characters) of a byte offset.
+fn line_column(source: &str, offset: usize) -> (usize, usize) {
+    let mut end = offset.min(source.len());
+    while !source.is_char_boundary(end) {
+        end -= 1;
+    }
+    let before = &source[..end];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, column)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_column_counts_from_one() {
+        assert_eq!(line_column("ab\ncd", 4), (2, 2));
+        assert_eq!(line_column("ab", 0), (1, 1));
+    }
+}
