@@ -1,6 +1,19 @@
 //! Applying a compatibility level across a subject's history, and Confluent's message list.
+//!
+//! Mirrors Confluent's `CompatibilityChecker`/`SchemaValidatorBuilder` and the tail added by
+//! `KafkaSchemaRegistry.isCompatibleWithPrevious`:
+//! - BACKWARD: the new schema reads the old (roles `new`/`old`); FORWARD: the old reads the new
+//!   (roles `old`/`new`); FULL: old-reads-new messages first, without the old schema appended,
+//!   then new-reads-old messages followed by `{oldSchemaVersion: N}` and `{oldSchema: '...'}`
+//!   (appended only when that second list is not empty, as Confluent does);
+//! - transitive levels walk newest first and stop at the first version with messages;
+//! - a version of another schema type yields only `Incompatible because of different schema
+//!   type`;
+//! - a non-empty list ends with `{validateFields: 'false', compatibility: 'LEVEL'}`.
+//!
+//! It knows no format: each format's differences arrive as [`crate::Incompatibility`] values.
 
-use crate::{CompatibilityLevel, CompatibilityPolicy, ParsedSchema};
+use crate::{CompatibilityLevel, CompatibilityPolicy, Incompatibility, ParsedSchema};
 
 /// The outcome of a compatibility check.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -10,6 +23,9 @@ pub struct CompatibilityResult {
     /// Confluent's verbose message list (empty when compatible).
     pub messages: Vec<String>,
 }
+
+/// Confluent logs the old schema in full up to this many (UTF-16) characters.
+const MAX_SCHEMA_SIZE_FOR_LOGGING: usize = 10 * 1024;
 
 /// Check `new` against a subject's live versions (`previous`: `(version, schema)`, **newest
 /// first**) at `level`. Non-transitive levels compare only the first entry; transitive ones walk
@@ -31,44 +47,209 @@ pub fn check_compatibility(
     } else {
         &previous[..1]
     };
+    let mut messages = Vec::new();
     for (version, old) in candidates {
-        let mut found = Vec::new();
-        // Confluent lists old-reads-new (forward) messages first for FULL.
-        if level.checks_forward() {
-            found.extend(old.backward_differences(new, policy));
-        }
-        if level.checks_backward() {
-            found.extend(new.backward_differences(old, policy));
-        }
-        if !found.is_empty() {
-            let mut messages: Vec<String> = found.into_iter().map(|d| d.message).collect();
-            messages.push(format!("{{oldSchemaVersion: {version}}}"));
-            messages.push(format!("{{oldSchema: '{}'}}", truncate(old.canonical())));
-            messages.push(format!(
-                "{{validateFields: 'false', compatibility: '{}'}}",
-                level.as_str()
-            ));
-            return CompatibilityResult {
-                is_compatible: false,
-                messages,
-            };
+        messages = messages_against(level, policy, new, *version, old);
+        if !messages.is_empty() {
+            break;
         }
     }
+    if messages.is_empty() {
+        return CompatibilityResult {
+            is_compatible: true,
+            messages,
+        };
+    }
+    // Confluent: KafkaSchemaRegistry.isCompatibleWithPrevious appends the config in effect.
+    messages.push(format!(
+        "{{validateFields: 'false', compatibility: '{}'}}",
+        level.as_str()
+    ));
     CompatibilityResult {
-        is_compatible: true,
-        messages: Vec::new(),
+        is_compatible: false,
+        messages,
     }
 }
 
-/// Confluent truncates the old schema in messages after 10 KiB.
-fn truncate(s: &str) -> &str {
-    const LIMIT: usize = 10 * 1024;
-    if s.len() <= LIMIT {
-        return s;
+/// The messages of one `strategy.validate(new, existing)` call.
+fn messages_against(
+    level: CompatibilityLevel,
+    policy: CompatibilityPolicy,
+    new: &ParsedSchema,
+    version: i32,
+    old: &ParsedSchema,
+) -> Vec<String> {
+    if new.schema_type() != old.schema_type() {
+        // Confluent: SchemaValidatorBuilder.DIFFERENT_SCHEMA_TYPE, with nothing appended.
+        return vec!["Incompatible because of different schema type".into()];
     }
-    let mut end = LIMIT;
-    while !s.is_char_boundary(end) {
-        end -= 1;
+    let mut out = Vec::new();
+    let backward = level.checks_backward();
+    if level.checks_forward() {
+        let found = differences(old, new, policy, Role::Old, Role::New);
+        // With FULL, Confluent appends the old schema only after the backward messages.
+        let append = !backward;
+        out.extend(format_messages(found, version, old, append));
     }
-    &s[..end]
+    if backward {
+        let found = differences(new, old, policy, Role::New, Role::Old);
+        out.extend(format_messages(found, version, old, true));
+    }
+    out
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Role {
+    New,
+    Old,
+}
+
+impl Role {
+    fn as_str(self) -> &'static str {
+        match self {
+            Role::New => "new",
+            Role::Old => "old",
+        }
+    }
+}
+
+/// `reader.isBackwardCompatible(writer)` with Confluent's `%s` roles filled.
+fn differences(
+    reader: &ParsedSchema,
+    writer: &ParsedSchema,
+    policy: CompatibilityPolicy,
+    reader_role: Role,
+    writer_role: Role,
+) -> Vec<String> {
+    if let (ParsedSchema::Avro(r), ParsedSchema::Avro(w)) = (reader, writer) {
+        // Avro renders its descriptions from the structured incompatibility, so the roles are
+        // exact in both directions.
+        return r
+            .differences_with_roles(w, reader_role.as_str(), writer_role.as_str())
+            .into_iter()
+            .map(|d| d.message)
+            .collect();
+    }
+    reader
+        .backward_differences(writer, policy)
+        .into_iter()
+        .map(|d| with_roles(d, reader_role, writer_role))
+        .collect()
+}
+
+/// Fill a format's message for the roles. Confluent's unformatted descriptions carry `%s` for
+/// the reader then the writer role (`String.format(e, reader, writer)`); a message already
+/// rendered for the backward roles (`new` reader, `old` writer) gets its role words swapped when
+/// the roles are reversed.
+fn with_roles(d: Incompatibility, reader: Role, writer: Role) -> String {
+    let message = d.message;
+    if message.contains("%s") {
+        let mut out = String::with_capacity(message.len());
+        let mut roles = [reader.as_str(), writer.as_str()].into_iter();
+        let mut rest = message.as_str();
+        while let Some(i) = rest.find("%s") {
+            out.push_str(&rest[..i]);
+            out.push_str(roles.next().unwrap_or("%s"));
+            rest = &rest[i + 2..];
+        }
+        out.push_str(rest);
+        return out;
+    }
+    if reader == Role::New {
+        return message;
+    }
+    swap_role_words(&message)
+}
+
+/// Exchange "new schema" and "old schema" in one pass.
+fn swap_role_words(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    loop {
+        let next_new = rest.find("new schema");
+        let next_old = rest.find("old schema");
+        let (i, replacement) = match (next_new, next_old) {
+            (Some(a), Some(b)) if a < b => (a, "old schema"),
+            (Some(_), Some(b)) => (b, "new schema"),
+            (Some(a), None) => (a, "old schema"),
+            (None, Some(b)) => (b, "new schema"),
+            (None, None) => break,
+        };
+        out.push_str(&rest[..i]);
+        out.push_str(replacement);
+        rest = &rest[i + "new schema".len()..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Confluent's `formatErrorMessages`: the old version and schema follow the messages.
+fn format_messages(
+    mut messages: Vec<String>,
+    version: i32,
+    old: &ParsedSchema,
+    append_schema: bool,
+) -> Vec<String> {
+    if messages.is_empty() || !append_schema {
+        return messages;
+    }
+    messages.push(format!("{{oldSchemaVersion: {version}}}"));
+    let text = old.canonical();
+    match truncate_utf16(text, MAX_SCHEMA_SIZE_FOR_LOGGING) {
+        None => messages.push(format!("{{oldSchema: '{text}'}}")),
+        Some(head) => messages.push(format!("{{oldSchema: <truncated> '{head}...'}}")),
+    }
+    messages
+}
+
+/// `None` when `s` has at most `limit` UTF-16 units (Java's `String.length()`), else its first
+/// `limit` units (cut back to a character boundary).
+fn truncate_utf16(s: &str, limit: usize) -> Option<&str> {
+    let mut units = 0;
+    for (i, c) in s.char_indices() {
+        let w = c.len_utf16();
+        if units + w > limit {
+            return Some(&s[..i]);
+        }
+        units += w;
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn role_words_swap_in_one_pass() {
+        assert_eq!(
+            swap_role_words("in the new schema does not match with the old schema"),
+            "in the old schema does not match with the new schema"
+        );
+    }
+
+    #[test]
+    fn placeholders_are_filled_reader_first() {
+        let d = Incompatibility {
+            kind: "X".into(),
+            path: String::new(),
+            message: "{errorType:\"X\", description:\"in the %s schema, not in the %s schema\"}"
+                .into(),
+        };
+        assert_eq!(
+            with_roles(d, Role::Old, Role::New),
+            "{errorType:\"X\", description:\"in the old schema, not in the new schema\"}"
+        );
+    }
+
+    #[test]
+    fn long_schemas_are_truncated_after_ten_kibi_utf16_units() {
+        let s = "a".repeat(MAX_SCHEMA_SIZE_FOR_LOGGING);
+        assert_eq!(truncate_utf16(&s, MAX_SCHEMA_SIZE_FOR_LOGGING), None);
+        let s = format!("{s}b");
+        assert_eq!(
+            truncate_utf16(&s, MAX_SCHEMA_SIZE_FOR_LOGGING).map(str::len),
+            Some(MAX_SCHEMA_SIZE_FOR_LOGGING)
+        );
+    }
 }
