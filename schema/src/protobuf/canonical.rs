@@ -71,6 +71,18 @@ impl Opt {
 pub(crate) fn print(file: &FileDescriptorProto) -> String {
     Printer {
         normalize: false,
+        ignore_extensions: false,
+        resolve: None,
+    }
+    .file(file)
+}
+
+/// Print without custom options (Confluent's own `confluent.*` ones stay), extension ranges and
+/// `extend` blocks: Confluent's `format=ignore_extensions`.
+pub(crate) fn print_ignoring_extensions(file: &FileDescriptorProto) -> String {
+    Printer {
+        normalize: false,
+        ignore_extensions: true,
         resolve: None,
     }
     .file(file)
@@ -85,6 +97,7 @@ pub(crate) fn print_descriptor(file: &FileDescriptorProto) -> String {
 pub(crate) fn print_normalized(file: &FileDescriptorProto, resolve: &dyn Resolve) -> String {
     Printer {
         normalize: true,
+        ignore_extensions: false,
         resolve: Some(resolve),
     }
     .file(file)
@@ -92,6 +105,7 @@ pub(crate) fn print_normalized(file: &FileDescriptorProto, resolve: &dyn Resolve
 
 struct Printer<'a> {
     normalize: bool,
+    ignore_extensions: bool,
     resolve: Option<&'a dyn Resolve>,
 }
 
@@ -432,7 +446,7 @@ impl Printer<'_> {
                 sb.push_str(&self.enumeration(e));
             }
         }
-        if !file.extension.is_empty() {
+        if !self.ignore_extensions && !file.extension.is_empty() {
             sb.push('\n');
             for block in self.extends(&file.extension, proto3) {
                 sb.push_str(&block);
@@ -725,7 +739,7 @@ impl Printer<'_> {
             }
         }
 
-        if !m.extension_range.is_empty() {
+        if !self.ignore_extensions && !m.extension_range.is_empty() {
             sb.push('\n');
             let mut ranges: Vec<(i32, String)> = m
                 .extension_range
@@ -747,7 +761,7 @@ impl Printer<'_> {
                 indent(&mut sb, &format!("extensions {};\n", joined.join(", ")));
             }
         }
-        if !m.extension.is_empty() {
+        if !self.ignore_extensions && !m.extension.is_empty() {
             sb.push('\n');
             for block in self.extends(&m.extension, proto3) {
                 indent(&mut sb, &block);
@@ -917,7 +931,15 @@ impl Printer<'_> {
     /// Confluent's `FormatContext.filterOptions` in normalised mode: custom option names
     /// qualified, `(a).b = v` turned into `(a) = { b: v }`, sorted by name, non-repeated
     /// extensions merged.
-    fn filter_options(&self, options: Vec<Opt>) -> Vec<Opt> {
+    fn filter_options(&self, mut options: Vec<Opt>) -> Vec<Opt> {
+        if self.ignore_extensions {
+            options.retain(|o| {
+                !o.is_parenthesized()
+                    || o.parts
+                        .first()
+                        .is_some_and(|p| p.0.trim_start_matches('.').starts_with("confluent."))
+            });
+        }
         if !self.normalize || options.is_empty() {
             return options;
         }

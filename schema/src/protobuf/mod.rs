@@ -247,6 +247,18 @@ impl FormatSchema for ProtobufSchema {
     fn dependencies(&self) -> &[Dependency] {
         &self.dependencies
     }
+
+    /// Confluent's `formattedString`: `serialized` (base64 `FileDescriptorProto`),
+    /// `ignore_extensions` (custom options other than Confluent's, extension ranges and `extend`
+    /// blocks left out), `default` or empty (the canonical text). Unknown formats give the
+    /// canonical text, as Confluent does for forward compatibility.
+    fn formatted(&self, format: &str) -> Result<String> {
+        Ok(match format.trim() {
+            "serialized" => self.serialized(),
+            "ignore_extensions" => canonical::print_ignoring_extensions(&self.compiled.written),
+            _ => self.canonical.clone(),
+        })
+    }
 }
 
 #[cfg(test)]

@@ -1,1 +1,421 @@
-//! The project's own Protobuf cases.
+//! The project's own Protobuf cases: proto2, nested messages, oneofs, maps, references, base64
+//! input, normalisation, invalid text, and the compatibility messages.
+
+use strata_schema::protobuf::{diff, ProtobufSchema};
+use strata_schema::{
+    check_compatibility, CompatibilityLevel, CompatibilityPolicy, Dependency, Error, FormatSchema,
+    ParseOptions, ParsedSchema, SchemaType,
+};
+
+fn parse(text: &str) -> ProtobufSchema {
+    parse_with(text, &[])
+}
+
+fn parse_with(text: &str, deps: &[Dependency]) -> ProtobufSchema {
+    ProtobufSchema::parse(text, deps, ParseOptions::default())
+        .unwrap_or_else(|e| panic!("schema does not parse: {e}\n{text}"))
+}
+
+fn dep(name: &str, version: i32, text: &str) -> Dependency {
+    Dependency {
+        name: name.to_string(),
+        subject: name.to_string(),
+        version,
+        schema_type: SchemaType::Protobuf,
+        schema: text.to_string(),
+        dependencies: Vec::new(),
+    }
+}
+
+/// `(changes as "TYPE #/path", sorted; compatible)` from `original` to `update`.
+fn changes(original: &ProtobufSchema, update: &ProtobufSchema) -> (Vec<String>, bool) {
+    let mut all: Vec<String> = diff(original, update)
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    all.sort();
+    let compatible = update
+        .backward_differences(original, CompatibilityPolicy::Strict)
+        .is_empty();
+    (all, compatible)
+}
+
+fn case(description: &str, original: &str, update: &str, expected: &[&str], compatible: bool) {
+    let (actual, is_compatible) = changes(&parse(original), &parse(update));
+    let mut expected: Vec<String> = expected.iter().map(|s| s.to_string()).collect();
+    expected.sort();
+    assert_eq!(actual, expected, "case '{description}': change list");
+    assert_eq!(
+        is_compatible, compatible,
+        "case '{description}': compatible flag"
+    );
+}
+
+#[test]
+fn proto2_labels_and_required_fields_follow_confluent() {
+    case(
+        "optional to required is a numeric label change",
+        "syntax = \"proto2\";\nmessage M { optional int32 a = 1; }",
+        "syntax = \"proto2\";\nmessage M { required int32 a = 1; }",
+        &["FIELD_NUMERIC_LABEL_CHANGED #/M/1"],
+        false,
+    );
+    case(
+        "optional string to repeated string is compatible",
+        "syntax = \"proto2\";\nmessage M { optional string a = 1; }",
+        "syntax = \"proto2\";\nmessage M { repeated string a = 1; }",
+        &["FIELD_STRING_OR_BYTES_LABEL_CHANGED #/M/1"],
+        true,
+    );
+    case(
+        "adding a required field breaks old data",
+        "syntax = \"proto2\";\nmessage M { optional int32 a = 1; }",
+        "syntax = \"proto2\";\nmessage M { optional int32 a = 1; required bool b = 2; }",
+        &["REQUIRED_FIELD_ADDED #/M/2"],
+        false,
+    );
+    case(
+        "proto3 implicit to repeated has no label change (Confluent: no label on either side)",
+        "syntax = \"proto3\";\nmessage M { int32 a = 1; }",
+        "syntax = \"proto3\";\nmessage M { repeated int32 a = 1; }",
+        &[],
+        true,
+    );
+}
+
+#[test]
+fn scalar_groups_decide_wire_compatibility() {
+    case(
+        "int32 to int64 stays in the general number group",
+        "syntax = \"proto3\";\nmessage M { int32 a = 1; }",
+        "syntax = \"proto3\";\nmessage M { int64 a = 1; }",
+        &[],
+        true,
+    );
+    case(
+        "int32 to sint32 changes the group",
+        "syntax = \"proto3\";\nmessage M { int32 a = 1; }",
+        "syntax = \"proto3\";\nmessage M { sint32 a = 1; }",
+        &["FIELD_SCALAR_KIND_CHANGED #/M/1"],
+        false,
+    );
+    case(
+        "fixed32 to sfixed32 is fine, fixed32 to fixed64 is not",
+        "syntax = \"proto3\";\nmessage M { fixed32 a = 1; fixed32 b = 2; }",
+        "syntax = \"proto3\";\nmessage M { sfixed32 a = 1; fixed64 b = 2; }",
+        &["FIELD_SCALAR_KIND_CHANGED #/M/2"],
+        false,
+    );
+}
+
+#[test]
+fn nested_messages_are_compared_by_name_and_position() {
+    case(
+        "nested field change and nested message reordering",
+        "syntax = \"proto3\";\nmessage O { message A { int32 x = 1; } message B {} A a = 1; }",
+        "syntax = \"proto3\";\nmessage O { message B {} message A { string x = 1; } A a = 1; }",
+        &[
+            "FIELD_SCALAR_KIND_CHANGED #/O/A/1",
+            "MESSAGE_MOVED #/O/A",
+            "MESSAGE_MOVED #/O/B",
+        ],
+        false,
+    );
+    case(
+        "a field pointing at a renamed message",
+        "syntax = \"proto3\";\nmessage A {}\nmessage M { A a = 1; }",
+        "syntax = \"proto3\";\nmessage B {}\nmessage M { B a = 1; }",
+        &[
+            "FIELD_NAMED_TYPE_CHANGED #/M/1",
+            "MESSAGE_ADDED #/B",
+            "MESSAGE_REMOVED #/A",
+        ],
+        false,
+    );
+}
+
+#[test]
+fn recursive_messages_terminate() {
+    case(
+        "self-referencing tree",
+        "syntax = \"proto3\";\nmessage Node { repeated Node children = 1; string v = 2; }",
+        "syntax = \"proto3\";\nmessage Node { repeated Node children = 1; bytes v = 2; }",
+        &[],
+        true,
+    );
+}
+
+#[test]
+fn oneof_rules_follow_confluent_master() {
+    case(
+        "a field moves into a new singleton oneof",
+        "syntax = \"proto3\";\nmessage M { int32 a = 1; }",
+        "syntax = \"proto3\";\nmessage M { oneof o { int32 a = 1; } }",
+        &["ONEOF_ADDED #/M/o"],
+        true,
+    );
+    case(
+        "two fields move into one oneof",
+        "syntax = \"proto3\";\nmessage M { int32 a = 1; int32 b = 2; }",
+        "syntax = \"proto3\";\nmessage M { oneof o { int32 a = 1; int32 b = 2; } }",
+        &["MULTIPLE_FIELDS_MOVED_TO_ONEOF #/M/o", "ONEOF_ADDED #/M/o"],
+        false,
+    );
+    case(
+        "deleting a whole oneof is compatible",
+        "syntax = \"proto3\";\nmessage M { oneof o { int32 a = 1; int32 b = 2; } }",
+        "syntax = \"proto3\";\nmessage M { }",
+        &["ONEOF_REMOVED #/M/o"],
+        true,
+    );
+    case(
+        "proto3 optional fields are not oneofs",
+        "syntax = \"proto3\";\nmessage M { optional int32 a = 1; }",
+        "syntax = \"proto3\";\nmessage M { optional int32 a = 1; optional string b = 2; }",
+        &["FIELD_ADDED #/M/2"],
+        true,
+    );
+}
+
+#[test]
+fn maps_compare_keys_and_values_and_hide_entry_messages() {
+    case(
+        "map value type change",
+        "syntax = \"proto3\";\nmessage M { map<string, int32> m = 1; }",
+        "syntax = \"proto3\";\nmessage M { map<string, string> m = 1; }",
+        &["FIELD_SCALAR_KIND_CHANGED #/M/1"],
+        false,
+    );
+    case(
+        "map to scalar changes the kind",
+        "syntax = \"proto3\";\nmessage M { map<string, int32> m = 1; }",
+        "syntax = \"proto3\";\nmessage M { int32 m = 1; }",
+        &["FIELD_KIND_CHANGED #/M/1"],
+        false,
+    );
+    case(
+        "renaming a map field renames its entry message, which nobody sees",
+        "syntax = \"proto3\";\nmessage M { map<string, int32> m = 1; }",
+        "syntax = \"proto3\";\nmessage M { map<string, int32> n = 1; }",
+        &["FIELD_NAME_CHANGED #/M/1"],
+        true,
+    );
+}
+
+const DEP_V1: &str = "syntax = \"proto3\";\npackage dep;\nmessage D { int32 x = 1; }\n";
+const DEP_V2: &str = "syntax = \"proto3\";\npackage dep;\nmessage D { string x = 1; }\n";
+const USES_DEP: &str = "syntax = \"proto3\";\nimport \"dep.proto\";\nmessage M { dep.D d = 1; }\n";
+
+#[test]
+fn references_are_recursed_into_when_the_version_differs() {
+    let old = parse_with(USES_DEP, &[dep("dep.proto", 1, DEP_V1)]);
+    let same = parse_with(USES_DEP, &[dep("dep.proto", 1, DEP_V1)]);
+    let new = parse_with(USES_DEP, &[dep("dep.proto", 2, DEP_V2)]);
+    assert_eq!(changes(&old, &same), (vec![], true));
+    let (list, compatible) = changes(&old, &new);
+    assert_eq!(
+        list,
+        vec![
+            "FIELD_NAMED_TYPE_CHANGED #/M/1",
+            "FIELD_SCALAR_KIND_CHANGED #/D/1"
+        ]
+    );
+    assert!(!compatible);
+}
+
+#[test]
+fn transitive_references_resolve() {
+    let inner = dep("inner.proto", 1, DEP_V1);
+    let mut outer = dep(
+        "outer.proto",
+        1,
+        "syntax = \"proto3\";\npackage outer;\nimport \"inner.proto\";\nmessage O { dep.D d = 1; }\n",
+    );
+    outer.dependencies.push(inner);
+    let schema = parse_with(
+        "syntax = \"proto3\";\nimport \"outer.proto\";\nmessage M { outer.O o = 1; }\n",
+        &[outer],
+    );
+    assert!(schema.message_descriptor("dep.D").is_some());
+}
+
+#[test]
+fn a_missing_import_is_a_missing_reference() {
+    let err = ProtobufSchema::parse(USES_DEP, &[], ParseOptions::default())
+        .expect_err("dep.proto is not supplied");
+    assert_eq!(err, Error::MissingReference("dep.proto".into()));
+}
+
+#[test]
+fn well_known_and_confluent_imports_need_no_reference() {
+    let schema = parse(
+        r#"syntax = "proto3";
+import "google/protobuf/timestamp.proto";
+import "confluent/meta.proto";
+import "confluent/type/decimal.proto";
+message M {
+  option (confluent.message_meta).doc = "a message";
+  google.protobuf.Timestamp at = 1;
+  confluent.type.Decimal amount = 2 [(confluent.field_meta).params = { key: "precision", value: "8" }];
+}
+"#,
+    );
+    let again = parse(schema.canonical());
+    assert_eq!(again.canonical(), schema.canonical());
+}
+
+#[test]
+fn invalid_text_is_an_invalid_schema_with_a_location() {
+    let err = ProtobufSchema::parse(
+        "syntax = \"proto3\";\nmessage M {\n  strin x = 1;\n}\n",
+        &[],
+        ParseOptions::default(),
+    )
+    .expect_err("unknown type");
+    match err {
+        Error::Invalid {
+            schema_type,
+            reason,
+        } => {
+            assert_eq!(schema_type, SchemaType::Protobuf);
+            assert!(reason.contains("line 3"), "{reason}");
+        }
+        other => panic!("unexpected error {other:?}"),
+    }
+}
+
+#[test]
+fn base64_descriptor_input_is_accepted_and_serialized_round_trips() {
+    let schema = parse(
+        "syntax = \"proto3\";\npackage p;\nmessage A { map<string, B> m = 1; optional int32 o = 2; }\nmessage B { repeated string s = 1; }\n",
+    );
+    let from_base64 = parse(&schema.serialized());
+    assert_eq!(changes(&schema, &from_base64), (vec![], true));
+    assert_eq!(
+        from_base64.serialized(),
+        parse(&from_base64.serialized()).serialized()
+    );
+    assert_eq!(from_base64.message_indexes("p.B"), Some(vec![1]));
+    assert_eq!(
+        from_base64.formatted("serialized").expect("format"),
+        from_base64.serialized()
+    );
+    // The canonical text of a base64 input parses to itself.
+    assert_eq!(
+        parse(from_base64.canonical()).canonical(),
+        from_base64.canonical()
+    );
+}
+
+#[test]
+fn normalize_gives_equal_text_for_formatting_option_and_import_order() {
+    let a = parse(
+        r#"syntax = "proto3";
+package p;
+import "google/protobuf/timestamp.proto";
+import "confluent/meta.proto";
+option java_package = "j";
+option (confluent.file_meta).doc = "d";
+message M {
+  reserved 9, 3 to 5;
+  google.protobuf.Timestamp t = 2;
+  string s = 1 [deprecated = true, json_name = "S"];
+  enum E { A = 0; C = 2; B = 1; }
+}
+"#,
+    );
+    let b = parse(
+        r#"syntax = "proto3";
+package p;
+import "confluent/meta.proto";
+import "google/protobuf/timestamp.proto";
+option (confluent.file_meta) = { doc: "d" };
+option java_package = "j";
+message M {
+    reserved 3 to 5;
+    reserved 9;
+    string s = 1 [json_name = "S", deprecated = true];
+    .google.protobuf.Timestamp t = 2;
+    enum E {
+        A = 0;
+        B = 1;
+        C = 2;
+    }
+}
+"#,
+    );
+    let (na, nb) = (a.normalize().expect("a"), b.normalize().expect("b"));
+    assert_eq!(na.canonical(), nb.canonical());
+    assert_eq!(
+        na.normalize().expect("idempotent").canonical(),
+        na.canonical()
+    );
+}
+
+#[test]
+fn canonical_text_is_deterministic_and_round_trips() {
+    let text = r#"syntax = "proto2";
+package p;
+message M {
+  extensions 100 to max;
+  optional int32 a = 1 [default = -5];
+  optional string s = 2 [default = "x\"y"];
+  optional group G = 3 { optional int32 g = 1; }
+  oneof o { int32 c = 4; string d = 5; }
+}
+extend M { optional int32 ext = 100; }
+enum E { ZERO = 0; }
+"#;
+    let schema = parse(text);
+    let again = parse(schema.canonical());
+    assert_eq!(again.canonical(), schema.canonical());
+    assert_eq!(parse(text).canonical(), schema.canonical());
+    assert!(schema
+        .canonical()
+        .starts_with("syntax = \"proto2\";\npackage p;\n"));
+}
+
+#[test]
+fn incompatibility_messages_are_rendered_as_confluent_does() {
+    let old = parse("syntax = \"proto3\";\nmessage TestMessage { int32 a = 3; }");
+    let new = parse("syntax = \"proto3\";\nmessage TestMessage { string a = 3; }");
+    let found = new.backward_differences(&old, CompatibilityPolicy::Strict);
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].kind, "FIELD_SCALAR_KIND_CHANGED");
+    assert_eq!(found[0].path, "#/TestMessage/3");
+    assert_eq!(
+        found[0].message,
+        "{errorType:\"FIELD_SCALAR_KIND_CHANGED\", description:\"The kind of a SCALAR field at \
+         path '#/TestMessage/3' in the new schema does not match its kind in the old schema\"}"
+    );
+
+    let old = ParsedSchema::Protobuf(old);
+    let new = ParsedSchema::Protobuf(new);
+    let result = check_compatibility(
+        CompatibilityLevel::Backward,
+        CompatibilityPolicy::Strict,
+        &new,
+        &[(1, &old)],
+    );
+    assert!(!result.is_compatible);
+    assert!(result.messages[0].starts_with("{errorType:\"FIELD_SCALAR_KIND_CHANGED\""));
+}
+
+#[test]
+fn package_change_is_incompatible_in_8x() {
+    case(
+        "package change",
+        "syntax = \"proto3\";\npackage a;\nmessage M {}",
+        "syntax = \"proto3\";\npackage b;\nmessage M {}",
+        &["PACKAGE_CHANGED #/"],
+        false,
+    );
+}
+
+#[test]
+fn record_name_is_package_and_first_message() {
+    let schema = parse("syntax = \"proto3\";\npackage a.b;\nenum E { X = 0; }\nmessage First {}\nmessage Second {}");
+    assert_eq!(schema.record_name().as_deref(), Some("a.b.First"));
+    let enums_only = parse("syntax = \"proto3\";\nenum E { X = 0; }");
+    assert_eq!(enums_only.record_name().as_deref(), Some("E"));
+}
