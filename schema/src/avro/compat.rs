@@ -266,7 +266,7 @@ impl<'a> Checker<'a> {
         let missing: BTreeSet<JavaOrdered<'_>> = ws
             .iter()
             .filter(|s| !rs.contains(s))
-            .map(|s| JavaOrdered(s))
+            .map(JavaOrdered)
             .collect();
         if missing.is_empty() || rd.as_ref().is_some_and(|d| rs.contains(d)) {
             return Vec::new();

@@ -282,7 +282,7 @@ impl<'m> Parser<'m> {
         let props: Props = obj
             .iter()
             .filter(|(k, _)| {
-                !reserved.contains(&k.as_str()) && !(is_enum && k.as_str() == "default")
+                !(reserved.contains(&k.as_str()) || (is_enum && k.as_str() == "default"))
             })
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
