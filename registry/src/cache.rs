@@ -25,14 +25,6 @@ pub struct CachedSchema {
     pub id_body: Bytes,
 }
 
-/// A live subject version and the body of `GET /subjects/{s}/versions/{v}`.
-#[derive(Debug)]
-pub struct CachedVersion {
-    /// The schema it registers.
-    pub schema: Arc<CachedSchema>,
-    /// The pre-serialised response.
-    pub body: Bytes,
-}
 
 /// The registry's caches. Lock-free reads (sharded maps), no global lock.
 #[derive(Debug, Default)]
@@ -41,8 +33,8 @@ pub struct Caches {
     pub schemas: DashMap<i64, Arc<CachedSchema>>,
     /// id → parsed form (for compatibility checks: history is never re-parsed).
     pub parsed: DashMap<i64, Arc<ParsedSchema>>,
-    /// (subject, version) → live version.
-    pub versions: DashMap<(String, i32), Arc<CachedVersion>>,
+    /// (subject, version) → body of `GET /subjects/{s}/versions/{v}` for a live version.
+    pub versions: DashMap<(String, i32), Bytes>,
 }
 
 impl Caches {

@@ -12,7 +12,7 @@ use strata_schema::{
     ParseOptions, ParsedSchema, SchemaReference, SchemaType,
 };
 
-use crate::cache::{CachedSchema, CachedVersion, Caches};
+use crate::cache::{CachedSchema, Caches};
 use crate::entities::{RegisterSchemaRequest, SchemaEntity, SchemaStringEntity};
 use crate::storage::{
     NewSchema, SchemaRecord, Storage, StorageError, SubjectVersion, VersionRecord,
@@ -284,7 +284,7 @@ impl Registry {
     ) -> Result<Bytes> {
         if let VersionId::Number(n) = version {
             if let Some(hit) = self.caches.versions.get(&(subject.to_string(), n)) {
-                return Ok(hit.body.clone());
+                return Ok(hit.clone());
             }
         }
         let v = self.find_version(subject, version, deleted).await?;
@@ -302,13 +302,9 @@ impl Registry {
             .map_err(|e| Error::Internal(e.to_string()))?,
         );
         if !v.deleted {
-            self.caches.versions.insert(
-                (subject.to_string(), v.version),
-                Arc::new(CachedVersion {
-                    schema,
-                    body: body.clone(),
-                }),
-            );
+            self.caches
+                .versions
+                .insert((subject.to_string(), v.version), body.clone());
         }
         Ok(body)
     }

@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::error::ErrorKind;
 use sqlx::{AnyConnection, AnyPool, Executor, Row};
-use strata_schema::{SchemaReference, SchemaType};
+use strata_schema::SchemaType;
 
 use super::{
     NewSchema, SchemaRecord, Storage, StorageError, StorageResult, SubjectVersion, VersionRecord,
@@ -42,6 +42,11 @@ pub struct SqlStorage {
 }
 
 const SCHEMA_COLUMNS: &str = "id, schema_type, guid, schema_text, refs, metadata, rule_set";
+
+/// The Any driver cannot decode SQLite booleans, so `deleted` is read as a BIGINT on both
+/// engines.
+const VERSION_COLUMNS: &str =
+    "version, schema_id, CAST(CASE WHEN deleted THEN 1 ELSE 0 END AS BIGINT) AS deleted";
 
 fn now_ms() -> i64 {
     SystemTime::now()
@@ -102,7 +107,7 @@ fn version_from_row(row: &AnyRow) -> StorageResult<VersionRecord> {
     Ok(VersionRecord {
         version: version_from(row.try_get("version")?)?,
         schema_id: row.try_get("schema_id")?,
-        deleted: row.try_get("deleted")?,
+        deleted: row.try_get::<i64, _>("deleted")? != 0,
     })
 }
 
@@ -324,9 +329,9 @@ impl Storage for SqlStorage {
     }
 
     async fn versions(&self, subject: &str) -> StorageResult<Vec<VersionRecord>> {
-        let rows = sqlx::query(
-            "SELECT version, schema_id, deleted FROM subject_versions WHERE subject = $1 ORDER BY version",
-        )
+        let rows = sqlx::query(&format!(
+            "SELECT {VERSION_COLUMNS} FROM subject_versions WHERE subject = $1 ORDER BY version"
+        ))
         .bind(subject)
         .fetch_all(&self.pool)
         .await?;
@@ -334,10 +339,10 @@ impl Storage for SqlStorage {
     }
 
     async fn versions_of_schema(&self, id: i64) -> StorageResult<Vec<SubjectVersion>> {
-        let rows = sqlx::query(
-            "SELECT subject, version, schema_id, deleted FROM subject_versions WHERE schema_id = $1 \
-             ORDER BY subject, version",
-        )
+        let rows = sqlx::query(&format!(
+            "SELECT subject, {VERSION_COLUMNS} FROM subject_versions WHERE schema_id = $1 \
+             ORDER BY subject, version"
+        ))
         .bind(id)
         .fetch_all(&self.pool)
         .await?;
@@ -345,9 +350,9 @@ impl Storage for SqlStorage {
     }
 
     async fn all_versions(&self) -> StorageResult<Vec<SubjectVersion>> {
-        let rows = sqlx::query(
-            "SELECT subject, version, schema_id, deleted FROM subject_versions ORDER BY subject, version",
-        )
+        let rows = sqlx::query(&format!(
+            "SELECT subject, {VERSION_COLUMNS} FROM subject_versions ORDER BY subject, version"
+        ))
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(subject_version_from_row).collect()

@@ -1,0 +1,54 @@
+//! Integration tests of the registry over real HTTP on loopback, on real SQLite files and a
+//! real PostgreSQL server. Every storage scenario runs on both engines.
+
+mod harness;
+mod http_conventions;
+mod scenarios;
+
+/// Expand each scenario into a test per engine.
+macro_rules! on_both_engines {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let server = crate::harness::TestServer::sqlite().await;
+                    crate::scenarios::$name(&server).await;
+                    server.stop().await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let server = crate::harness::TestServer::postgres().await;
+                    crate::scenarios::$name(&server).await;
+                    server.stop().await;
+                }
+            )*
+        }
+    };
+}
+
+on_both_engines!(
+    register_then_read_by_id_and_by_version,
+    registering_an_identical_schema_returns_the_existing_version,
+    the_same_schema_under_another_subject_reuses_its_id,
+    an_incompatible_schema_answers_409_with_confluent_details,
+    force_registers_an_incompatible_schema,
+    soft_deleted_versions_are_hidden_but_their_ids_still_resolve,
+    permanent_delete_requires_a_soft_delete_first,
+    reregistering_a_soft_deleted_schema_creates_a_new_version_with_the_same_id,
+    references_resolve_and_referenced_versions_cannot_be_deleted,
+    lookup_finds_registered_schemas_and_misses_with_40403,
+    invalid_schemas_answer_42201_and_change_nothing,
+    metadata_and_rule_set_are_stored_and_returned_faithfully,
+    config_put_merges_and_subject_config_falls_back_to_global,
+    mode_readonly_refuses_writes_and_import_keeps_explicit_ids,
+    compatibility_endpoint_checks_latest_and_all_versions,
+    transitive_levels_check_every_live_version,
+    listings_filter_deleted_subjects_and_versions,
+    concurrent_registrations_never_duplicate_versions_or_ids,
+    data_survives_a_restart_of_the_registry,
+);
