@@ -1,0 +1,61 @@
+//! Validating payloads (JSON documents) against a schema, for the serde library. The
+//! validator is compiled once per parsed schema, with the referenced subjects registered at
+//! the URIs their `$ref`s resolve to, and never fetches anything remote.
+
+use serde_json::Value;
+
+use super::draft::Draft;
+use super::loader::Document;
+use crate::{Error, Result, SchemaType};
+
+/// A compiled payload validator.
+pub struct PayloadValidator {
+    inner: jsonschema::Validator,
+}
+
+impl std::fmt::Debug for PayloadValidator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PayloadValidator").finish_non_exhaustive()
+    }
+}
+
+impl PayloadValidator {
+    /// Compile the validator for `docs[0]`, with the other documents available to `$ref`.
+    pub(crate) fn compile(docs: &[Document<'_>], draft: Draft) -> Result<Self> {
+        let mut options = jsonschema::options().with_draft(draft.to_validator_draft());
+        for doc in docs.iter().skip(1) {
+            let resource = doc
+                .draft
+                .to_validator_draft()
+                .create_resource(doc.value.clone());
+            options = options.with_resource(doc.uri.clone(), resource);
+        }
+        let root = docs.first().map(|d| d.value).unwrap_or(&Value::Bool(true));
+        let inner = options.build(root).map_err(|e| {
+            Error::invalid(
+                SchemaType::Json,
+                format!("The schema cannot be compiled: {e}"),
+            )
+        })?;
+        Ok(PayloadValidator { inner })
+    }
+
+    /// `Ok` if `value` is valid, else one message per violation (`<path>: <reason>`).
+    pub fn validate(&self, value: &Value) -> std::result::Result<(), Vec<String>> {
+        let errors: Vec<String> = self
+            .inner
+            .iter_errors(value)
+            .map(|e| format!("#{}: {e}", e.instance_path))
+            .collect();
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(errors)
+        }
+    }
+
+    /// Whether `value` is valid (cheaper than [`PayloadValidator::validate`]).
+    pub fn is_valid(&self, value: &Value) -> bool {
+        self.inner.is_valid(value)
+    }
+}
