@@ -21,6 +21,7 @@ mod types;
 
 pub use compat::{check_compatibility, CompatibilityResult};
 pub use error::{Error, Result};
+pub use json::JsonSchema;
 pub use parsed::{FormatSchema, Incompatibility, ParseOptions, ParsedSchema};
 pub use protobuf::ProtobufSchema;
 pub use types::{

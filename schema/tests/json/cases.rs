@@ -1,1 +1,613 @@
-//! Our own cases.
+//! Our own cases: 2019-09/2020-12 keywords, invalid schemas, references, recursion,
+//! normalisation, messages, payload validation and the registry-level check.
+
+use serde_json::json;
+use strata_schema::json::{self, Draft, JsonSchema};
+use strata_schema::{
+    check_compatibility, CompatibilityLevel, CompatibilityPolicy, Dependency, Error, FormatSchema,
+    ParseOptions, ParsedSchema, SchemaType,
+};
+
+fn parse(v: serde_json::Value) -> JsonSchema {
+    parse_with(v, &[])
+}
+
+fn parse_with(v: serde_json::Value, deps: &[Dependency]) -> JsonSchema {
+    JsonSchema::parse(&v.to_string(), deps, ParseOptions::default())
+        .unwrap_or_else(|e| panic!("schema {v} does not parse: {e}"))
+}
+
+fn dep(name: &str, schema: serde_json::Value) -> Dependency {
+    Dependency {
+        name: name.into(),
+        subject: name.into(),
+        version: 1,
+        schema_type: SchemaType::Json,
+        schema: schema.to_string(),
+        dependencies: vec![],
+    }
+}
+
+fn changes(original: &JsonSchema, update: &JsonSchema) -> Vec<String> {
+    let mut v: Vec<String> = json::diff(original, update)
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    v.sort();
+    v
+}
+
+fn compatible(original: &JsonSchema, update: &JsonSchema, policy: CompatibilityPolicy) -> bool {
+    update.backward_differences(original, policy).is_empty()
+}
+
+const S2020: &str = "https://json-schema.org/draft/2020-12/schema";
+const S2019: &str = "https://json-schema.org/draft/2019-09/schema";
+
+// ---- 2019-09 / 2020-12 keywords -------------------------------------------------------
+
+/// (description, original, update, expected changes, compatible under STRICT)
+fn keyword_cases() -> Vec<(
+    &'static str,
+    serde_json::Value,
+    serde_json::Value,
+    Vec<&'static str>,
+    bool,
+)> {
+    vec![
+        (
+            "prefixItems: a tuple item changing type is incompatible",
+            json!({"$schema": S2020, "type": "array", "prefixItems": [{"type": "string"}]}),
+            json!({"$schema": S2020, "type": "array", "prefixItems": [{"type": "integer"}]}),
+            vec!["TYPE_CHANGED #/prefixItems/0"],
+            false,
+        ),
+        (
+            "prefixItems: an item added to a closed tuple (items: false) is compatible",
+            json!({"$schema": S2020, "type": "array", "prefixItems": [{"type": "string"}], "items": false}),
+            json!({"$schema": S2020, "type": "array", "prefixItems": [{"type": "string"}, {"type": "number"}], "items": false}),
+            vec!["ITEM_ADDED_TO_CLOSED_CONTENT_MODEL #/prefixItems/1"],
+            true,
+        ),
+        (
+            "prefixItems: an item added to an open tuple is incompatible",
+            json!({"$schema": S2020, "type": "array", "prefixItems": [{"type": "string"}]}),
+            json!({"$schema": S2020, "type": "array", "prefixItems": [{"type": "string"}, {"type": "number"}]}),
+            vec!["ITEM_ADDED_TO_OPEN_CONTENT_MODEL #/prefixItems/1"],
+            false,
+        ),
+        (
+            "prefixItems: an item removed and covered by items is compatible",
+            json!({"$schema": S2020, "type": "array", "prefixItems": [{"type": "string"}, {"type": "string"}], "items": {"type": "string"}}),
+            json!({"$schema": S2020, "type": "array", "prefixItems": [{"type": "string"}], "items": {"type": "string"}}),
+            vec!["ITEM_REMOVED_IS_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL #/prefixItems/1"],
+            true,
+        ),
+        (
+            "2020-12 items without prefixItems is the schema of every item",
+            json!({"$schema": S2020, "type": "array", "items": {"type": "integer"}}),
+            json!({"$schema": S2020, "type": "array", "items": {"type": "number"}}),
+            vec!["TYPE_EXTENDED #/items"],
+            true,
+        ),
+        (
+            "unevaluatedProperties false closes the content model: optional property added",
+            json!({"$schema": S2019, "type": "object", "properties": {"a": {"type": "string"}}, "unevaluatedProperties": false}),
+            json!({"$schema": S2019, "type": "object", "properties": {"a": {"type": "string"}, "b": {"type": "string"}}, "unevaluatedProperties": false}),
+            vec!["OPTIONAL_PROPERTY_ADDED_TO_UNOPEN_CONTENT_MODEL #/properties/b"],
+            true,
+        ),
+        (
+            "unevaluatedProperties false then removed opens the model",
+            json!({"$schema": S2020, "type": "object", "unevaluatedProperties": false}),
+            json!({"$schema": S2020, "type": "object"}),
+            vec!["UNEVALUATED_PROPERTIES_ADDED #/unevaluatedProperties"],
+            true,
+        ),
+        (
+            "unevaluatedProperties added as false is incompatible",
+            json!({"$schema": S2020, "type": "object"}),
+            json!({"$schema": S2020, "type": "object", "unevaluatedProperties": false}),
+            vec!["UNEVALUATED_PROPERTIES_REMOVED #/unevaluatedProperties"],
+            false,
+        ),
+        (
+            "unevaluatedProperties schema covers a removed property",
+            json!({"$schema": S2020, "type": "object", "properties": {"a": {"type": "string"}}, "unevaluatedProperties": false}),
+            json!({"$schema": S2020, "type": "object", "unevaluatedProperties": {"type": "string"}}),
+            vec![
+                "PROPERTY_REMOVED_IS_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL #/properties/a",
+                "UNEVALUATED_PROPERTIES_ADDED #/unevaluatedProperties",
+            ],
+            true,
+        ),
+        (
+            "dependentRequired added is incompatible",
+            json!({"$schema": S2019, "type": "object", "properties": {"a": {}, "b": {}}}),
+            json!({"$schema": S2019, "type": "object", "properties": {"a": {}, "b": {}}, "dependentRequired": {"a": ["b"]}}),
+            vec!["DEPENDENCY_ARRAY_ADDED #/dependentRequired/a"],
+            false,
+        ),
+        (
+            "dependentRequired narrowed is compatible",
+            json!({"$schema": S2019, "type": "object", "dependentRequired": {"a": ["b", "c"]}}),
+            json!({"$schema": S2019, "type": "object", "dependentRequired": {"a": ["b"]}}),
+            vec!["DEPENDENCY_ARRAY_NARROWED #/dependentRequired/a"],
+            true,
+        ),
+        (
+            "dependentSchemas removed is compatible",
+            json!({"$schema": S2020, "type": "object", "dependentSchemas": {"a": {"required": ["b"]}}}),
+            json!({"$schema": S2020, "type": "object"}),
+            vec!["DEPENDENCY_SCHEMA_REMOVED #/dependentSchemas/a"],
+            true,
+        ),
+        (
+            "dependentSchemas changed type is incompatible",
+            json!({"$schema": S2020, "type": "object", "dependentSchemas": {"a": {"type": "object"}}}),
+            json!({"$schema": S2020, "type": "object", "dependentSchemas": {"a": {"type": "array"}}}),
+            vec!["TYPE_CHANGED #/dependentSchemas/a"],
+            false,
+        ),
+        (
+            "$defs references are followed",
+            json!({"$schema": S2020, "type": "object", "properties": {"a": {"$ref": "#/$defs/A"}}, "$defs": {"A": {"type": "string", "maxLength": 5}}}),
+            json!({"$schema": S2020, "type": "object", "properties": {"a": {"$ref": "#/$defs/A"}}, "$defs": {"A": {"type": "string", "maxLength": 3}}}),
+            vec!["MAX_LENGTH_DECREASED #/properties/a/maxLength"],
+            false,
+        ),
+        (
+            "$anchor references are followed",
+            json!({"$schema": S2020, "properties": {"a": {"$ref": "#num"}}, "$defs": {"N": {"$anchor": "num", "type": "integer"}}}),
+            json!({"$schema": S2020, "properties": {"a": {"$ref": "#num"}}, "$defs": {"N": {"$anchor": "num", "type": "number"}}}),
+            vec!["TYPE_EXTENDED #/properties/a"],
+            true,
+        ),
+        (
+            "minContains raised is incompatible, maxContains removed is compatible",
+            json!({"$schema": S2020, "type": "array", "contains": {"type": "string"}, "minContains": 1, "maxContains": 3}),
+            json!({"$schema": S2020, "type": "array", "contains": {"type": "string"}, "minContains": 2}),
+            vec!["MAX_CONTAINS_REMOVED #/maxContains", "MIN_CONTAINS_INCREASED #/minContains"],
+            false,
+        ),
+        (
+            "required property with default added to an open model is still incompatible under STRICT",
+            json!({"type": "object", "properties": {"a": {"type": "string"}}}),
+            json!({"type": "object", "properties": {"a": {"type": "string"}, "b": {"type": "string", "default": "x"}}, "required": ["b"]}),
+            vec!["REQUIRED_PROPERTY_WITH_DEFAULT_ADDED_TO_OPEN_CONTENT_MODEL #/properties/b"],
+            false,
+        ),
+        (
+            "draft 4 uses id, and exclusiveMaximum flags are not compared",
+            json!({"$schema": "http://json-schema.org/draft-04/schema#", "id": "a", "type": "number", "maximum": 5, "exclusiveMaximum": true}),
+            json!({"$schema": "http://json-schema.org/draft-04/schema#", "id": "b", "type": "number", "maximum": 6, "exclusiveMaximum": true}),
+            vec!["ID_CHANGED #/", "MAXIMUM_INCREASED #/maximum"],
+            true,
+        ),
+        (
+            "connect.type bytes on both sides is the same type",
+            json!({"type": "string", "connect.type": "bytes"}),
+            json!({"type": "number", "connect.type": "bytes"}),
+            vec![],
+            true,
+        ),
+        (
+            "a nullable type list gaining null is compatible",
+            json!({"type": "string"}),
+            json!({"type": ["string", "null"]}),
+            vec!["SUM_TYPE_EXTENDED #/"],
+            true,
+        ),
+    ]
+}
+
+#[test]
+fn draft_2019_and_2020_keywords_are_compared_like_their_older_counterparts() {
+    let mut failures = Vec::new();
+    for (description, original, update, expected, strict) in keyword_cases() {
+        let (o, u) = (parse(original), parse(update));
+        let mut expected: Vec<String> = expected.into_iter().map(String::from).collect();
+        expected.sort();
+        let actual = changes(&o, &u);
+        if actual != expected {
+            failures.push(format!("{description}: {actual:?}, expected {expected:?}"));
+        }
+        if compatible(&o, &u, CompatibilityPolicy::Strict) != strict {
+            failures.push(format!("{description}: STRICT verdict is not {strict}"));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn lenient_accepts_optional_and_defaulted_properties_added_to_open_models() {
+    let o = parse(json!({"type": "object", "properties": {"a": {"type": "string"}}}));
+    let optional = parse(
+        json!({"type": "object", "properties": {"a": {"type": "string"}, "b": {"type": "integer"}}}),
+    );
+    let defaulted = parse(
+        json!({"type": "object", "properties": {"a": {"type": "string"}, "b": {"type": "integer", "default": 0}}, "required": ["b"]}),
+    );
+    let required = parse(
+        json!({"type": "object", "properties": {"a": {"type": "string"}, "b": {"type": "integer"}}, "required": ["b"]}),
+    );
+    for (what, u, lenient) in [
+        ("optional", &optional, true),
+        ("defaulted", &defaulted, true),
+        ("required", &required, false),
+    ] {
+        assert!(
+            !compatible(&o, u, CompatibilityPolicy::Strict),
+            "{what}: STRICT must refuse"
+        );
+        assert_eq!(
+            compatible(&o, u, CompatibilityPolicy::Lenient),
+            lenient,
+            "{what}: LENIENT"
+        );
+    }
+    let closed = parse(
+        json!({"type": "object", "properties": {"a": {"type": "string"}, "b": {}}, "additionalProperties": false}),
+    );
+    let removed = parse(
+        json!({"type": "object", "properties": {"a": {"type": "string"}}, "additionalProperties": false}),
+    );
+    assert!(!compatible(&closed, &removed, CompatibilityPolicy::Strict));
+    assert!(compatible(&closed, &removed, CompatibilityPolicy::Lenient));
+}
+
+// ---- drafts and invalid schemas -------------------------------------------------------
+
+#[test]
+fn draft_is_detected_from_dollar_schema_and_defaults_to_7() {
+    assert_eq!(parse(json!({"$schema": S2020})).draft(), Draft::Draft202012);
+    assert_eq!(parse(json!({"$schema": S2019})).draft(), Draft::Draft201909);
+    assert_eq!(
+        parse(json!({"$schema": "http://json-schema.org/draft-06/schema#"})).draft(),
+        Draft::Draft6
+    );
+    assert_eq!(
+        parse(json!({"$schema": "http://json-schema.org/draft-04/schema#"})).draft(),
+        Draft::Draft4
+    );
+    assert_eq!(parse(json!({"type": "string"})).draft(), Draft::Draft7);
+}
+
+#[test]
+fn invalid_schemas_are_rejected_with_a_reason() {
+    let cases = [
+        ("not JSON", "{\"type\": "),
+        ("a number", "5"),
+        ("an array", "[]"),
+        ("type is a number", r#"{"type": 5}"#),
+        ("unknown type name", r#"{"type": "str"}"#),
+        ("required is a string", r#"{"required": "x"}"#),
+        ("properties is an array", r#"{"properties": []}"#),
+        (
+            "minLength is negative",
+            r#"{"type": "string", "minLength": -1}"#,
+        ),
+        (
+            "a property schema is a string",
+            r#"{"properties": {"a": "string"}}"#,
+        ),
+        (
+            "$ref to a missing definition",
+            r##"{"properties": {"a": {"$ref": "#/definitions/missing"}}}"##,
+        ),
+        (
+            "$ref to an unknown document",
+            r#"{"properties": {"a": {"$ref": "other.json"}}}"#,
+        ),
+        ("$ref is not a string", r#"{"$ref": 5}"#),
+        (
+            "2020-12 prefixItems is not an array",
+            r#"{"$schema": "https://json-schema.org/draft/2020-12/schema", "prefixItems": {}}"#,
+        ),
+    ];
+    for (what, text) in cases {
+        match JsonSchema::parse(text, &[], ParseOptions::default()) {
+            Err(Error::Invalid {
+                schema_type,
+                reason,
+            }) => {
+                assert_eq!(schema_type, SchemaType::Json, "{what}");
+                assert!(!reason.is_empty(), "{what}: empty reason");
+            }
+            other => panic!("{what}: expected Error::Invalid, got {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn boolean_schemas_are_valid() {
+    let t = parse(json!(true));
+    let f = parse(json!(false));
+    assert!(t.validate(&json!(1)).is_ok());
+    assert!(f.validate(&json!(1)).is_err());
+    // Anything can become `true`; `false` can become anything.
+    assert!(compatible(
+        &parse(json!({"type": "string"})),
+        &t,
+        CompatibilityPolicy::Strict
+    ));
+    assert!(compatible(
+        &f,
+        &parse(json!({"type": "string"})),
+        CompatibilityPolicy::Strict
+    ));
+}
+
+// ---- references --------------------------------------------------------------------------
+
+fn customer(kind: &str) -> serde_json::Value {
+    json!({"$id": "customer.json", "type": "object", "properties": {"id": {"type": kind}}})
+}
+
+#[test]
+fn references_to_other_subjects_resolve_and_are_compared() {
+    let root = json!({"type": "object", "properties": {"customer": {"$ref": "customer.json"}}});
+    let old = parse_with(root.clone(), &[dep("customer.json", customer("integer"))]);
+    let wider = parse_with(root.clone(), &[dep("customer.json", customer("number"))]);
+    let other = parse_with(root.clone(), &[dep("customer.json", customer("string"))]);
+    assert_eq!(
+        changes(&old, &wider),
+        vec!["TYPE_EXTENDED #/properties/customer/properties/id"]
+    );
+    assert!(compatible(&old, &wider, CompatibilityPolicy::Strict));
+    assert!(!compatible(&old, &other, CompatibilityPolicy::Strict));
+
+    assert!(old.validate(&json!({"customer": {"id": 3}})).is_ok());
+    let errors = old.validate(&json!({"customer": {"id": "x"}})).unwrap_err();
+    assert!(!errors.is_empty());
+}
+
+#[test]
+fn references_resolve_against_the_root_id_and_transitively() {
+    let address = json!({"type": "object", "properties": {"zip": {"type": "string"}}});
+    let mut customer_dep = dep(
+        "https://example.com/schemas/customer.json",
+        json!({"type": "object", "properties": {"address": {"$ref": "address.json"}}}),
+    );
+    customer_dep.dependencies.push(dep("address.json", address));
+    let root = json!({
+        "$id": "https://example.com/schemas/order.json",
+        "type": "object",
+        "properties": {"customer": {"$ref": "customer.json#"}}
+    });
+    let schema = parse_with(root, &[customer_dep]);
+    assert!(schema
+        .validate(&json!({"customer": {"address": {"zip": "1000"}}}))
+        .is_ok());
+    assert!(schema
+        .validate(&json!({"customer": {"address": {"zip": 1000}}}))
+        .is_err());
+}
+
+#[test]
+fn a_missing_reference_is_an_invalid_schema() {
+    let err = JsonSchema::parse(
+        &json!({"properties": {"c": {"$ref": "customer.json"}}}).to_string(),
+        &[],
+        ParseOptions::default(),
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("customer.json"), "{err}");
+}
+
+fn recursive(id_type: &str) -> serde_json::Value {
+    json!({
+        "type": "object",
+        "definitions": {
+            "node": {
+                "type": "object",
+                "properties": {
+                    "id": {"type": id_type},
+                    "children": {"type": "array", "items": {"$ref": "#/definitions/node"}},
+                    "next": {"oneOf": [{"type": "null"}, {"$ref": "#/definitions/node"}]}
+                }
+            }
+        },
+        "properties": {"root": {"$ref": "#/definitions/node"}}
+    })
+}
+
+#[test]
+fn recursive_references_terminate_and_still_find_changes() {
+    let a = parse(recursive("string"));
+    let b = parse(recursive("string"));
+    assert!(json::diff(&a, &b).is_empty());
+    let c = parse(recursive("integer"));
+    assert!(!compatible(&a, &c, CompatibilityPolicy::Strict));
+    let self_ref = parse(json!({"$ref": "#"}));
+    assert!(json::diff(&self_ref, &self_ref).is_empty());
+}
+
+/// Confluent's memo-masking reproducer: T0 -> T2 -> T0 is a cycle behind singleton `oneOf`s,
+/// the root is `oneOf[T0, T1]`, and the real changes are T0.id and T1.id.
+fn memo_masking(t0: &str, t1: &str) -> serde_json::Value {
+    let object = |id: &str, target: &str| {
+        json!({"type": "object", "additionalProperties": true, "properties": {
+            "id": {"type": id},
+            "ref": {"oneOf": [{"$ref": format!("#/definitions/{target}")}]}
+        }})
+    };
+    json!({
+        "$schema": "http://json-schema.org/draft-07/schema#",
+        "type": "object",
+        "additionalProperties": true,
+        "definitions": {"T0": object(t0, "T2"), "T1": object(t1, "T2"), "T2": object("integer", "T0")},
+        "properties": {"root": {"oneOf": [{"$ref": "#/definitions/T0"}, {"$ref": "#/definitions/T1"}]}}
+    })
+}
+
+#[test]
+fn recursive_union_incompatibility_is_not_masked_by_memoisation() {
+    let original = parse(memo_masking("integer", "boolean"));
+    let update = parse(memo_masking("boolean", "number"));
+    assert!(!compatible(&original, &update, CompatibilityPolicy::Strict));
+}
+
+#[test]
+fn wide_recursive_unions_finish_quickly() {
+    let types = [
+        "Asset", "Basket", "Swap", "Bond", "Option", "Future", "Forward", "Loan", "Repo", "Equity",
+        "Index", "Leg",
+    ];
+    let union = || json!({"oneOf": types.iter().map(|t| json!({"$ref": format!("#/definitions/{t}")})).collect::<Vec<_>>()});
+    let mut definitions = serde_json::Map::new();
+    for t in types {
+        definitions.insert(
+            t.into(),
+            json!({"type": "object", "properties": {
+                "id": {"type": "string"}, "underlying": union(), "referenceProduct": union()
+            }}),
+        );
+    }
+    let schema =
+        json!({"type": "object", "definitions": definitions, "properties": {"product": union()}});
+    let (a, b) = (parse(schema.clone()), parse(schema));
+    let started = std::time::Instant::now();
+    assert!(json::diff(&a, &b).is_empty());
+    assert!(
+        started.elapsed().as_secs() < 10,
+        "took {:?}",
+        started.elapsed()
+    );
+}
+
+// ---- canonical, normalize, record name, messages ------------------------------------------
+
+#[test]
+fn canonical_is_compact_json_in_the_original_key_order() {
+    let s = JsonSchema::parse(
+        "{ \"type\" : \"object\",\n \"title\": \"T\", \"a\": 1.0 }",
+        &[],
+        ParseOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(s.canonical(), r#"{"type":"object","title":"T","a":1.0}"#);
+}
+
+#[test]
+fn normalize_sorts_keys_so_reordered_schemas_are_equal() {
+    let a = parse(
+        json!({"type": "object", "properties": {"b": {"type": "string"}, "a": {"maxLength": 2, "type": "string"}}}),
+    );
+    let b = parse(
+        json!({"properties": {"a": {"type": "string", "maxLength": 2}, "b": {"type": "string"}}, "type": "object"}),
+    );
+    assert_ne!(a.canonical(), b.canonical());
+    let (na, nb) = (a.normalize().unwrap(), b.normalize().unwrap());
+    assert_eq!(na.canonical(), nb.canonical());
+    assert_eq!(
+        na.canonical(),
+        r#"{"properties":{"a":{"maxLength":2,"type":"string"},"b":{"type":"string"}},"type":"object"}"#
+    );
+}
+
+#[test]
+fn normalize_sorts_and_dedupes_references() {
+    let d1 = dep("b.json", json!({"type": "string"}));
+    let d2 = dep("a.json", json!({"type": "string"}));
+    let s = parse_with(
+        json!({"properties": {"a": {"$ref": "a.json"}, "b": {"$ref": "b.json"}}}),
+        &[d1.clone(), d2.clone(), d1],
+    );
+    let names: Vec<String> = s
+        .normalize()
+        .unwrap()
+        .dependencies()
+        .iter()
+        .map(|d| d.name.clone())
+        .collect();
+    assert_eq!(names, vec!["a.json", "b.json"]);
+}
+
+#[test]
+fn record_name_is_the_title() {
+    assert_eq!(
+        parse(json!({"title": "Order", "type": "object"}))
+            .record_name()
+            .as_deref(),
+        Some("Order")
+    );
+    assert_eq!(parse(json!({"type": "object"})).record_name(), None);
+}
+
+#[test]
+fn incompatibility_messages_use_confluents_rendering() {
+    let o = parse(json!({"type": "number"}));
+    let u = parse(json!({"type": "integer"}));
+    let found = u.backward_differences(&o, CompatibilityPolicy::Strict);
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].kind, "TYPE_NARROWED");
+    assert_eq!(found[0].path, "#/");
+    assert_eq!(
+        found[0].message,
+        r#"{errorType:"TYPE_NARROWED", description:"A type at path '#/' is different between the new schema and the old schema'}"#
+    );
+    let open = parse(json!({"properties": {"a": {}}}));
+    let added = parse(json!({"properties": {"a": {}, "dname": {"type": "string"}}}));
+    let found = added.backward_differences(&open, CompatibilityPolicy::Strict);
+    assert_eq!(
+        found[0].message,
+        r#"{errorType:"OPTIONAL_PROPERTY_ADDED_TO_OPEN_CONTENT_MODEL", description:"The new schema has an open content model and has a property or item at path '#/properties/dname' which is missing in the old schema'}"#
+    );
+}
+
+#[test]
+fn check_compatibility_reports_confluent_messages_for_json() {
+    let v1 = ParsedSchema::Json(parse(
+        json!({"type": "object", "properties": {"a": {"type": "string"}}, "additionalProperties": false}),
+    ));
+    let v2 = ParsedSchema::Json(parse(
+        json!({"type": "object", "properties": {"a": {"type": "string"}, "b": {"type": "string"}}, "additionalProperties": false}),
+    ));
+    let v3 = ParsedSchema::Json(parse(
+        json!({"type": "object", "properties": {"a": {"type": "integer"}}, "additionalProperties": false}),
+    ));
+    let ok = check_compatibility(
+        CompatibilityLevel::BackwardTransitive,
+        CompatibilityPolicy::Strict,
+        &v2,
+        &[(1, &v1)],
+    );
+    assert!(ok.is_compatible, "{:?}", ok.messages);
+    let bad = check_compatibility(
+        CompatibilityLevel::BackwardTransitive,
+        CompatibilityPolicy::Strict,
+        &v3,
+        &[(2, &v2), (1, &v1)],
+    );
+    assert!(!bad.is_compatible);
+    assert!(
+        bad.messages[0].starts_with(r#"{errorType:"TYPE_CHANGED""#),
+        "{:?}",
+        bad.messages
+    );
+    assert!(
+        bad.messages.contains(&"{oldSchemaVersion: 2}".to_string()),
+        "{:?}",
+        bad.messages
+    );
+}
+
+// ---- payload validation ---------------------------------------------------------------------
+
+#[test]
+fn payloads_are_validated_with_the_compiled_validator() {
+    let s = parse(json!({
+        "$schema": S2020,
+        "type": "object",
+        "properties": {"id": {"type": "integer"}, "tags": {"type": "array", "prefixItems": [{"type": "string"}], "items": false}},
+        "required": ["id"],
+        "unevaluatedProperties": false
+    }));
+    assert!(s.validate(&json!({"id": 1, "tags": ["a"]})).is_ok());
+    let errors = s
+        .validate(&json!({"tags": ["a", "b"], "extra": 1}))
+        .unwrap_err();
+    assert!(errors.len() >= 2, "{errors:?}");
+    assert!(s.validator().is_valid(&json!({"id": 2})));
+}
