@@ -23,9 +23,9 @@ pub fn router() -> Router<AppState> {
 
 #[derive(Debug, Default, Deserialize)]
 struct CompatParams {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::params::flag")]
     normalize: bool,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::params::flag")]
     verbose: bool,
 }
 

@@ -64,7 +64,7 @@ async fn delete_global(State(reg): State<AppState>, Accept(media): Accept) -> Re
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct GetParams {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::params::flag")]
     default_to_global: bool,
 }
 

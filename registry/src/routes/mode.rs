@@ -31,14 +31,14 @@ struct ModeBody {
 
 #[derive(Debug, Default, Deserialize)]
 struct PutParams {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::params::flag")]
     force: bool,
 }
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct GetParams {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::params::flag")]
     default_to_global: bool,
 }
 

@@ -46,3 +46,10 @@ pub fn version(raw: &str) -> Result<VersionId, Error> {
 pub fn schema_id(raw: &str) -> Result<i64, Error> {
     raw.trim().parse::<i32>().map(i64::from).map_err(|_| Error::NotFound)
 }
+
+/// A boolean query parameter as Jersey reads one (`Boolean.valueOf`): `true` in any case is
+/// true, anything else false. confluent-kafka for Python sends `False`/`True`.
+pub fn flag<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    let s = <std::borrow::Cow<'de, str> as serde::Deserialize>::deserialize(d)?;
+    Ok(s.trim().eq_ignore_ascii_case("true"))
+}

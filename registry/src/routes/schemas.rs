@@ -35,7 +35,7 @@ async fn types(Accept(media): Accept) -> Response {
 #[serde(rename_all = "camelCase")]
 struct IdParams {
     format: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::params::flag")]
     fetch_max_id: bool,
 }
 
@@ -114,7 +114,7 @@ async fn raw_by_id(
 
 #[derive(Debug, Default, Deserialize)]
 struct ListParams {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::params::flag")]
     deleted: bool,
     offset: Option<i64>,
     limit: Option<i64>,
@@ -197,9 +197,9 @@ async fn ids_of_guid(
 #[serde(rename_all = "camelCase")]
 struct SchemasParams {
     subject_prefix: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::params::flag")]
     deleted: bool,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::params::flag")]
     latest_only: bool,
     offset: Option<i64>,
     limit: Option<i64>,

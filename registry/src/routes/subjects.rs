@@ -36,9 +36,9 @@ pub fn router() -> Router<AppState> {
 #[serde(rename_all = "camelCase")]
 struct ListParams {
     subject_prefix: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::params::flag")]
     deleted: bool,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::params::flag")]
     deleted_only: bool,
     offset: Option<i64>,
     limit: Option<i64>,
@@ -84,9 +84,9 @@ async fn list(
 
 #[derive(Debug, Default, Deserialize)]
 struct LookupParams {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::params::flag")]
     normalize: bool,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::params::flag")]
     deleted: bool,
 }
 
@@ -109,7 +109,7 @@ async fn lookup(
 
 #[derive(Debug, Default, Deserialize)]
 struct PermanentParams {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::params::flag")]
     permanent: bool,
 }
 
@@ -127,11 +127,11 @@ async fn delete_subject(
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct VersionsParams {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::params::flag")]
     deleted: bool,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::params::flag")]
     deleted_only: bool,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::params::flag")]
     deleted_as_negative: bool,
     offset: Option<i64>,
     limit: Option<i64>,
@@ -170,9 +170,9 @@ async fn versions(
 
 #[derive(Debug, Default, Deserialize)]
 struct RegisterParams {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::params::flag")]
     normalize: bool,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::params::flag")]
     force: bool,
 }
 
@@ -208,7 +208,7 @@ async fn register(
 
 #[derive(Debug, Default, Deserialize)]
 struct VersionParams {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::params::flag")]
     deleted: bool,
     format: Option<String>,
 }
@@ -251,7 +251,7 @@ async fn raw_version(
 
 #[derive(Debug, Default, Deserialize)]
 struct ReferencedByParams {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::params::flag")]
     deleted: bool,
     offset: Option<i64>,
     limit: Option<i64>,

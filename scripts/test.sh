@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# The whole test suite, as the README gives it and as CI runs it (.ci/run).
+#
+# Installs what is missing (PostgreSQL server packages when root and TEST_DATABASE_URL is
+# unset; a Python venv with confluent-kafka under target/ for the interop suite), then runs
+# `cargo test --workspace` and the interop suite against a real `strata serve`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n==> %s\n' "$*"; }
+
+# 1. PostgreSQL server binaries for the throwaway test server.
+if [ -z "${TEST_DATABASE_URL:-}" ] && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ]; then
+    step "installing PostgreSQL server packages"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+  else
+    echo "error: PostgreSQL server binaries are missing. Install them (apt-get install postgresql)" >&2
+    echo "       or set TEST_DATABASE_URL=postgres://USER@HOST:PORT/DB." >&2
+    exit 2
+  fi
+fi
+
+# 2. The Python venv for interop tests (confluent-kafka pinned; see shared/reference/build-notes.md).
+VENV=target/interop-venv
+PY_PACKAGES=(
+  "confluent-kafka==2.16.1" fastavro attrs cachetools httpx certifi authlib requests
+  protobuf googleapis-common-protos jsonschema referencing orjson pytest
+)
+if ! "$VENV/bin/python" -c "import confluent_kafka, fastavro, pytest, google.protobuf, jsonschema" >/dev/null 2>&1; then
+  step "creating the interop venv in $VENV"
+  mkdir -p target
+  python3 -m venv "$VENV"
+  "$VENV/bin/pip" install -q --disable-pip-version-check "${PY_PACKAGES[@]}"
+fi
+
+# 3. The Rust workspace.
+step "building"
+cargo build --workspace --all-targets --locked
+step "cargo test --workspace"
+cargo test --workspace --locked
+
+# 4. Interop: the real confluent-kafka client against the real binary.
+step "interop suite (confluent-kafka for Python against strata serve)"
+STRATA_BIN="$PWD/target/debug/strata" "$VENV/bin/python" -m pytest -q tests/interop
