@@ -18,6 +18,25 @@ use super::canonical::write_inline;
 use super::model::{Field, Kind, Model, Node, NodeId};
 use crate::Incompatibility;
 
+/// One step of a location: Java pushes strings; we keep them unrendered until an
+/// incompatibility is recorded, which keeps the walk free of allocations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Token {
+    /// A literal such as `fields`, `type`, `items`, or the empty root token.
+    Lit(&'static str),
+    /// A field position or union branch index.
+    Index(usize),
+}
+
+impl Token {
+    fn render(self) -> String {
+        match self {
+            Token::Lit(s) => s.to_string(),
+            Token::Index(i) => i.to_string(),
+        }
+    }
+}
+
 /// One of Java's `SchemaIncompatibilityType`s with its message and location.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct JavaIncompatibility {
@@ -25,7 +44,7 @@ pub(crate) struct JavaIncompatibility {
     /// `Incompatibility.getMessage()`, Confluent's `additionalInfo`.
     pub info: String,
     /// The location tokens, root first (the root token is the empty string).
-    pub location: Vec<String>,
+    pub location: Vec<Token>,
 }
 
 impl JavaIncompatibility {
@@ -35,7 +54,7 @@ impl JavaIncompatibility {
             .location
             .iter()
             .skip(1)
-            .map(|t| t.replace('~', "~0").replace('/', "~1"))
+            .map(|t| t.render().replace('~', "~0").replace('/', "~1"))
             .collect();
         format!("/{}", parts.join("/"))
     }
@@ -49,7 +68,38 @@ enum Memo {
 struct Checker<'a> {
     r: &'a Model,
     w: &'a Model,
-    memo: HashMap<(NodeId, NodeId), Memo>,
+    memo: HashMap<(NodeId, NodeId), Memo, BuildPairHasher>,
+}
+
+/// A cheap hasher for node-id pairs (the memo is hit for every visited pair).
+#[derive(Default, Clone, Copy)]
+struct BuildPairHasher;
+
+impl std::hash::BuildHasher for BuildPairHasher {
+    type Hasher = PairHasher;
+    fn build_hasher(&self) -> PairHasher {
+        PairHasher(0)
+    }
+}
+
+/// Multiply-rotate mixing (FxHash's constant); ids are small dense integers.
+struct PairHasher(u64);
+
+impl std::hash::Hasher for PairHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.write_u64(u64::from(*b));
+        }
+    }
+    fn write_u64(&mut self, i: u64) {
+        self.0 = (self.0.rotate_left(5) ^ i).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+    fn write_usize(&mut self, i: usize) {
+        self.write_u64(i as u64);
+    }
 }
 
 /// Java throws from `lookupWriterField` when a reader field matches several writer fields;
@@ -67,7 +117,7 @@ pub(crate) fn check(
     let mut c = Checker {
         r: reader,
         w: writer,
-        memo: HashMap::new(),
+        memo: HashMap::with_hasher(BuildPairHasher),
     };
     c.fresh(reader_root, writer_root)
 }
@@ -76,10 +126,10 @@ impl<'a> Checker<'a> {
     /// Java's two-argument `getCompatibility(reader, writer)`: a new location stack.
     fn fresh(&mut self, r: NodeId, w: NodeId) -> CResult {
         let mut location = Vec::new();
-        self.get(String::new(), r, w, &mut location)
+        self.get(Token::Lit(""), r, w, &mut location)
     }
 
-    fn get(&mut self, token: String, r: NodeId, w: NodeId, location: &mut Vec<String>) -> CResult {
+    fn get(&mut self, token: Token, r: NodeId, w: NodeId, location: &mut Vec<Token>) -> CResult {
         location.push(token);
         let result = match self.memo.get(&(r, w)) {
             Some(Memo::InProgress) => Ok(Vec::new()),
@@ -105,7 +155,7 @@ impl<'a> Checker<'a> {
     fn incompatible(
         kind: &'static str,
         info: String,
-        location: &[String],
+        location: &[Token],
     ) -> Vec<JavaIncompatibility> {
         vec![JavaIncompatibility {
             kind,
@@ -114,7 +164,7 @@ impl<'a> Checker<'a> {
         }]
     }
 
-    fn type_mismatch(&self, r: NodeId, w: NodeId, location: &[String]) -> Vec<JavaIncompatibility> {
+    fn type_mismatch(&self, r: NodeId, w: NodeId, location: &[Token]) -> Vec<JavaIncompatibility> {
         Self::incompatible(
             "TYPE_MISMATCH",
             format!(
@@ -126,7 +176,7 @@ impl<'a> Checker<'a> {
         )
     }
 
-    fn calculate(&mut self, r: NodeId, w: NodeId, location: &mut Vec<String>) -> CResult {
+    fn calculate(&mut self, r: NodeId, w: NodeId, location: &mut Vec<Token>) -> CResult {
         // Borrow the models for 'a, not through `self`, so recursion can take `&mut self`.
         let (rm, wm): (&'a Model, &'a Model) = (self.r, self.w);
         let rn = rm.node(r);
@@ -136,16 +186,16 @@ impl<'a> Checker<'a> {
             return match (rn, wn) {
                 (Node::Array { items: ri, .. }, Node::Array { items: wi, .. }) => {
                     let (ri, wi) = (*ri, *wi);
-                    self.get("items".into(), ri, wi, location)
+                    self.get(Token::Lit("items"), ri, wi, location)
                 }
                 (Node::Map { values: rv, .. }, Node::Map { values: wv, .. }) => {
                     let (rv, wv) = (*rv, *wv);
-                    self.get("values".into(), rv, wv, location)
+                    self.get(Token::Lit("values"), rv, wv, location)
                 }
                 (Node::Fixed { size: rs, .. }, Node::Fixed { size: ws, .. }) => {
                     let mut out = self.check_names(r, w, location);
                     if rs != ws {
-                        location.push("size".into());
+                        location.push(Token::Lit("size"));
                         out.extend(Self::incompatible(
                             "FIXED_SIZE_MISMATCH",
                             format!("expected: {ws}, found: {rs}"),
@@ -168,7 +218,7 @@ impl<'a> Checker<'a> {
                 (Node::Union { .. }, Node::Union { branches: wb }) => {
                     let mut out = Vec::new();
                     for (i, &b) in wb.iter().enumerate() {
-                        location.push(i.to_string());
+                        location.push(Token::Index(i));
                         if !self.fresh(r, b)?.is_empty() {
                             out.extend(Self::incompatible(
                                 "MISSING_UNION_BRANCH",
@@ -226,7 +276,7 @@ impl<'a> Checker<'a> {
         &self,
         r: NodeId,
         w: NodeId,
-        location: &mut Vec<String>,
+        location: &mut Vec<Token>,
     ) -> Vec<JavaIncompatibility> {
         let rn = self.r.node(r);
         let wn = self.w.node(w);
@@ -235,7 +285,7 @@ impl<'a> Checker<'a> {
         if equal {
             return Vec::new();
         }
-        location.push("name".into());
+        location.push(Token::Lit("name"));
         let out = Self::incompatible(
             "NAME_MISMATCH",
             format!("expected: {}", wn.full_name()),
@@ -249,7 +299,7 @@ impl<'a> Checker<'a> {
         &self,
         r: NodeId,
         w: NodeId,
-        location: &mut Vec<String>,
+        location: &mut Vec<Token>,
     ) -> Vec<JavaIncompatibility> {
         let (
             Node::Enum {
@@ -271,7 +321,7 @@ impl<'a> Checker<'a> {
         if missing.is_empty() || rd.as_ref().is_some_and(|d| rs.contains(d)) {
             return Vec::new();
         }
-        location.push("symbols".into());
+        location.push(Token::Lit("symbols"));
         let list: Vec<&str> = missing.iter().map(|s| s.0.as_str()).collect();
         let out = Self::incompatible(
             "MISSING_ENUM_SYMBOLS",
@@ -282,12 +332,12 @@ impl<'a> Checker<'a> {
         out
     }
 
-    fn check_fields(&mut self, r: NodeId, w: NodeId, location: &mut Vec<String>) -> CResult {
+    fn check_fields(&mut self, r: NodeId, w: NodeId, location: &mut Vec<Token>) -> CResult {
         let mut out = Vec::new();
-        location.push("fields".into());
+        location.push(Token::Lit("fields"));
         let rm: &'a Model = self.r;
         for (pos, rf) in rm.fields(r).iter().enumerate() {
-            location.push(pos.to_string());
+            location.push(Token::Index(pos));
             match self.lookup_writer_field(w, rf, pos)? {
                 None => {
                     if rf.default.is_none() {
@@ -299,7 +349,7 @@ impl<'a> Checker<'a> {
                             }
                         );
                         if enum_default {
-                            out.extend(self.get("type".into(), rf.ty, w, location)?);
+                            out.extend(self.get(Token::Lit("type"), rf.ty, w, location)?);
                         } else {
                             out.extend(Self::incompatible(
                                 "READER_FIELD_MISSING_DEFAULT_VALUE",
@@ -309,7 +359,7 @@ impl<'a> Checker<'a> {
                         }
                     }
                 }
-                Some(wty) => out.extend(self.get("type".into(), rf.ty, wty, location)?),
+                Some(wty) => out.extend(self.get(Token::Lit("type"), rf.ty, wty, location)?),
             }
             location.pop();
         }
@@ -326,7 +376,13 @@ impl<'a> Checker<'a> {
     ) -> Result<Option<NodeId>, String> {
         let wfields = self.w.fields(w);
         let mut found: Vec<NodeId> = Vec::new();
-        if let Some(f) = wfields.iter().find(|f| f.name == rf.name) {
+        // Field names are unique within a record; try the same position first (the common case
+        // of an evolved record) before scanning.
+        let direct = match wfields.get(pos) {
+            Some(f) if f.name == rf.name => Some(f),
+            _ => wfields.iter().find(|f| f.name == rf.name),
+        };
+        if let Some(f) = direct {
             found.push(f.ty);
         }
         for alias in &rf.aliases {
