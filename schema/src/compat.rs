@@ -139,8 +139,8 @@ fn differences(
 
 /// Fill a format's message for the roles. Confluent's unformatted descriptions carry `%s` for
 /// the reader then the writer role (`String.format(e, reader, writer)`); a message already
-/// rendered for the backward roles (`new` reader, `old` writer) gets its role words swapped when
-/// the roles are reversed.
+/// rendered for the backward roles (`new` reader, `old` writer), as the Protobuf and JSON modules
+/// do, gets its role words swapped when the roles are reversed.
 fn with_roles(d: Incompatibility, reader: Role, writer: Role) -> String {
     let message = d.message;
     if message.contains("%s") {
@@ -161,25 +161,47 @@ fn with_roles(d: Incompatibility, reader: Role, writer: Role) -> String {
     swap_role_words(&message)
 }
 
-/// Exchange "new schema" and "old schema" in one pass.
+/// Exchange the role words `new` and `old` in one pass. Only whole words outside single-quoted
+/// segments change: Confluent quotes paths and names (`at path '#/properties/new'`), and the
+/// role words appear in every description template as plain words.
 fn swap_role_words(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
-    let mut rest = s;
-    loop {
-        let next_new = rest.find("new schema");
-        let next_old = rest.find("old schema");
-        let (i, replacement) = match (next_new, next_old) {
-            (Some(a), Some(b)) if a < b => (a, "old schema"),
-            (Some(_), Some(b)) => (b, "new schema"),
-            (Some(a), None) => (a, "old schema"),
-            (None, Some(b)) => (b, "new schema"),
-            (None, None) => break,
+    let mut in_quote = false;
+    let mut prev_alnum = false;
+    let mut i = 0;
+    while i < s.len() {
+        let rest = &s[i..];
+        let Some(c) = rest.chars().next() else {
+            break;
         };
-        out.push_str(&rest[..i]);
-        out.push_str(replacement);
-        rest = &rest[i + "new schema".len()..];
+        if c == '\'' {
+            in_quote = !in_quote;
+        }
+        if !in_quote && !prev_alnum {
+            let swapped = if rest.starts_with("new") {
+                Some("old")
+            } else if rest.starts_with("old") {
+                Some("new")
+            } else {
+                None
+            };
+            // `swapped` implies the first three bytes are ASCII, so byte 3 is a boundary.
+            let ends_word = swapped.is_some()
+                && rest[3..]
+                    .chars()
+                    .next()
+                    .is_none_or(|n| !n.is_alphanumeric());
+            if let (Some(word), true) = (swapped, ends_word) {
+                out.push_str(word);
+                i += 3;
+                prev_alnum = true;
+                continue;
+            }
+        }
+        out.push(c);
+        prev_alnum = c.is_alphanumeric();
+        i += c.len_utf8();
     }
-    out.push_str(rest);
     out
 }
 
@@ -221,10 +243,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn role_words_swap_in_one_pass() {
+    fn role_words_swap_in_one_pass_outside_quoted_paths() {
         assert_eq!(
             swap_role_words("in the new schema does not match with the old schema"),
             "in the old schema does not match with the new schema"
+        );
+        assert_eq!(
+            swap_role_words(
+                "{errorType:\"X\", description:\"The new has a closed model at path '#/properties/new' between the new and old schema, renewed é\"}"
+            ),
+            "{errorType:\"X\", description:\"The old has a closed model at path '#/properties/new' between the old and new schema, renewed é\"}"
         );
     }
 

@@ -19,6 +19,7 @@ mod parsed;
 pub mod protobuf;
 mod types;
 
+pub use avro::AvroSchema;
 pub use compat::{check_compatibility, CompatibilityResult};
 pub use error::{Error, Result};
 pub use json::JsonSchema;
