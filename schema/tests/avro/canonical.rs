@@ -113,3 +113,37 @@ fn a_recursive_record_refers_to_itself_by_name() {
         r#"{"type":"record","name":"Node","namespace":"l","fields":[{"name":"next","type":["null","Node"]}]}"#
     );
 }
+
+#[test]
+fn mutually_recursive_records_are_written_once_each() {
+    let s = avro(
+        r#"{"type":"record","name":"A","namespace":"m","fields":[{"name":"b","type":{"type":"record","name":"B","fields":[{"name":"a","type":["null","A"]}]}}]}"#,
+    );
+    assert_eq!(
+        s.canonical(),
+        r#"{"type":"record","name":"A","namespace":"m","fields":[{"name":"b","type":{"type":"record","name":"B","fields":[{"name":"a","type":["null","A"]}]}}]}"#
+    );
+}
+
+#[test]
+fn a_short_name_resolves_in_the_enclosing_namespace_before_the_null_namespace() {
+    // Both a null-namespace E and an n.E exist; inside namespace n, "E" means n.E.
+    let s = avro(
+        r#"[{"type":"enum","name":"E","symbols":["NULLSPACE"]},{"type":"record","name":"R","namespace":"n","fields":[{"name":"x","type":{"type":"enum","name":"E","symbols":["INNER"]}},{"name":"y","type":"E"}]}]"#,
+    );
+    assert_eq!(
+        s.canonical(),
+        r#"[{"type":"enum","name":"E","symbols":["NULLSPACE"]},{"type":"record","name":"R","namespace":"n","fields":[{"name":"x","type":{"type":"enum","name":"E","symbols":["INNER"]}},{"name":"y","type":"E"}]}]"#
+    );
+}
+
+#[test]
+fn logical_types_are_kept_as_properties() {
+    let s = avro(
+        r#"{"type":"record","name":"R","fields":[{"name":"d","type":{"type":"int","logicalType":"date"}},{"name":"u","type":{"type":"string","logicalType":"uuid"}},{"name":"m","type":{"type":"fixed","name":"M","size":8,"logicalType":"decimal","precision":10,"scale":2}}]}"#,
+    );
+    assert_eq!(
+        s.canonical(),
+        r#"{"type":"record","name":"R","fields":[{"name":"d","type":{"type":"int","logicalType":"date"}},{"name":"u","type":{"type":"string","logicalType":"uuid"}},{"name":"m","type":{"type":"fixed","name":"M","size":8,"logicalType":"decimal","precision":10,"scale":2}}]}"#
+    );
+}

@@ -282,3 +282,22 @@ fn forward_roles_swap_new_and_old() {
         "{errorType:'READER_FIELD_MISSING_DEFAULT_VALUE', description:'The field 'b' at path '/fields/1' in the old schema has no default value and is missing in the new schema', additionalInfo:'b'}"
     );
 }
+
+#[test]
+fn mutually_recursive_records_are_compared_without_looping() {
+    let old = avro(
+        r#"{"type":"record","name":"A","fields":[{"name":"v","type":"int"},{"name":"b","type":{"type":"record","name":"B","fields":[{"name":"a","type":["null","A"]}]}}]}"#,
+    );
+    let new = avro(
+        r#"{"type":"record","name":"A","fields":[{"name":"v","type":"long"},{"name":"b","type":{"type":"record","name":"B","fields":[{"name":"a","type":["null","A"]},{"name":"extra","type":"string","default":""}]}}]}"#,
+    );
+    assert!(new
+        .backward_differences(&old, CompatibilityPolicy::Strict)
+        .is_empty());
+    let back: Vec<String> = old
+        .backward_differences(&new, CompatibilityPolicy::Strict)
+        .into_iter()
+        .map(|d| d.message)
+        .collect();
+    assert_eq!(back, vec![type_mismatch("/fields/0/type", "INT", "LONG")]);
+}

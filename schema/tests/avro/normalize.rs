@@ -121,3 +121,13 @@ fn a_named_type_used_twice_is_referenced_by_full_name() {
         r#"{"type":"record","name":"R","namespace":"n","fields":[{"name":"a","type":{"type":"fixed","name":"F","size":2}},{"name":"b","type":"F"}]}"#
     );
 }
+
+#[test]
+fn logical_types_normalise_to_their_properties_first() {
+    assert_eq!(
+        normalized(
+            r#"{"type":"record","name":"R","fields":[{"name":"d","type":{"connect.name":"x","logicalType":"date","type":"int"}},{"name":"m","type":{"scale":0,"precision":10,"logicalType":"decimal","size":8,"name":"M","type":"fixed"}}]}"#
+        ),
+        r#"{"type":"record","name":"R","fields":[{"name":"d","type":{"type":"int","logicalType":"date","connect.name":"x"}},{"name":"m","type":{"type":"fixed","name":"M","size":8,"logicalType":"decimal","precision":10,"scale":0}}]}"#
+    );
+}
