@@ -1,1 +1,116 @@
-//! strata-broker: the bundled log broker.
+//! strata-broker: the embedded log broker that Strata's producer and consumer run on when no
+//! Kafka cluster is at hand. It follows Kafka's model (topics, partitions, offsets, consumer
+//! groups, retention and compaction, the Java client's partitioner) so that code moves to Kafka
+//! unchanged. It knows nothing of schemas.
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use strata_broker::{AutoOffsetReset, Broker, ConsumerConfig, ProducerConfig, ProducerRecord, TopicConfig};
+//!
+//! # fn main() -> strata_broker::Result<()> {
+//! let broker = Broker::open_or_create("/tmp/strata-log")?;
+//! broker.create_topic("orders", 3, TopicConfig::default())?;
+//! let producer = broker.producer(ProducerConfig::default());
+//! let md = producer.send(ProducerRecord::new("orders", "hello").with_key("k1"))?;
+//! let consumer = broker.consumer(ConsumerConfig {
+//!     group_id: Some("billing".into()),
+//!     auto_offset_reset: AutoOffsetReset::Earliest,
+//!     ..ConsumerConfig::default()
+//! })?;
+//! consumer.subscribe(&["orders"])?;
+//! let records = consumer.poll(Duration::from_secs(1))?;
+//! consumer.commit()?;
+//! # let _ = (md, records);
+//! # Ok(()) }
+//! ```
+//!
+//! # Layout on disk
+//!
+//! ```text
+//! <dir>/topics/<topic>/topic.json                partition count and TopicConfig
+//! <dir>/topics/<topic>/topic.lock                flock for changes to topic.json
+//! <dir>/topics/<topic>/<p>/<base offset>.log     record batches, [len][crc32c][header][records]
+//! <dir>/topics/<topic>/<p>/<base offset>.index   sparse offset index (a hint)
+//! <dir>/topics/<topic>/<p>/<base offset>.timeindex  time index (a hint)
+//! <dir>/topics/<topic>/<p>/writer.lock           flock: one writer at a time
+//! <dir>/topics/<topic>/<p>/cleaner.lock          flock: one cleaner at a time
+//! <dir>/groups/<group>/...                       committed offsets and members (see `group`)
+//! <dir>/tmp/                                     staging for atomic topic create and delete
+//! ```
+//!
+//! # Locking scheme (several processes, one directory)
+//!
+//! All locks are advisory `flock(2)` locks, which the kernel releases when a process dies, even
+//! by SIGKILL, so a crashed process never leaves a lock behind.
+//!
+//! - **Writers.** Each append takes `writer.lock` of its partition exclusively for the length of
+//!   that one append, so writers in any number of processes take turns and there is one writer
+//!   per partition at a time. Inside a process a mutex serialises threads first. The writer
+//!   remembers the active segment's length after its own append; a different length at the next
+//!   append means another process wrote (or died writing), and the writer re-lists segments and
+//!   verifies the tail (CRC of every batch from the last point it knew valid), truncating a torn
+//!   batch before appending. Segments roll only at the end of an append, so an unchanged active
+//!   segment proves there was no roll.
+//! - **Readers** take no lock. They read batches with `pread`, check each batch's CRC and never
+//!   serve a batch that is incomplete or fails its CRC at the tail of the newest segment (a write
+//!   in progress or a torn tail awaiting recovery). Files deleted or replaced by retention or
+//!   compaction stay readable through handles already open; readers re-list a partition's
+//!   segments at most once a second, or at once when a segment named by the offset they wait for
+//!   appears.
+//! - **Cleaners** (retention, compaction) take `cleaner.lock` with a non-blocking try; a
+//!   partition being cleaned by another process is skipped this round. They only touch sealed
+//!   segments, never the active one, so they never contend with writers. Compaction is made
+//!   crash-safe by a journal (see `cleaner`).
+//! - **Topic metadata** changes (alter config, add partitions) take `topic.lock` and replace
+//!   `topic.json` by rename. Topic creation and deletion are one directory rename each.
+//!   Processes re-read `topic.json` at most every 500 ms.
+//! - **Consumer groups.** A member holds `groups/<g>/members/<id>.lock` for its whole life;
+//!   others test it with a non-blocking try-lock, so a killed member is noticed at once, and a
+//!   heartbeat in `<id>.json` catches a hung one after its session timeout. Joins, sweeps of dead
+//!   members and offset commits take `groups/<g>/group.lock` briefly; committed offsets are
+//!   replaced atomically (write, fsync, rename).
+//!
+//! # Long polling
+//!
+//! `Consumer::poll` sleeps on a condition variable signalled by every append in this process, and
+//! wakes at least every `BrokerConfig::external_poll_interval` (20 ms by default) to read the
+//! files for records written by other processes. It never spins.
+//!
+//! # Durability
+//!
+//! `acks=0` buffers in the producer; `acks=1` returns once the batch is written to the operating
+//! system; `acks=all` returns once it is fsynced, with concurrent producers sharing one fsync
+//! (group commit). Nothing acknowledged with `acks=all` is lost: recovery only removes bytes
+//! after the last valid batch, and those were never fsynced.
+
+#![forbid(unsafe_code)]
+
+mod batch;
+mod broker;
+mod cleaner;
+mod config;
+mod consumer;
+mod error;
+mod group;
+mod partition;
+mod partitioner;
+mod producer;
+mod record;
+mod segment;
+mod topic;
+
+pub use crate::broker::{Broker, PartitionDescription, TopicDescription};
+pub use crate::cleaner::CleanerStats;
+pub use crate::config::{
+    Acks, AutoOffsetReset, BrokerConfig, CleanupPolicy, ConsumerConfig, ProducerConfig,
+    TimestampType, TopicConfig,
+};
+pub use crate::consumer::Consumer;
+pub use crate::error::{Error, Result};
+pub use crate::group::{GroupDescription, GroupMember, PartitionLag};
+pub use crate::partitioner::{murmur2, partition_for_key};
+pub use crate::producer::Producer;
+pub use crate::record::{
+    ConsumerRecord, OffsetAndTimestamp, ProducerRecord, RecordMetadata, TopicPartition,
+};
+pub use bytes::Bytes;

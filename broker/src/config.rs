@@ -1,0 +1,403 @@
+//! Configuration: per-topic settings with Kafka's names and defaults, and the producer, consumer
+//! and broker settings. Parsing from Kafka-style `key=value` pairs happens here, once.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// What happens to old records of a topic (`cleanup.policy`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum CleanupPolicy {
+    /// Old segments are deleted by `retention.ms` and `retention.bytes`.
+    #[default]
+    Delete,
+    /// Only the latest record per key is kept; tombstones go after `delete.retention.ms`.
+    Compact,
+    /// Both: compacted, and old segments deleted by retention.
+    CompactDelete,
+}
+
+impl CleanupPolicy {
+    /// Whether the topic is compacted.
+    pub fn compacts(self) -> bool {
+        matches!(self, CleanupPolicy::Compact | CleanupPolicy::CompactDelete)
+    }
+
+    /// Whether retention deletes old segments.
+    pub fn deletes(self) -> bool {
+        matches!(self, CleanupPolicy::Delete | CleanupPolicy::CompactDelete)
+    }
+
+    fn as_kafka(self) -> &'static str {
+        match self {
+            CleanupPolicy::Delete => "delete",
+            CleanupPolicy::Compact => "compact",
+            CleanupPolicy::CompactDelete => "compact,delete",
+        }
+    }
+}
+
+/// Which timestamp a record keeps (`message.timestamp.type`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum TimestampType {
+    /// The producer's timestamp (or the time of `send` when it gives none).
+    #[default]
+    CreateTime,
+    /// The broker's clock when the batch is appended.
+    LogAppendTime,
+}
+
+/// Per-topic configuration, with Kafka's names (see [`TopicConfig::set`]) and defaults.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TopicConfig {
+    /// `retention.ms`: segments whose newest record is older than this are deleted; `None` keeps
+    /// them forever (Kafka's -1). Default 7 days.
+    pub retention_ms: Option<i64>,
+    /// `retention.bytes`: the oldest segments are deleted while a partition is larger than this;
+    /// `None` means no size limit (the default).
+    pub retention_bytes: Option<u64>,
+    /// `segment.bytes`: the active segment is rolled when it would grow past this. Default 1 GiB.
+    pub segment_bytes: u64,
+    /// `segment.ms`: the active segment is rolled when its first record is older than this, so
+    /// that retention and compaction can reach it. Default 7 days.
+    pub segment_ms: i64,
+    /// `cleanup.policy`.
+    pub cleanup_policy: CleanupPolicy,
+    /// `delete.retention.ms`: how long a tombstone outlives the records it deletes. Default 1 day.
+    pub delete_retention_ms: i64,
+    /// `min.compaction.lag.ms`: records younger than this are never compacted. Default 0.
+    pub min_compaction_lag_ms: i64,
+    /// `max.message.bytes`: the largest record batch the topic accepts. Default 1048588.
+    pub max_message_bytes: usize,
+    /// `message.timestamp.type`.
+    pub timestamp_type: TimestampType,
+}
+
+impl Default for TopicConfig {
+    fn default() -> Self {
+        TopicConfig {
+            retention_ms: Some(7 * 24 * 3600 * 1000),
+            retention_bytes: None,
+            segment_bytes: 1 << 30,
+            segment_ms: 7 * 24 * 3600 * 1000,
+            cleanup_policy: CleanupPolicy::Delete,
+            delete_retention_ms: 24 * 3600 * 1000,
+            min_compaction_lag_ms: 0,
+            max_message_bytes: 1_048_588,
+            timestamp_type: TimestampType::CreateTime,
+        }
+    }
+}
+
+fn bad(key: &str, value: &str, reason: impl Into<String>) -> Error {
+    Error::InvalidConfig {
+        key: key.to_owned(),
+        value: value.to_owned(),
+        reason: reason.into(),
+    }
+}
+
+fn parse_i64(key: &str, value: &str) -> Result<i64> {
+    value
+        .trim()
+        .parse::<i64>()
+        .map_err(|_| bad(key, value, "expected a whole number"))
+}
+
+impl TopicConfig {
+    /// Sets one setting by its Kafka name (`retention.ms`, `retention.bytes`, `segment.bytes`,
+    /// `segment.ms`, `cleanup.policy`, `delete.retention.ms`, `min.compaction.lag.ms`,
+    /// `max.message.bytes`, `message.timestamp.type`).
+    pub fn set(&mut self, key: &str, value: &str) -> Result<()> {
+        match key {
+            "retention.ms" => {
+                let v = parse_i64(key, value)?;
+                self.retention_ms = match v {
+                    -1 => None,
+                    v if v >= 0 => Some(v),
+                    _ => return Err(bad(key, value, "use -1 for no limit or a positive number")),
+                };
+            }
+            "retention.bytes" => {
+                let v = parse_i64(key, value)?;
+                self.retention_bytes = match v {
+                    -1 => None,
+                    v if v >= 0 => Some(v as u64),
+                    _ => return Err(bad(key, value, "use -1 for no limit or a positive number")),
+                };
+            }
+            "segment.bytes" => {
+                let v = parse_i64(key, value)?;
+                if v < 1024 {
+                    return Err(bad(key, value, "segment.bytes must be at least 1024"));
+                }
+                self.segment_bytes = v as u64;
+            }
+            "segment.ms" => {
+                let v = parse_i64(key, value)?;
+                if v < 1 {
+                    return Err(bad(key, value, "segment.ms must be positive"));
+                }
+                self.segment_ms = v;
+            }
+            "cleanup.policy" => {
+                let mut parts: Vec<&str> = value.split(',').map(str::trim).collect();
+                parts.sort_unstable();
+                self.cleanup_policy = match parts.as_slice() {
+                    ["delete"] => CleanupPolicy::Delete,
+                    ["compact"] => CleanupPolicy::Compact,
+                    ["compact", "delete"] => CleanupPolicy::CompactDelete,
+                    _ => {
+                        return Err(bad(
+                            key,
+                            value,
+                            "expected `delete`, `compact` or `compact,delete`",
+                        ))
+                    }
+                };
+            }
+            "delete.retention.ms" => {
+                let v = parse_i64(key, value)?;
+                if v < 0 {
+                    return Err(bad(key, value, "must not be negative"));
+                }
+                self.delete_retention_ms = v;
+            }
+            "min.compaction.lag.ms" => {
+                let v = parse_i64(key, value)?;
+                if v < 0 {
+                    return Err(bad(key, value, "must not be negative"));
+                }
+                self.min_compaction_lag_ms = v;
+            }
+            "max.message.bytes" => {
+                let v = parse_i64(key, value)?;
+                if v < 64 {
+                    return Err(bad(key, value, "max.message.bytes must be at least 64"));
+                }
+                self.max_message_bytes = v as usize;
+            }
+            "message.timestamp.type" => {
+                self.timestamp_type = match value {
+                    "CreateTime" => TimestampType::CreateTime,
+                    "LogAppendTime" => TimestampType::LogAppendTime,
+                    _ => return Err(bad(key, value, "expected CreateTime or LogAppendTime")),
+                };
+            }
+            _ => return Err(bad(key, value, "unknown topic configuration key")),
+        }
+        Ok(())
+    }
+
+    /// Builds a configuration from Kafka-style pairs over the defaults.
+    pub fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Result<Self> {
+        let mut config = TopicConfig::default();
+        for (k, v) in pairs {
+            config.set(k, v)?;
+        }
+        Ok(config)
+    }
+
+    /// The settings as Kafka-style pairs, in a fixed order (for `describe`).
+    pub fn to_pairs(&self) -> Vec<(&'static str, String)> {
+        let opt = |v: Option<i64>| v.unwrap_or(-1).to_string();
+        vec![
+            ("cleanup.policy", self.cleanup_policy.as_kafka().to_owned()),
+            ("delete.retention.ms", self.delete_retention_ms.to_string()),
+            ("max.message.bytes", self.max_message_bytes.to_string()),
+            (
+                "message.timestamp.type",
+                match self.timestamp_type {
+                    TimestampType::CreateTime => "CreateTime".to_owned(),
+                    TimestampType::LogAppendTime => "LogAppendTime".to_owned(),
+                },
+            ),
+            (
+                "min.compaction.lag.ms",
+                self.min_compaction_lag_ms.to_string(),
+            ),
+            (
+                "retention.bytes",
+                opt(self.retention_bytes.map(|v| v as i64)),
+            ),
+            ("retention.ms", opt(self.retention_ms)),
+            ("segment.bytes", self.segment_bytes.to_string()),
+            ("segment.ms", self.segment_ms.to_string()),
+        ]
+    }
+
+    /// Checks values that serde alone cannot (a hand-edited topic file, a struct literal).
+    pub(crate) fn validate(&self) -> Result<()> {
+        if self.segment_bytes < 1024 {
+            return Err(bad(
+                "segment.bytes",
+                &self.segment_bytes.to_string(),
+                "segment.bytes must be at least 1024",
+            ));
+        }
+        if self.max_message_bytes < 64 {
+            return Err(bad(
+                "max.message.bytes",
+                &self.max_message_bytes.to_string(),
+                "max.message.bytes must be at least 64",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Producer acknowledgements (`acks`), which decide durability.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Acks {
+    /// `acks=0`: records are buffered in the producer and written later (at `batch_size`, after
+    /// `linger`, on `flush` or on drop); the returned offset is -1, as Kafka's.
+    None,
+    /// `acks=1`: the batch has been written to the operating system (it survives a crash of the
+    /// process, not of the machine).
+    #[default]
+    Leader,
+    /// `acks=all`: the batch has been fsynced before `send` returns. Concurrent producers share
+    /// fsyncs (group commit).
+    All,
+}
+
+/// Producer settings.
+#[derive(Debug, Clone)]
+pub struct ProducerConfig {
+    /// Acknowledgement level.
+    pub acks: Acks,
+    /// The largest batch this producer will send, in encoded bytes (`max.request.size`); the
+    /// topic's `max.message.bytes` applies too. Default 1 MiB.
+    pub max_message_bytes: usize,
+    /// `batch.size`: bytes after which the sticky partition for keyless records changes, and after
+    /// which an `acks=0` buffer is written. Default 16 KiB.
+    pub batch_size: usize,
+    /// `linger.ms`: the longest an `acks=0` record waits in the buffer. Default 5 ms.
+    pub linger: Duration,
+}
+
+impl Default for ProducerConfig {
+    fn default() -> Self {
+        ProducerConfig {
+            acks: Acks::Leader,
+            max_message_bytes: 1 << 20,
+            batch_size: 16 * 1024,
+            linger: Duration::from_millis(5),
+        }
+    }
+}
+
+/// Where a consumer starts when it has no valid position (`auto.offset.reset`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum AutoOffsetReset {
+    /// The first offset still in the log.
+    Earliest,
+    /// The end of the log: only new records.
+    #[default]
+    Latest,
+    /// Fail with [`Error::OffsetOutOfRange`].
+    None,
+}
+
+/// Consumer settings.
+#[derive(Debug, Clone)]
+pub struct ConsumerConfig {
+    /// The consumer group; without one the consumer can only `assign`, and cannot `commit`.
+    pub group_id: Option<String>,
+    /// Starting point without a committed offset, or after the position fell out of the log.
+    pub auto_offset_reset: AutoOffsetReset,
+    /// `enable.auto.commit`: commit positions every `auto_commit_interval` from `poll`, and on
+    /// close. Default true.
+    pub enable_auto_commit: bool,
+    /// `auto.commit.interval.ms`. Default 5 s.
+    pub auto_commit_interval: Duration,
+    /// `max.poll.records`. Default 500.
+    pub max_poll_records: usize,
+    /// `max.partition.fetch.bytes`: bytes read from one partition per fetch. Default 1 MiB.
+    pub max_partition_fetch_bytes: usize,
+    /// `session.timeout.ms`: a member that has not polled for this long is considered gone even
+    /// if its process lives (a killed process is noticed at once). Default 45 s.
+    pub session_timeout: Duration,
+}
+
+impl Default for ConsumerConfig {
+    fn default() -> Self {
+        ConsumerConfig {
+            group_id: None,
+            auto_offset_reset: AutoOffsetReset::Latest,
+            enable_auto_commit: true,
+            auto_commit_interval: Duration::from_secs(5),
+            max_poll_records: 500,
+            max_partition_fetch_bytes: 1 << 20,
+            session_timeout: Duration::from_secs(45),
+        }
+    }
+}
+
+/// Broker-wide settings.
+#[derive(Debug, Clone)]
+pub struct BrokerConfig {
+    /// Run retention and compaction in a background thread every `cleaner_interval`.
+    /// Default true.
+    pub background_cleaner: bool,
+    /// How often the background cleaner runs (`log.retention.check.interval.ms`). Default 30 s.
+    pub cleaner_interval: Duration,
+    /// How often a long-polling consumer looks at the files for records written by other
+    /// processes (records written in this process wake it at once). Default 20 ms.
+    pub external_poll_interval: Duration,
+}
+
+impl Default for BrokerConfig {
+    fn default() -> Self {
+        BrokerConfig {
+            background_cleaner: true,
+            cleaner_interval: Duration::from_secs(30),
+            external_poll_interval: Duration::from_millis(20),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kafka_style_pairs_set_each_setting() {
+        let c = TopicConfig::from_pairs([
+            ("retention.ms", "-1"),
+            ("cleanup.policy", "delete,compact"),
+            ("segment.bytes", "4096"),
+            ("message.timestamp.type", "LogAppendTime"),
+        ])
+        .unwrap();
+        assert_eq!(c.retention_ms, None);
+        assert_eq!(c.cleanup_policy, CleanupPolicy::CompactDelete);
+        assert_eq!(c.segment_bytes, 4096);
+        assert_eq!(c.timestamp_type, TimestampType::LogAppendTime);
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_are_rejected_with_the_key() {
+        let e = TopicConfig::from_pairs([("retention.hours", "1")]).unwrap_err();
+        assert!(e.to_string().contains("retention.hours"), "{e}");
+        let e = TopicConfig::from_pairs([("segment.bytes", "ten")]).unwrap_err();
+        assert!(e.to_string().contains("whole number"), "{e}");
+    }
+
+    #[test]
+    fn pairs_round_trip() {
+        let mut c = TopicConfig {
+            retention_bytes: Some(12345),
+            ..TopicConfig::default()
+        };
+        c.cleanup_policy = CleanupPolicy::Compact;
+        let pairs = c.to_pairs();
+        let back = TopicConfig::from_pairs(pairs.iter().map(|(k, v)| (*k, v.as_str()))).unwrap();
+        assert_eq!(back, c);
+    }
+}

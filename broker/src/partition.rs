@@ -1,0 +1,661 @@
+//! One partition's log: its segments, the single writer (appends, rolls, torn-tail recovery,
+//! group commit for `acks=all`) and reads by offset and by timestamp.
+//!
+//! Writers in several processes take turns through an advisory lock on `writer.lock` in the
+//! partition directory, held only for the length of one append. A writer remembers the length of
+//! the active segment after its own last append; if the file has another length when it next
+//! takes the lock, another process wrote (or died writing), so it re-lists the segments and
+//! verifies the tail from where it knew it to be valid, cutting off a torn batch before it
+//! appends. Rolls happen only at the end of an append, so an unchanged active segment also means
+//! no roll happened.
+
+use std::fs::{self, File, OpenOptions};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::{Bytes, BytesMut};
+use fs4::fs_std::FileExt;
+use parking_lot::{Condvar, Mutex, RwLock};
+
+use crate::batch::{self, BatchBuilder, BatchHeader, DecodedRecord};
+use crate::config::{Acks, TimestampType, TopicConfig};
+use crate::error::{Error, IoContext, Result};
+use crate::segment::{self, Segment, SegmentSummary};
+
+/// How often a reader re-lists a partition's segments to notice other processes' retention,
+/// compaction and rolls.
+const REFRESH_INTERVAL: Duration = Duration::from_millis(1000);
+
+/// Wakes long-polling consumers of this process when anything is appended.
+#[derive(Debug, Default)]
+pub(crate) struct Notifier {
+    seq: AtomicU64,
+    waiters: AtomicUsize,
+    lock: Mutex<()>,
+    cv: Condvar,
+}
+
+impl Notifier {
+    /// The current sequence number, to pass to [`Notifier::wait`].
+    pub fn seq(&self) -> u64 {
+        self.seq.load(Ordering::Acquire)
+    }
+
+    /// Signals an append.
+    pub fn notify(&self) {
+        self.seq.fetch_add(1, Ordering::AcqRel);
+        if self.waiters.load(Ordering::Acquire) > 0 {
+            let _g = self.lock.lock();
+            self.cv.notify_all();
+        }
+    }
+
+    /// Waits until something is appended after `seen` or `timeout` passes.
+    pub fn wait(&self, seen: u64, timeout: Duration) {
+        let deadline = Instant::now() + timeout;
+        let mut g = self.lock.lock();
+        self.waiters.fetch_add(1, Ordering::AcqRel);
+        while self.seq.load(Ordering::Acquire) == seen {
+            if self.cv.wait_until(&mut g, deadline).timed_out() {
+                break;
+            }
+        }
+        self.waiters.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// What the writer of this process knows about the active segment after its last append.
+#[derive(Debug)]
+struct Known {
+    active: Arc<Segment>,
+    len: u64,
+    next_offset: i64,
+    max_ts: i64,
+    first_ts: Option<i64>,
+}
+
+#[derive(Debug, Default)]
+struct WriterState {
+    lock_file: Option<File>,
+    known: Option<Known>,
+}
+
+#[derive(Debug)]
+struct SyncState {
+    /// Offset after the last batch written by this process.
+    written: i64,
+    /// Offset up to which this process's writes are known fsynced.
+    durable: i64,
+    syncing: bool,
+    active: Option<Arc<Segment>>,
+}
+
+/// A partition's log as this process sees it.
+#[derive(Debug)]
+pub(crate) struct Partition {
+    pub topic: Arc<str>,
+    pub id: i32,
+    pub dir: PathBuf,
+    segments: RwLock<Vec<Arc<Segment>>>,
+    writer: Mutex<WriterState>,
+    sync: Mutex<SyncState>,
+    sync_cv: Condvar,
+    last_refresh: Mutex<Instant>,
+    notifier: Arc<Notifier>,
+}
+
+/// Where a reader is: the batch at `pos` in `segment` is the next to read and the next offset
+/// the reader wants is `next_offset`.
+#[derive(Debug, Clone)]
+pub(crate) struct ReadCursor {
+    pub segment: Arc<Segment>,
+    pub pos: u64,
+    pub next_offset: i64,
+}
+
+/// The outcome of a fetch.
+#[derive(Debug)]
+pub(crate) enum Fetch {
+    /// Records at or after the offset asked for (possibly none yet), and where to go on.
+    Records(Vec<DecodedRecord>, ReadCursor),
+    /// Nothing new.
+    Empty,
+    /// The offset is before the log start or after its end.
+    OutOfRange { log_start: i64, log_end: i64 },
+}
+
+/// Releases the writer's file lock when an append ends, however it ends.
+struct FileLockGuard<'a>(&'a File);
+
+impl Drop for FileLockGuard<'_> {
+    fn drop(&mut self) {
+        let _ = FileExt::unlock(self.0);
+    }
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// Lists the base offsets of the `.log` files in a partition directory, sorted.
+fn list_bases(dir: &Path) -> Result<Vec<i64>> {
+    let mut bases = Vec::new();
+    for entry in fs::read_dir(dir).ctx("list partition directory", dir)? {
+        let entry = entry.ctx("list partition directory", dir)?;
+        if let Some(base) = entry.file_name().to_str().and_then(segment::parse_log_name) {
+            bases.push(base);
+        }
+    }
+    bases.sort_unstable();
+    Ok(bases)
+}
+
+/// fsyncs a directory so that a created or renamed file in it survives a crash.
+pub(crate) fn sync_dir(dir: &Path) -> Result<()> {
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .ctx("fsync directory", dir)
+}
+
+impl Partition {
+    /// Creates the directory and first segment of a new partition.
+    pub fn create(dir: &Path) -> Result<()> {
+        fs::create_dir_all(dir).ctx("create partition directory", dir)?;
+        if list_bases(dir)?.is_empty() {
+            Segment::create(dir, 0)?;
+        }
+        Ok(())
+    }
+
+    /// Opens an existing partition directory (no recovery: the first append recovers the tail,
+    /// and readers never serve a torn batch).
+    pub fn open(
+        topic: Arc<str>,
+        id: i32,
+        dir: PathBuf,
+        notifier: Arc<Notifier>,
+    ) -> Result<Partition> {
+        if !dir.is_dir() {
+            return Err(Error::Io {
+                action: "open partition directory",
+                path: dir,
+                source: std::io::Error::from(std::io::ErrorKind::NotFound),
+            });
+        }
+        let p = Partition {
+            topic,
+            id,
+            dir,
+            segments: RwLock::new(Vec::new()),
+            writer: Mutex::new(WriterState::default()),
+            sync: Mutex::new(SyncState {
+                written: 0,
+                durable: 0,
+                syncing: false,
+                active: None,
+            }),
+            sync_cv: Condvar::new(),
+            last_refresh: Mutex::new(Instant::now()),
+            notifier,
+        };
+        p.reload()?;
+        Ok(p)
+    }
+
+    /// Re-lists the segment files, keeping the open handles of unchanged ones.
+    pub fn reload(&self) -> Result<()> {
+        use std::os::unix::fs::MetadataExt;
+        let bases = list_bases(&self.dir)?;
+        let old = self.segments.read().clone();
+        let mut new = Vec::with_capacity(bases.len());
+        for base in bases {
+            let path = self.dir.join(segment::log_name(base));
+            let ino = match fs::metadata(&path) {
+                Ok(m) => m.ino(),
+                // Deleted between the listing and now.
+                Err(_) => continue,
+            };
+            if let Some(s) = old.iter().find(|s| s.base_offset == base && s.ino == ino) {
+                new.push(s.clone());
+                continue;
+            }
+            match Segment::open(&self.dir, base) {
+                Ok(s) => new.push(Arc::new(s)),
+                Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(e),
+            }
+        }
+        *self.segments.write() = new;
+        *self.last_refresh.lock() = Instant::now();
+        Ok(())
+    }
+
+    /// Reloads if the last reload is older than [`REFRESH_INTERVAL`].
+    fn maybe_reload(&self) -> Result<()> {
+        let due = self.last_refresh.lock().elapsed() >= REFRESH_INTERVAL;
+        if due {
+            self.reload()?;
+        }
+        Ok(())
+    }
+
+    /// A snapshot of the segment list.
+    pub fn segments(&self) -> Vec<Arc<Segment>> {
+        self.segments.read().clone()
+    }
+
+    /// Removes the segments with the given bases and adds `add` in their place (the cleaner,
+    /// after it changed files). Segments rolled meanwhile are kept.
+    pub fn replace_segments(&self, remove: &[i64], add: Option<Arc<Segment>>) {
+        let mut segs = self.segments.write();
+        segs.retain(|s| !remove.contains(&s.base_offset));
+        if let Some(a) = add {
+            segs.push(a);
+            segs.sort_by_key(|s| s.base_offset);
+        }
+    }
+
+    fn has_segment(&self, seg: &Segment) -> bool {
+        self.segments
+            .read()
+            .iter()
+            .any(|s| s.base_offset == seg.base_offset && s.ino == seg.ino)
+    }
+
+    /// The first offset in the log.
+    pub fn log_start(&self) -> Result<i64> {
+        self.maybe_reload()?;
+        Ok(self.segments.read().first().map_or(0, |s| s.base_offset))
+    }
+
+    /// The offset the next record will get.
+    pub fn log_end(&self) -> Result<i64> {
+        self.maybe_reload()?;
+        loop {
+            let last = self.segments.read().last().cloned();
+            let Some(last) = last else { return Ok(0) };
+            let (_, next) = last.tail()?;
+            // A newer segment from another process's roll?
+            if self.dir.join(segment::log_name(next)).exists() && next != last.base_offset {
+                self.reload()?;
+                continue;
+            }
+            return Ok(next);
+        }
+    }
+
+    /// The partition's size on disk in bytes.
+    pub fn size_bytes(&self) -> Result<u64> {
+        let mut total = 0;
+        for s in self.segments() {
+            total += s.len()?;
+        }
+        Ok(total)
+    }
+
+    /// Brings the writer's view of the tail up to date under the file lock, recovering a torn
+    /// tail. Returns the known state.
+    fn sync_tail<'a>(&self, w: &'a mut WriterState) -> Result<&'a mut Known> {
+        let fresh = match &w.known {
+            Some(k) => k.active.len()? == k.len && !k.active.path.as_os_str().is_empty(),
+            None => false,
+        };
+        if !fresh {
+            self.reload()?;
+            let last = match self.segments.read().last().cloned() {
+                Some(s) => s,
+                None => {
+                    let s = Arc::new(Segment::create(&self.dir, 0)?);
+                    sync_dir(&self.dir)?;
+                    self.segments.write().push(s.clone());
+                    s
+                }
+            };
+            // Verify from what we knew to be valid, else from the last index entry.
+            let from = match &w.known {
+                Some(k) if k.active.base_offset == last.base_offset && k.active.ino == last.ino => {
+                    Some((k.len, k.next_offset, k.max_ts))
+                }
+                _ => last
+                    .last_checked_entry()?
+                    .map(|(pos, off)| (pos, off, i64::MIN)),
+            };
+            let summary = last.summarize(from)?;
+            if summary.torn {
+                tracing::warn!(
+                    path = %last.path.display(),
+                    valid_len = summary.valid_len,
+                    "truncating a torn tail left by an interrupted write"
+                );
+                last.truncate(summary.valid_len)?;
+            }
+            let first_ts = last.header_at(0)?.map(|h| h.max_timestamp);
+            w.known = Some(Known {
+                active: last.clone(),
+                len: summary.valid_len,
+                next_offset: summary.next_offset,
+                max_ts: summary.max_timestamp,
+                first_ts,
+            });
+            let mut s = self.sync.lock();
+            s.active = Some(last);
+            s.written = s.written.max(summary.next_offset);
+        }
+        w.known.as_mut().ok_or(Error::Closed { what: "partition" })
+    }
+
+    /// Appends a batch. Returns the base offset and the log-append time used (if any).
+    pub fn append(
+        &self,
+        batch: &mut BatchBuilder,
+        config: &TopicConfig,
+        acks: Acks,
+    ) -> Result<(i64, Option<i64>)> {
+        let now = now_ms();
+        let log_append_time = match config.timestamp_type {
+            TimestampType::LogAppendTime => Some(now),
+            TimestampType::CreateTime => None,
+        };
+        let (base, next) = {
+            let mut w = self.writer.lock();
+            if w.lock_file.is_none() {
+                let path = self.dir.join("writer.lock");
+                let f = OpenOptions::new()
+                    .create(true)
+                    .truncate(false)
+                    .write(true)
+                    .open(&path)
+                    .ctx("open writer lock", &path)?;
+                w.lock_file = Some(f);
+            }
+            let Some(lock_file) = w.lock_file.take() else {
+                return Err(Error::Closed { what: "partition" });
+            };
+            let result = (|| {
+                lock_file
+                    .lock_exclusive()
+                    .ctx("lock partition for writing", &self.dir)?;
+                let _guard = FileLockGuard(&lock_file);
+                self.append_locked(&mut w, batch, config, log_append_time, now)
+            })();
+            w.lock_file = Some(lock_file);
+            result?
+        };
+        self.notifier.notify();
+        if acks == Acks::All {
+            self.wait_durable(next)?;
+        }
+        Ok((base, log_append_time))
+    }
+
+    fn append_locked(
+        &self,
+        w: &mut WriterState,
+        batch: &mut BatchBuilder,
+        config: &TopicConfig,
+        log_append_time: Option<i64>,
+        now: i64,
+    ) -> Result<(i64, i64)> {
+        let known = self.sync_tail(w)?;
+        // Roll before a batch that would overflow the segment or once it is old enough.
+        let too_big = known.len + batch.len() as u64 > config.segment_bytes;
+        let too_old = known
+            .first_ts
+            .is_some_and(|t| now.saturating_sub(t) > config.segment_ms);
+        if known.len > 0 && (too_big || too_old) {
+            known.active.sync()?;
+            known.active.seal(SegmentSummary {
+                valid_len: known.len,
+                next_offset: known.next_offset,
+                max_timestamp: known.max_ts,
+                torn: false,
+            });
+            let seg = match Segment::create(&self.dir, known.next_offset) {
+                Ok(s) => Arc::new(s),
+                Err(e) => return Err(e),
+            };
+            sync_dir(&self.dir)?;
+            self.segments.write().push(seg.clone());
+            known.active = seg.clone();
+            known.len = 0;
+            known.max_ts = i64::MIN;
+            known.first_ts = None;
+            let mut s = self.sync.lock();
+            s.durable = s.durable.max(known.next_offset);
+            s.active = Some(seg);
+        }
+        let base = known.next_offset;
+        let frame = batch.finish(base, log_append_time);
+        let header = BatchHeader::parse(frame).ok_or(Error::InvalidRecord {
+            topic: self.topic.to_string(),
+            reason: "the batch could not be encoded",
+        })?;
+        known.active.write_at(known.len, frame)?;
+        let pos = known.len;
+        known.len += frame.len() as u64;
+        known.next_offset = header.next_offset();
+        known.max_ts = known.max_ts.max(header.max_timestamp);
+        if known.first_ts.is_none() {
+            known.first_ts = Some(header.max_timestamp);
+        }
+        known.active.note_append(pos, &header, known.max_ts);
+        let next = known.next_offset;
+        self.sync.lock().written = next;
+        Ok((base, next))
+    }
+
+    /// Group commit: returns once everything up to `offset` is fsynced; one caller fsyncs on
+    /// behalf of everyone waiting, and later writers join the next fsync.
+    fn wait_durable(&self, offset: i64) -> Result<()> {
+        let mut s = self.sync.lock();
+        loop {
+            if s.durable >= offset {
+                return Ok(());
+            }
+            if s.syncing {
+                self.sync_cv.wait(&mut s);
+                continue;
+            }
+            s.syncing = true;
+            let target = s.written;
+            let active = s.active.clone();
+            drop(s);
+            let result = match &active {
+                Some(seg) => seg.sync(),
+                None => Ok(()),
+            };
+            s = self.sync.lock();
+            s.syncing = false;
+            if result.is_ok() {
+                s.durable = s.durable.max(target);
+            }
+            self.sync_cv.notify_all();
+            result?;
+        }
+    }
+
+    /// fsyncs the active segment (for `flush` of an `acks=all` caller and tests).
+    pub fn sync_all(&self) -> Result<()> {
+        let written = self.sync.lock().written;
+        self.wait_durable(written)
+    }
+
+    /// Reads records from `offset`, at most about `max_bytes` (at least one batch).
+    pub fn fetch(&self, offset: i64, max_bytes: usize, hint: Option<&ReadCursor>) -> Result<Fetch> {
+        self.maybe_reload()?;
+        let (mut seg, mut pos) = match hint {
+            // Only while its segment is still part of the log: after retention or compaction
+            // the reader starts over from the offset, as a Kafka consumer would.
+            Some(c) if c.next_offset == offset && self.has_segment(&c.segment) => {
+                (c.segment.clone(), c.pos)
+            }
+            _ => {
+                let segs = self.segments();
+                let Some(first) = segs.first() else {
+                    return Ok(Fetch::Empty);
+                };
+                let log_start = first.base_offset;
+                let log_end = self.log_end()?;
+                if offset < log_start || offset > log_end {
+                    return Ok(Fetch::OutOfRange { log_start, log_end });
+                }
+                let segs = self.segments();
+                let i = segs.partition_point(|s| s.base_offset <= offset);
+                let seg = segs[i.saturating_sub(1)].clone();
+                let pos = seg.find_position(offset)?;
+                (seg, pos)
+            }
+        };
+        loop {
+            let len = seg.len()?;
+            if pos >= len {
+                // End of this segment: move to the next one, if there is one.
+                let next = {
+                    let segs = self.segments.read();
+                    segs.iter()
+                        .find(|s| s.base_offset > seg.base_offset)
+                        .cloned()
+                };
+                match next {
+                    Some(n) => {
+                        seg = n;
+                        pos = 0;
+                        continue;
+                    }
+                    None => {
+                        if self.dir.join(segment::log_name(offset)).exists()
+                            && offset != seg.base_offset
+                        {
+                            self.reload()?;
+                            continue;
+                        }
+                        return Ok(Fetch::Empty);
+                    }
+                }
+            }
+            let want = max_bytes.max(batch::HEADER_LEN) as u64;
+            let mut n = want.min(len - pos) as usize;
+            // At least one whole batch, however large.
+            if let Some(h) = seg.header_at(pos)? {
+                n = n.max(h.frame_len().min((len - pos) as usize));
+            }
+            let mut buf = BytesMut::zeroed(n);
+            let got = seg.read_at(pos, &mut buf)?;
+            buf.truncate(got);
+            let buf = buf.freeze();
+            return self.parse_fetch(&seg, pos, buf, offset);
+        }
+    }
+
+    fn parse_fetch(&self, seg: &Arc<Segment>, pos: u64, buf: Bytes, offset: i64) -> Result<Fetch> {
+        let mut at = 0usize;
+        let mut records = Vec::new();
+        let mut next_offset = offset;
+        while at + batch::HEADER_LEN <= buf.len() {
+            let Some(h) = BatchHeader::parse(&buf[at..]) else {
+                return self.bad_batch(
+                    seg,
+                    pos + at as u64,
+                    "bad batch header",
+                    records,
+                    next_offset,
+                );
+            };
+            let end = at + h.frame_len();
+            if end > buf.len() {
+                // Past this fetch's bytes, still being written, or a torn tail: not served.
+                break;
+            }
+            let frame = buf.slice(at..end);
+            if !batch::crc_ok(&frame) {
+                return self.bad_batch(seg, pos + at as u64, "CRC mismatch", records, next_offset);
+            }
+            if h.next_offset() > offset {
+                let Some(decoded) = batch::decode(&frame, &h) else {
+                    return Err(Error::Corrupt {
+                        path: seg.path.clone(),
+                        position: pos + at as u64,
+                        reason: "malformed records inside a batch with a valid CRC".into(),
+                    });
+                };
+                records.extend(decoded.into_iter().filter(|r| r.offset >= offset));
+                next_offset = next_offset.max(h.next_offset());
+            }
+            at = end;
+        }
+        Ok(Fetch::Records(
+            records,
+            ReadCursor {
+                segment: seg.clone(),
+                pos: pos + at as u64,
+                next_offset,
+            },
+        ))
+    }
+
+    fn bad_batch(
+        &self,
+        seg: &Arc<Segment>,
+        at: u64,
+        reason: &str,
+        records: Vec<DecodedRecord>,
+        next_offset: i64,
+    ) -> Result<Fetch> {
+        // Damage in the newest segment is a write in progress or a torn tail awaiting
+        // recovery by the next writer: serve what came before and stop there. Damage in a
+        // sealed segment is corruption.
+        let is_last = self
+            .segments
+            .read()
+            .last()
+            .is_some_and(|s| s.base_offset == seg.base_offset);
+        if is_last {
+            return Ok(Fetch::Records(
+                records,
+                ReadCursor {
+                    segment: seg.clone(),
+                    pos: at,
+                    next_offset,
+                },
+            ));
+        }
+        Err(Error::Corrupt {
+            path: seg.path.clone(),
+            position: at,
+            reason: reason.to_owned(),
+        })
+    }
+
+    /// The first offset whose record timestamp is at least `ts`, with that timestamp.
+    pub fn offset_for_time(&self, ts: i64) -> Result<Option<(i64, i64)>> {
+        self.maybe_reload()?;
+        for seg in self.segments() {
+            let Some((pos, h)) = seg.find_timestamp(ts)? else {
+                continue;
+            };
+            let mut buf = vec![0u8; h.frame_len()];
+            let got = seg.read_at(pos, &mut buf)?;
+            buf.truncate(got);
+            let frame = Bytes::from(buf);
+            if !batch::crc_ok(&frame) {
+                continue;
+            }
+            if let Some(records) = batch::decode(&frame, &h) {
+                if let Some(r) = records.iter().find(|r| r.timestamp >= ts) {
+                    return Ok(Some((r.offset, r.timestamp)));
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    /// The partition's directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+}

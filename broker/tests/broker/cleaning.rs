@@ -1,0 +1,234 @@
+//! Retention and compaction.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use strata_broker::{
+    AutoOffsetReset, ConsumerConfig, ProducerConfig, ProducerRecord, TopicConfig, TopicPartition,
+};
+
+use crate::support::{broker, poll_n};
+
+fn earliest() -> ConsumerConfig {
+    ConsumerConfig {
+        auto_offset_reset: AutoOffsetReset::Earliest,
+        max_poll_records: 10_000,
+        ..ConsumerConfig::default()
+    }
+}
+
+fn small_segments() -> TopicConfig {
+    TopicConfig {
+        segment_bytes: 2048,
+        ..TopicConfig::default()
+    }
+}
+
+#[test]
+fn retention_bytes_deletes_the_oldest_segments_but_never_the_active_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let b = broker(dir.path());
+    let config = TopicConfig {
+        retention_bytes: Some(4096),
+        ..small_segments()
+    };
+    b.create_topic("t", 1, config).unwrap();
+    let p = b.producer(ProducerConfig::default());
+    for i in 0..200 {
+        p.send(ProducerRecord::new("t", format!("{i:0100}")))
+            .unwrap();
+    }
+    let stats = b.run_cleaner().unwrap();
+    assert!(stats.segments_deleted > 0);
+    let d = b.describe_topic("t").unwrap().partitions[0].clone();
+    assert!(d.size_bytes <= 4096 + 2048, "{d:?}");
+    assert!(d.log_start_offset > 0);
+    assert_eq!(d.log_end_offset, 200);
+    let c = b.consumer(earliest()).unwrap();
+    c.assign(&[TopicPartition::new("t", 0)]).unwrap();
+    let recs = poll_n(
+        &c,
+        (200 - d.log_start_offset) as usize,
+        Duration::from_secs(5),
+    );
+    assert_eq!(recs[0].offset, d.log_start_offset);
+    assert_eq!(recs.last().unwrap().offset, 199);
+}
+
+#[test]
+fn retention_ms_deletes_segments_whose_records_are_all_old() {
+    let dir = tempfile::tempdir().unwrap();
+    let b = broker(dir.path());
+    let config = TopicConfig {
+        retention_ms: Some(60_000),
+        ..small_segments()
+    };
+    b.create_topic("t", 1, config).unwrap();
+    let p = b.producer(ProducerConfig::default());
+    let old = 1_000_000; // 1970: long expired
+    for i in 0..100 {
+        p.send(ProducerRecord::new("t", format!("{i:0100}")).with_timestamp(old))
+            .unwrap();
+    }
+    for i in 0..30 {
+        p.send(ProducerRecord::new("t", format!("{i:0100}")))
+            .unwrap();
+    }
+    b.run_cleaner().unwrap();
+    let d = b.describe_topic("t").unwrap().partitions[0].clone();
+    // Every segment made only of old records is gone; new records are all still there.
+    assert!(
+        d.log_start_offset > 50 && d.log_start_offset <= 100,
+        "{d:?}"
+    );
+}
+
+#[test]
+fn a_reader_positioned_before_deleted_records_is_moved_forward() {
+    let dir = tempfile::tempdir().unwrap();
+    let b = broker(dir.path());
+    let config = TopicConfig {
+        retention_bytes: Some(2048),
+        ..small_segments()
+    };
+    b.create_topic("t", 1, config).unwrap();
+    let p = b.producer(ProducerConfig::default());
+    let tp = TopicPartition::new("t", 0);
+    p.send(ProducerRecord::new("t", "first")).unwrap();
+    let c = b
+        .consumer(ConsumerConfig {
+            max_poll_records: 1,
+            ..earliest()
+        })
+        .unwrap();
+    c.assign(std::slice::from_ref(&tp)).unwrap();
+    assert_eq!(poll_n(&c, 1, Duration::from_secs(5))[0].offset, 0);
+    for i in 0..200 {
+        p.send(ProducerRecord::new("t", format!("{i:0100}")))
+            .unwrap();
+    }
+    b.run_cleaner().unwrap();
+    let start = b.offsets("t", 0).unwrap().0;
+    assert!(start > 1);
+    // The consumer was at offset 1, now deleted: its next record is the new log start.
+    let next = poll_n(&c, 1, Duration::from_secs(5));
+    assert_eq!(next[0].offset, start);
+    assert!(c.position(&tp).unwrap() > start);
+}
+
+fn compacted(lag_ms: i64) -> TopicConfig {
+    let mut c = small_segments();
+    c.set("cleanup.policy", "compact").unwrap();
+    c.min_compaction_lag_ms = lag_ms;
+    c.delete_retention_ms = 0;
+    c
+}
+
+#[test]
+fn compaction_keeps_the_latest_record_per_key_and_their_offsets() {
+    let dir = tempfile::tempdir().unwrap();
+    let b = broker(dir.path());
+    b.create_topic("t", 1, compacted(0)).unwrap();
+    let p = b.producer(ProducerConfig::default());
+    let mut latest = HashMap::new();
+    for i in 0..300i64 {
+        let key = format!("k{}", i % 10);
+        p.send(ProducerRecord::new("t", format!("{i:050}")).with_key(key.clone()))
+            .unwrap();
+        latest.insert(key, i);
+    }
+    let stats = b.run_cleaner().unwrap();
+    assert!(stats.records_removed > 200, "{stats:?}");
+    let c = b.consumer(earliest()).unwrap();
+    c.assign(&[TopicPartition::new("t", 0)]).unwrap();
+    let recs = poll_n(&c, 300, Duration::from_millis(500));
+    assert!(recs.len() < 60, "compacted to {} records", recs.len());
+    assert!(recs.windows(2).all(|w| w[0].offset < w[1].offset));
+    let mut seen = HashMap::new();
+    for r in &recs {
+        let k = String::from_utf8(r.key.as_ref().unwrap().to_vec()).unwrap();
+        assert_eq!(
+            r.value.as_deref(),
+            Some(format!("{:050}", r.offset).as_bytes())
+        );
+        seen.insert(k, r.offset);
+    }
+    assert_eq!(
+        seen, latest,
+        "the last record of every key survives with its offset"
+    );
+    // Offsets continue after the compacted range.
+    assert_eq!(
+        p.send(ProducerRecord::new("t", "x").with_key("k0"))
+            .unwrap()
+            .offset,
+        300
+    );
+}
+
+#[test]
+fn compaction_removes_expired_tombstones_and_the_records_they_delete() {
+    let dir = tempfile::tempdir().unwrap();
+    let b = broker(dir.path());
+    b.create_topic("t", 1, compacted(0)).unwrap();
+    let p = b.producer(ProducerConfig::default());
+    for i in 0..50 {
+        p.send(ProducerRecord::new("t", format!("{i:0100}")).with_key("gone"))
+            .unwrap();
+    }
+    p.send(ProducerRecord::tombstone("t", "gone").with_timestamp(1))
+        .unwrap();
+    for i in 0..50 {
+        p.send(ProducerRecord::new("t", format!("{i:0100}")).with_key("kept"))
+            .unwrap();
+    }
+    b.run_cleaner().unwrap();
+    let c = b.consumer(earliest()).unwrap();
+    c.assign(&[TopicPartition::new("t", 0)]).unwrap();
+    let recs = poll_n(&c, 100, Duration::from_millis(500));
+    assert!(
+        recs.iter().all(|r| r.key.as_deref() != Some(&b"gone"[..])),
+        "{recs:?}"
+    );
+    assert!(recs.iter().any(|r| r.key.as_deref() == Some(&b"kept"[..])));
+}
+
+#[test]
+fn min_compaction_lag_protects_recent_records() {
+    let dir = tempfile::tempdir().unwrap();
+    let b = broker(dir.path());
+    b.create_topic("t", 1, compacted(3_600_000)).unwrap();
+    let p = b.producer(ProducerConfig::default());
+    for i in 0..100 {
+        p.send(ProducerRecord::new("t", format!("{i:0100}")).with_key("k"))
+            .unwrap();
+    }
+    let stats = b.run_cleaner().unwrap();
+    assert_eq!(stats.records_removed, 0);
+}
+
+#[test]
+fn the_background_cleaner_applies_retention_on_its_own() {
+    let dir = tempfile::tempdir().unwrap();
+    let b = strata_broker::Broker::open_with(
+        dir.path(),
+        strata_broker::BrokerConfig {
+            cleaner_interval: Duration::from_millis(20),
+            ..strata_broker::BrokerConfig::default()
+        },
+    )
+    .unwrap();
+    let config = TopicConfig {
+        retention_bytes: Some(2048),
+        ..small_segments()
+    };
+    b.create_topic("t", 1, config).unwrap();
+    let p = b.producer(ProducerConfig::default());
+    for i in 0..100 {
+        p.send(ProducerRecord::new("t", format!("{i:0100}")))
+            .unwrap();
+    }
+    crate::support::wait_for("background retention", Duration::from_secs(10), || {
+        b.offsets("t", 0).unwrap().0 > 0
+    });
+}

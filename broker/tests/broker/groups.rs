@@ -1,0 +1,129 @@
+//! Consumer groups within one process.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use strata_broker::{
+    AutoOffsetReset, ConsumerConfig, Error, ProducerConfig, ProducerRecord, TopicConfig,
+    TopicPartition,
+};
+
+use crate::support::{broker, poll_n, wait_for};
+
+fn member(group: &str) -> ConsumerConfig {
+    ConsumerConfig {
+        group_id: Some(group.into()),
+        auto_offset_reset: AutoOffsetReset::Earliest,
+        enable_auto_commit: false,
+        ..ConsumerConfig::default()
+    }
+}
+
+#[test]
+fn two_members_share_the_partitions_and_one_takes_over_when_the_other_leaves() {
+    let dir = tempfile::tempdir().unwrap();
+    let b = broker(dir.path());
+    b.create_topic("t", 4, TopicConfig::default()).unwrap();
+    let a = b.consumer(member("g")).unwrap();
+    let c = b.consumer(member("g")).unwrap();
+    a.subscribe(&["t"]).unwrap();
+    c.subscribe(&["t"]).unwrap();
+    wait_for("a balanced assignment", Duration::from_secs(5), || {
+        a.assignment().len() == 2 && c.assignment().len() == 2
+    });
+    let all: BTreeSet<_> = a.assignment().into_iter().chain(c.assignment()).collect();
+    assert_eq!(all.len(), 4, "no partition is assigned twice");
+    c.close().unwrap();
+    wait_for("the takeover", Duration::from_secs(5), || {
+        a.assignment().len() == 4
+    });
+}
+
+#[test]
+fn a_new_member_resumes_from_the_committed_offsets() {
+    let dir = tempfile::tempdir().unwrap();
+    let b = broker(dir.path());
+    b.create_topic("t", 2, TopicConfig::default()).unwrap();
+    let p = b.producer(ProducerConfig::default());
+    for i in 0..20 {
+        p.send(ProducerRecord::new("t", "x").with_partition(i % 2))
+            .unwrap();
+    }
+    let first = b.consumer(member("g")).unwrap();
+    first.subscribe(&["t"]).unwrap();
+    let got = poll_n(&first, 20, Duration::from_secs(5));
+    assert_eq!(got.len(), 20);
+    first.commit().unwrap();
+    first.close().unwrap();
+    for i in 0..4 {
+        p.send(ProducerRecord::new("t", "y").with_partition(i % 2))
+            .unwrap();
+    }
+    let second = b.consumer(member("g")).unwrap();
+    second.subscribe(&["t"]).unwrap();
+    let got = poll_n(&second, 4, Duration::from_secs(5));
+    assert_eq!(got.len(), 4);
+    assert!(got.iter().all(|r| r.value.as_deref() == Some(&b"y"[..])));
+    assert_eq!(
+        second.committed(&TopicPartition::new("t", 0)).unwrap(),
+        Some(10)
+    );
+}
+
+#[test]
+fn auto_commit_commits_on_close() {
+    let dir = tempfile::tempdir().unwrap();
+    let b = broker(dir.path());
+    b.create_topic("t", 1, TopicConfig::default()).unwrap();
+    b.producer(ProducerConfig::default())
+        .send(ProducerRecord::new("t", "x"))
+        .unwrap();
+    let c = b
+        .consumer(ConsumerConfig {
+            enable_auto_commit: true,
+            ..member("g")
+        })
+        .unwrap();
+    c.subscribe(&["t"]).unwrap();
+    assert_eq!(poll_n(&c, 1, Duration::from_secs(5)).len(), 1);
+    drop(c);
+    let d = b.describe_group("g").unwrap();
+    assert_eq!(d.offsets[0].committed, 1);
+}
+
+#[test]
+fn groups_are_listed_with_their_members_and_lag() {
+    let dir = tempfile::tempdir().unwrap();
+    let b = broker(dir.path());
+    b.create_topic("t", 2, TopicConfig::default()).unwrap();
+    let p = b.producer(ProducerConfig::default());
+    for i in 0..10 {
+        p.send(ProducerRecord::new("t", "x").with_partition(i % 2))
+            .unwrap();
+    }
+    let c = b.consumer(member("billing")).unwrap();
+    c.subscribe(&["t"]).unwrap();
+    c.commit_offsets(&[
+        (TopicPartition::new("t", 0), 2),
+        (TopicPartition::new("t", 1), 5),
+    ])
+    .unwrap();
+    assert_eq!(b.list_groups().unwrap(), vec!["billing"]);
+    let d = b.describe_group("billing").unwrap();
+    assert_eq!(d.members.len(), 1);
+    assert_eq!(d.members[0].assignment.len(), 2);
+    let lags: Vec<i64> = d.offsets.iter().map(|o| o.lag).collect();
+    assert_eq!(lags, vec![3, 0]);
+}
+
+#[test]
+fn commit_without_a_group_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let b = broker(dir.path());
+    b.create_topic("t", 1, TopicConfig::default()).unwrap();
+    let c = b.consumer(ConsumerConfig::default()).unwrap();
+    let e = c.commit().unwrap_err();
+    assert!(matches!(e, Error::NoGroup { .. }), "{e}");
+    let e = c.subscribe(&["t"]).unwrap_err();
+    assert!(e.to_string().contains("group_id"), "{e}");
+}

@@ -1,0 +1,332 @@
+//! Producing and consuming: partitioning, timestamps, positions, long polling.
+
+use std::time::{Duration, Instant};
+
+use strata_broker::{
+    partition_for_key, Acks, AutoOffsetReset, ConsumerConfig, ProducerConfig, ProducerRecord,
+    TimestampType, TopicConfig, TopicPartition,
+};
+
+use crate::support::{broker, poll_n};
+
+fn earliest() -> ConsumerConfig {
+    ConsumerConfig {
+        auto_offset_reset: AutoOffsetReset::Earliest,
+        ..ConsumerConfig::default()
+    }
+}
+
+#[test]
+fn records_come_back_in_order_with_offsets_keys_values_and_headers() {
+    let dir = tempfile::tempdir().unwrap();
+    let b = broker(dir.path());
+    b.create_topic("t", 1, TopicConfig::default()).unwrap();
+    let p = b.producer(ProducerConfig::default());
+    for i in 0..10 {
+        let md = p
+            .send(
+                ProducerRecord::new("t", format!("v{i}"))
+                    .with_key(format!("k{i}"))
+                    .with_header("h", vec![i as u8])
+                    .with_timestamp(1000 + i),
+            )
+            .unwrap();
+        assert_eq!(md.offset, i);
+        assert_eq!(md.timestamp, 1000 + i);
+    }
+    p.send(ProducerRecord::tombstone("t", "k0")).unwrap();
+    let c = b.consumer(earliest()).unwrap();
+    c.assign(&[TopicPartition::new("t", 0)]).unwrap();
+    let recs = poll_n(&c, 11, Duration::from_secs(5));
+    assert_eq!(recs.len(), 11);
+    for (i, r) in recs.iter().take(10).enumerate() {
+        assert_eq!(r.offset, i as i64);
+        assert_eq!(r.key.as_deref(), Some(format!("k{i}").as_bytes()));
+        assert_eq!(r.value.as_deref(), Some(format!("v{i}").as_bytes()));
+        assert_eq!(r.headers[0].0, "h");
+        assert_eq!(r.headers[0].1.as_ref(), &[i as u8]);
+        assert_eq!(r.timestamp, 1000 + i as i64);
+    }
+    assert_eq!(recs[10].value, None, "a tombstone has no value");
+    assert_eq!(c.position(&TopicPartition::new("t", 0)).unwrap(), 11);
+}
+
+#[test]
+fn keyed_records_go_to_the_java_clients_partition_and_explicit_partitions_win() {
+    let dir = tempfile::tempdir().unwrap();
+    let b = broker(dir.path());
+    b.create_topic("t", 6, TopicConfig::default()).unwrap();
+    let p = b.producer(ProducerConfig::default());
+    for key in ["21", "foobar", "abc", "a-little-bit-long-string"] {
+        let md = p.send(ProducerRecord::new("t", "v").with_key(key)).unwrap();
+        assert_eq!(
+            md.partition,
+            partition_for_key(key.as_bytes(), 6),
+            "key {key}"
+        );
+    }
+    // toPositive(murmur2("foobar")) = 1357151166; % 6 = 0.
+    assert_eq!(partition_for_key(b"foobar", 6), (1357151166u32 % 6) as i32);
+    let md = p
+        .send(
+            ProducerRecord::new("t", "v")
+                .with_key("21")
+                .with_partition(5),
+        )
+        .unwrap();
+    assert_eq!(md.partition, 5);
+}
+
+#[test]
+fn keyless_records_stick_to_one_partition_per_batch() {
+    let dir = tempfile::tempdir().unwrap();
+    let b = broker(dir.path());
+    b.create_topic("t", 4, TopicConfig::default()).unwrap();
+    let p = b.producer(ProducerConfig {
+        batch_size: 1000,
+        ..ProducerConfig::default()
+    });
+    let parts: Vec<i32> = (0..40)
+        .map(|_| {
+            p.send(ProducerRecord::new("t", vec![0u8; 90]))
+                .unwrap()
+                .partition
+        })
+        .collect();
+    // The partition changes only between runs of several records, never record by record.
+    let mut runs = vec![1];
+    for w in parts.windows(2) {
+        if w[0] == w[1] {
+            *runs.last_mut().unwrap() += 1;
+        } else {
+            runs.push(1);
+        }
+    }
+    assert!(runs.len() >= 3, "the sticky partition moved: {parts:?}");
+    assert!(runs[..runs.len() - 1].iter().all(|&r| r >= 3), "{parts:?}");
+}
+
+#[test]
+fn send_batch_writes_records_in_order_with_consecutive_offsets() {
+    let dir = tempfile::tempdir().unwrap();
+    let b = broker(dir.path());
+    b.create_topic("t", 2, TopicConfig::default()).unwrap();
+    for acks in [Acks::Leader, Acks::All] {
+        let p = b.producer(ProducerConfig {
+            acks,
+            ..ProducerConfig::default()
+        });
+        let recs: Vec<_> = (0..1000)
+            .map(|i| ProducerRecord::new("t", format!("{i}")).with_partition(i % 2))
+            .collect();
+        let mds = p.send_batch(recs).unwrap();
+        assert_eq!(mds.len(), 1000);
+        for w in mds.chunks(2) {
+            assert_eq!(w[0].partition, 0);
+            assert_eq!(w[1].partition, 1);
+        }
+        let p0: Vec<i64> = mds
+            .iter()
+            .filter(|m| m.partition == 0)
+            .map(|m| m.offset)
+            .collect();
+        assert!(p0.windows(2).all(|w| w[1] == w[0] + 1));
+    }
+    assert_eq!(b.offsets("t", 0).unwrap(), (0, 1000));
+}
+
+#[test]
+fn acks_zero_buffers_until_flush_and_reports_offset_minus_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let b = broker(dir.path());
+    b.create_topic("t", 1, TopicConfig::default()).unwrap();
+    let p = b.producer(ProducerConfig {
+        acks: Acks::None,
+        linger: Duration::from_secs(3600),
+        ..ProducerConfig::default()
+    });
+    let md = p.send(ProducerRecord::new("t", "x")).unwrap();
+    assert_eq!(md.offset, -1);
+    assert_eq!(
+        b.offsets("t", 0).unwrap().1,
+        0,
+        "nothing written before flush"
+    );
+    p.flush().unwrap();
+    assert_eq!(b.offsets("t", 0).unwrap().1, 1);
+}
+
+#[test]
+fn acks_zero_records_are_written_after_linger() {
+    let dir = tempfile::tempdir().unwrap();
+    let b = broker(dir.path());
+    b.create_topic("t", 1, TopicConfig::default()).unwrap();
+    let p = b.producer(ProducerConfig {
+        acks: Acks::None,
+        linger: Duration::from_millis(5),
+        ..ProducerConfig::default()
+    });
+    p.send(ProducerRecord::new("t", "x")).unwrap();
+    crate::support::wait_for("the linger flush", Duration::from_secs(5), || {
+        b.offsets("t", 0).unwrap().1 == 1
+    });
+}
+
+#[test]
+fn log_append_time_topics_stamp_records_with_the_broker_clock() {
+    let dir = tempfile::tempdir().unwrap();
+    let b = broker(dir.path());
+    let config = TopicConfig {
+        timestamp_type: TimestampType::LogAppendTime,
+        ..TopicConfig::default()
+    };
+    b.create_topic("t", 1, config).unwrap();
+    let p = b.producer(ProducerConfig::default());
+    let md = p
+        .send(ProducerRecord::new("t", "x").with_timestamp(5))
+        .unwrap();
+    assert!(md.timestamp > 1_600_000_000_000, "{}", md.timestamp);
+    let c = b.consumer(earliest()).unwrap();
+    c.assign(&[TopicPartition::new("t", 0)]).unwrap();
+    let recs = poll_n(&c, 1, Duration::from_secs(5));
+    assert_eq!(recs[0].timestamp, md.timestamp);
+}
+
+#[test]
+fn latest_reset_skips_old_records_and_earliest_reads_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let b = broker(dir.path());
+    b.create_topic("t", 1, TopicConfig::default()).unwrap();
+    let p = b.producer(ProducerConfig::default());
+    p.send(ProducerRecord::new("t", "old")).unwrap();
+    let tp = TopicPartition::new("t", 0);
+    let latest = b.consumer(ConsumerConfig::default()).unwrap();
+    latest.assign(std::slice::from_ref(&tp)).unwrap();
+    assert_eq!(latest.position(&tp).unwrap(), 1);
+    p.send(ProducerRecord::new("t", "new")).unwrap();
+    let recs = poll_n(&latest, 1, Duration::from_secs(5));
+    assert_eq!(recs[0].value.as_deref(), Some(&b"new"[..]));
+    let first = b.consumer(earliest()).unwrap();
+    first.assign(&[tp]).unwrap();
+    assert_eq!(poll_n(&first, 2, Duration::from_secs(5)).len(), 2);
+}
+
+#[test]
+fn seek_and_offsets_for_times_find_the_right_records() {
+    let dir = tempfile::tempdir().unwrap();
+    let b = broker(dir.path());
+    b.create_topic("t", 1, TopicConfig::default()).unwrap();
+    let p = b.producer(ProducerConfig::default());
+    let recs: Vec<_> = (0..5000)
+        .map(|i| ProducerRecord::new("t", vec![1u8; 50]).with_timestamp(10_000 + i * 10))
+        .collect();
+    for chunk in recs.chunks(37) {
+        p.send_batch(chunk.to_vec()).unwrap();
+    }
+    let tp = TopicPartition::new("t", 0);
+    let c = b.consumer(earliest()).unwrap();
+    c.assign(std::slice::from_ref(&tp)).unwrap();
+    let found = c
+        .offsets_for_times(&[
+            (tp.clone(), 10_000 + 3333 * 10 - 5),
+            (tp.clone(), 999_999_999),
+        ])
+        .unwrap();
+    assert_eq!(found[0].unwrap().offset, 3333);
+    assert_eq!(found[0].unwrap().timestamp, 10_000 + 3333 * 10);
+    assert_eq!(found[1], None);
+    c.seek(&tp, 4321).unwrap();
+    let got = poll_n(&c, 1, Duration::from_secs(5));
+    assert_eq!(got[0].offset, 4321);
+}
+
+#[test]
+fn a_long_poll_wakes_as_soon_as_a_record_is_produced() {
+    let dir = tempfile::tempdir().unwrap();
+    let b = broker(dir.path());
+    b.create_topic("t", 1, TopicConfig::default()).unwrap();
+    let c = b.consumer(earliest()).unwrap();
+    c.assign(&[TopicPartition::new("t", 0)]).unwrap();
+    let producer = b.producer(ProducerConfig::default());
+    let t = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(50));
+        producer.send(ProducerRecord::new("t", "wake")).unwrap();
+    });
+    let start = Instant::now();
+    let recs = c.poll(Duration::from_secs(30)).unwrap();
+    t.join().unwrap();
+    assert_eq!(recs.len(), 1);
+    assert!(start.elapsed() < Duration::from_secs(10));
+}
+
+#[test]
+fn an_empty_poll_returns_after_its_timeout() {
+    let dir = tempfile::tempdir().unwrap();
+    let b = broker(dir.path());
+    b.create_topic("t", 1, TopicConfig::default()).unwrap();
+    let c = b.consumer(earliest()).unwrap();
+    c.assign(&[TopicPartition::new("t", 0)]).unwrap();
+    let start = Instant::now();
+    assert!(c.poll(Duration::from_millis(100)).unwrap().is_empty());
+    assert!(start.elapsed() >= Duration::from_millis(100));
+}
+
+#[test]
+fn records_span_segment_rolls_and_survive_a_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let b = broker(dir.path());
+        let config = TopicConfig {
+            segment_bytes: 4096,
+            ..TopicConfig::default()
+        };
+        b.create_topic("t", 1, config).unwrap();
+        let p = b.producer(ProducerConfig::default());
+        for i in 0..300 {
+            p.send(ProducerRecord::new("t", format!("{i:0100}")))
+                .unwrap();
+        }
+        assert!(b.describe_topic("t").unwrap().partitions[0].segments > 5);
+    }
+    let b = broker(dir.path());
+    let p = b.producer(ProducerConfig::default());
+    assert_eq!(
+        p.send(ProducerRecord::new("t", "after")).unwrap().offset,
+        300
+    );
+    let c = b.consumer(earliest()).unwrap();
+    c.assign(&[TopicPartition::new("t", 0)]).unwrap();
+    let recs = poll_n(&c, 301, Duration::from_secs(5));
+    assert_eq!(recs.len(), 301);
+    assert!(recs.iter().enumerate().all(|(i, r)| r.offset == i as i64));
+    assert_eq!(
+        recs[299].value.as_deref(),
+        Some(format!("{:0100}", 299).as_bytes())
+    );
+}
+
+#[test]
+fn producers_on_many_threads_get_distinct_offsets() {
+    let dir = tempfile::tempdir().unwrap();
+    let b = broker(dir.path());
+    b.create_topic("t", 1, TopicConfig::default()).unwrap();
+    let handles: Vec<_> = (0..4)
+        .map(|_| {
+            let p = b.producer(ProducerConfig {
+                acks: Acks::All,
+                ..ProducerConfig::default()
+            });
+            std::thread::spawn(move || {
+                (0..50)
+                    .map(|_| p.send(ProducerRecord::new("t", "x")).unwrap().offset)
+                    .collect::<Vec<_>>()
+            })
+        })
+        .collect();
+    let mut all: Vec<i64> = handles
+        .into_iter()
+        .flat_map(|h| h.join().unwrap())
+        .collect();
+    all.sort_unstable();
+    assert_eq!(all, (0..200).collect::<Vec<_>>());
+}
