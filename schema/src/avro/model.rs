@@ -122,15 +122,21 @@ impl Name {
         })
     }
 
-    /// Java's `Name.getQualified(defaultSpace)` (Avro 1.11): the simple name when the namespace is
-    /// null or equals `default_space`, otherwise the full name.
+    /// Java's `Name.getQualified(defaultSpace)` (Avro 1.11.3+): the simple name when the
+    /// namespace equals `default_space` and the simple name is not also a type name (`record`,
+    /// `int`, ...), otherwise the full name (which is the simple name in the null namespace).
     pub(crate) fn qualified(&self, default_space: Option<&str>) -> &str {
         match &self.space {
-            None => &self.name,
-            Some(s) if Some(s.as_str()) == default_space => &self.name,
-            Some(_) => &self.full,
+            Some(s) if Some(s.as_str()) == default_space && !is_type_name(&self.name) => &self.name,
+            _ => &self.full,
         }
     }
+}
+
+/// Whether `s` is one of the fourteen `Schema.Type` names.
+fn is_type_name(s: &str) -> bool {
+    Kind::primitive(s).is_some()
+        || matches!(s, "record" | "enum" | "array" | "map" | "union" | "fixed")
 }
 
 /// Java Avro 1.11's `validateName`: a letter or `_`, then letters, digits or `_`.

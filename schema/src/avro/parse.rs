@@ -58,14 +58,18 @@ impl<'m> Parser<'m> {
 
     /// Parse one schema text; its named types stay known to later calls.
     pub(crate) fn parse(&mut self, text: &str) -> PResult<NodeId> {
-        // Jackson reads the first JSON value and ignores what follows (Avro 1.11 does not
-        // check for dangling content), so we do the same.
+        // Jackson reads the first JSON value; Avro 1.11.3+ then rejects anything but whitespace
+        // after it.
         let mut stream = serde_json::Deserializer::from_str(text).into_iter::<Value>();
         let json = match stream.next() {
             Some(Ok(v)) => v,
             Some(Err(e)) => return Err(format!("Invalid JSON: {e}")),
             None => return Err("Empty schema".into()),
         };
+        let dangling = text[stream.byte_offset()..].trim();
+        if !dangling.is_empty() {
+            return Err(format!("dangling content after end of schema: {dangling}"));
+        }
         self.space = None;
         self.parse_node(&json)
     }

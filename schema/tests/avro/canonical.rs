@@ -76,6 +76,11 @@ const CASES: &[(&str, &str, &str)] = &[
         "{\"type\":\"record\",\"name\":\"R\",\"doc\":\"quote \\\" slash / tab \\t ctl \\u0001 é\",\"fields\":[]}",
     ),
     (
+        "a same-namespace reference whose simple name is a type name is written in full (Avro 1.11.3+)",
+        r#"{"type":"record","name":"R","namespace":"n","fields":[{"name":"a","type":{"type":"fixed","name":"map","size":1}},{"name":"b","type":"n.map"}]}"#,
+        r#"{"type":"record","name":"R","namespace":"n","fields":[{"name":"a","type":{"type":"fixed","name":"map","size":1}},{"name":"b","type":"n.map"}]}"#,
+    ),
+    (
         "whitespace and key order of the input do not matter",
         "{ \"fields\" : [ { \"type\" : \"string\", \"name\" : \"s\" } ],\n \"name\" : \"R\", \"type\" : \"record\" }",
         r#"{"type":"record","name":"R","fields":[{"name":"s","type":"string"}]}"#,
