@@ -29,6 +29,26 @@ use model::{Model, Node, NodeId};
 
 /// A parsed, validated Avro schema with its references resolved. Immutable; share it behind an
 /// `Arc`.
+///
+/// ```
+/// use strata_schema::{AvroSchema, CompatibilityPolicy, FormatSchema, ParseOptions};
+///
+/// let old = AvroSchema::parse(
+///     r#"{"type": "record", "name": "R", "fields": [{"name": "a", "type": "int"}]}"#,
+///     &[],
+///     ParseOptions::default(),
+/// )?;
+/// assert_eq!(old.canonical(), r#"{"type":"record","name":"R","fields":[{"name":"a","type":"int"}]}"#);
+///
+/// let new = AvroSchema::parse(
+///     r#"{"type": "record", "name": "R", "fields": [{"name": "a", "type": "long"}]}"#,
+///     &[],
+///     ParseOptions::default(),
+/// )?;
+/// // int is promoted to long, so the new schema reads old data.
+/// assert!(new.backward_differences(&old, CompatibilityPolicy::Strict).is_empty());
+/// # Ok::<(), strata_schema::Error>(())
+/// ```
 #[derive(Debug)]
 pub struct AvroSchema {
     model: Model,
