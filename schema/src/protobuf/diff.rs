@@ -3,52 +3,78 @@
 //!
 //! Ported from `protobuf-provider/.../protobuf/diff/` (`SchemaDiff`, `MessageSchemaDiff`,
 //! `FieldSchemaDiff`, `EnumSchemaDiff`, `Context`, `Difference`) at Confluent master (8.x,
-//! with `ONEOF_FIELD_MOVED_TO_TOP_LEVEL`). Confluent walks Wire's syntax tree; we walk
-//! prost-reflect descriptors and rebuild what the tree shows: proto3 fields without a label have
-//! none, map fields are maps (their synthetic entry messages are invisible), synthetic oneofs of
-//! proto3 `optional` fields are invisible, and groups are invisible (Wire keeps them apart from
-//! fields and nested types).
+//! with `ONEOF_FIELD_MOVED_TO_TOP_LEVEL`). Confluent walks Wire's syntax tree; we extract a
+//! [`Model`] from the prost-reflect descriptors once per schema (so a transitive check against
+//! many stored versions walks plain vectors) and rebuild what the tree shows: proto3 fields
+//! without a label have none, map fields are maps (their synthetic entry messages are
+//! invisible), synthetic oneofs of proto3 `optional` fields are invisible, and groups are
+//! invisible (Wire keeps them apart from fields and nested types).
 //!
 //! This module only compares; it does not parse or print.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::fmt;
 
 use prost_reflect::{
-    Cardinality, EnumDescriptor, FieldDescriptor, FileDescriptor, Kind, MessageDescriptor,
+    Cardinality, DescriptorPool, EnumDescriptor, FieldDescriptor, Kind, MessageDescriptor,
 };
 
 use super::parse::{Compiled, Origin};
 
 /// The kind of a difference, named as Confluent's `Difference.Type`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-#[allow(missing_docs)] // The names are Confluent's and self-describing.
 pub enum DifferenceType {
+    /// The file's package changed (incompatible since Confluent 8.0).
     PackageChanged,
+    /// A message type was added.
     MessageAdded,
+    /// A message type was removed.
     MessageRemoved,
+    /// A message type changed position among its siblings.
     MessageMoved,
+    /// An enum type was added.
     EnumAdded,
+    /// An enum type was removed.
     EnumRemoved,
+    /// An enum constant number was added.
     EnumConstAdded,
+    /// An enum constant number got another name.
     EnumConstChanged,
+    /// An enum constant number was removed.
     EnumConstRemoved,
+    /// A field number was added.
     FieldAdded,
+    /// A field number was removed.
     FieldRemoved,
+    /// A field number got another name.
     FieldNameChanged,
+    /// A field changed between scalar, message and map.
     FieldKindChanged,
+    /// A scalar field moved to another wire-compatible group.
     FieldScalarKindChanged,
+    /// A message field points at another (or incompatibly changed) message.
     FieldNamedTypeChanged,
+    /// A numeric field's label (optional/required/repeated) changed.
     FieldNumericLabelChanged,
+    /// A string or bytes field's label changed.
     FieldStringOrBytesLabelChanged,
+    /// A required field was added.
     RequiredFieldAdded,
+    /// A required field was removed.
     RequiredFieldRemoved,
+    /// A oneof was added.
     OneofAdded,
+    /// A oneof was removed.
     OneofRemoved,
+    /// A new field was added inside a oneof.
     OneofFieldAdded,
+    /// A field was removed from a oneof that still exists in some form.
     OneofFieldRemoved,
+    /// Several independent fields were moved into one oneof.
     MultipleFieldsMovedToOneof,
+    /// A field was moved into a oneof with fields from elsewhere.
     FieldMovedToExistingOneof,
+    /// A oneof member became a top-level field (Confluent master).
     OneofFieldMovedToTopLevel,
 }
 
@@ -209,25 +235,72 @@ pub(crate) fn compare(original: &Compiled, update: &Compiled) -> Vec<Difference>
         in_progress: Vec::new(),
         diffs: Vec::new(),
     };
-    ctx.compare_files(&original.root, &update.root);
+    let (o, u) = (&original.model, &update.model);
+    if o.package != u.package {
+        ctx.add(DifferenceType::PackageChanged);
+    }
+    ctx.compare_types(
+        &o.root_messages,
+        &o.root_enums,
+        &u.root_messages,
+        &u.root_enums,
+    );
     ctx.diffs
 }
 
-struct Ctx<'a> {
-    original: &'a Compiled,
-    update: &'a Compiled,
-    path: Vec<String>,
-    /// Original messages being compared (Confluent's `SchemaScope`), against recursion.
-    in_progress: Vec<String>,
-    diffs: Vec<Difference>,
+// ---- the model ------------------------------------------------------------------------------
+
+/// What Confluent's diff looks at, extracted once per schema from its descriptors so that a
+/// compatibility check against many stored versions walks plain vectors.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Model {
+    package: String,
+    messages: Vec<Msg>,
+    root_messages: Vec<usize>,
+    root_enums: Vec<Enm>,
+}
+
+#[derive(Debug, Clone)]
+struct Msg {
+    name: String,
+    /// The name without its file's package (Confluent's "local name").
+    local_name: String,
+    /// The file that defines it.
+    file: String,
+    /// Fields Confluent sees (groups excluded), sorted by number.
+    fields: Vec<Fld>,
+    /// Real (non-synthetic) oneofs in declaration order: name and member numbers.
+    oneofs: Vec<(String, Vec<u32>)>,
+    /// Nested messages Confluent sees (no map entries, no group bodies), in order.
+    nested: Vec<usize>,
+    enums: Vec<Enm>,
+}
+
+#[derive(Debug, Clone)]
+struct Fld {
+    number: u32,
+    name: String,
+    label: Option<Label>,
+    required: bool,
+    /// Index into the message's `oneofs`.
+    oneof: Option<usize>,
+    ty: Ty,
 }
 
 /// A field's type as Confluent's `FieldSchemaDiff` sees it.
-enum FieldType {
-    Scalar(Kind),
+#[derive(Debug, Clone)]
+enum Ty {
+    Scalar(ScalarKind),
     Enum,
-    Message(MessageDescriptor),
-    Map(Box<FieldType>, Box<FieldType>),
+    Message(usize),
+    Map(Box<Ty>, Box<Ty>),
+}
+
+#[derive(Debug, Clone)]
+struct Enm {
+    name: String,
+    /// Constants by number (the last alias wins, as in Confluent's map), sorted.
+    values: Vec<(i32, String)>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -257,64 +330,122 @@ enum Label {
     Repeated,
 }
 
-fn field_type(field: &FieldDescriptor) -> FieldType {
-    match field.kind() {
-        Kind::Message(m) if m.is_map_entry() => FieldType::Map(
-            Box::new(field_type(&m.map_entry_key_field())),
-            Box::new(field_type(&m.map_entry_value_field())),
-        ),
-        Kind::Message(m) => FieldType::Message(m),
-        Kind::Enum(_) => FieldType::Enum,
-        other => FieldType::Scalar(other),
+impl Model {
+    /// Extract the model of `root` (and every message of the pool it may reach).
+    pub(crate) fn build(pool: &DescriptorPool, root: &prost_reflect::FileDescriptor) -> Model {
+        let all: Vec<MessageDescriptor> = pool.all_messages().collect();
+        let index: HashMap<&str, usize> = all
+            .iter()
+            .enumerate()
+            .map(|(i, m)| (m.full_name(), i))
+            .collect();
+        let messages = all.iter().map(|m| Msg::build(m, &index)).collect();
+        let find = |m: &MessageDescriptor| index.get(m.full_name()).copied();
+        Model {
+            package: root.package_name().to_string(),
+            messages,
+            root_messages: root.messages().filter_map(|m| find(&m)).collect(),
+            root_enums: root.enums().map(|e| Enm::build(&e)).collect(),
+        }
     }
 }
 
-fn type_kind(t: &FieldType) -> TypeKind {
-    match t {
-        FieldType::Scalar(_) | FieldType::Enum => TypeKind::Scalar,
-        FieldType::Message(_) => TypeKind::Message,
-        FieldType::Map(..) => TypeKind::Map,
+impl Msg {
+    fn build(m: &MessageDescriptor, index: &HashMap<&str, usize>) -> Msg {
+        let file = m.parent_file();
+        let proto3 = file.file_descriptor_proto().syntax() == "proto3";
+        let oneofs: Vec<(String, Vec<u32>)> = m
+            .oneofs()
+            .filter(|o| !o.is_synthetic())
+            .map(|o| {
+                let members = o
+                    .fields()
+                    .filter(|f| !f.is_group())
+                    .map(|f| f.number())
+                    .collect();
+                (o.name().to_string(), members)
+            })
+            .collect();
+        let mut fields: Vec<Fld> = m
+            .fields()
+            .filter(|f| !f.is_group())
+            .map(|f| {
+                let oneof = f
+                    .containing_oneof()
+                    .filter(|o| !o.is_synthetic())
+                    .and_then(|o| oneofs.iter().position(|(n, _)| n == o.name()));
+                Fld {
+                    number: f.number(),
+                    name: f.name().to_string(),
+                    label: label(&f, proto3, oneof.is_some()),
+                    required: f.cardinality() == Cardinality::Required,
+                    oneof,
+                    ty: ty(&f, index),
+                }
+            })
+            .collect();
+        fields.sort_by_key(|f| f.number);
+        let groups: Vec<String> = m
+            .fields()
+            .filter(|f| f.is_group())
+            .filter_map(|f| match f.kind() {
+                Kind::Message(g) => Some(g.full_name().to_string()),
+                _ => None,
+            })
+            .collect();
+        let nested = m
+            .child_messages()
+            .filter(|n| !n.is_map_entry() && !groups.iter().any(|g| g == n.full_name()))
+            .filter_map(|n| index.get(n.full_name()).copied())
+            .collect();
+        let package = file.package_name();
+        let full_name = m.full_name();
+        let local_name = if package.is_empty() {
+            full_name
+        } else {
+            full_name
+                .strip_prefix(package)
+                .and_then(|r| r.strip_prefix('.'))
+                .unwrap_or(full_name)
+        };
+        Msg {
+            name: m.name().to_string(),
+            local_name: local_name.to_string(),
+            file: file.name().to_string(),
+            fields,
+            oneofs,
+            nested,
+            enums: m.child_enums().map(|e| Enm::build(&e)).collect(),
+        }
     }
 }
 
-fn scalar_kind(t: &FieldType) -> Option<ScalarKind> {
-    Some(match t {
-        FieldType::Enum => ScalarKind::GeneralNumber,
-        FieldType::Scalar(k) => match k {
-            Kind::Int32 | Kind::Int64 | Kind::Uint32 | Kind::Uint64 | Kind::Bool => {
-                ScalarKind::GeneralNumber
+impl Enm {
+    fn build(e: &EnumDescriptor) -> Enm {
+        let mut values: Vec<(i32, String)> = Vec::new();
+        for v in e.values() {
+            match values.iter_mut().find(|(n, _)| *n == v.number()) {
+                Some(slot) => slot.1 = v.name().to_string(),
+                None => values.push((v.number(), v.name().to_string())),
             }
-            Kind::Sint32 | Kind::Sint64 => ScalarKind::SignedNumber,
-            Kind::String | Kind::Bytes => ScalarKind::StringOrBytes,
-            Kind::Fixed32 | Kind::Sfixed32 => ScalarKind::Fixed32,
-            Kind::Fixed64 | Kind::Sfixed64 => ScalarKind::Fixed64,
-            Kind::Float => ScalarKind::Float,
-            Kind::Double => ScalarKind::Double,
-            Kind::Message(_) | Kind::Enum(_) => return None,
-        },
-        _ => return None,
-    })
+        }
+        values.sort_by_key(|v| v.0);
+        Enm {
+            name: e.name().to_string(),
+            values,
+        }
+    }
 }
 
-/// The real (non-synthetic) oneof a field belongs to.
-fn real_oneof(field: &FieldDescriptor) -> Option<String> {
-    field
-        .containing_oneof()
-        .filter(|o| !o.is_synthetic())
-        .map(|o| o.name().to_string())
-}
-
-fn label(field: &FieldDescriptor) -> Option<Label> {
-    if field.is_map() || real_oneof(field).is_some() {
+fn label(field: &FieldDescriptor, proto3: bool, in_oneof: bool) -> Option<Label> {
+    if field.is_map() || in_oneof {
         return None;
     }
     match field.cardinality() {
         Cardinality::Repeated => Some(Label::Repeated),
         Cardinality::Required => Some(Label::Required),
         Cardinality::Optional => {
-            let proto = field.field_descriptor_proto();
-            let proto3 = field.parent_file().file_descriptor_proto().syntax() == "proto3";
-            if proto3 && proto.proto3_optional != Some(true) {
+            if proto3 && field.field_descriptor_proto().proto3_optional != Some(true) {
                 None
             } else {
                 Some(Label::Optional)
@@ -323,51 +454,74 @@ fn label(field: &FieldDescriptor) -> Option<Label> {
     }
 }
 
-/// Nested messages Confluent sees: no map entries, no group bodies.
-fn visible_messages(
-    messages: impl Iterator<Item = MessageDescriptor>,
-    groups: &[String],
-) -> Vec<MessageDescriptor> {
-    messages
-        .filter(|m| !m.is_map_entry() && !groups.iter().any(|g| g == m.full_name()))
-        .collect()
-}
-
-fn group_bodies(m: &MessageDescriptor) -> Vec<String> {
-    m.fields()
-        .filter(|f| f.is_group())
-        .filter_map(|f| match f.kind() {
-            Kind::Message(g) => Some(g.full_name().to_string()),
-            _ => None,
-        })
-        .collect()
-}
-
-/// Fields Confluent sees, by number (groups excluded).
-fn fields_by_number(m: &MessageDescriptor) -> BTreeMap<u32, FieldDescriptor> {
-    m.fields()
-        .filter(|f| !f.is_group())
-        .map(|f| (f.number(), f))
-        .collect()
-}
-
-/// The name of a type relative to its file's package (Confluent's "local name").
-fn local_name(full_name: &str, file: &FileDescriptor) -> String {
-    let package = file.package_name();
-    if !package.is_empty() {
-        if let Some(rest) = full_name
-            .strip_prefix(package)
-            .and_then(|r| r.strip_prefix('.'))
-        {
-            return rest.to_string();
+fn ty(field: &FieldDescriptor, index: &HashMap<&str, usize>) -> Ty {
+    match field.kind() {
+        Kind::Message(m) if m.is_map_entry() => Ty::Map(
+            Box::new(ty(&m.map_entry_key_field(), index)),
+            Box::new(ty(&m.map_entry_value_field(), index)),
+        ),
+        Kind::Message(m) => match index.get(m.full_name()) {
+            Some(i) => Ty::Message(*i),
+            None => Ty::Enum, // unreachable: every message of the pool is indexed
+        },
+        Kind::Enum(_) => Ty::Enum,
+        Kind::Int32 | Kind::Int64 | Kind::Uint32 | Kind::Uint64 | Kind::Bool => {
+            Ty::Scalar(ScalarKind::GeneralNumber)
         }
+        Kind::Sint32 | Kind::Sint64 => Ty::Scalar(ScalarKind::SignedNumber),
+        Kind::String | Kind::Bytes => Ty::Scalar(ScalarKind::StringOrBytes),
+        Kind::Fixed32 | Kind::Sfixed32 => Ty::Scalar(ScalarKind::Fixed32),
+        Kind::Fixed64 | Kind::Sfixed64 => Ty::Scalar(ScalarKind::Fixed64),
+        Kind::Float => Ty::Scalar(ScalarKind::Float),
+        Kind::Double => Ty::Scalar(ScalarKind::Double),
     }
-    full_name.to_string()
 }
 
-impl Ctx<'_> {
+fn type_kind(t: &Ty) -> TypeKind {
+    match t {
+        Ty::Scalar(_) | Ty::Enum => TypeKind::Scalar,
+        Ty::Message(_) => TypeKind::Message,
+        Ty::Map(..) => TypeKind::Map,
+    }
+}
+
+fn scalar_kind(t: &Ty) -> Option<ScalarKind> {
+    match t {
+        // Confluent: an enum is a GENERAL_NUMBER scalar.
+        Ty::Enum => Some(ScalarKind::GeneralNumber),
+        Ty::Scalar(k) => Some(*k),
+        _ => None,
+    }
+}
+
+// ---- the comparison -------------------------------------------------------------------------
+
+struct Ctx<'a> {
+    original: &'a Compiled,
+    update: &'a Compiled,
+    path: Vec<String>,
+    /// Original messages being compared (Confluent's `SchemaScope`), against recursion.
+    in_progress: Vec<usize>,
+    diffs: Vec<Difference>,
+}
+
+impl<'a> Ctx<'a> {
+    fn original_msg(&self, i: usize) -> &'a Msg {
+        &self.original.model.messages[i]
+    }
+
+    fn update_msg(&self, i: usize) -> &'a Msg {
+        &self.update.model.messages[i]
+    }
+
     fn add(&mut self, kind: DifferenceType) {
-        let path = format!("#/{}", self.path.join("/"));
+        let mut path = String::from("#/");
+        for (i, segment) in self.path.iter().enumerate() {
+            if i > 0 {
+                path.push('/');
+            }
+            path.push_str(segment);
+        }
         self.diffs.push(Difference { kind, path });
     }
 
@@ -381,42 +535,36 @@ impl Ctx<'_> {
         }
     }
 
-    fn compare_files(&mut self, original: &FileDescriptor, update: &FileDescriptor) {
-        if original.package_name() != update.package_name() {
-            self.add(DifferenceType::PackageChanged);
-        }
-        self.compare_types(
-            visible_messages(original.messages(), &[]),
-            original.enums().collect(),
-            visible_messages(update.messages(), &[]),
-            update.enums().collect(),
-        );
-    }
-
     /// `SchemaDiff.compareTypeElements`.
     fn compare_types(
         &mut self,
-        original_messages: Vec<MessageDescriptor>,
-        original_enums: Vec<EnumDescriptor>,
-        update_messages: Vec<MessageDescriptor>,
-        update_enums: Vec<EnumDescriptor>,
+        original_messages: &[usize],
+        original_enums: &[Enm],
+        update_messages: &[usize],
+        update_enums: &[Enm],
     ) {
-        let index = |ms: Vec<MessageDescriptor>| -> HashMap<String, (usize, MessageDescriptor)> {
-            ms.into_iter()
-                .enumerate()
-                .map(|(i, m)| (m.name().to_string(), (i, m)))
-                .collect()
-        };
-        let originals = index(original_messages);
-        let updates = index(update_messages);
-        let names: BTreeSet<&String> = originals.keys().chain(updates.keys()).collect();
+        let names: BTreeSet<&str> = original_messages
+            .iter()
+            .map(|&i| self.original_msg(i).name.as_str())
+            .chain(
+                update_messages
+                    .iter()
+                    .map(|&i| self.update_msg(i).name.as_str()),
+            )
+            .collect();
         for name in names {
-            self.path.push(name.clone());
-            match (originals.get(name), updates.get(name)) {
+            let o = original_messages
+                .iter()
+                .position(|&i| self.original_msg(i).name == name);
+            let u = update_messages
+                .iter()
+                .position(|&i| self.update_msg(i).name == name);
+            self.path.push(name.to_string());
+            match (o, u) {
                 (Some(_), None) => self.add(DifferenceType::MessageRemoved),
                 (None, Some(_)) => self.add(DifferenceType::MessageAdded),
-                (Some((oi, o)), Some((ui, u))) => {
-                    self.compare_messages(o, u);
+                (Some(oi), Some(ui)) => {
+                    self.compare_messages(original_messages[oi], update_messages[ui]);
                     // Moving or reordering a message is compatible: serialized message indexes
                     // are relative to the schema of the writer's ID (Confluent's comment).
                     if oi != ui {
@@ -428,15 +576,16 @@ impl Ctx<'_> {
             self.path.pop();
         }
 
-        let enums = |es: Vec<EnumDescriptor>| -> HashMap<String, EnumDescriptor> {
-            es.into_iter().map(|e| (e.name().to_string(), e)).collect()
-        };
-        let originals = enums(original_enums);
-        let updates = enums(update_enums);
-        let names: BTreeSet<&String> = originals.keys().chain(updates.keys()).collect();
+        let names: BTreeSet<&str> = original_enums
+            .iter()
+            .chain(update_enums.iter())
+            .map(|e| e.name.as_str())
+            .collect();
         for name in names {
-            self.path.push(name.clone());
-            match (originals.get(name), updates.get(name)) {
+            let o = original_enums.iter().find(|e| e.name == name);
+            let u = update_enums.iter().find(|e| e.name == name);
+            self.path.push(name.to_string());
+            match (o, u) {
                 (Some(_), None) => self.add(DifferenceType::EnumRemoved),
                 (None, Some(_)) => self.add(DifferenceType::EnumAdded),
                 (Some(o), Some(u)) => self.compare_enums(o, u),
@@ -446,23 +595,22 @@ impl Ctx<'_> {
         }
     }
 
-    /// `EnumSchemaDiff.compare`: constants matched by number (the last alias wins, as in
-    /// Confluent's map).
-    fn compare_enums(&mut self, original: &EnumDescriptor, update: &EnumDescriptor) {
-        let by_number = |e: &EnumDescriptor| -> BTreeMap<i32, String> {
-            e.values()
-                .map(|v| (v.number(), v.name().to_string()))
-                .collect()
-        };
-        let originals = by_number(original);
-        let updates = by_number(update);
-        let numbers: BTreeSet<&i32> = originals.keys().chain(updates.keys()).collect();
+    /// `EnumSchemaDiff.compare`: constants matched by number.
+    fn compare_enums(&mut self, original: &Enm, update: &Enm) {
+        let numbers: BTreeSet<i32> = original
+            .values
+            .iter()
+            .chain(update.values.iter())
+            .map(|v| v.0)
+            .collect();
         for n in numbers {
             let segment = n.to_string();
-            match (originals.get(n), updates.get(n)) {
+            let o = original.values.iter().find(|v| v.0 == n);
+            let u = update.values.iter().find(|v| v.0 == n);
+            match (o, u) {
                 (Some(_), None) => self.add_at(&[&segment], DifferenceType::EnumConstRemoved),
                 (None, Some(_)) => self.add_at(&[&segment], DifferenceType::EnumConstAdded),
-                (Some(o), Some(u)) if o != u => {
+                (Some(o), Some(u)) if o.1 != u.1 => {
                     self.add_at(&[&segment], DifferenceType::EnumConstChanged)
                 }
                 _ => {}
@@ -471,74 +619,51 @@ impl Ctx<'_> {
     }
 
     /// `MessageSchemaDiff.compare`.
-    fn compare_messages(&mut self, original: &MessageDescriptor, update: &MessageDescriptor) {
-        let key = original.full_name().to_string();
-        if !self.in_progress.contains(&key) {
-            self.in_progress.push(key);
-            self.compare_message_fields(original, update);
+    fn compare_messages(&mut self, original: usize, update: usize) {
+        if !self.in_progress.contains(&original) {
+            self.in_progress.push(original);
+            self.compare_message_fields(self.original_msg(original), self.update_msg(update));
             self.in_progress.pop();
         }
-        let original_groups = group_bodies(original);
-        let update_groups = group_bodies(update);
-        self.compare_types(
-            visible_messages(original.child_messages(), &original_groups),
-            original.child_enums().collect(),
-            visible_messages(update.child_messages(), &update_groups),
-            update.child_enums().collect(),
-        );
+        let (o, u) = (self.original_msg(original), self.update_msg(update));
+        self.compare_types(&o.nested, &o.enums, &u.nested, &u.enums);
     }
 
-    fn compare_message_fields(&mut self, original: &MessageDescriptor, update: &MessageDescriptor) {
+    fn compare_message_fields(&mut self, original: &'a Msg, update: &'a Msg) {
         use DifferenceType::*;
-        let original_fields = fields_by_number(original);
-        let update_fields = fields_by_number(update);
-        let oneof_of = |fields: &BTreeMap<u32, FieldDescriptor>| -> HashMap<u32, String> {
-            fields
-                .iter()
-                .filter_map(|(n, f)| real_oneof(f).map(|o| (*n, o)))
-                .collect()
-        };
-        let original_tag_oneof = oneof_of(&original_fields);
-        let update_tag_oneof = oneof_of(&update_fields);
-        let oneofs = |m: &MessageDescriptor| -> BTreeMap<String, Vec<u32>> {
-            m.oneofs()
-                .filter(|o| !o.is_synthetic())
-                .map(|o| {
-                    let members = o
-                        .fields()
-                        .filter(|f| !f.is_group())
-                        .map(|f| f.number())
-                        .collect();
-                    (o.name().to_string(), members)
-                })
-                .collect()
-        };
-        let original_oneofs = oneofs(original);
-        let update_oneofs = oneofs(update);
+        let original_field = |n: u32| original.fields.iter().find(|f| f.number == n);
+        let update_field = |n: u32| update.fields.iter().find(|f| f.number == n);
+        let original_oneof = |f: &Fld| f.oneof.map(|i| original.oneofs[i].0.as_str());
+        let update_oneof = |f: &Fld| f.oneof.map(|i| update.oneofs[i].0.as_str());
 
         // A oneof removed by name with none of its members surviving anywhere is a complete
         // deletion, which Confluent treats as compatible.
-        let completely_deleted: HashSet<&String> = original_oneofs
+        let completely_deleted: Vec<&str> = original
+            .oneofs
             .iter()
             .filter(|(name, members)| {
-                !update_oneofs.contains_key(*name)
-                    && !members.iter().any(|n| update_fields.contains_key(n))
+                !update.oneofs.iter().any(|(n, _)| n == name)
+                    && !members.iter().any(|&n| update_field(n).is_some())
             })
-            .map(|(name, _)| name)
+            .map(|(name, _)| name.as_str())
             .collect();
 
         // Newly introduced mutual exclusivity: pre-existing members of an update oneof that come
         // from more than one original group (a oneof, or a top-level field each).
-        for oneof in update.oneofs().filter(|o| !o.is_synthetic()) {
-            let mut groups: HashSet<String> = HashSet::new();
+        for (name, members) in &update.oneofs {
+            let mut groups: HashSet<(bool, &str, u32)> = HashSet::new();
             let mut top_level_moved_in = 0;
-            for field in oneof.fields().filter(|f| !f.is_group()) {
-                let n = field.number();
-                if let Some(o) = original_tag_oneof.get(&n) {
-                    groups.insert(format!("oneof:{o}"));
-                } else if original_fields.contains_key(&n) {
-                    groups.insert(format!("field:{n}"));
-                    top_level_moved_in += 1;
+            for &n in members {
+                if let Some(f) = original_field(n) {
+                    match original_oneof(f) {
+                        Some(o) => {
+                            groups.insert((true, o, 0));
+                        }
+                        None => {
+                            groups.insert((false, "", n));
+                            top_level_moved_in += 1;
+                        }
+                    }
                 }
             }
             if groups.len() > 1 {
@@ -547,68 +672,109 @@ impl Ctx<'_> {
                 } else {
                     FieldMovedToExistingOneof
                 };
-                self.add_at(&[oneof.name()], kind);
+                self.add_at(&[name], kind);
             }
         }
 
-        let all_oneofs: BTreeSet<&String> =
-            original_oneofs.keys().chain(update_oneofs.keys()).collect();
-        for name in all_oneofs {
-            if !update_oneofs.contains_key(name) {
+        let oneof_names: BTreeSet<&str> = original
+            .oneofs
+            .iter()
+            .chain(update.oneofs.iter())
+            .map(|(n, _)| n.as_str())
+            .collect();
+        for name in oneof_names {
+            let in_original = original.oneofs.iter().any(|(n, _)| n == name);
+            let in_update = update.oneofs.iter().any(|(n, _)| n == name);
+            if !in_update {
                 self.add_at(&[name], OneofRemoved);
-            } else if !original_oneofs.contains_key(name) {
+            } else if !in_original {
                 self.add_at(&[name], OneofAdded);
             }
         }
 
-        let tags: BTreeSet<&u32> = original_fields.keys().chain(update_fields.keys()).collect();
-        for tag in tags {
-            let segment = tag.to_string();
-            let original_oneof = original_tag_oneof.get(tag);
-            let update_oneof = update_tag_oneof.get(tag);
-            match (original_fields.get(tag), update_fields.get(tag)) {
-                (Some(o), None) => match original_oneof {
-                    Some(oneof) => {
-                        if !completely_deleted.contains(oneof) {
-                            self.add_at(&[oneof, &segment], OneofFieldRemoved);
+        // Both field lists are sorted by number: merge them.
+        let (mut i, mut j) = (0, 0);
+        while i < original.fields.len() || j < update.fields.len() {
+            let o = original.fields.get(i);
+            let u = update.fields.get(j);
+            let (o, u) = match (o, u) {
+                (Some(o), Some(u)) if o.number == u.number => {
+                    i += 1;
+                    j += 1;
+                    (Some(o), Some(u))
+                }
+                (Some(o), Some(u)) if o.number < u.number => {
+                    i += 1;
+                    (Some(o), None)
+                }
+                (Some(_), Some(u)) => {
+                    j += 1;
+                    (None, Some(u))
+                }
+                (Some(o), None) => {
+                    i += 1;
+                    (Some(o), None)
+                }
+                (None, Some(u)) => {
+                    j += 1;
+                    (None, Some(u))
+                }
+                (None, None) => break,
+            };
+            match (o, u) {
+                (Some(o), None) => {
+                    let segment = o.number.to_string();
+                    match original_oneof(o) {
+                        Some(oneof) => {
+                            if !completely_deleted.contains(&oneof) {
+                                self.add_at(&[oneof, &segment], OneofFieldRemoved);
+                            }
+                        }
+                        None => {
+                            let kind = if o.required {
+                                RequiredFieldRemoved
+                            } else {
+                                FieldRemoved
+                            };
+                            self.add_at(&[&segment], kind);
                         }
                     }
-                    None => {
-                        let kind = if o.cardinality() == Cardinality::Required {
-                            RequiredFieldRemoved
-                        } else {
-                            FieldRemoved
-                        };
-                        self.add_at(&[&segment], kind);
+                }
+                (None, Some(u)) => {
+                    let segment = u.number.to_string();
+                    match update_oneof(u) {
+                        Some(oneof) => self.add_at(&[oneof, &segment], OneofFieldAdded),
+                        None => {
+                            let kind = if u.required {
+                                RequiredFieldAdded
+                            } else {
+                                FieldAdded
+                            };
+                            self.add_at(&[&segment], kind);
+                        }
                     }
-                },
-                (None, Some(u)) => match update_oneof {
-                    Some(oneof) => self.add_at(&[oneof, &segment], OneofFieldAdded),
-                    None => {
-                        let kind = if u.cardinality() == Cardinality::Required {
-                            RequiredFieldAdded
-                        } else {
-                            FieldAdded
-                        };
-                        self.add_at(&[&segment], kind);
-                    }
-                },
+                }
                 (Some(o), Some(u)) => {
-                    if original_oneof.is_some() && update_oneof.is_none() {
+                    let segment = o.number.to_string();
+                    if o.oneof.is_some() && u.oneof.is_none() {
                         self.add_at(&[&segment], OneofFieldMovedToTopLevel);
                     }
-                    let pushed = match update_oneof {
+                    let pushed = match update_oneof(u) {
                         Some(oneof) => {
-                            self.path.push(oneof.clone());
-                            self.path.push(segment.clone());
+                            self.path.push(oneof.to_string());
+                            self.path.push(segment);
                             2
                         }
                         None => {
-                            self.path.push(segment.clone());
+                            self.path.push(segment);
                             1
                         }
                     };
-                    self.compare_fields(o, u);
+                    // FieldSchemaDiff.compare
+                    if o.name != u.name {
+                        self.add(FieldNameChanged);
+                    }
+                    self.compare_labels_and_types(o.label, u.label, &o.ty, &u.ty);
                     for _ in 0..pushed {
                         self.path.pop();
                     }
@@ -618,34 +784,20 @@ impl Ctx<'_> {
         }
     }
 
-    /// `FieldSchemaDiff.compare`.
-    fn compare_fields(&mut self, original: &FieldDescriptor, update: &FieldDescriptor) {
-        if original.name() != update.name() {
-            self.add(DifferenceType::FieldNameChanged);
-        }
-        self.compare_labels_and_types(
-            label(original),
-            label(update),
-            &field_type(original),
-            &field_type(update),
-        );
-    }
-
     fn compare_labels_and_types(
         &mut self,
         original_label: Option<Label>,
         update_label: Option<Label>,
-        original: &FieldType,
-        update: &FieldType,
+        original: &Ty,
+        update: &Ty,
     ) {
-        let kind = type_kind(original);
-        if kind != type_kind(update) {
+        if type_kind(original) != type_kind(update) {
             self.add(DifferenceType::FieldKindChanged);
             return;
         }
         match (original, update) {
-            (FieldType::Message(o), FieldType::Message(u)) => self.compare_message_types(o, u),
-            (FieldType::Map(ok, ov), FieldType::Map(uk, uv)) => {
+            (Ty::Message(o), Ty::Message(u)) => self.compare_message_types(*o, *u),
+            (Ty::Map(ok, ov), Ty::Map(uk, uv)) => {
                 self.compare_labels_and_types(None, None, ok, uk);
                 self.compare_labels_and_types(None, None, ov, uv);
             }
@@ -670,18 +822,13 @@ impl Ctx<'_> {
 
     /// `FieldSchemaDiff.compareMessageTypes`: compare package-stripped names, then recurse into
     /// the referenced messages unless both come from the same subject and version.
-    fn compare_message_types(&mut self, original: &MessageDescriptor, update: &MessageDescriptor) {
-        let original_file = original.parent_file();
-        let update_file = update.parent_file();
-        let original_local = local_name(original.full_name(), &original_file);
-        let update_local = local_name(update.full_name(), &update_file);
-        if original_local != update_local {
+    fn compare_message_types(&mut self, original: usize, update: usize) {
+        let (o, u) = (self.original_msg(original), self.update_msg(update));
+        if o.local_name != u.local_name {
             self.add(DifferenceType::FieldNamedTypeChanged);
             return;
         }
-        let original_origin = self.original.origin(original_file.name());
-        let update_origin = self.update.origin(update_file.name());
-        let same_reference = match (original_origin, update_origin) {
+        let same_reference = match (self.original.origin(&o.file), self.update.origin(&u.file)) {
             (Origin::Root, Origin::Root) => true,
             (Origin::Reference(os, ov), Origin::Reference(us, uv)) => os == us && ov == uv,
             _ => false,
@@ -691,17 +838,15 @@ impl Ctx<'_> {
         }
         // Comparing two copies of the same file finds nothing; skip the walk (built-in files, or
         // the same dependency text under both schemas).
-        if original_file.name() == update_file.name() {
-            let original_source = self.original.sources.get(original_file.name());
-            let update_source = self.update.sources.get(update_file.name());
-            if original_source == update_source {
-                return;
-            }
+        if o.file == u.file
+            && self.original.sources.get(&o.file) == self.update.sources.get(&u.file)
+        {
+            return;
         }
         let mut sub = Ctx {
             original: self.original,
             update: self.update,
-            path: original_local.split('.').map(str::to_string).collect(),
+            path: o.local_name.split('.').map(str::to_string).collect(),
             in_progress: self.in_progress.clone(),
             diffs: Vec::new(),
         };

@@ -6,14 +6,14 @@
 //!   `confluent/meta.proto`, `confluent/type/decimal.proto`).
 //! - `canonical`: the re-printed `.proto` text (Confluent's `canonicalString()`) and the
 //!   normalised text (Confluent's `normalize()`).
-//! - [`diff`]: Confluent's `SchemaDiff` with its 26 difference types.
+//! - `diff`: Confluent's `SchemaDiff` with its 26 difference types.
 //! - `index`: message indexes for the wire format.
 //!
 //! A [`ProtobufSchema`] keeps its compiled [`DescriptorPool`], so a serializer can encode
 //! dynamic messages without compiling again. Nothing here does I/O.
 
 mod canonical;
-pub mod diff;
+mod diff;
 mod index;
 mod parse;
 mod well_known;

@@ -14,6 +14,7 @@ use prost_reflect::{DescriptorPool, FileDescriptor};
 use prost_types::FileDescriptorProto;
 use protox::file::{File, FileResolver, GoogleFileResolver};
 
+use super::diff::Model;
 use super::{canonical, well_known};
 use crate::{Dependency, Error, Result, SchemaType};
 
@@ -46,6 +47,8 @@ pub(crate) struct Compiled {
     pub origins: HashMap<String, Origin>,
     /// Source text of each dependency file by name (to skip comparing identical imports).
     pub sources: HashMap<String, String>,
+    /// What the diff compares, extracted once.
+    pub model: Model,
 }
 
 impl Compiled {
@@ -173,7 +176,9 @@ pub(crate) fn compile(text: &str, dependencies: &[Dependency]) -> Result<Compile
             sources.insert(file.name().to_string(), dep.text.clone());
         }
     }
+    let model = Model::build(&pool, &root);
     Ok(Compiled {
+        model,
         pool,
         root,
         written,
