@@ -140,22 +140,48 @@ fn is_type_name(s: &str) -> bool {
 }
 
 /// Java Avro 1.11's `validateName`: a letter or `_`, then letters, digits or `_`.
-/// Java tests UTF-16 units with `Character.isLetter`/`isLetterOrDigit`, so characters outside
-/// the Basic Multilingual Plane (surrogates) are rejected.
+/// Java tests UTF-16 units with `Character.isLetter` (categories Lu, Ll, Lt, Lm, Lo) and
+/// `isLetterOrDigit` (plus Nd), so characters outside the Basic Multilingual Plane (surrogates)
+/// are rejected.
 pub(crate) fn validate_name(name: &str) -> Result<(), String> {
     let mut chars = name.chars();
     let Some(first) = chars.next() else {
         return Err("Empty name".into());
     };
-    let letter = |c: char| (c as u32) <= 0xFFFF && c.is_alphabetic();
-    let digit = |c: char| (c as u32) <= 0xFFFF && c.is_numeric();
-    if !(letter(first) || first == '_') {
+    if !(first == '_' || is_java_letter(first)) {
         return Err(format!("Illegal initial character: {name}"));
     }
-    if chars.any(|c| !(letter(c) || digit(c) || c == '_')) {
+    if chars.any(|c| !(c == '_' || is_java_letter(c) || is_java_digit(c))) {
         return Err(format!("Illegal character in: {name}"));
     }
     Ok(())
+}
+
+fn is_java_letter(c: char) -> bool {
+    if c.is_ascii() {
+        return c.is_ascii_alphabetic();
+    }
+    (c as u32) <= 0xFFFF && unicode_class(c, r"\p{L}")
+}
+
+fn is_java_digit(c: char) -> bool {
+    if c.is_ascii() {
+        return c.is_ascii_digit();
+    }
+    (c as u32) <= 0xFFFF && unicode_class(c, r"\p{Nd}")
+}
+
+/// Whether `c` is in the Unicode class `class` (only `\p{L}` and `\p{Nd}` are used), using the
+/// regex crate's Unicode tables; compiled once.
+fn unicode_class(c: char, class: &str) -> bool {
+    use std::sync::OnceLock;
+    static LETTER: OnceLock<Option<regex::Regex>> = OnceLock::new();
+    static DIGIT: OnceLock<Option<regex::Regex>> = OnceLock::new();
+    let cell = if class == r"\p{L}" { &LETTER } else { &DIGIT };
+    let re = cell.get_or_init(|| regex::Regex::new(&format!("^{class}$")).ok());
+    let mut buf = [0u8; 4];
+    re.as_ref()
+        .is_some_and(|re| re.is_match(c.encode_utf8(&mut buf)))
 }
 
 /// Field sort order.
@@ -458,5 +484,10 @@ mod tests {
         );
         assert!(validate_name("_ok9").is_ok());
         assert!(validate_name("été").is_ok());
+        // Letter numbers (Nl) and superscripts (No) are not Java letters or digits.
+        assert!(validate_name("\u{2160}").is_err());
+        assert!(validate_name("a\u{00B2}").is_err());
+        assert!(validate_name("a\u{0663}").is_ok());
+        assert!(validate_name("a\u{1F600}").is_err());
     }
 }

@@ -60,6 +60,8 @@ impl<'m> Parser<'m> {
     pub(crate) fn parse(&mut self, text: &str) -> PResult<NodeId> {
         // Jackson reads the first JSON value; Avro 1.11.3+ then rejects anything but whitespace
         // after it.
+        // Java Avro's JSON factory allows `/* */` and `//` comments.
+        let text = &strip_comments(text);
         let mut stream = serde_json::Deserializer::from_str(text).into_iter::<Value>();
         let json = match stream.next() {
             Some(Ok(v)) => v,
@@ -446,6 +448,57 @@ impl<'m> Parser<'m> {
     }
 }
 
+/// Replace JSON comments (outside strings) by a space, as Jackson's `ALLOW_COMMENTS` reads them.
+/// An unterminated block comment is left in place for the JSON parser to report.
+fn strip_comments(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.contains('/') {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let bytes = text.as_bytes();
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    let mut start = 0;
+    let mut in_string = false;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if in_string {
+            match b {
+                b'\\' => i += 1,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            i += 1;
+            continue;
+        }
+        match (b, bytes.get(i + 1)) {
+            (b'"', _) => {
+                in_string = true;
+                i += 1;
+            }
+            (b'/', Some(b'/')) => {
+                out.push_str(&text[start..i]);
+                out.push(' ');
+                while i < bytes.len() && bytes[i] != b'\n' {
+                    i += 1;
+                }
+                start = i;
+            }
+            (b'/', Some(b'*')) => match text[i + 2..].find("*/") {
+                Some(end) => {
+                    out.push_str(&text[start..i]);
+                    out.push(' ');
+                    i += 2 + end + 2;
+                    start = i;
+                }
+                None => break,
+            },
+            _ => i += 1,
+        }
+    }
+    out.push_str(&text[start..]);
+    std::borrow::Cow::Owned(out)
+}
+
 /// `getOptionalText`: the attribute's text, `None` when absent or not a string.
 fn text<'a>(obj: &'a serde_json::Map<String, Value>, key: &str) -> Option<&'a str> {
     obj.get(key).and_then(Value::as_str)
@@ -492,6 +545,15 @@ fn java_parse_double(s: &str) -> Option<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn comments_are_removed_outside_strings() {
+        assert_eq!(
+            strip_comments("{/* c */\"a\": \"x//y\" // tail\n}"),
+            "{ \"a\": \"x//y\"  \n}"
+        );
+        assert_eq!(strip_comments("\"a\\\"/*\""), "\"a\\\"/*\"");
+    }
 
     #[test]
     fn java_double_parsing_accepts_java_forms() {

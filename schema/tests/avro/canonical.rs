@@ -152,3 +152,11 @@ fn logical_types_are_kept_as_properties() {
         r#"{"type":"record","name":"R","fields":[{"name":"d","type":{"type":"int","logicalType":"date"}},{"name":"u","type":{"type":"string","logicalType":"uuid"}},{"name":"m","type":{"type":"fixed","name":"M","size":8,"logicalType":"decimal","precision":10,"scale":2}}]}"#
     );
 }
+
+#[test]
+fn comments_are_accepted_as_java_avros_json_factory_allows_them() {
+    let s = avro(
+        "/* person */ {\"type\": \"record\", \"name\": \"R\", // the record\n \"fields\": []}",
+    );
+    assert_eq!(s.canonical(), r#"{"type":"record","name":"R","fields":[]}"#);
+}
