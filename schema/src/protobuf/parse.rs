@@ -138,7 +138,7 @@ impl FileResolver for Resolver {
         if let Some(dep) = self.deps.get(name) {
             return load(name, &dep.text).map(|(_, file)| file);
         }
-        if let Some(text) = well_known::confluent_file(name) {
+        if let Some(text) = well_known::builtin_file(name) {
             return File::from_source(name, text);
         }
         google().open_file(name)
@@ -202,7 +202,7 @@ fn to_error(err: &protox::Error, root_text: &str, deps: &HashMap<String, DepEntr
     } else {
         deps.get(file)
             .map(|d| d.text.as_str())
-            .or_else(|| well_known::confluent_file(file))
+            .or_else(|| well_known::builtin_file(file))
     };
     let offset = miette::Diagnostic::labels(err)
         .and_then(|mut labels| labels.next())

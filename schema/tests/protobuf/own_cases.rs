@@ -419,3 +419,22 @@ fn record_name_is_package_and_first_message() {
     let enums_only = parse("syntax = \"proto3\";\nenum E { X = 0; }");
     assert_eq!(enums_only.record_name().as_deref(), Some("E"));
 }
+
+#[test]
+fn google_common_types_need_no_reference() {
+    let schema = parse(
+        r#"syntax = "proto3";
+import "google/type/date.proto";
+import "google/type/money.proto";
+import "google/type/datetime.proto";
+import "google/type/phone_number.proto";
+message M {
+  google.type.Date d = 1;
+  google.type.Money m = 2;
+  google.type.DateTime t = 3;
+  google.type.PhoneNumber p = 4;
+}
+"#,
+    );
+    assert!(schema.message_descriptor("google.type.TimeZone").is_some());
+}
