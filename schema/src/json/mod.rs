@@ -11,6 +11,23 @@
 //!
 //! This module does no I/O: referenced schemas arrive as [`Dependency`] values whose `name`
 //! is the `$ref` URL.
+//!
+//! ```
+//! use strata_schema::json::{self, JsonSchema};
+//! use strata_schema::{CompatibilityPolicy, FormatSchema, ParseOptions};
+//!
+//! let old = JsonSchema::parse(r#"{"type":"number"}"#, &[], ParseOptions::default())?;
+//! let new = JsonSchema::parse(r#"{"type":"integer"}"#, &[], ParseOptions::default())?;
+//! // Every difference, compatible or not, as Confluent's SchemaDiff lists them.
+//! assert_eq!(json::diff(&old, &new)[0].to_string(), "TYPE_NARROWED #/");
+//! // What stops the new schema from reading old data, with Confluent's message.
+//! let found = new.backward_differences(&old, CompatibilityPolicy::Strict);
+//! assert!(found[0].message.starts_with(r#"{errorType:"TYPE_NARROWED""#));
+//! // Payloads are checked by a validator compiled once, at parse time.
+//! assert!(new.validate(&serde_json::json!(3)).is_ok());
+//! assert!(new.validate(&serde_json::json!(3.5)).is_err());
+//! # Ok::<(), strata_schema::Error>(())
+//! ```
 
 mod diff;
 mod draft;

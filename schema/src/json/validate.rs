@@ -8,6 +8,22 @@ use super::draft::Draft;
 use super::loader::Document;
 use crate::{Error, Result, SchemaType};
 
+/// `value` without a `$schema` naming no known draft: Confluent reads such schemas as draft 7,
+/// while the validator would try to fetch the unknown meta-schema.
+fn known_meta_schema(value: &Value) -> Value {
+    let unknown = value
+        .get("$schema")
+        .and_then(Value::as_str)
+        .is_some_and(|url| Draft::from_meta_schema_url(url).is_none());
+    let mut value = value.clone();
+    if unknown {
+        if let Value::Object(map) = &mut value {
+            map.shift_remove("$schema");
+        }
+    }
+    value
+}
+
 /// A compiled payload validator.
 pub struct PayloadValidator {
     inner: jsonschema::Validator,
@@ -27,11 +43,14 @@ impl PayloadValidator {
             let resource = doc
                 .draft
                 .to_validator_draft()
-                .create_resource(doc.value.clone());
+                .create_resource(known_meta_schema(doc.value));
             options = options.with_resource(doc.uri.clone(), resource);
         }
-        let root = docs.first().map(|d| d.value).unwrap_or(&Value::Bool(true));
-        let inner = options.build(root).map_err(|e| {
+        let root = docs
+            .first()
+            .map(|d| known_meta_schema(d.value))
+            .unwrap_or(Value::Bool(true));
+        let inner = options.build(&root).map_err(|e| {
             Error::invalid(
                 SchemaType::Json,
                 format!("The schema cannot be compiled: {e}"),

@@ -611,3 +611,50 @@ fn payloads_are_validated_with_the_compiled_validator() {
     assert!(errors.len() >= 2, "{errors:?}");
     assert!(s.validator().is_valid(&json!({"id": 2})));
 }
+
+#[test]
+fn a_schema_recursing_through_not_terminates() {
+    let s = json!({"definitions": {"A": {"not": {"$ref": "#/definitions/A"}}}, "properties": {"a": {"$ref": "#/definitions/A"}}});
+    let (a, b) = (parse(s.clone()), parse(s));
+    let _ = json::diff(&a, &b);
+}
+
+#[test]
+fn an_unknown_dollar_schema_is_read_as_draft_7() {
+    let s = parse(json!({"$schema": "urn:example:custom", "type": "string", "maxLength": 2}));
+    assert_eq!(s.draft(), Draft::Draft7);
+    assert!(s.validate(&json!("ab")).is_ok());
+    assert!(s.validate(&json!("abc")).is_err());
+}
+
+#[test]
+fn references_may_point_into_a_dependency_with_a_fragment() {
+    let common = json!({"definitions": {"id": {"type": "integer", "minimum": 1}}});
+    let s = parse_with(
+        json!({"properties": {"id": {"$ref": "common.json#/definitions/id"}}}),
+        &[dep("common.json", common)],
+    );
+    assert!(s.validate(&json!({"id": 1})).is_ok());
+    assert!(s.validate(&json!({"id": 0})).is_err());
+}
+
+#[test]
+fn meta_schema_violations_say_where_and_why() {
+    let err = JsonSchema::parse(
+        r#"{"properties": {"a": {"type": 5}}}"#,
+        &[],
+        ParseOptions::default(),
+    )
+    .unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains("draft-07") && text.contains("/properties/a/type"),
+        "{text}"
+    );
+}
+
+#[test]
+fn json_schema_is_send_and_sync() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<JsonSchema>();
+}

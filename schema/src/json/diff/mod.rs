@@ -77,6 +77,7 @@ pub(crate) fn compare_models(a: &Model, b: &Model, policy: CompatibilityPolicy) 
             memo: HashMap::new(),
             assumed: &assumed,
             cycle_hits: HashSet::new(),
+            not_depth: 0,
         };
         ctx.compare(Some(a.root), Some(b.root));
         let mut grew = Vec::new();
@@ -115,6 +116,9 @@ pub(super) struct Ctx<'m> {
     memo: HashMap<(NodeId, NodeId), Relative>,
     assumed: &'m HashMap<(NodeId, NodeId), Relative>,
     cycle_hits: HashSet<(NodeId, NodeId)>,
+    /// How many `not`s deep the comparison is: each runs in a fresh, swapped context, so a
+    /// schema recursing through `not` needs this bound to terminate.
+    not_depth: usize,
 }
 
 impl<'m> Ctx<'m> {
