@@ -32,6 +32,31 @@ use crate::{
 };
 
 /// A parsed Protobuf schema: its canonical text, its dependencies and its compiled descriptors.
+///
+/// ```
+/// use strata_schema::{FormatSchema, ParseOptions, ProtobufSchema};
+///
+/// let old = ProtobufSchema::parse(
+///     "syntax = \"proto3\";\npackage shop;\nmessage Order { int32 qty = 1; }\n",
+///     &[],
+///     ParseOptions::default(),
+/// )?;
+/// let new = ProtobufSchema::parse(
+///     "syntax = \"proto3\";\npackage shop;\nmessage Order { string qty = 1; }\n",
+///     &[],
+///     ParseOptions::default(),
+/// )?;
+/// // BACKWARD: can the new schema read what the old one wrote?
+/// let problems = new.backward_differences(&old, Default::default());
+/// assert_eq!(problems[0].kind, "FIELD_SCALAR_KIND_CHANGED");
+/// assert_eq!(problems[0].path, "#/Order/1");
+///
+/// // What a serializer needs: the message indexes and a descriptor to encode with.
+/// assert_eq!(new.message_indexes("shop.Order"), Some(vec![0]));
+/// let descriptor = new.message_descriptor("shop.Order").expect("defined");
+/// let _message = prost_reflect::DynamicMessage::new(descriptor);
+/// # Ok::<(), strata_schema::Error>(())
+/// ```
 pub struct ProtobufSchema {
     canonical: String,
     dependencies: Vec<Dependency>,
