@@ -115,3 +115,119 @@ fn confluent_diff_schema_examples_with_meta_all_pass() {
     let n = run_file("diff-schema-examples-with-meta.json");
     eprintln!("{n} cases passed");
 }
+
+/// Every schema of the vector files: the canonical text parses to itself, differs from the input
+/// in nothing the diff sees, and normalising is idempotent.
+#[test]
+fn canonical_and_normalized_texts_of_every_vector_schema_round_trip() {
+    let dir = vectors_dir();
+    for file in [
+        "diff-schema-examples.json",
+        "diff-schema-examples-with-meta.json",
+    ] {
+        let Ok(text) = std::fs::read_to_string(dir.join(file)) else {
+            eprintln!("note: {file} is absent; skipping (it is present in CI)");
+            continue;
+        };
+        let cases: Vec<Value> = serde_json::from_str(&text).expect("vector file is JSON");
+        for case in &cases {
+            let description = case["description"].as_str().unwrap_or("?");
+            for side in ["original", "update"] {
+                let source = schema_text(
+                    &dir,
+                    case[format!("{side}_schema")].as_str().expect("schema"),
+                );
+                let deps = dependencies(case, side);
+                let parse = |t: &str| {
+                    ProtobufSchema::parse(t, &deps, ParseOptions::default())
+                        .unwrap_or_else(|e| panic!("{description} ({side}): {e}\n{t}"))
+                };
+                let schema = parse(&source);
+                let again = parse(schema.canonical());
+                assert_eq!(
+                    again.canonical(),
+                    schema.canonical(),
+                    "{description} ({side}): canonical text is not a fixpoint"
+                );
+                let changes = diff(&schema, &again);
+                assert!(changes.is_empty(), "{description} ({side}): {changes:?}");
+                let normalized = schema.normalize().expect("normalizes");
+                assert_eq!(
+                    normalized
+                        .normalize()
+                        .expect("normalizes again")
+                        .canonical(),
+                    normalized.canonical(),
+                    "{description} ({side}): normalising is not idempotent"
+                );
+                let changes = diff(&schema, &normalized);
+                assert!(
+                    changes.iter().all(|d| d.kind.is_compatible()),
+                    "{description} ({side}): normalising changed the schema: {changes:?}"
+                );
+            }
+        }
+    }
+}
+
+/// The `.proto` files next to the vectors (Confluent's test resources) parse and round-trip.
+#[test]
+fn confluent_test_proto_files_round_trip() {
+    let dir = vectors_dir().join("io/confluent/kafka/schemaregistry/protobuf/diff");
+    let read = |name: &str| std::fs::read_to_string(dir.join(name));
+    let Ok(test_proto) = read("TestProto.proto") else {
+        eprintln!(
+            "note: {} is absent; skipping (it is present in CI)",
+            dir.display()
+        );
+        return;
+    };
+    let test_proto2 = read("TestProto2.proto").expect("TestProto2.proto");
+    let deps = vec![
+        Dependency {
+            name: "TestProto.proto".into(),
+            subject: "test1".into(),
+            version: 1,
+            schema_type: SchemaType::Protobuf,
+            schema: test_proto,
+            dependencies: Vec::new(),
+        },
+        Dependency {
+            name: "TestProto2.proto".into(),
+            subject: "test2".into(),
+            version: 1,
+            schema_type: SchemaType::Protobuf,
+            schema: test_proto2,
+            dependencies: Vec::new(),
+        },
+    ];
+    for name in [
+        "NestedTestProto.proto",
+        "NestedNoMapTestProto.proto",
+        "DecimalValue.proto",
+        "DecimalValue2.proto",
+        "SameMessageName.proto",
+    ] {
+        let text = read(name).expect("readable");
+        let schema = ProtobufSchema::parse(&text, &deps, ParseOptions::default())
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let again = ProtobufSchema::parse(schema.canonical(), &deps, ParseOptions::default())
+            .unwrap_or_else(|e| panic!("{name} canonical: {e}\n{}", schema.canonical()));
+        assert_eq!(again.canonical(), schema.canonical(), "{name}");
+        assert!(diff(&schema, &again).is_empty(), "{name}");
+        let normalized = schema.normalize().expect("normalizes");
+        assert_eq!(
+            normalized.normalize().expect("again").canonical(),
+            normalized.canonical(),
+            "{name}"
+        );
+        let from_base64 =
+            ProtobufSchema::parse(&schema.serialized(), &deps, ParseOptions::default())
+                .unwrap_or_else(|e| panic!("{name} serialized: {e}"));
+        assert!(
+            diff(&schema, &from_base64).is_empty(),
+            "{name}: {:?}",
+            diff(&schema, &from_base64)
+        );
+    }
+}
