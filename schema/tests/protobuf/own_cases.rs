@@ -438,3 +438,38 @@ message M {
     );
     assert!(schema.message_descriptor("google.type.TimeZone").is_some());
 }
+
+#[test]
+fn formatted_follows_confluents_format_parameter() {
+    let schema = parse(
+        r#"syntax = "proto2";
+import "google/protobuf/descriptor.proto";
+import "confluent/meta.proto";
+extend google.protobuf.FieldOptions { optional string mine = 50001; }
+message M {
+  option (confluent.message_meta).doc = "kept";
+  extensions 100 to 200;
+  optional int32 a = 1 [(mine) = "dropped"];
+}
+"#,
+    );
+    assert_eq!(schema.formatted("").expect("default"), schema.canonical());
+    assert_eq!(
+        schema.formatted("default").expect("default"),
+        schema.canonical()
+    );
+    let ignoring = schema
+        .formatted("ignore_extensions")
+        .expect("ignore_extensions");
+    assert!(
+        ignoring.contains("(confluent.message_meta).doc"),
+        "{ignoring}"
+    );
+    assert!(!ignoring.contains("mine"), "{ignoring}");
+    assert!(!ignoring.contains("extensions 100"), "{ignoring}");
+    assert!(schema.canonical().contains("[(mine) = \"dropped\"]"));
+    assert_eq!(
+        schema.formatted("serialized").expect("serialized"),
+        schema.serialized()
+    );
+}
