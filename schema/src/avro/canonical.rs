@@ -9,7 +9,9 @@
 //! array `type, items, <props>`; map `type, values, <props>`; a primitive with properties
 //! `type, <props>`, without them just its name.
 //!
-//! A named type is written in full the first time and by name afterwards. Confluent seeds the
+//! A named type is written in full the first time and by name afterwards, relative to the
+//! enclosing namespace (Avro 1.11.3+ writes the full name when the simple name is also a type
+//! name such as `map`). Confluent seeds the
 //! "already written" set with the top-level names of every referenced schema, so referenced types
 //! are not inlined (types nested inside a referenced schema are not seeded, and are inlined on
 //! first use, as in Confluent).

@@ -1,11 +1,12 @@
 //! Avro: parsing, canonical text, normalisation and reader/writer compatibility, each following
-//! what Confluent Schema Registry 8.x does with Java Avro 1.11.4.
+//! what Confluent Schema Registry 8.x does with the Java Avro it ships (1.11.4).
 //!
-//! - [`parse`](parse.rs): our own model and parser, Java's `Schema.Parser` rule for rule.
-//! - [`canonical`](canonical.rs): `Schema.toString(referencedSchemas, false)`, the stored text.
-//! - [`normalize`](normalize.rs): Confluent's `AvroSchemaUtils.toNormalizedString`.
-//! - [`compat`](compat.rs): Java's `SchemaCompatibility`, rendered as Confluent's `Difference`.
-//! - [`default`](default.rs): default-value validation and Java's value conversion.
+//! - `parse`: our own model and parser, Java's `Schema.Parser` rule for rule.
+//! - `canonical`: `Schema.toString(referencedSchemas, false)`, the stored text.
+//! - `normalize`: Confluent's `AvroSchemaUtils.toNormalizedString`.
+//! - `compat`: Java's `SchemaCompatibility`, rendered as Confluent's `Difference`.
+//! - `default`: default-value validation and Java's value conversion.
+//! - `jackson`: JSON bytes as Jackson writes them.
 //!
 //! This module owns Avro semantics only: no I/O; referenced schemas arrive as [`Dependency`]
 //! values resolved by the caller.
