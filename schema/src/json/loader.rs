@@ -95,9 +95,14 @@ pub(crate) fn load(docs: &[Document<'_>]) -> Result<Model> {
     }
     let root_uri = docs.first().map(|d| d.uri.clone()).unwrap_or_default();
     let root = loader.load_at(0, String::new(), &root_uri)?;
+    let has_references = loader
+        .nodes
+        .iter()
+        .any(|n| matches!(n.kind, Kind::Reference(_)));
     Ok(Model {
         nodes: loader.nodes,
         root,
+        has_references,
     })
 }
 

@@ -13,6 +13,8 @@ pub(crate) type NodeId = usize;
 pub(crate) struct Model {
     pub(crate) nodes: Vec<Node>,
     pub(crate) root: NodeId,
+    /// Whether any `$ref` was followed (only then can the comparison meet a cycle).
+    pub(crate) has_references: bool,
 }
 
 impl Model {

@@ -175,6 +175,11 @@ impl<'m> Ctx<'m> {
             (Some(_), None) => return self.add(DifferenceType::SCHEMA_REMOVED),
             (Some(o), Some(u)) => (self.a.deref(o), self.b.deref(u)),
         };
+        if !(self.a.has_references || self.b.has_references) {
+            // Without `$ref` there are no cycles and no node pair is met twice on one path:
+            // skip the memo.
+            return self.compare_nodes(o, u);
+        }
         let pair = (o, u);
         let base = self.path.len();
         if let Some(found) = self.memo.get(&pair) {
