@@ -1,16 +1,20 @@
 //! Protobuf: parsing (.proto text or base64 FileDescriptorProto), canonical text, normalisation,
 //! Confluent's SchemaDiff compatibility and the message-index helpers.
 //!
-//! - [`parse`](self::parse): protox compiles the text; imports resolve through the caller's
-//!   [`Dependency`] values and the built-in files of `well_known` (Google's well-known types,
-//!   `confluent/meta.proto`, `confluent/type/decimal.proto`).
+//! - `parse`: protox compiles the text; imports resolve through the caller's [`Dependency`]
+//!   values (name = import path), then the built-in files of `well_known` (Google's
+//!   `google/protobuf/*` and `google/type/*`, `confluent/meta.proto`,
+//!   `confluent/type/decimal.proto`), as Confluent's `KNOWN_DEPENDENCIES`.
 //! - `canonical`: the re-printed `.proto` text (Confluent's `canonicalString()`) and the
 //!   normalised text (Confluent's `normalize()`).
-//! - `diff`: Confluent's `SchemaDiff` with its 26 difference types.
-//! - `index`: message indexes for the wire format.
+//! - `diff`: Confluent's `SchemaDiff` with its 26 difference types ([`diff()`] returns them
+//!   all; [`FormatSchema::backward_differences`] only the incompatible ones).
+//! - `index`: message indexes for the wire format ([`ProtobufSchema::message_indexes`],
+//!   [`ProtobufSchema::message_at`]).
 //!
 //! A [`ProtobufSchema`] keeps its compiled [`DescriptorPool`], so a serializer can encode
-//! dynamic messages without compiling again. Nothing here does I/O.
+//! dynamic messages without compiling again ([`ProtobufSchema::message_descriptor`],
+//! [`ProtobufSchema::descriptor_pool`]). Nothing here does I/O.
 
 mod canonical;
 mod diff;
