@@ -135,7 +135,9 @@ impl FileResolver for Resolver {
         if name == ROOT_NAME {
             return Ok(self.root.clone());
         }
-        if let Some(dep) = self.deps.get(name) {
+        // A reference without text (a caller that knows the file is built in) falls through to
+        // the built-in files.
+        if let Some(dep) = self.deps.get(name).filter(|d| !d.text.trim().is_empty()) {
             return load(name, &dep.text).map(|(_, file)| file);
         }
         if let Some(text) = well_known::builtin_file(name) {

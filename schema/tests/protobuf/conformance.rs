@@ -33,8 +33,9 @@ fn dependencies(case: &Value, side: &str) -> Vec<Dependency> {
     deps.iter()
         .filter_map(|d| {
             let name = d["name"].as_str()?.to_string();
-            // Entries without text are built-in files (confluent/meta.proto, ...).
-            let text = d["dependency"].as_str()?.to_string();
+            // Entries without text are built-in files (confluent/meta.proto, ...): an empty
+            // text falls through to the built-in.
+            let text = d["dependency"].as_str().unwrap_or_default().to_string();
             let reference = refs.iter().find(|r| r["name"].as_str() == Some(&name));
             Some(Dependency {
                 subject: reference

@@ -473,3 +473,14 @@ message M {
         schema.serialized()
     );
 }
+
+#[test]
+fn a_reference_to_a_built_in_file_without_text_uses_the_built_in() {
+    let schema = parse_with(
+        "syntax = \"proto3\";\nimport \"confluent/type/decimal.proto\";\nmessage M { confluent.type.Decimal d = 1; }\n",
+        &[dep("confluent/type/decimal.proto", 1, "")],
+    );
+    assert!(schema
+        .message_descriptor("confluent.type.Decimal")
+        .is_some());
+}
