@@ -117,7 +117,8 @@ pub(crate) fn check(
     let mut c = Checker {
         r: reader,
         w: writer,
-        memo: HashMap::with_hasher(BuildPairHasher),
+        // Roughly one memo entry per reader node is visited; sizing up front avoids rehashing.
+        memo: HashMap::with_capacity_and_hasher(reader.nodes.len().min(4096), BuildPairHasher),
     };
     c.fresh(reader_root, writer_root)
 }
