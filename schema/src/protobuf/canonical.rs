@@ -18,7 +18,7 @@ use std::collections::BTreeMap;
 use prost_types::field_descriptor_proto::{Label, Type};
 use prost_types::{
     uninterpreted_option::NamePart, DescriptorProto, EnumDescriptorProto, FieldDescriptorProto,
-    FileDescriptorProto, ServiceDescriptorProto, UninterpretedOption,
+    FileDescriptorProto, ServiceDescriptorProto, SourceCodeInfo, UninterpretedOption,
 };
 
 /// Highest message field number; Confluent prints ranges ending there as `max`.
@@ -70,6 +70,7 @@ impl Opt {
 /// Print a `FileDescriptorProto` as Confluent's canonical text.
 pub(crate) fn print(file: &FileDescriptorProto) -> String {
     Printer {
+        source: file.source_code_info.as_ref(),
         normalize: false,
         ignore_extensions: false,
         resolve: None,
@@ -81,6 +82,7 @@ pub(crate) fn print(file: &FileDescriptorProto) -> String {
 /// `extend` blocks: Confluent's `format=ignore_extensions`.
 pub(crate) fn print_ignoring_extensions(file: &FileDescriptorProto) -> String {
     Printer {
+        source: file.source_code_info.as_ref(),
         normalize: false,
         ignore_extensions: true,
         resolve: None,
@@ -96,6 +98,7 @@ pub(crate) fn print_descriptor(file: &FileDescriptorProto) -> String {
 /// Print the normalised form. `file` must carry fully-qualified type names (leading dot).
 pub(crate) fn print_normalized(file: &FileDescriptorProto, resolve: &dyn Resolve) -> String {
     Printer {
+        source: None,
         normalize: true,
         ignore_extensions: false,
         resolve: Some(resolve),
@@ -104,6 +107,8 @@ pub(crate) fn print_normalized(file: &FileDescriptorProto, resolve: &dyn Resolve
 }
 
 struct Printer<'a> {
+    /// Source locations of the text, to keep `reserved` statements as written.
+    source: Option<&'a SourceCodeInfo>,
     normalize: bool,
     ignore_extensions: bool,
     resolve: Option<&'a dyn Resolve>,
@@ -439,11 +444,11 @@ impl Printer<'_> {
             sb.push('\n');
             // Order of message types is significant: clients serialise message indexes against
             // the stored (non-normalised) text. Confluent prints messages, then enums.
-            for m in &file.message_type {
-                sb.push_str(&self.message(m, proto3));
+            for (i, m) in file.message_type.iter().enumerate() {
+                sb.push_str(&self.message(m, proto3, &[4, i as i32]));
             }
-            for e in &file.enum_type {
-                sb.push_str(&self.enumeration(e));
+            for (i, e) in file.enum_type.iter().enumerate() {
+                sb.push_str(&self.enumeration(e, &[5, i as i32]));
             }
         }
         if !self.ignore_extensions && !file.extension.is_empty() {
@@ -516,7 +521,7 @@ impl Printer<'_> {
         sb
     }
 
-    fn enumeration(&self, e: &EnumDescriptorProto) -> String {
+    fn enumeration(&self, e: &EnumDescriptorProto, path: &[i32]) -> String {
         let mut sb = format!("enum {} {{", e.name());
         let mut reserved: Vec<(i64, String)> = e
             .reserved_range
@@ -533,7 +538,7 @@ impl Printer<'_> {
             .iter()
             .map(|n| (i64::MAX, n.clone()))
             .collect();
-        let lines = self.reserved_lines(&mut reserved, names);
+        let lines = self.reserved_lines(&mut reserved, names, path, (4, 5));
         if !lines.is_empty() {
             sb.push('\n');
             for l in &lines {
@@ -587,7 +592,14 @@ impl Printer<'_> {
         &self,
         numbers: &mut Vec<(i64, String)>,
         names: Vec<(i64, String)>,
+        path: &[i32],
+        tags: (i32, i32),
     ) -> Vec<String> {
+        if !self.normalize {
+            if let Some(lines) = self.reserved_as_written(numbers, &names, path, tags) {
+                return lines;
+            }
+        }
         let quote = |n: &str| format!("\"{n}\"");
         if self.normalize {
             let mut all: Vec<(i64, String, String)> = numbers
@@ -613,7 +625,72 @@ impl Printer<'_> {
         }
     }
 
-    fn message(&self, m: &DescriptorProto, proto3: bool) -> String {
+    /// `reserved` statements grouped as in the source text (Confluent keeps one element per
+    /// statement), from the source locations protox-parse records. `None` without them.
+    fn reserved_as_written(
+        &self,
+        numbers: &[(i64, String)],
+        names: &[(i64, String)],
+        path: &[i32],
+        (range_tag, name_tag): (i32, i32),
+    ) -> Option<Vec<String>> {
+        let source = self.source?;
+        if numbers.is_empty() && names.is_empty() {
+            return Some(Vec::new());
+        }
+        let start = |span: &[i32]| (span.first().copied(), span.get(1).copied());
+        let end = |span: &[i32]| match span.len() {
+            3 => (span.first().copied(), span.get(2).copied()),
+            _ => (span.get(2).copied(), span.get(3).copied()),
+        };
+        let located = |tag: i32, j: usize| {
+            source
+                .location
+                .iter()
+                .find(|l| {
+                    l.path.len() == path.len() + 2
+                        && l.path.starts_with(path)
+                        && l.path[path.len()] == tag
+                        && l.path[path.len() + 1] == j as i32
+                })
+                .map(|l| start(&l.span))
+        };
+        // Statements: locations whose path is exactly the reserved field's.
+        let mut statements: Vec<(i32, (Option<i32>, Option<i32>), (Option<i32>, Option<i32>))> =
+            source
+                .location
+                .iter()
+                .filter(|l| {
+                    l.path.len() == path.len() + 1
+                        && l.path.starts_with(path)
+                        && (l.path[path.len()] == range_tag || l.path[path.len()] == name_tag)
+                })
+                .map(|l| (l.path[path.len()], start(&l.span), end(&l.span)))
+                .collect();
+        statements.sort_by_key(|s| s.1);
+        let mut lines = Vec::new();
+        let mut used = 0;
+        for (tag, from, to) in statements {
+            let items: Vec<String> = if tag == range_tag {
+                (0..numbers.len())
+                    .filter(|&j| located(tag, j).is_some_and(|p| p >= from && p <= to))
+                    .map(|j| numbers[j].1.clone())
+                    .collect()
+            } else {
+                (0..names.len())
+                    .filter(|&j| located(tag, j).is_some_and(|p| p >= from && p <= to))
+                    .map(|j| format!("\"{}\"", names[j].1))
+                    .collect()
+            };
+            if !items.is_empty() {
+                used += items.len();
+                lines.push(format!("reserved {};\n", items.join(", ")));
+            }
+        }
+        (used == numbers.len() + names.len()).then_some(lines)
+    }
+
+    fn message(&self, m: &DescriptorProto, proto3: bool, path: &[i32]) -> String {
         let mut sb = format!("message {} {{", m.name());
         let mut reserved: Vec<(i64, String)> = m
             .reserved_range
@@ -630,7 +707,7 @@ impl Printer<'_> {
             .iter()
             .map(|n| (i64::MAX, n.clone()))
             .collect();
-        let lines = self.reserved_lines(&mut reserved, names);
+        let lines = self.reserved_lines(&mut reserved, names, path, (9, 10));
         if !lines.is_empty() {
             sb.push('\n');
             for l in &lines {
@@ -769,18 +846,21 @@ impl Printer<'_> {
         }
 
         let groups = group_bodies(m);
-        let nested: Vec<&DescriptorProto> = m
+        let nested: Vec<(usize, &DescriptorProto)> = m
             .nested_type
             .iter()
-            .filter(|n| !is_map_entry(n) && !groups.contains(&n.name()))
+            .enumerate()
+            .filter(|(_, n)| !is_map_entry(n) && !groups.contains(&n.name()))
             .collect();
         if !nested.is_empty() || !m.enum_type.is_empty() {
             sb.push('\n');
-            for n in nested {
-                indent(&mut sb, &self.message(n, proto3));
+            for (i, n) in nested {
+                let child: Vec<i32> = path.iter().copied().chain([3, i as i32]).collect();
+                indent(&mut sb, &self.message(n, proto3, &child));
             }
-            for e in &m.enum_type {
-                indent(&mut sb, &self.enumeration(e));
+            for (i, e) in m.enum_type.iter().enumerate() {
+                let child: Vec<i32> = path.iter().copied().chain([4, i as i32]).collect();
+                indent(&mut sb, &self.enumeration(e, &child));
             }
         }
         sb.push_str("}\n");

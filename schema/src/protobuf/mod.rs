@@ -328,6 +328,24 @@ service Orders { rpc Get (Order) returns (stream Order); }
     }
 
     #[test]
+    fn reserved_statements_keep_their_grouping() {
+        let schema = parse(
+            "syntax = \"proto3\";\nmessage M {\n  reserved 14;\n  reserved 15, 9 to 11;\n  reserved \"foo\";\n  reserved \"bar\", \"baz\";\n  enum E { reserved 3, 5 to max; X = 0; }\n}\n",
+        );
+        let text = schema.canonical();
+        assert!(
+            text.contains("  reserved 14;\n  reserved 15, 9 to 11;\n  reserved \"foo\";\n  reserved \"bar\", \"baz\";\n"),
+            "{text}"
+        );
+        assert!(text.contains("reserved 3, 5 to max;"), "{text}");
+        assert_eq!(parse(text).canonical(), text);
+        let normalized = schema.normalize().expect("normalizes");
+        assert!(normalized.canonical().contains(
+            "  reserved 9 to 11;\n  reserved 14;\n  reserved 15;\n  reserved \"bar\";\n"
+        ));
+    }
+
+    #[test]
     fn normalize_sorts_options_imports_and_fields() {
         let a = parse(
             r#"syntax = "proto3";
