@@ -21,6 +21,9 @@ use prost_types::{
     FileDescriptorProto, ServiceDescriptorProto, SourceCodeInfo, UninterpretedOption,
 };
 
+/// A (line, column) position of source info.
+type Pos = (Option<i32>, Option<i32>);
+
 /// Highest message field number; Confluent prints ranges ending there as `max`.
 const MAX_FIELD_NUMBER: i32 = 536_870_911;
 
@@ -656,17 +659,16 @@ impl Printer<'_> {
                 .map(|l| start(&l.span))
         };
         // Statements: locations whose path is exactly the reserved field's.
-        let mut statements: Vec<(i32, (Option<i32>, Option<i32>), (Option<i32>, Option<i32>))> =
-            source
-                .location
-                .iter()
-                .filter(|l| {
-                    l.path.len() == path.len() + 1
-                        && l.path.starts_with(path)
-                        && (l.path[path.len()] == range_tag || l.path[path.len()] == name_tag)
-                })
-                .map(|l| (l.path[path.len()], start(&l.span), end(&l.span)))
-                .collect();
+        let mut statements: Vec<(i32, Pos, Pos)> = source
+            .location
+            .iter()
+            .filter(|l| {
+                l.path.len() == path.len() + 1
+                    && l.path.starts_with(path)
+                    && (l.path[path.len()] == range_tag || l.path[path.len()] == name_tag)
+            })
+            .map(|l| (l.path[path.len()], start(&l.span), end(&l.span)))
+            .collect();
         statements.sort_by_key(|s| s.1);
         let mut lines = Vec::new();
         let mut used = 0;
