@@ -29,6 +29,7 @@
 //! # Ok::<(), strata_schema::Error>(())
 //! ```
 
+mod canonical;
 mod diff;
 mod draft;
 mod loader;
@@ -117,8 +118,9 @@ impl FormatSchema for JsonSchema {
         let docs = parse::documents(&value, draft, &base, &deps);
         let model = loader::load(&docs)?;
         let validator = PayloadValidator::compile(&docs, draft)?;
-        // Confluent's canonical string is the compact JSON, key order preserved.
-        let canonical = value.to_string();
+        // Confluent's canonical string: compact JSON, key order preserved, numbers as Jackson
+        // writes them.
+        let canonical = canonical::canonical(text).unwrap_or_else(|| value.to_string());
         Ok(JsonSchema {
             canonical,
             dependencies: dependencies.to_vec(),
@@ -136,7 +138,8 @@ impl FormatSchema for JsonSchema {
     }
 
     fn normalize(&self) -> Result<Self> {
-        let text = normalize::sort_keys(&self.inner.value).to_string();
+        let text = canonical::sorted(&self.canonical)
+            .unwrap_or_else(|| normalize::sort_keys(&self.inner.value).to_string());
         let dependencies = normalize::sort_dependencies(&self.dependencies);
         JsonSchema::parse(&text, &dependencies, ParseOptions::default())
     }
