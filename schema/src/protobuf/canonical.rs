@@ -73,6 +73,7 @@ impl Opt {
 /// Print a `FileDescriptorProto` as Confluent's canonical text.
 pub(crate) fn print(file: &FileDescriptorProto) -> String {
     Printer {
+        maps: MapStyle::AsWritten,
         source: file.source_code_info.as_ref(),
         normalize: false,
         ignore_extensions: false,
@@ -85,6 +86,7 @@ pub(crate) fn print(file: &FileDescriptorProto) -> String {
 /// `extend` blocks: Confluent's `format=ignore_extensions`.
 pub(crate) fn print_ignoring_extensions(file: &FileDescriptorProto) -> String {
     Printer {
+        maps: MapStyle::AsWritten,
         source: file.source_code_info.as_ref(),
         normalize: false,
         ignore_extensions: true,
@@ -93,14 +95,24 @@ pub(crate) fn print_ignoring_extensions(file: &FileDescriptorProto) -> String {
     .file(file)
 }
 
-/// Print a decoded serialized descriptor (type names already qualified).
+/// Print a decoded serialized descriptor (type names already qualified). Map entries stay
+/// explicit nested messages, as Confluent's `toProtoFile(FileDescriptorProto)` keeps them, so
+/// message indexes count them as Confluent's (and confluent-kafka-python's) do.
 pub(crate) fn print_descriptor(file: &FileDescriptorProto) -> String {
-    print(file)
+    Printer {
+        maps: MapStyle::Explicit,
+        source: None,
+        normalize: false,
+        ignore_extensions: false,
+        resolve: None,
+    }
+    .file(file)
 }
 
 /// Print the normalised form. `file` must carry fully-qualified type names (leading dot).
 pub(crate) fn print_normalized(file: &FileDescriptorProto, resolve: &dyn Resolve) -> String {
     Printer {
+        maps: MapStyle::Collapsed,
         source: None,
         normalize: true,
         ignore_extensions: false,
@@ -110,6 +122,7 @@ pub(crate) fn print_normalized(file: &FileDescriptorProto, resolve: &dyn Resolve
 }
 
 struct Printer<'a> {
+    maps: MapStyle,
     /// Source locations of the text, to keep `reserved` statements as written.
     source: Option<&'a SourceCodeInfo>,
     normalize: bool,
@@ -181,27 +194,83 @@ fn field_type(field: &FieldDescriptorProto) -> String {
     }
 }
 
+/// protoc's `ToJsonName`: underscores dropped, the letter after each one upper-cased.
+fn default_json_name(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    let mut upper = false;
+    for c in name.chars() {
+        if c == '_' {
+            upper = true;
+        } else if upper {
+            out.push(c.to_ascii_uppercase());
+            upper = false;
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 fn last_component(name: &str) -> &str {
     name.rsplit('.').next().unwrap_or(name)
 }
 
-fn is_map_entry(m: &DescriptorProto) -> bool {
+/// How map fields and their entry messages are printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum MapStyle {
+    /// Entries synthesised from `map<K, V>` syntax (protox-parse sets the interpreted
+    /// `map_entry` option on them) print as `map<K, V>`; entries written out explicitly (an
+    /// uninterpreted `option map_entry = true`) stay as written.
+    AsWritten,
+    /// Every entry prints as an explicit nested message with `option map_entry = true`, as
+    /// Confluent's `toProtoFile(FileDescriptorProto)` renders a serialized descriptor.
+    Explicit,
+    /// Every entry, however written, prints as `map<K, V>` (Confluent's normaliser).
+    Collapsed,
+}
+
+/// Synthesised from `map<K, V>` (or interpreted in a serialized descriptor).
+pub(crate) fn is_synthetic_map_entry(m: &DescriptorProto) -> bool {
     m.options.as_ref().and_then(|o| o.map_entry) == Some(true)
 }
 
-/// The nested map-entry message a field points at, if the field is a map.
-fn map_entry<'m>(
-    parent: &'m DescriptorProto,
-    field: &FieldDescriptorProto,
-) -> Option<&'m DescriptorProto> {
-    if field.label() != Label::Repeated {
-        return None;
+/// Marked as a map entry in any way, including an explicit `option map_entry = true`.
+fn is_any_map_entry(m: &DescriptorProto) -> bool {
+    is_synthetic_map_entry(m)
+        || m.options.as_ref().is_some_and(|o| {
+            o.uninterpreted_option.iter().any(|u| {
+                u.name.len() == 1
+                    && !u.name[0].is_extension
+                    && u.name[0].name_part == "map_entry"
+                    && u.identifier_value.as_deref() == Some("true")
+            })
+        })
+}
+
+impl Printer<'_> {
+    fn is_map_entry(&self, m: &DescriptorProto) -> bool {
+        match self.maps {
+            MapStyle::AsWritten => is_synthetic_map_entry(m),
+            MapStyle::Explicit => false,
+            MapStyle::Collapsed => is_any_map_entry(m),
+        }
     }
-    let name = last_component(field.type_name());
-    parent
-        .nested_type
-        .iter()
-        .find(|m| m.name() == name && is_map_entry(m))
+
+    /// The nested map-entry message a field points at, if the field prints as a map.
+    fn map_entry<'m>(
+        &self,
+        parent: &'m DescriptorProto,
+        field: &FieldDescriptorProto,
+    ) -> Option<&'m DescriptorProto> {
+        if field.label() != Label::Repeated {
+            return None;
+        }
+        let name = last_component(field.type_name());
+        parent
+            .nested_type
+            .iter()
+            .find(|m| m.name() == name && self.is_map_entry(m))
+    }
 }
 
 fn is_group(field: &FieldDescriptorProto) -> bool {
@@ -350,6 +419,7 @@ fn message_options(m: &DescriptorProto) -> Vec<Opt> {
             o.no_standard_descriptor_accessor,
         );
         bool_opt(&mut out, "deprecated", o.deprecated);
+        bool_opt(&mut out, "map_entry", o.map_entry);
         bool_opt(
             &mut out,
             "message_set_wire_format",
@@ -852,7 +922,7 @@ impl Printer<'_> {
             .nested_type
             .iter()
             .enumerate()
-            .filter(|(_, n)| !is_map_entry(n) && !groups.contains(&n.name()))
+            .filter(|(_, n)| !self.is_map_entry(n) && !groups.contains(&n.name()))
             .collect();
         if !nested.is_empty() || !m.enum_type.is_empty() {
             sb.push('\n');
@@ -963,7 +1033,7 @@ impl Printer<'_> {
         in_oneof: bool,
     ) -> String {
         let mut sb = String::new();
-        let ty = match map_entry(parent, f) {
+        let ty = match self.map_entry(parent, f) {
             Some(entry) => {
                 let key = entry.field.iter().find(|k| k.number() == 1);
                 let value = entry.field.iter().find(|k| k.number() == 2);
@@ -997,7 +1067,12 @@ impl Printer<'_> {
             opts.push(Opt::simple("default", value));
         }
         if let Some(json) = &f.json_name {
-            opts.push(Opt::simple("json_name", Value::Str(json.clone())));
+            // Compilers fill in every field's JSON name; a serialized descriptor's default ones
+            // are left out so that it prints as its source did.
+            let implied = self.maps == MapStyle::Explicit && *json == default_json_name(f.name());
+            if !implied {
+                opts.push(Opt::simple("json_name", Value::Str(json.clone())));
+            }
         }
         let opts = self.filter_options(opts);
         if !opts.is_empty() {

@@ -117,18 +117,19 @@ impl ProtobufSchema {
     /// `[0]` for the first top-level message, `[1, 0]` for the first message nested in the
     /// second, ... `None` if the schema defines no such message.
     pub fn message_indexes(&self, full_name: &str) -> Option<Vec<i32>> {
-        index::message_indexes(&self.compiled.root, full_name)
+        index::message_indexes(&self.compiled.written, full_name)
     }
 
     /// The full name of the message at `indexes` (Confluent's `toMessageName`); an empty slice
     /// means `[0]`. `None` if the indexes point nowhere.
     pub fn message_at(&self, indexes: &[i32]) -> Option<String> {
-        index::message_at(&self.compiled.root, indexes).map(|m| m.full_name().to_string())
+        index::message_at(&self.compiled.written, indexes)
     }
 
     /// The message descriptor at `indexes` (see [`Self::message_at`]).
     pub fn message_descriptor_at(&self, indexes: &[i32]) -> Option<MessageDescriptor> {
-        index::message_at(&self.compiled.root, indexes)
+        let name = index::message_at(&self.compiled.written, indexes)?;
+        self.compiled.pool.get_message_by_name(&name)
     }
 
     /// The schema as a base64 serialised `FileDescriptorProto` (`format=serialized`), custom

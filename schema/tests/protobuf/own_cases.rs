@@ -484,3 +484,35 @@ fn a_reference_to_a_built_in_file_without_text_uses_the_built_in() {
         .message_descriptor("confluent.type.Decimal")
         .is_some());
 }
+
+/// Confluent prints a serialized descriptor with its map entries as explicit nested messages
+/// (`toProtoFile`), and counts them in message indexes, as confluent-kafka-python does.
+#[test]
+fn explicit_map_entries_count_in_indexes_and_normalize_to_maps() {
+    let with_map = parse(
+        "syntax = \"proto3\";\npackage p;\nmessage A {\n  map<string, string> m = 1;\n  B b = 2;\n  message B {}\n}\n",
+    );
+    assert_eq!(with_map.message_indexes("p.A.B"), Some(vec![0, 0]));
+
+    // The same schema from its serialized descriptor: the entry comes first among A's nested
+    // messages, as protoc emits it.
+    let from_base64 = parse(&with_map.serialized());
+    assert!(
+        from_base64.canonical().contains("option map_entry = true;"),
+        "{}",
+        from_base64.canonical()
+    );
+    assert_eq!(from_base64.message_indexes("p.A.B"), Some(vec![0, 1]));
+    assert_eq!(from_base64.message_at(&[0, 1]).as_deref(), Some("p.A.B"));
+    assert_eq!(changes(&with_map, &from_base64).1, true);
+    assert_eq!(
+        parse(from_base64.canonical()).canonical(),
+        from_base64.canonical()
+    );
+
+    // Normalising collapses explicit entries back into map fields.
+    assert_eq!(
+        from_base64.normalize().expect("normalizes").canonical(),
+        with_map.normalize().expect("normalizes").canonical()
+    );
+}
