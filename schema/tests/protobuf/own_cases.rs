@@ -504,7 +504,7 @@ fn explicit_map_entries_count_in_indexes_and_normalize_to_maps() {
     );
     assert_eq!(from_base64.message_indexes("p.A.B"), Some(vec![0, 1]));
     assert_eq!(from_base64.message_at(&[0, 1]).as_deref(), Some("p.A.B"));
-    assert_eq!(changes(&with_map, &from_base64).1, true);
+    assert!(changes(&with_map, &from_base64).1);
     assert_eq!(
         parse(from_base64.canonical()).canonical(),
         from_base64.canonical()
