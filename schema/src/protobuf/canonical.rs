@@ -673,6 +673,14 @@ impl Printer<'_> {
                 return lines;
             }
         }
+        if self.maps == MapStyle::Explicit {
+            // Confluent's toProtoFile makes one reserved element per range and per name.
+            return numbers
+                .drain(..)
+                .map(|(_, s)| format!("reserved {s};\n"))
+                .chain(names.iter().map(|(_, n)| format!("reserved \"{n}\";\n")))
+                .collect();
+        }
         let quote = |n: &str| format!("\"{n}\"");
         if self.normalize {
             let mut all: Vec<(i64, String, String)> = numbers
