@@ -109,8 +109,12 @@ fn put_uvarint(buf: &mut Vec<u8>, mut v: u64) {
     buf.push(v as u8);
 }
 
+fn zigzag(v: i64) -> u64 {
+    ((v << 1) ^ (v >> 63)) as u64
+}
+
 fn put_varint(buf: &mut Vec<u8>, v: i64) {
-    put_uvarint(buf, ((v << 1) ^ (v >> 63)) as u64);
+    put_uvarint(buf, zigzag(v));
 }
 
 fn uvarint_len(mut v: u64) -> usize {
@@ -181,7 +185,6 @@ pub(crate) struct BatchBuilder {
     count: u32,
     base_timestamp: i64,
     max_timestamp: i64,
-    scratch: Vec<u8>,
 }
 
 impl BatchBuilder {
@@ -194,7 +197,6 @@ impl BatchBuilder {
             count: 0,
             base_timestamp: 0,
             max_timestamp: i64::MIN,
-            scratch: Vec::new(),
         }
     }
 
@@ -236,34 +238,45 @@ impl BatchBuilder {
             self.base_timestamp = timestamp;
         }
         self.max_timestamp = self.max_timestamp.max(timestamp);
-        let s = &mut self.scratch;
-        s.clear();
-        s.push(0);
-        put_varint(s, timestamp.wrapping_sub(self.base_timestamp));
-        put_uvarint(s, u64::from(self.count));
-        match key {
-            Some(k) => {
-                put_varint(s, k.len() as i64);
-                s.extend_from_slice(k);
+        let ts_delta = zigzag(timestamp.wrapping_sub(self.base_timestamp));
+        let nullable_len = |b: Option<&[u8]>| match b {
+            Some(b) => uvarint_len(zigzag(b.len() as i64)) + b.len(),
+            None => 1,
+        };
+        let body = 1
+            + uvarint_len(ts_delta)
+            + uvarint_len(u64::from(self.count))
+            + nullable_len(key)
+            + nullable_len(value)
+            + uvarint_len(headers.len() as u64)
+            + headers
+                .iter()
+                .map(|(k, v)| {
+                    uvarint_len(k.len() as u64) + k.len() + nullable_len(Some(v.as_slice()))
+                })
+                .sum::<usize>();
+        let b = &mut self.buf;
+        b.reserve(body + 5);
+        put_uvarint(b, body as u64);
+        b.push(0);
+        put_uvarint(b, ts_delta);
+        put_uvarint(b, u64::from(self.count));
+        for part in [key, value] {
+            match part {
+                Some(bytes) => {
+                    put_varint(b, bytes.len() as i64);
+                    b.extend_from_slice(bytes);
+                }
+                None => put_varint(b, -1),
             }
-            None => put_varint(s, -1),
         }
-        match value {
-            Some(v) => {
-                put_varint(s, v.len() as i64);
-                s.extend_from_slice(v);
-            }
-            None => put_varint(s, -1),
-        }
-        put_uvarint(s, headers.len() as u64);
+        put_uvarint(b, headers.len() as u64);
         for (k, v) in headers {
-            put_uvarint(s, k.len() as u64);
-            s.extend_from_slice(k.as_bytes());
-            put_varint(s, v.len() as i64);
-            s.extend_from_slice(v);
+            put_uvarint(b, k.len() as u64);
+            b.extend_from_slice(k.as_bytes());
+            put_varint(b, v.len() as i64);
+            b.extend_from_slice(v);
         }
-        put_uvarint(&mut self.buf, s.len() as u64);
-        self.buf.extend_from_slice(s);
         self.count += 1;
     }
 

@@ -13,7 +13,7 @@ use crate::config::{BrokerConfig, ConsumerConfig, ProducerConfig, TopicConfig};
 use crate::consumer::Consumer;
 use crate::error::{Error, IoContext, Result};
 use crate::group::{self, GroupDescription};
-use crate::partition::{sync_dir, Notifier, Partition};
+use crate::partition::{sync_dir, Leases, Notifier, Partition, LEASE_IDLE};
 use crate::producer::Producer;
 use crate::topic::{self, Topic, TopicMeta};
 
@@ -29,6 +29,7 @@ pub(crate) struct BrokerInner {
     pub config: BrokerConfig,
     topics: RwLock<HashMap<String, Arc<Topic>>>,
     pub notifier: Arc<Notifier>,
+    pub leases: Arc<Leases>,
     /// Dropping this stops the background cleaner.
     _stop_cleaner: Option<mpsc::Sender<()>>,
 }
@@ -105,8 +106,35 @@ impl Broker {
             config,
             topics: RwLock::new(HashMap::new()),
             notifier,
+            leases: Arc::new(Leases::default()),
             _stop_cleaner: stop,
         });
+        {
+            // The lease thread: releases writer locks this process no longer uses, so that
+            // other processes can write. It sleeps while no lock is held.
+            let weak = Arc::downgrade(&inner);
+            let leases = inner.leases.clone();
+            std::thread::Builder::new()
+                .name("strata-broker-leases".into())
+                .spawn(move || loop {
+                    if !leases.wait_for_held(std::time::Duration::from_millis(200)) {
+                        if weak.strong_count() == 0 {
+                            return;
+                        }
+                        continue;
+                    }
+                    std::thread::sleep(LEASE_IDLE);
+                    let Some(inner) = weak.upgrade() else { return };
+                    let topics: Vec<Arc<Topic>> = inner.topics.read().values().cloned().collect();
+                    drop(inner);
+                    for t in topics {
+                        for p in t.partitions() {
+                            p.release_if_idle(LEASE_IDLE);
+                        }
+                    }
+                })
+                .map_err(|e| Error::io("start the lease thread", "strata-broker-leases", e))?;
+        }
         if let Some(rx) = rx {
             let weak = Arc::downgrade(&inner);
             let interval = inner.config.cleaner_interval;
@@ -150,7 +178,12 @@ impl Broker {
             });
         }
         topic::validate_name(name)?;
-        let opened = Topic::open(name, self.topic_dir(name), self.inner.notifier.clone())?;
+        let opened = Topic::open(
+            name,
+            self.topic_dir(name),
+            self.inner.notifier.clone(),
+            self.inner.leases.clone(),
+        )?;
         let Some(t) = opened else {
             return Err(Error::UnknownTopic {
                 topic: name.to_owned(),

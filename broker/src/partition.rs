@@ -66,6 +66,45 @@ impl Notifier {
     }
 }
 
+/// Writer locks held by this process, so that a background thread can release idle ones.
+///
+/// A writer keeps `writer.lock` between appends while it keeps appending, which saves three
+/// system calls per append; the broker's lease thread releases a lock idle for [`LEASE_IDLE`],
+/// and a writer lets go after holding it for [`LEASE_MAX`] so writers in other processes get
+/// their turn.
+#[derive(Debug, Default)]
+pub(crate) struct Leases {
+    held: AtomicUsize,
+    lock: Mutex<()>,
+    cv: Condvar,
+}
+
+/// A writer lock unused for this long is released.
+pub(crate) const LEASE_IDLE: Duration = Duration::from_millis(2);
+/// A writer lock held for this long is released after the append in progress.
+const LEASE_MAX: Duration = Duration::from_millis(20);
+
+impl Leases {
+    fn acquired(&self) {
+        self.held.fetch_add(1, Ordering::AcqRel);
+        let _g = self.lock.lock();
+        self.cv.notify_all();
+    }
+
+    fn released(&self) {
+        self.held.fetch_sub(1, Ordering::AcqRel);
+    }
+
+    /// Waits up to `timeout` for a lock to be held; true if one is.
+    pub fn wait_for_held(&self, timeout: Duration) -> bool {
+        let mut g = self.lock.lock();
+        if self.held.load(Ordering::Acquire) == 0 {
+            let _ = self.cv.wait_for(&mut g, timeout);
+        }
+        self.held.load(Ordering::Acquire) > 0
+    }
+}
+
 /// What the writer of this process knows about the active segment after its last append.
 #[derive(Debug)]
 struct Known {
@@ -80,6 +119,12 @@ struct Known {
 struct WriterState {
     lock_file: Option<File>,
     known: Option<Known>,
+    /// The file lock is held (since `held_since`).
+    held: bool,
+    held_since: Option<Instant>,
+    last_append: Option<Instant>,
+    /// The tail was verified while the lock has been held without a break.
+    verified: bool,
 }
 
 #[derive(Debug)]
@@ -104,6 +149,7 @@ pub(crate) struct Partition {
     sync_cv: Condvar,
     last_refresh: Mutex<Instant>,
     notifier: Arc<Notifier>,
+    leases: Arc<Leases>,
 }
 
 /// Where a reader is: the batch at `pos` in `segment` is the next to read and the next offset
@@ -124,15 +170,6 @@ pub(crate) enum Fetch {
     Empty,
     /// The offset is before the log start or after its end.
     OutOfRange { log_start: i64, log_end: i64 },
-}
-
-/// Releases the writer's file lock when an append ends, however it ends.
-struct FileLockGuard<'a>(&'a File);
-
-impl Drop for FileLockGuard<'_> {
-    fn drop(&mut self) {
-        let _ = FileExt::unlock(self.0);
-    }
 }
 
 fn now_ms() -> i64 {
@@ -179,6 +216,7 @@ impl Partition {
         id: i32,
         dir: PathBuf,
         notifier: Arc<Notifier>,
+        leases: Arc<Leases>,
     ) -> Result<Partition> {
         if !dir.is_dir() {
             return Err(Error::Io {
@@ -202,6 +240,7 @@ impl Partition {
             sync_cv: Condvar::new(),
             last_refresh: Mutex::new(Instant::now()),
             notifier,
+            leases,
         };
         p.reload()?;
         Ok(p)
@@ -301,10 +340,12 @@ impl Partition {
     /// Brings the writer's view of the tail up to date under the file lock, recovering a torn
     /// tail. Returns the known state.
     fn sync_tail<'a>(&self, w: &'a mut WriterState) -> Result<&'a mut Known> {
-        let fresh = match &w.known {
-            Some(k) => k.active.len()? == k.len && !k.active.path.as_os_str().is_empty(),
-            None => false,
-        };
+        // Nobody else can have written while we held the lock without a break.
+        let fresh = w.verified
+            || match &w.known {
+                Some(k) => k.active.len()? == k.len,
+                None => false,
+            };
         if !fresh {
             self.reload()?;
             let last = match self.segments.read().last().cloned() {
@@ -346,6 +387,7 @@ impl Partition {
             s.active = Some(last);
             s.written = s.written.max(summary.next_offset);
         }
+        w.verified = true;
         w.known.as_mut().ok_or(Error::Closed { what: "partition" })
     }
 
@@ -373,17 +415,24 @@ impl Partition {
                     .ctx("open writer lock", &path)?;
                 w.lock_file = Some(f);
             }
-            let Some(lock_file) = w.lock_file.take() else {
-                return Err(Error::Closed { what: "partition" });
-            };
-            let result = (|| {
+            if !w.held {
+                let Some(lock_file) = &w.lock_file else {
+                    return Err(Error::Closed { what: "partition" });
+                };
                 lock_file
                     .lock_exclusive()
                     .ctx("lock partition for writing", &self.dir)?;
-                let _guard = FileLockGuard(&lock_file);
-                self.append_locked(&mut w, batch, config, log_append_time, now)
-            })();
-            w.lock_file = Some(lock_file);
+                w.held = true;
+                w.verified = false;
+                w.held_since = Some(Instant::now());
+                self.leases.acquired();
+            }
+            let result = self.append_locked(&mut w, batch, config, log_append_time, now);
+            w.last_append = Some(Instant::now());
+            let overdue = w.held_since.is_some_and(|t| t.elapsed() >= LEASE_MAX);
+            if result.is_err() || overdue {
+                self.release_writer_lock(&mut w);
+            }
             result?
         };
         self.notifier.notify();
@@ -391,6 +440,29 @@ impl Partition {
             self.wait_durable(next)?;
         }
         Ok((base, log_append_time))
+    }
+
+    fn release_writer_lock(&self, w: &mut WriterState) {
+        if w.held {
+            if let Some(f) = &w.lock_file {
+                let _ = FileExt::unlock(f);
+            }
+            w.held = false;
+            w.verified = false;
+            self.leases.released();
+        }
+    }
+
+    /// Releases the writer lock if no append used it for `idle`. Returns whether it is still
+    /// held.
+    pub fn release_if_idle(&self, idle: Duration) -> bool {
+        let Some(mut w) = self.writer.try_lock() else {
+            return true;
+        };
+        if w.held && w.last_append.is_none_or(|t| t.elapsed() >= idle) {
+            self.release_writer_lock(&mut w);
+        }
+        w.held
     }
 
     fn append_locked(

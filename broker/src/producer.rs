@@ -76,6 +76,9 @@ impl ProducerInner {
     }
 }
 
+/// Initial capacity of a batch buffer; it grows up to the batch limit as needed.
+const BATCH_CAPACITY: usize = 64 * 1024;
+
 /// The limit on one batch for this producer and topic.
 fn max_batch(config: &ProducerConfig, topic: &TopicConfig) -> usize {
     config.max_message_bytes.min(topic.max_message_bytes)
@@ -246,69 +249,76 @@ impl Producer {
         }
         struct Open {
             partition: Arc<Partition>,
-            config: TopicConfig,
-            max: usize,
             batch: BatchBuilder,
             members: Vec<usize>,
-            last_next: i64,
         }
-        let n = records.len();
-        let mut out: Vec<Option<RecordMetadata>> = vec![None; n];
-        let mut open: HashMap<(String, i32), Open> = HashMap::new();
-        let mut topics = HashMap::new();
-        let write = |o: &mut Open, out: &mut Vec<Option<RecordMetadata>>| -> Result<()> {
+        struct Slot {
+            name: String,
+            topic: Arc<crate::topic::Topic>,
+            config: TopicConfig,
+            max: usize,
+            parts: Vec<Option<Open>>,
+        }
+        let mut out: Vec<RecordMetadata> = Vec::with_capacity(records.len());
+        let mut slots: Vec<Slot> = Vec::new();
+        let now = now_ms();
+        let write = |o: &mut Open, config: &TopicConfig, max: usize, out: &mut [RecordMetadata]| {
             if o.members.is_empty() {
                 return Ok(());
             }
-            let (base, lat) = o.partition.append(&mut o.batch, &o.config, Acks::Leader)?;
+            let (base, lat) = o.partition.append(&mut o.batch, config, Acks::Leader)?;
             for (i, &m) in o.members.iter().enumerate() {
-                if let Some(md) = out[m].as_mut() {
-                    md.offset = base + i as i64;
-                    if let Some(t) = lat {
-                        md.timestamp = t;
-                    }
+                out[m].offset = base + i as i64;
+                if let Some(t) = lat {
+                    out[m].timestamp = t;
                 }
             }
-            o.last_next = base + o.members.len() as i64;
             o.members.clear();
-            o.batch = BatchBuilder::with_capacity(o.max.min(1 << 20));
-            Ok(())
+            o.batch = BatchBuilder::with_capacity(max.min(BATCH_CAPACITY));
+            Ok::<(), Error>(())
         };
+        let mut last = usize::MAX;
         for (i, record) in records.into_iter().enumerate() {
-            let topic = match topics.get(&record.topic) {
-                Some(t) => Arc::clone(t),
-                None => {
-                    let t = self.inner.broker.topic(&record.topic)?;
-                    topics.insert(record.topic.clone(), t.clone());
-                    t
-                }
+            // Batches usually hold one topic: check the last one before searching.
+            let si = if slots.get(last).is_some_and(|s| s.name == record.topic) {
+                last
+            } else if let Some(si) = slots.iter().position(|s| s.name == record.topic) {
+                si
+            } else {
+                let topic = self.inner.broker.topic(&record.topic)?;
+                let config = topic.config();
+                slots.push(Slot {
+                    name: record.topic.clone(),
+                    max: max_batch(&self.inner.config, &config),
+                    parts: Vec::new(),
+                    topic,
+                    config,
+                });
+                slots.len() - 1
             };
-            let config = topic.config();
-            let max = max_batch(&self.inner.config, &config);
-            let size = Self::check(&record, &config, max)?;
-            let pid = self.choose(&record, topic.partition_count(), size)?;
-            let key = (record.topic.clone(), pid);
-            if !open.contains_key(&key) {
-                let partition = topic.partition(pid)?;
-                open.insert(
-                    key.clone(),
-                    Open {
-                        partition,
-                        config,
-                        max,
-                        batch: BatchBuilder::with_capacity(max.min(1 << 20)),
-                        members: Vec::new(),
-                        last_next: -1,
-                    },
-                );
+            last = si;
+            let slot = &mut slots[si];
+            let size = Self::check(&record, &slot.config, slot.max)?;
+            let pid = self.choose(&record, slot.topic.partition_count(), size)?;
+            let idx = pid as usize;
+            if slot.parts.len() <= idx {
+                slot.parts.resize_with(idx + 1, || None);
             }
-            let Some(o) = open.get_mut(&key) else {
+            if slot.parts[idx].is_none() {
+                slot.parts[idx] = Some(Open {
+                    partition: slot.topic.partition(pid)?,
+                    batch: BatchBuilder::with_capacity(slot.max.min(BATCH_CAPACITY)),
+                    members: Vec::new(),
+                });
+            }
+            let (config, max) = (&slot.config, slot.max);
+            let Some(o) = slot.parts[idx].as_mut() else {
                 continue;
             };
-            if !o.members.is_empty() && o.batch.len() + size - HEADER_LEN > o.max {
-                write(o, &mut out)?;
+            if !o.members.is_empty() && o.batch.len() + size - HEADER_LEN > max {
+                write(o, config, max, &mut out)?;
             }
-            let timestamp = record.timestamp.unwrap_or_else(now_ms);
+            let timestamp = record.timestamp.unwrap_or(now);
             o.batch.push(
                 timestamp,
                 record.key.as_deref(),
@@ -316,22 +326,24 @@ impl Producer {
                 &record.headers,
             );
             o.members.push(i);
-            out[i] = Some(RecordMetadata {
+            out.push(RecordMetadata {
                 topic: record.topic,
                 partition: pid,
                 offset: -1,
                 timestamp,
             });
         }
-        for o in open.values_mut() {
-            write(o, &mut out)?;
+        for slot in &mut slots {
+            for o in slot.parts.iter_mut().flatten() {
+                write(o, &slot.config, slot.max, &mut out)?;
+            }
         }
         if self.inner.config.acks == Acks::All {
-            for o in open.values() {
+            for o in slots.iter().flat_map(|s| s.parts.iter().flatten()) {
                 o.partition.sync_all()?;
             }
         }
-        Ok(out.into_iter().flatten().collect())
+        Ok(out)
     }
 
     /// Writes every buffered `acks=0` record now.

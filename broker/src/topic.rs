@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::TopicConfig;
 use crate::error::{Error, IoContext, Result};
-use crate::partition::{sync_dir, Notifier, Partition};
+use crate::partition::{sync_dir, Leases, Notifier, Partition};
 
 /// How often a topic's metadata is re-read to notice other processes' changes.
 const METADATA_MAX_AGE: Duration = Duration::from_millis(500);
@@ -102,11 +102,17 @@ pub(crate) struct Topic {
     state: RwLock<TopicState>,
     checked: Mutex<Instant>,
     notifier: Arc<Notifier>,
+    leases: Arc<Leases>,
 }
 
 impl Topic {
     /// Opens a topic directory; `None` if it has no metadata (deleted).
-    pub fn open(name: &str, dir: PathBuf, notifier: Arc<Notifier>) -> Result<Option<Topic>> {
+    pub fn open(
+        name: &str,
+        dir: PathBuf,
+        notifier: Arc<Notifier>,
+        leases: Arc<Leases>,
+    ) -> Result<Option<Topic>> {
         let Some((meta, mtime)) = read_meta(&dir)? else {
             return Ok(None);
         };
@@ -118,6 +124,7 @@ impl Topic {
                 p as i32,
                 dir.join(p.to_string()),
                 notifier.clone(),
+                leases.clone(),
             )?));
         }
         Ok(Some(Topic {
@@ -130,6 +137,7 @@ impl Topic {
             }),
             checked: Mutex::new(Instant::now()),
             notifier,
+            leases,
         }))
     }
 
@@ -157,6 +165,7 @@ impl Topic {
                 p as i32,
                 self.dir.join(p.to_string()),
                 self.notifier.clone(),
+                self.leases.clone(),
             )?));
         }
         Ok(true)

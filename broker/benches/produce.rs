@@ -1,0 +1,112 @@
+//! Produce 100-byte records with acks=1 from one thread, against a raw sequential write of the
+//! same bytes in the same chunk size (16 KiB, the producer's default batch.size).
+
+use std::io::Write;
+use std::time::{Duration, Instant};
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use strata_broker::{Broker, BrokerConfig, ProducerConfig, ProducerRecord, TopicConfig};
+
+const RECORDS: usize = 100_000;
+const VALUE: usize = 100;
+/// Records per `send_batch` call: 16 KiB of values, like Kafka's default batch.size.
+const BATCH: usize = 16 * 1024 / VALUE;
+
+fn bench(c: &mut Criterion) {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = Broker::open_with(
+        dir.path(),
+        BrokerConfig {
+            background_cleaner: false,
+            ..BrokerConfig::default()
+        },
+    )
+    .unwrap();
+    let config = TopicConfig {
+        segment_bytes: 256 << 20,
+        ..TopicConfig::default()
+    };
+    broker.create_topic("bench", 1, config).unwrap();
+    let value = vec![0x5au8; VALUE];
+
+    let mut g = c.benchmark_group("produce_100B");
+    g.throughput(Throughput::Elements(RECORDS as u64));
+
+    // Baseline: the same value bytes written sequentially to a file in 16 KiB writes.
+    g.bench_function("raw_sequential_write", |b| {
+        let path = dir.path().join("raw");
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                let mut f = std::fs::File::create(&path).unwrap();
+                let mut buf = Vec::with_capacity(BATCH * VALUE);
+                let start = Instant::now();
+                for i in 0..RECORDS {
+                    buf.extend_from_slice(&value);
+                    if (i + 1) % BATCH == 0 {
+                        f.write_all(&buf).unwrap();
+                        buf.clear();
+                    }
+                }
+                f.write_all(&buf).unwrap();
+                total += start.elapsed();
+            }
+            total
+        })
+    });
+
+    let producer = broker.producer(ProducerConfig::default());
+    g.bench_function("acks1_send_batch_16KiB", |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                let start = Instant::now();
+                let mut sent = 0;
+                while sent < RECORDS {
+                    let n = BATCH.min(RECORDS - sent);
+                    let batch: Vec<ProducerRecord> = (0..n)
+                        .map(|_| ProducerRecord {
+                            topic: "bench".into(),
+                            partition: Some(0),
+                            value: Some(value.clone()),
+                            ..ProducerRecord::default()
+                        })
+                        .collect();
+                    producer.send_batch(batch).unwrap();
+                    sent += n;
+                }
+                total += start.elapsed();
+            }
+            total
+        })
+    });
+
+    g.bench_function("acks1_send_one_by_one", |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                let start = Instant::now();
+                for _ in 0..RECORDS {
+                    producer
+                        .send(ProducerRecord {
+                            topic: "bench".into(),
+                            partition: Some(0),
+                            value: Some(value.clone()),
+                            ..ProducerRecord::default()
+                        })
+                        .unwrap();
+                }
+                total += start.elapsed();
+            }
+            total
+        })
+    });
+    g.finish();
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default().sample_size(10);
+    targets = bench
+}
+criterion_main!(benches);
