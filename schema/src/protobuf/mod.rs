@@ -19,6 +19,7 @@
 mod canonical;
 mod diff;
 mod index;
+mod option_value;
 mod parse;
 mod well_known;
 
