@@ -99,6 +99,16 @@ impl TestPostgres {
                 port: 0,
             });
         }
+        Self::start_throwaway()
+    }
+
+    /// A throwaway server of the caller's own (even when `TEST_DATABASE_URL` is set), for
+    /// tests that stop and restart it. Panics with the reason if none can be started.
+    pub fn dedicated() -> TestPostgres {
+        Self::start_throwaway().unwrap_or_else(|e| panic!("no throwaway PostgreSQL: {e}"))
+    }
+
+    fn start_throwaway() -> Result<TestPostgres, String> {
         let bin = find_bin_dir().ok_or("initdb not found under /usr/lib/postgresql/*/bin")?;
         let root = is_root();
         // A directory the postgres user can traverse: /tmp itself is world-searchable.

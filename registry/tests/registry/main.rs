@@ -1,9 +1,12 @@
 //! Integration tests of the registry over real HTTP on loopback, on real SQLite files and a
 //! real PostgreSQL server. Every storage scenario runs on both engines.
 
+mod formats;
 mod harness;
 mod http_conventions;
 mod scenarios;
+
+// (the database_restarts module is at the end of this file)
 
 /// Expand each scenario into a test per engine.
 macro_rules! on_both_engines {
@@ -13,7 +16,7 @@ macro_rules! on_both_engines {
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
                     let server = crate::harness::TestServer::sqlite().await;
-                    crate::scenarios::$name(&server).await;
+                    crate::$name(&server).await;
                     server.stop().await;
                 }
             )*
@@ -23,7 +26,7 @@ macro_rules! on_both_engines {
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
                     let server = crate::harness::TestServer::postgres().await;
-                    crate::scenarios::$name(&server).await;
+                    crate::$name(&server).await;
                     server.stop().await;
                 }
             )*
@@ -31,7 +34,14 @@ macro_rules! on_both_engines {
     };
 }
 
+use formats::*;
+use scenarios::*;
+
 on_both_engines!(
+    protobuf_schemas_register_with_references_and_check_compatibility,
+    protobuf_normalize_gives_one_id_to_reformatted_schemas,
+    json_schemas_register_with_references_and_check_compatibility,
+    a_changed_schema_type_is_incompatible,
     register_then_read_by_id_and_by_version,
     registering_an_identical_schema_returns_the_existing_version,
     the_same_schema_under_another_subject_reuses_its_id,
@@ -52,3 +62,35 @@ on_both_engines!(
     concurrent_registrations_never_duplicate_versions_or_ids,
     data_survives_a_restart_of_the_registry,
 );
+
+mod database_restarts {
+    use serde_json::json;
+    use strata_registry::Settings;
+
+    use crate::harness::{record, TestServer};
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_registry_keeps_serving_after_postgres_restarts() {
+        let pg = strata_e2e::postgres::TestPostgres::dedicated();
+        let s = TestServer::start(pg.fresh_database_url(), None, Settings::default()).await;
+        let id = s.register_ok("restart-value", &record("R", &[("a", "int", None)])).await;
+        assert_eq!(s.get(&format!("/schemas/ids/{id}")).await.0, 200);
+
+        tokio::task::spawn_blocking(move || {
+            pg.restart().expect("postgres restarts");
+            pg
+        })
+        .await
+        .expect("restart task");
+
+        // Cached reads never needed the database; uncached ones and writes reconnect.
+        assert_eq!(s.get(&format!("/schemas/ids/{id}")).await.0, 200);
+        assert_eq!(s.get("/subjects/restart-value/versions").await.1, json!([1]));
+        let id2 = s
+            .register_ok("restart-value", &record("R", &[("a", "int", None), ("b", "int", Some(json!(1)))]))
+            .await;
+        assert!(id2 > id);
+        assert_eq!(s.get("/subjects/restart-value/versions").await.1, json!([1, 2]));
+        s.stop().await;
+    }
+}

@@ -172,6 +172,16 @@ impl FormatSchema for AvroSchema {
         self.differences_with_roles(writer, "new", "old")
     }
 
+    fn formatted(&self, format: &str) -> Result<String> {
+        // Confluent's AvroSchema.formattedString: `resolved` inlines referenced types.
+        match format {
+            "resolved" => Ok(self.resolved()),
+            other => Err(Error::Unsupported(format!(
+                "Unsupported format '{other}' for AVRO schemas; use 'resolved'"
+            ))),
+        }
+    }
+
     fn record_name(&self) -> Option<String> {
         // Confluent's AvroSchema.name(): only a record (or error) has a name here; a top-level
         // enum or fixed gives null, and the record name strategies then fail.

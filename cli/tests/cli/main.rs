@@ -1,0 +1,3 @@
+//! Tests of the `strata` binary as users run it.
+
+mod serve;

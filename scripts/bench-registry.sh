@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# Registry benchmark (issue: read path and PostgreSQL registrations).
+#
+#  1. `strata serve` (release) on SQLite; registers 1,000 Avro schemas; then, in the same run,
+#     wrk drives GET /schemas/ids/{id} over random ids and GET / (the HTTP floor of the same
+#     server). Prints both rates, p99 latencies and their ratio (target: ratio >= 0.7, p99 < 5 ms
+#     at 32 connections).
+#  2. `strata serve` on a throwaway PostgreSQL; wrk with 16 connections registers new schemas
+#     (each request a new subject and a new schema). Target: >= 1,000 registrations/s.
+#
+# Environment: BENCH_SECONDS (default 10), BENCH_CONNECTIONS (32), BENCH_WRITERS (16).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+SECS=${BENCH_SECONDS:-10}
+CONNS=${BENCH_CONNECTIONS:-32}
+WRITERS=${BENCH_WRITERS:-16}
+
+if ! command -v wrk >/dev/null; then
+  echo "installing wrk" >&2
+  if [ "$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null
+  else echo "error: wrk is missing; install it (apt-get install wrk)" >&2; exit 2; fi
+fi
+cargo build --release -p strata-cli --locked
+BIN=${CARGO_TARGET_DIR:-$ROOT/target}/release/strata
+WORK=$(mktemp -d /tmp/strata-bench.XXXXXX)
+chmod 755 "$WORK"
+PIDS=()
+cleanup() {
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  if [ -n "${PGDATA_DIR:-}" ]; then
+    runas "$PGBIN/pg_ctl" -D "$PGDATA_DIR" -m immediate stop >/dev/null 2>&1 || true
+  fi
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_up() { for _ in $(seq 1 200); do curl -sf "$1/" >/dev/null && return 0; sleep 0.05; done; echo "server at $1 did not start" >&2; exit 1; }
+field() { sed -n "s/.*$1=\([0-9.]*\).*/\1/p" <<<"$2"; }
+runas() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+
+echo "== 1. read path on SQLite =="
+PORT=$(free_port)
+"$BIN" serve --listen 127.0.0.1:$PORT --database-url "sqlite://$WORK/registry.db" --log-format json 2>"$WORK/serve.log" &
+PIDS+=($!)
+URL=http://127.0.0.1:$PORT
+wait_up "$URL"
+python3 - "$URL" <<'PY'
+import http.client, json, sys, urllib.parse
+u = urllib.parse.urlparse(sys.argv[1])
+c = http.client.HTTPConnection(u.hostname, u.port)
+for i in range(1000):
+    schema = {"type": "record", "name": f"Rec{i}", "namespace": "bench",
+              "fields": [{"name": "id", "type": "long"}, {"name": f"f{i}", "type": "string"}]}
+    c.request("POST", f"/subjects/bench-{i}-value/versions", json.dumps({"schema": json.dumps(schema)}),
+              {"Content-Type": "application/json"})
+    r = c.getresponse(); body = r.read()
+    assert r.status == 200, body
+print("registered 1000 schemas")
+PY
+# Warm the cache (first reads load from the database), then measure.
+BENCH_IDS=1000 wrk -t2 -c8 -d2s -s scripts/bench/get_ids.lua "$URL" >/dev/null
+IDS=$(BENCH_IDS=1000 wrk -t2 -c$CONNS -d${SECS}s --latency -s scripts/bench/get_ids.lua "$URL" | grep RESULT)
+ROOTR=$(wrk -t2 -c$CONNS -d${SECS}s --latency -s scripts/bench/root.lua "$URL/" | grep RESULT)
+echo "GET /schemas/ids/{id}: $IDS"
+echo "GET / (HTTP floor):    $ROOTR"
+RATIO=$(python3 -c "print(f'{$(field rps "$IDS")/$(field rps "$ROOTR"):.2f}')")
+echo "ratio ids/floor = $RATIO (target >= 0.7); p99 ids = $(field p99_ms "$IDS") ms (target < 5 ms)"
+
+echo
+echo "== 2. registrations on PostgreSQL, $WRITERS concurrent clients =="
+PGBIN=$(ls -d /usr/lib/postgresql/*/bin | sort | tail -1)
+PGDATA_DIR=$WORK/pg
+mkdir -p "$PGDATA_DIR" "$WORK/sock"
+[ "$(id -u)" = 0 ] && chown -R postgres:postgres "$WORK"
+runas "$PGBIN/initdb" -A trust -U postgres -D "$PGDATA_DIR" >/dev/null
+PGPORT=$(free_port)
+runas "$PGBIN/pg_ctl" -D "$PGDATA_DIR" -o "-p $PGPORT -k $WORK/sock -c listen_addresses=127.0.0.1 -c max_connections=200" -w -l "$WORK/pg.log" start >/dev/null
+PORT2=$(free_port)
+"$BIN" serve --listen 127.0.0.1:$PORT2 --database-url "postgres://postgres@127.0.0.1:$PGPORT/postgres" --log-format json 2>"$WORK/serve-pg.log" &
+PIDS+=($!)
+URL2=http://127.0.0.1:$PORT2
+wait_up "$URL2"
+REG=$(wrk -t2 -c$WRITERS -d${SECS}s --latency -s scripts/bench/register.lua "$URL2" | grep RESULT)
+echo "POST register (new schema each): $REG"
+COUNT=$(curl -sf "$URL2/subjects" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')
+echo "subjects stored: $COUNT (non-2xx must be 0: $(field non2xx "$REG"))"
+echo "registrations/s = $(field rps "$REG") (target >= 1000)"
