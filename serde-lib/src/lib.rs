@@ -1,1 +1,62 @@
-//! strata-serde: Confluent wire format, serializers and the schema-validating Producer/Consumer.
+//! strata-serde: the Confluent wire format, a schema-registry client, serializers and
+//! deserializers for Avro, JSON Schema and Protobuf, and a schema-validating producer and
+//! consumer.
+//!
+//! Never depends on strata-registry: it talks to any Confluent-compatible registry over HTTP.
+//!
+//! - [`wire`]: the Confluent frame (magic `0x00` + id, magic `0x01` + GUID, GUID headers,
+//!   Protobuf message indexes).
+//! - [`client`]: [`RegistryClient`], with failover, auth and caches.
+//! - [`avro`]: Avro serializers/deserializers, a writer schema compiled once per id.
+//! - [`serializer`]: the options Confluent clients name and the [`Serializer`] /
+//!   [`Deserializer`] traits.
+//!
+//! Framing and decoding without a registry:
+//!
+//! ```
+//! use strata_schema::{AvroSchema, FormatSchema, ParseOptions};
+//! use strata_serde::wire::{self, SchemaId};
+//! use strata_serde::AvroCodec;
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let schema = AvroSchema::parse(
+//!     r#"{"type":"record","name":"Greeting","fields":[{"name":"text","type":"string"}]}"#,
+//!     &[],
+//!     ParseOptions::default(),
+//! )?;
+//! let codec = AvroCodec::new(&schema)?;
+//!
+//! #[derive(serde::Serialize)]
+//! struct Greeting { text: String }
+//!
+//! let mut bytes = Vec::new();
+//! wire::write_prefix(&mut bytes, SchemaId::Id(7), None);
+//! codec.encode_serde(&Greeting { text: "hi".into() }, &mut bytes)?;
+//! assert_eq!(bytes, [0, 0, 0, 0, 7, 4, b'h', b'i']);
+//!
+//! let frame = wire::parse_prefix(&bytes, false)?;
+//! assert_eq!(frame.schema, SchemaId::Id(7));
+//! let value = codec.decode(frame.payload)?;
+//! # let _ = value;
+//! # Ok(()) }
+//! ```
+
+pub mod avro;
+mod cache;
+pub mod client;
+mod error;
+pub mod serializer;
+pub mod wire;
+
+pub use avro::{
+    AvroCodec, AvroDeserializer, AvroSerializer, AvroValueDeserializer, AvroValueSerializer,
+};
+pub use client::{
+    Auth, CompatibilityCheck, FetchedSchema, RegisteredSchema, RegistryClient, RegistryConfig,
+    SchemaDef,
+};
+pub use error::{Error, Result};
+pub use serializer::{
+    Deserializer, SchemaIdPlacement, Serialized, Serializer, SerializerConfig, SubjectNameStrategy,
+};
+pub use wire::{Field, Frame, SchemaId};

@@ -1,0 +1,302 @@
+//! What every format's serializer shares: the options Confluent clients name
+//! (`auto_register_schemas`, `use_latest_version`, `use_schema_id`, `normalize_schemas`,
+//! `latest_compatibility_strict`, subject name strategy, schema-id placement), choosing the
+//! writer schema and its id for a topic, and the [`Serializer`]/[`Deserializer`] traits the
+//! producer and consumer use.
+//!
+//! Formats (in `avro`, `json`, `protobuf`) own the datum encoding only.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use strata_schema::{CompatibilityPolicy, ParsedSchema};
+
+use crate::client::{FetchedSchema, RegistryClient, SchemaDef};
+use crate::wire::{self, Field, SchemaId};
+use crate::{Error, Result};
+
+/// How a serializer names the subject it registers under and looks schemas up in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SubjectNameStrategy {
+    /// `<topic>-key` / `<topic>-value` (Confluent's default `TopicNameStrategy`).
+    #[default]
+    Topic,
+    /// The schema's fully-qualified name (`RecordNameStrategy`).
+    Record,
+    /// `<topic>-<fully-qualified name>` (`TopicRecordNameStrategy`).
+    TopicRecord,
+}
+
+impl SubjectNameStrategy {
+    /// The subject for `topic`/`field` and a schema named `record_name`.
+    pub fn subject(self, topic: &str, field: Field, record_name: Option<&str>) -> Result<String> {
+        let named = || {
+            record_name.ok_or_else(|| {
+                Error::Config(format!(
+                    "the {self:?} subject name strategy needs a named schema (an Avro record, a \
+                     Protobuf message or a JSON schema with a title); use the Topic strategy"
+                ))
+            })
+        };
+        Ok(match self {
+            SubjectNameStrategy::Topic => format!("{topic}-{}", field.suffix()),
+            SubjectNameStrategy::Record => named()?.to_string(),
+            SubjectNameStrategy::TopicRecord => format!("{topic}-{}", named()?),
+        })
+    }
+}
+
+/// Where the schema id travels (`schema.id.serializer`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SchemaIdPlacement {
+    /// Magic `0x00` + id before the payload (`prefix_schema_id_serializer`, the default).
+    #[default]
+    Prefix,
+    /// Magic `0x01` + GUID in the `__key_schema_id`/`__value_schema_id` header
+    /// (`header_schema_id_serializer`); the payload is bare.
+    Header,
+}
+
+/// Serializer options, named as Confluent's clients name them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SerializerConfig {
+    /// Register the value's schema if the subject does not know it (default true). Exclusive
+    /// with `use_latest_version`.
+    pub auto_register_schemas: bool,
+    /// Write with the subject's latest version instead of the value's own schema.
+    pub use_latest_version: bool,
+    /// Write with this schema id.
+    pub use_schema_id: Option<i32>,
+    /// Ask the registry to normalize on register and lookup.
+    pub normalize_schemas: bool,
+    /// With `use_latest_version`: refuse unless the latest version can read data written with
+    /// the value's own schema (default true, as Java's `latest.compatibility.strict`).
+    pub latest_compatibility_strict: bool,
+    /// Subject naming.
+    pub subject_name_strategy: SubjectNameStrategy,
+    /// Schema-id placement.
+    pub schema_id_placement: SchemaIdPlacement,
+}
+
+impl Default for SerializerConfig {
+    fn default() -> Self {
+        SerializerConfig {
+            auto_register_schemas: true,
+            use_latest_version: false,
+            use_schema_id: None,
+            normalize_schemas: false,
+            latest_compatibility_strict: true,
+            subject_name_strategy: SubjectNameStrategy::Topic,
+            schema_id_placement: SchemaIdPlacement::Prefix,
+        }
+    }
+}
+
+impl SerializerConfig {
+    /// Reject contradictory options, as confluent-kafka-python does.
+    pub fn validate(&self) -> Result<()> {
+        if self.use_latest_version && self.auto_register_schemas {
+            return Err(Error::Config(
+                "auto_register_schemas and use_latest_version cannot both be set; turn \
+                 auto_register_schemas off to write with the latest version"
+                    .into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Encoded bytes and the schema-id header to send with them (header placement only).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Serialized {
+    /// The record key or value bytes.
+    pub payload: Vec<u8>,
+    /// `(header name, header value)` when the id travels in a header.
+    pub header: Option<(&'static str, Vec<u8>)>,
+}
+
+/// Turns values into framed bytes for a topic.
+#[async_trait]
+pub trait Serializer<T: ?Sized>: Send + Sync {
+    /// Encode `value` for `topic`'s key or value.
+    async fn serialize(&self, topic: &str, field: Field, value: &T) -> Result<Serialized>;
+}
+
+/// Turns framed bytes back into values.
+#[async_trait]
+pub trait Deserializer<T>: Send + Sync {
+    /// Decode `payload` (with the record's headers, for header-placed ids).
+    async fn deserialize(
+        &self,
+        topic: &str,
+        field: Field,
+        headers: &[(String, Bytes)],
+        payload: &[u8],
+    ) -> Result<T>;
+}
+
+/// The writer schema a serializer chose for a topic, and the bytes that name it.
+#[derive(Debug)]
+pub(crate) struct Target<C> {
+    /// The prefix written before the payload (empty with header placement).
+    pub prefix: Vec<u8>,
+    /// The header value (header placement only).
+    pub header: Option<(&'static str, Vec<u8>)>,
+    /// The format's compiled writer.
+    pub codec: Arc<C>,
+}
+
+impl<C> Target<C> {
+    /// Frame `encode`'s output: prefix, then the datum.
+    pub(crate) fn frame(
+        &self,
+        size_hint: usize,
+        encode: impl FnOnce(&mut Vec<u8>) -> Result<()>,
+    ) -> Result<Serialized> {
+        let mut payload = Vec::with_capacity(self.prefix.len() + size_hint);
+        payload.extend_from_slice(&self.prefix);
+        encode(&mut payload)?;
+        Ok(Serialized {
+            payload,
+            header: self.header.clone(),
+        })
+    }
+}
+
+/// The writer schema: the value's own, or one fetched from the registry.
+pub(crate) enum Writer {
+    /// The serializer's own schema.
+    Own,
+    /// A schema from the registry.
+    Fetched(Arc<FetchedSchema>),
+}
+
+/// Choose the writer schema and its id for `topic`/`field`, following Confluent's order:
+/// `use_schema_id`, then `use_latest_version`, then register or look up the own schema.
+pub(crate) async fn choose_writer(
+    client: &RegistryClient,
+    config: &SerializerConfig,
+    own: Option<(&SchemaDef, &ParsedSchema)>,
+    record_name: Option<&str>,
+    topic: &str,
+    field: Field,
+    message_indexes: Option<&[i32]>,
+) -> Result<(Writer, Vec<u8>, Option<(&'static str, Vec<u8>)>)> {
+    let record_name = record_name
+        .map(str::to_string)
+        .or_else(|| own.and_then(|(_, parsed)| parsed.record_name()));
+    let record_name = record_name.as_deref();
+    let (writer, id, guid) = if let Some(id) = config.use_schema_id {
+        let fetched = client.schema_by_id(id).await?;
+        let guid = fetched.guid;
+        (Writer::Fetched(fetched), id, guid)
+    } else if config.use_latest_version {
+        let subject = config
+            .subject_name_strategy
+            .subject(topic, field, record_name)?;
+        let latest = client.latest_version(&subject).await?;
+        let fetched = client.schema_by_id(latest.id).await?;
+        if config.latest_compatibility_strict {
+            if let Some((_, own)) = own {
+                let problems = fetched
+                    .parsed
+                    .backward_differences(own, CompatibilityPolicy::Strict);
+                if !problems.is_empty() {
+                    return Err(Error::Serialize(format!(
+                        "the latest version of subject '{subject}' (id {}) cannot read data \
+                         written with the value's schema: {}",
+                        latest.id,
+                        problems
+                            .iter()
+                            .map(|p| p.message.as_str())
+                            .collect::<Vec<_>>()
+                            .join("; ")
+                    )));
+                }
+            }
+        }
+        (Writer::Fetched(fetched), latest.id, latest.guid)
+    } else {
+        let (def, _) = own.ok_or_else(|| {
+            Error::Config(
+                "this serializer has no schema of its own: set use_schema_id or \
+                 use_latest_version"
+                    .into(),
+            )
+        })?;
+        let subject = config
+            .subject_name_strategy
+            .subject(topic, field, record_name)?;
+        let registered = if config.auto_register_schemas {
+            client
+                .register(&subject, def, config.normalize_schemas)
+                .await?
+        } else {
+            client
+                .lookup(&subject, def, config.normalize_schemas)
+                .await?
+        };
+        (Writer::Own, registered.id, registered.guid)
+    };
+    match config.schema_id_placement {
+        SchemaIdPlacement::Prefix => {
+            let mut prefix = Vec::with_capacity(8);
+            wire::write_prefix(&mut prefix, SchemaId::Id(id), message_indexes);
+            Ok((writer, prefix, None))
+        }
+        SchemaIdPlacement::Header => {
+            let guid = guid.ok_or_else(|| {
+                Error::Config(format!(
+                    "the registry did not give schema {id} a GUID (it predates Confluent 8.0), \
+                     so it cannot be placed in a header; use prefix placement"
+                ))
+            })?;
+            Ok((
+                writer,
+                Vec::new(),
+                Some((field.header(), wire::header_value(guid, message_indexes))),
+            ))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn subject_name_strategies_follow_confluent() {
+        let s = SubjectNameStrategy::Topic;
+        assert_eq!(
+            s.subject("orders", Field::Value, None).unwrap(),
+            "orders-value"
+        );
+        assert_eq!(
+            s.subject("orders", Field::Key, Some("x.Y")).unwrap(),
+            "orders-key"
+        );
+        let s = SubjectNameStrategy::Record;
+        assert_eq!(
+            s.subject("orders", Field::Value, Some("shop.Order"))
+                .unwrap(),
+            "shop.Order"
+        );
+        assert!(s.subject("orders", Field::Value, None).is_err());
+        let s = SubjectNameStrategy::TopicRecord;
+        assert_eq!(
+            s.subject("orders", Field::Value, Some("shop.Order"))
+                .unwrap(),
+            "orders-shop.Order"
+        );
+    }
+
+    #[test]
+    fn auto_register_and_use_latest_version_are_exclusive() {
+        let config = SerializerConfig {
+            use_latest_version: true,
+            ..SerializerConfig::default()
+        };
+        assert!(matches!(config.validate(), Err(Error::Config(_))));
+    }
+}
