@@ -15,7 +15,7 @@
 
 use std::collections::BTreeMap;
 
-use super::option_value::{self, Value};
+use super::option_value::{self, ExtensionOptions, Opt, Value};
 
 use prost_types::field_descriptor_proto::{Label, Type};
 use prost_types::{
@@ -38,31 +38,11 @@ pub(crate) trait Resolve {
     fn is_repeated_extension(&self, full_name: &str) -> bool;
 }
 
-/// One option: its name as printed (`java_package`, `(confluent.field_meta).doc`) and value.
-#[derive(Debug, Clone, PartialEq)]
-struct Opt {
-    /// Name parts; `true` marks an extension part, printed in parentheses.
-    parts: Vec<(String, bool)>,
-    value: Value,
-}
-
-impl Opt {
-    fn simple(name: &str, value: Value) -> Self {
-        Opt {
-            parts: vec![(name.to_string(), false)],
-            value,
-        }
-    }
-
-    fn is_parenthesized(&self) -> bool {
-        self.parts.first().is_some_and(|p| p.1)
-    }
-}
-
 /// Print a `FileDescriptorProto` as Confluent's canonical text.
 pub(crate) fn print(file: &FileDescriptorProto) -> String {
     Printer {
         maps: MapStyle::AsWritten,
+        extensions: None,
         source: file.source_code_info.as_ref(),
         normalize: false,
         ignore_extensions: false,
@@ -76,6 +56,7 @@ pub(crate) fn print(file: &FileDescriptorProto) -> String {
 pub(crate) fn print_ignoring_extensions(file: &FileDescriptorProto) -> String {
     Printer {
         maps: MapStyle::AsWritten,
+        extensions: None,
         source: file.source_code_info.as_ref(),
         normalize: false,
         ignore_extensions: true,
@@ -87,9 +68,13 @@ pub(crate) fn print_ignoring_extensions(file: &FileDescriptorProto) -> String {
 /// Print a decoded serialized descriptor (type names already qualified). Map entries stay
 /// explicit nested messages, as Confluent's `toProtoFile(FileDescriptorProto)` keeps them, so
 /// message indexes count them as Confluent's (and confluent-kafka-python's) do.
-pub(crate) fn print_descriptor(file: &FileDescriptorProto) -> String {
+pub(crate) fn print_descriptor(
+    file: &FileDescriptorProto,
+    extensions: &ExtensionOptions,
+) -> String {
     Printer {
         maps: MapStyle::Explicit,
+        extensions: Some(extensions),
         source: None,
         normalize: false,
         ignore_extensions: false,
@@ -102,6 +87,7 @@ pub(crate) fn print_descriptor(file: &FileDescriptorProto) -> String {
 pub(crate) fn print_normalized(file: &FileDescriptorProto, resolve: &dyn Resolve) -> String {
     Printer {
         maps: MapStyle::Collapsed,
+        extensions: None,
         source: None,
         normalize: true,
         ignore_extensions: false,
@@ -112,6 +98,8 @@ pub(crate) fn print_normalized(file: &FileDescriptorProto, resolve: &dyn Resolve
 
 struct Printer<'a> {
     maps: MapStyle,
+    /// Extension options of a serialized descriptor, by descriptor path.
+    extensions: Option<&'a ExtensionOptions>,
     /// Source locations of the text, to keep `reserved` statements as written.
     source: Option<&'a SourceCodeInfo>,
     normalize: bool,
@@ -236,7 +224,23 @@ fn is_any_map_entry(m: &DescriptorProto) -> bool {
         })
 }
 
+/// The descriptor path of `item` in `list` (by identity) under `base` and field `tag`.
+fn child_path<T>(base: &[i32], tag: i32, list: &[T], item: &T) -> Option<Vec<i32>> {
+    let index = list.iter().position(|x| std::ptr::eq(x, item))?;
+    let mut path = base.to_vec();
+    path.extend([tag, i32::try_from(index).ok()?]);
+    Some(path)
+}
+
 impl Printer<'_> {
+    /// Extension options of a serialized descriptor at `path` (none for source text).
+    fn extra(&self, path: Option<&[i32]>) -> Vec<Opt> {
+        match (self.extensions, path) {
+            (Some(all), Some(path)) => all.get(path).cloned().unwrap_or_default(),
+            _ => Vec::new(),
+        }
+    }
+
     fn is_map_entry(&self, m: &DescriptorProto) -> bool {
         match self.maps {
             MapStyle::AsWritten => is_synthetic_map_entry(m),
@@ -495,7 +499,9 @@ impl Printer<'_> {
                 sb.push_str(&format!("import public \"{i}\";\n"));
             }
         }
-        let options = self.filter_options(file_options(file));
+        let mut options = file_options(file);
+        options.extend(self.extra(Some(&[])));
+        let options = self.filter_options(options);
         if !options.is_empty() {
             sb.push('\n');
             for o in &options {
@@ -515,26 +521,27 @@ impl Printer<'_> {
         }
         if !self.ignore_extensions && !file.extension.is_empty() {
             sb.push('\n');
-            for block in self.extends(&file.extension, proto3) {
+            for block in self.extends(&file.extension, proto3, &[7]) {
                 sb.push_str(&block);
             }
         }
         if !file.service.is_empty() {
             sb.push('\n');
-            for s in &file.service {
-                sb.push_str(&self.service(s));
+            for (i, s) in file.service.iter().enumerate() {
+                sb.push_str(&self.service(s, &[6, i as i32]));
             }
         }
         sb
     }
 
-    fn service(&self, s: &ServiceDescriptorProto) -> String {
+    fn service(&self, s: &ServiceDescriptorProto, path: &[i32]) -> String {
         let mut sb = format!("service {} {{", s.name());
         let mut opts = Vec::new();
         if let Some(o) = &s.options {
             bool_opt(&mut opts, "deprecated", o.deprecated);
             opts.extend(uninterpreted(&o.uninterpreted_option));
         }
+        opts.extend(self.extra(Some(path)));
         let opts = self.filter_options(opts);
         if !opts.is_empty() {
             sb.push('\n');
@@ -544,7 +551,8 @@ impl Printer<'_> {
         }
         if !s.method.is_empty() {
             sb.push('\n');
-            for m in &s.method {
+            for (j, m) in s.method.iter().enumerate() {
+                let method_path: Vec<i32> = path.iter().copied().chain([2, j as i32]).collect();
                 let mut line = format!("rpc {} (", m.name());
                 if m.client_streaming() {
                     line.push_str("stream ");
@@ -567,6 +575,7 @@ impl Printer<'_> {
                     );
                     mopts.extend(uninterpreted(&o.uninterpreted_option));
                 }
+                mopts.extend(self.extra(Some(&method_path)));
                 let mopts = self.filter_options(mopts);
                 if !mopts.is_empty() {
                     line.push_str(" {\n");
@@ -607,7 +616,9 @@ impl Printer<'_> {
                 indent(&mut sb, l);
             }
         }
-        let options = self.filter_options(enum_options(e));
+        let mut options = enum_options(e);
+        options.extend(self.extra(Some(path)));
+        let options = self.filter_options(options);
         if lines.is_empty() && (!options.is_empty() || !e.value.is_empty()) {
             sb.push('\n');
         }
@@ -625,6 +636,7 @@ impl Printer<'_> {
                 bool_opt(&mut opts, "deprecated", o.deprecated);
                 opts.extend(uninterpreted(&o.uninterpreted_option));
             }
+            opts.extend(self.extra(child_path(path, 2, &e.value, v).as_deref()));
             let opts = self.filter_options(opts);
             if !opts.is_empty() {
                 line.push(' ');
@@ -783,7 +795,9 @@ impl Printer<'_> {
                 indent(&mut sb, l);
             }
         }
-        let options = self.filter_options(message_options(m));
+        let mut options = message_options(m);
+        options.extend(self.extra(Some(path)));
+        let options = self.filter_options(options);
         if !options.is_empty() {
             sb.push('\n');
             for o in &options {
@@ -807,7 +821,11 @@ impl Printer<'_> {
         if !fields.is_empty() {
             sb.push('\n');
             for f in fields {
-                indent(&mut sb, &self.field(m, f, proto3, false));
+                let field_path = child_path(path, 2, &m.field, f);
+                indent(
+                    &mut sb,
+                    &self.field(m, f, proto3, false, field_path.as_deref()),
+                );
             }
         }
 
@@ -841,6 +859,7 @@ impl Printer<'_> {
                 if let Some(o) = &decl.options {
                     opts.extend(uninterpreted(&o.uninterpreted_option));
                 }
+                opts.extend(self.extra(child_path(path, 8, &m.oneof_decl, decl).as_deref()));
                 let opts = self.filter_options(opts);
                 if !opts.is_empty() {
                     block.push('\n');
@@ -851,7 +870,11 @@ impl Printer<'_> {
                 if !members.is_empty() {
                     block.push('\n');
                     for f in members {
-                        indent(&mut block, &self.field(m, f, proto3, true));
+                        let field_path = child_path(path, 2, &m.field, f);
+                        indent(
+                            &mut block,
+                            &self.field(m, f, proto3, true, field_path.as_deref()),
+                        );
                     }
                 }
                 let groups: Vec<&FieldDescriptorProto> = m
@@ -909,7 +932,8 @@ impl Printer<'_> {
         }
         if !self.ignore_extensions && !m.extension.is_empty() {
             sb.push('\n');
-            for block in self.extends(&m.extension, proto3) {
+            let extension_base: Vec<i32> = path.iter().copied().chain([6]).collect();
+            for block in self.extends(&m.extension, proto3, &extension_base) {
                 indent(&mut sb, &block);
             }
         }
@@ -937,7 +961,8 @@ impl Printer<'_> {
     }
 
     /// `extend` blocks, grouping consecutive fields with the same extendee.
-    fn extends(&self, fields: &[FieldDescriptorProto], proto3: bool) -> Vec<String> {
+    /// `base` is the path of the extension list (`[7]` in a file, `[.., 6]` in a message).
+    fn extends(&self, fields: &[FieldDescriptorProto], proto3: bool, base: &[i32]) -> Vec<String> {
         let mut blocks: Vec<(String, Vec<&FieldDescriptorProto>)> = Vec::new();
         for f in fields {
             let extendee = f.extendee().to_string();
@@ -962,7 +987,13 @@ impl Printer<'_> {
                 if !list.is_empty() {
                     sb.push('\n');
                     for f in list {
-                        indent(&mut sb, &self.field(&empty, f, proto3, false));
+                        let index = fields.iter().position(|x| std::ptr::eq(x, f));
+                        let path: Option<Vec<i32>> =
+                            index.map(|i| base.iter().copied().chain([i as i32]).collect());
+                        indent(
+                            &mut sb,
+                            &self.field(&empty, f, proto3, false, path.as_deref()),
+                        );
                     }
                 }
                 sb.push_str("}\n");
@@ -1014,7 +1045,7 @@ impl Printer<'_> {
             if !fields.is_empty() {
                 sb.push('\n');
                 for f in fields {
-                    indent(&mut sb, &self.field(body, f, proto3, false));
+                    indent(&mut sb, &self.field(body, f, proto3, false, None));
                 }
             }
         }
@@ -1022,12 +1053,15 @@ impl Printer<'_> {
         sb
     }
 
+    /// `path` is the field's descriptor path, for the extension options of a serialized
+    /// descriptor.
     fn field(
         &self,
         parent: &DescriptorProto,
         f: &FieldDescriptorProto,
         proto3: bool,
         in_oneof: bool,
+        path: Option<&[i32]>,
     ) -> String {
         let mut sb = String::new();
         let ty = match self.map_entry(parent, f) {
@@ -1053,6 +1087,7 @@ impl Printer<'_> {
         sb.push_str(&f.number().to_string());
 
         let mut opts = field_options(f);
+        opts.extend(self.extra(path));
         if let Some(default) = &f.default_value {
             // Confluent's toKind: strings quoted, bool/enum bare, numbers bare. Bytes are quoted
             // too so that the text parses again (Confluent prints them bare).

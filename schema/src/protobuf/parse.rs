@@ -15,7 +15,7 @@ use prost_types::FileDescriptorProto;
 use protox::file::{File, FileResolver, GoogleFileResolver};
 
 use super::diff::Model;
-use super::{canonical, well_known};
+use super::{canonical, option_value, well_known};
 use crate::{Dependency, Error, Result, SchemaType};
 
 /// The file name the schema being parsed gets inside its pool. Confluent names the root of a
@@ -95,8 +95,11 @@ pub(crate) fn load(name: &str, text: &str) -> std::result::Result<(String, File)
     match File::from_source(name, text) {
         Ok(file) => Ok((text.to_string(), file)),
         Err(parse_error) => match decode_descriptor(text) {
-            Some(fd) => {
-                let printed = canonical::print_descriptor(&fd);
+            Some((fd, bytes)) => {
+                let extensions = options_pool()
+                    .map(|pool| option_value::extension_options(pool, &bytes))
+                    .unwrap_or_default();
+                let printed = canonical::print_descriptor(&fd, &extensions);
                 let file = File::from_source(name, &printed)?;
                 Ok((printed, file))
             }
@@ -106,7 +109,7 @@ pub(crate) fn load(name: &str, text: &str) -> std::result::Result<(String, File)
 }
 
 /// A base64 (standard alphabet) serialized `FileDescriptorProto`, if `text` is one.
-pub(crate) fn decode_descriptor(text: &str) -> Option<FileDescriptorProto> {
+pub(crate) fn decode_descriptor(text: &str) -> Option<(FileDescriptorProto, Vec<u8>)> {
     let trimmed = text.trim();
     // Protobuf source always contains a space, a semicolon or a brace; base64 never does.
     if trimmed.is_empty() || trimmed.contains([' ', ';', '{', '\n']) {
@@ -122,7 +125,25 @@ pub(crate) fn decode_descriptor(text: &str) -> Option<FileDescriptorProto> {
         || !fd.service.is_empty()
         || fd.package.is_some()
         || fd.syntax.is_some();
-    has_content.then_some(fd)
+    has_content.then_some((fd, bytes))
+}
+
+/// A pool that knows `descriptor.proto` and Confluent's `*_meta` extensions, to read the custom
+/// options of serialized descriptors.
+fn options_pool() -> Option<&'static DescriptorPool> {
+    static POOL: OnceLock<Option<DescriptorPool>> = OnceLock::new();
+    POOL.get_or_init(|| {
+        let source = "syntax = \"proto3\";\nimport \"confluent/meta.proto\";\n";
+        let resolver = Resolver {
+            root: File::from_source(ROOT_NAME, source).ok()?,
+            deps: Arc::new(HashMap::new()),
+        };
+        let mut compiler = protox::Compiler::with_file_resolver(resolver);
+        compiler.include_imports(true).include_source_info(false);
+        compiler.open_file(ROOT_NAME).ok()?;
+        Some(compiler.descriptor_pool())
+    })
+    .as_ref()
 }
 
 struct Resolver {

@@ -516,3 +516,42 @@ fn explicit_map_entries_count_in_indexes_and_normalize_to_maps() {
         with_map.normalize().expect("normalizes").canonical()
     );
 }
+
+/// Custom options in a serialized descriptor (confluent-kafka-python registers base64
+/// descriptors) survive into the canonical text, as Confluent's `toCustomOptions` keeps them.
+#[test]
+fn serialized_descriptors_keep_confluent_meta_options() {
+    let text = r#"syntax = "proto3";
+package p;
+import "confluent/meta.proto";
+option (confluent.file_meta).doc = "file";
+message M {
+  option (confluent.message_meta) = { doc: "message", tags: ["PII"] };
+  string ssn = 1 [(confluent.field_meta) = { tags: "PII", params: { key: "scale", value: "2" } }];
+  E e = 2;
+}
+enum E {
+  A = 0 [(confluent.enum_value_meta).doc = "a"];
+}
+"#;
+    let schema = parse(text);
+    let from_base64 = parse(&schema.serialized());
+    let canonical = from_base64.canonical();
+    for expected in [
+        "option (confluent.file_meta) = {\n  doc: \"file\"\n};",
+        "tags: [\n      \"PII\"\n    ]",
+        "(confluent.field_meta) = {",
+        "value: \"2\",\n",
+        "A = 0 [(confluent.enum_value_meta) = {",
+    ] {
+        assert!(
+            canonical.contains(expected),
+            "missing {expected:?} in\n{canonical}"
+        );
+    }
+    assert_eq!(parse(canonical).canonical(), canonical);
+    assert_eq!(
+        from_base64.normalize().expect("normalizes").canonical(),
+        schema.normalize().expect("normalizes").canonical()
+    );
+}
