@@ -555,3 +555,21 @@ enum E {
         schema.normalize().expect("normalizes").canonical()
     );
 }
+
+#[test]
+fn forward_checks_render_the_roles_the_other_way_round() {
+    let old = ParsedSchema::Protobuf(parse("syntax = \"proto3\";\nmessage M { int32 a = 1; }"));
+    let new = ParsedSchema::Protobuf(parse("syntax = \"proto3\";\nmessage M { string a = 1; }"));
+    let result = check_compatibility(
+        CompatibilityLevel::Forward,
+        CompatibilityPolicy::Strict,
+        &new,
+        &[(3, &old)],
+    );
+    assert!(!result.is_compatible);
+    assert_eq!(
+        result.messages[0],
+        "{errorType:\"FIELD_SCALAR_KIND_CHANGED\", description:\"The kind of a SCALAR field at \
+         path '#/M/1' in the old schema does not match its kind in the new schema\"}"
+    );
+}
