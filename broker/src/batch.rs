@@ -200,6 +200,14 @@ impl BatchBuilder {
         }
     }
 
+    /// Empties the batch, keeping its buffer for the next one.
+    pub fn reset(&mut self) {
+        self.buf.truncate(HEADER_LEN);
+        self.count = 0;
+        self.base_timestamp = 0;
+        self.max_timestamp = i64::MIN;
+    }
+
     /// The encoded size so far.
     pub fn len(&self) -> usize {
         self.buf.len()
@@ -338,9 +346,20 @@ pub(crate) struct DecodedRecord {
 
 /// Decodes the records of a verified frame. `None` if the records are malformed.
 pub(crate) fn decode(frame: &Bytes, h: &BatchHeader) -> Option<Vec<DecodedRecord>> {
-    let b: &[u8] = frame;
     // A garbage count must not turn into a huge allocation.
-    let mut out = Vec::with_capacity((h.record_count as usize).min(b.len() / 4));
+    let mut out = Vec::with_capacity((h.record_count as usize).min(frame.len() / 4));
+    decode_each(frame, h, |r| out.push(r))?;
+    Some(out)
+}
+
+/// Decodes the records of a verified frame, handing each to `f`. `None` if malformed (`f` may
+/// have seen some records by then).
+pub(crate) fn decode_each(
+    frame: &Bytes,
+    h: &BatchHeader,
+    mut f: impl FnMut(DecodedRecord),
+) -> Option<()> {
+    let b: &[u8] = frame;
     let mut c = Cursor { b, at: HEADER_LEN };
     for _ in 0..h.record_count {
         let start = c.at;
@@ -377,7 +396,7 @@ pub(crate) fn decode(frame: &Bytes, h: &BatchHeader) -> Option<Vec<DecodedRecord
         } else {
             h.base_timestamp.wrapping_add(ts_delta)
         };
-        out.push(DecodedRecord {
+        f(DecodedRecord {
             offset: h.base_offset + offset_delta as i64,
             timestamp,
             key,
@@ -387,7 +406,7 @@ pub(crate) fn decode(frame: &Bytes, h: &BatchHeader) -> Option<Vec<DecodedRecord
         });
         c.at = end;
     }
-    Some(out)
+    Some(())
 }
 
 /// Rebuilds a batch from a subset of its records (compaction). Offsets, timestamps and

@@ -232,19 +232,14 @@ impl Consumer {
         let hint = st.parts.get(tp).and_then(|p| p.cursor.clone());
         match partition.fetch(pos, max_bytes, hint.as_ref())? {
             Fetch::Records(records, cursor) => {
-                let topic = partition.topic.clone();
                 let ps = st.parts.entry(tp.clone()).or_default();
                 let got = !records.is_empty();
-                ps.buffered
-                    .extend(records.into_iter().map(|r| ConsumerRecord {
-                        topic: topic.clone(),
-                        partition: tp.partition,
-                        offset: r.offset,
-                        timestamp: r.timestamp,
-                        key: r.key,
-                        value: r.value,
-                        headers: r.headers,
-                    }));
+                if ps.buffered.is_empty() {
+                    // O(1): the vector becomes the buffer.
+                    ps.buffered = VecDeque::from(records);
+                } else {
+                    ps.buffered.extend(records);
+                }
                 ps.cursor = Some(cursor);
                 Ok(got)
             }
@@ -277,6 +272,13 @@ impl Consumer {
             let Some(ps) = st.parts.get_mut(&tp) else {
                 continue;
             };
+            if out.is_empty() && ps.buffered.len() <= max {
+                // O(1) when the buffer is one contiguous fetch.
+                *out = Vec::from(std::mem::take(&mut ps.buffered));
+                if let Some(r) = out.last() {
+                    ps.position = Some(r.offset + 1);
+                }
+            }
             while out.len() < max {
                 let Some(r) = ps.buffered.pop_front() else {
                     break;

@@ -19,9 +19,10 @@ use bytes::{Bytes, BytesMut};
 use fs4::fs_std::FileExt;
 use parking_lot::{Condvar, Mutex, RwLock};
 
-use crate::batch::{self, BatchBuilder, BatchHeader, DecodedRecord};
+use crate::batch::{self, BatchBuilder, BatchHeader};
 use crate::config::{Acks, TimestampType, TopicConfig};
 use crate::error::{Error, IoContext, Result};
+use crate::record::ConsumerRecord;
 use crate::segment::{self, Segment, SegmentSummary};
 
 /// How often a reader re-lists a partition's segments to notice other processes' retention,
@@ -165,7 +166,7 @@ pub(crate) struct ReadCursor {
 #[derive(Debug)]
 pub(crate) enum Fetch {
     /// Records at or after the offset asked for (possibly none yet), and where to go on.
-    Records(Vec<DecodedRecord>, ReadCursor),
+    Records(Vec<ConsumerRecord>, ReadCursor),
     /// Nothing new.
     Empty,
     /// The offset is before the log start or after its end.
@@ -626,7 +627,8 @@ impl Partition {
 
     fn parse_fetch(&self, seg: &Arc<Segment>, pos: u64, buf: Bytes, offset: i64) -> Result<Fetch> {
         let mut at = 0usize;
-        let mut records = Vec::new();
+        // About 100 bytes a record at most: avoids regrowing for small records.
+        let mut records = Vec::with_capacity(buf.len() / 128);
         let mut next_offset = offset;
         while at + batch::HEADER_LEN <= buf.len() {
             let Some(h) = BatchHeader::parse(&buf[at..]) else {
@@ -648,14 +650,26 @@ impl Partition {
                 return self.bad_batch(seg, pos + at as u64, "CRC mismatch", records, next_offset);
             }
             if h.next_offset() > offset {
-                let Some(decoded) = batch::decode(&frame, &h) else {
+                let decoded = batch::decode_each(&frame, &h, |r| {
+                    if r.offset >= offset {
+                        records.push(ConsumerRecord {
+                            topic: self.topic.clone(),
+                            partition: self.id,
+                            offset: r.offset,
+                            timestamp: r.timestamp,
+                            key: r.key,
+                            value: r.value,
+                            headers: r.headers,
+                        });
+                    }
+                });
+                if decoded.is_none() {
                     return Err(Error::Corrupt {
                         path: seg.path.clone(),
                         position: pos + at as u64,
                         reason: "malformed records inside a batch with a valid CRC".into(),
                     });
-                };
-                records.extend(decoded.into_iter().filter(|r| r.offset >= offset));
+                }
                 next_offset = next_offset.max(h.next_offset());
             }
             at = end;
@@ -675,7 +689,7 @@ impl Partition {
         seg: &Arc<Segment>,
         at: u64,
         reason: &str,
-        records: Vec<DecodedRecord>,
+        records: Vec<ConsumerRecord>,
         next_offset: i64,
     ) -> Result<Fetch> {
         // Damage in the newest segment is a write in progress or a torn tail awaiting

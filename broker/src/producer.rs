@@ -262,7 +262,7 @@ impl Producer {
         let mut out: Vec<RecordMetadata> = Vec::with_capacity(records.len());
         let mut slots: Vec<Slot> = Vec::new();
         let now = now_ms();
-        let write = |o: &mut Open, config: &TopicConfig, max: usize, out: &mut [RecordMetadata]| {
+        let write = |o: &mut Open, config: &TopicConfig, out: &mut [RecordMetadata]| {
             if o.members.is_empty() {
                 return Ok(());
             }
@@ -274,7 +274,7 @@ impl Producer {
                 }
             }
             o.members.clear();
-            o.batch = BatchBuilder::with_capacity(max.min(BATCH_CAPACITY));
+            o.batch.reset();
             Ok::<(), Error>(())
         };
         let mut last = usize::MAX;
@@ -316,7 +316,7 @@ impl Producer {
                 continue;
             };
             if !o.members.is_empty() && o.batch.len() + size - HEADER_LEN > max {
-                write(o, config, max, &mut out)?;
+                write(o, config, &mut out)?;
             }
             let timestamp = record.timestamp.unwrap_or(now);
             o.batch.push(
@@ -335,7 +335,7 @@ impl Producer {
         }
         for slot in &mut slots {
             for o in slot.parts.iter_mut().flatten() {
-                write(o, &slot.config, slot.max, &mut out)?;
+                write(o, &slot.config, &mut out)?;
             }
         }
         if self.inner.config.acks == Acks::All {

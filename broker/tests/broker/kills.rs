@@ -311,3 +311,25 @@ fn a_killed_group_member_has_its_partitions_taken_over() {
         d.offsets
     );
 }
+
+#[test]
+fn a_consumer_sees_records_another_process_is_producing() {
+    let dir = tempfile::tempdir().unwrap();
+    let b = broker(dir.path());
+    b.create_topic("t", 1, TopicConfig::default()).unwrap();
+    let c = b
+        .consumer(ConsumerConfig {
+            auto_offset_reset: AutoOffsetReset::Earliest,
+            ..ConsumerConfig::default()
+        })
+        .unwrap();
+    c.assign(&[TopicPartition::new("t", 0)]).unwrap();
+    let mut child = spawn_child("produce", dir.path(), &[]);
+    // The first poll starts before the child has written anything: it must wake up on the
+    // child's records without any append in this process.
+    let recs = poll_n(&c, 100, Duration::from_secs(30));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(recs.len() >= 100, "got {} records", recs.len());
+    assert!(recs.windows(2).all(|w| w[1].offset == w[0].offset + 1));
+}

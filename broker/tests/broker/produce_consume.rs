@@ -330,3 +330,39 @@ fn producers_on_many_threads_get_distinct_offsets() {
     all.sort_unstable();
     assert_eq!(all, (0..200).collect::<Vec<_>>());
 }
+
+#[test]
+fn two_broker_handles_on_one_directory_take_turns_writing_a_partition() {
+    let dir = tempfile::tempdir().unwrap();
+    let b1 = broker(dir.path());
+    b1.create_topic("t", 1, TopicConfig::default()).unwrap();
+    let b2 = broker(dir.path());
+    let threads: Vec<_> = [b1.clone(), b2]
+        .into_iter()
+        .map(|b| {
+            std::thread::spawn(move || {
+                let p = b.producer(ProducerConfig::default());
+                (0..200)
+                    .map(|i| {
+                        p.send(ProducerRecord::new("t", format!("{i}")))
+                            .unwrap()
+                            .offset
+                    })
+                    .collect::<Vec<_>>()
+            })
+        })
+        .collect();
+    let mut offsets: Vec<i64> = threads
+        .into_iter()
+        .flat_map(|t| t.join().unwrap())
+        .collect();
+    offsets.sort_unstable();
+    assert_eq!(
+        offsets,
+        (0..400).collect::<Vec<_>>(),
+        "no offset given twice"
+    );
+    let c = b1.consumer(earliest()).unwrap();
+    c.assign(&[TopicPartition::new("t", 0)]).unwrap();
+    assert_eq!(poll_n(&c, 400, Duration::from_secs(10)).len(), 400);
+}
