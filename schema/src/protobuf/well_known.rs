@@ -7,8 +7,9 @@
 //! and `google/type` files are written here from what they define (messages, enums, field
 //! numbers; comments left out); nothing is read from disk.
 
-/// `confluent/meta.proto`: the `Meta` message and the `*_meta` custom options Confluent uses for
-/// docs, params and tags (extension number 1088, as in Confluent's `MetaProto`).
+/// `confluent/meta.proto`: the `Meta` message (doc, params, tags, rules) and the `*_meta` custom
+/// options Confluent uses on files, messages, fields, enums and enum values (extension number
+/// 1088, as in Confluent's `MetaProto` and confluent-kafka-python's `meta_pb2`).
 pub(crate) const CONFLUENT_META: &str = r#"syntax = "proto3";
 package confluent;
 
@@ -21,6 +22,14 @@ message Meta {
   string doc = 1;
   map<string, string> params = 2;
   repeated string tags = 3;
+  repeated Rule rules = 4;
+}
+
+message Rule {
+  string name = 1;
+  string doc = 2;
+  string expr = 3;
+  string sql = 4;
 }
 
 extend google.protobuf.FileOptions {

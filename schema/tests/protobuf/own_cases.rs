@@ -573,3 +573,44 @@ fn forward_checks_render_the_roles_the_other_way_round() {
          path '#/M/1' in the old schema does not match its kind in the new schema\"}"
     );
 }
+
+/// `google/protobuf/struct.proto` as protoc-generated Python code embeds it (what
+/// confluent-kafka-python registers, base64): map entries explicit, JSON names filled in.
+const STRUCT_PROTO_BASE64: &str = "Chxnb29nbGUvcHJvdG9idWYvc3RydWN0LnByb3RvEg9nb29nbGUucHJvdG9idWYimAEKBlN0cnVjdBI7CgZmaWVsZHMYASADKAsyIy5nb29nbGUucHJvdG9idWYuU3RydWN0LkZpZWxkc0VudHJ5UgZmaWVsZHMaUQoLRmllbGRzRW50cnkSEAoDa2V5GAEgASgJUgNrZXkSLAoFdmFsdWUYAiABKAsyFi5nb29nbGUucHJvdG9idWYuVmFsdWVSBXZhbHVlOgI4ASKyAgoFVmFsdWUSOwoKbnVsbF92YWx1ZRgBIAEoDjIaLmdvb2dsZS5wcm90b2J1Zi5OdWxsVmFsdWVIAFIJbnVsbFZhbHVlEiMKDG51bWJlcl92YWx1ZRgCIAEoAUgAUgtudW1iZXJWYWx1ZRIjCgxzdHJpbmdfdmFsdWUYAyABKAlIAFILc3RyaW5nVmFsdWUSHwoKYm9vbF92YWx1ZRgEIAEoCEgAUglib29sVmFsdWUSPAoMc3RydWN0X3ZhbHVlGAUgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdEgAUgtzdHJ1Y3RWYWx1ZRI7CgpsaXN0X3ZhbHVlGAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLkxpc3RWYWx1ZUgAUglsaXN0VmFsdWVCBgoEa2luZCI7CglMaXN0VmFsdWUSLgoGdmFsdWVzGAEgAygLMhYuZ29vZ2xlLnByb3RvYnVmLlZhbHVlUgZ2YWx1ZXMqGwoJTnVsbFZhbHVlEg4KCk5VTExfVkFMVUUQAEJ/ChNjb20uZ29vZ2xlLnByb3RvYnVmQgtTdHJ1Y3RQcm90b1ABWi9nb29nbGUuZ29sYW5nLm9yZy9wcm90b2J1Zi90eXBlcy9rbm93bi9zdHJ1Y3RwYvgBAaICA0dQQqoCHkdvb2dsZS5Qcm90b2J1Zi5XZWxsS25vd25UeXBlc2IGcHJvdG8z";
+
+#[test]
+fn a_protoc_generated_descriptor_from_python_parses() {
+    let schema = parse(STRUCT_PROTO_BASE64);
+    let canonical = schema.canonical();
+    assert!(canonical.contains("message FieldsEntry {"), "{canonical}");
+    assert!(
+        canonical.contains("option map_entry = true;"),
+        "{canonical}"
+    );
+    assert_eq!(
+        schema.message_indexes("google.protobuf.Struct.FieldsEntry"),
+        Some(vec![0, 0])
+    );
+    assert_eq!(
+        schema.message_indexes("google.protobuf.ListValue"),
+        Some(vec![2])
+    );
+    assert_eq!(
+        schema.record_name().as_deref(),
+        Some("google.protobuf.Struct")
+    );
+    let again = parse(canonical);
+    assert_eq!(again.canonical(), canonical);
+    assert!(diff(&schema, &again).is_empty());
+    let value = schema
+        .message_descriptor("google.protobuf.Value")
+        .expect("Value");
+    assert_eq!(
+        value
+            .oneofs()
+            .next()
+            .map(|o| o.name().to_string())
+            .as_deref(),
+        Some("kind")
+    );
+}
