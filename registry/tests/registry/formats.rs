@@ -61,15 +61,23 @@ pub async fn protobuf_schemas_register_with_references_and_check_compatibility(s
     let (_, again) = register_typed(s, "orders-value", "PROTOBUF", ORDER_PROTO, refs.clone()).await;
     assert_eq!((again["id"].as_i64(), again["version"].as_i64()), (Some(order_id), Some(1)));
 
-    // format=serialized answers a base64 FileDescriptorProto, which registers as the same schema.
+    // format=serialized answers a base64 FileDescriptorProto; that form is accepted as input
+    // and describes the same messages (no differences either way).
     let (status, serialized) = s.get(&format!("/schemas/ids/{order_id}?format=serialized")).await;
     assert_eq!(status, 200, "{serialized}");
     let b64 = serialized["schema"].as_str().unwrap().to_string();
     assert!(!b64.contains("message"), "serialized form is base64: {b64}");
-    let (status, via_b64) = s
-        .post("/subjects/orders-value", json!({"schema": b64, "schemaType": "PROTOBUF", "references": refs}))
+    s.put("/config/orders-copy", json!({"compatibility": "FULL"})).await;
+    let (status, copy) = register_typed(s, "orders-copy", "PROTOBUF", &b64, refs.clone()).await;
+    assert_eq!(status, 200, "{copy}");
+    assert!(copy["schema"].as_str().unwrap().contains("message Order"), "{copy}");
+    let (_, check) = s
+        .post(
+            "/compatibility/subjects/orders-copy/versions/latest",
+            json!({"schema": ORDER_PROTO, "schemaType": "PROTOBUF", "references": refs}),
+        )
         .await;
-    assert_eq!((status, via_b64["id"].as_i64()), (200, Some(order_id)), "{via_b64}");
+    assert_eq!(check, json!({"is_compatible": true}), "text and descriptor forms agree");
 
     // Changing a field's kind is incompatible, with Confluent's message and path.
     let changed = ORDER_PROTO.replace("int64 id = 1;", "string id = 1;");
