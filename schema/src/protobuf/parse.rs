@@ -91,12 +91,21 @@ fn google() -> &'static GoogleFileResolver {
 /// Parse `text` as `.proto` source; if that fails and the text is a base64 serialized
 /// `FileDescriptorProto` (Confluent's `toProtoFile` fallback), print it as `.proto` text first.
 /// Returns the `.proto` text and the parsed file.
-pub(crate) fn load(name: &str, text: &str) -> std::result::Result<(String, File), protox::Error> {
+fn load(
+    name: &str,
+    text: &str,
+    deps: &Arc<HashMap<String, DepEntry>>,
+) -> std::result::Result<(String, File), protox::Error> {
     match File::from_source(name, text) {
         Ok(file) => Ok((text.to_string(), file)),
         Err(parse_error) => match decode_descriptor(text) {
             Some((fd, bytes)) => {
-                let extensions = options_pool()
+                // Custom options are extensions defined in the descriptor's imports (or
+                // Confluent's meta.proto): read them against a pool of those files.
+                let imports_pool = imports_pool(&fd, deps);
+                let extensions = imports_pool
+                    .as_ref()
+                    .or_else(|| options_pool())
                     .map(|pool| option_value::extension_options(pool, &bytes))
                     .unwrap_or_default();
                 let printed = canonical::print_descriptor(&fd, &extensions);
@@ -128,8 +137,35 @@ pub(crate) fn decode_descriptor(text: &str) -> Option<(FileDescriptorProto, Vec<
     has_content.then_some((fd, bytes))
 }
 
+/// A pool of the files a serialized descriptor imports, plus `confluent/meta.proto`, to read its
+/// custom options. `None` if they do not compile.
+fn imports_pool(
+    fd: &FileDescriptorProto,
+    deps: &Arc<HashMap<String, DepEntry>>,
+) -> Option<DescriptorPool> {
+    let mut imports: Vec<&str> = fd.dependency.iter().map(String::as_str).collect();
+    imports.push("confluent/meta.proto");
+    imports.sort_unstable();
+    imports.dedup();
+    let mut source = String::from("syntax = \"proto3\";\n");
+    for import in imports {
+        if import == ROOT_NAME || import.contains('"') {
+            return None;
+        }
+        source.push_str(&format!("import \"{import}\";\n"));
+    }
+    let resolver = Resolver {
+        root: File::from_source(ROOT_NAME, &source).ok()?,
+        deps: Arc::clone(deps),
+    };
+    let mut compiler = protox::Compiler::with_file_resolver(resolver);
+    compiler.include_imports(true).include_source_info(false);
+    compiler.open_file(ROOT_NAME).ok()?;
+    Some(compiler.descriptor_pool())
+}
+
 /// A pool that knows `descriptor.proto` and Confluent's `*_meta` extensions, to read the custom
-/// options of serialized descriptors.
+/// options of serialized descriptors when their imports do not compile.
 fn options_pool() -> Option<&'static DescriptorPool> {
     static POOL: OnceLock<Option<DescriptorPool>> = OnceLock::new();
     POOL.get_or_init(|| {
@@ -159,7 +195,7 @@ impl FileResolver for Resolver {
         // A reference without text (a caller that knows the file is built in) falls through to
         // the built-in files.
         if let Some(dep) = self.deps.get(name).filter(|d| !d.text.trim().is_empty()) {
-            return load(name, &dep.text).map(|(_, file)| file);
+            return load(name, &dep.text, &self.deps).map(|(_, file)| file);
         }
         if let Some(text) = well_known::builtin_file(name) {
             return File::from_source(name, text);
@@ -172,10 +208,11 @@ impl FileResolver for Resolver {
 pub(crate) fn compile(text: &str, dependencies: &[Dependency]) -> Result<Compiled> {
     let mut deps = HashMap::new();
     flatten(dependencies, &mut deps);
-    let (root_text, root_file) = load(ROOT_NAME, text).map_err(|e| to_error(&e, text, &deps))?;
+    let deps = Arc::new(deps);
+    let (root_text, root_file) =
+        load(ROOT_NAME, text, &deps).map_err(|e| to_error(&e, text, &deps))?;
     let written = root_file.file_descriptor_proto().clone();
 
-    let deps = Arc::new(deps);
     let resolver = Resolver {
         root: root_file,
         deps: Arc::clone(&deps),

@@ -614,3 +614,25 @@ fn a_protoc_generated_descriptor_from_python_parses() {
         Some("kind")
     );
 }
+
+#[test]
+fn serialized_descriptors_keep_custom_options_defined_in_their_references() {
+    let opts = dep(
+        "opts.proto",
+        1,
+        "syntax = \"proto3\";\npackage mine;\nimport \"google/protobuf/descriptor.proto\";\nextend google.protobuf.FieldOptions { string label = 50000; }\n",
+    );
+    let deps = [opts];
+    let schema = parse_with(
+        "syntax = \"proto3\";\nimport \"opts.proto\";\nmessage M { string s = 1 [(mine.label) = \"x\"]; }\n",
+        &deps,
+    );
+    let from_base64 = parse_with(&schema.serialized(), &deps);
+    assert!(
+        from_base64
+            .canonical()
+            .contains("string s = 1 [(mine.label) = \"x\"];"),
+        "{}",
+        from_base64.canonical()
+    );
+}
