@@ -2,7 +2,9 @@
 //! a compiled [`DescriptorPool`], with protox as the compiler.
 //!
 //! Imports resolve through the dependencies (by reference name, recursively), then through the
-//! built-in files of [`super::well_known`]. Nothing is read from disk. Errors carry the parser's
+//! built-in files of [`super::well_known`]. A base64 descriptor (the root or a dependency) is
+//! printed as `.proto` text first, as Confluent's `toProtoFile` does, with its custom options
+//! read against a pool of its imports. Nothing is read from disk. Errors carry the parser's
 //! message and the line and column where it points.
 
 use std::collections::HashMap;
