@@ -329,6 +329,40 @@ fn uninterpreted_one(o: &UninterpretedOption) -> Opt {
     Opt { parts, value }
 }
 
+/// A numeric literal in one spelling (Confluent's normaliser reformats numbers): hex and octal
+/// integers in decimal, `1.0` as `1`. Confluent also rounds to three decimals; that loses
+/// information, so we do not. Anything else (enum names, `inf`, `nan`) is left as is.
+fn normalize_number(literal: &str) -> String {
+    let (negative, digits) = match literal.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, literal),
+    };
+    let integer = if let Some(hex) = digits
+        .strip_prefix("0x")
+        .or_else(|| digits.strip_prefix("0X"))
+    {
+        i128::from_str_radix(hex, 16).ok()
+    } else if digits.len() > 1
+        && digits.starts_with('0')
+        && digits.bytes().all(|b| b.is_ascii_digit())
+    {
+        i128::from_str_radix(&digits[1..], 8).ok()
+    } else {
+        digits.parse::<i128>().ok()
+    };
+    if let Some(n) = integer {
+        return if negative {
+            (-n).to_string()
+        } else {
+            n.to_string()
+        };
+    }
+    match literal.parse::<f64>() {
+        Ok(v) if v.is_finite() => format_double(v),
+        _ => literal.to_string(),
+    }
+}
+
 fn format_double(v: f64) -> String {
     if v.is_infinite() {
         if v > 0.0 {
@@ -1094,6 +1128,7 @@ impl Printer<'_> {
             let value = match f.r#type.and_then(|t| Type::try_from(t).ok()) {
                 Some(Type::String) => Value::Str(default.clone()),
                 Some(Type::Bytes) => Value::Prim(format!("\"{default}\"")),
+                _ if self.normalize => Value::Prim(normalize_number(default)),
                 _ => Value::Prim(default.clone()),
             };
             opts.push(Opt::simple("default", value));
@@ -1334,6 +1369,17 @@ fn merge(existing: Value, replacement: Value) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn numbers_get_one_spelling_when_normalized() {
+        assert_eq!(normalize_number("0x10"), "16");
+        assert_eq!(normalize_number("-010"), "-8");
+        assert_eq!(normalize_number("1.0"), "1");
+        assert_eq!(normalize_number("1e3"), "1000");
+        assert_eq!(normalize_number("0.25"), "0.25");
+        assert_eq!(normalize_number("inf"), "inf");
+        assert_eq!(normalize_number("FOO"), "FOO");
+    }
 
     #[test]
     fn escape_follows_confluent() {
