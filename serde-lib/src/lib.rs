@@ -44,8 +44,12 @@
 pub mod avro;
 mod cache;
 pub mod client;
+pub mod consumer;
 mod error;
+pub mod json;
+pub mod producer;
 pub mod serializer;
+pub mod transport;
 pub mod wire;
 
 pub use avro::{
@@ -55,8 +59,12 @@ pub use client::{
     Auth, CompatibilityCheck, FetchedSchema, RegisteredSchema, RegistryClient, RegistryConfig,
     SchemaDef,
 };
+pub use consumer::{Consumer, ErrorPolicy, Message};
 pub use error::{Error, Result};
+pub use json::{JsonDeserializer, JsonSerializer};
+pub use producer::{BytesSerde, Producer, Record, StringSerde};
 pub use serializer::{
     Deserializer, SchemaIdPlacement, Serialized, Serializer, SerializerConfig, SubjectNameStrategy,
 };
+pub use transport::{BundledConsumer, BundledProducer, ConsumerTransport, ProducerTransport};
 pub use wire::{Field, Frame, SchemaId};

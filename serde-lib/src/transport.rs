@@ -1,0 +1,112 @@
+//! Where framed records go and come from: the [`ProducerTransport`] and [`ConsumerTransport`]
+//! traits, and their implementation over the bundled broker (strata-broker, which blocks, so
+//! every call runs on tokio's blocking pool). Records are strata-broker's plain
+//! [`ProducerRecord`]/[`ConsumerRecord`], which know nothing of schemas.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use strata_broker::{ConsumerRecord, ProducerRecord, RecordMetadata};
+
+use crate::{Error, Result};
+
+/// Sends framed records.
+#[async_trait]
+pub trait ProducerTransport: Send + Sync {
+    /// Send one record and wait for its acknowledgement.
+    async fn send(&self, record: ProducerRecord) -> Result<RecordMetadata>;
+    /// Send records in order and wait for all acknowledgements.
+    async fn send_batch(&self, records: Vec<ProducerRecord>) -> Result<Vec<RecordMetadata>> {
+        let mut out = Vec::with_capacity(records.len());
+        for r in records {
+            out.push(self.send(r).await?);
+        }
+        Ok(out)
+    }
+    /// Wait until buffered records are written.
+    async fn flush(&self) -> Result<()>;
+}
+
+/// Receives framed records.
+#[async_trait]
+pub trait ConsumerTransport: Send + Sync {
+    /// Subscribe to `topics`.
+    async fn subscribe(&self, topics: &[String]) -> Result<()>;
+    /// Records available within `timeout` (possibly none).
+    async fn poll(&self, timeout: Duration) -> Result<Vec<ConsumerRecord>>;
+    /// Commit the positions of everything polled so far.
+    async fn commit(&self) -> Result<()>;
+}
+
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> strata_broker::Result<T> + Send + 'static,
+) -> Result<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| Error::Task(e.to_string()))?
+        .map_err(Error::from)
+}
+
+/// The bundled broker's producer as a transport.
+#[derive(Debug, Clone)]
+pub struct BundledProducer(pub strata_broker::Producer);
+
+#[async_trait]
+impl ProducerTransport for BundledProducer {
+    async fn send(&self, record: ProducerRecord) -> Result<RecordMetadata> {
+        let p = self.0.clone();
+        blocking(move || p.send(record)).await
+    }
+
+    async fn send_batch(&self, records: Vec<ProducerRecord>) -> Result<Vec<RecordMetadata>> {
+        let p = self.0.clone();
+        blocking(move || p.send_batch(records)).await
+    }
+
+    async fn flush(&self) -> Result<()> {
+        let p = self.0.clone();
+        blocking(move || p.flush()).await
+    }
+}
+
+/// The bundled broker's consumer as a transport.
+#[derive(Debug, Clone)]
+pub struct BundledConsumer(pub strata_broker::Consumer);
+
+#[async_trait]
+impl ConsumerTransport for BundledConsumer {
+    async fn subscribe(&self, topics: &[String]) -> Result<()> {
+        let c = self.0.clone();
+        let topics = topics.to_vec();
+        blocking(move || {
+            let refs: Vec<&str> = topics.iter().map(String::as_str).collect();
+            c.subscribe(&refs)
+        })
+        .await
+    }
+
+    async fn poll(&self, timeout: Duration) -> Result<Vec<ConsumerRecord>> {
+        let c = self.0.clone();
+        blocking(move || c.poll(timeout)).await
+    }
+
+    async fn commit(&self) -> Result<()> {
+        let c = self.0.clone();
+        blocking(move || c.commit()).await
+    }
+}
+
+/// Shared handles are transports too.
+#[async_trait]
+impl<T: ProducerTransport + ?Sized> ProducerTransport for Arc<T> {
+    async fn send(&self, record: ProducerRecord) -> Result<RecordMetadata> {
+        (**self).send(record).await
+    }
+    async fn send_batch(&self, records: Vec<ProducerRecord>) -> Result<Vec<RecordMetadata>> {
+        (**self).send_batch(records).await
+    }
+    async fn flush(&self) -> Result<()> {
+        (**self).flush().await
+    }
+}

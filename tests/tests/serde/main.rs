@@ -1,0 +1,6 @@
+//! strata-serde against a live Strata registry (in process, SQLite) and the bundled broker.
+
+mod avro;
+mod harness;
+mod json;
+mod producer_consumer;

@@ -1,0 +1,254 @@
+//! The typed Producer and Consumer over the bundled broker.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use strata_broker::{AutoOffsetReset, ConsumerConfig, ProducerConfig};
+use strata_serde::consumer::DLQ_ERROR_HEADER;
+use strata_serde::{
+    AvroDeserializer, AvroSerializer, BundledConsumer, BundledProducer, BytesSerde, Consumer,
+    ErrorPolicy, JsonSerializer, Producer, Record, SerializerConfig, StringSerde,
+};
+
+use crate::avro::{order, Order, ORDER_V1};
+use crate::harness::{Registry, TestBroker};
+use crate::json::{Person, PERSON};
+
+fn consumer_config(group: &str) -> ConsumerConfig {
+    ConsumerConfig {
+        group_id: Some(group.into()),
+        auto_offset_reset: AutoOffsetReset::Earliest,
+        ..ConsumerConfig::default()
+    }
+}
+
+async fn poll_until<K: Send, V: Send>(
+    consumer: &Consumer<K, V>,
+    want: usize,
+) -> Vec<strata_serde::Message<K, V>> {
+    let mut out = Vec::new();
+    for _ in 0..50 {
+        out.extend(consumer.poll(Duration::from_millis(100)).await.unwrap());
+        if out.len() >= want {
+            break;
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn typed_records_go_through_the_bundled_broker_and_come_back() {
+    let registry = Registry::start().await;
+    let broker = TestBroker::new(&["orders"]);
+    let client = registry.client();
+    let producer: Producer<str, Order> = Producer::new(
+        Arc::new(BundledProducer(
+            broker.broker.producer(ProducerConfig::default()),
+        )),
+        Arc::new(StringSerde),
+        Arc::new(
+            AvroSerializer::new(client.clone(), ORDER_V1, SerializerConfig::default()).unwrap(),
+        ),
+    );
+    for i in 0..3 {
+        let mut o = order();
+        o.id = i;
+        producer
+            .send(Record::new("orders", &o).with_key("k"))
+            .await
+            .unwrap();
+    }
+    let consumer: Consumer<String, Order> = Consumer::new(
+        Arc::new(BundledConsumer(
+            broker.broker.consumer(consumer_config("g")).unwrap(),
+        )),
+        Arc::new(StringSerde),
+        Arc::new(AvroDeserializer::new(client)),
+        ErrorPolicy::Fail,
+    );
+    consumer.subscribe(&["orders"]).await.unwrap();
+    let got = poll_until(&consumer, 3).await;
+    let ids: Vec<i64> = got.iter().map(|m| m.value.as_ref().unwrap().id).collect();
+    assert_eq!(ids, vec![0, 1, 2]);
+    assert_eq!(got[0].key.as_deref(), Some("k"));
+}
+
+#[tokio::test]
+async fn an_invalid_value_writes_nothing() {
+    let registry = Registry::start().await;
+    let broker = TestBroker::new(&["people"]);
+    let producer: Producer<str, Person> = Producer::new(
+        Arc::new(BundledProducer(
+            broker.broker.producer(ProducerConfig::default()),
+        )),
+        Arc::new(StringSerde),
+        Arc::new(
+            JsonSerializer::new(registry.client(), PERSON, SerializerConfig::default()).unwrap(),
+        ),
+    );
+    let bad = Person {
+        name: String::new(),
+        age: 1,
+    };
+    let good = Person {
+        name: "x".into(),
+        age: 1,
+    };
+    assert!(producer.send(Record::new("people", &bad)).await.is_err());
+    assert!(producer
+        .send_all(vec![
+            Record::new("people", &good),
+            Record::new("people", &bad)
+        ])
+        .await
+        .is_err());
+    assert_eq!(broker.end_offset("people"), 0, "nothing was written");
+}
+
+#[tokio::test]
+async fn an_incompatible_schema_writes_nothing_and_reports_the_registrys_messages() {
+    let registry = Registry::start().await;
+    let broker = TestBroker::new(&["orders"]);
+    let client = registry.client();
+    let v1 = AvroSerializer::<Order>::new(client.clone(), ORDER_V1, SerializerConfig::default())
+        .unwrap();
+    v1.serialize("orders", strata_serde::Field::Value, &order())
+        .await
+        .unwrap();
+    #[derive(serde::Serialize)]
+    struct Broken {
+        id: String,
+    }
+    let producer: Producer<str, Broken> = Producer::new(
+        Arc::new(BundledProducer(broker.broker.producer(ProducerConfig::default()))),
+        Arc::new(StringSerde),
+        Arc::new(
+            AvroSerializer::new(
+                client,
+                r#"{"type":"record","name":"Order","namespace":"shop","fields":[{"name":"id","type":"string"}]}"#,
+                SerializerConfig::default(),
+            )
+            .unwrap(),
+        ),
+    );
+    let err = producer
+        .send(Record::new("orders", &Broken { id: "x".into() }))
+        .await
+        .unwrap_err();
+    assert!(err.is_incompatible(), "{err}");
+    assert_eq!(broker.end_offset("orders"), 0);
+}
+
+async fn produce_one_good_one_bad(broker: &TestBroker, registry: &Registry) {
+    let raw = broker.broker.producer(ProducerConfig::default());
+    let producer: Producer<str, Order> = Producer::new(
+        Arc::new(BundledProducer(raw.clone())),
+        Arc::new(StringSerde),
+        Arc::new(
+            AvroSerializer::new(registry.client(), ORDER_V1, SerializerConfig::default()).unwrap(),
+        ),
+    );
+    // Garbage first, then an unknown schema id, then a good record.
+    raw.send(strata_broker::ProducerRecord::new("orders", vec![7u8, 7]))
+        .unwrap();
+    raw.send(strata_broker::ProducerRecord::new(
+        "orders",
+        vec![0u8, 0, 0, 0, 99, 2],
+    ))
+    .unwrap();
+    producer
+        .send(Record::new("orders", &order()))
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn the_skip_policy_counts_and_skips_undecodable_records() {
+    let registry = Registry::start().await;
+    let broker = TestBroker::new(&["orders"]);
+    produce_one_good_one_bad(&broker, &registry).await;
+    let consumer: Consumer<bytes::Bytes, Order> = Consumer::new(
+        Arc::new(BundledConsumer(
+            broker.broker.consumer(consumer_config("s")).unwrap(),
+        )),
+        Arc::new(BytesSerde),
+        Arc::new(AvroDeserializer::new(registry.client())),
+        ErrorPolicy::Skip,
+    );
+    consumer.subscribe(&["orders"]).await.unwrap();
+    let got = poll_until(&consumer, 1).await;
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].offset, 2);
+    assert_eq!(consumer.skipped(), 2);
+}
+
+#[tokio::test]
+async fn the_dead_letter_policy_forwards_undecodable_records() {
+    let registry = Registry::start().await;
+    let broker = TestBroker::new(&["orders", "orders-dlq"]);
+    produce_one_good_one_bad(&broker, &registry).await;
+    let consumer: Consumer<bytes::Bytes, Order> = Consumer::new(
+        Arc::new(BundledConsumer(
+            broker.broker.consumer(consumer_config("d")).unwrap(),
+        )),
+        Arc::new(BytesSerde),
+        Arc::new(AvroDeserializer::new(registry.client())),
+        ErrorPolicy::DeadLetter {
+            topic: "orders-dlq".into(),
+            producer: Arc::new(BundledProducer(
+                broker.broker.producer(ProducerConfig::default()),
+            )),
+        },
+    );
+    consumer.subscribe(&["orders"]).await.unwrap();
+    let got = poll_until(&consumer, 1).await;
+    assert_eq!(got.len(), 1);
+    assert_eq!(consumer.dead_lettered(), 2);
+    assert_eq!(broker.end_offset("orders-dlq"), 2);
+
+    let dlq = broker
+        .broker
+        .consumer(consumer_config("dlq-reader"))
+        .unwrap();
+    dlq.subscribe(&["orders-dlq"]).unwrap();
+    let mut records = Vec::new();
+    for _ in 0..20 {
+        records.extend(dlq.poll(Duration::from_millis(100)).unwrap());
+        if records.len() >= 2 {
+            break;
+        }
+    }
+    assert_eq!(records[0].value.as_deref(), Some(&[7u8, 7][..]));
+    assert!(records[0]
+        .headers
+        .iter()
+        .any(|(k, _)| k == DLQ_ERROR_HEADER));
+}
+
+#[tokio::test]
+async fn the_fail_policy_returns_the_error_with_the_records_position() {
+    let registry = Registry::start().await;
+    let broker = TestBroker::new(&["orders"]);
+    produce_one_good_one_bad(&broker, &registry).await;
+    let consumer: Consumer<bytes::Bytes, Order> = Consumer::new(
+        Arc::new(BundledConsumer(
+            broker.broker.consumer(consumer_config("f")).unwrap(),
+        )),
+        Arc::new(BytesSerde),
+        Arc::new(AvroDeserializer::new(registry.client())),
+        ErrorPolicy::Fail,
+    );
+    consumer.subscribe(&["orders"]).await.unwrap();
+    let mut err = None;
+    for _ in 0..50 {
+        match consumer.poll(Duration::from_millis(100)).await {
+            Ok(v) => assert!(v.is_empty(), "the bad record comes first"),
+            Err(e) => {
+                err = Some(e);
+                break;
+            }
+        }
+    }
+    let err = err.expect("an error");
+    assert!(err.to_string().contains("offset 0"), "{err}");
+}
