@@ -131,6 +131,12 @@ pub enum Error {
         /// What the caller tried to do.
         what: &'static str,
     },
+    /// The consumer group has never been used in this log directory.
+    #[error("consumer group `{group}` does not exist; it is created when a consumer with that group_id subscribes or commits")]
+    UnknownGroup {
+        /// The group asked for.
+        group: String,
+    },
     /// The partition is not assigned to this consumer.
     #[error(
         "{topic}-{partition} is not assigned to this consumer; assign or subscribe to it first"

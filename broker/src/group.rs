@@ -378,10 +378,8 @@ pub(crate) fn describe(broker: &Broker, group: &str) -> Result<GroupDescription>
     validate_group(group)?;
     let dir = group_dir(broker.dir(), group);
     if !dir.exists() {
-        return Err(Error::InvalidConfig {
-            key: "group.id".into(),
-            value: group.to_owned(),
-            reason: "no such consumer group".into(),
+        return Err(Error::UnknownGroup {
+            group: group.to_owned(),
         });
     }
     let live = live_members(&dir)?;

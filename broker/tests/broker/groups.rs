@@ -126,4 +126,30 @@ fn commit_without_a_group_is_a_clear_error() {
     assert!(matches!(e, Error::NoGroup { .. }), "{e}");
     let e = c.subscribe(&["t"]).unwrap_err();
     assert!(e.to_string().contains("group_id"), "{e}");
+    let e = b.describe_group("nobody").unwrap_err();
+    assert!(matches!(e, Error::UnknownGroup { .. }), "{e}");
+}
+
+#[test]
+fn a_member_that_stops_polling_past_its_session_timeout_loses_its_partitions() {
+    let dir = tempfile::tempdir().unwrap();
+    let b = broker(dir.path());
+    b.create_topic("t", 2, TopicConfig::default()).unwrap();
+    let hung = b
+        .consumer(ConsumerConfig {
+            session_timeout: Duration::from_millis(300),
+            ..member("g")
+        })
+        .unwrap();
+    hung.subscribe(&["t"]).unwrap();
+    let live = b.consumer(member("g")).unwrap();
+    live.subscribe(&["t"]).unwrap();
+    wait_for("a split", Duration::from_secs(5), || {
+        hung.assignment().len() == 1 && live.assignment().len() == 1
+    });
+    // `hung` never polls again: after its session timeout the other member takes over.
+    wait_for("the takeover", Duration::from_secs(5), || {
+        live.poll(Duration::from_millis(20)).unwrap();
+        live.assignment().len() == 2
+    });
 }
