@@ -10,13 +10,19 @@ use crate::logging::{self, LogFormat};
 
 /// Flags of `strata serve`; each also reads a `STRATA_*` environment variable.
 #[derive(Debug, Args)]
-#[command(after_help = "Examples:\n  strata serve\n  strata serve --listen 127.0.0.1:8081 --database-url postgres://strata@localhost/strata\n  STRATA_DATABASE_URL=sqlite:///var/lib/strata/registry.db strata serve --log-format json")]
+#[command(
+    after_help = "Examples:\n  strata serve\n  strata serve --listen 127.0.0.1:8081 --database-url postgres://strata@localhost/strata\n  STRATA_DATABASE_URL=sqlite:///var/lib/strata/registry.db strata serve --log-format json"
+)]
 pub struct ServeArgs {
     /// Address to listen on.
     #[arg(long, env = "STRATA_LISTEN", default_value = "0.0.0.0:8081")]
     listen: String,
     /// Storage: sqlite://PATH (created on first start) or postgres://USER:PASSWORD@HOST:PORT/DB.
-    #[arg(long, env = "STRATA_DATABASE_URL", default_value = "sqlite://./strata-data/registry.db")]
+    #[arg(
+        long,
+        env = "STRATA_DATABASE_URL",
+        default_value = "sqlite://./strata-data/registry.db"
+    )]
     database_url: String,
     /// Log format.
     #[arg(long, env = "STRATA_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
@@ -38,13 +44,17 @@ pub struct ServeArgs {
 }
 
 fn parse_level(s: &str) -> Result<CompatibilityLevel, String> {
-    s.parse().map_err(|e: strata_schema::InvalidCompatibilityLevel| e.to_string())
+    s.parse()
+        .map_err(|e: strata_schema::InvalidCompatibilityLevel| e.to_string())
 }
 
 /// Run the server; the exit code says how it ended.
 pub fn run(args: ServeArgs) -> ExitCode {
     logging::init(args.log_format);
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: could not start the async runtime: {e}");

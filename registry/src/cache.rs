@@ -25,7 +25,6 @@ pub struct CachedSchema {
     pub id_body: Bytes,
 }
 
-
 /// The registry's caches. Lock-free reads (sharded maps), no global lock.
 #[derive(Debug, Default)]
 pub struct Caches {

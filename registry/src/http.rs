@@ -199,7 +199,10 @@ mod tests {
     fn negotiation_prefers_v1_and_rejects_foreign_types() {
         assert_eq!(MediaType::negotiate(None), Some(MediaType::V1));
         assert_eq!(MediaType::negotiate(Some("*/*")), Some(MediaType::V1));
-        assert_eq!(MediaType::negotiate(Some("application/*")), Some(MediaType::V1));
+        assert_eq!(
+            MediaType::negotiate(Some("application/*")),
+            Some(MediaType::V1)
+        );
         assert_eq!(
             MediaType::negotiate(Some("application/json")),
             Some(MediaType::Json)

@@ -115,7 +115,10 @@ impl Application {
     }
 
     /// Serve until `shutdown` completes, then finish in-flight requests and close the storage.
-    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), StartError> {
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), StartError> {
         let app = routes::router(self.registry.clone());
         let result = axum::serve(self.listener, app)
             .with_graceful_shutdown(shutdown)

@@ -93,11 +93,22 @@ fn live(versions: &[VersionRecord]) -> impl DoubleEndedIterator<Item = &VersionR
     versions.iter().filter(|v| !v.deleted)
 }
 
-fn invalid_schema(subject: &str, req_schema: &str, schema_type: SchemaType, refs: &[SchemaReference], reason: &dyn std::fmt::Display) -> Error {
+fn invalid_schema(
+    subject: &str,
+    req_schema: &str,
+    schema_type: SchemaType,
+    refs: &[SchemaReference],
+    reason: &dyn std::fmt::Display,
+) -> Error {
     // Confluent: "Invalid schema " + Schema.toString() + ", details: " + cause.
     let refs: Vec<String> = refs
         .iter()
-        .map(|r| format!("{{name='{}', subject='{}', version={}}}", r.name, r.subject, r.version))
+        .map(|r| {
+            format!(
+                "{{name='{}', subject='{}', version={}}}",
+                r.name, r.subject, r.version
+            )
+        })
         .collect();
     Error::InvalidSchema(format!(
         "Invalid schema {{subject={subject}, version=0, id=-1, schemaType={schema_type}, references=[{}], schema={req_schema}}}, details: {reason}",
@@ -105,7 +116,10 @@ fn invalid_schema(subject: &str, req_schema: &str, schema_type: SchemaType, refs
     ))
 }
 
-fn merge_config(base: &mut serde_json::Map<String, serde_json::Value>, over: &serde_json::Map<String, serde_json::Value>) {
+fn merge_config(
+    base: &mut serde_json::Map<String, serde_json::Value>,
+    over: &serde_json::Map<String, serde_json::Value>,
+) {
     for (k, v) in over {
         base.insert(k.clone(), v.clone());
     }
@@ -288,10 +302,9 @@ impl Registry {
             }
         }
         let v = self.find_version(subject, version, deleted).await?;
-        let schema = self
-            .schema(v.schema_id)
-            .await?
-            .ok_or_else(|| Error::Internal(format!("version refers to missing schema {}", v.schema_id)))?;
+        let schema = self.schema(v.schema_id).await?.ok_or_else(|| {
+            Error::Internal(format!("version refers to missing schema {}", v.schema_id))
+        })?;
         let body = Bytes::from(
             serde_json::to_vec(&SchemaEntity::new(
                 subject.as_str(),
@@ -317,10 +330,9 @@ impl Registry {
         deleted: bool,
     ) -> Result<(VersionRecord, Arc<CachedSchema>)> {
         let v = self.find_version(subject, version, deleted).await?;
-        let schema = self
-            .schema(v.schema_id)
-            .await?
-            .ok_or_else(|| Error::Internal(format!("version refers to missing schema {}", v.schema_id)))?;
+        let schema = self.schema(v.schema_id).await?.ok_or_else(|| {
+            Error::Internal(format!("version refers to missing schema {}", v.schema_id))
+        })?;
         Ok((v, schema))
     }
 
@@ -335,7 +347,12 @@ impl Registry {
     }
 
     /// Ids of live schemas referencing a subject version (`deleted`: soft-deleted ones too).
-    pub async fn referenced_by(&self, subject: &Subject, version: i32, deleted: bool) -> Result<Vec<i64>> {
+    pub async fn referenced_by(
+        &self,
+        subject: &Subject,
+        version: i32,
+        deleted: bool,
+    ) -> Result<Vec<i64>> {
         let ids = self
             .storage
             .referencing_schema_ids(subject.as_str(), version)
@@ -405,7 +422,10 @@ impl Registry {
             )
         };
         if text.len() > self.settings.max_schema_bytes {
-            return Err(Error::SchemaTooLarge(text.len(), self.settings.max_schema_bytes));
+            return Err(Error::SchemaTooLarge(
+                text.len(),
+                self.settings.max_schema_bytes,
+            ));
         }
         validate_rule_set(req.rule_set.as_ref())?;
         let (metadata, rule_set) = match (&latest, inherit) {
@@ -415,12 +435,18 @@ impl Registry {
             ),
             _ => (req.metadata.clone(), req.rule_set.clone()),
         };
-        let deps = self.resolve_references(&refs, 0).await.map_err(|e| match e {
-            Error::InvalidSchema(reason) => invalid_schema(subject.as_str(), &text, schema_type, &refs, &reason),
-            other => other,
-        })?;
-        let mut parsed = ParsedSchema::parse(schema_type, &text, &deps, ParseOptions { validate_as_new })
-            .map_err(|e| invalid_schema(subject.as_str(), &text, schema_type, &refs, &e))?;
+        let deps = self
+            .resolve_references(&refs, 0)
+            .await
+            .map_err(|e| match e {
+                Error::InvalidSchema(reason) => {
+                    invalid_schema(subject.as_str(), &text, schema_type, &refs, &reason)
+                }
+                other => other,
+            })?;
+        let mut parsed =
+            ParsedSchema::parse(schema_type, &text, &deps, ParseOptions { validate_as_new })
+                .map_err(|e| invalid_schema(subject.as_str(), &text, schema_type, &refs, &e))?;
         if normalize {
             parsed = parsed
                 .normalize()
@@ -496,7 +522,13 @@ impl Registry {
             }
             if !skip_compat {
                 let result = self
-                    .check_against(&candidate.parsed, &versions, config.level, config.policy, None)
+                    .check_against(
+                        &candidate.parsed,
+                        &versions,
+                        config.level,
+                        config.policy,
+                        None,
+                    )
                     .await?;
                 if !result.is_compatible {
                     return Err(Error::Incompatible {
@@ -647,7 +679,14 @@ impl Registry {
         };
         let config = self.effective_config(subject).await?;
         let candidate = match self
-            .candidate(subject, req, &versions, normalize || config.normalize, true, true)
+            .candidate(
+                subject,
+                req,
+                &versions,
+                normalize || config.normalize,
+                true,
+                true,
+            )
             .await
         {
             Ok(c) => c,
@@ -682,8 +721,17 @@ impl Registry {
         Ok(())
     }
 
-    async fn ensure_unreferenced(&self, subject: &Subject, version: i32, include_deleted: bool) -> Result<()> {
-        if !self.referenced_by(subject, version, include_deleted).await?.is_empty() {
+    async fn ensure_unreferenced(
+        &self,
+        subject: &Subject,
+        version: i32,
+        include_deleted: bool,
+    ) -> Result<()> {
+        if !self
+            .referenced_by(subject, version, include_deleted)
+            .await?
+            .is_empty()
+        {
             return Err(Error::ReferenceExists {
                 subject: subject.to_string(),
                 version,
@@ -693,7 +741,12 @@ impl Registry {
     }
 
     /// Delete one version (`DELETE /subjects/{s}/versions/{v}`); returns the version number.
-    pub async fn delete_version(&self, subject: &Subject, version: VersionId, permanent: bool) -> Result<i32> {
+    pub async fn delete_version(
+        &self,
+        subject: &Subject,
+        version: VersionId,
+        permanent: bool,
+    ) -> Result<i32> {
         self.ensure_writable(subject).await?;
         let versions = self.versions(subject).await?;
         if versions.is_empty() {
@@ -716,7 +769,10 @@ impl Registry {
                 });
             }
             self.ensure_unreferenced(subject, v.version, true).await?;
-            let removed = self.storage.hard_delete(subject.as_str(), &[v.version]).await?;
+            let removed = self
+                .storage
+                .hard_delete(subject.as_str(), &[v.version])
+                .await?;
             self.forget(subject, &[v.version], &removed);
             if versions.len() == 1 {
                 self.clear_subject_settings(subject).await?;
@@ -729,7 +785,9 @@ impl Registry {
                 });
             }
             self.ensure_unreferenced(subject, v.version, false).await?;
-            self.storage.soft_delete(subject.as_str(), &[v.version]).await?;
+            self.storage
+                .soft_delete(subject.as_str(), &[v.version])
+                .await?;
             self.forget(subject, &[v.version], &[]);
         }
         Ok(v.version)
@@ -762,7 +820,9 @@ impl Registry {
             for v in &live_versions {
                 self.ensure_unreferenced(subject, *v, false).await?;
             }
-            self.storage.soft_delete(subject.as_str(), &live_versions).await?;
+            self.storage
+                .soft_delete(subject.as_str(), &live_versions)
+                .await?;
             self.forget(subject, &live_versions, &[]);
             Ok(live_versions)
         }
@@ -787,11 +847,16 @@ impl Registry {
     // ---------------------------------------------------------------- config
 
     /// The stored config object of a scope (`GLOBAL` or a subject), if any.
-    pub async fn stored_config(&self, scope: &str) -> Result<Option<serde_json::Map<String, serde_json::Value>>> {
+    pub async fn stored_config(
+        &self,
+        scope: &str,
+    ) -> Result<Option<serde_json::Map<String, serde_json::Value>>> {
         match self.storage.config(scope).await? {
             Some(body) => match serde_json::from_str(&body) {
                 Ok(serde_json::Value::Object(map)) => Ok(Some(map)),
-                _ => Err(Error::Internal(format!("stored config for '{scope}' is not a JSON object"))),
+                _ => Err(Error::Internal(format!(
+                    "stored config for '{scope}' is not a JSON object"
+                ))),
             },
             None => Ok(None),
         }
@@ -806,7 +871,10 @@ impl Registry {
     }
 
     /// The config in force for a subject: its own over the global one.
-    pub async fn config_in_scope(&self, subject: &Subject) -> Result<serde_json::Map<String, serde_json::Value>> {
+    pub async fn config_in_scope(
+        &self,
+        subject: &Subject,
+    ) -> Result<serde_json::Map<String, serde_json::Value>> {
         let mut map = self.global_config().await?;
         if let Some(own) = self.stored_config(subject.as_str()).await? {
             merge_config(&mut map, &own);
@@ -826,7 +894,10 @@ impl Registry {
             .and_then(|v| v.as_str())
             .and_then(|s| s.parse().ok())
             .unwrap_or_default();
-        let normalize = map.get("normalize").and_then(|v| v.as_bool()).unwrap_or(false);
+        let normalize = map
+            .get("normalize")
+            .and_then(|v| v.as_bool())
+            .unwrap_or(false);
         Ok(EffectiveConfig {
             level,
             policy,
@@ -844,7 +915,11 @@ impl Registry {
         let mut map = self.stored_config(scope).await?.unwrap_or_default();
         for (key, value) in update {
             // The request says `compatibility`; the stored Config says `compatibilityLevel`.
-            let key = if key == "compatibility" { "compatibilityLevel" } else { key.as_str() };
+            let key = if key == "compatibility" {
+                "compatibilityLevel"
+            } else {
+                key.as_str()
+            };
             if value.is_null() {
                 map.remove(key);
                 continue;
@@ -858,17 +933,20 @@ impl Registry {
                     map.insert(key.into(), level.as_str().into());
                 }
                 "compatibilityPolicy" => {
-                    let policy: CompatibilityPolicy = value
-                        .as_str()
-                        .and_then(|s| s.parse().ok())
-                        .ok_or_else(|| Error::Unprocessable(
-                            "Invalid compatibility policy. Valid values are STRICT and LENIENT".into(),
-                        ))?;
+                    let policy: CompatibilityPolicy =
+                        value.as_str().and_then(|s| s.parse().ok()).ok_or_else(|| {
+                            Error::Unprocessable(
+                                "Invalid compatibility policy. Valid values are STRICT and LENIENT"
+                                    .into(),
+                            )
+                        })?;
                     map.insert(key.into(), policy.as_str().into());
                 }
                 "normalize" | "validateFields" | "validateRules" | "validateNewSchemas" => {
                     if !value.is_boolean() {
-                        return Err(Error::Unprocessable(format!("'{key}' must be true or false")));
+                        return Err(Error::Unprocessable(format!(
+                            "'{key}' must be true or false"
+                        )));
                     }
                     map.insert(key.into(), value.clone());
                 }
@@ -887,7 +965,10 @@ impl Registry {
     }
 
     /// Remove a scope's config; the previous one, if any.
-    pub async fn delete_config(&self, scope: &str) -> Result<Option<serde_json::Map<String, serde_json::Value>>> {
+    pub async fn delete_config(
+        &self,
+        scope: &str,
+    ) -> Result<Option<serde_json::Map<String, serde_json::Value>>> {
         let previous = self.stored_config(scope).await?;
         self.storage.delete_config(scope).await?;
         Ok(previous)
@@ -918,9 +999,16 @@ impl Registry {
     }
 
     /// Set a scope's mode (`PUT /mode[/{s}]`).
-    pub async fn set_mode(&self, subject: Option<&Subject>, mode: Mode, force: bool) -> Result<Mode> {
+    pub async fn set_mode(
+        &self,
+        subject: Option<&Subject>,
+        mode: Mode,
+        force: bool,
+    ) -> Result<Mode> {
         if !self.settings.mode_mutability {
-            return Err(Error::OperationNotPermitted("Mode changes are not allowed".into()));
+            return Err(Error::OperationNotPermitted(
+                "Mode changes are not allowed".into(),
+            ));
         }
         if mode == Mode::Forward && subject.is_some() {
             return Err(Error::InvalidMode);
@@ -928,7 +1016,11 @@ impl Registry {
         if mode == Mode::Import && !force {
             let has_subjects = match subject {
                 Some(s) => live(&self.versions(s).await?).next().is_some(),
-                None => self.all_versions().await?.iter().any(|sv| !sv.version.deleted),
+                None => self
+                    .all_versions()
+                    .await?
+                    .iter()
+                    .any(|sv| !sv.version.deleted),
             };
             if has_subjects {
                 return Err(Error::OperationNotPermitted(
@@ -974,7 +1066,9 @@ fn validate_rule_set(rule_set: Option<&serde_json::Value>) -> Result<()> {
         ("domainRules", false),
         ("encodingRules", false),
     ] {
-        let Some(rules) = obj.get(group) else { continue };
+        let Some(rules) = obj.get(group) else {
+            continue;
+        };
         if rules.is_null() {
             continue;
         }
@@ -987,9 +1081,13 @@ fn validate_rule_set(rule_set: Option<&serde_json::Value>) -> Result<()> {
                 .get("name")
                 .and_then(|n| n.as_str())
                 .filter(|n| !n.is_empty())
-                .ok_or_else(|| Error::InvalidRuleSet(format!("every rule in {group} needs a name")))?;
+                .ok_or_else(|| {
+                    Error::InvalidRuleSet(format!("every rule in {group} needs a name"))
+                })?;
             if !names.insert(name) {
-                return Err(Error::InvalidRuleSet(format!("Found duplicate name {name} in rules")));
+                return Err(Error::InvalidRuleSet(format!(
+                    "Found duplicate name {name} in rules"
+                )));
             }
             if let Some(kind) = rule.get("kind").and_then(|k| k.as_str()) {
                 if !matches!(kind, "TRANSFORM" | "CONDITION") {

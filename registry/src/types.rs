@@ -134,7 +134,11 @@ mod tests {
     fn subjects_with_control_characters_or_reserved_names_are_invalid() {
         assert!("orders-value".parse::<Subject>().is_ok());
         for bad in ["", "a\nb", "__GLOBAL", "__EMPTY"] {
-            assert_eq!(bad.parse::<Subject>().unwrap_err().error_code(), 42208, "{bad:?}");
+            assert_eq!(
+                bad.parse::<Subject>().unwrap_err().error_code(),
+                42208,
+                "{bad:?}"
+            );
         }
     }
 }

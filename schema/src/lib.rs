@@ -26,6 +26,6 @@ pub use json::JsonSchema;
 pub use parsed::{FormatSchema, Incompatibility, ParseOptions, ParsedSchema};
 pub use protobuf::ProtobufSchema;
 pub use types::{
-    CompatibilityLevel, CompatibilityPolicy, Dependency, InvalidCompatibilityLevel, SchemaReference,
-    SchemaType,
+    CompatibilityLevel, CompatibilityPolicy, Dependency, InvalidCompatibilityLevel,
+    SchemaReference, SchemaType,
 };

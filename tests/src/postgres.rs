@@ -132,7 +132,16 @@ impl TestPostgres {
         }
         let mut initdb = pg_command(&bin.join("initdb"), root);
         initdb
-            .args(["-A", "trust", "-U", "postgres", "--no-sync", "-E", "UTF8", "-D"])
+            .args([
+                "-A",
+                "trust",
+                "-U",
+                "postgres",
+                "--no-sync",
+                "-E",
+                "UTF8",
+                "-D",
+            ])
             .arg(&data);
         run(initdb, "initdb")?;
         let port = free_port().map_err(|e| format!("free port: {e}"))?;

@@ -41,7 +41,8 @@ async fn wait_up(base: &str) {
 }
 
 fn schema(i: usize) -> String {
-    json!({"type": "record", "name": "K", "fields": [{"name": format!("f{i}"), "type": "long"}]}).to_string()
+    json!({"type": "record", "name": "K", "fields": [{"name": format!("f{i}"), "type": "long"}]})
+        .to_string()
 }
 
 #[tokio::test]
@@ -123,7 +124,11 @@ async fn a_killed_server_loses_no_acknowledged_registration() {
             .json()
             .await
             .expect("json");
-        assert_eq!(body["id"].as_i64(), Some(*id), "{subject} after the kill: {body}");
+        assert_eq!(
+            body["id"].as_i64(),
+            Some(*id),
+            "{subject} after the kill: {body}"
+        );
         assert!(ids.insert(*id), "id {id} given twice");
     }
     // And the registry still takes writes, with a fresh id.

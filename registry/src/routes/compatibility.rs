@@ -14,7 +14,10 @@ use crate::Result;
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/compatibility/subjects/{subject}/versions", post(against_all))
+        .route(
+            "/compatibility/subjects/{subject}/versions",
+            post(against_all),
+        )
         .route(
             "/compatibility/subjects/{subject}/versions/{version}",
             post(against_version),

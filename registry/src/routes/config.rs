@@ -18,7 +18,10 @@ use crate::{Error, Result};
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/config", get(get_global).put(put_global).delete(delete_global))
+        .route(
+            "/config",
+            get(get_global).put(put_global).delete(delete_global),
+        )
         .route(
             "/config/{subject}",
             get(get_subject).put(put_subject).delete(delete_subject),
@@ -37,7 +40,8 @@ fn body_object(body: Value) -> Result<Map<String, Value>> {
     match body {
         Value::Object(map) => Ok(map),
         _ => Err(Error::BadRequest(
-            "The config body must be a JSON object such as {\"compatibility\": \"BACKWARD\"}".into(),
+            "The config body must be a JSON object such as {\"compatibility\": \"BACKWARD\"}"
+                .into(),
         )),
     }
 }

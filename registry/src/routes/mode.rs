@@ -17,7 +17,10 @@ use crate::{Error, Result};
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/mode", get(get_global).put(put_global).delete(delete_global))
+        .route(
+            "/mode",
+            get(get_global).put(put_global).delete(delete_global),
+        )
         .route(
             "/mode/{subject}",
             get(get_subject).put(put_subject).delete(delete_subject),
@@ -47,7 +50,10 @@ fn parse_mode(body: &ModeBody) -> Result<Mode> {
 }
 
 async fn get_global(State(reg): State<AppState>, Accept(media): Accept) -> Result<Response> {
-    Ok(ok(media, &json!({"mode": reg.global_mode().await?.as_str()})))
+    Ok(ok(
+        media,
+        &json!({"mode": reg.global_mode().await?.as_str()}),
+    ))
 }
 
 async fn put_global(

@@ -44,7 +44,10 @@ pub fn version(raw: &str) -> Result<VersionId, Error> {
 
 /// Parse a schema id path segment: a non-integer is Jersey's plain 404.
 pub fn schema_id(raw: &str) -> Result<i64, Error> {
-    raw.trim().parse::<i32>().map(i64::from).map_err(|_| Error::NotFound)
+    raw.trim()
+        .parse::<i32>()
+        .map(i64::from)
+        .map_err(|_| Error::NotFound)
 }
 
 /// A boolean query parameter as Jersey reads one (`Boolean.valueOf`): `true` in any case is

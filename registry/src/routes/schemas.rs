@@ -58,17 +58,26 @@ async fn by_id(
         .await?
         .ok_or_else(|| Error::SchemaIdNotFound(id.to_string()))?;
     if params.format.is_none() && !params.fetch_max_id {
-        return Ok(bytes_response(StatusCode::OK, media, cached.id_body.clone()));
+        return Ok(bytes_response(
+            StatusCode::OK,
+            media,
+            cached.id_body.clone(),
+        ));
     }
     let text = formatted(&reg, id, params.format.as_deref()).await?;
-    let mut entity = SchemaStringEntity::new(&cached.record, text.as_deref().unwrap_or(&cached.record.schema));
+    let mut entity = SchemaStringEntity::new(
+        &cached.record,
+        text.as_deref().unwrap_or(&cached.record.schema),
+    );
     if params.fetch_max_id {
         entity.max_id = Some(reg.max_schema_id().await?);
     }
     Ok(ok(media, &entity))
 }
 
-fn serde_urlencoded_params<T: serde::de::DeserializeOwned + Default>(query: Option<&str>) -> Result<T> {
+fn serde_urlencoded_params<T: serde::de::DeserializeOwned + Default>(
+    query: Option<&str>,
+) -> Result<T> {
     match query {
         None | Some("") => Ok(T::default()),
         Some(q) => axum::extract::Query::<T>::try_from_uri(
@@ -82,7 +91,11 @@ fn serde_urlencoded_params<T: serde::de::DeserializeOwned + Default>(query: Opti
 }
 
 /// The schema text in a requested `format` (`None`: the stored canonical text).
-pub(crate) async fn formatted(reg: &AppState, id: i64, format: Option<&str>) -> Result<Option<String>> {
+pub(crate) async fn formatted(
+    reg: &AppState,
+    id: i64,
+    format: Option<&str>,
+) -> Result<Option<String>> {
     match format.map(str::trim).filter(|f| !f.is_empty()) {
         None | Some("default") => Ok(None),
         Some(format) => {
@@ -177,7 +190,10 @@ async fn by_guid(
     let text = formatted(&reg, cached.record.id, params.format.as_deref()).await?;
     Ok(ok(
         media,
-        &SchemaStringEntity::new(&cached.record, text.as_deref().unwrap_or(&cached.record.schema)),
+        &SchemaStringEntity::new(
+            &cached.record,
+            text.as_deref().unwrap_or(&cached.record.schema),
+        ),
     ))
 }
 
@@ -225,7 +241,10 @@ async fn list(
         // all_versions is ordered by subject then version: keep the last of each subject.
         let mut latest: Vec<_> = Vec::new();
         for sv in rows {
-            if latest.last().is_some_and(|l: &crate::storage::SubjectVersion| l.subject == sv.subject) {
+            if latest
+                .last()
+                .is_some_and(|l: &crate::storage::SubjectVersion| l.subject == sv.subject)
+            {
                 latest.pop();
             }
             latest.push(sv);
@@ -243,7 +262,14 @@ async fn list(
     }
     let entities: Vec<SchemaEntity<'_>> = schemas
         .iter()
-        .map(|(sv, c)| SchemaEntity::new(&sv.subject, sv.version.version, &c.record, sv.version.deleted))
+        .map(|(sv, c)| {
+            SchemaEntity::new(
+                &sv.subject,
+                sv.version.version,
+                &c.record,
+                sv.version.deleted,
+            )
+        })
         .collect();
     Ok(ok(media, &entities))
 }

@@ -19,13 +19,19 @@ use crate::Result;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/subjects", get(list))
-        .route("/subjects/{subject}", axum::routing::post(lookup).delete(delete_subject))
+        .route(
+            "/subjects/{subject}",
+            axum::routing::post(lookup).delete(delete_subject),
+        )
         .route("/subjects/{subject}/versions", get(versions).post(register))
         .route(
             "/subjects/{subject}/versions/{version}",
             get(get_version).delete(delete_version),
         )
-        .route("/subjects/{subject}/versions/{version}/schema", get(raw_version))
+        .route(
+            "/subjects/{subject}/versions/{version}/schema",
+            get(raw_version),
+        )
         .route(
             "/subjects/{subject}/versions/{version}/referencedby",
             get(referenced_by),
@@ -225,7 +231,9 @@ async fn get_version(
         let body = reg.version_body(&subject, version, params.deleted).await?;
         return Ok(bytes_response(StatusCode::OK, media, body));
     }
-    let (v, schema) = reg.version_schema(&subject, version, params.deleted).await?;
+    let (v, schema) = reg
+        .version_schema(&subject, version, params.deleted)
+        .await?;
     let text = formatted(&reg, v.schema_id, params.format.as_deref()).await?;
     let mut entity = SchemaEntity::new(subject.as_str(), v.version, &schema.record, v.deleted);
     if let Some(text) = &text {
@@ -242,7 +250,9 @@ async fn raw_version(
 ) -> Result<Response> {
     let subject = subject(&raw)?;
     let version = version(&raw_version)?;
-    let (v, schema) = reg.version_schema(&subject, version, params.deleted).await?;
+    let (v, schema) = reg
+        .version_schema(&subject, version, params.deleted)
+        .await?;
     let text = formatted(&reg, v.schema_id, params.format.as_deref())
         .await?
         .unwrap_or_else(|| schema.record.schema.clone());
@@ -266,7 +276,9 @@ async fn referenced_by(
     let subject = subject(&raw)?;
     let version = version(&raw_version)?;
     let v = reg.find_version(&subject, version, params.deleted).await?;
-    let ids = reg.referenced_by(&subject, v.version, params.deleted).await?;
+    let ids = reg
+        .referenced_by(&subject, v.version, params.deleted)
+        .await?;
     Ok(ok(media, &paginate(ids, params.offset, params.limit)))
 }
 
@@ -278,6 +290,8 @@ async fn delete_version(
 ) -> Result<Response> {
     let subject = subject(&raw)?;
     let version = version(&raw_version)?;
-    let deleted = reg.delete_version(&subject, version, params.permanent).await?;
+    let deleted = reg
+        .delete_version(&subject, version, params.permanent)
+        .await?;
     Ok(ok(media, &json!(deleted)))
 }

@@ -297,10 +297,12 @@ fn prepare_sqlite_url(url: &str) -> Result<String, sqlx::Error> {
 #[async_trait]
 impl Storage for SqlStorage {
     async fn schema_by_id(&self, id: i64) -> StorageResult<Option<SchemaRecord>> {
-        let row = sqlx::query(&format!("SELECT {SCHEMA_COLUMNS} FROM schemas WHERE id = $1"))
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row = sqlx::query(&format!(
+            "SELECT {SCHEMA_COLUMNS} FROM schemas WHERE id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
         row.as_ref().map(schema_from_row).transpose()
     }
 
@@ -430,11 +432,12 @@ impl Storage for SqlStorage {
         candidates.dedup();
         let mut removed = Vec::new();
         for id in candidates {
-            let still_used: Option<i64> =
-                sqlx::query_scalar("SELECT schema_id FROM subject_versions WHERE schema_id = $1 LIMIT 1")
-                    .bind(id)
-                    .fetch_optional(&mut *tx)
-                    .await?;
+            let still_used: Option<i64> = sqlx::query_scalar(
+                "SELECT schema_id FROM subject_versions WHERE schema_id = $1 LIMIT 1",
+            )
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
             if still_used.is_none() {
                 sqlx::query("DELETE FROM schema_references WHERE schema_id = $1")
                     .bind(id)
@@ -463,10 +466,12 @@ impl Storage for SqlStorage {
     }
 
     async fn config(&self, scope: &str) -> StorageResult<Option<String>> {
-        Ok(sqlx::query_scalar("SELECT body FROM configs WHERE scope = $1")
-            .bind(scope)
-            .fetch_optional(&self.pool)
-            .await?)
+        Ok(
+            sqlx::query_scalar("SELECT body FROM configs WHERE scope = $1")
+                .bind(scope)
+                .fetch_optional(&self.pool)
+                .await?,
+        )
     }
 
     async fn set_config(&self, scope: &str, body: &str) -> StorageResult<()> {
@@ -490,10 +495,12 @@ impl Storage for SqlStorage {
     }
 
     async fn mode(&self, scope: &str) -> StorageResult<Option<String>> {
-        Ok(sqlx::query_scalar("SELECT mode FROM modes WHERE scope = $1")
-            .bind(scope)
-            .fetch_optional(&self.pool)
-            .await?)
+        Ok(
+            sqlx::query_scalar("SELECT mode FROM modes WHERE scope = $1")
+                .bind(scope)
+                .fetch_optional(&self.pool)
+                .await?,
+        )
     }
 
     async fn set_mode(&self, scope: &str, mode: &str) -> StorageResult<()> {

@@ -72,7 +72,9 @@ impl TestServer {
     }
 
     pub async fn call(&self, method: Method, path: &str, body: Option<Value>) -> (u16, Value) {
-        let mut req = self.client.request(method, format!("{}{}", self.base, path));
+        let mut req = self
+            .client
+            .request(method, format!("{}{}", self.base, path));
         if let Some(b) = body {
             req = req
                 .header("Content-Type", "application/vnd.schemaregistry.v1+json")

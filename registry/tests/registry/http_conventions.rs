@@ -5,7 +5,13 @@ use serde_json::{json, Value};
 
 use crate::harness::TestServer;
 
-async fn raw(s: &TestServer, method: Method, path: &str, headers: &[(&str, &str)], body: Option<Vec<u8>>) -> (u16, String, Value) {
+async fn raw(
+    s: &TestServer,
+    method: Method,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Option<Vec<u8>>,
+) -> (u16, String, Value) {
     let mut req = s.client.request(method, format!("{}{}", s.base, path));
     for (k, v) in headers {
         req = req.header(*k, *v);
@@ -21,20 +27,47 @@ async fn raw(s: &TestServer, method: Method, path: &str, headers: &[(&str, &str)
         .map(|v| v.to_str().unwrap_or("").to_string())
         .unwrap_or_default();
     let text = resp.text().await.unwrap_or_default();
-    (status, ct, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+    (
+        status,
+        ct,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
 }
 
 #[tokio::test]
 async fn responses_negotiate_confluent_media_types_and_refuse_others_with_406() {
     let s = TestServer::sqlite().await;
     let (status, ct, body) = raw(&s, Method::GET, "/", &[], None).await;
-    assert_eq!((status, ct.as_str(), body), (200, "application/vnd.schemaregistry.v1+json", json!({})));
-    let (_, ct, _) = raw(&s, Method::GET, "/config", &[("Accept", "application/json")], None).await;
+    assert_eq!(
+        (status, ct.as_str(), body),
+        (200, "application/vnd.schemaregistry.v1+json", json!({}))
+    );
+    let (_, ct, _) = raw(
+        &s,
+        Method::GET,
+        "/config",
+        &[("Accept", "application/json")],
+        None,
+    )
+    .await;
     assert_eq!(ct, "application/json");
     let (_, ct, _) = raw(&s, Method::GET, "/config", &[("Accept", "*/*")], None).await;
     assert_eq!(ct, "application/vnd.schemaregistry.v1+json");
-    let (status, _, body) = raw(&s, Method::GET, "/config", &[("Accept", "application/vnd.schemaregistry.v2+json")], None).await;
-    assert_eq!((status, body), (406, json!({"error_code": 406, "message": "HTTP 406 Not Acceptable"})));
+    let (status, _, body) = raw(
+        &s,
+        Method::GET,
+        "/config",
+        &[("Accept", "application/vnd.schemaregistry.v2+json")],
+        None,
+    )
+    .await;
+    assert_eq!(
+        (status, body),
+        (
+            406,
+            json!({"error_code": 406, "message": "HTTP 406 Not Acceptable"})
+        )
+    );
     s.stop().await;
 }
 
@@ -42,18 +75,70 @@ async fn responses_negotiate_confluent_media_types_and_refuse_others_with_406() 
 async fn request_bodies_are_checked_for_type_syntax_and_presence() {
     let s = TestServer::sqlite().await;
     let schema = json!({"schema": "\"string\""}).to_string();
-    let (status, _, body) = raw(&s, Method::POST, "/subjects/a/versions", &[("Content-Type", "text/html")], Some(schema.clone().into_bytes())).await;
-    assert_eq!((status, body), (415, json!({"error_code": 415, "message": "HTTP 415 Unsupported Media Type"})));
-    let (status, _, body) = raw(&s, Method::POST, "/subjects/a/versions", &[("Content-Type", "application/json")], Some(b"{oops".to_vec())).await;
-    assert_eq!((status, body["error_code"].clone()), (400, json!(400)), "{body}");
-    let (status, _, body) = raw(&s, Method::POST, "/subjects/a/versions", &[("Content-Type", "application/json")], Some(Vec::new())).await;
-    assert_eq!((status, body["error_code"].clone()), (422, json!(422)), "{body}");
+    let (status, _, body) = raw(
+        &s,
+        Method::POST,
+        "/subjects/a/versions",
+        &[("Content-Type", "text/html")],
+        Some(schema.clone().into_bytes()),
+    )
+    .await;
+    assert_eq!(
+        (status, body),
+        (
+            415,
+            json!({"error_code": 415, "message": "HTTP 415 Unsupported Media Type"})
+        )
+    );
+    let (status, _, body) = raw(
+        &s,
+        Method::POST,
+        "/subjects/a/versions",
+        &[("Content-Type", "application/json")],
+        Some(b"{oops".to_vec()),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error_code"].clone()),
+        (400, json!(400)),
+        "{body}"
+    );
+    let (status, _, body) = raw(
+        &s,
+        Method::POST,
+        "/subjects/a/versions",
+        &[("Content-Type", "application/json")],
+        Some(Vec::new()),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error_code"].clone()),
+        (422, json!(422)),
+        "{body}"
+    );
     // UTF-16 bodies are accepted.
-    let utf16: Vec<u8> = schema.encode_utf16().flat_map(|u| u.to_be_bytes()).collect();
-    let (status, _, body) = raw(&s, Method::POST, "/subjects/a/versions", &[("Content-Type", "application/json; charset=utf-16")], Some(utf16)).await;
+    let utf16: Vec<u8> = schema
+        .encode_utf16()
+        .flat_map(|u| u.to_be_bytes())
+        .collect();
+    let (status, _, body) = raw(
+        &s,
+        Method::POST,
+        "/subjects/a/versions",
+        &[("Content-Type", "application/json; charset=utf-16")],
+        Some(utf16),
+    )
+    .await;
     assert_eq!(status, 200, "{body}");
     // Octet-stream is treated as JSON, as Confluent does.
-    let (status, _, _) = raw(&s, Method::POST, "/subjects/b/versions", &[("Content-Type", "application/octet-stream")], Some(schema.into_bytes())).await;
+    let (status, _, _) = raw(
+        &s,
+        Method::POST,
+        "/subjects/b/versions",
+        &[("Content-Type", "application/octet-stream")],
+        Some(schema.into_bytes()),
+    )
+    .await;
     assert_eq!(status, 200);
     s.stop().await;
 }
@@ -63,9 +148,23 @@ async fn unknown_routes_and_malformed_ids_answer_404_with_a_confluent_body() {
     let s = TestServer::sqlite().await;
     for path in ["/nope", "/schemas/ids/abc", "/schemas/ids/99999999999"] {
         let (status, _, body) = raw(&s, Method::GET, path, &[], None).await;
-        assert_eq!((status, body), (404, json!({"error_code": 404, "message": "HTTP 404 Not Found"})), "{path}");
+        assert_eq!(
+            (status, body),
+            (
+                404,
+                json!({"error_code": 404, "message": "HTTP 404 Not Found"})
+            ),
+            "{path}"
+        );
     }
-    let (status, _, body) = raw(&s, Method::GET, "/associations/resources/default/orders?resourceType=topic", &[], None).await;
+    let (status, _, body) = raw(
+        &s,
+        Method::GET,
+        "/associations/resources/default/orders?resourceType=topic",
+        &[],
+        None,
+    )
+    .await;
     assert_eq!((status, body["error_code"].clone()), (404, json!(40410)));
     let (status, _, body) = raw(&s, Method::GET, "/schemas/types", &[], None).await;
     assert_eq!((status, body), (200, json!(["AVRO", "JSON", "PROTOBUF"])));
@@ -75,6 +174,10 @@ async fn unknown_routes_and_malformed_ids_answer_404_with_a_confluent_body() {
     assert_eq!(status, 200);
     assert!(body["scope"]["clusters"].is_object());
     let (status, _, body) = raw(&s, Method::GET, "/subjects/a%0Ab/versions", &[], None).await;
-    assert_eq!((status, body["error_code"].clone()), (422, json!(42208)), "{body}");
+    assert_eq!(
+        (status, body["error_code"].clone()),
+        (422, json!(42208)),
+        "{body}"
+    );
     s.stop().await;
 }

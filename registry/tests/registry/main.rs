@@ -73,7 +73,9 @@ mod database_restarts {
     async fn the_registry_keeps_serving_after_postgres_restarts() {
         let pg = strata_e2e::postgres::TestPostgres::dedicated();
         let s = TestServer::start(pg.fresh_database_url(), None, Settings::default()).await;
-        let id = s.register_ok("restart-value", &record("R", &[("a", "int", None)])).await;
+        let id = s
+            .register_ok("restart-value", &record("R", &[("a", "int", None)]))
+            .await;
         assert_eq!(s.get(&format!("/schemas/ids/{id}")).await.0, 200);
 
         tokio::task::spawn_blocking(move || {
@@ -85,12 +87,21 @@ mod database_restarts {
 
         // Cached reads never needed the database; uncached ones and writes reconnect.
         assert_eq!(s.get(&format!("/schemas/ids/{id}")).await.0, 200);
-        assert_eq!(s.get("/subjects/restart-value/versions").await.1, json!([1]));
+        assert_eq!(
+            s.get("/subjects/restart-value/versions").await.1,
+            json!([1])
+        );
         let id2 = s
-            .register_ok("restart-value", &record("R", &[("a", "int", None), ("b", "int", Some(json!(1)))]))
+            .register_ok(
+                "restart-value",
+                &record("R", &[("a", "int", None), ("b", "int", Some(json!(1)))]),
+            )
             .await;
         assert!(id2 > id);
-        assert_eq!(s.get("/subjects/restart-value/versions").await.1, json!([1, 2]));
+        assert_eq!(
+            s.get("/subjects/restart-value/versions").await.1,
+            json!([1, 2])
+        );
         s.stop().await;
     }
 }
