@@ -15,7 +15,8 @@ use strata_schema::{
 use crate::cache::{CachedSchema, Caches};
 use crate::entities::{RegisterSchemaRequest, SchemaEntity, SchemaStringEntity};
 use crate::storage::{
-    NewSchema, SchemaRecord, Storage, StorageError, SubjectVersion, VersionRecord,
+    NewSchema, SchemaRecord, ScopeRows, Storage, StorageError, SubjectVersion, VersionInsert,
+    VersionRecord,
 };
 use crate::types::{Mode, Subject, VersionId};
 use crate::{Error, Result};
@@ -476,7 +477,8 @@ impl Registry {
         req: &RegisterSchemaRequest,
         opts: RegisterOptions,
     ) -> Result<Registered> {
-        let mode = self.effective_mode(subject).await?;
+        let scope = self.scope(subject).await?;
+        let mode = scope.mode;
         if mode.is_read_only() {
             return Err(Error::OperationNotPermitted(format!(
                 "Subject {subject} is in read-only mode"
@@ -492,7 +494,7 @@ impl Registry {
                 "Subject {subject} is not in read-write mode"
             )));
         }
-        let config = self.effective_config(subject).await?;
+        let config = &scope;
         let normalize = opts.normalize || config.normalize;
         let skip_compat = opts.force || matches!(mode, Mode::Import | Mode::Forward);
 
@@ -501,12 +503,12 @@ impl Registry {
             let candidate = self
                 .candidate(subject, req, &versions, normalize, true, true)
                 .await?;
-            // Confluent: an identical live schema in this subject is returned, not re-registered.
-            if let Some(id) = self
+            let existing_id = self
                 .storage
                 .schema_id_by_content(candidate.new.schema_type, &candidate.new.guid)
-                .await?
-            {
+                .await?;
+            // Confluent: an identical live schema in this subject is returned, not re-registered.
+            if let Some(id) = existing_id {
                 if let Some(v) = live(&versions).rev().find(|v| v.schema_id == id) {
                     if let Some(requested) = req.id.filter(|r| *r != id) {
                         return Err(Error::OperationNotPermitted(format!(
@@ -553,17 +555,39 @@ impl Registry {
                 }
                 _ => next,
             };
+            // Confluent tombstones soft-deleted versions of the same content on re-registration.
+            let tombstone_deleted = existing_id
+                .is_some_and(|id| versions.iter().any(|v| v.deleted && v.schema_id == id));
             match self
                 .storage
-                .insert_version(subject.as_str(), version, &candidate.new, req.id)
+                .insert_version(VersionInsert {
+                    subject: subject.as_str(),
+                    version,
+                    schema: &candidate.new,
+                    explicit_id: req.id,
+                    tombstone_deleted,
+                })
                 .await
             {
                 Ok(id) => {
+                    let Candidate { parsed, new } = candidate;
                     self.caches
                         .parsed
                         .entry(id)
-                        .or_insert_with(|| Arc::new(candidate.parsed));
-                    let schema = self.schema(id).await?.ok_or(Error::SchemaNotFound)?;
+                        .or_insert_with(|| Arc::new(parsed));
+                    // The stored row is exactly what was inserted: cache it without reading back.
+                    let schema = match self.caches.schemas.get(&id) {
+                        Some(hit) => hit.clone(),
+                        None => self.cache_schema(SchemaRecord {
+                            id,
+                            schema_type: new.schema_type,
+                            guid: new.guid,
+                            schema: new.schema,
+                            references: new.references,
+                            metadata: new.metadata,
+                            rule_set: new.rule_set,
+                        })?,
+                    };
                     return Ok(Registered { version, schema });
                 }
                 Err(StorageError::Conflict(_)) => continue,
@@ -590,7 +614,7 @@ impl Registry {
         if versions.is_empty() || (!deleted && live(&versions).next().is_none()) {
             return Err(Error::SubjectNotFound(subject.to_string()));
         }
-        let config = self.effective_config(subject).await?;
+        let config = self.scope(subject).await?;
         let normalize = normalize || config.normalize;
         // First as given, then (Confluent's fallback) with the latest metadata and rule set.
         for inherit in [false, true] {
@@ -677,7 +701,7 @@ impl Registry {
                 )
             }
         };
-        let config = self.effective_config(subject).await?;
+        let config = self.scope(subject).await?;
         let candidate = match self
             .candidate(
                 subject,
@@ -882,8 +906,23 @@ impl Registry {
         Ok(map)
     }
 
-    async fn effective_config(&self, subject: &Subject) -> Result<EffectiveConfig> {
-        let map = self.config_in_scope(subject).await?;
+    /// The mode and config in force for a subject, read in one round trip.
+    async fn scope(&self, subject: &Subject) -> Result<Scope> {
+        let rows: ScopeRows = self.storage.scope(subject.as_str()).await?;
+        let parse_config =
+            |body: &Option<String>| -> Result<serde_json::Map<String, serde_json::Value>> {
+                match body {
+                    None => Ok(serde_json::Map::new()),
+                    Some(b) => match serde_json::from_str(b) {
+                        Ok(serde_json::Value::Object(map)) => Ok(map),
+                        _ => Err(Error::Internal(format!(
+                            "stored config in scope of '{subject}' is not a JSON object"
+                        ))),
+                    },
+                }
+            };
+        let mut map = parse_config(&rows.global_config)?;
+        merge_config(&mut map, &parse_config(&rows.subject_config)?);
         let level = map
             .get("compatibilityLevel")
             .and_then(|v| v.as_str())
@@ -898,7 +937,17 @@ impl Registry {
             .get("normalize")
             .and_then(|v| v.as_bool())
             .unwrap_or(false);
-        Ok(EffectiveConfig {
+        let global_mode: Mode = match &rows.global_mode {
+            Some(m) => m.parse()?,
+            None => Mode::default(),
+        };
+        // READONLY_OVERRIDE at the global level overrides every subject's own mode.
+        let mode = match &rows.subject_mode {
+            Some(m) if global_mode != Mode::ReadOnlyOverride => m.parse()?,
+            _ => global_mode,
+        };
+        Ok(Scope {
+            mode,
             level,
             policy,
             normalize,
@@ -991,11 +1040,7 @@ impl Registry {
 
     /// The mode in force for a subject.
     pub async fn effective_mode(&self, subject: &Subject) -> Result<Mode> {
-        let global = self.global_mode().await?;
-        if global == Mode::ReadOnlyOverride {
-            return Ok(global);
-        }
-        Ok(self.stored_mode(subject.as_str()).await?.unwrap_or(global))
+        Ok(self.scope(subject).await?.mode)
     }
 
     /// Set a scope's mode (`PUT /mode[/{s}]`).
@@ -1046,7 +1091,9 @@ impl Registry {
     }
 }
 
-struct EffectiveConfig {
+/// What applies to one subject: its mode and its compatibility settings.
+struct Scope {
+    mode: Mode,
     level: CompatibilityLevel,
     policy: CompatibilityPolicy,
     normalize: bool,

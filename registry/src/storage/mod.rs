@@ -117,6 +117,35 @@ pub struct SubjectVersion {
     pub version: VersionRecord,
 }
 
+/// The stored config bodies and modes that apply to a subject, read together.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ScopeRows {
+    /// The global config body (JSON text).
+    pub global_config: Option<String>,
+    /// The subject's config body.
+    pub subject_config: Option<String>,
+    /// The global mode.
+    pub global_mode: Option<String>,
+    /// The subject's mode.
+    pub subject_mode: Option<String>,
+}
+
+/// What `insert_version` writes.
+#[derive(Debug, Clone, Copy)]
+pub struct VersionInsert<'a> {
+    /// The subject.
+    pub subject: &'a str,
+    /// The new version number.
+    pub version: i32,
+    /// The content.
+    pub schema: &'a NewSchema,
+    /// IMPORT mode: the id to store the content under.
+    pub explicit_id: Option<i64>,
+    /// Whether the subject holds soft-deleted versions of this same content, which Confluent
+    /// tombstones (removes) when it is registered again, unless they are referenced.
+    pub tombstone_deleted: bool,
+}
+
 /// The persistence the registry needs. Every method is one short transaction.
 #[async_trait]
 pub trait Storage: Send + Sync + 'static {
@@ -136,17 +165,13 @@ pub trait Storage: Send + Sync + 'static {
     async fn versions_of_schema(&self, id: i64) -> StorageResult<Vec<SubjectVersion>>;
     /// Every subject version, ordered by subject then version.
     async fn all_versions(&self) -> StorageResult<Vec<SubjectVersion>>;
-    /// In one transaction: store `schema` unless its content is stored (with `explicit_id`
-    /// when given), permanently remove soft-deleted versions of the subject that register the
-    /// same id and are not referenced (Confluent tombstones them), and add `version`.
-    /// A concurrent writer that took the version number yields [`StorageError::Conflict`].
-    async fn insert_version(
-        &self,
-        subject: &str,
-        version: i32,
-        schema: &NewSchema,
-        explicit_id: Option<i64>,
-    ) -> StorageResult<i64>;
+    /// In one transaction: store the content unless it is stored (under `explicit_id` when
+    /// given), remove unreferenced soft-deleted versions of the same content in the subject when
+    /// asked, and add the version. A concurrent writer that took the version number yields
+    /// [`StorageError::Conflict`].
+    async fn insert_version(&self, insert: VersionInsert<'_>) -> StorageResult<i64>;
+    /// The configs and modes of the global scope and of `subject`, in one round trip.
+    async fn scope(&self, subject: &str) -> StorageResult<ScopeRows>;
     /// Mark versions soft-deleted.
     async fn soft_delete(&self, subject: &str, versions: &[i32]) -> StorageResult<()>;
     /// Remove versions permanently; schemas no longer registered anywhere are removed too, and

@@ -11,7 +11,8 @@ use sqlx::{AnyConnection, AnyPool, Executor, Row};
 use strata_schema::SchemaType;
 
 use super::{
-    NewSchema, SchemaRecord, Storage, StorageError, StorageResult, SubjectVersion, VersionRecord,
+    NewSchema, SchemaRecord, ScopeRows, Storage, StorageError, StorageResult, SubjectVersion,
+    VersionInsert, VersionRecord,
 };
 
 /// What differs between the engines.
@@ -185,25 +186,50 @@ impl SqlStorage {
         schema: &NewSchema,
         explicit_id: Option<i64>,
     ) -> StorageResult<i64> {
-        let existing: Option<i64> =
-            sqlx::query_scalar("SELECT id FROM schemas WHERE schema_type = $1 AND guid = $2")
+        let refs = serde_json::to_string(&schema.references)
+            .map_err(|e| StorageError::Corrupt(e.to_string()))?;
+        let id = match explicit_id {
+            None => {
+                // One round trip in the common case; a concurrent insert of the same content
+                // makes ours a no-op, and the row it committed is read below.
+                let inserted: Option<i64> = sqlx::query_scalar(
+                    "INSERT INTO schemas (schema_type, guid, schema_text, refs, metadata, rule_set, created_ms) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7) \
+                     ON CONFLICT (schema_type, guid) DO NOTHING RETURNING id",
+                )
+                .bind(schema.schema_type.as_str())
+                .bind(&schema.guid)
+                .bind(&schema.schema)
+                .bind(&refs)
+                .bind(to_json(&schema.metadata))
+                .bind(to_json(&schema.rule_set))
+                .bind(now_ms())
+                .fetch_optional(&mut *conn)
+                .await
+                .map_err(conflict_or)?;
+                match inserted {
+                    Some(id) => id,
+                    None => return self.content_id(conn, schema).await,
+                }
+            }
+            Some(requested) => {
+                let existing: Option<i64> = sqlx::query_scalar(
+                    "SELECT id FROM schemas WHERE schema_type = $1 AND guid = $2",
+                )
                 .bind(schema.schema_type.as_str())
                 .bind(&schema.guid)
                 .fetch_optional(&mut *conn)
                 .await?;
-        if let Some(id) = existing {
-            return match explicit_id {
-                Some(requested) if requested != id => Err(StorageError::ContentHasOtherId {
-                    existing: id,
-                    requested,
-                }),
-                _ => Ok(id),
-            };
-        }
-        let refs = serde_json::to_string(&schema.references)
-            .map_err(|e| StorageError::Corrupt(e.to_string()))?;
-        let id: i64 = match explicit_id {
-            Some(requested) => {
+                if let Some(id) = existing {
+                    return if id == requested {
+                        Ok(id)
+                    } else {
+                        Err(StorageError::ContentHasOtherId {
+                            existing: id,
+                            requested,
+                        })
+                    };
+                }
                 let taken: Option<i64> = sqlx::query_scalar("SELECT id FROM schemas WHERE id = $1")
                     .bind(requested)
                     .fetch_optional(&mut *conn)
@@ -238,20 +264,6 @@ impl SqlStorage {
                 }
                 requested
             }
-            None => sqlx::query_scalar(
-                "INSERT INTO schemas (schema_type, guid, schema_text, refs, metadata, rule_set, created_ms) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
-            )
-            .bind(schema.schema_type.as_str())
-            .bind(&schema.guid)
-            .bind(&schema.schema)
-            .bind(&refs)
-            .bind(to_json(&schema.metadata))
-            .bind(to_json(&schema.rule_set))
-            .bind(now_ms())
-            .fetch_one(&mut *conn)
-            .await
-            .map_err(conflict_or)?,
         };
         for (ordinal, r) in schema.references.iter().enumerate() {
             sqlx::query(
@@ -267,6 +279,15 @@ impl SqlStorage {
             .await?;
         }
         Ok(id)
+    }
+
+    async fn content_id(&self, conn: &mut AnyConnection, schema: &NewSchema) -> StorageResult<i64> {
+        sqlx::query_scalar("SELECT id FROM schemas WHERE schema_type = $1 AND guid = $2")
+            .bind(schema.schema_type.as_str())
+            .bind(&schema.guid)
+            .fetch_optional(&mut *conn)
+            .await?
+            .ok_or_else(|| StorageError::Conflict("schema content vanished during insert".into()))
     }
 }
 
@@ -360,37 +381,35 @@ impl Storage for SqlStorage {
         rows.iter().map(subject_version_from_row).collect()
     }
 
-    async fn insert_version(
-        &self,
-        subject: &str,
-        version: i32,
-        schema: &NewSchema,
-        explicit_id: Option<i64>,
-    ) -> StorageResult<i64> {
+    async fn insert_version(&self, insert: VersionInsert<'_>) -> StorageResult<i64> {
         let mut tx = self
             .pool
             .begin_with(self.dialect.begin())
             .await
             .map_err(conflict_or)?;
-        let id = self.insert_schema(&mut tx, schema, explicit_id).await?;
-        // Confluent tombstones an older soft-deleted version of the same schema when it is
-        // registered again, unless another schema references that version.
-        sqlx::query(
-            "DELETE FROM subject_versions WHERE subject = $1 AND schema_id = $2 AND deleted \
-             AND NOT EXISTS (SELECT 1 FROM schema_references r \
-                             WHERE r.ref_subject = subject_versions.subject \
-                               AND r.ref_version = subject_versions.version)",
-        )
-        .bind(subject)
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
+        let id = self
+            .insert_schema(&mut tx, insert.schema, insert.explicit_id)
+            .await?;
+        if insert.tombstone_deleted {
+            // Confluent tombstones an older soft-deleted version of the same schema when it is
+            // registered again, unless another schema references that version.
+            sqlx::query(
+                "DELETE FROM subject_versions WHERE subject = $1 AND schema_id = $2 AND deleted \
+                 AND NOT EXISTS (SELECT 1 FROM schema_references r \
+                                 WHERE r.ref_subject = subject_versions.subject \
+                                   AND r.ref_version = subject_versions.version)",
+            )
+            .bind(insert.subject)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        }
         sqlx::query(
             "INSERT INTO subject_versions (subject, version, schema_id, deleted, created_ms) \
              VALUES ($1, $2, $3, FALSE, $4)",
         )
-        .bind(subject)
-        .bind(i64::from(version))
+        .bind(insert.subject)
+        .bind(i64::from(insert.version))
         .bind(id)
         .bind(now_ms())
         .execute(&mut *tx)
@@ -398,6 +417,31 @@ impl Storage for SqlStorage {
         .map_err(conflict_or)?;
         tx.commit().await.map_err(conflict_or)?;
         Ok(id)
+    }
+
+    async fn scope(&self, subject: &str) -> StorageResult<ScopeRows> {
+        let rows = sqlx::query(
+            "SELECT 'config' AS kind, scope, body AS value FROM configs WHERE scope = '' OR scope = $1 \
+             UNION ALL \
+             SELECT 'mode' AS kind, scope, mode AS value FROM modes WHERE scope = '' OR scope = $1",
+        )
+        .bind(subject)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut out = ScopeRows::default();
+        for row in &rows {
+            let kind: String = row.try_get("kind")?;
+            let scope: String = row.try_get("scope")?;
+            let value: String = row.try_get("value")?;
+            let slot = match (kind.as_str(), scope.is_empty()) {
+                ("config", true) => &mut out.global_config,
+                ("config", false) => &mut out.subject_config,
+                (_, true) => &mut out.global_mode,
+                (_, false) => &mut out.subject_mode,
+            };
+            *slot = Some(value);
+        }
+        Ok(out)
     }
 
     async fn soft_delete(&self, subject: &str, versions: &[i32]) -> StorageResult<()> {
