@@ -229,8 +229,12 @@ impl Consumer {
         let pos = self.ensure_position(st, tp)?;
         let max_bytes = st.config.max_partition_fetch_bytes;
         let partition = self.broker.partition(&tp.topic, tp.partition)?;
-        let hint = st.parts.get(tp).and_then(|p| p.cursor.clone());
-        match partition.fetch(pos, max_bytes, hint.as_ref())? {
+        let mut hint = st.parts.get_mut(tp).and_then(|p| p.cursor.take());
+        let fetched = partition.fetch(pos, max_bytes, &mut hint);
+        if let Some(ps) = st.parts.get_mut(tp) {
+            ps.cursor = hint;
+        }
+        match fetched? {
             Fetch::Records(records, cursor) => {
                 let ps = st.parts.entry(tp.clone()).or_default();
                 let got = !records.is_empty();

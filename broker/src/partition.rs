@@ -160,6 +160,9 @@ pub(crate) struct ReadCursor {
     pub segment: Arc<Segment>,
     pub pos: u64,
     pub next_offset: i64,
+    /// The last fetch's buffer, reused by the next fetch once every record read from it has
+    /// been dropped (saves allocating and zeroing a buffer per fetch).
+    pub buf: Option<Bytes>,
 }
 
 /// The outcome of a fetch.
@@ -559,9 +562,14 @@ impl Partition {
     }
 
     /// Reads records from `offset`, at most about `max_bytes` (at least one batch).
-    pub fn fetch(&self, offset: i64, max_bytes: usize, hint: Option<&ReadCursor>) -> Result<Fetch> {
+    pub fn fetch(
+        &self,
+        offset: i64,
+        max_bytes: usize,
+        hint: &mut Option<ReadCursor>,
+    ) -> Result<Fetch> {
         self.maybe_reload()?;
-        let (mut seg, mut pos) = match hint {
+        let (mut seg, mut pos) = match hint.as_ref() {
             // Only while its segment is still part of the log: after retention or compaction
             // the reader starts over from the offset, as a Kafka consumer would.
             Some(c) if c.next_offset == offset && self.has_segment(&c.segment) => {
@@ -617,8 +625,17 @@ impl Partition {
             if let Some(h) = seg.header_at(pos)? {
                 n = n.max(h.frame_len().min((len - pos) as usize));
             }
-            let mut buf = BytesMut::zeroed(n);
-            let got = seg.read_at(pos, &mut buf)?;
+            let spare = hint.as_mut().and_then(|c| c.buf.take());
+            let mut buf = match spare.map(Bytes::try_into_mut) {
+                Some(Ok(mut b)) => {
+                    if b.len() < n {
+                        b.resize(n, 0);
+                    }
+                    b
+                }
+                _ => BytesMut::zeroed(n),
+            };
+            let got = seg.read_at(pos, &mut buf[..n])?;
             buf.truncate(got);
             let buf = buf.freeze();
             return self.parse_fetch(&seg, pos, buf, offset);
@@ -680,6 +697,7 @@ impl Partition {
                 segment: seg.clone(),
                 pos: pos + at as u64,
                 next_offset,
+                buf: Some(buf),
             },
         ))
     }
@@ -707,6 +725,7 @@ impl Partition {
                     segment: seg.clone(),
                     pos: at,
                     next_offset,
+                    buf: None,
                 },
             ));
         }

@@ -263,7 +263,10 @@ fn a_reader_in_the_middle_of_a_compacted_range_reads_on_without_duplicates_or_lo
         }
         seen.extend(more);
     }
-    assert!(seen.windows(2).all(|w| w[0].offset < w[1].offset), "no duplicates, in order");
+    assert!(
+        seen.windows(2).all(|w| w[0].offset < w[1].offset),
+        "no duplicates, in order"
+    );
     for (key, offset) in &latest {
         assert!(
             seen.iter().any(|r| r.offset == *offset),
