@@ -42,6 +42,11 @@ pub struct SqlStorage {
     dialect: Dialect,
 }
 
+/// A per-scope setting table and its value column (`scope` '' is the global scope).
+type Setting = (&'static str, &'static str);
+const CONFIGS: Setting = ("configs", "body");
+const MODES: Setting = ("modes", "mode");
+
 const SCHEMA_COLUMNS: &str = "id, schema_type, guid, schema_text, refs, metadata, rule_set";
 
 /// The Any driver cannot decode SQLite booleans, so `deleted` is read as a BIGINT on both
@@ -178,6 +183,44 @@ impl SqlStorage {
     /// Close the pool, waiting for connections to be returned.
     pub async fn close(&self) {
         self.pool.close().await;
+    }
+
+    async fn setting(
+        &self,
+        (table, column): Setting,
+        scope: &str,
+    ) -> StorageResult<Option<String>> {
+        Ok(
+            sqlx::query_scalar(&format!("SELECT {column} FROM {table} WHERE scope = $1"))
+                .bind(scope)
+                .fetch_optional(&self.pool)
+                .await?,
+        )
+    }
+
+    async fn set_setting(
+        &self,
+        (table, column): Setting,
+        scope: &str,
+        value: &str,
+    ) -> StorageResult<()> {
+        sqlx::query(&format!(
+            "INSERT INTO {table} (scope, {column}) VALUES ($1, $2) \
+             ON CONFLICT (scope) DO UPDATE SET {column} = excluded.{column}"
+        ))
+        .bind(scope)
+        .bind(value)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn delete_setting(&self, (table, _): Setting, scope: &str) -> StorageResult<bool> {
+        let done = sqlx::query(&format!("DELETE FROM {table} WHERE scope = $1"))
+            .bind(scope)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() > 0)
     }
 
     async fn insert_schema(
@@ -510,61 +553,27 @@ impl Storage for SqlStorage {
     }
 
     async fn config(&self, scope: &str) -> StorageResult<Option<String>> {
-        Ok(
-            sqlx::query_scalar("SELECT body FROM configs WHERE scope = $1")
-                .bind(scope)
-                .fetch_optional(&self.pool)
-                .await?,
-        )
+        self.setting(CONFIGS, scope).await
     }
 
     async fn set_config(&self, scope: &str, body: &str) -> StorageResult<()> {
-        sqlx::query(
-            "INSERT INTO configs (scope, body) VALUES ($1, $2) \
-             ON CONFLICT (scope) DO UPDATE SET body = excluded.body",
-        )
-        .bind(scope)
-        .bind(body)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        self.set_setting(CONFIGS, scope, body).await
     }
 
     async fn delete_config(&self, scope: &str) -> StorageResult<bool> {
-        let done = sqlx::query("DELETE FROM configs WHERE scope = $1")
-            .bind(scope)
-            .execute(&self.pool)
-            .await?;
-        Ok(done.rows_affected() > 0)
+        self.delete_setting(CONFIGS, scope).await
     }
 
     async fn mode(&self, scope: &str) -> StorageResult<Option<String>> {
-        Ok(
-            sqlx::query_scalar("SELECT mode FROM modes WHERE scope = $1")
-                .bind(scope)
-                .fetch_optional(&self.pool)
-                .await?,
-        )
+        self.setting(MODES, scope).await
     }
 
     async fn set_mode(&self, scope: &str, mode: &str) -> StorageResult<()> {
-        sqlx::query(
-            "INSERT INTO modes (scope, mode) VALUES ($1, $2) \
-             ON CONFLICT (scope) DO UPDATE SET mode = excluded.mode",
-        )
-        .bind(scope)
-        .bind(mode)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        self.set_setting(MODES, scope, mode).await
     }
 
     async fn delete_mode(&self, scope: &str) -> StorageResult<bool> {
-        let done = sqlx::query("DELETE FROM modes WHERE scope = $1")
-            .bind(scope)
-            .execute(&self.pool)
-            .await?;
-        Ok(done.rows_affected() > 0)
+        self.delete_setting(MODES, scope).await
     }
 
     async fn mode_scopes(&self) -> StorageResult<Vec<String>> {
