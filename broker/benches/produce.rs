@@ -56,6 +56,44 @@ fn bench(c: &mut Criterion) {
     });
 
     let producer = broker.producer(ProducerConfig::default());
+
+    // Baseline 2: the very bytes the broker writes for RECORDS records (batch framing, CRCs and
+    // record encoding included), written the same way.
+    broker
+        .create_topic("prime", 1, TopicConfig::default())
+        .unwrap();
+    let mut sent = 0;
+    while sent < RECORDS {
+        let n = BATCH.min(RECORDS - sent);
+        let batch: Vec<ProducerRecord> = (0..n)
+            .map(|_| ProducerRecord {
+                topic: "prime".into(),
+                partition: Some(0),
+                value: Some(value.clone()),
+                ..ProducerRecord::default()
+            })
+            .collect();
+        producer.send_batch(batch).unwrap();
+        sent += n;
+    }
+    let log_bytes =
+        std::fs::read(dir.path().join("topics/prime/0/00000000000000000000.log")).unwrap();
+    g.bench_function("raw_sequential_write_of_the_log_bytes", |b| {
+        let path = dir.path().join("raw2");
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                let mut f = std::fs::File::create(&path).unwrap();
+                let start = Instant::now();
+                for chunk in log_bytes.chunks(16 * 1024) {
+                    f.write_all(chunk).unwrap();
+                }
+                total += start.elapsed();
+            }
+            total
+        })
+    });
+
     g.bench_function("acks1_send_batch_16KiB", |b| {
         b.iter_custom(|iters| {
             let mut total = Duration::ZERO;
