@@ -255,3 +255,78 @@ fn a_full_disk_is_a_clear_error_and_leaves_the_log_readable() {
     drop(c);
     drop(b);
 }
+
+mod torn_tails {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn last_segment(root: &std::path::Path) -> std::path::PathBuf {
+        let dir = root.join("topics/t/0");
+        let mut logs: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "log"))
+            .collect();
+        logs.sort();
+        logs.pop().unwrap()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+        #[test]
+        fn after_any_damage_to_the_tail_a_prefix_is_served_and_writing_resumes_after_it(
+            sizes in proptest::collection::vec(0usize..300, 1..60),
+            cut in 0u64..400,
+            flip in proptest::option::of(0u64..400),
+        ) {
+            let dir = tempfile::tempdir().unwrap();
+            let values: Vec<Vec<u8>> = sizes
+                .iter()
+                .enumerate()
+                .map(|(i, &n)| vec![i as u8; n])
+                .collect();
+            {
+                let b = broker(dir.path());
+                b.create_topic("t", 1, TopicConfig { segment_bytes: 4096, ..TopicConfig::default() })
+                    .unwrap();
+                let p = b.producer(ProducerConfig::default());
+                for v in &values {
+                    p.send(ProducerRecord::new("t", v.clone())).unwrap();
+                }
+            }
+            let seg = last_segment(dir.path());
+            let len = std::fs::metadata(&seg).unwrap().len();
+            let mut bytes = std::fs::read(&seg).unwrap();
+            bytes.truncate(len.saturating_sub(cut) as usize);
+            if let Some(back) = flip {
+                if let Some(i) = bytes.len().checked_sub(1 + back as usize) {
+                    bytes[i] ^= 0x55;
+                }
+            }
+            std::fs::write(&seg, &bytes).unwrap();
+
+            let b = broker(dir.path());
+            let c = b.consumer(earliest()).unwrap();
+            c.assign(&[TopicPartition::new("t", 0)]).unwrap();
+            let mut got = Vec::new();
+            loop {
+                let more = c.poll(Duration::from_millis(20)).unwrap();
+                if more.is_empty() {
+                    break;
+                }
+                got.extend(more);
+            }
+            for (i, r) in got.iter().enumerate() {
+                prop_assert_eq!(r.offset, i as i64);
+                prop_assert_eq!(r.value.as_deref(), Some(values[i].as_slice()));
+            }
+            let md = b.producer(ProducerConfig::default())
+                .send(ProducerRecord::new("t", "resumed"))
+                .unwrap();
+            prop_assert_eq!(md.offset, got.len() as i64);
+            let after = poll_n(&c, 1, Duration::from_secs(5));
+            prop_assert_eq!(after[0].value.as_deref(), Some(&b"resumed"[..]));
+        }
+    }
+}
