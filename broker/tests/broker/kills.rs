@@ -38,7 +38,8 @@ fn child_produce(dir: &Path) {
         ..ProducerConfig::default()
     });
     let one = b.producer(ProducerConfig::default());
-    let mut out = std::fs::File::create(dir.join("acked.txt")).unwrap();
+    let name = std::env::var("STRATA_BROKER_ACK_FILE").unwrap_or_else(|_| "acked.txt".into());
+    let mut out = std::fs::File::create(dir.join(&name)).unwrap();
     for i in 0u64.. {
         // Large acks=1 batches in between make a kill in the middle of a write likely.
         let batch: Vec<_> = (0..50)
@@ -46,7 +47,7 @@ fn child_produce(dir: &Path) {
             .collect();
         one.send_batch(batch).unwrap();
         let md = all
-            .send(ProducerRecord::new("t", format!("acked-{i}")).with_key("k"))
+            .send(ProducerRecord::new("t", format!("acked-{name}-{i}")).with_key("k"))
             .unwrap();
         // One write per line, so a kill leaves whole lines (and at most a partial last one).
         out.write_all(format!("{} {}\n", md.offset, i).as_bytes())
@@ -139,7 +140,10 @@ fn a_producer_killed_mid_loop_loses_nothing_acknowledged_with_acks_all() {
         let r = by_offset
             .get(offset)
             .unwrap_or_else(|| panic!("acked offset {offset} lost"));
-        assert_eq!(r.value.as_deref(), Some(format!("acked-{i}").as_bytes()));
+        assert_eq!(
+            r.value.as_deref(),
+            Some(format!("acked-acked.txt-{i}").as_bytes())
+        );
     }
     for r in &recs {
         let v = r.value.as_deref().unwrap();
@@ -332,4 +336,62 @@ fn a_consumer_sees_records_another_process_is_producing() {
     child.wait().unwrap();
     assert!(recs.len() >= 100, "got {} records", recs.len());
     assert!(recs.windows(2).all(|w| w[1].offset == w[0].offset + 1));
+}
+
+#[test]
+fn two_processes_producing_to_one_partition_take_turns_and_lose_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    broker(dir.path())
+        .create_topic("t", 1, TopicConfig::default())
+        .unwrap();
+    let names = ["a.txt", "b.txt"];
+    let mut children: Vec<_> = names
+        .iter()
+        .map(|n| spawn_child("produce", dir.path(), &[("STRATA_BROKER_ACK_FILE", n)]))
+        .collect();
+    let read = |name: &str| -> Vec<(i64, u64)> {
+        let text = std::fs::read_to_string(dir.path().join(name)).unwrap_or_default();
+        text.split_inclusive('\n')
+            .filter(|l| l.ends_with('\n'))
+            .map(|l| {
+                let mut it = l.trim_end().split(' ');
+                (
+                    it.next().unwrap().parse().unwrap(),
+                    it.next().unwrap().parse().unwrap(),
+                )
+            })
+            .collect()
+    };
+    wait_for(
+        "both producers to make progress",
+        Duration::from_secs(30),
+        || names.iter().all(|n| read(n).len() >= 20),
+    );
+    for c in &mut children {
+        c.kill().unwrap();
+        c.wait().unwrap();
+    }
+    let b = broker(dir.path());
+    let end = b.offsets("t", 0).unwrap().1;
+    let c = b
+        .consumer(ConsumerConfig {
+            auto_offset_reset: AutoOffsetReset::Earliest,
+            max_poll_records: 100_000,
+            ..ConsumerConfig::default()
+        })
+        .unwrap();
+    c.assign(&[TopicPartition::new("t", 0)]).unwrap();
+    let recs = poll_n(&c, end as usize, Duration::from_secs(20));
+    assert_eq!(recs.len() as i64, end);
+    assert!(recs.iter().enumerate().all(|(i, r)| r.offset == i as i64));
+    let by_offset: HashMap<i64, _> = recs.iter().map(|r| (r.offset, r)).collect();
+    for name in names {
+        for (offset, i) in read(name) {
+            let r = by_offset[&offset];
+            assert_eq!(
+                r.value.as_deref(),
+                Some(format!("acked-{name}-{i}").as_bytes())
+            );
+        }
+    }
 }
