@@ -43,9 +43,12 @@
 //! All locks are advisory `flock(2)` locks, which the kernel releases when a process dies, even
 //! by SIGKILL, so a crashed process never leaves a lock behind.
 //!
-//! - **Writers.** Each append takes `writer.lock` of its partition exclusively for the length of
-//!   that one append, so writers in any number of processes take turns and there is one writer
-//!   per partition at a time. Inside a process a mutex serialises threads first. The writer
+//! - **Writers.** An append takes `writer.lock` of its partition exclusively, so writers in any
+//!   number of processes take turns and there is one writer per partition at a time. Inside a
+//!   process a mutex serialises threads first. A process keeps the lock between appends while it
+//!   keeps appending (a lease): a background thread releases it after 2 ms without an append,
+//!   and the writer lets go after holding it 20 ms so that other processes get their turn. The
+//!   writer
 //!   remembers the active segment's length after its own append; a different length at the next
 //!   append means another process wrote (or died writing), and the writer re-lists segments and
 //!   verifies the tail (CRC of every batch from the last point it knew valid), truncating a torn

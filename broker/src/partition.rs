@@ -2,9 +2,10 @@
 //! group commit for `acks=all`) and reads by offset and by timestamp.
 //!
 //! Writers in several processes take turns through an advisory lock on `writer.lock` in the
-//! partition directory, held only for the length of one append. A writer remembers the length of
-//! the active segment after its own last append; if the file has another length when it next
-//! takes the lock, another process wrote (or died writing), so it re-lists the segments and
+//! partition directory, held across appends as a short lease (see [`Leases`]). A writer
+//! remembers the length of the active segment after its own last append; if the file has
+//! another length when it next takes the lock, another process wrote (or died writing), so it
+//! re-lists the segments and
 //! verifies the tail from where it knew it to be valid, cutting off a torn batch before it
 //! appends. Rolls happen only at the end of an append, so an unchanged active segment also means
 //! no roll happened.
