@@ -1,1 +1,228 @@
-fn main() {}
+//! Avro serialize/deserialize with a warm cache next to raw apache-avro with a pre-resolved
+//! schema, and producing through the bundled broker with and without the serializer.
+//!
+//! A stub registry (a few lines of HTTP/1.1 on a loopback port) answers the first register and
+//! id lookups; every measured call hits the caches.
+
+use std::sync::Arc;
+
+use apache_avro::headers::HeaderBuilder;
+use apache_avro::GenericSingleObjectReader;
+use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
+use futures::FutureExt;
+use serde::{Deserialize, Serialize};
+use strata_broker::{Broker, ProducerConfig, ProducerRecord, TopicConfig};
+use strata_serde::{
+    AvroDeserializer, AvroSerializer, BundledProducer, Field, Producer, Record, RegistryClient,
+    RegistryConfig, SerializerConfig, StringSerde,
+};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+const SCHEMA: &str = r#"{"type":"record","name":"Order","namespace":"shop","fields":[{"name":"id","type":"long"},{"name":"item","type":"string"},{"name":"note","type":["null","string"],"default":null},{"name":"qty","type":"int"},{"name":"price","type":"double"},{"name":"tags","type":{"type":"array","items":"string"}}]}"#;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Order {
+    id: i64,
+    item: String,
+    note: Option<String>,
+    qty: i32,
+    price: f64,
+    tags: Vec<String>,
+}
+
+fn order() -> Order {
+    Order {
+        id: 1_234_567,
+        item: "blue widget, large".into(),
+        note: Some("leave at the door".into()),
+        qty: 3,
+        price: 19.99,
+        tags: vec!["gift".into(), "express".into()],
+    }
+}
+
+/// Answers every request: register/lookup with id 1, `/schemas/ids/1` with the schema.
+async fn stub_registry() -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut sock, _)) = listener.accept().await else {
+                return;
+            };
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 65536];
+                let mut len = 0;
+                loop {
+                    let Ok(n) = sock.read(&mut buf[len..]).await else {
+                        return;
+                    };
+                    if n == 0 {
+                        return;
+                    }
+                    len += n;
+                    let text = String::from_utf8_lossy(&buf[..len]).to_string();
+                    let Some(head_end) = text.find("\r\n\r\n") else {
+                        continue;
+                    };
+                    let content_length = text[..head_end]
+                        .lines()
+                        .find_map(|l| {
+                            let l = l.to_ascii_lowercase();
+                            l.strip_prefix("content-length:")
+                                .map(|v| v.trim().parse::<usize>().unwrap_or(0))
+                        })
+                        .unwrap_or(0);
+                    if len < head_end + 4 + content_length {
+                        continue;
+                    }
+                    let body = if text.starts_with("GET /schemas/ids/") {
+                        serde_json::json!({ "schema": SCHEMA }).to_string()
+                    } else {
+                        serde_json::json!({ "id": 1, "version": 1, "subject": "orders-value", "schema": SCHEMA }).to_string()
+                    };
+                    let resp = format!(
+                        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{}",
+                        body.len(),
+                        body
+                    );
+                    let _ = sock.write_all(resp.as_bytes()).await;
+                    len = 0;
+                }
+            });
+        }
+    });
+    format!("http://{addr}")
+}
+
+struct NoHeader;
+impl HeaderBuilder for NoHeader {
+    fn build_header(&self) -> Vec<u8> {
+        Vec::new()
+    }
+}
+
+fn bench(c: &mut Criterion) {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let url = rt.block_on(stub_registry());
+    let client = RegistryClient::new(RegistryConfig::new(url)).unwrap();
+    let ser =
+        AvroSerializer::<Order>::new(client.clone(), SCHEMA, SerializerConfig::default()).unwrap();
+    let de = AvroDeserializer::<Order>::new(client);
+    let value = order();
+    // Warm the caches.
+    let framed = rt
+        .block_on(ser.serialize("orders", Field::Value, &value))
+        .unwrap()
+        .payload;
+    rt.block_on(de.deserialize(Field::Value, &[], &framed))
+        .unwrap();
+    let raw_schema = apache_avro::Schema::parse_str(SCHEMA).unwrap();
+    let mut raw = Vec::new();
+    apache_avro::write_avro_datum_ref(&raw_schema, &value, &mut raw).unwrap();
+    assert_eq!(&framed[5..], &raw[..]);
+    eprintln!(
+        "record: {} bytes framed, {} bytes raw",
+        framed.len(),
+        raw.len()
+    );
+
+    let mut g = c.benchmark_group("avro_serialize");
+    g.throughput(Throughput::Elements(1));
+    g.bench_function("raw_apache_avro_preresolved", |b| {
+        b.iter(|| {
+            let mut out = Vec::with_capacity(64);
+            apache_avro::write_avro_datum_ref(&raw_schema, &value, &mut out).unwrap();
+            out
+        })
+    });
+    g.bench_function("strata_framed_warm_cache", |b| {
+        b.iter(|| {
+            ser.serialize("orders", Field::Value, &value)
+                .now_or_never()
+                .expect("a warm cache never waits")
+                .unwrap()
+        })
+    });
+    g.finish();
+
+    let reader =
+        GenericSingleObjectReader::new_with_header_builder(raw_schema.clone(), NoHeader).unwrap();
+    let mut g = c.benchmark_group("avro_deserialize");
+    g.throughput(Throughput::Elements(1));
+    g.bench_function("raw_apache_avro_preresolved", |b| {
+        b.iter(|| {
+            let v = reader.read_value(&mut &raw[..]).unwrap();
+            apache_avro::from_value::<Order>(&v).unwrap()
+        })
+    });
+    g.bench_function("strata_framed_warm_cache", |b| {
+        b.iter(|| {
+            de.deserialize(Field::Value, &[], &framed)
+                .now_or_never()
+                .expect("a warm cache never waits")
+                .unwrap()
+        })
+    });
+    g.finish();
+
+    // Producing through the bundled broker: raw bytes vs serialize + validate + send.
+    let dir = tempfile::tempdir().unwrap();
+    let broker = Broker::open_or_create(dir.path()).unwrap();
+    broker
+        .create_topic("orders", 1, TopicConfig::default())
+        .unwrap();
+    let raw_producer = broker.producer(ProducerConfig::default());
+    let producer: Producer<str, Order> = Producer::new(
+        Arc::new(BundledProducer(raw_producer.clone())),
+        Arc::new(StringSerde),
+        Arc::new(ser),
+    );
+    const BATCH: u64 = 100;
+    let mut g = c.benchmark_group("produce_bundled_broker_batch_100");
+    g.throughput(Throughput::Elements(BATCH));
+    g.bench_function("raw_broker_send_batch", |b| {
+        b.iter_batched(
+            || {
+                (0..BATCH)
+                    .map(|_| ProducerRecord::new("orders", framed.clone()))
+                    .collect::<Vec<_>>()
+            },
+            |records| raw_producer.send_batch(records).unwrap(),
+            BatchSize::SmallInput,
+        )
+    });
+    g.bench_function("strata_producer_send_all", |b| {
+        b.iter(|| {
+            let records = (0..BATCH)
+                .map(|_| Record::new("orders", &value))
+                .collect::<Vec<_>>();
+            rt.block_on(producer.send_all(records)).unwrap()
+        })
+    });
+    g.finish();
+
+    let mut g = c.benchmark_group("produce_bundled_broker_single");
+    g.throughput(Throughput::Elements(1));
+    g.bench_function("raw_broker_send", |b| {
+        b.iter(|| {
+            raw_producer
+                .send(ProducerRecord::new("orders", framed.clone()))
+                .unwrap()
+        })
+    });
+    g.bench_function("strata_producer_send", |b| {
+        b.iter(|| {
+            rt.block_on(producer.send(Record::new("orders", &value)))
+                .unwrap()
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

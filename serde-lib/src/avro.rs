@@ -223,9 +223,9 @@ impl AvroWriter {
         }
         map.get_or_try_init(topic.to_string(), || async {
             let own = self.own.as_ref().map(|(d, p, _)| (d, p));
-            let (writer, prefix, header) =
-                choose_writer(&self.client, &self.config, own, None, topic, field, None).await?;
-            let codec = match writer {
+            let chosen = choose_writer(&self.client, &self.config, own, None, topic, field).await?;
+            let (prefix, header) = chosen.placement(&self.config, field, None)?;
+            let codec = match chosen.writer {
                 Writer::Own => match &self.own {
                     Some((_, _, codec)) => codec.clone(),
                     None => return Err(Error::Config("no schema to write with".into())),

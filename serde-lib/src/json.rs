@@ -106,9 +106,9 @@ impl<T: Serialize + ?Sized> JsonSerializer<T> {
         }
         map.get_or_try_init(topic.to_string(), || async {
             let own = self.own.as_ref().map(|f| (&f.def, &f.parsed));
-            let (writer, prefix, header) =
-                choose_writer(&self.client, &self.config, own, None, topic, field, None).await?;
-            let codec = match writer {
+            let chosen = choose_writer(&self.client, &self.config, own, None, topic, field).await?;
+            let (prefix, header) = chosen.placement(&self.config, field, None)?;
+            let codec = match chosen.writer {
                 Writer::Own => self
                     .own
                     .clone()

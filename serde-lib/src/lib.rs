@@ -48,6 +48,7 @@ pub mod consumer;
 mod error;
 pub mod json;
 pub mod producer;
+pub mod protobuf;
 pub mod serializer;
 pub mod transport;
 pub mod wire;
@@ -63,6 +64,10 @@ pub use consumer::{Consumer, ErrorPolicy, Message};
 pub use error::{Error, Result};
 pub use json::{JsonDeserializer, JsonSerializer};
 pub use producer::{BytesSerde, Producer, Record, StringSerde};
+pub use protobuf::{
+    ProtobufDeserializer, ProtobufDynamicDeserializer, ProtobufDynamicSerializer,
+    ProtobufSerializer,
+};
 pub use serializer::{
     Deserializer, SchemaIdPlacement, Serialized, Serializer, SerializerConfig, SubjectNameStrategy,
 };

@@ -107,13 +107,16 @@ impl SerializerConfig {
     }
 }
 
+/// A schema-id header: its name (`__key_schema_id`/`__value_schema_id`) and value.
+pub type SchemaIdHeader = (&'static str, Vec<u8>);
+
 /// Encoded bytes and the schema-id header to send with them (header placement only).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Serialized {
     /// The record key or value bytes.
     pub payload: Vec<u8>,
     /// `(header name, header value)` when the id travels in a header.
-    pub header: Option<(&'static str, Vec<u8>)>,
+    pub header: Option<SchemaIdHeader>,
 }
 
 /// Turns values into framed bytes for a topic.
@@ -142,7 +145,7 @@ pub(crate) struct Target<C> {
     /// The prefix written before the payload (empty with header placement).
     pub prefix: Vec<u8>,
     /// The header value (header placement only).
-    pub header: Option<(&'static str, Vec<u8>)>,
+    pub header: Option<SchemaIdHeader>,
     /// The format's compiled writer.
     pub codec: Arc<C>,
 }
@@ -181,8 +184,7 @@ pub(crate) async fn choose_writer(
     record_name: Option<&str>,
     topic: &str,
     field: Field,
-    message_indexes: Option<&[i32]>,
-) -> Result<(Writer, Vec<u8>, Option<(&'static str, Vec<u8>)>)> {
+) -> Result<Chosen> {
     let record_name = record_name
         .map(str::to_string)
         .or_else(|| own.and_then(|(_, parsed)| parsed.record_name()));
@@ -239,24 +241,46 @@ pub(crate) async fn choose_writer(
         };
         (Writer::Own, registered.id, registered.guid)
     };
-    match config.schema_id_placement {
-        SchemaIdPlacement::Prefix => {
-            let mut prefix = Vec::with_capacity(8);
-            wire::write_prefix(&mut prefix, SchemaId::Id(id), message_indexes);
-            Ok((writer, prefix, None))
-        }
-        SchemaIdPlacement::Header => {
-            let guid = guid.ok_or_else(|| {
-                Error::Config(format!(
-                    "the registry did not give schema {id} a GUID (it predates Confluent 8.0), \
-                     so it cannot be placed in a header; use prefix placement"
+    Ok(Chosen { writer, id, guid })
+}
+
+/// The writer schema chosen for a topic, with its id and GUID.
+pub(crate) struct Chosen {
+    /// The writer schema.
+    pub writer: Writer,
+    /// Its id.
+    pub id: i32,
+    /// Its GUID, when the registry gave one.
+    pub guid: Option<uuid::Uuid>,
+}
+
+impl Chosen {
+    /// The prefix and header that name this schema under `config`'s placement.
+    pub(crate) fn placement(
+        &self,
+        config: &SerializerConfig,
+        field: Field,
+        message_indexes: Option<&[i32]>,
+    ) -> Result<(Vec<u8>, Option<SchemaIdHeader>)> {
+        match config.schema_id_placement {
+            SchemaIdPlacement::Prefix => {
+                let mut prefix = Vec::with_capacity(8);
+                wire::write_prefix(&mut prefix, SchemaId::Id(self.id), message_indexes);
+                Ok((prefix, None))
+            }
+            SchemaIdPlacement::Header => {
+                let guid = self.guid.ok_or_else(|| {
+                    Error::Config(format!(
+                        "the registry did not give schema {} a GUID (it predates Confluent \
+                         8.0), so it cannot be placed in a header; use prefix placement",
+                        self.id
+                    ))
+                })?;
+                Ok((
+                    Vec::new(),
+                    Some((field.header(), wire::header_value(guid, message_indexes))),
                 ))
-            })?;
-            Ok((
-                writer,
-                Vec::new(),
-                Some((field.header(), wire::header_value(guid, message_indexes))),
-            ))
+            }
         }
     }
 }

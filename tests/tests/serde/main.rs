@@ -4,3 +4,4 @@ mod avro;
 mod harness;
 mod json;
 mod producer_consumer;
+mod protobuf;
