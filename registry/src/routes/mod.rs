@@ -24,6 +24,12 @@ pub type AppState = Arc<Registry>;
 
 /// The whole API.
 pub fn router(state: AppState) -> Router {
+    // A schema travels as a JSON string, where escaping can double its size.
+    let body_limit = state
+        .settings()
+        .max_schema_bytes
+        .saturating_mul(2)
+        .saturating_add(64 * 1024);
     Router::new()
         .merge(metadata::router())
         .merge(schemas::router())
@@ -35,6 +41,7 @@ pub fn router(state: AppState) -> Router {
         .merge(associations::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::extract::DefaultBodyLimit::max(body_limit))
         .with_state(state)
 }
 

@@ -181,3 +181,24 @@ async fn unknown_routes_and_malformed_ids_answer_404_with_a_confluent_body() {
     );
     s.stop().await;
 }
+
+#[tokio::test]
+async fn schemas_up_to_the_configured_size_are_accepted_and_larger_ones_answer_42209() {
+    let s = TestServer::sqlite().await;
+    // ~3 MB of doc text: above axum's default body limit, below Strata's 8 MB default.
+    let doc = "x".repeat(3 * 1024 * 1024);
+    let schema = json!({"type": "record", "name": "Big", "doc": doc, "fields": [{"name": "a", "type": "int"}]}).to_string();
+    let (status, body) = s.register("big-value", &schema).await;
+    assert_eq!(
+        status,
+        200,
+        "{}",
+        body.to_string().chars().take(200).collect::<String>()
+    );
+    let huge =
+        json!({"type": "record", "name": "Huge", "doc": "y".repeat(9 * 1024 * 1024), "fields": []})
+            .to_string();
+    let (status, body) = s.register("huge-value", &huge).await;
+    assert_eq!((status, body["error_code"].clone()), (422, json!(42209)));
+    s.stop().await;
+}
