@@ -1,5 +1,6 @@
 //! `strata`: the registry server and the everyday schema, serde and broker commands.
 
+mod check;
 mod logging;
 mod serve;
 
@@ -19,11 +20,15 @@ struct Cli {
 enum Command {
     /// Run the schema registry (Confluent's REST API) on SQLite (default) or PostgreSQL.
     Serve(serve::ServeArgs),
+    /// Check new schema files against their old versions (files, a directory or a git
+    /// revision), offline; exit 0 compatible, 1 incompatible, 2 error.
+    Check(check::CheckArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Serve(args) => serve::run(args),
+        Command::Check(args) => check::run(args),
     }
 }

@@ -1,3 +1,4 @@
 //! Tests of the `strata` binary as users run it.
 
+mod check;
 mod serve;

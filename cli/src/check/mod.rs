@@ -1,0 +1,410 @@
+//! `strata check`: are new schema files compatible with their old versions?
+//!
+//! Offline: old versions come from files, a directory or a git revision; no registry is
+//! contacted. Everything about schemas (parsing, normalising, compatibility) is asked of
+//! `strata_schema`; this module only wires the flags, the inputs (`inputs.rs`, `git.rs`) and
+//! the report (`report.rs`, which documents the JSON shape).
+//!
+//! Exit codes: 0 compatible, 1 incompatible findings, 2 usage, configuration, parse or I/O
+//! errors (2 wins over 1: a run where something could not be checked is never reported as a
+//! mere incompatibility, and never as success).
+
+mod git;
+mod inputs;
+mod report;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::str::FromStr;
+
+use anyhow::{anyhow, bail, Context, Result};
+use clap::Args;
+use strata_schema::{
+    check_compatibility, CompatibilityLevel, CompatibilityPolicy, Dependency, Incompatibility,
+    ParseOptions, ParsedSchema, SchemaType,
+};
+
+use self::git::{GitRevision, ObjectKind};
+use self::inputs::{ReferenceArg, TypeArg};
+use self::report::{FileResult, Finding, OutputFormat, Report};
+
+const EXAMPLES: &str = "\
+Examples:
+  # One file against its previous version
+  strata check schemas/user.avsc --against old/user.avsc
+
+  # Every file against the same file name in a directory
+  strata check schemas/*.avsc --against released/
+
+  # Against the files committed on main (no checkout), as GitHub annotations
+  strata check schemas/*.proto --against git:main --format github
+
+  # Against a directory of a tag, with imports resolved from proto/
+  strata check proto/orders.proto --against git:v1.2.0:proto --proto-path proto
+
+  # Transitively against several old versions, oldest first
+  strata check user.avsc --against v1/user.avsc --against v2/user.avsc --level BACKWARD_TRANSITIVE
+
+  # A reference, named as the schema names it
+  strata check order.avsc --against git:HEAD --reference com.acme.Address=address.avsc
+
+Exit codes: 0 compatible, 1 incompatible, 2 usage, configuration, parse or I/O error.";
+
+/// Flags of `strata check`.
+#[derive(Debug, Args)]
+#[command(after_help = EXAMPLES)]
+pub struct CheckArgs {
+    /// New schema files to check.
+    #[arg(value_name = "NEW", required = true)]
+    files: Vec<PathBuf>,
+
+    /// Old versions: a file, a directory (matched by relative path, then by file name) or
+    /// git:REV[:PATH] (read with git show, nothing is checked out). Repeat for transitive
+    /// levels, oldest first.
+    #[arg(long, value_name = "OLD", required = true)]
+    against: Vec<String>,
+
+    /// Schema format; by default from the extension (.avsc/.avro.json, .proto, .json).
+    #[arg(long = "type", value_enum, value_name = "TYPE")]
+    schema_type: Option<TypeArg>,
+
+    /// A referenced schema, NAME=PATH (NAME as the schema refers to it). Repeatable.
+    #[arg(long, value_name = "NAME=PATH", value_parser = inputs::parse_reference)]
+    reference: Vec<ReferenceArg>,
+
+    /// A directory where Protobuf imports are looked up. Repeatable.
+    #[arg(long, value_name = "DIR")]
+    proto_path: Vec<PathBuf>,
+
+    /// Compatibility level: NONE, BACKWARD, BACKWARD_TRANSITIVE, FORWARD, FORWARD_TRANSITIVE,
+    /// FULL or FULL_TRANSITIVE.
+    #[arg(long, default_value = "BACKWARD", value_parser = parse_level)]
+    level: CompatibilityLevel,
+
+    /// Compatibility policy: STRICT or LENIENT.
+    #[arg(long, default_value = "STRICT", value_parser = parse_policy)]
+    policy: CompatibilityPolicy,
+
+    /// Normalise both schemas before comparing (as the registry's normalize=true).
+    #[arg(long)]
+    normalize: bool,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    format: OutputFormat,
+}
+
+fn parse_level(s: &str) -> Result<CompatibilityLevel, String> {
+    CompatibilityLevel::from_str(s).map_err(|e| e.to_string())
+}
+
+fn parse_policy(s: &str) -> Result<CompatibilityPolicy, String> {
+    CompatibilityPolicy::from_str(s).map_err(|e| e.to_string())
+}
+
+/// Run `strata check` and map its outcome to the documented exit code.
+pub fn run(args: CheckArgs) -> ExitCode {
+    match check(&args) {
+        Ok(report) => {
+            print!("{}", report.render(args.format));
+            if report.has_errors() {
+                ExitCode::from(2)
+            } else if !report.compatible {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
+            }
+        }
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Where old versions come from, as resolved before any file is checked.
+#[derive(Debug)]
+enum Source {
+    /// One file, for a single NEW file.
+    File(PathBuf),
+    /// A directory.
+    Dir(PathBuf),
+    /// A single file at a git revision.
+    GitFile(GitRevision, String),
+    /// A directory at a git revision (`None`: each NEW file's own path in the repository).
+    GitDir(GitRevision, Option<String>),
+}
+
+impl Source {
+    /// Resolve one `--against` value; errors here are configuration errors.
+    fn resolve(value: &str, new_files: usize) -> Result<Self> {
+        let single = |what: &str| -> Result<()> {
+            if new_files > 1 {
+                bail!(
+                    "--against {what} is a single file but {new_files} NEW files were given: \
+                     give a directory or git:REV to check several files, or one NEW file"
+                );
+            }
+            Ok(())
+        };
+        if let Some(spec) = value.strip_prefix("git:") {
+            let (rev, path) = match spec.split_once(':') {
+                Some((rev, path)) => (rev, Some(path.trim_matches('/'))),
+                None => (spec, None),
+            };
+            if rev.is_empty() {
+                bail!("--against {value}: name a revision, e.g. git:main or git:HEAD~1:schemas");
+            }
+            let repo = GitRevision::open(Path::new("."), rev)?;
+            return Ok(match path {
+                None => Source::GitDir(repo, None),
+                Some(p) => match repo.kind(p)? {
+                    Some(ObjectKind::Blob) => {
+                        single(value)?;
+                        Source::GitFile(repo, p.to_string())
+                    }
+                    Some(ObjectKind::Tree) => Source::GitDir(repo, Some(p.to_string())),
+                    None => bail!(
+                        "--against {value}: '{p}' does not exist at revision {rev} \
+                         (paths are relative to the repository root; see `git ls-tree -r {rev}`)"
+                    ),
+                },
+            });
+        }
+        let path = PathBuf::from(value);
+        if path.is_dir() {
+            Ok(Source::Dir(path))
+        } else if path.is_file() {
+            single(value)?;
+            Ok(Source::File(path))
+        } else {
+            bail!(
+                "--against {value} does not exist: give an existing file, a directory, \
+                 or git:REV[:PATH]"
+            )
+        }
+    }
+
+    /// The old version of `new`: its label and text, or `None` when there is none.
+    fn old_version(&self, new: &Path) -> Result<Option<(String, String)>> {
+        let relative = new.is_relative().then(|| slash_path(new));
+        let name = inputs::file_name(new);
+        match self {
+            Source::File(p) => Ok(Some((p.display().to_string(), inputs::read_text(p)?))),
+            Source::Dir(dir) => {
+                let candidates = relative
+                    .iter()
+                    .map(|r| dir.join(r))
+                    .chain(std::iter::once(dir.join(&name)));
+                for c in candidates {
+                    if c.is_file() {
+                        return Ok(Some((c.display().to_string(), inputs::read_text(&c)?)));
+                    }
+                }
+                Ok(None)
+            }
+            Source::GitFile(repo, p) => read_git(repo, p),
+            Source::GitDir(repo, None) => {
+                let rel = repo.relative(new).ok_or_else(|| {
+                    anyhow!(
+                        "{} is not inside the git repository {}: run strata check from the \
+                         repository that holds the file",
+                        new.display(),
+                        repo.root.display()
+                    )
+                })?;
+                read_git(repo, &rel)
+            }
+            Source::GitDir(repo, Some(dir)) => {
+                let join = |r: &str| {
+                    if dir.is_empty() {
+                        r.to_string()
+                    } else {
+                        format!("{dir}/{r}")
+                    }
+                };
+                let candidates = relative
+                    .iter()
+                    .map(|r| join(r))
+                    .chain(std::iter::once(join(&name)));
+                for c in candidates {
+                    if let Some(found) = read_git(repo, &c)? {
+                        return Ok(Some(found));
+                    }
+                }
+                Ok(None)
+            }
+        }
+    }
+}
+
+fn read_git(repo: &GitRevision, path: &str) -> Result<Option<(String, String)>> {
+    Ok(repo
+        .read(path)?
+        .map(|text| (format!("git:{}:{path}", repo.rev), text)))
+}
+
+/// `path` with `/` separators and without a leading `./`.
+fn slash_path(path: &Path) -> String {
+    path.components()
+        .filter(|c| !matches!(c, std::path::Component::CurDir))
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// Check every NEW file; configuration errors end the run, per-file errors go in the report.
+fn check(args: &CheckArgs) -> Result<Report> {
+    if !args.level.is_transitive() && args.against.len() > 1 {
+        bail!(
+            "--level {} compares with one old version but --against was given {} times: \
+             give --against once, or use {}_TRANSITIVE to compare with several (oldest first)",
+            args.level,
+            args.against.len(),
+            args.level
+        );
+    }
+    let sources = args
+        .against
+        .iter()
+        .map(|a| Source::resolve(a, args.files.len()))
+        .collect::<Result<Vec<_>>>()?;
+    let mut results = Vec::new();
+    for file in &args.files {
+        results.extend(check_file(args, file, &sources));
+    }
+    Ok(Report::new(args.level.as_str(), results))
+}
+
+/// The results of one NEW file: one per old version found, or one with its error.
+fn check_file(args: &CheckArgs, file: &Path, sources: &[Source]) -> Vec<FileResult> {
+    let shown = file.display().to_string();
+    let error = |against: Option<String>, e: anyhow::Error| FileResult {
+        file: shown.clone(),
+        against,
+        compatible: false,
+        findings: Vec::new(),
+        error: Some(format!("{e:#}")),
+    };
+    let new = match load(args, file, None, true) {
+        Ok(n) => n,
+        Err(e) => return vec![error(None, e)],
+    };
+    // Oldest first on the command line, one result per old version in that order.
+    let mut olds = Vec::new();
+    for source in sources {
+        match source.old_version(file) {
+            Ok(Some((label, text))) => match load(args, file, Some(&text), false) {
+                Ok(old) => olds.push((label, old)),
+                Err(e) => return vec![error(Some(label), e.context("the old version"))],
+            },
+            Ok(None) => {}
+            Err(e) => return vec![error(None, e)],
+        }
+    }
+    if olds.is_empty() {
+        // A new file: nothing to be incompatible with, as a subject's first registration.
+        return vec![FileResult {
+            file: shown,
+            against: None,
+            compatible: true,
+            findings: Vec::new(),
+            error: None,
+        }];
+    }
+    olds.into_iter()
+        .map(|(label, old)| compare(args, &shown, &new, label, &old))
+        .collect()
+}
+
+/// Read (unless `text` is given), parse and optionally normalise one schema.
+fn load(args: &CheckArgs, file: &Path, text: Option<&str>, as_new: bool) -> Result<ParsedSchema> {
+    let schema_type = inputs::schema_type_of(file, args.schema_type)?;
+    let text = match text {
+        Some(t) => t.to_string(),
+        None => inputs::read_text(file)?,
+    };
+    let mut deps: Vec<Dependency> =
+        inputs::reference_dependencies(&args.reference, args.schema_type, schema_type)?;
+    if schema_type == SchemaType::Protobuf {
+        let found = inputs::proto_dependencies(&text, &args.proto_path, &deps)?;
+        deps.extend(found);
+    }
+    let what = if as_new { "new" } else { "old" };
+    let parsed = ParsedSchema::parse(
+        schema_type,
+        &text,
+        &deps,
+        // Old versions are parsed leniently, as the registry parses stored schemas.
+        ParseOptions {
+            validate_as_new: as_new,
+        },
+    )
+    .with_context(|| {
+        format!(
+            "the {what} {schema_type} schema {} does not parse: fix it, or pass --type if the \
+             format is not {schema_type}, and --reference/--proto-path for what it imports",
+            file.display()
+        )
+    })?;
+    if args.normalize {
+        return parsed
+            .normalize()
+            .with_context(|| format!("cannot normalise {}", file.display()));
+    }
+    Ok(parsed)
+}
+
+/// Compare one new schema with one old version.
+fn compare(
+    args: &CheckArgs,
+    file: &str,
+    new: &ParsedSchema,
+    label: String,
+    old: &ParsedSchema,
+) -> FileResult {
+    let verdict = check_compatibility(args.level, args.policy, new, &[(1, old)]);
+    let mut findings = Vec::new();
+    if args.level != CompatibilityLevel::None {
+        if args.level.checks_forward() {
+            let found = old.backward_differences(new, args.policy);
+            findings.extend(found.into_iter().map(|i| finding(i, "old", "new")));
+        }
+        if args.level.checks_backward() {
+            let found = new.backward_differences(old, args.policy);
+            findings.extend(found.into_iter().map(|i| finding(i, "new", "old")));
+        }
+    }
+    if !verdict.is_compatible && findings.is_empty() {
+        findings.extend(verdict.messages.iter().map(|m| Finding {
+            kind: "INCOMPATIBLE".into(),
+            path: String::new(),
+            message: m.clone(),
+        }));
+    }
+    FileResult {
+        file: file.to_string(),
+        against: Some(label),
+        compatible: verdict.is_compatible && findings.is_empty(),
+        findings,
+        error: None,
+    }
+}
+
+/// A finding with Confluent's `%s` placeholders filled with the reader and writer roles.
+fn finding(i: Incompatibility, reader: &str, writer: &str) -> Finding {
+    let mut message = String::new();
+    let mut rest = i.message.as_str();
+    let mut roles = [reader, writer].into_iter().cycle();
+    while let Some(at) = rest.find("%s") {
+        message.push_str(&rest[..at]);
+        message.push_str(roles.next().unwrap_or(reader));
+        rest = &rest[at + 2..];
+    }
+    message.push_str(rest);
+    Finding {
+        kind: i.kind,
+        path: i.path,
+        message,
+    }
+}
