@@ -286,7 +286,7 @@ fn check_file(args: &CheckArgs, file: &Path, sources: &[Source]) -> Vec<FileResu
         findings: Vec::new(),
         error: Some(format!("{e:#}")),
     };
-    let new = match load(args, file, None, true) {
+    let new = match load(args, file, &shown, None) {
         Ok(n) => n,
         Err(e) => return vec![error(None, e)],
     };
@@ -294,9 +294,9 @@ fn check_file(args: &CheckArgs, file: &Path, sources: &[Source]) -> Vec<FileResu
     let mut olds = Vec::new();
     for source in sources {
         match source.old_version(file) {
-            Ok(Some((label, text))) => match load(args, file, Some(&text), false) {
+            Ok(Some((label, text))) => match load(args, file, &label, Some(&text)) {
                 Ok(old) => olds.push((label, old)),
-                Err(e) => return vec![error(Some(label), e.context("the old version"))],
+                Err(e) => return vec![error(Some(label), e)],
             },
             Ok(None) => {}
             Err(e) => return vec![error(None, e)],
@@ -317,9 +317,18 @@ fn check_file(args: &CheckArgs, file: &Path, sources: &[Source]) -> Vec<FileResu
         .collect()
 }
 
-/// Read (unless `text` is given), parse and optionally normalise one schema.
-fn load(args: &CheckArgs, file: &Path, text: Option<&str>, as_new: bool) -> Result<ParsedSchema> {
+/// Parse and optionally normalise one schema: the NEW `file` (read from disk) when `old_text`
+/// is `None`, else an old version of it, shown as `shown` in messages. The format is the NEW
+/// file's.
+fn load(
+    args: &CheckArgs,
+    file: &Path,
+    shown: &str,
+    old_text: Option<&str>,
+) -> Result<ParsedSchema> {
+    let as_new = old_text.is_none();
     let schema_type = inputs::schema_type_of(file, args.schema_type)?;
+    let text = old_text;
     let text = match text {
         Some(t) => t.to_string(),
         None => inputs::read_text(file)?,
@@ -342,15 +351,14 @@ fn load(args: &CheckArgs, file: &Path, text: Option<&str>, as_new: bool) -> Resu
     )
     .with_context(|| {
         format!(
-            "the {what} {schema_type} schema {} does not parse: fix it, or pass --type if the \
-             format is not {schema_type}, and --reference/--proto-path for what it imports",
-            file.display()
+            "the {what} {schema_type} schema {shown} does not parse: fix it, or pass --type if \
+             the format is not {schema_type}, and --reference/--proto-path for what it imports"
         )
     })?;
     if args.normalize {
         return parsed
             .normalize()
-            .with_context(|| format!("cannot normalise {}", file.display()));
+            .with_context(|| format!("cannot normalise the {what} schema {shown}"));
     }
     Ok(parsed)
 }
@@ -366,13 +374,12 @@ fn compare(
     let verdict = check_compatibility(args.level, args.policy, new, &[(1, old)]);
     let mut findings = Vec::new();
     if args.level != CompatibilityLevel::None {
+        // FULL lists the old-reads-new findings first, as Confluent's messages do.
         if args.level.checks_forward() {
-            let found = old.backward_differences(new, args.policy);
-            findings.extend(found.into_iter().map(|i| finding(i, "old", "new")));
+            findings.extend(direction(args, CompatibilityLevel::Forward, new, old));
         }
         if args.level.checks_backward() {
-            let found = new.backward_differences(old, args.policy);
-            findings.extend(found.into_iter().map(|i| finding(i, "new", "old")));
+            findings.extend(direction(args, CompatibilityLevel::Backward, new, old));
         }
     }
     if !verdict.is_compatible && findings.is_empty() {
@@ -389,6 +396,39 @@ fn compare(
         findings,
         error: None,
     }
+}
+
+/// The findings of one direction (`Forward`: the old schema reads new data; `Backward`: the
+/// new schema reads old data). Kinds and paths come from `backward_differences`; messages
+/// from `check_compatibility` at that level, which renders the roles (`new`, `old`) the way
+/// Confluent does for that direction. Its list holds one message per difference, in the same
+/// order, followed by what Confluent appends (at least the config in effect).
+fn direction(
+    args: &CheckArgs,
+    level: CompatibilityLevel,
+    new: &ParsedSchema,
+    old: &ParsedSchema,
+) -> Vec<Finding> {
+    let (reader, writer, reader_role, writer_role) = if level == CompatibilityLevel::Forward {
+        (old, new, "old", "new")
+    } else {
+        (new, old, "new", "old")
+    };
+    let found = reader.backward_differences(writer, args.policy);
+    let rendered = check_compatibility(level, args.policy, new, &[(1, old)]).messages;
+    let aligned = rendered.len() > found.len();
+    found
+        .into_iter()
+        .enumerate()
+        .map(|(k, i)| match rendered.get(k).filter(|_| aligned) {
+            Some(message) => Finding {
+                kind: i.kind,
+                path: i.path,
+                message: message.clone(),
+            },
+            None => finding(i, reader_role, writer_role),
+        })
+        .collect()
 }
 
 /// A finding with Confluent's `%s` placeholders filled with the reader and writer roles.

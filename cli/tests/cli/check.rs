@@ -151,6 +151,42 @@ fn an_avro_schema_missing_a_default_passes_at_forward_level() {
 }
 
 #[test]
+fn full_level_names_the_roles_of_each_direction() {
+    let run = pair(
+        "proto",
+        PROTO_V1,
+        PROTO_V2_BAD,
+        &["--level", "FULL", "--format", "json"],
+    );
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    let v = json(&run);
+    let findings = v["results"][0]["findings"].as_array().expect("findings");
+    assert_eq!(findings.len(), 2, "one per direction: {findings:?}");
+    let first = findings[0]["message"].as_str().expect("message");
+    let second = findings[1]["message"].as_str().expect("message");
+    assert!(
+        first.contains("in the old schema does not match its kind in the new"),
+        "{first}"
+    );
+    assert!(
+        second.contains("in the new schema does not match its kind in the old"),
+        "{second}"
+    );
+}
+
+#[test]
+fn an_unparsable_old_version_is_named_in_the_error() {
+    let run = pair("avsc", "{oops", AVRO_V1, &[]);
+    assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout
+            .contains("the old AVRO schema old/user.avsc does not parse"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
 fn a_protobuf_field_added_is_compatible_and_exits_0() {
     let run = pair("proto", PROTO_V1, PROTO_V2_OK, &[]);
     assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
