@@ -11,7 +11,6 @@ use std::marker::PhantomData;
 use std::sync::Arc;
 
 use apache_avro::headers::HeaderBuilder;
-use apache_avro::schema::Name;
 use apache_avro::types::Value;
 use apache_avro::{GenericSingleObjectReader, GenericSingleObjectWriter, Schema};
 use async_trait::async_trait;
@@ -483,9 +482,6 @@ impl Deserializer<Value> for AvroValueDeserializer {
         self.reader.read(field, headers, payload).await
     }
 }
-
-/// Names are resolved by apache-avro; re-exported for callers building generic values.
-pub type AvroName = Name;
 
 #[cfg(test)]
 mod tests {

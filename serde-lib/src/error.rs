@@ -58,6 +58,10 @@ pub enum Error {
     #[error("The broker failed: {0}")]
     Broker(#[from] strata_broker::Error),
 
+    /// Kafka (rdkafka) failed.
+    #[error("Kafka failed: {0}")]
+    Kafka(String),
+
     /// A blocking task was cancelled or panicked.
     #[error("A background task failed: {0}")]
     Task(String),

@@ -7,9 +7,18 @@
 //! - [`wire`]: the Confluent frame (magic `0x00` + id, magic `0x01` + GUID, GUID headers,
 //!   Protobuf message indexes).
 //! - [`client`]: [`RegistryClient`], with failover, auth and caches.
-//! - [`avro`]: Avro serializers/deserializers, a writer schema compiled once per id.
-//! - [`serializer`]: the options Confluent clients name and the [`Serializer`] /
+//! - [`avro`]: Avro serializers/deserializers (serde types and generic values), a writer
+//!   schema compiled once per id, reader-schema resolution on read.
+//! - [`json`]: JSON Schema serializers/deserializers, validating every payload.
+//! - [`protobuf`]: Protobuf for prost-generated types and prost-reflect dynamic messages.
+//! - [`serializer`]: the options Confluent clients name (`auto_register_schemas`,
+//!   `use_latest_version`, `use_schema_id`, `normalize_schemas`, `latest_compatibility_strict`,
+//!   subject name strategies, prefix or header id placement) and the [`Serializer`] /
 //!   [`Deserializer`] traits.
+//! - [`producer`], [`consumer`]: typed [`Producer`] and [`Consumer`] over a
+//!   [`transport`]: the bundled broker ([`BundledProducer`], [`BundledConsumer`]) or, with the
+//!   `kafka` feature, Kafka through rdkafka (`KafkaProducer`, `KafkaConsumer`). Undecodable
+//!   records follow an [`ErrorPolicy`]: fail, skip or dead-letter.
 //!
 //! Framing and decoding without a registry:
 //!
@@ -47,6 +56,8 @@ pub mod client;
 pub mod consumer;
 mod error;
 pub mod json;
+#[cfg(feature = "kafka")]
+pub mod kafka;
 pub mod producer;
 pub mod protobuf;
 pub mod serializer;
@@ -63,6 +74,8 @@ pub use client::{
 pub use consumer::{Consumer, ErrorPolicy, Message};
 pub use error::{Error, Result};
 pub use json::{JsonDeserializer, JsonSerializer};
+#[cfg(feature = "kafka")]
+pub use kafka::{KafkaConsumer, KafkaProducer};
 pub use producer::{BytesSerde, Producer, Record, StringSerde};
 pub use protobuf::{
     ProtobufDeserializer, ProtobufDynamicDeserializer, ProtobufDynamicSerializer,

@@ -2,6 +2,8 @@
 
 mod avro;
 mod harness;
+mod interop;
 mod json;
+mod kafka;
 mod producer_consumer;
 mod protobuf;
