@@ -187,6 +187,45 @@ fn an_unparsable_old_version_is_named_in_the_error() {
 }
 
 #[test]
+fn normalize_and_lenient_policy_are_accepted_for_a_compatible_change() {
+    let run = pair(
+        "proto",
+        PROTO_V1,
+        PROTO_V2_OK,
+        &["--normalize", "--policy", "lenient"],
+    );
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+}
+
+#[test]
+fn schema_json_and_avro_json_extensions_name_their_format() {
+    let w = Workdir::new();
+    w.write("old/user.schema.json", JSON_V1);
+    w.write("user.schema.json", JSON_V2_BAD);
+    w.write("old/user.avro.json", AVRO_V1);
+    w.write("user.avro.json", AVRO_V2_OK);
+    let run = w.strata(&[
+        "check",
+        "user.schema.json",
+        "user.avro.json",
+        "--against",
+        "old",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    let v = json(&run);
+    assert_eq!(
+        v["results"][0]["compatible"], false,
+        "JSON Schema type change"
+    );
+    assert_eq!(
+        v["results"][1]["compatible"], true,
+        "Avro field with default"
+    );
+}
+
+#[test]
 fn a_protobuf_field_added_is_compatible_and_exits_0() {
     let run = pair("proto", PROTO_V1, PROTO_V2_OK, &[]);
     assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
