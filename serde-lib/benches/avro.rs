@@ -140,6 +140,22 @@ fn bench(c: &mut Criterion) {
             out
         })
     });
+    let codec = strata_serde::AvroCodec::new(
+        &<strata_schema::AvroSchema as strata_schema::FormatSchema>::parse(
+            SCHEMA,
+            &[],
+            Default::default(),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    g.bench_function("strata_codec_unframed", |b| {
+        b.iter(|| {
+            let mut out = Vec::with_capacity(64);
+            codec.encode_serde(&value, &mut out).unwrap();
+            out
+        })
+    });
     g.bench_function("strata_framed_warm_cache", |b| {
         b.iter(|| {
             ser.serialize("orders", Field::Value, &value)

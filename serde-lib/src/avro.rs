@@ -277,10 +277,27 @@ impl<T: Serialize + ?Sized> AvroSerializer<T> {
         })
     }
 
-    /// Encode `value` for `topic`'s `field`.
-    pub async fn serialize(&self, topic: &str, field: Field, value: &T) -> Result<Serialized> {
-        let target = self.writer.target(topic, field).await?;
-        target.frame(64, |out| target.codec.encode_serde(value, out))
+    /// Encode `value` for `topic`'s `field`. Once the topic's writer schema is known the
+    /// returned future is ready at its first poll: no registry call, no lock held.
+    pub fn serialize<'a>(
+        &'a self,
+        topic: &'a str,
+        field: Field,
+        value: &'a T,
+    ) -> impl std::future::Future<Output = Result<Serialized>> + Send + 'a
+    where
+        T: Sync,
+    {
+        // The warm path skips the (large) cold-path future entirely.
+        match self.writer.targets[field as usize].get(topic) {
+            Some(target) => futures::future::Either::Left(std::future::ready(
+                target.frame(128, |out| target.codec.encode_serde(value, out)),
+            )),
+            None => futures::future::Either::Right(async move {
+                let target = self.writer.target(topic, field).await?;
+                target.frame(128, |out| target.codec.encode_serde(value, out))
+            }),
+        }
     }
 }
 
@@ -522,6 +539,10 @@ mod tests {
     #[test]
     fn a_typed_value_round_trips_through_the_codec() {
         let codec = codec(SCHEMA);
+        assert!(
+            !codec.has_refs,
+            "no named references: the direct serializer path"
+        );
         let mut out = Vec::new();
         codec.encode_serde(&order(), &mut out).unwrap();
         let value = codec.decode(&out).unwrap();
