@@ -36,7 +36,7 @@ async fn poll_until<K: Send, V: Send>(
     out
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn typed_records_go_through_the_bundled_broker_and_come_back() {
     let registry = Registry::start().await;
     let broker = TestBroker::new(&["orders"]);
