@@ -31,6 +31,12 @@ fn python() -> Option<PathBuf> {
     let venv = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/interop-venv/bin/python");
     if venv.exists() {
         Some(venv)
+    } else if std::env::var_os("CI").is_some() {
+        // In CI scripts/test.sh has created the venv: its absence is a failure, not a skip.
+        panic!(
+            "no interop venv at {} in CI: scripts/test.sh must create it",
+            venv.display()
+        );
     } else {
         eprintln!(
             "skipping: no interop venv at {} (scripts/test.sh creates it)",
