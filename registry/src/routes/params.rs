@@ -32,6 +32,12 @@ pub fn paginate<T>(items: Vec<T>, offset: Option<i64>, limit: Option<i64>) -> Ve
     items.into_iter().skip(offset).take(limit).collect()
 }
 
+/// The `subjectPrefix` filter: absent, or Confluent's default `:*:` (every context), matches
+/// every subject; Strata serves only the default context.
+pub fn subject_prefix(param: Option<&str>) -> &str {
+    param.filter(|p| *p != ":*:").unwrap_or("")
+}
+
 /// Parse a subject path segment (42208 when invalid).
 pub fn subject(raw: &str) -> Result<Subject, Error> {
     raw.parse()

@@ -8,7 +8,7 @@ use axum::Router;
 use serde::Deserialize;
 use strata_schema::SchemaType;
 
-use super::params::{paginate, schema_id, Params};
+use super::params::{paginate, schema_id, subject_prefix, Params};
 use super::AppState;
 use crate::entities::{SchemaEntity, SchemaStringEntity, SubjectVersionEntity};
 use crate::http::{bytes_response, ok, Accept};
@@ -226,11 +226,7 @@ async fn list(
     Accept(media): Accept,
     Params(params): Params<SchemasParams>,
 ) -> Result<Response> {
-    let prefix = params
-        .subject_prefix
-        .as_deref()
-        .filter(|p| *p != ":*:")
-        .unwrap_or("");
+    let prefix = subject_prefix(params.subject_prefix.as_deref());
     let mut rows: Vec<_> = reg
         .all_versions()
         .await?

@@ -8,7 +8,7 @@ use axum::Router;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::params::{paginate, subject, version, Params};
+use super::params::{paginate, subject, subject_prefix, version, Params};
 use super::schemas::formatted;
 use super::AppState;
 use crate::entities::{RegisterSchemaRequest, SchemaEntity};
@@ -55,12 +55,7 @@ async fn list(
     Accept(media): Accept,
     Params(params): Params<ListParams>,
 ) -> Result<Response> {
-    // The default prefix ":*:" means every context; Strata has only the default one.
-    let prefix = params
-        .subject_prefix
-        .as_deref()
-        .filter(|p| *p != ":*:")
-        .unwrap_or("");
+    let prefix = subject_prefix(params.subject_prefix.as_deref());
     let mut subjects: Vec<(String, bool, bool)> = Vec::new(); // (subject, any live, any deleted)
     for sv in reg.all_versions().await? {
         if !sv.subject.starts_with(prefix) {
