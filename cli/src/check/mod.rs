@@ -1,7 +1,8 @@
 //! `strata check`: are new schema files compatible with their old versions?
 //!
 //! Offline: old versions come from files, a directory or a git revision; no registry is
-//! contacted. Everything about schemas (parsing, normalising, compatibility) is asked of
+//! contacted. Online (`--registry URL --subject S`, in `online.rs`): the registry checks the
+//! file against the subject, latest or all versions as the subject's level asks. Everything about schemas (parsing, normalising, compatibility) is asked of
 //! `strata_schema`; this module only wires the flags, the inputs (`inputs.rs`, `git.rs`) and
 //! the report (`report.rs`, which documents the JSON shape).
 //!
@@ -11,6 +12,7 @@
 
 mod git;
 mod inputs;
+mod online;
 mod report;
 
 use std::path::{Path, PathBuf};
@@ -48,6 +50,9 @@ Examples:
   # A reference, named as the schema names it
   strata check order.avsc --against git:HEAD --reference com.acme.Address=address.avsc
 
+  # Online: may this file be registered under the subject, at the subject's level?
+  strata check user.avsc --registry http://localhost:8081 --subject users-value
+
 Exit codes: 0 compatible, 1 incompatible, 2 usage, configuration, parse or I/O error.";
 
 /// Flags of `strata check`.
@@ -61,8 +66,52 @@ pub struct CheckArgs {
     /// Old versions: a file, a directory (matched by relative path, then by file name) or
     /// git:REV[:PATH] (read with git show, nothing is checked out). Repeat for transitive
     /// levels, oldest first.
-    #[arg(long, value_name = "OLD", required = true)]
+    #[arg(
+        long,
+        value_name = "OLD",
+        required_unless_present = "subject",
+        conflicts_with = "subject"
+    )]
     against: Vec<String>,
+
+    /// Online mode: the registry's base URL (comma-separated for several).
+    #[arg(
+        long,
+        env = "STRATA_REGISTRY_URL",
+        value_name = "URL",
+        requires = "subject"
+    )]
+    registry: Option<String>,
+
+    /// Online mode: the subject to check against (with --registry; one NEW file).
+    #[arg(long, value_name = "SUBJECT", requires = "registry")]
+    subject: Option<String>,
+
+    /// Online mode: compare with this version only, instead of what the subject's level asks.
+    #[arg(long, value_name = "N", requires = "subject")]
+    subject_version: Option<i32>,
+
+    /// Online mode: a reference as Confluent writes it, NAME:SUBJECT:VERSION. Repeatable.
+    #[arg(long, value_name = "NAME:SUBJECT:VERSION", value_parser = online::parse_registry_reference, requires = "subject")]
+    registry_reference: Vec<strata_schema::SchemaReference>,
+
+    /// Online mode: basic auth as USER:PASSWORD.
+    #[arg(
+        long,
+        env = "STRATA_REGISTRY_BASIC_AUTH",
+        value_name = "USER:PASSWORD",
+        hide_env_values = true
+    )]
+    basic_auth: Option<String>,
+
+    /// Online mode: a bearer token.
+    #[arg(
+        long,
+        env = "STRATA_REGISTRY_TOKEN",
+        value_name = "TOKEN",
+        hide_env_values = true
+    )]
+    bearer_token: Option<String>,
 
     /// Schema format; by default from the extension (.avsc/.avro.json, .proto, .json).
     #[arg(long = "type", value_enum, value_name = "TYPE")]
@@ -255,6 +304,9 @@ fn slash_path(path: &Path) -> String {
 
 /// Check every NEW file; configuration errors end the run, per-file errors go in the report.
 fn check(args: &CheckArgs) -> Result<Report> {
+    if let (Some(registry), Some(subject)) = (&args.registry, &args.subject) {
+        return check_online(args, registry, subject);
+    }
     if !args.level.is_transitive() && args.against.len() > 1 {
         bail!(
             "--level {} compares with one old version but --against was given {} times: \
@@ -274,6 +326,42 @@ fn check(args: &CheckArgs) -> Result<Report> {
         results.extend(check_file(args, file, &sources));
     }
     Ok(Report::new(args.level.as_str(), results))
+}
+
+/// Online mode: each NEW file against the subject, judged by the registry.
+fn check_online(args: &CheckArgs, registry: &str, subject: &str) -> Result<Report> {
+    if args.files.len() > 1 {
+        bail!(
+            "--subject checks one file but {} were given: run strata check once per subject",
+            args.files.len()
+        );
+    }
+    let target = online::Target {
+        urls: registry.split(',').map(|u| u.trim().to_string()).collect(),
+        subject: subject.to_string(),
+        version: args.subject_version,
+        references: args.registry_reference.clone(),
+        basic_auth: args.basic_auth.clone(),
+        bearer_token: args.bearer_token.clone(),
+    };
+    let mut results = Vec::new();
+    for file in &args.files {
+        let shown = file.display().to_string();
+        let loaded = inputs::schema_type_of(file, args.schema_type)
+            .and_then(|t| Ok((t, inputs::read_text(file)?)));
+        results.push(match loaded {
+            Ok((schema_type, text)) => online::check(&target, &shown, schema_type, &text),
+            Err(e) => FileResult {
+                file: shown,
+                against: None,
+                compatible: false,
+                findings: Vec::new(),
+                error: Some(format!("{e:#}")),
+            },
+        });
+    }
+    // The level is the subject's own, applied by the registry: reported as REGISTRY.
+    Ok(Report::new("REGISTRY", results))
 }
 
 /// The results of one NEW file: one per old version found, or one with its error.

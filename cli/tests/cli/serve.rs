@@ -7,14 +7,14 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
         .expect("free port")
 }
 
-fn spawn_serve(db: &str, port: u16) -> Child {
+pub(crate) fn spawn_serve(db: &str, port: u16) -> Child {
     Command::new(env!("CARGO_BIN_EXE_strata"))
         .arg("serve")
         // Configured through the environment, as the README documents.
@@ -28,7 +28,7 @@ fn spawn_serve(db: &str, port: u16) -> Child {
         .expect("strata serve starts")
 }
 
-async fn wait_up(base: &str) {
+pub(crate) async fn wait_up(base: &str) {
     let client = reqwest::Client::new();
     let deadline = Instant::now() + Duration::from_secs(30);
     while Instant::now() < deadline {
