@@ -1,6 +1,9 @@
 //! `strata`: the registry server and the everyday schema, serde and broker commands.
 
 mod check;
+// Shared by the registry and serde commands, which are being added on branches.
+#[allow(dead_code)]
+mod connection;
 mod logging;
 mod serve;
 

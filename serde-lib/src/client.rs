@@ -486,6 +486,19 @@ impl RegistryClient {
         })
     }
 
+    /// Any registry request, for tools (the `strata` CLI's registry commands) that need more
+    /// than the serializers do: `method` and `path` (with query, already percent-encoded) as in
+    /// Confluent's REST API, an optional JSON body, the JSON answer. Failover, auth, headers
+    /// and TLS as for every other call; nothing is cached.
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&serde_json::Value>,
+    ) -> Result<serde_json::Value> {
+        self.request(method, path, body).await
+    }
+
     /// One request, tried on each URL from the last one that answered. Connection failures
     /// and 5xx answers move on to the next URL; other answers are final.
     async fn request<T: DeserializeOwned>(

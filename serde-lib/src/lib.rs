@@ -81,6 +81,8 @@ pub use protobuf::{
     ProtobufDeserializer, ProtobufDynamicDeserializer, ProtobufDynamicSerializer,
     ProtobufSerializer,
 };
+/// The HTTP method type of [`RegistryClient::call`].
+pub use reqwest::Method;
 pub use serializer::{
     Deserializer, SchemaIdPlacement, Serialized, Serializer, SerializerConfig, SubjectNameStrategy,
 };
