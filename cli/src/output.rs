@@ -42,6 +42,16 @@ pub fn print_json(value: &impl Serialize) {
     }
 }
 
+/// Print the `schema` of a registry answer as it is stored, ending with one newline.
+pub fn print_schema(body: &serde_json::Value) {
+    let text = body["schema"].as_str().unwrap_or_default();
+    if text.ends_with('\n') {
+        print!("{text}");
+    } else {
+        println!("{text}");
+    }
+}
+
 /// Report `result` and turn it into the documented exit code.
 pub fn finish(result: anyhow::Result<()>) -> ExitCode {
     match result {

@@ -12,7 +12,7 @@ use super::{block_on, query, segment, Ctx};
 use crate::check::inputs::{self, TypeArg};
 use crate::check::online::parse_registry_reference;
 use crate::connection::RegistryArgs;
-use crate::output::{print_json, Output};
+use crate::output::{print_json, print_schema, Output};
 
 const SCHEMA_EXAMPLES: &str = "\
 Examples:
@@ -105,7 +105,7 @@ pub fn run_schema(args: SchemaArgs, output: Output) -> Result<()> {
             .with_context(|| format!("cannot get schema {id}"))?;
         match ctx.output {
             Output::Json => print_json(&body),
-            Output::Text => println!("{}", body["schema"].as_str().unwrap_or_default()),
+            Output::Text => print_schema(&body),
         }
         Ok(())
     })

@@ -194,18 +194,18 @@ pub fn run_config(args: ConfigArgs, output: Output) -> Result<()> {
             registry,
         } => {
             let (subject, level) = subject_and_value(&args);
-            let level = CompatibilityLevel::from_str(level)
-                .map_err(|e| anyhow::anyhow!("{e}"))
-                .context(
-                    "give the level as NONE, BACKWARD, BACKWARD_TRANSITIVE, FORWARD, \
-                     FORWARD_TRANSITIVE, FULL or FULL_TRANSITIVE",
-                )?;
+            let level = CompatibilityLevel::from_str(level).map_err(|_| {
+                anyhow::anyhow!(
+                    "'{level}' is not a compatibility level: give NONE, BACKWARD, \
+                     BACKWARD_TRANSITIVE, FORWARD, FORWARD_TRANSITIVE, FULL or FULL_TRANSITIVE"
+                )
+            })?;
             let mut body = Map::new();
             body.insert("compatibility".into(), json!(level.as_str()));
             if let Some(p) = policy {
-                let p = CompatibilityPolicy::from_str(&p)
-                    .map_err(|e| anyhow::anyhow!("{e}"))
-                    .context("give the policy as STRICT or LENIENT")?;
+                let p = CompatibilityPolicy::from_str(&p).map_err(|_| {
+                    anyhow::anyhow!("'{p}' is not a compatibility policy: give STRICT or LENIENT")
+                })?;
                 body.insert("compatibilityPolicy".into(), json!(p.as_str()));
             }
             if let Some(n) = normalize {

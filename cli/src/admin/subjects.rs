@@ -7,7 +7,7 @@ use strata_serde::Method;
 
 use super::{block_on, parse_version, query, segment, Ctx};
 use crate::connection::RegistryArgs;
-use crate::output::{print_json, Output};
+use crate::output::{print_json, print_schema, Output};
 
 const EXAMPLES: &str = "\
 Examples:
@@ -173,7 +173,7 @@ async fn get(ctx: &Ctx, subject: &str, version: &str, deleted: bool) -> Result<(
         .with_context(|| format!("cannot get version {version} of subject '{subject}'"))?;
     match ctx.output {
         Output::Json => print_json(&body),
-        Output::Text => println!("{}", body["schema"].as_str().unwrap_or_default()),
+        Output::Text => print_schema(&body),
     }
     Ok(())
 }

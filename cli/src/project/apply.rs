@@ -130,9 +130,13 @@ impl Step {
                 "up to date ({file} is version {})",
                 self.version.unwrap_or_default()
             ),
-            ("set_compatibility", _) => format!(
+            ("set_compatibility", status) => format!(
                 "{}set compatibility {} -> {}",
-                if dry_run { "would " } else { "" },
+                match (dry_run, status) {
+                    (true, _) => "would ",
+                    (false, "failed") => "could not ",
+                    _ => "",
+                },
                 self.from.as_deref().unwrap_or("?"),
                 self.to.as_deref().unwrap_or("?")
             ),
@@ -143,14 +147,11 @@ impl Step {
                     .map(|a| format!(" (after {a})"))
                     .unwrap_or_default()
             ),
+            ("register", "failed") => format!("could not register {file} (see the error below)"),
             ("register", _) => format!("registered {file}{}", at(&self.version, &self.id)),
             _ => String::new(),
         };
-        let failed = match &self.error {
-            Some(e) => format!(" FAILED: {e}"),
-            None => String::new(),
-        };
-        format!("{}: {body}{failed}", self.subject)
+        format!("{}: {body}", self.subject)
     }
 }
 
