@@ -424,6 +424,24 @@ fn check_project_online(args: &CheckArgs, project: &Project) -> Result<Report> {
         }
         let mut results = Vec::new();
         for (subject, text) in project.subjects.iter().zip(texts) {
+            if let Some(declared) = subject.level {
+                let path = format!(
+                    "/config/{}?defaultToGlobal=true",
+                    crate::admin::segment(&subject.name)
+                );
+                if let Ok(config) = ctx.get(&path).await {
+                    let current = config["compatibilityLevel"].as_str().unwrap_or("BACKWARD");
+                    if current != declared.as_str() {
+                        // The registry judges at its own level; say so rather than mislead.
+                        eprintln!(
+                            "note: {} declares {declared} but the registry has {current}; it is \
+                             checked at {current} (`strata apply` sets {declared} before \
+                             registering)",
+                            subject.name
+                        );
+                    }
+                }
+            }
             let error = |e: anyhow::Error| FileResult {
                 file: subject.shown.clone(),
                 against: None,
@@ -441,7 +459,23 @@ fn check_project_online(args: &CheckArgs, project: &Project) -> Result<Report> {
             let references = match project::resolve_references(&ctx, subject, &known).await {
                 Ok(r) => r,
                 Err(e) => {
-                    results.push(error(e));
+                    // A subject the registry does not have yet has nothing to be incompatible
+                    // with, even when what it references is new too.
+                    let versions = format!(
+                        "/subjects/{}/versions",
+                        crate::admin::segment(&subject.name)
+                    );
+                    let result = match ctx.get_opt(&versions, &[40401]).await {
+                        Ok(None) => FileResult {
+                            file: subject.shown.clone(),
+                            against: None,
+                            compatible: true,
+                            findings: Vec::new(),
+                            error: None,
+                        },
+                        _ => error(e),
+                    };
+                    results.push(result);
                     continue;
                 }
             };

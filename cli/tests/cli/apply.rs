@@ -30,6 +30,17 @@ fn apply_registers_references_first_sets_levels_and_then_has_nothing_to_do() {
     let work = Workdir::new(&registry);
     project(&work);
 
+    // Before apply: the new subjects are compatible (nothing to compare with), and the level
+    // strata.toml declares is not the registry's yet, which check says.
+    work.write("schemas/order.avsc", ORDER);
+    let before = work.strata(&["check"]).expect(0, "check before apply");
+    assert!(
+        before
+            .stderr
+            .contains("note: orders-value declares FULL but the registry has BACKWARD"),
+        "{}",
+        before.stderr
+    );
     let plan = work.strata(&["apply", "--dry-run"]).expect(0, "dry run");
     golden("apply/dry-run.txt", &plan.stdout);
     let plan = work
