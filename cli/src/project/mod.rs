@@ -80,7 +80,7 @@ pub struct Defaults {
 }
 
 impl Defaults {
-    fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.compatibility.is_none() && self.normalize.is_none()
     }
 }

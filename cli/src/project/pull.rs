@@ -85,7 +85,7 @@ pub fn run(args: PullArgs, output: Output) -> Result<()> {
             None => project.subjects.push(p.entry.clone()),
         }
     }
-    let text = toml::to_string_pretty(&project).context("cannot render strata.toml")?;
+    let text = render(&project)?;
     std::fs::write(&toml_path, text)
         .with_context(|| format!("cannot write {}", toml_path.display()))?;
 
@@ -192,4 +192,96 @@ async fn pull(ctx: &Ctx, prefix: Option<&str>, project: &ProjectFile) -> Result<
         });
     }
     Ok(out)
+}
+
+/// strata.toml as people write it: `[registry]` and `[defaults]` first, then one
+/// `[[subject]]` per subject with its references inline.
+fn render(project: &ProjectFile) -> Result<String> {
+    #[derive(serde::Serialize)]
+    struct Head<'a> {
+        #[serde(skip_serializing_if = "Option::is_none")]
+        registry: Option<&'a crate::connection::FileRegistry>,
+        #[serde(skip_serializing_if = "super::Defaults::is_empty")]
+        defaults: &'a super::Defaults,
+    }
+    let mut out = toml::to_string_pretty(&Head {
+        registry: project.registry.as_ref(),
+        defaults: &project.defaults,
+    })
+    .context("cannot render strata.toml")?;
+    let q = |s: &str| toml::Value::String(s.to_string()).to_string();
+    for s in &project.subjects {
+        if !out.is_empty() {
+            out.push('\n');
+        }
+        out.push_str(&format!(
+            "[[subject]]\nname = {}\nfile = {}\n",
+            q(&s.name),
+            q(&s.file)
+        ));
+        if let Some(t) = &s.schema_type {
+            out.push_str(&format!("type = {}\n", q(t)));
+        }
+        if let Some(c) = &s.compatibility {
+            out.push_str(&format!("compatibility = {}\n", q(c)));
+        }
+        if let Some(n) = s.normalize {
+            out.push_str(&format!("normalize = {n}\n"));
+        }
+        if !s.references.is_empty() {
+            out.push_str("references = [\n");
+            for r in &s.references {
+                let version = r
+                    .version
+                    .map(|v| format!(", version = {v}"))
+                    .unwrap_or_default();
+                out.push_str(&format!(
+                    "  {{ name = {}, subject = {}{version} }},\n",
+                    q(&r.name),
+                    q(&r.subject)
+                ));
+            }
+            out.push_str("]\n");
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rendered_files_read_back_the_same() {
+        let project: ProjectFile = toml::from_str(
+            r#"
+[registry]
+url = "http://r:8081"
+[defaults]
+compatibility = "FULL"
+[[subject]]
+name = "a \"quoted\" subject"
+file = "schemas/a.avsc"
+[[subject]]
+name = "b"
+file = "schemas/b.proto"
+type = "PROTOBUF"
+compatibility = "NONE"
+normalize = true
+references = [{ name = "a.proto", subject = "a \"quoted\" subject", version = 2 }, { name = "c", subject = "c" }]
+"#,
+        )
+        .unwrap();
+        let text = render(&project).unwrap();
+        let again: ProjectFile = toml::from_str(&text).unwrap();
+        assert_eq!(render(&again).unwrap(), text);
+        assert!(
+            text.contains("references = [\n  { name = \"a.proto\""),
+            "{text}"
+        );
+        assert!(
+            text.starts_with("[registry]\nurl = \"http://r:8081\"\n"),
+            "{text}"
+        );
+    }
 }
