@@ -23,7 +23,7 @@ fn export_then_import_preserves_ids_versions_configs_and_modes() {
     let mut args = vec!["register", "orders-value", "order_v2.avsc"];
     args.extend(reference);
     work.strata(&args).expect(0, "order v2");
-    work.strata(&["register", "shared-value", "address.avsc"])
+    work.strata(&["register", "shared value/x", "address.avsc"])
         .expect(0, "same schema, second subject");
     work.strata(&["subjects", "delete", "orders-value", "--version", "1"])
         .expect(0, "soft delete");
@@ -33,7 +33,7 @@ fn export_then_import_preserves_ids_versions_configs_and_modes() {
         .expect(0, "config");
     work.strata(&["config", "set", "FORWARD"])
         .expect(0, "global config");
-    work.strata(&["mode", "set", "shared-value", "READONLY"])
+    work.strata(&["mode", "set", "shared value/x", "READONLY"])
         .expect(0, "mode");
 
     let exported = work
@@ -74,7 +74,7 @@ fn export_then_import_preserves_ids_versions_configs_and_modes() {
     for id in ["2", "3", "4"] {
         same(&["schema", "get", id, "--output", "json"]);
     }
-    for s in ["address-value", "orders-value", "shared-value"] {
+    for s in ["address-value", "orders-value", "shared value/x"] {
         same(&["subjects", "versions", s, "--deleted", "--output", "json"]);
         same(&["subjects", "versions", s, "--output", "json"]);
         same(&["subjects", "get", s, "--output", "json"]);
@@ -82,7 +82,7 @@ fn export_then_import_preserves_ids_versions_configs_and_modes() {
     same(&["subjects", "list", "--deleted"]);
     same(&["config", "get", "orders-value"]);
     same(&["config", "get"]);
-    same(&["mode", "get", "shared-value"]);
+    same(&["mode", "get", "shared value/x"]);
     // The target's global mode is back to what it was.
     let mut args = vec!["mode", "get"];
     args.extend(to);

@@ -93,6 +93,19 @@ fn registry_commands_print_text_and_json_and_exit_0_1_or_2() {
     t.run(&["schema", "get", "3"], 0);
     t.run(&["schema", "get", "2", "--output", "json"], 0);
     t.run(&["schema", "get", "999"], 1);
+    t.run(&["schema", "get", "2", "--format", "resolved"], 0);
+
+    // Subjects with '/' and spaces are encoded in paths.
+    t.run(&["register", "team/a b", "address.avsc"], 0);
+    t.run(&["subjects", "versions", "team/a b"], 0);
+    t.run(
+        &[
+            "config", "set", "team/a b", "FULL", "--policy", "LENIENT", "--output", "json",
+        ],
+        0,
+    );
+    t.run(&["config", "get", "team/a b"], 0);
+    t.run(&["subjects", "delete", "team/a b", "--permanent"], 0);
 
     t.run(&["config", "get"], 0);
     t.run(&["config", "set", "orders-value", "FULL"], 0);
