@@ -49,8 +49,11 @@ pub struct Ctx {
 
 impl Ctx {
     /// Connect (lazily: nothing is sent yet) as `args` say.
+    /// The strata.toml found from the current directory upwards, if any, names the registry
+    /// when flags, variables and an explicit config file do not.
     pub fn new(args: &RegistryArgs, output: Output) -> Result<Self> {
-        Self::with_project(args, output, None)
+        let project = crate::project::Project::registry_table()?;
+        Self::with_project(args, output, project.as_ref())
     }
 
     /// As [`Ctx::new`], with a project's `[registry]` table as a fallback.

@@ -352,7 +352,8 @@ fn check_transitive(args: &CheckArgs) -> Result<()> {
 
 /// Every subject of strata.toml: offline with `--against`, else online.
 fn check_project(args: &CheckArgs) -> Result<Report> {
-    let project = Project::find(args.project_file.as_deref())?;
+    let project = Project::find(args.project_file.as_deref())
+        .context("without NEW files, strata check checks the subjects of strata.toml")?;
     if project.subjects.is_empty() {
         bail!(
             "{} declares no [[subject]]: add one, or run `strata pull` to write them",

@@ -173,6 +173,33 @@ impl Project {
         Project::load(&path)
     }
 
+    /// The `[registry]` table of the strata.toml found from the current directory upwards,
+    /// if there is one: the fallback connection settings of every registry command. Only that
+    /// table is read, so a project whose subjects do not validate still names its registry.
+    pub fn registry_table() -> Result<Option<FileRegistry>> {
+        let Ok(cwd) = std::env::current_dir() else {
+            return Ok(None);
+        };
+        let Some(path) = cwd
+            .ancestors()
+            .map(|d| d.join(FILE_NAME))
+            .find(|p| p.is_file())
+        else {
+            return Ok(None);
+        };
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        let mut table: toml::Table =
+            toml::from_str(&text).map_err(|e| anyhow!("{} is not valid: {e}", path.display()))?;
+        match table.remove("registry") {
+            None => Ok(None),
+            Some(registry) => registry
+                .try_into()
+                .map(Some)
+                .map_err(|e| anyhow!("{}: the [registry] table is not valid: {e}", path.display())),
+        }
+    }
+
     /// Read and validate `path`.
     pub fn load(path: &Path) -> Result<Project> {
         let text = std::fs::read_to_string(path)

@@ -141,6 +141,19 @@ fn pull_writes_files_and_strata_toml_that_apply_finds_up_to_date() {
         .output()
         .expect("runs");
     assert!(out.status.success(), "{out:?}");
+    // And for the other registry commands run in the project.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_strata"))
+        .args(["subjects", "list"])
+        .current_dir(work.path().join("schemas"))
+        .env_remove("STRATA_REGISTRY_URL")
+        .env("XDG_CONFIG_HOME", work.path().join("none"))
+        .output()
+        .expect("runs");
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "address-value\norders-value\nusers-value\n"
+    );
 }
 
 #[test]
