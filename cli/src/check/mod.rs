@@ -17,6 +17,7 @@
 mod git;
 pub(crate) mod inputs;
 pub(crate) mod online;
+mod project;
 mod report;
 
 use std::path::{Path, PathBuf};
@@ -36,7 +37,6 @@ use self::report::{FileResult, Finding, OutputFormat, Report};
 use crate::admin::Ctx;
 use crate::connection::RegistryArgs;
 use crate::output::Output;
-use crate::project::{self, Project};
 
 const EXAMPLES: &str = "\
 Examples:
@@ -313,7 +313,7 @@ fn check(args: &CheckArgs) -> Result<Report> {
         if args.subject.is_some() {
             bail!("--subject checks one NEW file: give the file to check");
         }
-        return check_project(args);
+        return project::check(args);
     }
     if let Some(subject) = &args.subject {
         return check_online(args, subject);
@@ -348,150 +348,6 @@ fn check_transitive(args: &CheckArgs) -> Result<()> {
         );
     }
     Ok(())
-}
-
-/// Every subject of strata.toml: offline with `--against`, else online.
-fn check_project(args: &CheckArgs) -> Result<Report> {
-    let project = Project::find(args.project_file.as_deref())
-        .context("without NEW files, strata check checks the subjects of strata.toml")?;
-    if project.subjects.is_empty() {
-        bail!(
-            "{} declares no [[subject]]: add one, or run `strata pull` to write them",
-            project.path.display()
-        );
-    }
-    if args.against.is_empty() {
-        return check_project_online(args, &project);
-    }
-    let cwd = std::env::current_dir().context("cannot read the current directory")?;
-    let shown = |p: &Path| p.strip_prefix(&cwd).unwrap_or(p).to_path_buf();
-    let sources = args
-        .against
-        .iter()
-        .map(|a| Source::resolve(a, project.subjects.len()))
-        .collect::<Result<Vec<_>>>()?;
-    let mut results = Vec::new();
-    let mut levels = std::collections::BTreeSet::new();
-    for subject in &project.subjects {
-        let mut sub = args.clone();
-        sub.level = args.level.or(subject.level);
-        sub.schema_type = Some(inputs::TypeArg::from(subject.schema_type));
-        sub.normalize = args.normalize || subject.normalize;
-        // References to subjects of the file are read from their files.
-        sub.reference
-            .extend(subject.references.iter().filter_map(|r| {
-                let target = project.subjects.iter().find(|s| s.name == r.subject)?;
-                Some(inputs::ReferenceArg {
-                    name: r.name.clone(),
-                    path: target.path.clone(),
-                })
-            }));
-        check_transitive(&sub).with_context(|| format!("subject '{}'", subject.name))?;
-        levels.insert(sub.level().as_str());
-        results.extend(check_file(&sub, &shown(&subject.path), &sources));
-    }
-    let level = match levels.len() {
-        1 => levels.into_iter().next().unwrap_or("BACKWARD"),
-        _ => "PER_SUBJECT",
-    };
-    Ok(Report::new(level, results))
-}
-
-/// Every subject of strata.toml against the registry, each at the level the registry has for
-/// it. References without a version follow the file of their subject when it is registered,
-/// else that subject's latest version.
-fn check_project_online(args: &CheckArgs, project: &Project) -> Result<Report> {
-    let ctx = Ctx::with_project(&args.registry, Output::Text, project.registry.as_ref())?;
-    crate::admin::block_on(async {
-        let mut known = std::collections::BTreeMap::new();
-        let mut texts = Vec::with_capacity(project.subjects.len());
-        for subject in &project.subjects {
-            let text = inputs::read_text(&subject.path);
-            if let Ok(text) = &text {
-                let refs = project::resolve_references(&ctx, subject, &known).await;
-                if let Ok(refs) = refs {
-                    let body = crate::admin::schemas::schema_body(subject.schema_type, text, &refs);
-                    if let Some(found) = project::lookup(&ctx, subject, &body).await? {
-                        if let Some(v) = found["version"]
-                            .as_i64()
-                            .and_then(|v| i32::try_from(v).ok())
-                        {
-                            known.insert(subject.name.clone(), v);
-                        }
-                    }
-                }
-            }
-            texts.push(text);
-        }
-        let mut results = Vec::new();
-        for (subject, text) in project.subjects.iter().zip(texts) {
-            if let Some(declared) = subject.level {
-                let path = format!(
-                    "/config/{}?defaultToGlobal=true",
-                    crate::admin::segment(&subject.name)
-                );
-                if let Ok(config) = ctx.get(&path).await {
-                    let current = config["compatibilityLevel"].as_str().unwrap_or("BACKWARD");
-                    if current != declared.as_str() {
-                        // The registry judges at its own level; say so rather than mislead.
-                        eprintln!(
-                            "note: {} declares {declared} but the registry has {current}; it is \
-                             checked at {current} (`strata apply` sets {declared} before \
-                             registering)",
-                            subject.name
-                        );
-                    }
-                }
-            }
-            let error = |e: anyhow::Error| FileResult {
-                file: subject.shown.clone(),
-                against: None,
-                compatible: false,
-                findings: Vec::new(),
-                error: Some(format!("{e:#}")),
-            };
-            let text = match text {
-                Ok(t) => t,
-                Err(e) => {
-                    results.push(error(e));
-                    continue;
-                }
-            };
-            let references = match project::resolve_references(&ctx, subject, &known).await {
-                Ok(r) => r,
-                Err(e) => {
-                    // A subject the registry does not have yet has nothing to be incompatible
-                    // with, even when what it references is new too.
-                    let versions = format!(
-                        "/subjects/{}/versions",
-                        crate::admin::segment(&subject.name)
-                    );
-                    let result = match ctx.get_opt(&versions, &[40401]).await {
-                        Ok(None) => FileResult {
-                            file: subject.shown.clone(),
-                            against: None,
-                            compatible: true,
-                            findings: Vec::new(),
-                            error: None,
-                        },
-                        _ => error(e),
-                    };
-                    results.push(result);
-                    continue;
-                }
-            };
-            let target = online::Target {
-                client: ctx.client.clone(),
-                url: ctx.url.clone(),
-                subject: subject.name.clone(),
-                version: args.subject_version,
-                references,
-            };
-            results.push(online::check(&target, &subject.shown, subject.schema_type, &text).await);
-        }
-        // The levels are the subjects' own, applied by the registry.
-        Ok(Report::new("REGISTRY", results))
-    })
 }
 
 /// Online mode: each NEW file against the subject, judged by the registry.
