@@ -1,7 +1,9 @@
 //! `strata import DIR`: restore what `strata export` wrote, preserving ids and versions.
 //!
 //! The target is switched to IMPORT mode (Confluent refuses this while live subjects exist;
-//! `--force` asks anyway, for adding to a registry whose ids do not clash), every version is
+//! `--force` asks anyway, for adding to a registry whose ids do not clash: versions already there with the same id are
+//! skipped, and an id or version taken by something else stops the import before anything is
+//! written), every version is
 //! registered with its original id and version in ascending id order (a reference always
 //! points at an earlier registration), soft-deleted versions are soft-deleted again once all
 //! are registered, then configs (global and per subject) and per-subject modes are restored.
@@ -138,16 +140,33 @@ async fn import(ctx: &Ctx, dir: &Path, manifest: &Manifest, force: bool) -> Resu
         .flat_map(|s| s.versions.iter().map(move |v| (s.subject.as_str(), v)))
         .collect();
     order.sort_by_key(|(s, v)| (v.id, *s, v.version));
+    let mut texts = Vec::with_capacity(order.len());
+    for (_, v) in &order {
+        let file = dir.join(&v.file);
+        texts.push(
+            std::fs::read_to_string(&file)
+                .with_context(|| format!("cannot read {}", file.display()))?,
+        );
+    }
+    // Into a registry that has subjects (--force): find what is there already, and refuse
+    // before writing anything when an id or a version is taken by something else.
+    let mut skip = vec![false; order.len()];
+    if force {
+        for (k, (subject, v)) in order.iter().enumerate() {
+            skip[k] = already_there(ctx, subject, v).await?;
+            if !skip[k] {
+                id_free(ctx, v, &texts[k]).await?;
+            }
+        }
+    }
     let progress = Progress::new(order.len() as u64, "importing versions");
-    for (subject, v) in &order {
-        if force && already_there(ctx, subject, v).await? {
+    for (k, (subject, v)) in order.iter().enumerate() {
+        if skip[k] {
             counts.skipped += 1;
             progress.inc();
             continue;
         }
-        let file = dir.join(&v.file);
-        let text = std::fs::read_to_string(&file)
-            .with_context(|| format!("cannot read {}", file.display()))?;
+        let text = &texts[k];
         let mut body = json!({
             "schema": text,
             "schemaType": v.schema_type,
@@ -223,6 +242,23 @@ async fn already_there(ctx: &Ctx, subject: &str, v: &ExportedVersion) -> Result<
              preserved; import into an empty registry",
             v.version, there["id"], v.id
         )))),
+    }
+}
+
+/// With --force: an id the target gives to another schema cannot be preserved.
+async fn id_free(ctx: &Ctx, v: &ExportedVersion, text: &str) -> Result<()> {
+    let there = ctx
+        .get_opt(&format!("/schemas/ids/{}", v.id), &[40403])
+        .await?;
+    match there {
+        Some(there) if there["schema"].as_str() != Some(text) => {
+            Err(anyhow::Error::new(Negative(format!(
+                "id {} is taken in the target by another schema: ids cannot be preserved; \
+                 import into an empty registry",
+                v.id
+            ))))
+        }
+        _ => Ok(()),
     }
 }
 
