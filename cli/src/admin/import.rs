@@ -1,15 +1,14 @@
 //! `strata import DIR`: restore what `strata export` wrote, preserving ids and versions.
 //!
 //! The target is switched to IMPORT mode (Confluent refuses this while live subjects exist;
-//! `--force` asks anyway, for adding to a registry whose ids do not clash: versions already there with the same id are
-//! skipped, and an id or version taken by something else stops the import before anything is
-//! written), every version is
-//! registered with its original id and version in ascending id order (a reference always
-//! points at an earlier registration), soft-deleted versions are soft-deleted again once all
-//! are registered, then configs (global and per subject) and per-subject modes are restored.
-//! The target's own global mode is put back at the end, also when a step fails; the exported
-//! global mode is not applied (a source frozen READONLY for the move should not freeze the
-//! target).
+//! `--force` asks anyway, for adding to a registry whose ids do not clash: versions already
+//! there with the same id are skipped, and an id or version taken by something else stops the
+//! import before anything is written). Every version is registered with its original id and
+//! version in ascending id order (a reference always points at an earlier registration),
+//! soft-deleted versions are soft-deleted again once all are registered, then configs (global
+//! and per subject) and per-subject modes are restored. The target's own global mode is put
+//! back at the end, also when a step fails; the exported global mode is not applied (a source
+//! frozen READONLY for the move should not freeze the target).
 
 use std::path::{Path, PathBuf};
 
