@@ -1,7 +1,7 @@
 //! `strata export` from one registry and `strata import` into a fresh one: ids, versions,
 //! soft deletes, configs and modes survive.
 
-use crate::harness::{Registry, Workdir, ADDRESS, ORDER, ORDER_V2, USER_PROTO};
+use crate::harness::{golden, Registry, Workdir, ADDRESS, ORDER, ORDER_V2, USER_PROTO};
 
 #[test]
 fn export_then_import_preserves_ids_versions_configs_and_modes() {
@@ -42,7 +42,7 @@ fn export_then_import_preserves_ids_versions_configs_and_modes() {
     assert_eq!(exported.json()["subjects"], 3, "{}", exported.stdout);
     assert_eq!(exported.json()["versions"], 4, "{}", exported.stdout);
     let manifest = work.read("backup/manifest.json");
-    assert!(manifest.contains("\"format\": \"strata-export/1\""));
+    golden("export/manifest.json", &manifest);
     assert!(work
         .path()
         .join("backup/subjects/orders-value/v2.avsc")
