@@ -378,6 +378,7 @@ fn check_online(args: &CheckArgs, subject: &str) -> Result<Report> {
             }
             Err(e) => FileResult {
                 file: shown,
+                subject: None,
                 against: None,
                 compatible: false,
                 findings: Vec::new(),
@@ -394,6 +395,7 @@ fn check_file(args: &CheckArgs, file: &Path, sources: &[Source]) -> Vec<FileResu
     let shown = file.display().to_string();
     let error = |against: Option<String>, e: anyhow::Error| FileResult {
         file: shown.clone(),
+        subject: None,
         against,
         compatible: false,
         findings: Vec::new(),
@@ -419,6 +421,7 @@ fn check_file(args: &CheckArgs, file: &Path, sources: &[Source]) -> Vec<FileResu
         // A new file: nothing to be incompatible with, as a subject's first registration.
         return vec![FileResult {
             file: shown,
+            subject: None,
             against: None,
             compatible: true,
             findings: Vec::new(),
@@ -504,6 +507,7 @@ fn compare(
     }
     FileResult {
         file: file.to_string(),
+        subject: None,
         against: Some(label),
         compatible: verdict.is_compatible && findings.is_empty(),
         findings,

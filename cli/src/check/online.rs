@@ -65,6 +65,7 @@ pub async fn check(
             let findings = findings(&messages, compatible);
             FileResult {
                 file: file.to_string(),
+                subject: None,
                 against: Some(against),
                 compatible: compatible && findings.is_empty(),
                 findings,
@@ -73,6 +74,7 @@ pub async fn check(
         }
         Err(e) => FileResult {
             file: file.to_string(),
+            subject: None,
             against: Some(against),
             compatible: false,
             findings: Vec::new(),

@@ -52,7 +52,14 @@ pub fn check(args: &CheckArgs) -> Result<Report> {
             }));
         check_transitive(&sub).with_context(|| format!("subject '{}'", subject.name))?;
         levels.insert(sub.level().as_str());
-        results.extend(check_file(&sub, &shown(&subject.path), &sources));
+        results.extend(
+            check_file(&sub, &shown(&subject.path), &sources)
+                .into_iter()
+                .map(|r| FileResult {
+                    subject: Some(subject.name.clone()),
+                    ..r
+                }),
+        );
     }
     let level = match levels.len() {
         1 => levels.into_iter().next().unwrap_or("BACKWARD"),
@@ -106,6 +113,7 @@ fn check_online(args: &CheckArgs, project: &Project) -> Result<Report> {
             }
             let error = |e: anyhow::Error| FileResult {
                 file: subject.shown.clone(),
+                subject: None,
                 against: None,
                 compatible: false,
                 findings: Vec::new(),
@@ -127,6 +135,7 @@ fn check_online(args: &CheckArgs, project: &Project) -> Result<Report> {
                     let result = match ctx.get_opt(&versions, &[40401]).await {
                         Ok(None) => FileResult {
                             file: subject.shown.clone(),
+                            subject: None,
                             against: None,
                             compatible: true,
                             findings: Vec::new(),
@@ -146,6 +155,10 @@ fn check_online(args: &CheckArgs, project: &Project) -> Result<Report> {
                 references,
             };
             results.push(online::check(&target, &subject.shown, subject.schema_type, &text).await);
+        }
+        // One result per subject, in order.
+        for (r, subject) in results.iter_mut().zip(&project.subjects) {
+            r.subject = Some(subject.name.clone());
         }
         // The levels are the subjects' own, applied by the registry.
         Ok(Report::new("REGISTRY", results))

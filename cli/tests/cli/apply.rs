@@ -78,6 +78,7 @@ fn apply_registers_references_first_sets_levels_and_then_has_nothing_to_do() {
         .strata(&["check", "--output", "json"])
         .expect(1, "check incompatible");
     assert_eq!(check.json()["results"][1]["compatible"], false);
+    assert_eq!(check.json()["results"][1]["subject"], "orders-value");
     // Offline against a directory of the old files, at the level strata.toml declares.
     work.write("old/schemas/order.avsc", ORDER);
     work.write("old/schemas/address.avsc", ADDRESS);
