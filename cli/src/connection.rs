@@ -1,6 +1,7 @@
 //! How every registry-facing command reaches the registry: URL(s), auth, TLS roots, extra
 //! headers and timeout, from flags, `STRATA_*` environment variables or a config file, in that
-//! order of precedence.
+//! order of precedence; then a project's `strata.toml` `[registry]` table (same keys), which
+//! comes after an explicit `--config`/`STRATA_CONFIG` file but before the default config file.
 //!
 //! The config file is TOML, at `--config PATH`, `$STRATA_CONFIG`, or
 //! `$XDG_CONFIG_HOME/strata/config.toml` (`~/.config/strata/config.toml`) when it exists:
@@ -20,7 +21,7 @@ use std::time::Duration;
 use anyhow::{anyhow, bail, Context, Result};
 use clap::Args;
 use serde::Deserialize;
-use strata_serde::{Auth, RegistryClient, RegistryConfig};
+use strata_serde::{Auth, RegistryConfig};
 
 /// The registry URL used when no flag, variable or config file names one.
 pub const DEFAULT_REGISTRY_URL: &str = "http://localhost:8081";
@@ -68,17 +69,38 @@ pub struct RegistryArgs {
     pub config: Option<PathBuf>,
 }
 
-/// The `[registry]` table of the config file.
-#[derive(Debug, Default, Deserialize)]
+/// The `[registry]` table of the config file (and of `strata.toml`).
+#[derive(Debug, Clone, Default, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
-struct FileRegistry {
+pub struct FileRegistry {
+    #[serde(skip_serializing_if = "Option::is_none")]
     url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     basic_auth: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     bearer_token: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     ca_cert: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     timeout: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     headers: std::collections::BTreeMap<String, String>,
+}
+
+impl FileRegistry {
+    /// Each setting from `self`, else from `other`; headers from both (`self`'s win).
+    fn or(self, other: FileRegistry) -> FileRegistry {
+        let mut headers = other.headers;
+        headers.extend(self.headers);
+        FileRegistry {
+            url: self.url.or(other.url),
+            basic_auth: self.basic_auth.or(other.basic_auth),
+            bearer_token: self.bearer_token.or(other.bearer_token),
+            ca_cert: self.ca_cert.or(other.ca_cert),
+            timeout: self.timeout.or(other.timeout),
+            headers,
+        }
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -88,9 +110,14 @@ struct ConfigFile {
 }
 
 impl RegistryArgs {
-    /// The settings these flags (then the config file, then defaults) describe.
-    pub fn registry_config(&self) -> Result<RegistryConfig> {
-        let file = self.config_file()?;
+    /// The settings these flags describe, then an explicit config file, then a project's
+    /// `[registry]` table, then the default config file, then defaults.
+    pub fn registry_config_with(&self, project: Option<&FileRegistry>) -> Result<RegistryConfig> {
+        let project = project.cloned().unwrap_or_default();
+        let file = match &self.config {
+            Some(_) => self.config_file()?.or(project),
+            None => project.or(self.config_file()?),
+        };
         let url = self
             .registry
             .clone()
@@ -143,11 +170,6 @@ impl RegistryArgs {
             config.request_timeout = d;
         }
         Ok(config)
-    }
-
-    /// A client for these settings.
-    pub fn client(&self) -> Result<RegistryClient> {
-        RegistryClient::new(self.registry_config()?).context("cannot set up the registry client")
     }
 
     /// The config file's `[registry]` table: the named file (which must exist), or the default
@@ -217,21 +239,21 @@ mod tests {
             config: Some(path.clone()),
             ..Default::default()
         };
-        let c = a.registry_config().unwrap();
+        let c = a.registry_config_with(None).unwrap();
         assert_eq!(c.urls, vec!["http://a:1", "http://b:2"]);
         assert_eq!(c.auth, Some(Auth::Bearer("t".into())));
         assert_eq!(c.request_timeout, Duration::from_secs(5));
         assert_eq!(c.headers, vec![("X-Team".to_string(), "pay".to_string())]);
         a.registry = Some("http://c:3".into());
         a.bearer_token = Some("u".into());
-        let c = a.registry_config().unwrap();
+        let c = a.registry_config_with(None).unwrap();
         assert_eq!(c.urls, vec!["http://c:3"]);
         assert_eq!(c.auth, Some(Auth::Bearer("u".into())));
     }
 
     #[test]
     fn bad_settings_are_clear_errors() {
-        let err = args().registry_config().unwrap_err();
+        let err = args().registry_config_with(None).unwrap_err();
         assert!(format!("{err:#}").contains("cannot read the config file"));
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("config.toml");
@@ -241,6 +263,6 @@ mod tests {
             basic_auth: Some("nopassword".into()),
             ..Default::default()
         };
-        assert!(format!("{:#}", a.registry_config().unwrap_err()).contains("not valid"));
+        assert!(format!("{:#}", a.registry_config_with(None).unwrap_err()).contains("not valid"));
     }
 }

@@ -1,20 +1,41 @@
 //! `strata`: the registry server and the everyday schema, serde and broker commands.
 
+mod admin;
 mod check;
-// Shared by the registry and serde commands, which are being added on branches.
-#[allow(dead_code)]
+mod completions;
 mod connection;
 mod logging;
+mod output;
+mod project;
 mod serve;
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+use crate::output::{finish, Output};
+
+const EXIT_CODES: &str = "\
+Exit codes: 0 success; 1 a negative result (incompatible schema, the registry refused or found
+nothing); 2 the command could not run (usage, configuration, files, network).
+The registry is named by --registry, STRATA_REGISTRY_URL, the config file's [registry] table
+(--config, STRATA_CONFIG, ~/.config/strata/config.toml) or strata.toml's [registry] table.";
+
 /// Strata: a Confluent-compatible schema registry and schema-aware Kafka toolkit.
 #[derive(Debug, Parser)]
-#[command(name = "strata", version, about, long_about = None, propagate_version = true)]
+#[command(
+    name = "strata",
+    version,
+    about,
+    long_about = None,
+    propagate_version = true,
+    after_help = EXIT_CODES
+)]
 struct Cli {
+    /// Output format of every command: text for people, json for scripts.
+    #[arg(long, global = true, value_enum, env = "STRATA_OUTPUT", default_value_t = Output::Text)]
+    output: Output,
+
     #[command(subcommand)]
     command: Command,
 }
@@ -23,15 +44,59 @@ struct Cli {
 enum Command {
     /// Run the schema registry (Confluent's REST API) on SQLite (default) or PostgreSQL.
     Serve(serve::ServeArgs),
-    /// Check new schema files against their old versions (files, a directory or a git
-    /// revision), offline; exit 0 compatible, 1 incompatible, 2 error.
+    /// Check new schema files against old versions (files, a directory, a git revision) or a
+    /// registry, or every subject of strata.toml; exit 0 compatible, 1 incompatible, 2 error.
     Check(check::CheckArgs),
+    /// Register what changed in strata.toml, references first, and set levels.
+    Apply(project::apply::ApplyArgs),
+    /// Download a registry's subjects into schema files and a strata.toml.
+    Pull(project::pull::PullArgs),
+    /// List, read and delete subjects and their versions.
+    Subjects(admin::subjects::SubjectsArgs),
+    /// Read schemas by id.
+    Schema(admin::schemas::SchemaArgs),
+    /// Register a schema file under a subject.
+    Register(admin::schemas::RegisterArgs),
+    /// Read and set compatibility levels, global or per subject.
+    Config(admin::settings::ConfigArgs),
+    /// Read and set modes (READWRITE, READONLY, IMPORT), global or per subject.
+    Mode(admin::settings::ModeArgs),
+    /// Write every subject, version, id, config and mode to a directory.
+    Export(admin::export::ExportArgs),
+    /// Restore a directory written by export, preserving ids (through IMPORT mode).
+    Import(admin::import::ImportArgs),
+    /// Print a shell completion script.
+    Completions(completions::CompletionsArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let output = cli.output;
     match cli.command {
         Command::Serve(args) => serve::run(args),
-        Command::Check(args) => check::run(args),
+        Command::Check(args) => check::run(args, output),
+        Command::Apply(args) => finish(project::apply::run(args, output)),
+        Command::Pull(args) => finish(project::pull::run(args, output)),
+        Command::Subjects(args) => finish(admin::subjects::run(args, output)),
+        Command::Schema(args) => finish(admin::schemas::run_schema(args, output)),
+        Command::Register(args) => finish(admin::schemas::run_register(args, output)),
+        Command::Config(args) => finish(admin::settings::run_config(args, output)),
+        Command::Mode(args) => finish(admin::settings::run_mode(args, output)),
+        Command::Export(args) => finish(admin::export::run(args, output)),
+        Command::Import(args) => finish(admin::import::run(args, output)),
+        Command::Completions(args) => {
+            completions::run::<Cli>(args);
+            ExitCode::SUCCESS
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_definition_is_consistent() {
+        super::Cli::command().debug_assert();
     }
 }

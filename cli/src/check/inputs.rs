@@ -32,6 +32,16 @@ impl From<TypeArg> for SchemaType {
     }
 }
 
+impl From<SchemaType> for TypeArg {
+    fn from(t: SchemaType) -> Self {
+        match t {
+            SchemaType::Avro => TypeArg::Avro,
+            SchemaType::Protobuf => TypeArg::Protobuf,
+            SchemaType::Json => TypeArg::Json,
+        }
+    }
+}
+
 /// The format of `path` from its extension, if it has a known one.
 pub fn type_from_extension(path: &Path) -> Option<SchemaType> {
     let name = path.file_name()?.to_string_lossy().to_ascii_lowercase();

@@ -1,8 +1,12 @@
 //! `strata check`: are new schema files compatible with their old versions?
 //!
 //! Offline: old versions come from files, a directory or a git revision; no registry is
-//! contacted. Online (`--registry URL --subject S`, in `online.rs`): the registry checks the
-//! file against the subject, latest or all versions as the subject's level asks. Everything about schemas (parsing, normalising, compatibility) is asked of
+//! contacted. Online (`--subject S`, the registry from `--registry`, `STRATA_REGISTRY_URL` or
+//! the config file; in `online.rs`): the registry checks the file against the subject, latest
+//! or all versions as the subject's level asks. Without NEW files, every subject of
+//! strata.toml is checked: online at the level the registry has for it, or offline with
+//! `--against` at the level strata.toml declares (`--level` overrides). Everything about
+//! schemas (parsing, normalising, compatibility) is asked of
 //! `strata_schema`; this module only wires the flags, the inputs (`inputs.rs`, `git.rs`) and
 //! the report (`report.rs`, which documents the JSON shape).
 //!
@@ -11,8 +15,9 @@
 //! mere incompatibility, and never as success).
 
 mod git;
-mod inputs;
-mod online;
+pub(crate) mod inputs;
+pub(crate) mod online;
+mod project;
 mod report;
 
 use std::path::{Path, PathBuf};
@@ -29,6 +34,9 @@ use strata_schema::{
 use self::git::{GitRevision, ObjectKind};
 use self::inputs::{ReferenceArg, TypeArg};
 use self::report::{FileResult, Finding, OutputFormat, Report};
+use crate::admin::Ctx;
+use crate::connection::RegistryArgs;
+use crate::output::Output;
 
 const EXAMPLES: &str = "\
 Examples:
@@ -53,39 +61,36 @@ Examples:
   # Online: may this file be registered under the subject, at the subject's level?
   strata check user.avsc --registry http://localhost:8081 --subject users-value
 
+  # Every subject of strata.toml, online (registry from flags, config or strata.toml)
+  strata check
+
+  # Every subject of strata.toml, offline against main, at the levels strata.toml declares
+  strata check --against git:main
+
 Exit codes: 0 compatible, 1 incompatible, 2 usage, configuration, parse or I/O error.";
 
 /// Flags of `strata check`.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 #[command(after_help = EXAMPLES)]
 pub struct CheckArgs {
-    /// New schema files to check.
-    #[arg(value_name = "NEW", required = true)]
+    /// New schema files to check; none: every subject of strata.toml.
+    #[arg(value_name = "NEW")]
     files: Vec<PathBuf>,
 
     /// Old versions: a file, a directory (matched by relative path, then by file name) or
     /// git:REV[:PATH] (read with git show, nothing is checked out). Repeat for transitive
     /// levels, oldest first.
-    #[arg(
-        long,
-        value_name = "OLD",
-        required_unless_present = "subject",
-        conflicts_with = "subject"
-    )]
+    #[arg(long, value_name = "OLD", conflicts_with = "subject")]
     against: Vec<String>,
 
-    /// Online mode: the registry's base URL (comma-separated for several).
-    #[arg(
-        long,
-        env = "STRATA_REGISTRY_URL",
-        value_name = "URL",
-        requires = "subject"
-    )]
-    registry: Option<String>,
-
-    /// Online mode: the subject to check against (with --registry; one NEW file).
-    #[arg(long, value_name = "SUBJECT", requires = "registry")]
+    /// Online mode: the subject to check against (one NEW file).
+    #[arg(long, value_name = "SUBJECT")]
     subject: Option<String>,
+
+    /// The project file when no NEW file is given (default: strata.toml here or in the
+    /// nearest parent).
+    #[arg(long = "file", value_name = "PATH")]
+    project_file: Option<PathBuf>,
 
     /// Online mode: compare with this version only, instead of what the subject's level asks.
     #[arg(long, value_name = "N", requires = "subject")]
@@ -95,23 +100,9 @@ pub struct CheckArgs {
     #[arg(long, value_name = "NAME:SUBJECT:VERSION", value_parser = online::parse_registry_reference, requires = "subject")]
     registry_reference: Vec<strata_schema::SchemaReference>,
 
-    /// Online mode: basic auth as USER:PASSWORD.
-    #[arg(
-        long,
-        env = "STRATA_REGISTRY_BASIC_AUTH",
-        value_name = "USER:PASSWORD",
-        hide_env_values = true
-    )]
-    basic_auth: Option<String>,
-
-    /// Online mode: a bearer token.
-    #[arg(
-        long,
-        env = "STRATA_REGISTRY_TOKEN",
-        value_name = "TOKEN",
-        hide_env_values = true
-    )]
-    bearer_token: Option<String>,
+    /// Online mode: how to reach the registry.
+    #[command(flatten)]
+    registry: RegistryArgs,
 
     /// Schema format; by default from the extension (.avsc/.avro.json, .proto, .json).
     #[arg(long = "type", value_enum, value_name = "TYPE")]
@@ -126,9 +117,9 @@ pub struct CheckArgs {
     proto_path: Vec<PathBuf>,
 
     /// Compatibility level: NONE, BACKWARD, BACKWARD_TRANSITIVE, FORWARD, FORWARD_TRANSITIVE,
-    /// FULL or FULL_TRANSITIVE.
-    #[arg(long, default_value = "BACKWARD", value_parser = parse_level)]
-    level: CompatibilityLevel,
+    /// FULL or FULL_TRANSITIVE [default: BACKWARD, or what strata.toml declares].
+    #[arg(long, value_parser = parse_level)]
+    level: Option<CompatibilityLevel>,
 
     /// Compatibility policy: STRICT or LENIENT.
     #[arg(long, default_value = "STRICT", value_parser = parse_policy)]
@@ -138,9 +129,16 @@ pub struct CheckArgs {
     #[arg(long)]
     normalize: bool,
 
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
-    format: OutputFormat,
+    /// Output format [default: text, or json with --output json].
+    #[arg(long, value_enum)]
+    format: Option<OutputFormat>,
+}
+
+impl CheckArgs {
+    /// The level to check at.
+    fn level(&self) -> CompatibilityLevel {
+        self.level.unwrap_or(CompatibilityLevel::Backward)
+    }
 }
 
 fn parse_level(s: &str) -> Result<CompatibilityLevel, String> {
@@ -152,10 +150,14 @@ fn parse_policy(s: &str) -> Result<CompatibilityPolicy, String> {
 }
 
 /// Run `strata check` and map its outcome to the documented exit code.
-pub fn run(args: CheckArgs) -> ExitCode {
+pub fn run(args: CheckArgs, output: Output) -> ExitCode {
+    let format = args.format.unwrap_or(match output {
+        Output::Json => OutputFormat::Json,
+        Output::Text => OutputFormat::Text,
+    });
     match check(&args) {
         Ok(report) => {
-            print!("{}", report.render(args.format));
+            print!("{}", report.render(format));
             if report.has_errors() {
                 ExitCode::from(2)
             } else if !report.compatible {
@@ -166,6 +168,9 @@ pub fn run(args: CheckArgs) -> ExitCode {
         }
         Err(e) => {
             eprintln!("error: {e:#}");
+            if let (_, Some(hint)) = crate::output::classify(&e) {
+                eprintln!("hint: {hint}");
+            }
             ExitCode::from(2)
         }
     }
@@ -304,18 +309,22 @@ fn slash_path(path: &Path) -> String {
 
 /// Check every NEW file; configuration errors end the run, per-file errors go in the report.
 fn check(args: &CheckArgs) -> Result<Report> {
-    if let (Some(registry), Some(subject)) = (&args.registry, &args.subject) {
-        return check_online(args, registry, subject);
+    if args.files.is_empty() {
+        if args.subject.is_some() {
+            bail!("--subject checks one NEW file: give the file to check");
+        }
+        return project::check(args);
     }
-    if !args.level.is_transitive() && args.against.len() > 1 {
+    if let Some(subject) = &args.subject {
+        return check_online(args, subject);
+    }
+    if args.against.is_empty() {
         bail!(
-            "--level {} compares with one old version but --against was given {} times: \
-             give --against once, or use {}_TRANSITIVE to compare with several (oldest first)",
-            args.level,
-            args.against.len(),
-            args.level
+            "nothing to compare with: give --against OLD (offline: a file, a directory or \
+             git:REV) or --subject SUBJECT (online, with --registry URL)"
         );
     }
+    check_transitive(args)?;
     let sources = args
         .against
         .iter()
@@ -325,34 +334,51 @@ fn check(args: &CheckArgs) -> Result<Report> {
     for file in &args.files {
         results.extend(check_file(args, file, &sources));
     }
-    Ok(Report::new(args.level.as_str(), results))
+    Ok(Report::new(args.level().as_str(), results))
+}
+
+/// A non-transitive level compares with one old version only.
+fn check_transitive(args: &CheckArgs) -> Result<()> {
+    let level = args.level();
+    if !level.is_transitive() && args.against.len() > 1 {
+        bail!(
+            "--level {level} compares with one old version but --against was given {} times: \
+             give --against once, or use {level}_TRANSITIVE to compare with several (oldest first)",
+            args.against.len(),
+        );
+    }
+    Ok(())
 }
 
 /// Online mode: each NEW file against the subject, judged by the registry.
-fn check_online(args: &CheckArgs, registry: &str, subject: &str) -> Result<Report> {
+fn check_online(args: &CheckArgs, subject: &str) -> Result<Report> {
     if args.files.len() > 1 {
         bail!(
             "--subject checks one file but {} were given: run strata check once per subject",
             args.files.len()
         );
     }
+    let ctx = Ctx::new(&args.registry, Output::Text)?;
     let target = online::Target {
-        urls: registry.split(',').map(|u| u.trim().to_string()).collect(),
+        client: ctx.client.clone(),
+        url: ctx.url.clone(),
         subject: subject.to_string(),
         version: args.subject_version,
         references: args.registry_reference.clone(),
-        basic_auth: args.basic_auth.clone(),
-        bearer_token: args.bearer_token.clone(),
     };
+    let runtime = crate::connection::runtime()?;
     let mut results = Vec::new();
     for file in &args.files {
         let shown = file.display().to_string();
         let loaded = inputs::schema_type_of(file, args.schema_type)
             .and_then(|t| Ok((t, inputs::read_text(file)?)));
         results.push(match loaded {
-            Ok((schema_type, text)) => online::check(&target, &shown, schema_type, &text),
+            Ok((schema_type, text)) => {
+                runtime.block_on(online::check(&target, &shown, schema_type, &text))
+            }
             Err(e) => FileResult {
                 file: shown,
+                subject: None,
                 against: None,
                 compatible: false,
                 findings: Vec::new(),
@@ -369,6 +395,7 @@ fn check_file(args: &CheckArgs, file: &Path, sources: &[Source]) -> Vec<FileResu
     let shown = file.display().to_string();
     let error = |against: Option<String>, e: anyhow::Error| FileResult {
         file: shown.clone(),
+        subject: None,
         against,
         compatible: false,
         findings: Vec::new(),
@@ -394,6 +421,7 @@ fn check_file(args: &CheckArgs, file: &Path, sources: &[Source]) -> Vec<FileResu
         // A new file: nothing to be incompatible with, as a subject's first registration.
         return vec![FileResult {
             file: shown,
+            subject: None,
             against: None,
             compatible: true,
             findings: Vec::new(),
@@ -459,14 +487,14 @@ fn compare(
     label: String,
     old: &ParsedSchema,
 ) -> FileResult {
-    let verdict = check_compatibility(args.level, args.policy, new, &[(1, old)]);
+    let verdict = check_compatibility(args.level(), args.policy, new, &[(1, old)]);
     let mut findings = Vec::new();
-    if args.level != CompatibilityLevel::None {
+    if args.level() != CompatibilityLevel::None {
         // FULL lists the old-reads-new findings first, as Confluent's messages do.
-        if args.level.checks_forward() {
+        if args.level().checks_forward() {
             findings.extend(direction(args, CompatibilityLevel::Forward, new, old));
         }
-        if args.level.checks_backward() {
+        if args.level().checks_backward() {
             findings.extend(direction(args, CompatibilityLevel::Backward, new, old));
         }
     }
@@ -479,6 +507,7 @@ fn compare(
     }
     FileResult {
         file: file.to_string(),
+        subject: None,
         against: Some(label),
         compatible: verdict.is_compatible && findings.is_empty(),
         findings,

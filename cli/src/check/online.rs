@@ -3,27 +3,25 @@
 //! configured level asks (Confluent's `POST /compatibility/subjects/{s}/versions`), or with one
 //! version given by `--version`.
 
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{Context, Result};
 use strata_schema::SchemaReference;
-use strata_serde::{Auth, RegistryClient, RegistryConfig, SchemaDef};
+use strata_serde::{RegistryClient, SchemaDef};
 
 use super::report::{FileResult, Finding};
 
 /// Where and how to reach the registry.
 #[derive(Debug, Clone)]
 pub struct Target {
-    /// Base URL(s), comma-separated on the command line.
-    pub urls: Vec<String>,
+    /// The registry.
+    pub client: RegistryClient,
+    /// Its URL(s), for messages.
+    pub url: String,
     /// The subject to check against.
     pub subject: String,
     /// A specific version, or `None` for what the subject's level asks.
     pub version: Option<i32>,
     /// `NAME:SUBJECT:VERSION` references, Confluent's triplet.
     pub references: Vec<SchemaReference>,
-    /// `USER:PASSWORD` for basic auth.
-    pub basic_auth: Option<String>,
-    /// A bearer token.
-    pub bearer_token: Option<String>,
 }
 
 /// Parse Confluent's `name:subject:version` reference triplet.
@@ -47,7 +45,7 @@ pub fn parse_registry_reference(s: &str) -> Result<SchemaReference, String> {
 
 /// Check one schema text against the registry; errors reaching it are returned as the result's
 /// error (exit code 2), never as compatibility.
-pub fn check(
+pub async fn check(
     target: &Target,
     file: &str,
     schema_type: strata_schema::SchemaType,
@@ -55,18 +53,19 @@ pub fn check(
 ) -> FileResult {
     let against = format!(
         "{}/subjects/{}{}",
-        target.urls.first().map(String::as_str).unwrap_or(""),
+        target.url.split(',').next().unwrap_or(""),
         target.subject,
         target
             .version
             .map(|v| format!("/versions/{v}"))
             .unwrap_or_default()
     );
-    match ask(target, schema_type, text) {
+    match ask(target, schema_type, text).await {
         Ok((compatible, messages)) => {
             let findings = findings(&messages, compatible);
             FileResult {
                 file: file.to_string(),
+                subject: None,
                 against: Some(against),
                 compatible: compatible && findings.is_empty(),
                 findings,
@@ -75,6 +74,7 @@ pub fn check(
         }
         Err(e) => FileResult {
             file: file.to_string(),
+            subject: None,
             against: Some(against),
             compatible: false,
             findings: Vec::new(),
@@ -83,40 +83,21 @@ pub fn check(
     }
 }
 
-fn ask(
+async fn ask(
     target: &Target,
     schema_type: strata_schema::SchemaType,
     text: &str,
 ) -> Result<(bool, Vec<String>)> {
-    let mut config = RegistryConfig::with_urls(target.urls.clone());
-    config.auth = match (&target.basic_auth, &target.bearer_token) {
-        (Some(_), Some(_)) => bail!("give either basic auth or a bearer token, not both"),
-        (Some(userinfo), None) => {
-            let (username, password) = userinfo
-                .split_once(':')
-                .ok_or_else(|| anyhow!("basic auth must be USER:PASSWORD"))?;
-            Some(Auth::Basic {
-                username: username.into(),
-                password: password.into(),
-            })
-        }
-        (None, Some(token)) => Some(Auth::Bearer(token.clone())),
-        (None, None) => None,
-    };
-    let client = RegistryClient::new(config).context("cannot set up the registry client")?;
     let mut def = SchemaDef::new(schema_type, text);
     def.references = target.references.clone();
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
-    let verdict = runtime
-        .block_on(client.test_compatibility(&target.subject, &def, target.version))
+    let verdict = target
+        .client
+        .test_compatibility(&target.subject, &def, target.version)
+        .await
         .with_context(|| {
             format!(
                 "the registry at {} could not check subject '{}'",
-                target.urls.join(","),
-                target.subject
+                target.url, target.subject
             )
         })?;
     Ok((verdict.is_compatible, verdict.messages))

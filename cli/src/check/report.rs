@@ -37,6 +37,8 @@
 //!   as Confluent's verbose compatibility response renders it, with the roles filled in (`new`,
 //!   `old`): FORWARD findings (the old schema reading new data) name the roles the other way
 //!   round, and FULL lists FORWARD findings first, then BACKWARD ones.
+//! - `subject`: only when strata.toml's subjects are checked (`strata check` without files):
+//!   the subject the file is mapped to.
 //! - `error`: why the file could not be checked (unreadable, unparsable), else `null`. A result
 //!   with an error is not compatible.
 //!
@@ -60,8 +62,11 @@ pub struct Finding {
 /// The outcome for one new file against one old version.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct FileResult {
-    /// The new file, as given on the command line.
+    /// The new file, as given on the command line (or in strata.toml).
     pub file: String,
+    /// The subject of strata.toml the file belongs to, when checking strata.toml.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
     /// The old version compared with, `None` for a file with no old version.
     pub against: Option<String>,
     /// Whether the new file is compatible with the old version.
@@ -149,25 +154,29 @@ impl Report {
     fn text(&self) -> String {
         let mut out = String::new();
         for r in &self.results {
+            let file = match &r.subject {
+                Some(s) => format!("{} ({s})", r.file),
+                None => r.file.clone(),
+            };
             let against = r.against.as_deref().unwrap_or("(no old version)");
             if let Some(e) = &r.error {
-                let _ = writeln!(out, "{}: error: {e}", r.file);
+                let _ = writeln!(out, "{file}: error: {e}");
                 continue;
             }
             for f in &r.findings {
                 let path = if f.path.is_empty() { "/" } else { &f.path };
                 let _ = writeln!(
                     out,
-                    "{}: {path}: {}: {} (against {against})",
-                    r.file, f.kind, f.message
+                    "{file}: {path}: {}: {} (against {against})",
+                    f.kind, f.message
                 );
             }
             match (&r.against, r.compatible) {
                 (Some(a), true) => {
-                    let _ = writeln!(out, "{}: ok (against {a})", r.file);
+                    let _ = writeln!(out, "{file}: ok (against {a})");
                 }
                 (None, true) => {
-                    let _ = writeln!(out, "{}: ok (new file, no old version)", r.file);
+                    let _ = writeln!(out, "{file}: ok (new file, no old version)");
                 }
                 _ => {}
             }
@@ -312,6 +321,7 @@ mod tests {
             "BACKWARD",
             vec![FileResult {
                 file: "a.avsc".into(),
+                subject: None,
                 against: None,
                 compatible: true,
                 findings: vec![],

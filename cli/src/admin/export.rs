@@ -1,0 +1,279 @@
+//! `strata export DIR`: every subject (soft-deleted ones included, so that ids consumers may
+//! still resolve survive a restore), every version with its id, type, references, metadata and
+//! rule set, the global and per-subject config and mode.
+//!
+//! # Layout
+//!
+//! ```text
+//! DIR/manifest.json                    what follows, and where each schema text is
+//! DIR/subjects/<subject>/v<N>.<ext>    the schema text as the registry stores it
+//! ```
+//!
+//! `<subject>` is the subject percent-encoded like a URL path segment (`/` → `%2F`, a leading
+//! `.` → `%2E`); `<ext>` is `avsc`, `proto` or `json`. `manifest.json`:
+//!
+//! ```json
+//! {
+//!   "format": "strata-export/1",
+//!   "config": {"compatibilityLevel": "BACKWARD"},
+//!   "mode": "READWRITE",
+//!   "subjects": [
+//!     {
+//!       "subject": "orders-value",
+//!       "config": {"compatibilityLevel": "FULL"},
+//!       "mode": null,
+//!       "versions": [
+//!         {"version": 1, "id": 3, "schemaType": "AVRO", "references": [],
+//!          "deleted": false, "file": "subjects/orders-value/v1.avsc"}
+//!       ]
+//!     }
+//!   ]
+//! }
+//! ```
+//!
+//! `config`/`mode` of a subject are `null` when it has none of its own; a version's `metadata`
+//! and `ruleSet` appear when the registry has them. Subjects are sorted by name, versions
+//! ascending.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use clap::Args;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use strata_schema::SchemaReference;
+
+use super::{block_on, extension, segment, Ctx};
+use crate::connection::RegistryArgs;
+use crate::output::{print_json, Output};
+
+const EXAMPLES: &str = "\
+Examples:
+  strata export backup/ --registry http://old-registry:8081
+  strata import backup/ --registry http://new-registry:8081
+
+Exit codes: 0 done, 1 the registry refused, 2 could not run.";
+
+/// The manifest's `format` value.
+pub const FORMAT: &str = "strata-export/1";
+
+/// `strata export`.
+#[derive(Debug, Args)]
+#[command(after_help = EXAMPLES)]
+pub struct ExportArgs {
+    /// The directory to write (created; must be empty or not exist).
+    dir: PathBuf,
+    /// Leave soft-deleted subjects and versions out.
+    #[arg(long)]
+    no_deleted: bool,
+    #[command(flatten)]
+    registry: RegistryArgs,
+}
+
+/// `manifest.json`.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Manifest {
+    /// Always [`FORMAT`].
+    pub format: String,
+    /// The global Config object.
+    pub config: Value,
+    /// The global mode.
+    pub mode: String,
+    /// Every subject.
+    pub subjects: Vec<ExportedSubject>,
+}
+
+/// One subject of the manifest.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ExportedSubject {
+    /// The subject.
+    pub subject: String,
+    /// Its own Config object, if any.
+    pub config: Option<Value>,
+    /// Its own mode, if any.
+    pub mode: Option<String>,
+    /// Its versions, ascending.
+    pub versions: Vec<ExportedVersion>,
+}
+
+/// One version of the manifest.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExportedVersion {
+    /// The version number.
+    pub version: i32,
+    /// The schema id.
+    pub id: i32,
+    /// `AVRO`, `PROTOBUF` or `JSON`.
+    pub schema_type: String,
+    /// Its references.
+    #[serde(default)]
+    pub references: Vec<SchemaReference>,
+    /// Whether it is soft-deleted.
+    #[serde(default)]
+    pub deleted: bool,
+    /// The schema text's file, relative to the export directory.
+    pub file: String,
+    /// Confluent metadata, when present.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<Value>,
+    /// Confluent rule set, when present.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule_set: Option<Value>,
+}
+
+/// The directory name of a subject.
+pub fn subject_dir(subject: &str) -> String {
+    let s = segment(subject);
+    match s.strip_prefix('.') {
+        Some(rest) => format!("%2E{rest}"),
+        None => s,
+    }
+}
+
+/// Run `strata export`.
+pub fn run(args: ExportArgs, output: Output) -> Result<()> {
+    let ctx = Ctx::new(&args.registry, output)?;
+    prepare(&args.dir)?;
+    let manifest = block_on(export(&ctx, &args.dir, !args.no_deleted))?;
+    let text = serde_json::to_string_pretty(&manifest).context("cannot render the manifest")?;
+    let path = args.dir.join("manifest.json");
+    std::fs::write(&path, text + "\n")
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    let versions: usize = manifest.subjects.iter().map(|s| s.versions.len()).sum();
+    let mut ids: Vec<i32> = manifest
+        .subjects
+        .iter()
+        .flat_map(|s| s.versions.iter().map(|v| v.id))
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    match output {
+        Output::Json => print_json(&json!({
+            "directory": args.dir.display().to_string(),
+            "subjects": manifest.subjects.len(),
+            "versions": versions,
+            "schemas": ids.len(),
+        })),
+        Output::Text => println!(
+            "exported {} subjects, {versions} versions ({} schemas) to {}",
+            manifest.subjects.len(),
+            ids.len(),
+            args.dir.display()
+        ),
+    }
+    Ok(())
+}
+
+fn prepare(dir: &Path) -> Result<()> {
+    if dir.exists() {
+        let mut entries = std::fs::read_dir(dir)
+            .with_context(|| format!("cannot read {}: give a directory", dir.display()))?;
+        if entries.next().is_some() {
+            bail!(
+                "{} is not empty: export into a new or empty directory",
+                dir.display()
+            );
+        }
+    }
+    std::fs::create_dir_all(dir.join("subjects"))
+        .with_context(|| format!("cannot create {}", dir.display()))
+}
+
+async fn export(ctx: &Ctx, dir: &Path, deleted: bool) -> Result<Manifest> {
+    let config = ctx
+        .get("/config")
+        .await
+        .with_context(|| format!("cannot read the global config of {}", ctx.url))?;
+    let mode = ctx
+        .get("/mode")
+        .await
+        .context("cannot read the global mode")?["mode"]
+        .as_str()
+        .unwrap_or("READWRITE")
+        .to_string();
+    let mut names: Vec<String> =
+        serde_json::from_value(ctx.get(&format!("/subjects?deleted={deleted}")).await?)
+            .context("the registry's subject list is not a list of strings")?;
+    names.sort();
+    let progress = super::progress::Progress::new(names.len() as u64, "exporting subjects");
+    let mut subjects = Vec::with_capacity(names.len());
+    for name in names {
+        subjects.push(export_subject(ctx, dir, &name, deleted).await?);
+        progress.inc();
+    }
+    progress.finish();
+    Ok(Manifest {
+        format: FORMAT.into(),
+        config,
+        mode,
+        subjects,
+    })
+}
+
+async fn export_subject(
+    ctx: &Ctx,
+    dir: &Path,
+    name: &str,
+    deleted: bool,
+) -> Result<ExportedSubject> {
+    let s = segment(name);
+    let all: Vec<i32> = serde_json::from_value(
+        ctx.get(&format!("/subjects/{s}/versions?deleted={deleted}"))
+            .await
+            .with_context(|| format!("cannot list the versions of '{name}'"))?,
+    )
+    .context("the registry's version list is not a list of numbers")?;
+    // A subject whose versions are all soft-deleted has no live list (40401).
+    let live: Vec<i32> = match ctx
+        .get_opt(&format!("/subjects/{s}/versions"), &[40401])
+        .await?
+    {
+        Some(v) => serde_json::from_value(v).unwrap_or_default(),
+        None => Vec::new(),
+    };
+    let sub_dir = format!("subjects/{}", subject_dir(name));
+    std::fs::create_dir_all(dir.join(&sub_dir))
+        .with_context(|| format!("cannot create {}", dir.join(&sub_dir).display()))?;
+    let mut versions = Vec::with_capacity(all.len());
+    for v in all {
+        let body = ctx
+            .get(&format!("/subjects/{s}/versions/{v}?deleted=true"))
+            .await
+            .with_context(|| format!("cannot read version {v} of '{name}'"))?;
+        let schema_type = body["schemaType"].as_str().unwrap_or("AVRO").to_string();
+        let file = format!("{sub_dir}/v{v}.{}", extension(Some(&schema_type)));
+        std::fs::write(dir.join(&file), body["schema"].as_str().unwrap_or_default())
+            .with_context(|| format!("cannot write {}", dir.join(&file).display()))?;
+        let present = |k: &str| body.get(k).filter(|x| !x.is_null()).cloned();
+        versions.push(ExportedVersion {
+            version: v,
+            id: body["id"]
+                .as_i64()
+                .and_then(|i| i32::try_from(i).ok())
+                .with_context(|| format!("version {v} of '{name}' has no id"))?,
+            schema_type,
+            references: serde_json::from_value(
+                body.get("references").cloned().unwrap_or(json!([])),
+            )
+            .unwrap_or_default(),
+            deleted: !live.contains(&v),
+            file,
+            metadata: present("metadata"),
+            rule_set: present("ruleSet"),
+        });
+    }
+    let config = ctx
+        .get_opt(&format!("/config/{s}"), &[40408, 40401])
+        .await?;
+    let mode = ctx
+        .get_opt(&format!("/mode/{s}"), &[40409, 40401])
+        .await?
+        .and_then(|m| m["mode"].as_str().map(str::to_string));
+    Ok(ExportedSubject {
+        subject: name.to_string(),
+        config,
+        mode,
+        versions,
+    })
+}

@@ -1,0 +1,273 @@
+//! `strata import DIR`: restore what `strata export` wrote, preserving ids and versions.
+//!
+//! The target is switched to IMPORT mode (Confluent refuses this while live subjects exist;
+//! `--force` asks anyway, for adding to a registry whose ids do not clash: versions already
+//! there with the same id are skipped, and an id or version taken by something else stops the
+//! import before anything is written). Every version is registered with its original id and
+//! version in ascending id order (a reference always points at an earlier registration),
+//! soft-deleted versions are soft-deleted again once all are registered, then configs (global
+//! and per subject) and per-subject modes are restored. The target's own global mode is put
+//! back at the end, also when a step fails; the exported global mode is not applied (a source
+//! frozen READONLY for the move should not freeze the target).
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use clap::Args;
+use serde_json::{json, Value};
+use strata_serde::Method;
+
+use super::export::{ExportedVersion, Manifest, FORMAT};
+use super::progress::Progress;
+use super::settings::{config_update, set_mode};
+use super::{block_on, segment, Ctx};
+use crate::connection::RegistryArgs;
+use crate::output::{print_json, Negative, Output};
+
+const EXAMPLES: &str = "\
+Examples:
+  strata import backup/ --registry http://new-registry:8081
+  strata import backup/ --force        # into a registry that already has subjects
+
+Exit codes: 0 done, 1 the registry refused (e.g. the target is not empty), 2 could not run.";
+
+/// `strata import`.
+#[derive(Debug, Args)]
+#[command(after_help = EXAMPLES)]
+pub struct ImportArgs {
+    /// A directory written by `strata export`.
+    dir: PathBuf,
+    /// Import although the target has subjects (ids and versions must not clash).
+    #[arg(long)]
+    force: bool,
+    #[command(flatten)]
+    registry: RegistryArgs,
+}
+
+/// What an import did.
+#[derive(Debug, Default)]
+struct Counts {
+    subjects: usize,
+    versions: usize,
+    skipped: usize,
+    deleted: usize,
+    configs: usize,
+    modes: usize,
+}
+
+/// Run `strata import`.
+pub fn run(args: ImportArgs, output: Output) -> Result<()> {
+    let manifest = read_manifest(&args.dir)?;
+    let ctx = Ctx::new(&args.registry, output)?;
+    let counts = block_on(async {
+        let previous = ctx
+            .get("/mode")
+            .await
+            .with_context(|| format!("cannot read the mode of {}", ctx.url))?["mode"]
+            .as_str()
+            .unwrap_or("READWRITE")
+            .to_string();
+        if let Err(e) = set_mode(&ctx, None, "IMPORT", args.force).await {
+            if crate::admin::subjects::error_code(&e) == Some(42205) && !args.force {
+                // Confluent refuses IMPORT while live subjects exist.
+                return Err(anyhow::Error::new(Negative(format!(
+                    "{} already has subjects: import into an empty registry, or pass --force \
+                     to import next to them (ids and versions must not clash)",
+                    ctx.url
+                ))));
+            }
+            return Err(e);
+        }
+        let result = import(&ctx, &args.dir, &manifest, args.force).await;
+        // Put the mode back whatever happened.
+        let restored = set_mode(&ctx, None, &previous, true).await;
+        let counts = result?;
+        restored.context("the import is done but the previous global mode was not restored")?;
+        Ok(counts)
+    })?;
+    match output {
+        Output::Json => print_json(&json!({
+            "subjects": counts.subjects,
+            "versions": counts.versions,
+            "skipped": counts.skipped,
+            "deleted": counts.deleted,
+            "configs": counts.configs,
+            "modes": counts.modes,
+        })),
+        Output::Text => println!(
+            "imported {} subjects, {} versions ({} already there, {} soft-deleted), {} configs, {} modes from {}",
+            counts.subjects,
+            counts.versions,
+            counts.skipped,
+            counts.deleted,
+            counts.configs,
+            counts.modes,
+            args.dir.display()
+        ),
+    }
+    Ok(())
+}
+
+fn read_manifest(dir: &Path) -> Result<Manifest> {
+    let path = dir.join("manifest.json");
+    let text = std::fs::read_to_string(&path).with_context(|| {
+        format!(
+            "cannot read {}: give a directory written by `strata export`",
+            path.display()
+        )
+    })?;
+    let manifest: Manifest = serde_json::from_str(&text)
+        .with_context(|| format!("{} is not a strata export manifest", path.display()))?;
+    if manifest.format != FORMAT {
+        bail!(
+            "{} has format '{}'; this strata reads '{FORMAT}'",
+            path.display(),
+            manifest.format
+        );
+    }
+    Ok(manifest)
+}
+
+async fn import(ctx: &Ctx, dir: &Path, manifest: &Manifest, force: bool) -> Result<Counts> {
+    let mut counts = Counts {
+        subjects: manifest.subjects.len(),
+        ..Counts::default()
+    };
+    let mut order: Vec<(&str, &ExportedVersion)> = manifest
+        .subjects
+        .iter()
+        .flat_map(|s| s.versions.iter().map(move |v| (s.subject.as_str(), v)))
+        .collect();
+    order.sort_by_key(|(s, v)| (v.id, *s, v.version));
+    let mut texts = Vec::with_capacity(order.len());
+    for (_, v) in &order {
+        let file = dir.join(&v.file);
+        texts.push(
+            std::fs::read_to_string(&file)
+                .with_context(|| format!("cannot read {}", file.display()))?,
+        );
+    }
+    // Into a registry that has subjects (--force): find what is there already, and refuse
+    // before writing anything when an id or a version is taken by something else.
+    let mut skip = vec![false; order.len()];
+    if force {
+        for (k, (subject, v)) in order.iter().enumerate() {
+            skip[k] = already_there(ctx, subject, v).await?;
+            if !skip[k] {
+                id_free(ctx, v, &texts[k]).await?;
+            }
+        }
+    }
+    let progress = Progress::new(order.len() as u64, "importing versions");
+    for (k, (subject, v)) in order.iter().enumerate() {
+        if skip[k] {
+            counts.skipped += 1;
+            progress.inc();
+            continue;
+        }
+        let text = &texts[k];
+        let mut body = json!({
+            "schema": text,
+            "schemaType": v.schema_type,
+            "references": v.references,
+            "id": v.id,
+            "version": v.version,
+        });
+        if let Some(m) = &v.metadata {
+            body["metadata"] = m.clone();
+        }
+        if let Some(r) = &v.rule_set {
+            body["ruleSet"] = r.clone();
+        }
+        ctx.send(
+            Method::POST,
+            &format!("/subjects/{}/versions", segment(subject)),
+            Some(&body),
+        )
+        .await
+        .with_context(|| {
+            format!(
+                "cannot import version {} (id {}) of '{subject}'",
+                v.version, v.id
+            )
+        })?;
+        counts.versions += 1;
+        progress.inc();
+    }
+    progress.finish();
+    for (subject, v) in order.iter().filter(|(_, v)| v.deleted) {
+        let path = format!("/subjects/{}/versions/{}", segment(subject), v.version);
+        if force && ctx.get_opt(&path, &[40401, 40402]).await?.is_none() {
+            // Already soft-deleted there.
+            continue;
+        }
+        ctx.send(
+            Method::DELETE,
+            &format!("/subjects/{}/versions/{}", segment(subject), v.version),
+            None,
+        )
+        .await
+        .with_context(|| format!("cannot soft-delete version {} of '{subject}'", v.version))?;
+        counts.deleted += 1;
+    }
+    put_config(ctx, "/config", &manifest.config).await?;
+    counts.configs += 1;
+    for s in &manifest.subjects {
+        if let Some(config) = &s.config {
+            put_config(ctx, &format!("/config/{}", segment(&s.subject)), config).await?;
+            counts.configs += 1;
+        }
+        if let Some(mode) = &s.mode {
+            set_mode(ctx, Some(&s.subject), mode, true).await?;
+            counts.modes += 1;
+        }
+    }
+    Ok(counts)
+}
+
+/// With --force: whether the target already has this version with this id (skip it); a
+/// version there with another id is an error, as ids must be preserved.
+async fn already_there(ctx: &Ctx, subject: &str, v: &ExportedVersion) -> Result<bool> {
+    let path = format!(
+        "/subjects/{}/versions/{}?deleted=true",
+        segment(subject),
+        v.version
+    );
+    match ctx.get_opt(&path, &[40401, 40402]).await? {
+        None => Ok(false),
+        Some(there) if there["id"].as_i64() == Some(i64::from(v.id)) => Ok(true),
+        Some(there) => Err(anyhow::Error::new(Negative(format!(
+            "version {} of '{subject}' exists in the target with id {}, not {}: ids cannot be \
+             preserved; import into an empty registry",
+            v.version, there["id"], v.id
+        )))),
+    }
+}
+
+/// With --force: an id the target gives to another schema cannot be preserved.
+async fn id_free(ctx: &Ctx, v: &ExportedVersion, text: &str) -> Result<()> {
+    let there = ctx
+        .get_opt(&format!("/schemas/ids/{}", v.id), &[40403])
+        .await?;
+    match there {
+        Some(there) if there["schema"].as_str() != Some(text) => {
+            Err(anyhow::Error::new(Negative(format!(
+                "id {} is taken in the target by another schema: ids cannot be preserved; \
+                 import into an empty registry",
+                v.id
+            ))))
+        }
+        _ => Ok(()),
+    }
+}
+
+async fn put_config(ctx: &Ctx, path: &str, config: &Value) -> Result<()> {
+    let update = config_update(config);
+    if update.as_object().is_none_or(|m| m.is_empty()) {
+        return Ok(());
+    }
+    ctx.send(Method::PUT, path, Some(&update))
+        .await
+        .with_context(|| format!("cannot restore the config at {path}"))?;
+    Ok(())
+}

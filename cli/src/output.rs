@@ -1,0 +1,143 @@
+//! How commands report: `--output text|json`, and the mapping of failures to messages, hints
+//! and exit codes.
+//!
+//! Exit codes of the registry commands: 0 done; 1 the registry answered and refused or found
+//! nothing (a 4xx such as subject not found, incompatible schema, operation not permitted);
+//! 2 the command could not run (usage, configuration, files, network, a 5xx). Errors go to
+//! stderr as `error: …` followed, when there is one, by `hint: …` (what to do next), whatever
+//! the output format; stdout only ever holds the result.
+
+use std::process::ExitCode;
+
+use serde::Serialize;
+
+/// The `--output` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Output {
+    /// Compact text for people.
+    #[default]
+    Text,
+    /// Stable JSON documents (see each command's docs).
+    Json,
+}
+
+/// A negative result the command reports as such (exit 1), not a failure to run.
+#[derive(Debug)]
+pub struct Negative(pub String);
+
+impl std::fmt::Display for Negative {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Negative {}
+
+/// Print `value` as pretty JSON on stdout.
+pub fn print_json(value: &impl Serialize) {
+    match serde_json::to_string_pretty(value) {
+        Ok(s) => println!("{s}"),
+        // Serialising plain values and serde_json::Value cannot fail.
+        Err(e) => eprintln!("error: cannot render the JSON output: {e}"),
+    }
+}
+
+/// Print the `schema` of a registry answer as it is stored, ending with one newline.
+pub fn print_schema(body: &serde_json::Value) {
+    let text = body["schema"].as_str().unwrap_or_default();
+    if text.ends_with('\n') {
+        print!("{text}");
+    } else {
+        println!("{text}");
+    }
+}
+
+/// Report `result` and turn it into the documented exit code.
+pub fn finish(result: anyhow::Result<()>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            let (code, hint) = classify(&e);
+            if let Some(hint) = hint {
+                eprintln!("hint: {hint}");
+            }
+            ExitCode::from(code)
+        }
+    }
+}
+
+/// The exit code of an error and a hint of what to do about it.
+pub fn classify(e: &anyhow::Error) -> (u8, Option<&'static str>) {
+    for cause in e.chain() {
+        if cause.downcast_ref::<Negative>().is_some() {
+            return (1, None);
+        }
+        if let Some(err) = cause.downcast_ref::<strata_serde::Error>() {
+            return match err {
+                strata_serde::Error::Unreachable { .. } => (
+                    2,
+                    Some(
+                        "is the registry running at that URL? Give it with --registry URL, \
+                         STRATA_REGISTRY_URL or the config file's [registry] url",
+                    ),
+                ),
+                strata_serde::Error::Registry { status, .. } if *status >= 500 => {
+                    (2, Some("the registry failed; see its logs, then try again"))
+                }
+                strata_serde::Error::Registry {
+                    status, error_code, ..
+                } => (1, hint(*status, *error_code)),
+                _ => (2, None),
+            };
+        }
+    }
+    (2, None)
+}
+
+/// What to do after a registry refusal, by Confluent error code.
+fn hint(status: u16, code: i32) -> Option<&'static str> {
+    Some(match (status, code) {
+        (401, _) => "the registry wants credentials: give --basic-auth USER:PASSWORD or --bearer-token TOKEN",
+        (403, _) => "these credentials may not do this: ask the registry's administrator for access",
+        (_, 40401) => "list the subjects with `strata subjects list` (add --deleted for soft-deleted ones)",
+        (_, 40402) => "list the versions with `strata subjects versions SUBJECT --deleted`",
+        (_, 40403) => "no schema has that id; find ids with `strata subjects get SUBJECT --output json`",
+        (_, 40404) | (_, 40406) => "it is already soft-deleted; add --permanent to remove it for good",
+        (_, 40405) | (_, 40407) => "soft-delete it first (without --permanent), then delete it with --permanent",
+        (_, 40408) => "the subject has no level of its own; add --default-to-global to see the one in force",
+        (_, 40409) => "the subject has no mode of its own; add --default-to-global to see the one in force",
+        (_, 409) | (_, 40901) => "see why with `strata check FILE --subject SUBJECT`; change the schema or the subject's level (`strata config set SUBJECT LEVEL`)",
+        (_, 42201) => "the schema does not parse as that type: check the file, --type and --reference",
+        (_, 42202) => "a version is a number from 1, or latest",
+        (_, 42203) => "levels are NONE, BACKWARD, BACKWARD_TRANSITIVE, FORWARD, FORWARD_TRANSITIVE, FULL, FULL_TRANSITIVE",
+        (_, 42204) => "modes are READWRITE, READONLY, IMPORT (and FORWARD, global only)",
+        (_, 42205) => "the registry or subject mode forbids this: see `strata mode get [SUBJECT]`",
+        (_, 42206) => "other schemas reference it: delete those first (see GET /subjects/S/versions/V/referencedby)",
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn registry_refusals_exit_1_and_the_network_exits_2() {
+        let refused = anyhow::Error::new(strata_serde::Error::Registry {
+            status: 404,
+            error_code: 40401,
+            message: "Subject 'x' not found.".into(),
+        })
+        .context("cannot get subject 'x'");
+        assert_eq!(classify(&refused).0, 1);
+        assert!(classify(&refused).1.is_some());
+        let down = anyhow::Error::new(strata_serde::Error::Unreachable {
+            url: "http://x".into(),
+            reason: "refused".into(),
+        });
+        assert_eq!(classify(&down).0, 2);
+        assert_eq!(classify(&anyhow::anyhow!("bad flag")).0, 2);
+        assert_eq!(classify(&anyhow::Error::new(Negative("no".into()))).0, 1);
+    }
+}

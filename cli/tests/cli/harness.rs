@@ -1,0 +1,157 @@
+//! What the registry-command tests share: a `strata serve` on a temp SQLite database, stopped
+//! on drop; running `strata` in a temp directory with outputs normalised (the registry's URL
+//! becomes `<REGISTRY>`, the temp directory `<TMP>`); golden files under `golden/`
+//! (`UPDATE_GOLDEN=1` rewrites them).
+
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command};
+use std::time::{Duration, Instant};
+
+use crate::serve::{free_port, spawn_serve};
+
+/// A running `strata serve`.
+pub struct Registry {
+    pub url: String,
+    child: Child,
+    _dir: tempfile::TempDir,
+}
+
+impl Registry {
+    pub fn start() -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let port = free_port();
+        let child = spawn_serve(&format!("sqlite://{}/r.db", dir.path().display()), port);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "strata serve did not come up on {port}"
+            );
+            std::thread::sleep(Duration::from_millis(30));
+        }
+        Registry {
+            url: format!("http://127.0.0.1:{port}"),
+            child,
+            _dir: dir,
+        }
+    }
+}
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// What one run of `strata` produced.
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    /// Assert the exit code, showing the outputs when it differs.
+    #[track_caller]
+    pub fn expect(self, code: i32, what: &str) -> Self {
+        assert_eq!(
+            self.code, code,
+            "{what}: exit {} \nstdout:\n{}\nstderr:\n{}",
+            self.code, self.stdout, self.stderr
+        );
+        self
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("not JSON ({e}):\n{}", self.stdout))
+    }
+}
+
+/// A temp working directory to run `strata` in, against one registry.
+pub struct Workdir {
+    pub dir: tempfile::TempDir,
+    pub registry: String,
+}
+
+impl Workdir {
+    pub fn new(registry: &Registry) -> Self {
+        Workdir {
+            dir: tempfile::tempdir().expect("temp dir"),
+            registry: registry.url.clone(),
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn write(&self, rel: &str, text: &str) -> PathBuf {
+        let p = self.path().join(rel);
+        if let Some(parent) = p.parent() {
+            std::fs::create_dir_all(parent).expect("create dirs");
+        }
+        std::fs::write(&p, text).expect("write file");
+        p
+    }
+
+    pub fn read(&self, rel: &str) -> String {
+        std::fs::read_to_string(self.path().join(rel)).expect("read file")
+    }
+
+    /// `strata ARGS` here, the registry given by STRATA_REGISTRY_URL (as CI would), no user
+    /// config file.
+    pub fn strata(&self, args: &[&str]) -> Run {
+        let out = Command::new(env!("CARGO_BIN_EXE_strata"))
+            .args(args)
+            .current_dir(self.path())
+            .env("STRATA_REGISTRY_URL", &self.registry)
+            .env("XDG_CONFIG_HOME", self.path().join("no-config"))
+            .env_remove("STRATA_CONFIG")
+            .env_remove("STRATA_OUTPUT")
+            .output()
+            .expect("strata runs");
+        Run {
+            code: out.status.code().expect("exit code"),
+            stdout: self.normalise(&String::from_utf8_lossy(&out.stdout)),
+            stderr: self.normalise(&String::from_utf8_lossy(&out.stderr)),
+        }
+    }
+
+    fn normalise(&self, s: &str) -> String {
+        let tmp = self.path().display().to_string();
+        s.replace(&self.registry, "<REGISTRY>")
+            .replace(&tmp, "<TMP>")
+    }
+}
+
+/// Compare with `golden/NAME`, or write it with UPDATE_GOLDEN=1.
+#[track_caller]
+pub fn golden(name: &str, actual: &str) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/cli/golden")
+        .join(name);
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("golden dir");
+        std::fs::write(&path, actual).expect("write golden file");
+        return;
+    }
+    let expected = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("read {}: {e} (run with UPDATE_GOLDEN=1)", path.display()));
+    assert_eq!(
+        actual,
+        expected,
+        "output differs from {} (UPDATE_GOLDEN=1 rewrites it)",
+        path.display()
+    );
+}
+
+pub const ADDRESS: &str = r#"{"type":"record","name":"Address","namespace":"com.acme","fields":[{"name":"street","type":"string"}]}"#;
+pub const ORDER: &str = r#"{"type":"record","name":"Order","namespace":"com.acme","fields":[{"name":"id","type":"long"},{"name":"to","type":"com.acme.Address"}]}"#;
+pub const ORDER_V2: &str = r#"{"type":"record","name":"Order","namespace":"com.acme","fields":[{"name":"id","type":"long"},{"name":"to","type":"com.acme.Address"},{"name":"note","type":["null","string"],"default":null}]}"#;
+pub const ORDER_BAD: &str = r#"{"type":"record","name":"Order","namespace":"com.acme","fields":[{"name":"id","type":"long"},{"name":"to","type":"com.acme.Address"},{"name":"qty","type":"int"}]}"#;
+pub const USER_PROTO: &str =
+    "syntax = \"proto3\";\npackage acme;\n\nmessage User {\n  int64 id = 1;\n  string name = 2;\n}\n";
