@@ -1,10 +1,14 @@
 //! `strata`: the registry server and the everyday schema, serde and broker commands.
 
+mod broker_args;
 mod check;
-// Shared by the registry and serde commands, which are being added on branches.
-#[allow(dead_code)]
+mod codec;
 mod connection;
+mod consume;
+mod encode;
 mod logging;
+mod produce;
+mod schema_source;
 mod serve;
 
 use std::process::ExitCode;
@@ -26,6 +30,14 @@ enum Command {
     /// Check new schema files against their old versions (files, a directory or a git
     /// revision), offline; exit 0 compatible, 1 incompatible, 2 error.
     Check(check::CheckArgs),
+    /// Encode JSON values into Confluent-framed bytes (base64 or hex lines, or binary).
+    Encode(encode::EncodeArgs),
+    /// Decode Confluent-framed bytes into JSON values, one per line.
+    Decode(encode::DecodeArgs),
+    /// Produce JSON lines as schema-framed records (bundled broker, or Kafka).
+    Produce(produce::ProduceArgs),
+    /// Consume schema-framed records as JSON lines (bundled broker, or Kafka).
+    Consume(consume::ConsumeArgs),
 }
 
 fn main() -> ExitCode {
@@ -33,5 +45,9 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Serve(args) => serve::run(args),
         Command::Check(args) => check::run(args),
+        Command::Encode(args) => encode::run_encode(args),
+        Command::Decode(args) => encode::run_decode(args),
+        Command::Produce(args) => produce::run(args),
+        Command::Consume(args) => consume::run(args),
     }
 }
