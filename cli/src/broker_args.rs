@@ -158,6 +158,33 @@ impl Source {
         }
     }
 
+    /// The next offset to read in every assigned partition (after everything polled).
+    pub fn positions(&self) -> Result<Positions> {
+        let mut out = Positions::new();
+        match self {
+            Source::Bundled(c) => {
+                for tp in c.assignment() {
+                    let o = c
+                        .position(&tp)
+                        .with_context(|| format!("cannot read the position in {tp:?}"))?;
+                    out.insert((tp.topic.clone(), tp.partition), o);
+                }
+            }
+            Source::Kafka(k) => {
+                let list = k
+                    .inner
+                    .position()
+                    .map_err(|e| anyhow!("cannot read the consumer's positions: {e}"))?;
+                for e in list.elements() {
+                    if let Offset::Offset(o) = e.offset() {
+                        out.insert((e.topic().to_string(), e.partition()), o);
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+
     /// Commit exactly `positions` to the group.
     pub fn commit(&self, positions: &Positions) -> Result<()> {
         if positions.is_empty() {

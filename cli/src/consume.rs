@@ -18,7 +18,6 @@ use clap::{Args, ValueEnum};
 use serde_json::{json, Map, Value as Json};
 use strata_serde::wire::{Field, SchemaId};
 use strata_serde::{Consumer, Deserializer, ErrorPolicy};
-use tracked::Tracked;
 
 use crate::broker_args::{self, AcksArg, BrokerArgs, Positions, Start, Target};
 use crate::codec::{Decoded, Reader};
@@ -201,39 +200,6 @@ impl Deserializer<Decoded> for ValueDecoder {
     }
 }
 
-/// The transport, noting how far every partition was polled.
-mod tracked {
-    use super::*;
-    use std::sync::Mutex;
-    use strata_broker::ConsumerRecord;
-    use strata_serde::ConsumerTransport;
-
-    pub struct Tracked {
-        pub inner: Arc<dyn ConsumerTransport>,
-        pub polled: Mutex<Positions>,
-    }
-
-    #[async_trait]
-    impl ConsumerTransport for Tracked {
-        async fn subscribe(&self, topics: &[String]) -> strata_serde::Result<()> {
-            self.inner.subscribe(topics).await
-        }
-
-        async fn poll(&self, timeout: Duration) -> strata_serde::Result<Vec<ConsumerRecord>> {
-            let records = self.inner.poll(timeout).await?;
-            let mut polled = self.polled.lock().unwrap_or_else(|e| e.into_inner());
-            for r in &records {
-                polled.insert((r.topic.to_string(), r.partition), r.offset + 1);
-            }
-            Ok(records)
-        }
-
-        async fn commit(&self) -> strata_serde::Result<()> {
-            self.inner.commit().await
-        }
-    }
-}
-
 fn parse_time(text: &str) -> Result<i64> {
     if let Ok(ms) = text.parse::<i64>() {
         return Ok(ms);
@@ -285,6 +251,9 @@ fn consume(args: ConsumeArgs) -> Result<()> {
     let client = args.registry.client()?;
     let registry = args.registry.registry_config()?.urls.join(",");
     let reader = Arc::new(Reader::new(client, registry));
+    let rt = runtime()?;
+    // rdkafka's consumer needs the runtime when it is created.
+    let _entered = rt.enter();
     let target = args.broker.target()?;
     let source = broker_args::consumer(
         &target,
@@ -313,12 +282,8 @@ fn consume(args: ConsumeArgs) -> Result<()> {
             }
         }
     };
-    let tracked = Arc::new(Tracked {
-        inner: source.transport(),
-        polled: std::sync::Mutex::new(HashMap::new()),
-    });
     let consumer: Consumer<Json, Decoded> = Consumer::new(
-        tracked.clone(),
+        source.transport(),
         Arc::new(KeyDecoder {
             format: args.key_format,
             reader: reader.clone(),
@@ -327,7 +292,6 @@ fn consume(args: ConsumeArgs) -> Result<()> {
         policy,
     );
 
-    let rt = runtime()?;
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let progress = std::io::stderr().is_terminal();
@@ -408,19 +372,22 @@ fn consume(args: ConsumeArgs) -> Result<()> {
     if progress {
         eprintln!();
     }
-    // Commit: after an error, only what was printed; else everything polled, except what
-    // --max-messages left unprinted.
+    // Commit: after an error, only what was printed; else the position in every assigned
+    // partition (everything polled was printed or skipped), except what --max-messages left
+    // unprinted.
     if args.group.is_some() {
         let positions = match &result {
-            Err(_) => printed_at,
-            Ok(()) => {
-                let mut p = tracked
-                    .polled
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .clone();
+            Err(_) => Ok(printed_at),
+            Ok(()) => source.positions().map(|mut p| {
                 p.extend(unprinted);
                 p
+            }),
+        };
+        let positions = match positions {
+            Ok(p) => p,
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                bail!("the offsets were not committed");
             }
         };
         if let Err(e) = source.commit(&positions) {

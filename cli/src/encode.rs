@@ -28,7 +28,7 @@ pub enum Encoding {
 }
 
 impl Encoding {
-    fn to_text(self, bytes: &[u8]) -> String {
+    fn encode_text(self, bytes: &[u8]) -> String {
         match self {
             Encoding::Base64 | Encoding::Binary => {
                 base64::engine::general_purpose::STANDARD.encode(bytes)
@@ -37,7 +37,7 @@ impl Encoding {
         }
     }
 
-    fn from_text(self, text: &str) -> Result<Vec<u8>> {
+    fn decode_text(self, text: &str) -> Result<Vec<u8>> {
         match self {
             Encoding::Base64 | Encoding::Binary => base64::engine::general_purpose::STANDARD
                 .decode(text)
@@ -49,7 +49,7 @@ impl Encoding {
 
 fn hex_decode(text: &str) -> Result<Vec<u8>> {
     let text = text.strip_prefix("0x").unwrap_or(text);
-    if text.len() % 2 != 0 {
+    if text.len() % 2 == 1 {
         bail!("it is not hex: {} digits is an odd number", text.len());
     }
     text.as_bytes()
@@ -207,7 +207,7 @@ fn encode(args: EncodeArgs) -> Result<()> {
             })?;
         match args.encoding {
             Encoding::Binary => out.write_all(&bytes)?,
-            text => writeln!(out, "{}", text.to_text(&bytes))?,
+            text => writeln!(out, "{}", text.encode_text(&bytes))?,
         }
     }
     out.flush().context("cannot write to stdout")?;
@@ -287,7 +287,7 @@ fn decode(args: DecodeArgs) -> Result<()> {
             }
             let bytes = args
                 .encoding
-                .from_text(text)
+                .decode_text(text)
                 .with_context(|| format!("line {line_no} is not a record"))?;
             (line_no, bytes)
         };
@@ -336,10 +336,14 @@ mod tests {
     fn hex_and_base64_read_back_what_they_write() {
         let bytes = vec![0, 0, 0, 0, 7, 0xff, 0x10];
         for e in [Encoding::Hex, Encoding::Base64] {
-            assert_eq!(e.from_text(&e.to_text(&bytes)).unwrap(), bytes, "{e:?}");
+            assert_eq!(
+                e.decode_text(&e.encode_text(&bytes)).unwrap(),
+                bytes,
+                "{e:?}"
+            );
         }
-        assert!(Encoding::Hex.from_text("abc").is_err());
-        assert!(Encoding::Hex.from_text("zz").is_err());
-        assert!(Encoding::Base64.from_text("***").is_err());
+        assert!(Encoding::Hex.decode_text("abc").is_err());
+        assert!(Encoding::Hex.decode_text("zz").is_err());
+        assert!(Encoding::Base64.decode_text("***").is_err());
     }
 }

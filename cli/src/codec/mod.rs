@@ -41,7 +41,7 @@ impl std::error::Error for InvalidValue {}
 
 /// A compiled schema: what encodes and decodes one schema's values.
 enum Compiled {
-    Avro(AvroCodec),
+    Avro(Box<AvroCodec>),
     Json,
     Protobuf,
 }
@@ -61,9 +61,9 @@ impl Codec {
     /// Compile a fetched schema.
     pub fn new(fetched: Arc<strata_serde::client::FetchedSchema>) -> anyhow::Result<Self> {
         let compiled = match &fetched.parsed {
-            ParsedSchema::Avro(s) => Compiled::Avro(
+            ParsedSchema::Avro(s) => Compiled::Avro(Box::new(
                 AvroCodec::new(s).context("the Avro schema cannot be compiled for values")?,
-            ),
+            )),
             ParsedSchema::Json(_) => Compiled::Json,
             ParsedSchema::Protobuf(_) => Compiled::Protobuf,
         };
@@ -199,6 +199,9 @@ impl Codec {
     }
 }
 
+/// Framed bytes, and the schema-id header to send with them (header placement only).
+pub type Framed = (Vec<u8>, Option<(String, Vec<u8>)>);
+
 /// A writer schema chosen for encoding: the codec, the Protobuf message, the subject.
 pub struct Writer {
     /// The codec.
@@ -229,7 +232,7 @@ impl Writer {
         value: &Json,
         placement: Placement,
         field: Field,
-    ) -> Result<(Vec<u8>, Option<(String, Vec<u8>)>), FrameError> {
+    ) -> Result<Framed, FrameError> {
         let datum = self
             .codec
             .encode(value, self.message.as_ref().map(|(d, _)| d))

@@ -2,4 +2,5 @@
 
 mod check;
 mod check_online;
+mod serde_cmds;
 mod serve;
