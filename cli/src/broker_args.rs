@@ -131,8 +131,16 @@ pub fn producer(target: &Target, acks: AcksArg) -> Result<Arc<dyn ProducerTransp
                 AcksArg::One => "1",
                 AcksArg::All => "all",
             };
-            // Records are sent one at a time, so lingering only adds latency.
-            let settings = with_defaults(settings, &[("acks", acks), ("linger.ms", "0")]);
+            // Records are sent one at a time, so lingering only adds latency; an unreachable
+            // cluster fails a send after 30 s rather than librdkafka's 5 minutes.
+            let settings = with_defaults(
+                settings,
+                &[
+                    ("acks", acks),
+                    ("linger.ms", "0"),
+                    ("message.timeout.ms", "30000"),
+                ],
+            );
             Arc::new(KafkaProducer::new(settings).context("cannot create the Kafka producer")?)
         }
     })

@@ -302,6 +302,9 @@ fn consume(args: ConsumeArgs) -> Result<()> {
     let mut unprinted: Positions = HashMap::new();
     let mut last_record = Instant::now();
     let mut last_progress = Instant::now();
+    // Whether the loop ended with every polled record handled (false after Ctrl-C, which
+    // abandons a poll in flight, whose records the broker counts as read).
+    let mut clean = true;
     let result: Result<()> = rt.block_on(async {
         let ctrl_c = tokio::signal::ctrl_c();
         tokio::pin!(ctrl_c);
@@ -321,7 +324,10 @@ fn consume(args: ConsumeArgs) -> Result<()> {
             };
             let messages = tokio::select! {
                 m = consumer.poll(wait) => m,
-                _ = &mut ctrl_c => break,
+                _ = &mut ctrl_c => {
+                    clean = false;
+                    break;
+                }
             };
             let messages = messages.map_err(|e| anyhow!("{e}"))?;
             if !messages.is_empty() {
@@ -372,16 +378,17 @@ fn consume(args: ConsumeArgs) -> Result<()> {
     if progress {
         eprintln!();
     }
-    // Commit: after an error, only what was printed; else the position in every assigned
-    // partition (everything polled was printed or skipped), except what --max-messages left
-    // unprinted.
+    // Commit: after an error or Ctrl-C, only what was printed; else the position in every
+    // assigned partition (everything polled was printed or skipped), except what
+    // --max-messages left unprinted.
     if args.group.is_some() {
-        let positions = match &result {
-            Err(_) => Ok(printed_at),
-            Ok(()) => source.positions().map(|mut p| {
+        let positions = if result.is_ok() && clean {
+            source.positions().map(|mut p| {
                 p.extend(unprinted);
                 p
-            }),
+            })
+        } else {
+            Ok(printed_at)
         };
         let positions = match positions {
             Ok(p) => p,
