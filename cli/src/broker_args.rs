@@ -12,7 +12,7 @@ use anyhow::{anyhow, bail, Context, Result};
 use async_trait::async_trait;
 use bytes::Bytes;
 use clap::{Args, ValueEnum};
-use rdkafka::consumer::{CommitMode, Consumer as _, StreamConsumer};
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer as _};
 use rdkafka::message::{Headers as _, Message as _};
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 use strata_broker::{ConsumerRecord, TopicPartition};
@@ -193,6 +193,20 @@ impl Source {
         Ok(out)
     }
 
+    /// Leave the group now, so that the group's next member need not wait for this one's
+    /// session to time out.
+    pub fn close(&self) {
+        match self {
+            Source::Bundled(c) => {
+                if let Err(e) = c.close() {
+                    tracing::warn!(error = %e, "closing the consumer failed");
+                }
+            }
+            // Dropping the last handle closes the consumer, which leaves the group.
+            Source::Kafka(_) => {}
+        }
+    }
+
     /// Commit exactly `positions` to the group.
     pub fn commit(&self, positions: &Positions) -> Result<()> {
         if positions.is_empty() {
@@ -355,7 +369,7 @@ fn kafka_consumer(
     for (k, v) in &settings {
         config.set(k, v);
     }
-    let inner: StreamConsumer = config
+    let inner: BaseConsumer = config
         .create()
         .map_err(|e| anyhow!("cannot create the Kafka consumer: {e}"))?;
     let explicit = matches!(start, Start::Offset(_) | Start::Timestamp(_));
@@ -401,11 +415,12 @@ fn kafka_consumer(
     }))
 }
 
-/// rdkafka's stream consumer as a transport (as strata-serde's `KafkaConsumer`, plus exact
-/// commits).
+/// rdkafka's consumer as a transport (as strata-serde's `KafkaConsumer`, plus exact commits).
+/// A `BaseConsumer` polled on the blocking pool; dropping the last handle closes it (the member
+/// leaves its group).
 #[derive(Clone)]
 pub struct KafkaSource {
-    inner: Arc<StreamConsumer>,
+    inner: Arc<BaseConsumer>,
 }
 
 #[async_trait]
@@ -418,47 +433,49 @@ impl ConsumerTransport for KafkaSource {
     }
 
     async fn poll(&self, timeout: Duration) -> strata_serde::Result<Vec<ConsumerRecord>> {
-        let mut out = Vec::new();
-        let deadline = tokio::time::Instant::now() + timeout;
-        while out.len() < 500 {
-            let wait = if out.is_empty() {
-                deadline.saturating_duration_since(tokio::time::Instant::now())
-            } else {
-                Duration::ZERO
-            };
-            let m = match tokio::time::timeout(wait, self.inner.recv()).await {
-                Ok(Ok(m)) => m,
-                Ok(Err(e)) => {
-                    return Err(strata_serde::Error::Kafka(format!(
-                        "receiving from Kafka failed: {e}"
-                    )))
-                }
-                Err(_) => break,
-            };
-            let headers = m
-                .headers()
-                .map(|hs| {
-                    hs.iter()
-                        .map(|h| {
-                            (
-                                h.key.to_string(),
-                                Bytes::copy_from_slice(h.value.unwrap_or_default()),
-                            )
-                        })
-                        .collect()
-                })
-                .unwrap_or_default();
-            out.push(ConsumerRecord {
-                topic: Arc::from(m.topic()),
-                partition: m.partition(),
-                offset: m.offset(),
-                timestamp: m.timestamp().to_millis().unwrap_or(-1),
-                key: m.key().map(Bytes::copy_from_slice),
-                value: m.payload().map(Bytes::copy_from_slice),
-                headers,
-            });
-        }
-        Ok(out)
+        let consumer = self.inner.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut out = Vec::new();
+            // Wait for the first record up to the timeout; then take what is ready.
+            let mut wait = timeout;
+            while out.len() < 500 {
+                let m = match consumer.poll(wait) {
+                    None => break,
+                    Some(Ok(m)) => m,
+                    Some(Err(e)) => {
+                        return Err(strata_serde::Error::Kafka(format!(
+                            "receiving from Kafka failed: {e}"
+                        )))
+                    }
+                };
+                wait = Duration::ZERO;
+                let headers = m
+                    .headers()
+                    .map(|hs| {
+                        hs.iter()
+                            .map(|h| {
+                                (
+                                    h.key.to_string(),
+                                    Bytes::copy_from_slice(h.value.unwrap_or_default()),
+                                )
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                out.push(ConsumerRecord {
+                    topic: Arc::from(m.topic()),
+                    partition: m.partition(),
+                    offset: m.offset(),
+                    timestamp: m.timestamp().to_millis().unwrap_or(-1),
+                    key: m.key().map(Bytes::copy_from_slice),
+                    value: m.payload().map(Bytes::copy_from_slice),
+                    headers,
+                });
+            }
+            Ok(out)
+        })
+        .await
+        .map_err(|e| strata_serde::Error::Task(e.to_string()))?
     }
 
     async fn commit(&self) -> strata_serde::Result<()> {

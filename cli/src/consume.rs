@@ -404,6 +404,7 @@ fn consume(args: ConsumeArgs) -> Result<()> {
             }
         }
     }
+    source.close();
     eprintln!(
         "{printed} record(s) consumed from '{}', {} skipped, {} dead-lettered",
         args.topic,

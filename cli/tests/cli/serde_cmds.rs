@@ -547,6 +547,17 @@ async fn produce_then_consume_round_trips_on_the_bundled_broker() {
         again.text()
     );
 
+    // Explicit starting points.
+    let from_offset = consume(&env, &["--partition", "1", "--offset", "1", "--value-only"]);
+    from_offset.assert_ok("--offset");
+    assert_eq!(from_offset.json_lines().len(), p1_keys.len() - 1);
+    let since_epoch = consume(&env, &["--from-timestamp", "1970-01-02T00:00:00Z"]);
+    since_epoch.assert_ok("--from-timestamp, old");
+    assert_eq!(since_epoch.json_lines().len(), 4);
+    let future = consume(&env, &["--from-timestamp", "4102444800000"]);
+    future.assert_ok("--from-timestamp, future");
+    assert!(future.stdout.is_empty());
+
     // A garbage record written raw by the broker API: fail, skip (counted), dead-letter.
     let broker = Broker::open_or_create(env.log_dir()).unwrap();
     broker
@@ -579,6 +590,49 @@ async fn produce_then_consume_round_trips_on_the_bundled_broker() {
     let dead = c.poll(Duration::from_secs(2)).unwrap();
     assert_eq!(dead.len(), 1);
     assert_eq!(dead[0].value.as_deref(), Some(&b"garbage"[..]));
+}
+
+#[tokio::test]
+async fn keys_with_schemas_and_header_placed_ids_round_trip() {
+    let env = Env::start().await;
+    std::fs::write(env.dir.path().join("key.avsc"), r#""string""#).unwrap();
+    let out = env.run(
+        &[
+            "produce",
+            "users",
+            "--with-keys",
+            "--key-schema",
+            &env.path("key.avsc"),
+            "--value-schema",
+            &env.path("user.avsc"),
+            "--auto-register",
+            "--id-placement",
+            "header",
+        ],
+        &lines(&[json!({"key": "k1", "value": {"id": 1, "name": "ada"}})]),
+    );
+    out.assert_ok("produce, header placement");
+    let out = consume(&env, &["--from-beginning", "--key-format", "schema"]);
+    out.assert_ok("consume, header placement");
+    let record = &out.json_lines()[0];
+    assert_eq!(record["key"], "k1");
+    assert_eq!(record["value"]["name"], "ada");
+    assert!(record["schema_id"].is_string(), "a GUID: {record}");
+    assert!(record["headers"]["__value_schema_id"]["base64"].is_string());
+    assert!(record["headers"]["__key_schema_id"]["base64"].is_string());
+
+    // The raw bytes of a header-placed record are bare: decode needs the frame.
+    let broker = Broker::open_or_create(env.log_dir()).unwrap();
+    let c = broker
+        .consumer(strata_broker::ConsumerConfig::default())
+        .unwrap();
+    let tp = strata_broker::TopicPartition::new("users", 0);
+    c.assign(std::slice::from_ref(&tp)).unwrap();
+    c.seek_to_beginning(&tp).unwrap();
+    let raw = c.poll(Duration::from_secs(2)).unwrap();
+    let value = raw[0].value.clone().unwrap();
+    env.run(&["decode", "--encoding", "binary"], &value)
+        .assert_clear_error("bare payload", "unknown magic byte");
 }
 
 #[tokio::test]
@@ -621,6 +675,11 @@ async fn produce_and_consume_go_through_kafka() {
             "2",
             "--idle-timeout",
             "20s",
+            // After a member leaves, librdkafka's mock cluster waits for the group's session
+            // timeout (less 1 s) before the next member may join (Kafka itself does not wait
+            // for members that are gone); keep it short.
+            "-X",
+            "session.timeout.ms=3000",
         ],
         b"",
     );
@@ -630,4 +689,36 @@ async fn produce_and_consume_go_through_kafka() {
     assert_eq!(keys, vec!["k1", "k2"], "{}", out.text());
     assert_eq!(records[0]["value"]["name"], "ada");
     assert_eq!(records[0]["headers"], json!({"h": "v"}));
+
+    // A garbage record sent raw: the group resumes after what it printed, skips it and
+    // counts it.
+    use rdkafka::producer::{FutureProducer, FutureRecord};
+    let raw: FutureProducer = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", &bootstrap)
+        .create()
+        .expect("producer");
+    raw.send(
+        FutureRecord::<str, str>::to("users").payload("garbage"),
+        Duration::from_secs(10),
+    )
+    .await
+    .expect("sent");
+    let out = env.run(
+        &[
+            "consume",
+            "users",
+            "--bootstrap-servers",
+            &bootstrap,
+            "--group",
+            "g",
+            "--on-error",
+            "skip",
+            "--idle-timeout",
+            "10s",
+        ],
+        b"",
+    );
+    out.assert_ok("consume from kafka, skip");
+    assert!(out.stdout.is_empty(), "resumed after k2: {}", out.text());
+    assert!(out.stderr.contains("1 skipped"), "{}", out.stderr);
 }
