@@ -665,4 +665,38 @@ mod tests {
         let ok = from_json(&json!({"id": 1, "kind": "A", "n": {"long": 5}}), &s, &names);
         assert!(ok.is_ok());
     }
+
+    #[test]
+    fn logical_types_are_their_underlying_type_and_round_trip() {
+        let s = Schema::parse_str(
+            r#"{"type":"record","name":"L","fields":[
+            {"name":"d","type":{"type":"int","logicalType":"date"}},
+            {"name":"ts","type":{"type":"long","logicalType":"timestamp-millis"}},
+            {"name":"u","type":{"type":"string","logicalType":"uuid"}},
+            {"name":"dec","type":{"type":"bytes","logicalType":"decimal","precision":6,"scale":2}},
+            {"name":"f","type":{"type":"fixed","name":"F","size":2}},
+            {"name":"x","type":"float"},
+            {"name":"opt","type":["null",{"type":"long","logicalType":"timestamp-millis"}]}]}"#,
+        )
+        .unwrap();
+        let names = Names::of(&s);
+        let input = json!({"d": 19000, "ts": 1700000000000i64,
+            "u": "6f1c1b0e-9b4a-4c8e-8f7e-0a1b2c3d4e5f", "dec": "\u{0004}\u{00d2}", "f": "ab",
+            "x": 1.5, "opt": 5});
+        let value = from_json(&input, &s, &names).unwrap();
+        assert!(value.validate(&s), "{value:?}");
+        let out = to_json(&value, &s, &names);
+        let mut expected = input.clone();
+        expected["opt"] = json!({"long": 5});
+        assert_eq!(out, expected);
+        let bad_uuid =
+            json!({"d": 1, "ts": 1, "u": "nope", "dec": "", "f": "ab", "x": 1, "opt": null});
+        let e = from_json(&bad_uuid, &s, &names).unwrap_err();
+        assert_eq!(e.path, "$.u", "{e}");
+        let short = json!({"d": 1, "ts": 1, "u": "6f1c1b0e-9b4a-4c8e-8f7e-0a1b2c3d4e5f", "dec": "", "f": "a", "x": 1, "opt": null});
+        assert!(from_json(&short, &s, &names)
+            .unwrap_err()
+            .message
+            .contains("2 bytes"));
+    }
 }

@@ -195,6 +195,15 @@ async fn encode_then_decode_round_trips_avro_json_schema_and_protobuf() {
             vec![json!({"reason": "late"})],
             vec![json!({"reason": "late"})],
         ),
+        (
+            "protobuf, a nested message (indexes [0, 0])",
+            "orders-value",
+            "order.proto",
+            vec!["--message", "shop.Order.Line"],
+            vec![json!({"gift": true}), json!({})],
+            // Fields at their default value are printed.
+            vec![json!({"gift": true}), json!({"gift": false})],
+        ),
     ];
     for (what, subject, file, extra, input, expected) in cases {
         let file = env.path(file);
@@ -620,6 +629,41 @@ async fn keys_with_schemas_and_header_placed_ids_round_trip() {
     assert!(record["schema_id"].is_string(), "a GUID: {record}");
     assert!(record["headers"]["__value_schema_id"]["base64"].is_string());
     assert!(record["headers"]["__key_schema_id"]["base64"].is_string());
+
+    // Protobuf and JSON Schema values through a topic too.
+    for (topic, file, value) in [
+        (
+            "orders",
+            "order.proto",
+            json!({"id": "7", "item": "pen", "tags": [], "line": {"gift": true}}),
+        ),
+        ("people", "person.json", json!({"name": "ada", "age": 3})),
+    ] {
+        env.run(
+            &[
+                "produce",
+                topic,
+                "--value-schema",
+                &env.path(file),
+                "--auto-register",
+            ],
+            &lines(&[value.clone()]),
+        )
+        .assert_ok(topic);
+        let out = env.run(
+            &[
+                "consume",
+                topic,
+                "--from-beginning",
+                "--idle-timeout",
+                "1s",
+                "--value-only",
+            ],
+            b"",
+        );
+        out.assert_ok(topic);
+        assert_eq!(out.json_lines(), vec![value], "{topic}");
+    }
 
     // The raw bytes of a header-placed record are bare: decode needs the frame.
     let broker = Broker::open_or_create(env.log_dir()).unwrap();
