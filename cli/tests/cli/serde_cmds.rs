@@ -647,7 +647,7 @@ async fn keys_with_schemas_and_header_placed_ids_round_trip() {
                 &env.path(file),
                 "--auto-register",
             ],
-            &lines(&[value.clone()]),
+            &lines(std::slice::from_ref(&value)),
         )
         .assert_ok(topic);
         let out = env.run(
