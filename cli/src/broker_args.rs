@@ -3,7 +3,7 @@
 //! Builds strata-serde transports; the Kafka consumer is the CLI's own so that it can seek and
 //! commit exact offsets (a command may stop in the middle of a poll's records).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,9 +13,11 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use clap::{Args, ValueEnum};
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer as _};
-use rdkafka::message::{Headers as _, Message as _};
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::message::{Header, Headers as _, Message as _, OwnedHeaders};
+use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord};
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
-use strata_broker::{ConsumerRecord, TopicPartition};
+use strata_broker::{ConsumerRecord, ProducerRecord, TopicPartition};
 use strata_serde::{BundledProducer, ConsumerTransport, KafkaProducer, ProducerTransport};
 
 /// The bundled broker's directory when neither flag nor variable names one.
@@ -144,6 +146,139 @@ pub fn producer(target: &Target, acks: AcksArg) -> Result<Arc<dyn ProducerTransp
             Arc::new(KafkaProducer::new(settings).context("cannot create the Kafka producer")?)
         }
     })
+}
+
+/// Where `produce` sends: a transport, one acknowledged record at a time (the bundled broker),
+/// or rdkafka's producer with up to [`MAX_IN_FLIGHT`] records awaiting acknowledgement (Kafka,
+/// where one round trip per record would be slow). Counts what was acknowledged.
+pub enum Sink {
+    /// Send and wait, record by record.
+    Transport(Arc<dyn ProducerTransport>),
+    /// Enqueue, and await acknowledgements in order.
+    Kafka {
+        /// The producer.
+        producer: FutureProducer,
+        /// (line number, acknowledgement) in send order.
+        in_flight: VecDeque<(usize, DeliveryFuture)>,
+    },
+}
+
+/// Records a Kafka sink lets wait for acknowledgement before it waits for the oldest.
+pub const MAX_IN_FLIGHT: usize = 10_000;
+
+impl Sink {
+    /// A sink for `target`.
+    pub fn new(target: &Target, acks: AcksArg) -> Result<Sink> {
+        match target {
+            Target::Bundled(_) => Ok(Sink::Transport(producer(target, acks)?)),
+            Target::Kafka(settings) => {
+                let acks = match acks {
+                    AcksArg::Zero => "0",
+                    AcksArg::One => "1",
+                    AcksArg::All => "all",
+                };
+                // An unreachable cluster fails a send after 30 s rather than librdkafka's 5 min.
+                let settings =
+                    with_defaults(settings, &[("acks", acks), ("message.timeout.ms", "30000")]);
+                let mut config = ClientConfig::new();
+                for (k, v) in &settings {
+                    config.set(k, v);
+                }
+                let producer: FutureProducer = config
+                    .create()
+                    .map_err(|e| anyhow!("cannot create the Kafka producer: {e}"))?;
+                Ok(Sink::Kafka {
+                    producer,
+                    in_flight: VecDeque::new(),
+                })
+            }
+        }
+    }
+
+    /// Send the record of input line `line`; returns how many records are now acknowledged
+    /// (by this call).
+    pub async fn send(&mut self, line: usize, record: ProducerRecord) -> Result<u64> {
+        match self {
+            Sink::Transport(t) => {
+                t.send(record)
+                    .await
+                    .with_context(|| format!("line {line} could not be produced"))?;
+                Ok(1)
+            }
+            Sink::Kafka {
+                producer,
+                in_flight,
+            } => {
+                let mut headers = OwnedHeaders::new_with_capacity(record.headers.len());
+                for (k, v) in &record.headers {
+                    headers = headers.insert(Header {
+                        key: k,
+                        value: Some(v),
+                    });
+                }
+                let mut fr: FutureRecord<'_, [u8], [u8]> =
+                    FutureRecord::to(&record.topic).headers(headers);
+                if let Some(k) = &record.key {
+                    fr = fr.key(k.as_slice());
+                }
+                if let Some(v) = &record.value {
+                    fr = fr.payload(v.as_slice());
+                }
+                if let Some(p) = record.partition {
+                    fr = fr.partition(p);
+                }
+                let mut acknowledged = 0;
+                loop {
+                    match producer.send_result(fr) {
+                        Ok(delivery) => {
+                            in_flight.push_back((line, delivery));
+                            break;
+                        }
+                        Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
+                            fr = back;
+                            // Wait for room: the oldest acknowledgement, or a moment.
+                            match in_flight.pop_front() {
+                                Some((l, d)) => acknowledged += delivered(l, d).await?,
+                                None => tokio::time::sleep(Duration::from_millis(10)).await,
+                            }
+                        }
+                        Err((e, _)) => bail!("line {line} could not be produced: {e}"),
+                    }
+                }
+                while in_flight.len() > MAX_IN_FLIGHT {
+                    if let Some((l, d)) = in_flight.pop_front() {
+                        acknowledged += delivered(l, d).await?;
+                    }
+                }
+                Ok(acknowledged)
+            }
+        }
+    }
+
+    /// Wait until everything sent is written; returns how many more records were acknowledged.
+    pub async fn finish(&mut self) -> Result<u64> {
+        match self {
+            Sink::Transport(t) => {
+                t.flush().await.context("cannot flush the producer")?;
+                Ok(0)
+            }
+            Sink::Kafka { in_flight, .. } => {
+                let mut acknowledged = 0;
+                while let Some((l, d)) = in_flight.pop_front() {
+                    acknowledged += delivered(l, d).await?;
+                }
+                Ok(acknowledged)
+            }
+        }
+    }
+}
+
+async fn delivered(line: usize, delivery: DeliveryFuture) -> Result<u64> {
+    match delivery.await {
+        Ok(Ok(_)) => Ok(1),
+        Ok(Err((e, _))) => bail!("line {line} could not be produced: {e}"),
+        Err(_) => bail!("line {line} could not be produced: the Kafka producer shut down"),
+    }
 }
 
 /// Positions to commit: per partition, the next offset to read.

@@ -12,7 +12,7 @@ use serde_json::Value as Json;
 use strata_broker::ProducerRecord;
 use strata_serde::wire::Field;
 
-use crate::broker_args::{self, AcksArg, BrokerArgs, Target};
+use crate::broker_args::{AcksArg, BrokerArgs, Sink, Target};
 use crate::codec::{FrameError, Writer};
 use crate::connection::{runtime, RegistryArgs};
 use crate::encode::report;
@@ -60,7 +60,9 @@ stay produced (the input is a stream). A summary goes to stderr; the exit code i
 line was rejected.
 
 Records go to the bundled broker in --log-dir (default ./strata-data/log; the topic is created
-with --partitions if missing), or to Kafka with --bootstrap-servers (and -X rdkafka settings).
+with --partitions if missing), each acknowledged before the next line is read; or to Kafka with
+--bootstrap-servers (and -X rdkafka settings), up to 10000 records awaiting acknowledgement, a
+failed delivery stopping the command with its line number.
 
 Examples:
   echo '{\"id\": 1, \"name\": \"ada\"}' | strata produce users --value-schema user.avsc --auto-register
@@ -356,7 +358,7 @@ fn produce(args: ProduceArgs) -> Result<()> {
                 .with_context(|| format!("cannot create topic '{}'", args.topic))?;
         }
     }
-    let producer = broker_args::producer(&target, args.acks)?;
+    let mut sink = Sink::new(&target, args.acks)?;
 
     let input: Box<dyn BufRead> = match &args.input {
         Some(p) if p.as_os_str() != "-" => Box::new(std::io::BufReader::new(
@@ -366,39 +368,40 @@ fn produce(args: ProduceArgs) -> Result<()> {
     };
     let (mut produced, mut rejected) = (0u64, 0u64);
     let result: Result<()> = rt.block_on(async {
-        for (i, line) in input.lines().enumerate() {
-            let line_no = i + 1;
-            let line = line.context("cannot read the input")?;
-            if line.trim().is_empty() {
-                continue;
-            }
-            match encoder.record(&line) {
-                Ok(record) => {
-                    producer
-                        .send(record)
-                        .await
-                        .with_context(|| format!("line {line_no} could not be produced"))?;
-                    produced += 1;
+        let sent = async {
+            for (i, line) in input.lines().enumerate() {
+                let line_no = i + 1;
+                let line = line.context("cannot read the input")?;
+                if line.trim().is_empty() {
+                    continue;
                 }
-                Err(LineError::Fatal(e)) => return Err(e.context(format!("line {line_no}"))),
-                Err(LineError::Rejected(why)) => {
-                    rejected += 1;
-                    match args.on_invalid {
-                        OnInvalid::Fail => {
-                            bail!("line {line_no} rejected, nothing of it was written: {why}")
-                        }
-                        OnInvalid::Skip => {
-                            eprintln!("line {line_no} rejected, nothing of it was written: {why}")
+                match encoder.record(&line) {
+                    Ok(record) => produced += sink.send(line_no, record).await?,
+                    Err(LineError::Fatal(e)) => return Err(e.context(format!("line {line_no}"))),
+                    Err(LineError::Rejected(why)) => {
+                        rejected += 1;
+                        match args.on_invalid {
+                            OnInvalid::Fail => {
+                                bail!("line {line_no} rejected, nothing of it was written: {why}")
+                            }
+                            OnInvalid::Skip => {
+                                eprintln!(
+                                    "line {line_no} rejected, nothing of it was written: {why}"
+                                )
+                            }
                         }
                     }
                 }
             }
+            Ok(())
         }
-        producer
-            .flush()
-            .await
-            .context("cannot flush the producer")?;
-        Ok(())
+        .await;
+        // What was sent before a failure is still written and counted.
+        let finished = sink.finish().await;
+        if let Ok(n) = &finished {
+            produced += n;
+        }
+        sent.and(finished.map(|_| ()))
     });
     eprintln!(
         "{produced} record(s) produced to '{}', {rejected} line(s) rejected",

@@ -765,4 +765,53 @@ async fn produce_and_consume_go_through_kafka() {
     out.assert_ok("consume from kafka, skip");
     assert!(out.stdout.is_empty(), "resumed after k2: {}", out.text());
     assert!(out.stderr.contains("1 skipped"), "{}", out.stderr);
+
+    // Many records: sent without waiting for each acknowledgement, all counted, in order.
+    cluster.create_topic("bulk", 1, 1).expect("topic");
+    let many: Vec<Value> = (0..5000).map(|i| json!({"id": i, "name": "n"})).collect();
+    let started = std::time::Instant::now();
+    let out = env.run(
+        &[
+            "produce",
+            "bulk",
+            "--bootstrap-servers",
+            &bootstrap,
+            "--value-subject",
+            "users-value",
+        ],
+        &lines(&many),
+    );
+    out.assert_ok("bulk produce to kafka");
+    assert!(
+        out.stderr.contains("5000 record(s) produced"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "5000 records took {:?}",
+        started.elapsed()
+    );
+    let out = env.run(
+        &[
+            "consume",
+            "bulk",
+            "--bootstrap-servers",
+            &bootstrap,
+            "--from-beginning",
+            "--max-messages",
+            "5000",
+            "--idle-timeout",
+            "20s",
+            "--value-only",
+        ],
+        b"",
+    );
+    out.assert_ok("bulk consume from kafka");
+    let ids: Vec<i64> = out
+        .json_lines()
+        .iter()
+        .map(|v| v["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(ids, (0..5000).collect::<Vec<_>>());
 }
