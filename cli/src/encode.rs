@@ -11,6 +11,7 @@ use clap::{Args, ValueEnum};
 use serde_json::{json, Value as Json};
 use strata_serde::wire::{Field, SchemaId};
 
+use crate::check::inputs::TypeArg;
 use crate::codec::{FrameError, Reader};
 use crate::connection::{runtime, RegistryArgs};
 use crate::schema_source::{self, Placement, SchemaChoice};
@@ -115,9 +116,10 @@ pub struct EncodeArgs {
     /// Write with this schema file, found in (or registered under) --subject.
     #[arg(long, value_name = "FILE", requires = "subject")]
     pub schema: Option<PathBuf>,
-    /// The schema file's format: AVRO, PROTOBUF or JSON (default: from the extension).
-    #[arg(long = "type", value_name = "TYPE", requires = "schema")]
-    pub schema_type: Option<String>,
+    /// The schema file's format (default: from the extension, .avsc/.avro/.avro.json,
+    /// .proto, .json).
+    #[arg(long = "type", value_enum, requires = "schema")]
+    pub schema_type: Option<TypeArg>,
     /// Register the schema file under the subject if it is not there yet.
     #[arg(long, requires = "schema")]
     pub auto_register: bool,
@@ -169,7 +171,7 @@ fn encode(args: EncodeArgs) -> Result<()> {
         subject: args.subject.clone(),
         schema_id: args.schema_id,
         schema_file: args.schema.clone(),
-        schema_type: args.schema_type.clone(),
+        schema_type: args.schema_type,
         auto_register: args.auto_register,
         normalize: args.normalize,
         message: args.message.clone(),

@@ -13,6 +13,7 @@ use strata_broker::ProducerRecord;
 use strata_serde::wire::Field;
 
 use crate::broker_args::{AcksArg, BrokerArgs, Sink, Target};
+use crate::check::inputs::TypeArg;
 use crate::codec::{FrameError, Writer};
 use crate::connection::{runtime, RegistryArgs};
 use crate::encode::report;
@@ -85,9 +86,9 @@ pub struct ProduceArgs {
     /// Write values with this schema id.
     #[arg(long, value_name = "ID")]
     pub value_schema_id: Option<i32>,
-    /// The value schema file's format: AVRO, PROTOBUF or JSON (default: from the extension).
-    #[arg(long, value_name = "TYPE", requires = "value_schema")]
-    pub value_type: Option<String>,
+    /// The value schema file's format (default: from the extension).
+    #[arg(long, value_enum, requires = "value_schema")]
+    pub value_type: Option<TypeArg>,
     /// The Protobuf message values are (full name; default: the schema's first).
     #[arg(long, value_name = "NAME")]
     pub message: Option<String>,
@@ -104,8 +105,8 @@ pub struct ProduceArgs {
     #[arg(long, value_name = "ID")]
     pub key_schema_id: Option<i32>,
     /// The key schema file's format (default: from the extension).
-    #[arg(long, value_name = "TYPE", requires = "key_schema")]
-    pub key_type: Option<String>,
+    #[arg(long, value_enum, requires = "key_schema")]
+    pub key_type: Option<TypeArg>,
     /// Register schema files under their subjects if they are not there yet.
     #[arg(long)]
     pub auto_register: bool,
@@ -305,7 +306,7 @@ fn produce(args: ProduceArgs) -> Result<()> {
             ),
             schema_id: args.value_schema_id,
             schema_file: args.value_schema.clone(),
-            schema_type: args.value_type.clone(),
+            schema_type: args.value_type,
             auto_register: args.auto_register,
             normalize: args.normalize,
             message: args.message.clone(),
@@ -324,7 +325,7 @@ fn produce(args: ProduceArgs) -> Result<()> {
                     ),
                     schema_id: args.key_schema_id,
                     schema_file: args.key_schema.clone(),
-                    schema_type: args.key_type.clone(),
+                    schema_type: args.key_type,
                     auto_register: args.auto_register,
                     normalize: args.normalize,
                     message: None,

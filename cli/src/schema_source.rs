@@ -5,11 +5,12 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{anyhow, Context, Result};
 use clap::ValueEnum;
-use strata_schema::{ParseOptions, ParsedSchema, SchemaType};
+use strata_schema::{ParseOptions, ParsedSchema};
 use strata_serde::{RegistryClient, SchemaDef};
 
+use crate::check::inputs::{self, TypeArg};
 use crate::codec::{Codec, Writer};
 
 /// Where a frame carries its schema id.
@@ -35,30 +36,13 @@ pub struct SchemaChoice {
     /// Write with this schema file.
     pub schema_file: Option<PathBuf>,
     /// The schema file's format (default from its extension).
-    pub schema_type: Option<String>,
+    pub schema_type: Option<TypeArg>,
     /// Register the schema file under the subject if it is not there yet.
     pub auto_register: bool,
     /// Ask the registry to normalize on lookup and register.
     pub normalize: bool,
     /// The Protobuf message to write (default: the first).
     pub message: Option<String>,
-}
-
-fn schema_type_of(choice: &SchemaChoice, path: &std::path::Path) -> Result<SchemaType> {
-    if let Some(t) = &choice.schema_type {
-        return t
-            .parse()
-            .map_err(|_| anyhow!("--type '{t}' is not one of AVRO, PROTOBUF, JSON"));
-    }
-    match path.extension().and_then(|e| e.to_str()) {
-        Some("avsc") => Ok(SchemaType::Avro),
-        Some("proto") => Ok(SchemaType::Protobuf),
-        Some("json") => Ok(SchemaType::Json),
-        _ => bail!(
-            "cannot tell the format of {} from its extension (.avsc, .proto, .json); give --type",
-            path.display()
-        ),
-    }
 }
 
 /// Find the writer schema `choice` names.
@@ -86,7 +70,7 @@ pub async fn choose(
             Some(path) => {
                 let text = std::fs::read_to_string(path)
                     .with_context(|| format!("cannot read the schema file {}", path.display()))?;
-                let schema_type = schema_type_of(choice, path)?;
+                let schema_type = inputs::schema_type_of(path, choice.schema_type)?;
                 let parsed = ParsedSchema::parse(schema_type, &text, &[], ParseOptions::default())
                     .with_context(|| format!("the schema file {} is not valid", path.display()))?;
                 let def = SchemaDef::new(schema_type, parsed.canonical());

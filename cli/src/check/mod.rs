@@ -11,7 +11,7 @@
 //! mere incompatibility, and never as success).
 
 mod git;
-mod inputs;
+pub(crate) mod inputs;
 mod online;
 mod report;
 

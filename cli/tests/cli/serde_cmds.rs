@@ -734,6 +734,32 @@ async fn produce_and_consume_go_through_kafka() {
     assert_eq!(records[0]["value"]["name"], "ada");
     assert_eq!(records[0]["headers"], json!({"h": "v"}));
 
+    // An explicit partition and offset, without a group.
+    let out = env.run(
+        &[
+            "consume",
+            "users",
+            "--bootstrap-servers",
+            &bootstrap,
+            "--partition",
+            "0",
+            "--offset",
+            "1",
+            "--max-messages",
+            "1",
+            "--idle-timeout",
+            "10s",
+            "--key-format",
+            "none",
+        ],
+        b"",
+    );
+    out.assert_ok("consume from kafka at an offset");
+    let records = out.json_lines();
+    assert_eq!(records[0]["offset"], 1);
+    assert_eq!(records[0]["key"], Value::Null);
+    assert_eq!(records[0]["value"]["name"], "bob");
+
     // A garbage record sent raw: the group resumes after what it printed, skips it and
     // counts it.
     use rdkafka::producer::{FutureProducer, FutureRecord};
