@@ -575,6 +575,29 @@ async fn produce_then_consume_round_trips_on_the_bundled_broker() {
         .unwrap();
     let failed = consume(&env, &["--from-beginning", "--partition", "0"]);
     failed.assert_clear_error("fail policy", "unknown magic byte 0x67");
+    failed.assert_clear_error("fail policy", "at offset");
+    // An unknown schema id, in a partition of its own topic.
+    broker
+        .create_topic("unknown-ids", 1, Default::default())
+        .unwrap();
+    broker
+        .producer(Default::default())
+        .send(ProducerRecord::new(
+            "unknown-ids",
+            vec![0u8, 0, 0, 3, 231, 2],
+        ))
+        .unwrap();
+    env.run(
+        &[
+            "consume",
+            "unknown-ids",
+            "--from-beginning",
+            "--idle-timeout",
+            "1s",
+        ],
+        b"",
+    )
+    .assert_clear_error("unknown id", "schema id 999, which the registry at");
     let skipped = consume(
         &env,
         &["--from-beginning", "--on-error", "skip", "--value-only"],
