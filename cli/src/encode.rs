@@ -253,52 +253,58 @@ pub fn run_decode(args: DecodeArgs) -> ExitCode {
     report(decode(args))
 }
 
-fn decode(args: DecodeArgs) -> Result<()> {
-    let client = args.registry.client()?;
-    let registry = args.registry.registry_config()?.urls.join(",");
-    let reader = Reader::new(client.clone(), registry);
-    let mut input = open_input(args.input.as_ref())?;
-    // (record number, line number, bytes)
-    let mut records: Vec<(usize, Vec<u8>)> = Vec::new();
-    if args.encoding == Encoding::Binary {
+/// A record's bytes, and where in the input it is (for messages).
+type Located = (String, Vec<u8>);
+
+/// The records of the input: the whole input for binary, else one per non-blank line.
+fn records(
+    input: Box<dyn BufRead>,
+    encoding: Encoding,
+) -> Result<Box<dyn Iterator<Item = Result<Located>>>> {
+    if encoding == Encoding::Binary {
+        let mut input = input;
         let mut bytes = Vec::new();
         input
             .read_to_end(&mut bytes)
             .context("cannot read the input")?;
-        records.push((0, bytes));
+        return Ok(Box::new(std::iter::once(Ok((
+            "the input".to_string(),
+            bytes,
+        )))));
     }
+    let mut n = 0usize;
+    Ok(Box::new(input.lines().enumerate().filter_map(
+        move |(i, line)| {
+            let line_no = i + 1;
+            let line = match line {
+                Ok(l) => l,
+                Err(e) => return Some(Err(anyhow!("cannot read the input: {e}"))),
+            };
+            let text = line.trim();
+            if text.is_empty() {
+                return None;
+            }
+            n += 1;
+            Some(
+                encoding
+                    .decode_text(text)
+                    .with_context(|| format!("line {line_no} is not a record"))
+                    .map(|bytes| (format!("record {n} (line {line_no})"), bytes)),
+            )
+        },
+    )))
+}
+
+fn decode(args: DecodeArgs) -> Result<()> {
+    let client = args.registry.client()?;
+    let registry = args.registry.registry_config()?.urls.join(",");
+    let reader = Reader::new(client.clone(), registry);
+    let input = open_input(args.input.as_ref())?;
     let rt = runtime()?;
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
-    let mut lines = input.lines();
-    let mut line_no = 0usize;
-    let mut n = 0usize;
-    loop {
-        let (line, bytes) = if args.encoding == Encoding::Binary {
-            match records.pop() {
-                Some(r) => r,
-                None => break,
-            }
-        } else {
-            let Some(line) = lines.next() else { break };
-            line_no += 1;
-            let line = line.context("cannot read the input")?;
-            let text = line.trim();
-            if text.is_empty() {
-                continue;
-            }
-            let bytes = args
-                .encoding
-                .decode_text(text)
-                .with_context(|| format!("line {line_no} is not a record"))?;
-            (line_no, bytes)
-        };
-        n += 1;
-        let place = if args.encoding == Encoding::Binary {
-            "the input".to_string()
-        } else {
-            format!("record {n} (line {line})")
-        };
+    for record in records(input, args.encoding)? {
+        let (place, bytes) = record?;
         let decoded = rt
             .block_on(reader.decode(Field::Value, &[], &bytes))
             .with_context(|| format!("{place} cannot be decoded"))?;
@@ -307,6 +313,7 @@ fn decode(args: DecodeArgs) -> Result<()> {
             match decoded.schema {
                 SchemaId::Id(id) => {
                     o["schema_id"] = json!(id);
+                    // Best effort: the subjects and versions that use the id.
                     let subjects = rt
                         .block_on(client.call(
                             strata_serde::Method::GET,
