@@ -2,7 +2,7 @@
 //! Every line is validated and encoded before it is sent; a line that does not fit its schema
 //! is never written.
 
-use std::io::BufRead;
+use std::io::{BufRead, IsTerminal};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -368,6 +368,8 @@ fn produce(args: ProduceArgs) -> Result<()> {
         _ => Box::new(std::io::BufReader::new(std::io::stdin())),
     };
     let (mut produced, mut rejected) = (0u64, 0u64);
+    let progress = std::io::stderr().is_terminal();
+    let mut last_progress = std::time::Instant::now();
     let result: Result<()> = rt.block_on(async {
         let sent = async {
             for (i, line) in input.lines().enumerate() {
@@ -375,6 +377,10 @@ fn produce(args: ProduceArgs) -> Result<()> {
                 let line = line.context("cannot read the input")?;
                 if line.trim().is_empty() {
                     continue;
+                }
+                if progress && last_progress.elapsed() >= std::time::Duration::from_secs(1) {
+                    eprint!("\r{produced} produced, {rejected} rejected");
+                    last_progress = std::time::Instant::now();
                 }
                 match encoder.record(&line) {
                     Ok(record) => produced += sink.send(line_no, record).await?,
@@ -404,6 +410,9 @@ fn produce(args: ProduceArgs) -> Result<()> {
         }
         sent.and(finished.map(|_| ()))
     });
+    if progress {
+        eprint!("\r");
+    }
     eprintln!(
         "{produced} record(s) produced to '{}', {rejected} line(s) rejected",
         args.topic
