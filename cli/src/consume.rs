@@ -413,3 +413,41 @@ fn consume(args: ConsumeArgs) -> Result<()> {
     );
     result
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_policies_parse_and_bad_ones_say_what_is_accepted() {
+        assert_eq!("fail".parse::<OnError>(), Ok(OnError::Fail));
+        assert_eq!("skip".parse::<OnError>(), Ok(OnError::Skip));
+        assert_eq!(
+            "dlq:orders-dlq".parse::<OnError>(),
+            Ok(OnError::DeadLetter("orders-dlq".into()))
+        );
+        for bad in ["dlq:", "drop", ""] {
+            let e = bad.parse::<OnError>().unwrap_err();
+            assert!(e.contains("fail, skip or dlq:TOPIC"), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn times_are_milliseconds_or_rfc3339() {
+        assert_eq!(parse_time("1700000000000").unwrap(), 1_700_000_000_000);
+        assert_eq!(parse_time("1970-01-01T00:00:01Z").unwrap(), 1000);
+        assert!(parse_time("yesterday").is_err());
+    }
+
+    #[test]
+    fn headers_print_as_text_or_base64() {
+        let h = vec![
+            ("a".to_string(), Bytes::from_static(b"text")),
+            ("b".to_string(), Bytes::from_static(&[0xff, 0x00])),
+        ];
+        assert_eq!(
+            headers_json(&h),
+            json!({"a": "text", "b": {"base64": "/wA="}})
+        );
+    }
+}
