@@ -329,7 +329,16 @@ fn consume(args: ConsumeArgs) -> Result<()> {
                     break;
                 }
             };
-            let messages = messages.map_err(|e| anyhow!("{e}"))?;
+            let messages = messages.map_err(|e| {
+                // The library and the decoders each say "Could not deserialize the payload";
+                // once is enough.
+                let message = e
+                    .to_string()
+                    .replace("Could not deserialize the payload: ", "");
+                anyhow!(
+                    "{message} (--on-error skip or dlq:TOPIC goes past such records)"
+                )
+            })?;
             if !messages.is_empty() {
                 last_record = Instant::now();
             }
