@@ -29,7 +29,8 @@ pub struct BrokerArgs {
     /// The bundled broker's log directory [default: ./strata-data/log].
     #[arg(long, env = "STRATA_LOG_DIR", value_name = "DIR")]
     pub log_dir: Option<PathBuf>,
-    /// Kafka bootstrap servers (host:port,...): use Kafka instead of the bundled broker.
+    /// Kafka bootstrap servers (host:port,...): use Kafka instead of the bundled broker
+    /// (--log-dir is then not used).
     #[arg(long, env = "STRATA_BOOTSTRAP_SERVERS", value_name = "HOSTS")]
     pub bootstrap_servers: Option<String>,
     /// An rdkafka (librdkafka) setting for Kafka, KEY=VALUE, e.g. -X security.protocol=SSL.
@@ -577,10 +578,25 @@ impl ConsumerTransport for KafkaSource {
                 let m = match consumer.poll(wait) {
                     None => break,
                     Some(Ok(m)) => m,
-                    Some(Err(e)) => {
+                    Some(Err(
+                        e @ KafkaError::MessageConsumption(
+                            RDKafkaErrorCode::UnknownTopicOrPartition
+                            | RDKafkaErrorCode::UnknownTopic
+                            | RDKafkaErrorCode::TopicAuthorizationFailed
+                            | RDKafkaErrorCode::GroupAuthorizationFailed,
+                        ),
+                    )) => {
                         return Err(strata_serde::Error::Kafka(format!(
                             "receiving from Kafka failed: {e}"
                         )))
+                    }
+                    // librdkafka retries the rest (a broker down, a transport failure).
+                    Some(Err(e)) => {
+                        tracing::warn!(error = %e, "Kafka reported an error; retrying");
+                        if out.is_empty() {
+                            std::thread::sleep(Duration::from_millis(100));
+                        }
+                        break;
                     }
                 };
                 wait = Duration::ZERO;

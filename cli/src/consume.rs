@@ -329,15 +329,16 @@ fn consume(args: ConsumeArgs) -> Result<()> {
                     break;
                 }
             };
-            let messages = messages.map_err(|e| {
-                // The library and the decoders each say "Could not deserialize the payload";
-                // once is enough.
-                let message = e
-                    .to_string()
-                    .replace("Could not deserialize the payload: ", "");
-                anyhow!(
-                    "{message} (--on-error skip or dlq:TOPIC goes past such records)"
-                )
+            let messages = messages.map_err(|e| match e {
+                strata_serde::Error::Deserialize(_) => {
+                    // The library and the decoders each say "Could not deserialize the
+                    // payload"; once is enough.
+                    let message = e
+                        .to_string()
+                        .replace("Could not deserialize the payload: ", "");
+                    anyhow!("{message} (--on-error skip or dlq:TOPIC goes past such records)")
+                }
+                other => anyhow!("{other}"),
             })?;
             if !messages.is_empty() {
                 last_record = Instant::now();
