@@ -9,6 +9,11 @@
 //! [`Writer`] is one writer schema chosen for encoding (see `schema_source`); [`Reader`]
 //! decodes frames of any schema the registry knows, caching each schema's codec. Neither
 //! knows where bytes come from or go.
+//!
+//! strata-serde's serializers take typed values (serde types, Avro `Value`s, dynamic
+//! messages) with one schema fixed up front; the commands need JSON for whatever schema a
+//! frame names, so this glue lives here, built on strata-serde's `AvroCodec`, wire format and
+//! registry client. It is a candidate to move into strata-serde if other tools need it.
 
 pub mod avro_json;
 

@@ -410,6 +410,12 @@ async fn bad_values_schemas_and_bytes_are_clear_errors_and_write_nothing() {
     assert!(out.stderr.contains("line 2 rejected"), "{}", out.stderr);
     assert_eq!(broker.offsets("users", 0).unwrap(), (0, 3), "lines 1 and 3");
 
+    let out = env.run(
+        &["encode", "--subject", "users-value", "--encoding", "binary"],
+        b"{\"id\": 1, \"name\": \"a\"}\n{\"id\": 2, \"name\": \"b\"}\n",
+    );
+    out.assert_clear_error("binary holds one record", "exactly one record");
+
     // Unknown ids, garbage, truncated frames, text that is not base64 or hex.
     for (what, args, input, needle) in [
         (
@@ -652,6 +658,22 @@ async fn keys_with_schemas_and_header_placed_ids_round_trip() {
     assert!(record["schema_id"].is_string(), "a GUID: {record}");
     assert!(record["headers"]["__value_schema_id"]["base64"].is_string());
     assert!(record["headers"]["__key_schema_id"]["base64"].is_string());
+
+    // acks=0: buffered in the producer, written before the command ends.
+    env.run(
+        &[
+            "produce",
+            "users",
+            "--acks",
+            "0",
+            "--value-subject",
+            "users-value",
+        ],
+        &lines(&[json!({"id": 2, "name": "bob"})]),
+    )
+    .assert_ok("acks=0");
+    let out = consume(&env, &["--from-beginning", "--value-only"]);
+    assert_eq!(out.json_lines().len(), 2, "{}", out.text());
 
     // Protobuf and JSON Schema values through a topic too.
     for (topic, file, value) in [
