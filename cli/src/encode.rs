@@ -9,9 +9,11 @@ use anyhow::{anyhow, bail, Context, Result};
 use base64::Engine as _;
 use clap::{Args, ValueEnum};
 use serde_json::{json, Value as Json};
+use strata_schema::SchemaReference;
 use strata_serde::wire::{Field, SchemaId};
 
 use crate::check::inputs::TypeArg;
+use crate::check::online::parse_registry_reference;
 use crate::codec::{FrameError, Reader};
 use crate::connection::{runtime, RegistryArgs};
 use crate::schema_source::{self, Placement, SchemaChoice};
@@ -120,6 +122,10 @@ pub struct EncodeArgs {
     /// .proto, .json).
     #[arg(long = "type", value_enum, requires = "schema")]
     pub schema_type: Option<TypeArg>,
+    /// A reference of the schema file to a registered schema, NAME:SUBJECT:VERSION (e.g.
+    /// com.acme.Address:address-value:1). Repeatable.
+    #[arg(long = "reference", value_name = "NAME:SUBJECT:VERSION", value_parser = parse_registry_reference, requires = "schema")]
+    pub references: Vec<SchemaReference>,
     /// Register the schema file under the subject if it is not there yet.
     #[arg(long, requires = "schema")]
     pub auto_register: bool,
@@ -172,6 +178,7 @@ fn encode(args: EncodeArgs) -> Result<()> {
         schema_id: args.schema_id,
         schema_file: args.schema.clone(),
         schema_type: args.schema_type,
+        references: args.references.clone(),
         auto_register: args.auto_register,
         normalize: args.normalize,
         message: args.message.clone(),

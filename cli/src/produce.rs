@@ -10,10 +10,12 @@ use anyhow::{anyhow, bail, Context, Result};
 use clap::{Args, ValueEnum};
 use serde_json::Value as Json;
 use strata_broker::ProducerRecord;
+use strata_schema::SchemaReference;
 use strata_serde::wire::Field;
 
 use crate::broker_args::{AcksArg, BrokerArgs, Sink, Target};
 use crate::check::inputs::TypeArg;
+use crate::check::online::parse_registry_reference;
 use crate::codec::{FrameError, Writer};
 use crate::connection::{runtime, RegistryArgs};
 use crate::encode::report;
@@ -86,6 +88,9 @@ pub struct ProduceArgs {
     /// Write values with this schema id.
     #[arg(long, value_name = "ID")]
     pub value_schema_id: Option<i32>,
+    /// A reference of the value schema file, NAME:SUBJECT:VERSION. Repeatable.
+    #[arg(long, value_name = "NAME:SUBJECT:VERSION", value_parser = parse_registry_reference, requires = "value_schema")]
+    pub value_reference: Vec<SchemaReference>,
     /// The value schema file's format (default: from the extension).
     #[arg(long, value_enum, requires = "value_schema")]
     pub value_type: Option<TypeArg>,
@@ -104,6 +109,9 @@ pub struct ProduceArgs {
     /// Write keys with this schema id (implies --key-format schema).
     #[arg(long, value_name = "ID")]
     pub key_schema_id: Option<i32>,
+    /// A reference of the key schema file, NAME:SUBJECT:VERSION. Repeatable.
+    #[arg(long, value_name = "NAME:SUBJECT:VERSION", value_parser = parse_registry_reference, requires = "key_schema")]
+    pub key_reference: Vec<SchemaReference>,
     /// The key schema file's format (default: from the extension).
     #[arg(long, value_enum, requires = "key_schema")]
     pub key_type: Option<TypeArg>,
@@ -307,6 +315,7 @@ fn produce(args: ProduceArgs) -> Result<()> {
             schema_id: args.value_schema_id,
             schema_file: args.value_schema.clone(),
             schema_type: args.value_type,
+            references: args.value_reference.clone(),
             auto_register: args.auto_register,
             normalize: args.normalize,
             message: args.message.clone(),
@@ -326,6 +335,7 @@ fn produce(args: ProduceArgs) -> Result<()> {
                     schema_id: args.key_schema_id,
                     schema_file: args.key_schema.clone(),
                     schema_type: args.key_type,
+                    references: args.key_reference.clone(),
                     auto_register: args.auto_register,
                     normalize: args.normalize,
                     message: None,

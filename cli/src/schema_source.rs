@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use anyhow::{anyhow, Context, Result};
 use clap::ValueEnum;
-use strata_schema::{ParseOptions, ParsedSchema};
+use strata_schema::{ParseOptions, ParsedSchema, SchemaReference};
 use strata_serde::{RegistryClient, SchemaDef};
 
 use crate::check::inputs::{self, TypeArg};
@@ -37,6 +37,8 @@ pub struct SchemaChoice {
     pub schema_file: Option<PathBuf>,
     /// The schema file's format (default from its extension).
     pub schema_type: Option<TypeArg>,
+    /// The schema file's references to schemas registered under other subjects.
+    pub references: Vec<SchemaReference>,
     /// Register the schema file under the subject if it is not there yet.
     pub auto_register: bool,
     /// Ask the registry to normalize on lookup and register.
@@ -71,9 +73,25 @@ pub async fn choose(
                 let text = std::fs::read_to_string(path)
                     .with_context(|| format!("cannot read the schema file {}", path.display()))?;
                 let schema_type = inputs::schema_type_of(path, choice.schema_type)?;
-                let parsed = ParsedSchema::parse(schema_type, &text, &[], ParseOptions::default())
-                    .with_context(|| format!("the schema file {} is not valid", path.display()))?;
-                let def = SchemaDef::new(schema_type, parsed.canonical());
+                let def = if choice.references.is_empty() {
+                    let parsed =
+                        ParsedSchema::parse(schema_type, &text, &[], ParseOptions::default())
+                            .with_context(|| {
+                                format!("the schema file {} is not valid", path.display())
+                            })?;
+                    SchemaDef::new(schema_type, parsed.canonical())
+                } else {
+                    // The referenced schemas come from the registry: parse with them.
+                    let mut def = SchemaDef::new(schema_type, text);
+                    def.references = choice.references.clone();
+                    client.parse(&def).await.with_context(|| {
+                        format!(
+                            "the schema file {} is not valid with its references",
+                            path.display()
+                        )
+                    })?;
+                    def
+                };
                 if choice.auto_register {
                     let registered = client
                         .register(&subject, &def, choice.normalize)

@@ -12,7 +12,7 @@
 
 mod git;
 pub(crate) mod inputs;
-mod online;
+pub(crate) mod online;
 mod report;
 
 use std::path::{Path, PathBuf};

@@ -224,6 +224,50 @@ async fn encode_then_decode_round_trips_avro_json_schema_and_protobuf() {
         assert_eq!(decoded.json_lines(), expected, "{what}");
     }
 
+    // A schema file with a reference to a schema under another subject.
+    std::fs::write(
+        env.dir.path().join("address.avsc"),
+        r#"{"type":"record","name":"Address","namespace":"acme","fields":[{"name":"zip","type":"string"}]}"#,
+    )
+    .unwrap();
+    std::fs::write(
+        env.dir.path().join("customer.avsc"),
+        r#"{"type":"record","name":"Customer","namespace":"acme","fields":[{"name":"home","type":"acme.Address"}]}"#,
+    )
+    .unwrap();
+    env.run(
+        &[
+            "encode",
+            "--subject",
+            "address-value",
+            "--schema",
+            &env.path("address.avsc"),
+            "--auto-register",
+        ],
+        b"{\"zip\": \"1\"}",
+    )
+    .assert_ok("register the referenced schema");
+    let encoded = env.run(
+        &[
+            "encode",
+            "--subject",
+            "customers-value",
+            "--schema",
+            &env.path("customer.avsc"),
+            "--reference",
+            "acme.Address:address-value:1",
+            "--auto-register",
+        ],
+        b"{\"home\": {\"zip\": \"12345\"}}",
+    );
+    encoded.assert_ok("a schema with a reference");
+    let decoded = env.run(&["decode"], &encoded.stdout);
+    decoded.assert_ok("decode with a reference");
+    assert_eq!(
+        decoded.json_lines(),
+        vec![json!({"home": {"zip": "12345"}})]
+    );
+
     // Hex and binary encodings, the latest version, a GUID prefix, and --with-schema-id.
     let one = lines(&[json!({"id": 9, "name": "zed"})]);
     let hex = env.run(
