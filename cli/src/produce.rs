@@ -215,8 +215,11 @@ impl Encoder {
                         })?,
                 ),
             };
-            (o.remove("key"), o.remove("value"), headers, partition)
+            // A null or missing value is a tombstone.
+            let value = o.remove("value").filter(|v| !v.is_null());
+            (o.remove("key"), value, headers, partition)
         } else {
+            // A bare line is always a value, `null` included (the schema decides).
             (None, Some(json), Vec::new(), None)
         };
         let mut headers = headers;
@@ -225,7 +228,7 @@ impl Encoder {
             Some(k) => Some(self.key_bytes(&k, &mut headers)?),
         };
         let value = match value {
-            None | Some(Json::Null) => None,
+            None => None,
             Some(v) => Some(frame(
                 &self.value,
                 &v,

@@ -453,6 +453,10 @@ async fn bad_values_schemas_and_bytes_are_clear_errors_and_write_nothing() {
     out.assert_clear_error("produce, skip", "1 line(s) were rejected");
     assert!(out.stderr.contains("line 2 rejected"), "{}", out.stderr);
     assert_eq!(broker.offsets("users", 0).unwrap(), (0, 3), "lines 1 and 3");
+    // A bare null line is a value like any other: here not a User, so not a tombstone.
+    env.run(&["produce", "users"], b"null\n")
+        .assert_clear_error("bare null", "expected record acme.User");
+    assert_eq!(broker.offsets("users", 0).unwrap(), (0, 3));
 
     let out = env.run(
         &["encode", "--subject", "users-value", "--encoding", "binary"],
