@@ -721,7 +721,7 @@ async fn keys_with_schemas_and_header_placed_ids_round_trip() {
     )
     .assert_ok("acks=0");
     let out = consume(&env, &["--from-beginning", "--value-only"]);
-    assert_eq!(out.json_lines().len(), 2, "{}", out.text());
+    assert_eq!(out.json_lines().len(), 2, "{}{}", out.text(), out.stderr);
 
     // Protobuf and JSON Schema values through a topic too.
     for (topic, file, value) in [
@@ -884,6 +884,51 @@ async fn produce_and_consume_go_through_kafka() {
     out.assert_ok("consume from kafka, skip");
     assert!(out.stdout.is_empty(), "resumed after k2: {}", out.text());
     assert!(out.stderr.contains("1 skipped"), "{}", out.stderr);
+
+    // From an offset, without a group, the garbage record to a dead-letter topic. (The mock
+    // cluster cannot look offsets up by timestamp, so --from-timestamp is not tried here.)
+    cluster.create_topic("users-dlq", 1, 1).expect("topic");
+    let out = env.run(
+        &[
+            "consume",
+            "users",
+            "--bootstrap-servers",
+            &bootstrap,
+            "--offset",
+            "0",
+            "--on-error",
+            "dlq:users-dlq",
+            "--idle-timeout",
+            "3s",
+            "--value-only",
+        ],
+        b"",
+    );
+    out.assert_ok("consume from kafka, dead-letter");
+    assert_eq!(out.json_lines().len(), 2, "{}{}", out.text(), out.stderr);
+    assert!(out.stderr.contains("1 dead-lettered"), "{}", out.stderr);
+    let out = env.run(
+        &[
+            "consume",
+            "users-dlq",
+            "--bootstrap-servers",
+            &bootstrap,
+            "--partition",
+            "0",
+            "--from-beginning",
+            "--on-error",
+            "skip",
+            "--idle-timeout",
+            "3s",
+        ],
+        b"",
+    );
+    out.assert_ok("consume the dead-letter topic");
+    assert!(
+        out.stderr.contains("1 skipped"),
+        "the garbage arrived: {}",
+        out.stderr
+    );
 
     // Many records: sent without waiting for each acknowledgement, all counted, in order.
     cluster.create_topic("bulk", 1, 1).expect("topic");
