@@ -110,6 +110,23 @@ struct ConfigFile {
 }
 
 impl RegistryArgs {
+    /// The settings these flags describe, with strata.toml's `[registry]` table (when there is
+    /// one in the current directory) as a fallback.
+    pub fn registry_config(&self) -> Result<RegistryConfig> {
+        let project = crate::project::Project::registry_table()?;
+        self.registry_config_with(project.as_ref())
+    }
+
+    /// A registry client for [`RegistryArgs::registry_config`].
+    pub fn client(&self) -> Result<strata_serde::RegistryClient> {
+        Self::client_for(self.registry_config()?)
+    }
+
+    /// A registry client for `config`.
+    pub fn client_for(config: RegistryConfig) -> Result<strata_serde::RegistryClient> {
+        strata_serde::RegistryClient::new(config).context("cannot set up the registry client")
+    }
+
     /// The settings these flags describe, then an explicit config file, then a project's
     /// `[registry]` table, then the default config file, then defaults.
     pub fn registry_config_with(&self, project: Option<&FileRegistry>) -> Result<RegistryConfig> {

@@ -1,12 +1,18 @@
 //! `strata`: the registry server and the everyday schema, serde and broker commands.
 
 mod admin;
+mod broker_args;
 mod check;
+mod codec;
 mod completions;
 mod connection;
+mod consume;
+mod encode;
 mod logging;
 mod output;
+mod produce;
 mod project;
+mod schema_source;
 mod serve;
 
 use std::process::ExitCode;
@@ -67,6 +73,14 @@ enum Command {
     Import(admin::import::ImportArgs),
     /// Print a shell completion script.
     Completions(completions::CompletionsArgs),
+    /// Encode JSON values into Confluent-framed bytes (base64 or hex lines, or binary).
+    Encode(encode::EncodeArgs),
+    /// Decode Confluent-framed bytes into JSON values, one per line.
+    Decode(encode::DecodeArgs),
+    /// Produce JSON lines as schema-framed records (bundled broker, or Kafka).
+    Produce(produce::ProduceArgs),
+    /// Consume schema-framed records as JSON lines (bundled broker, or Kafka).
+    Consume(consume::ConsumeArgs),
 }
 
 fn main() -> ExitCode {
@@ -88,6 +102,10 @@ fn main() -> ExitCode {
             completions::run::<Cli>(args);
             ExitCode::SUCCESS
         }
+        Command::Encode(args) => encode::run_encode(args),
+        Command::Decode(args) => encode::run_decode(args),
+        Command::Produce(args) => produce::run(args),
+        Command::Consume(args) => consume::run(args),
     }
 }
 

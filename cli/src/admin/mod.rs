@@ -30,7 +30,7 @@ pub mod schemas;
 pub mod settings;
 pub mod subjects;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use serde_json::Value;
 use strata_serde::{Method, RegistryClient};
 
@@ -64,8 +64,7 @@ impl Ctx {
     ) -> Result<Self> {
         let config = args.registry_config_with(project)?;
         let url = config.urls.join(",");
-        let client = strata_serde::RegistryClient::new(config)
-            .context("cannot set up the registry client")?;
+        let client = RegistryArgs::client_for(config)?;
         Ok(Ctx {
             client,
             output,

@@ -7,4 +7,5 @@ mod completions;
 mod export_import;
 mod harness;
 mod registry_cmds;
+mod serde_cmds;
 mod serve;

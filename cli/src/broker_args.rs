@@ -1,0 +1,637 @@
+//! Where `produce` and `consume` send and read records: the bundled broker in a log directory
+//! (the default) or Kafka (`--bootstrap-servers`, rdkafka settings passed through with `-X`).
+//! Builds strata-serde transports; the Kafka consumer is the CLI's own so that it can seek and
+//! commit exact offsets (a command may stop in the middle of a poll's records).
+
+use std::collections::{HashMap, VecDeque};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{anyhow, bail, Context, Result};
+use async_trait::async_trait;
+use bytes::Bytes;
+use clap::{Args, ValueEnum};
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer as _};
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::message::{Header, Headers as _, Message as _, OwnedHeaders};
+use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord};
+use rdkafka::{ClientConfig, Offset, TopicPartitionList};
+use strata_broker::{ConsumerRecord, ProducerRecord, TopicPartition};
+use strata_serde::{BundledProducer, ConsumerTransport, KafkaProducer, ProducerTransport};
+
+/// The bundled broker's directory when neither flag nor variable names one.
+pub const DEFAULT_LOG_DIR: &str = "strata-data/log";
+
+/// Flags choosing the bundled broker or Kafka.
+#[derive(Debug, Clone, Args)]
+pub struct BrokerArgs {
+    /// The bundled broker's log directory [default: ./strata-data/log].
+    #[arg(long, env = "STRATA_LOG_DIR", value_name = "DIR")]
+    pub log_dir: Option<PathBuf>,
+    /// Kafka bootstrap servers (host:port,...): use Kafka instead of the bundled broker
+    /// (--log-dir is then not used).
+    #[arg(long, env = "STRATA_BOOTSTRAP_SERVERS", value_name = "HOSTS")]
+    pub bootstrap_servers: Option<String>,
+    /// An rdkafka (librdkafka) setting for Kafka, KEY=VALUE, e.g. -X security.protocol=SSL.
+    /// Repeatable.
+    #[arg(short = 'X', value_name = "KEY=VALUE")]
+    pub kafka_config: Vec<String>,
+}
+
+/// `--acks`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum AcksArg {
+    /// Do not wait for the write.
+    #[value(name = "0")]
+    Zero,
+    /// Wait for the leader's write (the bundled broker: written to the OS).
+    #[default]
+    #[value(name = "1")]
+    One,
+    /// Wait for all replicas (the bundled broker: fsynced).
+    All,
+}
+
+/// The broker a command talks to.
+pub enum Target {
+    /// The bundled broker.
+    Bundled(strata_broker::Broker),
+    /// Kafka, with the rdkafka settings.
+    Kafka(Vec<(String, String)>),
+}
+
+impl BrokerArgs {
+    /// Open the bundled broker or prepare the Kafka settings.
+    pub fn target(&self) -> Result<Target> {
+        match &self.bootstrap_servers {
+            Some(servers) => {
+                let mut settings = vec![("bootstrap.servers".to_string(), servers.clone())];
+                for kv in &self.kafka_config {
+                    let (k, v) = kv
+                        .split_once('=')
+                        .ok_or_else(|| anyhow!("-X '{kv}' is not KEY=VALUE"))?;
+                    settings.push((k.trim().to_string(), v.trim().to_string()));
+                }
+                Ok(Target::Kafka(settings))
+            }
+            None => {
+                if !self.kafka_config.is_empty() {
+                    bail!("-X settings are for Kafka; give --bootstrap-servers too");
+                }
+                let dir = self
+                    .log_dir
+                    .clone()
+                    .unwrap_or_else(|| PathBuf::from(DEFAULT_LOG_DIR));
+                let broker = strata_broker::Broker::open_or_create(&dir).with_context(|| {
+                    format!("cannot open the bundled broker's log in {}", dir.display())
+                })?;
+                Ok(Target::Bundled(broker))
+            }
+        }
+    }
+}
+
+fn setting<'a>(settings: &'a [(String, String)], key: &str) -> Option<&'a str> {
+    settings
+        .iter()
+        .rev()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.as_str())
+}
+
+/// Kafka settings with `defaults` added where the user set nothing.
+pub fn with_defaults(
+    settings: &[(String, String)],
+    defaults: &[(&str, &str)],
+) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = defaults
+        .iter()
+        .filter(|(k, _)| setting(settings, k).is_none())
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    out.extend(settings.iter().cloned());
+    out
+}
+
+/// A producer transport for `target`.
+pub fn producer(target: &Target, acks: AcksArg) -> Result<Arc<dyn ProducerTransport>> {
+    Ok(match target {
+        Target::Bundled(broker) => {
+            let config = strata_broker::ProducerConfig {
+                acks: match acks {
+                    AcksArg::Zero => strata_broker::Acks::None,
+                    AcksArg::One => strata_broker::Acks::Leader,
+                    AcksArg::All => strata_broker::Acks::All,
+                },
+                ..Default::default()
+            };
+            Arc::new(BundledProducer(broker.producer(config)))
+        }
+        Target::Kafka(settings) => {
+            let acks = match acks {
+                AcksArg::Zero => "0",
+                AcksArg::One => "1",
+                AcksArg::All => "all",
+            };
+            // Records are sent one at a time, so lingering only adds latency; an unreachable
+            // cluster fails a send after 30 s rather than librdkafka's 5 minutes.
+            let settings = with_defaults(
+                settings,
+                &[
+                    ("acks", acks),
+                    ("linger.ms", "0"),
+                    ("message.timeout.ms", "30000"),
+                ],
+            );
+            Arc::new(KafkaProducer::new(settings).context("cannot create the Kafka producer")?)
+        }
+    })
+}
+
+/// Where `produce` sends: a transport, one acknowledged record at a time (the bundled broker),
+/// or rdkafka's producer with up to [`MAX_IN_FLIGHT`] records awaiting acknowledgement (Kafka,
+/// where one round trip per record would be slow). Counts what was acknowledged.
+pub enum Sink {
+    /// Send and wait, record by record.
+    Transport(Arc<dyn ProducerTransport>),
+    /// Enqueue, and await acknowledgements in order.
+    Kafka {
+        /// The producer.
+        producer: FutureProducer,
+        /// (line number, acknowledgement) in send order.
+        in_flight: VecDeque<(usize, DeliveryFuture)>,
+    },
+}
+
+/// Records a Kafka sink lets wait for acknowledgement before it waits for the oldest.
+pub const MAX_IN_FLIGHT: usize = 10_000;
+
+impl Sink {
+    /// A sink for `target`.
+    pub fn new(target: &Target, acks: AcksArg) -> Result<Sink> {
+        match target {
+            Target::Bundled(_) => Ok(Sink::Transport(producer(target, acks)?)),
+            Target::Kafka(settings) => {
+                let acks = match acks {
+                    AcksArg::Zero => "0",
+                    AcksArg::One => "1",
+                    AcksArg::All => "all",
+                };
+                // An unreachable cluster fails a send after 30 s rather than librdkafka's 5 min.
+                let settings =
+                    with_defaults(settings, &[("acks", acks), ("message.timeout.ms", "30000")]);
+                let mut config = ClientConfig::new();
+                for (k, v) in &settings {
+                    config.set(k, v);
+                }
+                let producer: FutureProducer = config
+                    .create()
+                    .map_err(|e| anyhow!("cannot create the Kafka producer: {e}"))?;
+                Ok(Sink::Kafka {
+                    producer,
+                    in_flight: VecDeque::new(),
+                })
+            }
+        }
+    }
+
+    /// Send the record of input line `line`; returns how many records are now acknowledged
+    /// (by this call).
+    pub async fn send(&mut self, line: usize, record: ProducerRecord) -> Result<u64> {
+        match self {
+            Sink::Transport(t) => {
+                t.send(record)
+                    .await
+                    .with_context(|| format!("line {line} could not be produced"))?;
+                Ok(1)
+            }
+            Sink::Kafka {
+                producer,
+                in_flight,
+            } => {
+                let mut headers = OwnedHeaders::new_with_capacity(record.headers.len());
+                for (k, v) in &record.headers {
+                    headers = headers.insert(Header {
+                        key: k,
+                        value: Some(v),
+                    });
+                }
+                let mut fr: FutureRecord<'_, [u8], [u8]> =
+                    FutureRecord::to(&record.topic).headers(headers);
+                if let Some(k) = &record.key {
+                    fr = fr.key(k.as_slice());
+                }
+                if let Some(v) = &record.value {
+                    fr = fr.payload(v.as_slice());
+                }
+                if let Some(p) = record.partition {
+                    fr = fr.partition(p);
+                }
+                let mut acknowledged = 0;
+                loop {
+                    match producer.send_result(fr) {
+                        Ok(delivery) => {
+                            in_flight.push_back((line, delivery));
+                            break;
+                        }
+                        Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
+                            fr = back;
+                            // Wait for room: the oldest acknowledgement, or a moment.
+                            match in_flight.pop_front() {
+                                Some((l, d)) => acknowledged += delivered(l, d).await?,
+                                None => tokio::time::sleep(Duration::from_millis(10)).await,
+                            }
+                        }
+                        Err((e, _)) => bail!("line {line} could not be produced: {e}"),
+                    }
+                }
+                while in_flight.len() > MAX_IN_FLIGHT {
+                    if let Some((l, d)) = in_flight.pop_front() {
+                        acknowledged += delivered(l, d).await?;
+                    }
+                }
+                Ok(acknowledged)
+            }
+        }
+    }
+
+    /// Wait until everything sent is written; returns how many more records were acknowledged.
+    pub async fn finish(&mut self) -> Result<u64> {
+        match self {
+            Sink::Transport(t) => {
+                t.flush().await.context("cannot flush the producer")?;
+                Ok(0)
+            }
+            Sink::Kafka { in_flight, .. } => {
+                let mut acknowledged = 0;
+                while let Some((l, d)) = in_flight.pop_front() {
+                    acknowledged += delivered(l, d).await?;
+                }
+                Ok(acknowledged)
+            }
+        }
+    }
+}
+
+async fn delivered(line: usize, delivery: DeliveryFuture) -> Result<u64> {
+    match delivery.await {
+        Ok(Ok(_)) => Ok(1),
+        Ok(Err((e, _))) => bail!("line {line} could not be produced: {e}"),
+        Err(_) => bail!("line {line} could not be produced: the Kafka producer shut down"),
+    }
+}
+
+/// Positions to commit: per partition, the next offset to read.
+pub type Positions = HashMap<(String, i32), i64>;
+
+/// A consumer transport that can also seek and commit exact offsets.
+pub enum Source {
+    /// The bundled broker's consumer.
+    Bundled(strata_broker::Consumer),
+    /// The CLI's Kafka consumer.
+    Kafka(KafkaSource),
+}
+
+impl Source {
+    /// The transport the strata-serde `Consumer` reads through.
+    pub fn transport(&self) -> Arc<dyn ConsumerTransport> {
+        match self {
+            Source::Bundled(c) => Arc::new(strata_serde::BundledConsumer(c.clone())),
+            Source::Kafka(k) => Arc::new(k.clone()),
+        }
+    }
+
+    /// The next offset to read in every assigned partition (after everything polled).
+    pub fn positions(&self) -> Result<Positions> {
+        let mut out = Positions::new();
+        match self {
+            Source::Bundled(c) => {
+                for tp in c.assignment() {
+                    let o = c
+                        .position(&tp)
+                        .with_context(|| format!("cannot read the position in {tp:?}"))?;
+                    out.insert((tp.topic.clone(), tp.partition), o);
+                }
+            }
+            Source::Kafka(k) => {
+                let list = k
+                    .inner
+                    .position()
+                    .map_err(|e| anyhow!("cannot read the consumer's positions: {e}"))?;
+                for e in list.elements() {
+                    if let Offset::Offset(o) = e.offset() {
+                        out.insert((e.topic().to_string(), e.partition()), o);
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Leave the group now, so that the group's next member need not wait for this one's
+    /// session to time out.
+    pub fn close(&self) {
+        match self {
+            Source::Bundled(c) => {
+                if let Err(e) = c.close() {
+                    tracing::warn!(error = %e, "closing the consumer failed");
+                }
+            }
+            // Dropping the last handle closes the consumer, which leaves the group.
+            Source::Kafka(_) => {}
+        }
+    }
+
+    /// Commit exactly `positions` to the group.
+    pub fn commit(&self, positions: &Positions) -> Result<()> {
+        if positions.is_empty() {
+            return Ok(());
+        }
+        match self {
+            Source::Bundled(c) => {
+                let offsets: Vec<(TopicPartition, i64)> = positions
+                    .iter()
+                    .map(|((t, p), o)| (TopicPartition::new(t.clone(), *p), *o))
+                    .collect();
+                c.commit_offsets(&offsets)
+                    .context("cannot commit the consumer group's offsets")
+            }
+            Source::Kafka(k) => {
+                let mut list = TopicPartitionList::new();
+                for ((t, p), o) in positions {
+                    list.add_partition_offset(t, *p, Offset::Offset(*o))
+                        .map_err(|e| anyhow!("cannot commit offset {o} of {t}-{p}: {e}"))?;
+                }
+                k.inner
+                    .commit(&list, CommitMode::Sync)
+                    .map_err(|e| anyhow!("cannot commit the consumer group's offsets: {e}"))
+            }
+        }
+    }
+}
+
+/// Where a consumer starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Start {
+    /// The group's committed offset, else the end (Kafka's default).
+    Committed,
+    /// The group's committed offset, else the beginning.
+    Beginning,
+    /// This offset in every chosen partition.
+    Offset(i64),
+    /// The first record at or after this time (ms since the epoch).
+    Timestamp(i64),
+}
+
+/// A consumer for `topic` on `target`: with `group`, a member of that group (subscribed, or
+/// assigned when `partition` or an explicit start is given); without, assigned every partition.
+pub fn consumer(
+    target: &Target,
+    topic: &str,
+    group: Option<&str>,
+    partition: Option<i32>,
+    start: Start,
+) -> Result<Source> {
+    match target {
+        Target::Bundled(broker) => bundled_consumer(broker, topic, group, partition, start),
+        Target::Kafka(settings) => kafka_consumer(settings, topic, group, partition, start),
+    }
+}
+
+fn bundled_consumer(
+    broker: &strata_broker::Broker,
+    topic: &str,
+    group: Option<&str>,
+    partition: Option<i32>,
+    start: Start,
+) -> Result<Source> {
+    let description = broker.describe_topic(topic).with_context(|| {
+        format!(
+            "topic '{topic}' does not exist in the bundled broker's log in {}",
+            broker.dir().display()
+        )
+    })?;
+    let config = strata_broker::ConsumerConfig {
+        group_id: group.map(str::to_string),
+        auto_offset_reset: match start {
+            Start::Committed => strata_broker::AutoOffsetReset::Latest,
+            _ => strata_broker::AutoOffsetReset::Earliest,
+        },
+        // The command commits exactly what it printed.
+        enable_auto_commit: false,
+        ..Default::default()
+    };
+    let c = broker
+        .consumer(config)
+        .context("cannot create the bundled broker's consumer")?;
+    let explicit = matches!(start, Start::Offset(_) | Start::Timestamp(_));
+    if group.is_some() && partition.is_none() && !explicit {
+        // Group membership: committed offsets, else the reset policy.
+        c.subscribe(&[topic])
+            .with_context(|| format!("cannot subscribe to '{topic}'"))?;
+        return Ok(Source::Bundled(c));
+    }
+    let partitions: Vec<TopicPartition> = match partition {
+        Some(p) => vec![TopicPartition::new(topic, p)],
+        None => description
+            .partitions
+            .iter()
+            .map(|p| TopicPartition::new(topic, p.partition))
+            .collect(),
+    };
+    c.assign(&partitions)
+        .with_context(|| format!("cannot read partitions of '{topic}'"))?;
+    for tp in &partitions {
+        match start {
+            Start::Offset(o) => c.seek(tp, o)?,
+            Start::Timestamp(ts) => {
+                let found = c.offsets_for_times(&[(tp.clone(), ts)])?;
+                match found.first().cloned().flatten() {
+                    Some(at) => c.seek(tp, at.offset)?,
+                    None => c.seek_to_end(tp)?,
+                }
+            }
+            Start::Beginning => {
+                let committed = match group {
+                    Some(_) => c.committed(tp)?,
+                    None => None,
+                };
+                match committed {
+                    Some(o) => c.seek(tp, o)?,
+                    None => c.seek_to_beginning(tp)?,
+                }
+            }
+            Start::Committed => {
+                let committed = match group {
+                    Some(_) => c.committed(tp)?,
+                    None => None,
+                };
+                match committed {
+                    Some(o) => c.seek(tp, o)?,
+                    None => c.seek_to_end(tp)?,
+                }
+            }
+        }
+    }
+    Ok(Source::Bundled(c))
+}
+
+fn kafka_consumer(
+    settings: &[(String, String)],
+    topic: &str,
+    group: Option<&str>,
+    partition: Option<i32>,
+    start: Start,
+) -> Result<Source> {
+    // Without a group, a throwaway one (rdkafka needs one), never committed.
+    let group_id = match group {
+        Some(g) => g.to_string(),
+        None => format!("strata-consume-{}", std::process::id()),
+    };
+    let reset = match start {
+        Start::Committed => "latest",
+        _ => "earliest",
+    };
+    let settings = with_defaults(
+        settings,
+        &[
+            ("group.id", group_id.as_str()),
+            ("auto.offset.reset", reset),
+            ("enable.auto.commit", "false"),
+        ],
+    );
+    let mut config = ClientConfig::new();
+    for (k, v) in &settings {
+        config.set(k, v);
+    }
+    let inner: BaseConsumer = config
+        .create()
+        .map_err(|e| anyhow!("cannot create the Kafka consumer: {e}"))?;
+    let explicit = matches!(start, Start::Offset(_) | Start::Timestamp(_));
+    if partition.is_none() && !explicit {
+        inner
+            .subscribe(&[topic])
+            .map_err(|e| anyhow!("cannot subscribe to '{topic}': {e}"))?;
+    } else {
+        let partitions: Vec<i32> = match partition {
+            Some(p) => vec![p],
+            None => {
+                let md = inner
+                    .fetch_metadata(Some(topic), Duration::from_secs(10))
+                    .map_err(|e| anyhow!("cannot read the metadata of '{topic}': {e}"))?;
+                md.topics()
+                    .iter()
+                    .flat_map(|t| t.partitions().iter().map(|p| p.id()))
+                    .collect()
+            }
+        };
+        let mut list = TopicPartitionList::new();
+        for p in &partitions {
+            let offset = match start {
+                Start::Offset(o) => Offset::Offset(o),
+                Start::Timestamp(ts) => Offset::Offset(ts),
+                Start::Beginning => Offset::Beginning,
+                Start::Committed => Offset::Stored,
+            };
+            list.add_partition_offset(topic, *p, offset)
+                .map_err(|e| anyhow!("cannot assign {topic}-{p}: {e}"))?;
+        }
+        if let Start::Timestamp(_) = start {
+            list = inner
+                .offsets_for_times(list, Duration::from_secs(10))
+                .map_err(|e| anyhow!("cannot find offsets for the timestamp: {e}"))?;
+        }
+        inner
+            .assign(&list)
+            .map_err(|e| anyhow!("cannot assign partitions of '{topic}': {e}"))?;
+    }
+    Ok(Source::Kafka(KafkaSource {
+        inner: Arc::new(inner),
+    }))
+}
+
+/// rdkafka's consumer as a transport (as strata-serde's `KafkaConsumer`, plus exact commits).
+/// A `BaseConsumer` polled on the blocking pool; dropping the last handle closes it (the member
+/// leaves its group).
+#[derive(Clone)]
+pub struct KafkaSource {
+    inner: Arc<BaseConsumer>,
+}
+
+#[async_trait]
+impl ConsumerTransport for KafkaSource {
+    async fn subscribe(&self, topics: &[String]) -> strata_serde::Result<()> {
+        let refs: Vec<&str> = topics.iter().map(String::as_str).collect();
+        self.inner
+            .subscribe(&refs)
+            .map_err(|e| strata_serde::Error::Kafka(format!("subscribing failed: {e}")))
+    }
+
+    async fn poll(&self, timeout: Duration) -> strata_serde::Result<Vec<ConsumerRecord>> {
+        let consumer = self.inner.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut out = Vec::new();
+            // Wait for the first record up to the timeout; then take what is ready.
+            let mut wait = timeout;
+            while out.len() < 500 {
+                let m = match consumer.poll(wait) {
+                    None => break,
+                    Some(Ok(m)) => m,
+                    Some(Err(
+                        e @ KafkaError::MessageConsumption(
+                            RDKafkaErrorCode::UnknownTopicOrPartition
+                            | RDKafkaErrorCode::UnknownTopic
+                            | RDKafkaErrorCode::TopicAuthorizationFailed
+                            | RDKafkaErrorCode::GroupAuthorizationFailed,
+                        ),
+                    )) => {
+                        return Err(strata_serde::Error::Kafka(format!(
+                            "receiving from Kafka failed: {e}"
+                        )))
+                    }
+                    // librdkafka retries the rest (a broker down, a transport failure).
+                    Some(Err(e)) => {
+                        tracing::warn!(error = %e, "Kafka reported an error; retrying");
+                        if out.is_empty() {
+                            std::thread::sleep(Duration::from_millis(100));
+                        }
+                        break;
+                    }
+                };
+                wait = Duration::ZERO;
+                let headers = m
+                    .headers()
+                    .map(|hs| {
+                        hs.iter()
+                            .map(|h| {
+                                (
+                                    h.key.to_string(),
+                                    Bytes::copy_from_slice(h.value.unwrap_or_default()),
+                                )
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                out.push(ConsumerRecord {
+                    topic: Arc::from(m.topic()),
+                    partition: m.partition(),
+                    offset: m.offset(),
+                    timestamp: m.timestamp().to_millis().unwrap_or(-1),
+                    key: m.key().map(Bytes::copy_from_slice),
+                    value: m.payload().map(Bytes::copy_from_slice),
+                    headers,
+                });
+            }
+            Ok(out)
+        })
+        .await
+        .map_err(|e| strata_serde::Error::Task(e.to_string()))?
+    }
+
+    async fn commit(&self) -> strata_serde::Result<()> {
+        self.inner
+            .commit_consumer_state(CommitMode::Sync)
+            .map_err(|e| strata_serde::Error::Kafka(format!("committing offsets failed: {e}")))
+    }
+}

@@ -1,0 +1,463 @@
+//! `strata consume`: schema-framed records in, JSON lines out, from the bundled broker or
+//! Kafka. Records that cannot be decoded follow `--on-error` (fail, skip with a log line and a
+//! count, or a dead-letter topic); none is dropped silently. With a group, the offsets of what
+//! was printed (and skipped) are committed, so the next run resumes after them.
+
+use std::collections::HashMap;
+use std::io::{IsTerminal, Write};
+use std::process::ExitCode;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{anyhow, bail, Context, Result};
+use async_trait::async_trait;
+use base64::Engine as _;
+use bytes::Bytes;
+use clap::{Args, ValueEnum};
+use serde_json::{json, Map, Value as Json};
+use strata_serde::wire::{Field, SchemaId};
+use strata_serde::{Consumer, Deserializer, ErrorPolicy};
+
+use crate::broker_args::{self, AcksArg, BrokerArgs, Positions, Start, Target};
+use crate::codec::{Decoded, Reader};
+use crate::connection::{runtime, RegistryArgs};
+use crate::encode::report;
+
+/// How record keys are read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum KeyFormat {
+    /// UTF-8 text, printed as a JSON string.
+    #[default]
+    String,
+    /// JSON text, printed as the JSON value.
+    Json,
+    /// Any bytes, printed as a base64 string.
+    Base64,
+    /// Framed with a schema from the registry, printed as its JSON value.
+    Schema,
+    /// Not printed.
+    None,
+}
+
+/// `--on-error`: fail, skip or dlq:TOPIC.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OnError {
+    /// Stop with the error (exit 1).
+    Fail,
+    /// Log the record's position and the error, count it, go on.
+    Skip,
+    /// Send the raw record to this topic (headers name its origin and the error), go on.
+    DeadLetter(String),
+}
+
+impl FromStr for OnError {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "fail" => Ok(OnError::Fail),
+            "skip" => Ok(OnError::Skip),
+            _ => match s.strip_prefix("dlq:") {
+                Some(t) if !t.is_empty() => Ok(OnError::DeadLetter(t.to_string())),
+                _ => Err(format!(
+                    "'{s}' is not fail, skip or dlq:TOPIC (a dead-letter topic)"
+                )),
+            },
+        }
+    }
+}
+
+const CONSUME_HELP: &str = "\
+Output: one JSON object per record,
+  {\"topic\", \"partition\", \"offset\", \"timestamp\", \"key\", \"value\", \"headers\", \"schema_id\"}
+(value null for a tombstone; headers as {\"name\": \"text\"}, or {\"base64\": ...} for bytes that
+are not UTF-8; schema_id the value's id, or its GUID as a string), or the value alone with
+--value-only. Values are in the JSON form strata encode reads.
+
+Where to start: with --group, the group's committed offsets (else the end, or the beginning
+with --from-beginning); without, the end (only new records) or the beginning with
+--from-beginning; --offset N / --from-timestamp T in every partition (or --partition P).
+With --group, what was printed or skipped is committed at exit (also on Ctrl-C), so the next
+run with that group resumes after it.
+
+It stops after --max-messages records, after --idle-timeout without a record, or on Ctrl-C.
+A record that cannot be decoded (unknown schema id, bytes that are not a frame, a payload that
+does not fit its schema) follows --on-error: fail (default, exit 1), skip (a log line and a
+count in the summary) or dlq:TOPIC (the raw record goes to TOPIC, headers __strata_dlq_topic,
+__strata_dlq_partition, __strata_dlq_offset and __strata_dlq_error say where from and why).
+
+Examples:
+  strata consume users --from-beginning --max-messages 10
+  strata consume users --group audit --idle-timeout 5s --on-error dlq:users-dlq
+  strata consume users --bootstrap-servers localhost:9092 --from-beginning --value-only";
+
+/// `strata consume`.
+#[derive(Debug, Args)]
+#[command(after_help = CONSUME_HELP)]
+pub struct ConsumeArgs {
+    /// The topic.
+    pub topic: String,
+    /// Consume as a member of this consumer group and commit what was printed.
+    #[arg(long, short, value_name = "GROUP")]
+    pub group: Option<String>,
+    /// Start at the beginning when there is no committed offset.
+    #[arg(long, conflicts_with_all = ["offset", "from_timestamp"])]
+    pub from_beginning: bool,
+    /// Read only this partition.
+    #[arg(long, value_name = "P")]
+    pub partition: Option<i32>,
+    /// Start at this offset.
+    #[arg(long, value_name = "N", conflicts_with = "from_timestamp")]
+    pub offset: Option<i64>,
+    /// Start at the first record at or after this time: ms since the epoch or RFC 3339
+    /// (2026-01-31T12:00:00Z).
+    #[arg(long, value_name = "TIME")]
+    pub from_timestamp: Option<String>,
+    /// Stop after this many records.
+    #[arg(long, value_name = "N")]
+    pub max_messages: Option<u64>,
+    /// Stop when no record arrives for this long, e.g. 5s (default: wait for ever).
+    #[arg(long, value_name = "DURATION")]
+    pub idle_timeout: Option<String>,
+    /// What to do with a record that cannot be decoded: fail, skip or dlq:TOPIC.
+    #[arg(long, value_name = "POLICY", default_value = "fail")]
+    pub on_error: OnError,
+    /// How keys are read.
+    #[arg(long, value_enum, default_value_t = KeyFormat::String)]
+    pub key_format: KeyFormat,
+    /// Print each value alone, not the record object.
+    #[arg(long)]
+    pub value_only: bool,
+    #[command(flatten)]
+    pub broker: BrokerArgs,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+}
+
+/// Run `strata consume`.
+pub fn run(args: ConsumeArgs) -> ExitCode {
+    crate::logging::init(crate::logging::LogFormat::Text);
+    report(consume(args))
+}
+
+fn strata_error(e: anyhow::Error) -> strata_serde::Error {
+    strata_serde::Error::Deserialize(format!("{e:#}"))
+}
+
+struct KeyDecoder {
+    format: KeyFormat,
+    reader: Arc<Reader>,
+}
+
+#[async_trait]
+impl Deserializer<Json> for KeyDecoder {
+    async fn deserialize(
+        &self,
+        _topic: &str,
+        field: Field,
+        headers: &[(String, Bytes)],
+        payload: &[u8],
+    ) -> strata_serde::Result<Json> {
+        match self.format {
+            KeyFormat::String => std::str::from_utf8(payload)
+                .map(|s| Json::String(s.to_string()))
+                .map_err(|e| {
+                    strata_serde::Error::Deserialize(format!(
+                        "the key is not UTF-8 ({e}); use --key-format base64 or schema"
+                    ))
+                }),
+            KeyFormat::Json => serde_json::from_slice(payload)
+                .map_err(|e| strata_serde::Error::Deserialize(format!("the key is not JSON: {e}"))),
+            KeyFormat::Base64 => Ok(Json::String(
+                base64::engine::general_purpose::STANDARD.encode(payload),
+            )),
+            KeyFormat::Schema => self
+                .reader
+                .decode(field, headers, payload)
+                .await
+                .map(|d| d.value)
+                .map_err(|e| strata_error(e.context("the key cannot be decoded"))),
+            KeyFormat::None => Ok(Json::Null),
+        }
+    }
+}
+
+struct ValueDecoder(Arc<Reader>);
+
+#[async_trait]
+impl Deserializer<Decoded> for ValueDecoder {
+    async fn deserialize(
+        &self,
+        _topic: &str,
+        field: Field,
+        headers: &[(String, Bytes)],
+        payload: &[u8],
+    ) -> strata_serde::Result<Decoded> {
+        self.0
+            .decode(field, headers, payload)
+            .await
+            .map_err(strata_error)
+    }
+}
+
+fn parse_time(text: &str) -> Result<i64> {
+    if let Ok(ms) = text.parse::<i64>() {
+        return Ok(ms);
+    }
+    let t = humantime::parse_rfc3339_weak(text).map_err(|e| {
+        anyhow!("--from-timestamp '{text}' is neither ms since the epoch nor RFC 3339: {e}")
+    })?;
+    let ms = t
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_err(|_| anyhow!("--from-timestamp '{text}' is before 1970"))?
+        .as_millis();
+    i64::try_from(ms).map_err(|_| anyhow!("--from-timestamp '{text}' is too far in the future"))
+}
+
+fn headers_json(headers: &[(String, Bytes)]) -> Json {
+    let mut o = Map::new();
+    for (k, v) in headers {
+        let shown = match std::str::from_utf8(v) {
+            Ok(s) => Json::String(s.to_string()),
+            Err(_) => json!({"base64": base64::engine::general_purpose::STANDARD.encode(v)}),
+        };
+        o.insert(k.clone(), shown);
+    }
+    Json::Object(o)
+}
+
+fn schema_json(id: SchemaId) -> Json {
+    match id {
+        SchemaId::Id(i) => json!(i),
+        SchemaId::Guid(g) => json!(g.to_string()),
+    }
+}
+
+fn consume(args: ConsumeArgs) -> Result<()> {
+    let idle = args
+        .idle_timeout
+        .as_deref()
+        .map(|t| {
+            humantime::parse_duration(t)
+                .map_err(|e| anyhow!("--idle-timeout '{t}' is not a duration like 5s: {e}"))
+        })
+        .transpose()?;
+    let start = match (&args.offset, &args.from_timestamp) {
+        (Some(o), _) => Start::Offset(*o),
+        (None, Some(t)) => Start::Timestamp(parse_time(t)?),
+        (None, None) if args.from_beginning => Start::Beginning,
+        (None, None) => Start::Committed,
+    };
+    let client = args.registry.client()?;
+    let registry = args.registry.registry_config()?.urls.join(",");
+    let reader = Arc::new(Reader::new(client, registry));
+    let rt = runtime()?;
+    // rdkafka's consumer needs the runtime when it is created.
+    let _entered = rt.enter();
+    let target = args.broker.target()?;
+    let source = broker_args::consumer(
+        &target,
+        &args.topic,
+        args.group.as_deref(),
+        args.partition,
+        start,
+    )?;
+    let policy = match &args.on_error {
+        OnError::Fail => ErrorPolicy::Fail,
+        OnError::Skip => ErrorPolicy::Skip,
+        OnError::DeadLetter(topic) => {
+            if let Target::Bundled(broker) = &target {
+                if broker.describe_topic(topic).is_err() {
+                    broker
+                        .create_topic(topic, 1, Default::default())
+                        .or_else(|e| broker.describe_topic(topic).map(|_| ()).map_err(|_| e))
+                        .with_context(|| {
+                            format!("cannot create the dead-letter topic '{topic}'")
+                        })?;
+                }
+            }
+            ErrorPolicy::DeadLetter {
+                topic: topic.clone(),
+                producer: broker_args::producer(&target, AcksArg::All)?,
+            }
+        }
+    };
+    let consumer: Consumer<Json, Decoded> = Consumer::new(
+        source.transport(),
+        Arc::new(KeyDecoder {
+            format: args.key_format,
+            reader: reader.clone(),
+        }),
+        Arc::new(ValueDecoder(reader)),
+        policy,
+    );
+
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let progress = std::io::stderr().is_terminal();
+    let mut printed: u64 = 0;
+    // Per partition: the offset after the last record printed, and the first one left
+    // unprinted when --max-messages stopped in the middle of a poll.
+    let mut printed_at: Positions = HashMap::new();
+    let mut unprinted: Positions = HashMap::new();
+    let mut last_record = Instant::now();
+    let mut last_progress = Instant::now();
+    // Whether the loop ended with every polled record handled (false after Ctrl-C, which
+    // abandons a poll in flight, whose records the broker counts as read).
+    let mut clean = true;
+    let result: Result<()> = rt.block_on(async {
+        let ctrl_c = tokio::signal::ctrl_c();
+        tokio::pin!(ctrl_c);
+        loop {
+            if args.max_messages.is_some_and(|max| printed >= max) {
+                break;
+            }
+            let wait = match idle {
+                Some(idle) => {
+                    let left = idle.saturating_sub(last_record.elapsed());
+                    if left.is_zero() {
+                        break;
+                    }
+                    left.min(Duration::from_millis(500))
+                }
+                None => Duration::from_millis(500),
+            };
+            let messages = tokio::select! {
+                m = consumer.poll(wait) => m,
+                _ = &mut ctrl_c => {
+                    clean = false;
+                    break;
+                }
+            };
+            let messages = messages.map_err(|e| match e {
+                strata_serde::Error::Deserialize(_) => {
+                    // The library and the decoders each say "Could not deserialize the
+                    // payload"; once is enough.
+                    let message = e
+                        .to_string()
+                        .replace("Could not deserialize the payload: ", "");
+                    anyhow!("{message} (--on-error skip or dlq:TOPIC goes past such records)")
+                }
+                other => anyhow!("{other}"),
+            })?;
+            if !messages.is_empty() {
+                last_record = Instant::now();
+            }
+            for m in messages {
+                let tp = (m.topic.to_string(), m.partition);
+                if args.max_messages.is_some_and(|max| printed >= max) {
+                    unprinted.entry(tp).or_insert(m.offset);
+                    continue;
+                }
+                let line = if args.value_only {
+                    m.value.map(|d| d.value).unwrap_or(Json::Null)
+                } else {
+                    let schema_id = m
+                        .value
+                        .as_ref()
+                        .map(|d| schema_json(d.schema))
+                        .unwrap_or(Json::Null);
+                    json!({
+                        "topic": &*m.topic,
+                        "partition": m.partition,
+                        "offset": m.offset,
+                        "timestamp": m.timestamp,
+                        "key": if args.key_format == KeyFormat::None { Json::Null } else { m.key.unwrap_or(Json::Null) },
+                        "value": m.value.map(|d| d.value).unwrap_or(Json::Null),
+                        "headers": headers_json(&m.headers),
+                        "schema_id": schema_id,
+                    })
+                };
+                serde_json::to_writer(&mut out, &line)?;
+                out.write_all(b"\n")?;
+                printed += 1;
+                printed_at.insert(tp, m.offset + 1);
+            }
+            out.flush().context("cannot write to stdout")?;
+            if progress && last_progress.elapsed() >= Duration::from_secs(1) {
+                eprint!(
+                    "\r{printed} consumed, {} skipped, {} dead-lettered",
+                    consumer.skipped(),
+                    consumer.dead_lettered()
+                );
+                last_progress = Instant::now();
+            }
+        }
+        Ok(())
+    });
+    if progress {
+        eprintln!();
+    }
+    // Commit: after an error or Ctrl-C, only what was printed; else the position in every
+    // assigned partition (everything polled was printed or skipped), except what
+    // --max-messages left unprinted.
+    if args.group.is_some() {
+        let positions = if result.is_ok() && clean {
+            source.positions().map(|mut p| {
+                p.extend(unprinted);
+                p
+            })
+        } else {
+            Ok(printed_at)
+        };
+        let positions = match positions {
+            Ok(p) => p,
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                bail!("the offsets were not committed");
+            }
+        };
+        if let Err(e) = source.commit(&positions) {
+            eprintln!("error: {e:#}");
+            if result.is_ok() {
+                bail!("the offsets were not committed");
+            }
+        }
+    }
+    source.close();
+    eprintln!(
+        "{printed} record(s) consumed from '{}', {} skipped, {} dead-lettered",
+        args.topic,
+        consumer.skipped(),
+        consumer.dead_lettered()
+    );
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_policies_parse_and_bad_ones_say_what_is_accepted() {
+        assert_eq!("fail".parse::<OnError>(), Ok(OnError::Fail));
+        assert_eq!("skip".parse::<OnError>(), Ok(OnError::Skip));
+        assert_eq!(
+            "dlq:orders-dlq".parse::<OnError>(),
+            Ok(OnError::DeadLetter("orders-dlq".into()))
+        );
+        for bad in ["dlq:", "drop", ""] {
+            let e = bad.parse::<OnError>().unwrap_err();
+            assert!(e.contains("fail, skip or dlq:TOPIC"), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn times_are_milliseconds_or_rfc3339() {
+        assert_eq!(parse_time("1700000000000").unwrap(), 1_700_000_000_000);
+        assert_eq!(parse_time("1970-01-01T00:00:01Z").unwrap(), 1000);
+        assert!(parse_time("yesterday").is_err());
+    }
+
+    #[test]
+    fn headers_print_as_text_or_base64() {
+        let h = vec![
+            ("a".to_string(), Bytes::from_static(b"text")),
+            ("b".to_string(), Bytes::from_static(&[0xff, 0x00])),
+        ];
+        assert_eq!(
+            headers_json(&h),
+            json!({"a": "text", "b": {"base64": "/wA="}})
+        );
+    }
+}

@@ -1,0 +1,438 @@
+//! `strata produce`: JSON lines in, schema-framed records out, on the bundled broker or Kafka.
+//! Every line is validated and encoded before it is sent; a line that does not fit its schema
+//! is never written.
+
+use std::io::{BufRead, IsTerminal};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{anyhow, bail, Context, Result};
+use clap::{Args, ValueEnum};
+use serde_json::Value as Json;
+use strata_broker::ProducerRecord;
+use strata_schema::SchemaReference;
+use strata_serde::wire::Field;
+
+use crate::broker_args::{AcksArg, BrokerArgs, Sink, Target};
+use crate::check::inputs::TypeArg;
+use crate::check::online::parse_registry_reference;
+use crate::codec::{FrameError, Writer};
+use crate::connection::{runtime, RegistryArgs};
+use crate::encode::report;
+use crate::schema_source::{self, Placement, SchemaChoice};
+
+/// How record keys are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum KeyFormat {
+    /// UTF-8 text: a JSON string as it is, any other JSON value as its JSON text.
+    #[default]
+    String,
+    /// The key's JSON text, unframed.
+    Json,
+    /// No key (a key in the input is an error).
+    None,
+    /// Framed with a schema: --key-subject, --key-schema or --key-schema-id.
+    Schema,
+}
+
+/// What to do with a line that does not fit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum OnInvalid {
+    /// Stop at the first invalid line (lines before it are already produced).
+    #[default]
+    Fail,
+    /// Report the line on stderr and go on; exit 1 at the end if any line was rejected.
+    Skip,
+}
+
+const PRODUCE_HELP: &str = "\
+Input: JSON lines (blank lines ignored). Each line is the record's value, or with --with-keys
+an object {\"key\": ..., \"value\": ..., \"headers\": {\"name\": \"text\"}, \"partition\": N}
+(all optional; a null or missing value is a tombstone). Values are written in the JSON form
+strata encode reads (see strata encode --help).
+
+The value schema: --value-schema-id N, or the latest version of --value-subject (default
+<topic>-value), or --value-schema FILE found in that subject (--auto-register registers it; a
+schema the registry refuses as incompatible stops the command before anything is written).
+Keys are UTF-8 strings by default; --key-format schema with --key-subject/--key-schema/
+--key-schema-id frames them too (key subject default <topic>-key).
+
+A line that is not JSON or does not fit its schema is never written. With --on-invalid fail
+(default) the command stops there; with skip it reports the line and goes on. Lines before it
+stay produced (the input is a stream). A summary goes to stderr; the exit code is 1 if any
+line was rejected.
+
+Records go to the bundled broker in --log-dir (default ./strata-data/log; the topic is created
+with --partitions if missing), each acknowledged before the next line is read; or to Kafka with
+--bootstrap-servers (and -X rdkafka settings), up to 10000 records awaiting acknowledgement, a
+failed delivery stopping the command with its line number.
+
+Examples:
+  echo '{\"id\": 1, \"name\": \"ada\"}' | strata produce users --value-schema user.avsc --auto-register
+  strata produce users --with-keys < records.jsonl
+  strata produce users --bootstrap-servers localhost:9092 -X acks=all < users.jsonl";
+
+/// `strata produce`.
+#[derive(Debug, Args)]
+#[command(after_help = PRODUCE_HELP)]
+pub struct ProduceArgs {
+    /// The topic.
+    pub topic: String,
+    /// The value's subject [default: <topic>-value].
+    #[arg(long, value_name = "SUBJECT")]
+    pub value_subject: Option<String>,
+    /// Write values with this schema file (found in, or with --auto-register registered
+    /// under, the value subject).
+    #[arg(long, value_name = "FILE", conflicts_with = "value_schema_id")]
+    pub value_schema: Option<PathBuf>,
+    /// Write values with this schema id.
+    #[arg(long, value_name = "ID")]
+    pub value_schema_id: Option<i32>,
+    /// A reference of the value schema file, NAME:SUBJECT:VERSION. Repeatable.
+    #[arg(long, value_name = "NAME:SUBJECT:VERSION", value_parser = parse_registry_reference, requires = "value_schema")]
+    pub value_reference: Vec<SchemaReference>,
+    /// The value schema file's format (default: from the extension).
+    #[arg(long, value_enum, requires = "value_schema")]
+    pub value_type: Option<TypeArg>,
+    /// The Protobuf message values are (full name; default: the schema's first).
+    #[arg(long, value_name = "NAME")]
+    pub message: Option<String>,
+    /// How keys are written.
+    #[arg(long, value_enum, default_value_t = KeyFormat::String)]
+    pub key_format: KeyFormat,
+    /// The key's subject (implies --key-format schema) [default: <topic>-key].
+    #[arg(long, value_name = "SUBJECT")]
+    pub key_subject: Option<String>,
+    /// Write keys with this schema file (implies --key-format schema).
+    #[arg(long, value_name = "FILE", conflicts_with = "key_schema_id")]
+    pub key_schema: Option<PathBuf>,
+    /// Write keys with this schema id (implies --key-format schema).
+    #[arg(long, value_name = "ID")]
+    pub key_schema_id: Option<i32>,
+    /// A reference of the key schema file, NAME:SUBJECT:VERSION. Repeatable.
+    #[arg(long, value_name = "NAME:SUBJECT:VERSION", value_parser = parse_registry_reference, requires = "key_schema")]
+    pub key_reference: Vec<SchemaReference>,
+    /// The key schema file's format (default: from the extension).
+    #[arg(long, value_enum, requires = "key_schema")]
+    pub key_type: Option<TypeArg>,
+    /// Register schema files under their subjects if they are not there yet.
+    #[arg(long)]
+    pub auto_register: bool,
+    /// Ask the registry to normalize schemas on lookup and register.
+    #[arg(long)]
+    pub normalize: bool,
+    /// Lines are {"key", "value", "headers", "partition"} objects, not bare values.
+    #[arg(long)]
+    pub with_keys: bool,
+    /// Where the schema ids go.
+    #[arg(long, value_enum, default_value_t = Placement::Prefix)]
+    pub id_placement: Placement,
+    /// What to do with a line that does not fit.
+    #[arg(long, value_enum, default_value_t = OnInvalid::Fail)]
+    pub on_invalid: OnInvalid,
+    /// Read lines from this file instead of stdin.
+    #[arg(long, short, value_name = "FILE")]
+    pub input: Option<PathBuf>,
+    /// Partitions of the topic when the bundled broker creates it.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub partitions: u32,
+    /// Acknowledgements to wait for.
+    #[arg(long, value_enum, default_value_t = AcksArg::One)]
+    pub acks: AcksArg,
+    #[command(flatten)]
+    pub broker: BrokerArgs,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+}
+
+/// Run `strata produce`.
+pub fn run(args: ProduceArgs) -> ExitCode {
+    report(produce(args))
+}
+
+/// Why a line was not produced.
+enum LineError {
+    /// The line's fault: report it, maybe go on.
+    Rejected(String),
+    /// Stop.
+    Fatal(anyhow::Error),
+}
+
+struct Encoder {
+    topic: String,
+    value: Writer,
+    key: Option<Writer>,
+    key_format: KeyFormat,
+    placement: Placement,
+    with_keys: bool,
+}
+
+impl Encoder {
+    fn record(&self, line: &str) -> Result<ProducerRecord, LineError> {
+        let json: Json = serde_json::from_str(line)
+            .map_err(|e| LineError::Rejected(format!("it is not JSON: {e}")))?;
+        let (key, value, headers, partition) = if self.with_keys {
+            let Json::Object(mut o) = json else {
+                return Err(LineError::Rejected(
+                    "with --with-keys each line is an object {\"key\", \"value\", \"headers\", \"partition\"}".into(),
+                ));
+            };
+            if let Some(k) = o
+                .keys()
+                .find(|k| !["key", "value", "headers", "partition"].contains(&k.as_str()))
+            {
+                return Err(LineError::Rejected(format!(
+                    "unknown member '{k}' (expected key, value, headers, partition)"
+                )));
+            }
+            let headers = match o.remove("headers") {
+                None | Some(Json::Null) => Vec::new(),
+                Some(Json::Object(h)) => h
+                    .into_iter()
+                    .map(|(k, v)| match v {
+                        Json::String(s) => Ok((k, s.into_bytes())),
+                        other => Err(LineError::Rejected(format!(
+                            "header '{k}' must be a string, found {other}"
+                        ))),
+                    })
+                    .collect::<Result<Vec<_>, _>>()?,
+                Some(other) => {
+                    return Err(LineError::Rejected(format!(
+                        "headers must be an object of strings, found {other}"
+                    )))
+                }
+            };
+            let partition = match o.remove("partition") {
+                None | Some(Json::Null) => None,
+                Some(p) => Some(
+                    p.as_i64()
+                        .and_then(|p| i32::try_from(p).ok())
+                        .filter(|p| *p >= 0)
+                        .ok_or_else(|| {
+                            LineError::Rejected(format!(
+                                "partition must be a non-negative integer, found {p}"
+                            ))
+                        })?,
+                ),
+            };
+            // A null or missing value is a tombstone.
+            let value = o.remove("value").filter(|v| !v.is_null());
+            (o.remove("key"), value, headers, partition)
+        } else {
+            // A bare line is always a value, `null` included (the schema decides).
+            (None, Some(json), Vec::new(), None)
+        };
+        let mut headers = headers;
+        let key = match key {
+            None | Some(Json::Null) => None,
+            Some(k) => Some(self.key_bytes(&k, &mut headers)?),
+        };
+        let value = match value {
+            None => None,
+            Some(v) => Some(frame(
+                &self.value,
+                &v,
+                self.placement,
+                Field::Value,
+                &mut headers,
+            )?),
+        };
+        Ok(ProducerRecord {
+            topic: self.topic.clone(),
+            partition,
+            key,
+            value,
+            headers,
+            timestamp: None,
+        })
+    }
+
+    fn key_bytes(
+        &self,
+        key: &Json,
+        headers: &mut Vec<(String, Vec<u8>)>,
+    ) -> Result<Vec<u8>, LineError> {
+        match (self.key_format, &self.key) {
+            (KeyFormat::None, _) => Err(LineError::Rejected(
+                "the line has a key but --key-format is none".into(),
+            )),
+            (KeyFormat::String, _) => Ok(match key {
+                Json::String(s) => s.clone().into_bytes(),
+                other => other.to_string().into_bytes(),
+            }),
+            (KeyFormat::Json, _) => Ok(key.to_string().into_bytes()),
+            (KeyFormat::Schema, Some(writer)) => {
+                frame(writer, key, self.placement, Field::Key, headers)
+            }
+            (KeyFormat::Schema, None) => Err(LineError::Fatal(anyhow!("no key schema"))),
+        }
+    }
+}
+
+fn frame(
+    writer: &Writer,
+    value: &Json,
+    placement: Placement,
+    field: Field,
+    headers: &mut Vec<(String, Vec<u8>)>,
+) -> Result<Vec<u8>, LineError> {
+    let (bytes, header) = writer.frame(value, placement, field).map_err(|e| match e {
+        FrameError::Invalid(e) => LineError::Rejected(format!(
+            "the {} does not fit {}: {e}",
+            field.suffix(),
+            writer.describe()
+        )),
+        FrameError::Other(e) => LineError::Fatal(e),
+    })?;
+    if let Some(h) = header {
+        headers.push(h);
+    }
+    Ok(bytes)
+}
+
+fn produce(args: ProduceArgs) -> Result<()> {
+    let client = args.registry.client()?;
+    let registry = args.registry.registry_config()?.urls.join(",");
+    let key_format = if args.key_subject.is_some()
+        || args.key_schema.is_some()
+        || args.key_schema_id.is_some()
+    {
+        if !matches!(args.key_format, KeyFormat::String | KeyFormat::Schema) {
+            bail!("--key-subject, --key-schema and --key-schema-id frame keys with a schema; they do not go with --key-format {:?}", args.key_format);
+        }
+        KeyFormat::Schema
+    } else {
+        args.key_format
+    };
+    let rt = runtime()?;
+    // Schemas first: an unknown or incompatible schema stops the command before any write.
+    let value = rt.block_on(schema_source::choose(
+        &client,
+        &registry,
+        &SchemaChoice {
+            subject: Some(
+                args.value_subject
+                    .clone()
+                    .unwrap_or_else(|| format!("{}-value", args.topic)),
+            ),
+            schema_id: args.value_schema_id,
+            schema_file: args.value_schema.clone(),
+            schema_type: args.value_type,
+            references: args.value_reference.clone(),
+            auto_register: args.auto_register,
+            normalize: args.normalize,
+            message: args.message.clone(),
+        },
+    ))?;
+    let key = if key_format == KeyFormat::Schema {
+        Some(
+            rt.block_on(schema_source::choose(
+                &client,
+                &registry,
+                &SchemaChoice {
+                    subject: Some(
+                        args.key_subject
+                            .clone()
+                            .unwrap_or_else(|| format!("{}-key", args.topic)),
+                    ),
+                    schema_id: args.key_schema_id,
+                    schema_file: args.key_schema.clone(),
+                    schema_type: args.key_type,
+                    references: args.key_reference.clone(),
+                    auto_register: args.auto_register,
+                    normalize: args.normalize,
+                    message: None,
+                },
+            ))?,
+        )
+    } else {
+        None
+    };
+    let encoder = Encoder {
+        topic: args.topic.clone(),
+        value,
+        key,
+        key_format,
+        placement: args.id_placement,
+        with_keys: args.with_keys,
+    };
+
+    let target = args.broker.target()?;
+    if let Target::Bundled(broker) = &target {
+        if broker.describe_topic(&args.topic).is_err() {
+            broker
+                .create_topic(&args.topic, args.partitions, Default::default())
+                .or_else(|e| {
+                    // Another process may have created it meanwhile.
+                    broker
+                        .describe_topic(&args.topic)
+                        .map(|_| ())
+                        .map_err(|_| e)
+                })
+                .with_context(|| format!("cannot create topic '{}'", args.topic))?;
+        }
+    }
+    let mut sink = Sink::new(&target, args.acks)?;
+
+    let input: Box<dyn BufRead> = match &args.input {
+        Some(p) if p.as_os_str() != "-" => Box::new(std::io::BufReader::new(
+            std::fs::File::open(p).with_context(|| format!("cannot open {}", p.display()))?,
+        )),
+        _ => Box::new(std::io::BufReader::new(std::io::stdin())),
+    };
+    let (mut produced, mut rejected) = (0u64, 0u64);
+    let progress = std::io::stderr().is_terminal();
+    let mut last_progress = std::time::Instant::now();
+    let result: Result<()> = rt.block_on(async {
+        let sent = async {
+            for (i, line) in input.lines().enumerate() {
+                let line_no = i + 1;
+                let line = line.context("cannot read the input")?;
+                if line.trim().is_empty() {
+                    continue;
+                }
+                if progress && last_progress.elapsed() >= std::time::Duration::from_secs(1) {
+                    eprint!("\r{produced} produced, {rejected} rejected");
+                    last_progress = std::time::Instant::now();
+                }
+                match encoder.record(&line) {
+                    Ok(record) => produced += sink.send(line_no, record).await?,
+                    Err(LineError::Fatal(e)) => return Err(e.context(format!("line {line_no}"))),
+                    Err(LineError::Rejected(why)) => {
+                        rejected += 1;
+                        match args.on_invalid {
+                            OnInvalid::Fail => {
+                                bail!("line {line_no} rejected, nothing of it was written: {why}")
+                            }
+                            OnInvalid::Skip => {
+                                eprintln!(
+                                    "line {line_no} rejected, nothing of it was written: {why}"
+                                )
+                            }
+                        }
+                    }
+                }
+            }
+            Ok(())
+        }
+        .await;
+        // What was sent before a failure is still written and counted.
+        let finished = sink.finish().await;
+        if let Ok(n) = &finished {
+            produced += n;
+        }
+        sent.and(finished.map(|_| ()))
+    });
+    if progress {
+        eprint!("\r");
+    }
+    eprintln!(
+        "{produced} record(s) produced to '{}', {rejected} line(s) rejected",
+        args.topic
+    );
+    result?;
+    if rejected > 0 {
+        return Err(anyhow!("{rejected} line(s) were rejected"));
+    }
+    Ok(())
+}

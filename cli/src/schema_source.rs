@@ -1,0 +1,160 @@
+//! Which schema a serde command writes with, and where the id travels: a schema id, a
+//! subject's latest version, or a local schema file looked up (or, with `--auto-register`,
+//! registered) under a subject. Asks the registry; knows nothing of brokers.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{anyhow, Context, Result};
+use clap::ValueEnum;
+use strata_schema::{ParseOptions, ParsedSchema, SchemaReference};
+use strata_serde::{RegistryClient, SchemaDef};
+
+use crate::check::inputs::{self, TypeArg};
+use crate::codec::{Codec, Writer};
+
+/// Where a frame carries its schema id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum Placement {
+    /// Magic byte 0x00 and the 4-byte id before the payload (Confluent's default).
+    #[default]
+    Prefix,
+    /// Magic byte 0x01 and the schema's 16-byte GUID before the payload (Confluent 8.0+).
+    GuidPrefix,
+    /// The GUID in a `__key_schema_id`/`__value_schema_id` record header; the payload is bare
+    /// (Confluent 8.0+; produce only).
+    Header,
+}
+
+/// The choice of writer schema, from a command's flags.
+#[derive(Debug, Clone, Default)]
+pub struct SchemaChoice {
+    /// The subject (needed unless a schema id is given).
+    pub subject: Option<String>,
+    /// Write with this registered id.
+    pub schema_id: Option<i32>,
+    /// Write with this schema file.
+    pub schema_file: Option<PathBuf>,
+    /// The schema file's format (default from its extension).
+    pub schema_type: Option<TypeArg>,
+    /// The schema file's references to schemas registered under other subjects.
+    pub references: Vec<SchemaReference>,
+    /// Register the schema file under the subject if it is not there yet.
+    pub auto_register: bool,
+    /// Ask the registry to normalize on lookup and register.
+    pub normalize: bool,
+    /// The Protobuf message to write (default: the first).
+    pub message: Option<String>,
+}
+
+/// Find the writer schema `choice` names.
+pub async fn choose(
+    client: &RegistryClient,
+    registry: &str,
+    choice: &SchemaChoice,
+) -> Result<Writer> {
+    let (fetched, subject) = if let Some(id) = choice.schema_id {
+        let fetched = client
+            .schema_by_id(id)
+            .await
+            .map_err(|e| match e.error_code() {
+                Some(40403) | Some(404) => {
+                    anyhow!("schema id {id} is not in the registry at {registry} ({e})")
+                }
+                _ => anyhow!("cannot fetch schema id {id} from the registry at {registry}: {e}"),
+            })?;
+        (fetched, choice.subject.clone())
+    } else {
+        let subject = choice.subject.clone().ok_or_else(|| {
+            anyhow!("name the schema: give --subject (its latest version), --schema-id, or --schema FILE with --subject")
+        })?;
+        let id = match &choice.schema_file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("cannot read the schema file {}", path.display()))?;
+                let schema_type = inputs::schema_type_of(path, choice.schema_type)?;
+                let def = if choice.references.is_empty() {
+                    let parsed =
+                        ParsedSchema::parse(schema_type, &text, &[], ParseOptions::default())
+                            .with_context(|| {
+                                format!("the schema file {} is not valid", path.display())
+                            })?;
+                    SchemaDef::new(schema_type, parsed.canonical())
+                } else {
+                    // The referenced schemas come from the registry: parse with them.
+                    let mut def = SchemaDef::new(schema_type, text);
+                    def.references = choice.references.clone();
+                    client.parse(&def).await.with_context(|| {
+                        format!(
+                            "the schema file {} is not valid with its references",
+                            path.display()
+                        )
+                    })?;
+                    def
+                };
+                if choice.auto_register {
+                    let registered = client
+                        .register(&subject, &def, choice.normalize)
+                        .await
+                        .map_err(|e| {
+                            if e.is_incompatible() {
+                                anyhow!(
+                                    "the registry at {registry} refused {} for subject '{subject}' \
+                                     as incompatible; nothing was written: {e}",
+                                    path.display()
+                                )
+                            } else {
+                                anyhow!(
+                                    "cannot register {} under subject '{subject}' at {registry}: {e}",
+                                    path.display()
+                                )
+                            }
+                        })?;
+                    registered.id
+                } else {
+                    let found = client
+                        .lookup(&subject, &def, choice.normalize)
+                        .await
+                        .map_err(|e| match e.error_code() {
+                            Some(40401) | Some(40403) | Some(404) => anyhow!(
+                                "{} is not registered under subject '{subject}' at {registry}; \
+                                 register it first or pass --auto-register ({e})",
+                                path.display()
+                            ),
+                            _ => anyhow!(
+                                "cannot look {} up under subject '{subject}' at {registry}: {e}",
+                                path.display()
+                            ),
+                        })?;
+                    found.id
+                }
+            }
+            None => {
+                let latest = client
+                    .latest_version(&subject)
+                    .await
+                    .map_err(|e| match e.error_code() {
+                        Some(40401) | Some(40402) | Some(404) => anyhow!(
+                            "subject '{subject}' has no schema at {registry}; register one, or \
+                             give --schema FILE --auto-register ({e})"
+                        ),
+                        _ => anyhow!(
+                            "cannot read the latest version of subject '{subject}' at {registry}: {e}"
+                        ),
+                    })?;
+                latest.id
+            }
+        };
+        let fetched = client.schema_by_id(id).await.with_context(|| {
+            format!("cannot fetch schema id {id} from the registry at {registry}")
+        })?;
+        (fetched, Some(subject))
+    };
+    let codec = Codec::new(fetched)?;
+    let message = codec.message(choice.message.as_deref())?;
+    Ok(Writer {
+        codec: Arc::new(codec),
+        subject,
+        message,
+    })
+}

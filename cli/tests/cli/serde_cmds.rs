@@ -1,0 +1,981 @@
+//! `strata encode`, `decode`, `produce` and `consume`: the real binary against a real
+//! `strata serve`, the bundled broker in a temp dir, and Kafka (librdkafka's mock cluster).
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use strata_broker::{Broker, ProducerRecord};
+
+use crate::serve::{free_port, spawn_serve, wait_up};
+
+const USER_V1: &str = r#"{"type":"record","name":"User","namespace":"acme","fields":[
+    {"name":"id","type":"long"},{"name":"name","type":"string"},
+    {"name":"email","type":["null","string"],"default":null},
+    {"name":"avatar","type":"bytes","default":""}]}"#;
+/// `name` changes type: BACKWARD incompatible with V1.
+const USER_BAD: &str = r#"{"type":"record","name":"User","namespace":"acme","fields":[
+    {"name":"id","type":"long"},{"name":"name","type":"int"}]}"#;
+const PERSON: &str = r#"{"type":"object","title":"Person","properties":{"name":{"type":"string"},
+    "age":{"type":"integer","minimum":0}},"required":["name"],"additionalProperties":false}"#;
+const ORDER_PROTO: &str = r#"syntax = "proto3";
+package shop;
+message Order { int64 id = 1; string item = 2; repeated string tags = 3; Line line = 4;
+  message Line { bool gift = 1; } }
+message Refund { string reason = 1; }
+"#;
+
+/// A `strata serve` on a fresh SQLite file, and a temp dir for schema files and the log.
+struct Env {
+    dir: tempfile::TempDir,
+    base: String,
+    server: Child,
+}
+
+impl Env {
+    async fn start() -> Env {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let port = free_port();
+        let base = format!("http://127.0.0.1:{port}");
+        let server = spawn_serve(&format!("sqlite://{}/r.db", dir.path().display()), port);
+        wait_up(&base).await;
+        for (name, text) in [
+            ("user.avsc", USER_V1),
+            ("user-bad.avsc", USER_BAD),
+            ("person.json", PERSON),
+            ("order.proto", ORDER_PROTO),
+        ] {
+            std::fs::write(dir.path().join(name), text).expect("write schema");
+        }
+        Env { dir, base, server }
+    }
+
+    fn path(&self, name: &str) -> String {
+        self.dir.path().join(name).display().to_string()
+    }
+
+    fn log_dir(&self) -> std::path::PathBuf {
+        self.dir.path().join("log")
+    }
+
+    /// Run `strata args...` with `stdin`, against this registry and log dir.
+    fn run(&self, args: &[&str], stdin: &[u8]) -> Out {
+        run_with(args, stdin, &self.base, &self.log_dir())
+    }
+}
+
+impl Drop for Env {
+    fn drop(&mut self) {
+        let _ = self.server.kill();
+        let _ = self.server.wait();
+    }
+}
+
+struct Out {
+    code: i32,
+    stdout: Vec<u8>,
+    stderr: String,
+}
+
+impl Out {
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.stdout).into_owned()
+    }
+
+    fn json_lines(&self) -> Vec<Value> {
+        self.text()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l}: {e}")))
+            .collect()
+    }
+
+    fn assert_ok(&self, what: &str) -> &Self {
+        assert_eq!(self.code, 0, "{what}: {}{}", self.text(), self.stderr);
+        self
+    }
+
+    fn assert_clear_error(&self, what: &str, needle: &str) {
+        assert_eq!(self.code, 1, "{what}: {}{}", self.text(), self.stderr);
+        assert!(
+            self.stderr.contains(needle),
+            "{what}: stderr lacks '{needle}': {}",
+            self.stderr
+        );
+        assert!(!self.stderr.contains("panicked"), "{what}: {}", self.stderr);
+    }
+}
+
+fn run_with(args: &[&str], stdin: &[u8], registry: &str, log_dir: &Path) -> Out {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_strata"))
+        .args(args)
+        .env("STRATA_REGISTRY_URL", registry)
+        .env("STRATA_LOG_DIR", log_dir)
+        .env_remove("STRATA_BOOTSTRAP_SERVERS")
+        .env("STRATA_LOG", "warn")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("strata runs");
+    let mut input = child.stdin.take().expect("stdin");
+    let stdin = stdin.to_vec();
+    let writer = std::thread::spawn(move || {
+        let _ = input.write_all(&stdin);
+    });
+    let out = child.wait_with_output().expect("strata finishes");
+    writer.join().expect("stdin writer");
+    Out {
+        code: out.status.code().unwrap_or(-1),
+        stdout: out.stdout,
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+fn lines(values: &[Value]) -> Vec<u8> {
+    values
+        .iter()
+        .map(|v| format!("{v}\n"))
+        .collect::<String>()
+        .into_bytes()
+}
+
+#[tokio::test]
+async fn encode_then_decode_round_trips_avro_json_schema_and_protobuf() {
+    let env = Env::start().await;
+    // (what, subject, schema file, extra flags, input, expected output)
+    type Case<'a> = (
+        &'a str,
+        &'a str,
+        &'a str,
+        Vec<&'a str>,
+        Vec<Value>,
+        Vec<Value>,
+    );
+    let cases: Vec<Case<'_>> = vec![
+        (
+            "avro",
+            "users-value",
+            "user.avsc",
+            vec![],
+            // Plain and wrapped unions in; bytes as ISO-8859-1 characters.
+            vec![
+                json!({"id": 1, "name": "ada"}),
+                json!({"id": 2, "name": "bob", "email": "b@x", "avatar": "\u{00ff}\u{0001}"}),
+                json!({"id": 3, "name": "cy", "email": {"string": "c@x"}}),
+            ],
+            vec![
+                json!({"id": 1, "name": "ada", "email": null, "avatar": ""}),
+                json!({"id": 2, "name": "bob", "email": {"string": "b@x"}, "avatar": "\u{00ff}\u{0001}"}),
+                json!({"id": 3, "name": "cy", "email": {"string": "c@x"}, "avatar": ""}),
+            ],
+        ),
+        (
+            "json schema",
+            "people-value",
+            "person.json",
+            vec![],
+            vec![json!({"name": "ada", "age": 36}), json!({"name": "bob"})],
+            vec![json!({"name": "ada", "age": 36}), json!({"name": "bob"})],
+        ),
+        (
+            "protobuf, first message",
+            "orders-value",
+            "order.proto",
+            vec![],
+            vec![json!({"id": "7", "item": "pen", "tags": ["a"], "line": {"gift": true}})],
+            vec![json!({"id": "7", "item": "pen", "tags": ["a"], "line": {"gift": true}})],
+        ),
+        (
+            "protobuf, a named message",
+            "orders-value",
+            "order.proto",
+            vec!["--message", "shop.Refund"],
+            vec![json!({"reason": "late"})],
+            vec![json!({"reason": "late"})],
+        ),
+        (
+            "protobuf, a nested message (indexes [0, 0])",
+            "orders-value",
+            "order.proto",
+            vec!["--message", "shop.Order.Line"],
+            vec![json!({"gift": true}), json!({})],
+            // Fields at their default value are printed.
+            vec![json!({"gift": true}), json!({"gift": false})],
+        ),
+    ];
+    for (what, subject, file, extra, input, expected) in cases {
+        let file = env.path(file);
+        let mut args = vec![
+            "encode",
+            "--subject",
+            subject,
+            "--auto-register",
+            "--schema",
+        ];
+        args.push(&file);
+        args.extend(extra);
+        let encoded = env.run(&args, &lines(&input));
+        encoded.assert_ok(what);
+        assert_eq!(encoded.text().lines().count(), input.len(), "{what}");
+        let decoded = env.run(&["decode"], &encoded.stdout);
+        decoded.assert_ok(what);
+        assert_eq!(decoded.json_lines(), expected, "{what}");
+    }
+
+    // A schema file with a reference to a schema under another subject.
+    std::fs::write(
+        env.dir.path().join("address.avsc"),
+        r#"{"type":"record","name":"Address","namespace":"acme","fields":[{"name":"zip","type":"string"}]}"#,
+    )
+    .unwrap();
+    std::fs::write(
+        env.dir.path().join("customer.avsc"),
+        r#"{"type":"record","name":"Customer","namespace":"acme","fields":[{"name":"home","type":"acme.Address"}]}"#,
+    )
+    .unwrap();
+    env.run(
+        &[
+            "encode",
+            "--subject",
+            "address-value",
+            "--schema",
+            &env.path("address.avsc"),
+            "--auto-register",
+        ],
+        b"{\"zip\": \"1\"}",
+    )
+    .assert_ok("register the referenced schema");
+    let encoded = env.run(
+        &[
+            "encode",
+            "--subject",
+            "customers-value",
+            "--schema",
+            &env.path("customer.avsc"),
+            "--reference",
+            "acme.Address:address-value:1",
+            "--auto-register",
+        ],
+        b"{\"home\": {\"zip\": \"12345\"}}",
+    );
+    encoded.assert_ok("a schema with a reference");
+    let decoded = env.run(&["decode"], &encoded.stdout);
+    decoded.assert_ok("decode with a reference");
+    assert_eq!(
+        decoded.json_lines(),
+        vec![json!({"home": {"zip": "12345"}})]
+    );
+
+    // Hex and binary encodings, the latest version, a GUID prefix, and --with-schema-id.
+    let one = lines(&[json!({"id": 9, "name": "zed"})]);
+    let hex = env.run(
+        &["encode", "--subject", "users-value", "--encoding", "hex"],
+        &one,
+    );
+    hex.assert_ok("hex");
+    assert!(hex.text().starts_with("00000000"), "{}", hex.text());
+    let back = env.run(
+        &["decode", "--encoding", "hex", "--with-schema-id"],
+        &hex.stdout,
+    );
+    back.assert_ok("hex decode");
+    let shown = &back.json_lines()[0];
+    assert_eq!(shown["value"]["name"], "zed");
+    assert_eq!(shown["subjects"][0]["subject"], "users-value", "{shown}");
+    let id = shown["schema_id"].as_i64().expect("schema id");
+
+    let bin = env.run(
+        &[
+            "encode",
+            "--schema-id",
+            &id.to_string(),
+            "--encoding",
+            "binary",
+            "--id-placement",
+            "guid-prefix",
+        ],
+        &one,
+    );
+    bin.assert_ok("binary, guid prefix");
+    assert_eq!(bin.stdout[0], 1, "magic byte 1 and a GUID");
+    let back = env.run(
+        &["decode", "--encoding", "binary", "--with-schema-id"],
+        &bin.stdout,
+    );
+    back.assert_ok("binary decode");
+    assert_eq!(back.json_lines()[0]["value"]["id"], 9);
+    assert!(back.json_lines()[0]["schema_guid"].is_string());
+}
+
+#[tokio::test]
+async fn decode_reads_what_the_library_serializers_wrote() {
+    let env = Env::start().await;
+    let client =
+        strata_serde::RegistryClient::new(strata_serde::RegistryConfig::new(&env.base)).unwrap();
+    use apache_avro::types::Value as Avro;
+    let avro = strata_serde::AvroValueSerializer::new(
+        client.clone(),
+        USER_V1,
+        strata_serde::SerializerConfig::default(),
+    )
+    .unwrap();
+    let user = Avro::Record(vec![
+        ("id".into(), Avro::Long(5)),
+        ("name".into(), Avro::String("eve".into())),
+        (
+            "email".into(),
+            Avro::Union(1, Box::new(Avro::String("e@x".into()))),
+        ),
+        ("avatar".into(), Avro::Bytes(vec![0, 255])),
+    ]);
+    let bytes = avro
+        .serialize("users", strata_serde::wire::Field::Value, &user)
+        .await
+        .unwrap()
+        .payload;
+    let out = env.run(&["decode", "--encoding", "binary"], &bytes);
+    out.assert_ok("avro from the library");
+    assert_eq!(
+        out.json_lines(),
+        vec![
+            json!({"id": 5, "name": "eve", "email": {"string": "e@x"}, "avatar": "\u{0000}\u{00ff}"})
+        ]
+    );
+
+    let json_ser = strata_serde::JsonSerializer::<Value>::new(
+        client,
+        PERSON,
+        strata_serde::SerializerConfig::default(),
+    )
+    .unwrap();
+    let bytes = json_ser
+        .serialize(
+            "people",
+            strata_serde::wire::Field::Value,
+            &json!({"name": "ada", "age": 1}),
+        )
+        .await
+        .unwrap()
+        .payload;
+    let out = env.run(&["decode", "--encoding", "binary"], &bytes);
+    out.assert_ok("json from the library");
+    assert_eq!(out.json_lines(), vec![json!({"name": "ada", "age": 1})]);
+}
+
+#[tokio::test]
+async fn bad_values_schemas_and_bytes_are_clear_errors_and_write_nothing() {
+    let env = Env::start().await;
+    let user = env.path("user.avsc");
+    env.run(
+        &[
+            "encode",
+            "--subject",
+            "users-value",
+            "--schema",
+            &user,
+            "--auto-register",
+        ],
+        b"{\"id\": 1, \"name\": \"a\"}",
+    )
+    .assert_ok("register");
+
+    // A value that does not fit: exit 1, the path in the message, nothing on stdout.
+    let out = env.run(
+        &["encode", "--subject", "users-value"],
+        b"{\"id\": \"x\", \"name\": \"a\"}\n",
+    );
+    out.assert_clear_error("invalid value", "at $.id: expected a long");
+    assert!(out.stdout.is_empty());
+    let out = env.run(&["encode", "--subject", "users-value"], b"{\"id\": 1,\n");
+    out.assert_clear_error("malformed JSON", "is not JSON (line 2");
+    let out = env.run(
+        &[
+            "encode",
+            "--subject",
+            "people-value",
+            "--schema",
+            &env.path("person.json"),
+        ],
+        b"{\"name\": \"a\"}",
+    );
+    out.assert_clear_error("not registered", "pass --auto-register");
+
+    // An incompatible schema: the registry's messages, nothing written anywhere.
+    let bad = env.path("user-bad.avsc");
+    let out = env.run(
+        &[
+            "encode",
+            "--subject",
+            "users-value",
+            "--schema",
+            &bad,
+            "--auto-register",
+        ],
+        b"{\"id\": 1, \"name\": 2}",
+    );
+    out.assert_clear_error("incompatible (encode)", "TYPE_MISMATCH");
+    assert!(out.stdout.is_empty());
+    let out = env.run(
+        &[
+            "produce",
+            "users",
+            "--value-schema",
+            &bad,
+            "--auto-register",
+        ],
+        b"{\"id\": 1, \"name\": 2}\n",
+    );
+    out.assert_clear_error("incompatible (produce)", "as incompatible");
+    let broker = Broker::open_or_create(env.log_dir()).unwrap();
+    assert!(
+        broker.describe_topic("users").is_err(),
+        "no topic was created, nothing was written"
+    );
+
+    // An invalid line in produce: rejected with its line number, never written.
+    let out = env.run(
+        &["produce", "users"],
+        b"{\"id\": 1, \"name\": \"a\"}\n{\"id\": 2}\n{\"id\": 3, \"name\": \"c\"}\n",
+    );
+    out.assert_clear_error("produce, invalid line", "line 2 rejected");
+    assert!(
+        out.stderr.contains("1 record(s) produced"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(broker.offsets("users", 0).unwrap(), (0, 1), "only line 1");
+    let out = env.run(
+        &["produce", "users", "--on-invalid", "skip"],
+        b"{\"id\": 1, \"name\": \"a\"}\nnot json\n{\"id\": 3, \"name\": \"c\"}\n",
+    );
+    out.assert_clear_error("produce, skip", "1 line(s) were rejected");
+    assert!(out.stderr.contains("line 2 rejected"), "{}", out.stderr);
+    assert_eq!(broker.offsets("users", 0).unwrap(), (0, 3), "lines 1 and 3");
+    // A bare null line is a value like any other: here not a User, so not a tombstone.
+    env.run(&["produce", "users"], b"null\n")
+        .assert_clear_error("bare null", "expected record acme.User");
+    assert_eq!(broker.offsets("users", 0).unwrap(), (0, 3));
+
+    let out = env.run(
+        &["encode", "--subject", "users-value", "--encoding", "binary"],
+        b"{\"id\": 1, \"name\": \"a\"}\n{\"id\": 2, \"name\": \"b\"}\n",
+    );
+    out.assert_clear_error("binary holds one record", "exactly one record");
+
+    // Unknown ids, garbage, truncated frames, text that is not base64 or hex.
+    for (what, args, input, needle) in [
+        (
+            "unknown id",
+            vec!["decode"],
+            &b"AAAAAGMC\n"[..],
+            "schema id 99, which the registry at",
+        ),
+        (
+            "garbage",
+            vec!["decode"],
+            b"QUJD\n",
+            "unknown magic byte 0x41",
+        ),
+        (
+            "truncated id",
+            vec!["decode", "--encoding", "hex"],
+            b"0000\n",
+            "needs 4 bytes after the magic byte",
+        ),
+        (
+            "truncated datum",
+            vec!["decode", "--encoding", "hex"],
+            b"000000000102\n",
+            "not valid Avro",
+        ),
+        (
+            "not base64",
+            vec!["decode"],
+            b"**\n",
+            "line 1 is not a record",
+        ),
+        (
+            "not hex",
+            vec!["decode", "--encoding", "hex"],
+            b"zz\n",
+            "is not hex",
+        ),
+        (
+            "empty binary",
+            vec!["decode", "--encoding", "binary"],
+            b"",
+            "the payload is empty",
+        ),
+    ] {
+        env.run(&args, input).assert_clear_error(what, needle);
+    }
+}
+
+fn consume(env: &Env, extra: &[&str]) -> Out {
+    let mut args = vec!["consume", "users", "--idle-timeout", "1s"];
+    args.extend_from_slice(extra);
+    env.run(&args, b"")
+}
+
+#[tokio::test]
+async fn produce_then_consume_round_trips_on_the_bundled_broker() {
+    let env = Env::start().await;
+    let user = env.path("user.avsc");
+    let input = lines(&[
+        json!({"key": "k1", "value": {"id": 1, "name": "ada"}, "headers": {"trace": "t1"}}),
+        json!({"key": "k2", "value": {"id": 2, "name": "bob"}, "partition": 1}),
+        json!({"key": "k3", "value": {"id": 3, "name": "cy"}, "partition": 1}),
+        json!({"key": "k4"}),
+    ]);
+    let out = env.run(
+        &[
+            "produce",
+            "users",
+            "--value-schema",
+            &user,
+            "--auto-register",
+            "--with-keys",
+            "--partitions",
+            "2",
+            "--acks",
+            "all",
+        ],
+        &input,
+    );
+    out.assert_ok("produce");
+    assert!(
+        out.stderr.contains("4 record(s) produced"),
+        "{}",
+        out.stderr
+    );
+
+    let all = consume(&env, &["--from-beginning"]);
+    all.assert_ok("consume all");
+    let mut records = all.json_lines();
+    records.sort_by_key(|r| r["key"].as_str().map(str::to_string));
+    assert_eq!(records.len(), 4, "{}", all.text());
+    assert_eq!(
+        records[0]["value"],
+        json!({"id": 1, "name": "ada", "email": null, "avatar": ""})
+    );
+    assert_eq!(records[0]["headers"], json!({"trace": "t1"}));
+    assert!(records[0]["schema_id"].is_i64());
+    assert_eq!(records[1]["partition"], 1);
+    assert_eq!(records[3]["value"], Value::Null, "a tombstone");
+
+    // Without --from-beginning and without a group: only new records.
+    consume(&env, &[]).assert_ok("latest");
+    assert!(consume(&env, &[]).stdout.is_empty());
+
+    // A group resumes where it left off.
+    let mut p1: Vec<&Value> = records.iter().filter(|r| r["partition"] == 1).collect();
+    p1.sort_by_key(|r| r["offset"].as_i64());
+    let p1_keys: Vec<Value> = p1.iter().map(|r| r["key"].clone()).collect();
+    assert!(p1_keys.len() >= 2, "k2 and k3 were sent to partition 1");
+    let first = consume(
+        &env,
+        &[
+            "--group",
+            "g",
+            "--from-beginning",
+            "--partition",
+            "1",
+            "--max-messages",
+            "1",
+        ],
+    );
+    first.assert_ok("group, first run");
+    assert_eq!(first.json_lines()[0]["key"], p1_keys[0]);
+    let rest = consume(
+        &env,
+        &["--group", "g", "--from-beginning", "--partition", "1"],
+    );
+    rest.assert_ok("group, second run");
+    let keys: Vec<Value> = rest.json_lines().iter().map(|r| r["key"].clone()).collect();
+    assert_eq!(keys, p1_keys[1..].to_vec());
+    let subscribed = consume(
+        &env,
+        &["--group", "h", "--from-beginning", "--max-messages", "3"],
+    );
+    subscribed.assert_ok("subscribed group, first run");
+    let again = consume(&env, &["--group", "h"]);
+    again.assert_ok("subscribed group, second run");
+    assert_eq!(
+        subscribed.json_lines().len() + again.json_lines().len(),
+        4,
+        "{}\n{}",
+        subscribed.text(),
+        again.text()
+    );
+
+    // Explicit starting points.
+    let from_offset = consume(&env, &["--partition", "1", "--offset", "1", "--value-only"]);
+    from_offset.assert_ok("--offset");
+    assert_eq!(from_offset.json_lines().len(), p1_keys.len() - 1);
+    let since_epoch = consume(&env, &["--from-timestamp", "1970-01-02T00:00:00Z"]);
+    since_epoch.assert_ok("--from-timestamp, old");
+    assert_eq!(since_epoch.json_lines().len(), 4);
+    let future = consume(&env, &["--from-timestamp", "4102444800000"]);
+    future.assert_ok("--from-timestamp, future");
+    assert!(future.stdout.is_empty());
+
+    // A garbage record written raw by the broker API: fail, skip (counted), dead-letter.
+    let broker = Broker::open_or_create(env.log_dir()).unwrap();
+    broker
+        .producer(Default::default())
+        .send(ProducerRecord::new("users", "garbage").with_partition(0))
+        .unwrap();
+    let failed = consume(&env, &["--from-beginning", "--partition", "0"]);
+    failed.assert_clear_error("fail policy", "unknown magic byte 0x67");
+    failed.assert_clear_error("fail policy", "at offset");
+    // An unknown schema id, in a partition of its own topic.
+    broker
+        .create_topic("unknown-ids", 1, Default::default())
+        .unwrap();
+    broker
+        .producer(Default::default())
+        .send(ProducerRecord::new(
+            "unknown-ids",
+            vec![0u8, 0, 0, 3, 231, 2],
+        ))
+        .unwrap();
+    env.run(
+        &[
+            "consume",
+            "unknown-ids",
+            "--from-beginning",
+            "--idle-timeout",
+            "1s",
+        ],
+        b"",
+    )
+    .assert_clear_error("unknown id", "schema id 999, which the registry at");
+    let skipped = consume(
+        &env,
+        &["--from-beginning", "--on-error", "skip", "--value-only"],
+    );
+    skipped.assert_ok("skip policy");
+    assert_eq!(skipped.json_lines().len(), 4);
+    assert!(skipped.stderr.contains("1 skipped"), "{}", skipped.stderr);
+    assert!(
+        skipped.stderr.contains("skipping a record"),
+        "a log line: {}",
+        skipped.stderr
+    );
+    let dlq = consume(&env, &["--from-beginning", "--on-error", "dlq:users-dlq"]);
+    dlq.assert_ok("dead-letter policy");
+    assert!(dlq.stderr.contains("1 dead-lettered"), "{}", dlq.stderr);
+    let c = broker
+        .consumer(strata_broker::ConsumerConfig::default())
+        .unwrap();
+    let tp = strata_broker::TopicPartition::new("users-dlq", 0);
+    c.assign(std::slice::from_ref(&tp)).unwrap();
+    c.seek_to_beginning(&tp).unwrap();
+    let dead = c.poll(Duration::from_secs(2)).unwrap();
+    assert_eq!(dead.len(), 1);
+    assert_eq!(dead[0].value.as_deref(), Some(&b"garbage"[..]));
+}
+
+#[tokio::test]
+async fn keys_with_schemas_and_header_placed_ids_round_trip() {
+    let env = Env::start().await;
+    std::fs::write(env.dir.path().join("key.avsc"), r#""string""#).unwrap();
+    let out = env.run(
+        &[
+            "produce",
+            "users",
+            "--with-keys",
+            "--key-schema",
+            &env.path("key.avsc"),
+            "--value-schema",
+            &env.path("user.avsc"),
+            "--auto-register",
+            "--id-placement",
+            "header",
+        ],
+        &lines(&[json!({"key": "k1", "value": {"id": 1, "name": "ada"}})]),
+    );
+    out.assert_ok("produce, header placement");
+    let out = consume(&env, &["--from-beginning", "--key-format", "schema"]);
+    out.assert_ok("consume, header placement");
+    let record = &out.json_lines()[0];
+    assert_eq!(record["key"], "k1");
+    assert_eq!(record["value"]["name"], "ada");
+    assert!(record["schema_id"].is_string(), "a GUID: {record}");
+    assert!(record["headers"]["__value_schema_id"]["base64"].is_string());
+    assert!(record["headers"]["__key_schema_id"]["base64"].is_string());
+
+    // acks=0: buffered in the producer, written before the command ends.
+    env.run(
+        &[
+            "produce",
+            "users",
+            "--acks",
+            "0",
+            "--value-subject",
+            "users-value",
+        ],
+        &lines(&[json!({"id": 2, "name": "bob"})]),
+    )
+    .assert_ok("acks=0");
+    let out = consume(&env, &["--from-beginning", "--value-only"]);
+    assert_eq!(out.json_lines().len(), 2, "{}{}", out.text(), out.stderr);
+
+    // Protobuf and JSON Schema values through a topic too.
+    for (topic, file, value) in [
+        (
+            "orders",
+            "order.proto",
+            json!({"id": "7", "item": "pen", "tags": [], "line": {"gift": true}}),
+        ),
+        ("people", "person.json", json!({"name": "ada", "age": 3})),
+    ] {
+        env.run(
+            &[
+                "produce",
+                topic,
+                "--value-schema",
+                &env.path(file),
+                "--auto-register",
+            ],
+            &lines(std::slice::from_ref(&value)),
+        )
+        .assert_ok(topic);
+        let out = env.run(
+            &[
+                "consume",
+                topic,
+                "--from-beginning",
+                "--idle-timeout",
+                "1s",
+                "--value-only",
+            ],
+            b"",
+        );
+        out.assert_ok(topic);
+        assert_eq!(out.json_lines(), vec![value], "{topic}");
+    }
+
+    // The raw bytes of a header-placed record are bare: decode needs the frame.
+    let broker = Broker::open_or_create(env.log_dir()).unwrap();
+    let c = broker
+        .consumer(strata_broker::ConsumerConfig::default())
+        .unwrap();
+    let tp = strata_broker::TopicPartition::new("users", 0);
+    c.assign(std::slice::from_ref(&tp)).unwrap();
+    c.seek_to_beginning(&tp).unwrap();
+    let raw = c.poll(Duration::from_secs(2)).unwrap();
+    let value = raw[0].value.clone().unwrap();
+    env.run(&["decode", "--encoding", "binary"], &value)
+        .assert_clear_error("bare payload", "unknown magic byte");
+}
+
+#[tokio::test]
+async fn produce_and_consume_go_through_kafka() {
+    let env = Env::start().await;
+    let cluster = rdkafka::mocking::MockCluster::new(1).expect("mock cluster");
+    cluster.create_topic("users", 1, 1).expect("topic");
+    let bootstrap = cluster.bootstrap_servers();
+    let user = env.path("user.avsc");
+    let input = lines(&[
+        json!({"key": "k1", "value": {"id": 1, "name": "ada"}, "headers": {"h": "v"}}),
+        json!({"key": "k2", "value": {"id": 2, "name": "bob"}}),
+    ]);
+    let out = env.run(
+        &[
+            "produce",
+            "users",
+            "--bootstrap-servers",
+            &bootstrap,
+            "--value-schema",
+            &user,
+            "--auto-register",
+            "--with-keys",
+            "-X",
+            "message.timeout.ms=10000",
+        ],
+        &input,
+    );
+    out.assert_ok("produce to kafka");
+    let out = env.run(
+        &[
+            "consume",
+            "users",
+            "--bootstrap-servers",
+            &bootstrap,
+            "--group",
+            "g",
+            "--from-beginning",
+            "--max-messages",
+            "2",
+            "--idle-timeout",
+            "20s",
+            // After a member leaves, librdkafka's mock cluster waits for the group's session
+            // timeout (less 1 s) before the next member may join (Kafka itself does not wait
+            // for members that are gone); keep it short.
+            "-X",
+            "session.timeout.ms=3000",
+        ],
+        b"",
+    );
+    out.assert_ok("consume from kafka");
+    let records = out.json_lines();
+    let keys: Vec<&Value> = records.iter().map(|r| &r["key"]).collect();
+    assert_eq!(keys, vec!["k1", "k2"], "{}", out.text());
+    assert_eq!(records[0]["value"]["name"], "ada");
+    assert_eq!(records[0]["headers"], json!({"h": "v"}));
+
+    // An explicit partition and offset, without a group.
+    let out = env.run(
+        &[
+            "consume",
+            "users",
+            "--bootstrap-servers",
+            &bootstrap,
+            "--partition",
+            "0",
+            "--offset",
+            "1",
+            "--max-messages",
+            "1",
+            "--idle-timeout",
+            "10s",
+            "--key-format",
+            "none",
+        ],
+        b"",
+    );
+    out.assert_ok("consume from kafka at an offset");
+    let records = out.json_lines();
+    assert_eq!(records[0]["offset"], 1);
+    assert_eq!(records[0]["key"], Value::Null);
+    assert_eq!(records[0]["value"]["name"], "bob");
+
+    // A garbage record sent raw: the group resumes after what it printed, skips it and
+    // counts it.
+    use rdkafka::producer::{FutureProducer, FutureRecord};
+    let raw: FutureProducer = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", &bootstrap)
+        .create()
+        .expect("producer");
+    raw.send(
+        FutureRecord::<str, str>::to("users").payload("garbage"),
+        Duration::from_secs(10),
+    )
+    .await
+    .expect("sent");
+    let out = env.run(
+        &[
+            "consume",
+            "users",
+            "--bootstrap-servers",
+            &bootstrap,
+            "--group",
+            "g",
+            "--on-error",
+            "skip",
+            "--idle-timeout",
+            "10s",
+        ],
+        b"",
+    );
+    out.assert_ok("consume from kafka, skip");
+    assert!(out.stdout.is_empty(), "resumed after k2: {}", out.text());
+    assert!(out.stderr.contains("1 skipped"), "{}", out.stderr);
+
+    // From an offset, without a group, the garbage record to a dead-letter topic. (The mock
+    // cluster cannot look offsets up by timestamp, so --from-timestamp is not tried here.)
+    cluster.create_topic("users-dlq", 1, 1).expect("topic");
+    let out = env.run(
+        &[
+            "consume",
+            "users",
+            "--bootstrap-servers",
+            &bootstrap,
+            "--offset",
+            "0",
+            "--on-error",
+            "dlq:users-dlq",
+            "--idle-timeout",
+            "3s",
+            "--value-only",
+        ],
+        b"",
+    );
+    out.assert_ok("consume from kafka, dead-letter");
+    assert_eq!(out.json_lines().len(), 2, "{}{}", out.text(), out.stderr);
+    assert!(out.stderr.contains("1 dead-lettered"), "{}", out.stderr);
+    let out = env.run(
+        &[
+            "consume",
+            "users-dlq",
+            "--bootstrap-servers",
+            &bootstrap,
+            "--partition",
+            "0",
+            "--from-beginning",
+            "--on-error",
+            "skip",
+            "--idle-timeout",
+            "3s",
+        ],
+        b"",
+    );
+    out.assert_ok("consume the dead-letter topic");
+    assert!(
+        out.stderr.contains("1 skipped"),
+        "the garbage arrived: {}",
+        out.stderr
+    );
+
+    // Many records: sent without waiting for each acknowledgement, all counted, in order.
+    cluster.create_topic("bulk", 1, 1).expect("topic");
+    let many: Vec<Value> = (0..5000).map(|i| json!({"id": i, "name": "n"})).collect();
+    let started = std::time::Instant::now();
+    let out = env.run(
+        &[
+            "produce",
+            "bulk",
+            "--bootstrap-servers",
+            &bootstrap,
+            "--value-subject",
+            "users-value",
+        ],
+        &lines(&many),
+    );
+    out.assert_ok("bulk produce to kafka");
+    assert!(
+        out.stderr.contains("5000 record(s) produced"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "5000 records took {:?}",
+        started.elapsed()
+    );
+    let out = env.run(
+        &[
+            "consume",
+            "bulk",
+            "--bootstrap-servers",
+            &bootstrap,
+            "--from-beginning",
+            "--max-messages",
+            "5000",
+            "--idle-timeout",
+            "20s",
+            "--value-only",
+        ],
+        b"",
+    );
+    out.assert_ok("bulk consume from kafka");
+    let ids: Vec<i64> = out
+        .json_lines()
+        .iter()
+        .map(|v| v["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(ids, (0..5000).collect::<Vec<_>>());
+}
