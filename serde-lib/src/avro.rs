@@ -2,10 +2,22 @@
 //! [`apache_avro::types::Value`]s.
 //!
 //! Each writer schema is compiled once per schema id into an [`AvroCodec`] (an apache-avro
-//! `Schema` with its named types resolved) and kept in an `Arc`; no message re-resolves a schema
-//! (`to_avro_datum`/`from_avro_datum` do, per call, and are never used here). Typed values are
-//! written by apache-avro's schema-aware serde serializer straight into the output buffer.
-//! Reading with a reader schema applies Avro's resolution rules (new readers read old data).
+//! `Schema` with its named types resolved, and a flat [`plan`] of it) and kept in an `Arc`; no
+//! message re-resolves a schema (`to_avro_datum`/`from_avro_datum` do, per call, and are never
+//! used here). Reading with a reader schema applies Avro's resolution rules (new readers read
+//! old data), compiled once per (writer id, reader schema) into a read plan.
+//!
+//! Typed values take the fast path: the plan [`encode`]r (a serde `Serializer` writing Avro
+//! binary straight into the framed buffer, validating as it goes) and the plan [`decode`]r (a
+//! serde `Deserializer` driving the caller's `Deserialize` impl over the payload bytes, with no
+//! `Value` in between). Whatever the plan does not model (a few logical types, serde shapes
+//! derived types do not produce) and every error goes to apache-avro, so the values accepted,
+//! their bytes and the error messages stay apache-avro's. Generic [`Value`]s always use
+//! apache-avro.
+
+mod decode;
+mod encode;
+mod plan;
 
 use std::marker::PhantomData;
 use std::sync::Arc;
@@ -27,6 +39,7 @@ use crate::serializer::{
 };
 use crate::wire::{self, Field, SchemaId};
 use crate::{Error, Result};
+use plan::Plan;
 
 /// A header of no bytes: lets apache-avro's single-object reader decode bare datums with a
 /// schema resolved once.
@@ -57,6 +70,8 @@ pub struct AvroCodec {
     has_refs: bool,
     reader: GenericSingleObjectReader,
     writer: Mutex<GenericSingleObjectWriter>,
+    /// The writer plan; `None` when the schema uses what plans do not model.
+    plan: Option<Arc<Plan>>,
 }
 
 impl std::fmt::Debug for AvroCodec {
@@ -101,11 +116,19 @@ impl AvroCodec {
             PlaceholderHeader,
         )
         .map_err(|e| Error::Serialize(avro_error("the schema does not resolve", e)))?;
+        let plan = match Plan::writer(&schema) {
+            Ok(plan) => Some(Arc::new(plan)),
+            Err(reason) => {
+                tracing::debug!(%reason, "Avro schema without a plan; apache-avro encodes and decodes it");
+                None
+            }
+        };
         Ok(AvroCodec {
             has_refs: has_refs(&schema),
             schema,
             reader,
             writer: Mutex::new(writer),
+            plan,
         })
     }
 
@@ -114,8 +137,25 @@ impl AvroCodec {
         &self.schema
     }
 
-    /// Append the Avro encoding of a serde value.
+    /// Append the Avro encoding of a serde value, validated against the schema.
     pub fn encode_serde<T: Serialize + ?Sized>(&self, value: &T, out: &mut Vec<u8>) -> Result<()> {
+        if let Some(plan) = &self.plan {
+            let start = out.len();
+            if encode::encode(plan, value, out).is_ok() {
+                return Ok(());
+            }
+            // Not a shape the plan encoder writes, or not valid: apache-avro decides (and
+            // words the error).
+            out.truncate(start);
+        }
+        self.encode_serde_apache(value, out)
+    }
+
+    fn encode_serde_apache<T: Serialize + ?Sized>(
+        &self,
+        value: &T,
+        out: &mut Vec<u8>,
+    ) -> Result<()> {
         let to_error = |e: apache_avro::Error| {
             Error::Serialize(avro_error("the value does not match the Avro schema", e))
         };
@@ -151,6 +191,11 @@ impl AvroCodec {
         Ok(())
     }
 
+    /// Decode one datum that must fill `bytes` exactly into a serde type.
+    pub fn decode_serde<T: DeserializeOwned>(&self, bytes: &[u8]) -> Result<T> {
+        decode_typed(self.plan.as_deref(), bytes, || self.decode(bytes))
+    }
+
     /// Decode one datum that must fill `bytes` exactly.
     pub fn decode(&self, bytes: &[u8]) -> Result<Value> {
         let mut input = bytes;
@@ -168,6 +213,22 @@ impl AvroCodec {
         }
         Ok(value)
     }
+}
+
+/// Decode with `plan`, or (without a plan, or when it gives up) with apache-avro: `value` and
+/// `from_value`.
+fn decode_typed<T: DeserializeOwned>(
+    plan: Option<&Plan>,
+    bytes: &[u8],
+    value: impl FnOnce() -> Result<Value>,
+) -> Result<T> {
+    if let Some(plan) = plan {
+        if let Ok(v) = decode::decode(plan, bytes) {
+            return Ok(v);
+        }
+    }
+    apache_avro::from_value::<T>(&value()?)
+        .map_err(|e| Error::Deserialize(avro_error("the Avro datum does not fit the Rust type", e)))
 }
 
 fn parse_avro(schema: &str) -> Result<(SchemaDef, ParsedSchema, Arc<AvroCodec>)> {
@@ -340,6 +401,8 @@ impl Serializer<Value> for AvroValueSerializer {
 struct ReadPlan {
     codec: Arc<AvroCodec>,
     resolve: bool,
+    /// The typed read plan (the writer plan, or resolved to the reader schema).
+    plan: Option<Arc<Plan>>,
 }
 
 /// The reader side shared by the typed and generic deserializers.
@@ -369,6 +432,51 @@ impl AvroReader {
         })
     }
 
+    /// The read plan of a payload's writer schema (cached per schema id).
+    async fn plan(&self, schema: SchemaId) -> Result<Arc<ReadPlan>> {
+        if let Some(plan) = self.plans.get(&schema) {
+            return Ok(plan);
+        }
+        self.plans
+            .get_or_try_init(schema, || async {
+                let fetched = self.client.schema(schema).await?;
+                let codec = Arc::new(fetched_codec(&fetched.parsed)?);
+                let resolve = self
+                    .reader
+                    .as_ref()
+                    .is_some_and(|(_, c)| *c != codec.schema.canonical_form());
+                let plan = match (&self.reader, resolve) {
+                    (Some((reader, _)), true) => match Plan::resolved(&codec.schema, reader) {
+                        Ok(plan) => Some(Arc::new(plan)),
+                        Err(reason) => {
+                            tracing::debug!(%reason, %schema, "no read plan; apache-avro resolves");
+                            None
+                        }
+                    },
+                    _ => codec.plan.clone(),
+                };
+                Ok(Arc::new(ReadPlan {
+                    codec,
+                    resolve,
+                    plan,
+                }))
+            })
+            .await
+    }
+
+    async fn read_typed<T: DeserializeOwned>(
+        &self,
+        field: Field,
+        headers: &[(String, Bytes)],
+        payload: &[u8],
+    ) -> Result<T> {
+        let frame = wire::parse_dual(field, headers, payload, false)?;
+        let plan = self.plan(frame.schema).await?;
+        decode_typed(plan.plan.as_deref(), frame.payload, || {
+            self.value(&plan, frame.schema, frame.payload)
+        })
+    }
+
     async fn read(
         &self,
         field: Field,
@@ -376,29 +484,18 @@ impl AvroReader {
         payload: &[u8],
     ) -> Result<Value> {
         let frame = wire::parse_dual(field, headers, payload, false)?;
-        let plan = match self.plans.get(&frame.schema) {
-            Some(plan) => plan,
-            None => {
-                self.plans
-                    .get_or_try_init(frame.schema, || async {
-                        let fetched = self.client.schema(frame.schema).await?;
-                        let codec = Arc::new(fetched_codec(&fetched.parsed)?);
-                        let resolve = self
-                            .reader
-                            .as_ref()
-                            .is_some_and(|(_, c)| *c != codec.schema.canonical_form());
-                        Ok(Arc::new(ReadPlan { codec, resolve }))
-                    })
-                    .await?
-            }
-        };
-        let value = plan.codec.decode(frame.payload)?;
+        let plan = self.plan(frame.schema).await?;
+        self.value(&plan, frame.schema, frame.payload)
+    }
+
+    fn value(&self, plan: &ReadPlan, schema: SchemaId, payload: &[u8]) -> Result<Value> {
+        let value = plan.codec.decode(payload)?;
         match (&self.reader, plan.resolve) {
             (Some((reader, _)), true) => value.resolve(reader).map_err(|e| {
                 Error::Deserialize(avro_error(
                     &format!(
                         "data written with schema {} cannot be read with the reader schema",
-                        frame.schema
+                        schema
                     ),
                     e,
                 ))
@@ -443,10 +540,7 @@ impl<T: DeserializeOwned> AvroDeserializer<T> {
         headers: &[(String, Bytes)],
         payload: &[u8],
     ) -> Result<T> {
-        let value = self.reader.read(field, headers, payload).await?;
-        apache_avro::from_value::<T>(&value).map_err(|e| {
-            Error::Deserialize(avro_error("the Avro datum does not fit the Rust type", e))
-        })
+        self.reader.read_typed(field, headers, payload).await
     }
 }
 
