@@ -22,8 +22,14 @@ const MAX_ZERO_WIDTH_ITEMS: usize = 1 << 16;
 
 type Result<T, E = PlanError> = std::result::Result<T, E>;
 
+/// The bytes are wrong.
 fn err<T>(msg: impl Into<String>) -> Result<T> {
-    Err(PlanError(msg.into()))
+    Err(PlanError::Data(msg.into()))
+}
+
+/// The Rust type asks for something the plan does not present as apache-avro does.
+fn shape<T>(msg: impl Into<String>) -> Result<T> {
+    Err(PlanError::Shape(msg.into()))
 }
 
 /// Decode one datum that must fill `input` exactly.
@@ -127,7 +133,7 @@ impl<'de> Reader<'de> {
         usize::try_from(i)
             .ok()
             .filter(|i| *i < len)
-            .ok_or_else(|| PlanError(format!("{what} index {i} is out of range")))
+            .ok_or_else(|| PlanError::Data(format!("{what} index {i} is out of range")))
     }
 
     fn branch<'b>(&mut self, branches: &'b [Branch]) -> Result<&'b Branch> {
@@ -155,7 +161,7 @@ impl<'de> Reader<'de> {
             // A negative count is followed by the block's size in bytes.
             self.long()?;
             n.checked_neg()
-                .ok_or_else(|| PlanError("a block count overflows".into()))?
+                .ok_or_else(|| PlanError::Data("a block count overflows".into()))?
         } else {
             n
         };
@@ -293,7 +299,7 @@ impl<'r, 'de> NodeDe<'r, 'de> {
                     )),
                 }
             }
-            _ => err("not an enum"),
+            _ => shape("not an enum"),
         }
     }
 }
@@ -380,7 +386,7 @@ impl<'de> de::Deserializer<'de> for NodeDe<'_, 'de> {
             } => *self.r.branch(branches)?,
             Node::AsBranch(b) => *b,
             // apache-avro: "Expected a Union".
-            _ => return err("an Option needs a union"),
+            _ => return shape("an Option needs a union"),
         };
         if b.null {
             visitor.visit_none()
@@ -417,7 +423,7 @@ impl<'de> de::Deserializer<'de> for NodeDe<'_, 'de> {
                 let b = *b;
                 self.union_variant(b, variants, visitor)
             }
-            _ => err("an enum needs an Avro enum, string or union"),
+            _ => shape("an enum needs an Avro enum, string or union"),
         }
     }
 
@@ -461,7 +467,7 @@ impl<'de> de::Deserializer<'de> for NodeDe<'_, 'de> {
                 let node = self.r.plan.node(b.node);
                 self.at(node).deserialize_unit(visitor)
             }
-            _ => err("a unit needs null"),
+            _ => shape("a unit needs null"),
         }
     }
 
@@ -510,7 +516,7 @@ impl<'de> NodeDe<'_, 'de> {
     ) -> Result<V::Value> {
         // apache-avro names the variant by the (reader's) branch index.
         let Some(&name) = variants.get(b.reader_index as usize) else {
-            return err(format!(
+            return shape(format!(
                 "union branch {} has no variant among {}",
                 b.reader_index,
                 variants.len()
@@ -658,7 +664,7 @@ impl<'de> de::MapAccess<'de> for RecordDe<'_, 'de> {
                     node: plan.node(d.node),
                 })
             }
-            None => err("a record value was asked for before its key"),
+            None => shape("a record value was asked for before its key"),
         }
     }
 }
@@ -684,15 +690,15 @@ impl<'de> de::VariantAccess<'de> for UnitVariant<'de> {
     }
 
     fn newtype_variant_seed<T: DeserializeSeed<'de>>(self, _: T) -> Result<T::Value> {
-        err("an Avro enum symbol is a unit variant")
+        shape("an Avro enum symbol is a unit variant")
     }
 
     fn tuple_variant<V: Visitor<'de>>(self, _: usize, _: V) -> Result<V::Value> {
-        err("an Avro enum symbol is a unit variant")
+        shape("an Avro enum symbol is a unit variant")
     }
 
     fn struct_variant<V: Visitor<'de>>(self, _: &'static [&'static str], _: V) -> Result<V::Value> {
-        err("an Avro enum symbol is a unit variant")
+        shape("an Avro enum symbol is a unit variant")
     }
 }
 
@@ -718,7 +724,7 @@ impl<'de> de::VariantAccess<'de> for NodeDe<'_, 'de> {
     fn unit_variant(self) -> Result<()> {
         match self.node {
             Node::Null => Ok(()),
-            _ => err("a unit variant needs a null branch"),
+            _ => shape("a unit variant needs a null branch"),
         }
     }
 
@@ -727,10 +733,10 @@ impl<'de> de::VariantAccess<'de> for NodeDe<'_, 'de> {
     }
 
     fn tuple_variant<V: Visitor<'de>>(self, _: usize, _: V) -> Result<V::Value> {
-        err("the plan decoder reads no tuple variants")
+        shape("the plan decoder reads no tuple variants")
     }
 
     fn struct_variant<V: Visitor<'de>>(self, _: &'static [&'static str], _: V) -> Result<V::Value> {
-        err("the plan decoder reads no struct variants")
+        shape("the plan decoder reads no struct variants")
     }
 }

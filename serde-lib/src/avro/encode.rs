@@ -60,7 +60,7 @@ enum Fit {
 }
 
 fn mismatch(what: &str) -> PlanError {
-    PlanError(format!(
+    PlanError::Shape(format!(
         "the plan encoder does not write {what} with this schema"
     ))
 }
@@ -340,6 +340,7 @@ impl<'a, 'p> ser::Serializer for Encoder<'a, 'p> {
             plan: self.plan,
             record,
             next: 0,
+            later: Vec::new(),
         })
     }
 
@@ -455,7 +456,11 @@ pub(crate) struct RecordEncoder<'a, 'p> {
     out: &'a mut Vec<u8>,
     plan: &'p Plan,
     record: &'p Record,
+    /// Fields before this one are written.
     next: usize,
+    /// Fields that came before their turn, encoded aside (empty while fields come in schema
+    /// order, which is the common case and allocates nothing).
+    later: Vec<Option<Vec<u8>>>,
 }
 
 impl ser::SerializeStruct for RecordEncoder<'_, '_> {
@@ -467,25 +472,49 @@ impl ser::SerializeStruct for RecordEncoder<'_, '_> {
         key: &'static str,
         value: &T,
     ) -> Result<(), PlanError> {
-        // Fields must come in schema order: the common case, and the only one written
-        // without buffering. Others go to apache-avro.
-        let field = self
-            .record
-            .fields
-            .get(self.next)
-            .filter(|f| *f.name == *key)
-            .ok_or_else(|| mismatch("struct fields out of the schema's order"))?;
-        self.next += 1;
+        let fields = &self.record.fields;
+        if self.later.is_empty() {
+            if let Some(field) = fields.get(self.next).filter(|f| *f.name == *key) {
+                // In schema order: straight into the output.
+                self.next += 1;
+                return value.serialize(Encoder {
+                    out: self.out,
+                    plan: self.plan,
+                    node: self.plan.node(field.node),
+                });
+            }
+            self.later = vec![None; fields.len()];
+        }
+        // Out of order: encode aside, write in schema order at the end. (apache-avro 0.21's
+        // direct serializer writes fields in the order they come, which corrupts the datum.)
+        let i = fields
+            .iter()
+            .position(|f| *f.name == *key)
+            .filter(|i| *i >= self.next && self.later[*i].is_none())
+            .ok_or_else(|| mismatch("a struct field the schema lacks, or twice"))?;
+        let mut buf = Vec::new();
         value.serialize(Encoder {
-            out: self.out,
+            out: &mut buf,
             plan: self.plan,
-            node: self.plan.node(field.node),
-        })
+            node: self.plan.node(fields[i].node),
+        })?;
+        self.later[i] = Some(buf);
+        Ok(())
     }
 
     fn end(self) -> Result<(), PlanError> {
-        if self.next != self.record.fields.len() {
-            return Err(mismatch("a struct missing schema fields"));
+        let fields = self.record.fields.len();
+        if self.later.is_empty() {
+            if self.next != fields {
+                return Err(mismatch("a struct missing schema fields"));
+            }
+            return Ok(());
+        }
+        for buf in &self.later[self.next..] {
+            let buf = buf
+                .as_ref()
+                .ok_or_else(|| mismatch("a struct missing schema fields"))?;
+            self.out.extend_from_slice(buf);
         }
         Ok(())
     }

@@ -636,14 +636,22 @@ fn latin1(s: &str) -> Option<Vec<u8>> {
     s.chars().map(|c| u8::try_from(u32::from(c)).ok()).collect()
 }
 
-/// Why the plan encoder or decoder gave up. Callers retry with apache-avro, whose error (if
-/// any) is the one users see.
+/// Why the plan encoder or decoder gave up.
 #[derive(Debug)]
-pub(crate) struct PlanError(pub(crate) String);
+pub(crate) enum PlanError {
+    /// The bytes are not valid for the schema (truncated, a bad length, nesting too deep):
+    /// final, apache-avro would fail too.
+    Data(String),
+    /// The plan does not present this value or Rust type as apache-avro does (or the value does
+    /// not fit): callers retry with apache-avro, whose error (if any) users see.
+    Shape(String),
+}
 
 impl std::fmt::Display for PlanError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
+        match self {
+            PlanError::Data(m) | PlanError::Shape(m) => f.write_str(m),
+        }
     }
 }
 
@@ -651,12 +659,12 @@ impl std::error::Error for PlanError {}
 
 impl serde::ser::Error for PlanError {
     fn custom<T: std::fmt::Display>(msg: T) -> Self {
-        PlanError(msg.to_string())
+        PlanError::Shape(msg.to_string())
     }
 }
 
 impl serde::de::Error for PlanError {
     fn custom<T: std::fmt::Display>(msg: T) -> Self {
-        PlanError(msg.to_string())
+        PlanError::Shape(msg.to_string())
     }
 }
