@@ -1,5 +1,6 @@
 //! Avro serialize/deserialize with a warm cache next to raw apache-avro with a pre-resolved
-//! schema, and producing through the bundled broker with and without the serializer.
+//! schema, and producing through the bundled broker with and without the serializer. What each
+//! bench measures, and the figures, are in `serde-lib/BENCHMARKS.md`.
 //!
 //! A stub registry (a few lines of HTTP/1.1 on a loopback port) answers the first register and
 //! id lookups; every measured call hits the caches.
@@ -8,7 +9,8 @@ use std::sync::Arc;
 
 use apache_avro::headers::HeaderBuilder;
 use apache_avro::GenericSingleObjectReader;
-use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
+use criterion::measurement::{Measurement, ValueFormatter};
+use criterion::{BatchSize, Criterion, Throughput};
 use futures::FutureExt;
 use serde::{Deserialize, Serialize};
 use strata_broker::{Broker, ProducerConfig, ProducerRecord, TopicConfig};
@@ -102,7 +104,81 @@ impl HeaderBuilder for NoHeader {
     }
 }
 
-fn bench(c: &mut Criterion) {
+/// The CPU time of the benchmark thread (`/proc/thread-self/schedstat`, nanoseconds), for
+/// figures that hold while other processes compete for the cores: time spent waiting for a
+/// core is not counted. Work on other threads is not counted either; every bench here runs
+/// its work on the benchmark thread (`block_on` polls the producer's future in place).
+struct ThreadCpuTime;
+
+fn thread_cpu_ns() -> u64 {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse().ok())
+        .expect("/proc/thread-self/schedstat is readable (Linux with schedstats)")
+}
+
+impl Measurement for ThreadCpuTime {
+    type Intermediate = u64;
+    type Value = u64;
+
+    fn start(&self) -> u64 {
+        thread_cpu_ns()
+    }
+    fn end(&self, start: u64) -> u64 {
+        thread_cpu_ns().saturating_sub(start)
+    }
+    fn add(&self, a: &u64, b: &u64) -> u64 {
+        a + b
+    }
+    fn zero(&self) -> u64 {
+        0
+    }
+    fn to_f64(&self, v: &u64) -> f64 {
+        *v as f64
+    }
+    fn formatter(&self) -> &dyn ValueFormatter {
+        &NanosFormatter
+    }
+}
+
+struct NanosFormatter;
+
+impl ValueFormatter for NanosFormatter {
+    fn scale_values(&self, _typical: f64, _values: &mut [f64]) -> &'static str {
+        "ns (cpu)"
+    }
+    fn scale_throughputs(&self, _typical: f64, t: &Throughput, values: &mut [f64]) -> &'static str {
+        let n = match t {
+            Throughput::Elements(n) | Throughput::Bytes(n) | Throughput::BytesDecimal(n) => *n,
+            _ => 1,
+        } as f64;
+        for v in values {
+            *v = n * 1e9 / *v;
+        }
+        "elem/s (cpu)"
+    }
+    fn scale_for_machines(&self, _values: &mut [f64]) -> &'static str {
+        "ns"
+    }
+}
+
+/// `STRATA_BENCH_CLOCK=cpu` measures thread CPU time (groups suffixed `_cpu`); the default is
+/// wall time.
+fn main() {
+    if std::env::var("STRATA_BENCH_CLOCK").as_deref() == Ok("cpu") {
+        let mut c = Criterion::default()
+            .with_measurement(ThreadCpuTime)
+            .configure_from_args();
+        bench(&mut c, "_cpu");
+        c.final_summary();
+    } else {
+        let mut c = Criterion::default().configure_from_args();
+        bench(&mut c, "");
+        c.final_summary();
+    }
+}
+
+fn bench<M: Measurement>(c: &mut Criterion<M>, suffix: &str) {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
@@ -131,7 +207,7 @@ fn bench(c: &mut Criterion) {
         raw.len()
     );
 
-    let mut g = c.benchmark_group("avro_serialize");
+    let mut g = c.benchmark_group(format!("avro_serialize{suffix}"));
     g.throughput(Throughput::Elements(1));
     g.bench_function("raw_apache_avro_preresolved", |b| {
         b.iter(|| {
@@ -168,13 +244,16 @@ fn bench(c: &mut Criterion) {
 
     let reader =
         GenericSingleObjectReader::new_with_header_builder(raw_schema.clone(), NoHeader).unwrap();
-    let mut g = c.benchmark_group("avro_deserialize");
+    let mut g = c.benchmark_group(format!("avro_deserialize{suffix}"));
     g.throughput(Throughput::Elements(1));
     g.bench_function("raw_apache_avro_preresolved", |b| {
         b.iter(|| {
             let v = reader.read_value(&mut &raw[..]).unwrap();
             apache_avro::from_value::<Order>(&v).unwrap()
         })
+    });
+    g.bench_function("strata_codec_unframed", |b| {
+        b.iter(|| codec.decode_serde::<Order>(&raw).unwrap())
     });
     g.bench_function("strata_framed_warm_cache", |b| {
         b.iter(|| {
@@ -199,7 +278,7 @@ fn bench(c: &mut Criterion) {
         Arc::new(ser),
     );
     const BATCH: u64 = 100;
-    let mut g = c.benchmark_group("produce_bundled_broker_batch_100");
+    let mut g = c.benchmark_group(format!("produce_bundled_broker_batch_100{suffix}"));
     g.throughput(Throughput::Elements(BATCH));
     g.bench_function("raw_broker_send_batch", |b| {
         b.iter_batched(
@@ -212,6 +291,16 @@ fn bench(c: &mut Criterion) {
             BatchSize::SmallInput,
         )
     });
+    // The same, with building the records (payload copy, topic string) inside the timing, as
+    // the producer must.
+    g.bench_function("raw_broker_send_batch_incl_record_build", |b| {
+        b.iter(|| {
+            let records = (0..BATCH)
+                .map(|_| ProducerRecord::new("orders", framed.clone()))
+                .collect::<Vec<_>>();
+            raw_producer.send_batch(records).unwrap()
+        })
+    });
     g.bench_function("strata_producer_send_all", |b| {
         b.iter(|| {
             let records = (0..BATCH)
@@ -222,7 +311,7 @@ fn bench(c: &mut Criterion) {
     });
     g.finish();
 
-    let mut g = c.benchmark_group("produce_bundled_broker_single");
+    let mut g = c.benchmark_group(format!("produce_bundled_broker_single{suffix}"));
     g.throughput(Throughput::Elements(1));
     g.bench_function("raw_broker_send", |b| {
         b.iter(|| {
@@ -239,6 +328,3 @@ fn bench(c: &mut Criterion) {
     });
     g.finish();
 }
-
-criterion_group!(benches, bench);
-criterion_main!(benches);

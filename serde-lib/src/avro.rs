@@ -363,22 +363,40 @@ impl<T: Serialize + ?Sized> AvroSerializer<T> {
         T: Sync,
     {
         // The warm path skips the (large) cold-path future entirely.
-        match self.writer.targets[field as usize].get(topic) {
-            Some(target) => futures::future::Either::Left(std::future::ready(
-                target.frame(128, |out| target.codec.encode_serde(value, out)),
-            )),
+        match self.serialize_ready(topic, field, value) {
+            Some(done) => futures::future::Either::Left(std::future::ready(done)),
             None => futures::future::Either::Right(async move {
                 let target = self.writer.target(topic, field).await?;
-                target.frame(128, |out| target.codec.encode_serde(value, out))
+                target.frame(FRAME_HINT, |out| target.codec.encode_serde(value, out))
             }),
         }
     }
+
+    /// Encode `value` now if `topic`'s writer schema is already chosen (no registry call, no
+    /// future); `None` otherwise.
+    pub fn serialize_ready(
+        &self,
+        topic: &str,
+        field: Field,
+        value: &T,
+    ) -> Option<Result<Serialized>> {
+        self.writer.targets[field as usize].with(topic, |target| {
+            target.frame(FRAME_HINT, |out| target.codec.encode_serde(value, out))
+        })
+    }
 }
+
+/// The bytes reserved for a typed datum after its prefix (one allocation for most records).
+const FRAME_HINT: usize = 128;
 
 #[async_trait]
 impl<T: Serialize + Sync + ?Sized> Serializer<T> for AvroSerializer<T> {
     async fn serialize(&self, topic: &str, field: Field, value: &T) -> Result<Serialized> {
         AvroSerializer::serialize(self, topic, field, value).await
+    }
+
+    fn serialize_ready(&self, topic: &str, field: Field, value: &T) -> Option<Result<Serialized>> {
+        AvroSerializer::serialize_ready(self, topic, field, value)
     }
 }
 
