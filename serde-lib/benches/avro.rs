@@ -5,12 +5,13 @@
 //! A stub registry (a few lines of HTTP/1.1 on a loopback port) answers the first register and
 //! id lookups; every measured call hits the caches.
 
+use std::hint::black_box;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use apache_avro::headers::HeaderBuilder;
 use apache_avro::GenericSingleObjectReader;
-use criterion::measurement::{Measurement, ValueFormatter};
-use criterion::{BatchSize, Criterion, Throughput};
+use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use futures::FutureExt;
 use serde::{Deserialize, Serialize};
 use strata_broker::{Broker, ProducerConfig, ProducerRecord, TopicConfig};
@@ -104,81 +105,64 @@ impl HeaderBuilder for NoHeader {
     }
 }
 
-/// The CPU time of the benchmark thread (`/proc/thread-self/schedstat`, nanoseconds), for
-/// figures that hold while other processes compete for the cores: time spent waiting for a
-/// core is not counted. Work on other threads is not counted either; every bench here runs
-/// its work on the benchmark thread (`block_on` polls the producer's future in place).
-struct ThreadCpuTime;
-
-fn thread_cpu_ns() -> u64 {
-    std::fs::read_to_string("/proc/thread-self/schedstat")
-        .ok()
-        .and_then(|s| s.split_whitespace().next()?.parse().ok())
-        .expect("/proc/thread-self/schedstat is readable (Linux with schedstats)")
-}
-
-impl Measurement for ThreadCpuTime {
-    type Intermediate = u64;
-    type Value = u64;
-
-    fn start(&self) -> u64 {
-        thread_cpu_ns()
-    }
-    fn end(&self, start: u64) -> u64 {
-        thread_cpu_ns().saturating_sub(start)
-    }
-    fn add(&self, a: &u64, b: &u64) -> u64 {
-        a + b
-    }
-    fn zero(&self) -> u64 {
-        0
-    }
-    fn to_f64(&self, v: &u64) -> f64 {
-        *v as f64
-    }
-    fn formatter(&self) -> &dyn ValueFormatter {
-        &NanosFormatter
-    }
-}
-
-struct NanosFormatter;
-
-impl ValueFormatter for NanosFormatter {
-    fn scale_values(&self, _typical: f64, _values: &mut [f64]) -> &'static str {
-        "ns (cpu)"
-    }
-    fn scale_throughputs(&self, _typical: f64, t: &Throughput, values: &mut [f64]) -> &'static str {
-        let n = match t {
-            Throughput::Elements(n) | Throughput::Bytes(n) | Throughput::BytesDecimal(n) => *n,
-            _ => 1,
-        } as f64;
-        for v in values {
-            *v = n * 1e9 / *v;
+/// Time `raw` and `ours` in alternating rounds of `per_round` calls (so both see the same load
+/// from other processes) and print the median of the per-round ratios ours/raw, with the
+/// quartiles. Criterion's figures for two benches come from different minutes of a shared
+/// machine; this ratio does not drift with the load. `setup` builds each round's inputs
+/// outside the timing (for sends that consume their records).
+fn paired<I, O, R, S>(
+    name: &str,
+    per_round: usize,
+    mut setup: impl FnMut() -> I,
+    mut raw: R,
+    mut ours: S,
+) where
+    R: FnMut(I) -> O,
+    S: FnMut() -> O,
+{
+    const ROUNDS: usize = 301;
+    let mut ratios = Vec::with_capacity(ROUNDS);
+    let (mut raw_total, mut ours_total) = (Duration::ZERO, Duration::ZERO);
+    let mut time_raw = || {
+        let inputs: Vec<I> = (0..per_round).map(|_| setup()).collect();
+        let start = Instant::now();
+        for input in inputs {
+            black_box(raw(input));
         }
-        "elem/s (cpu)"
+        start.elapsed()
+    };
+    let mut time_ours = || {
+        let start = Instant::now();
+        for _ in 0..per_round {
+            black_box(ours());
+        }
+        start.elapsed()
+    };
+    for round in 0..ROUNDS {
+        let (r, o) = if round % 2 == 0 {
+            let r = time_raw();
+            (r, time_ours())
+        } else {
+            let o = time_ours();
+            (time_raw(), o)
+        };
+        raw_total += r;
+        ours_total += o;
+        ratios.push(o.as_secs_f64() / r.as_secs_f64());
     }
-    fn scale_for_machines(&self, _values: &mut [f64]) -> &'static str {
-        "ns"
-    }
+    ratios.sort_by(f64::total_cmp);
+    let calls = (ROUNDS * per_round) as f64;
+    eprintln!(
+        "paired {name}: ours/raw time {:.3} (quartiles {:.3}..{:.3}); mean per call: raw {:.0} ns, ours {:.0} ns",
+        ratios[ROUNDS / 2],
+        ratios[ROUNDS / 4],
+        ratios[3 * ROUNDS / 4],
+        raw_total.as_nanos() as f64 / calls,
+        ours_total.as_nanos() as f64 / calls,
+    );
 }
 
-/// `STRATA_BENCH_CLOCK=cpu` measures thread CPU time (groups suffixed `_cpu`); the default is
-/// wall time.
-fn main() {
-    if std::env::var("STRATA_BENCH_CLOCK").as_deref() == Ok("cpu") {
-        let mut c = Criterion::default()
-            .with_measurement(ThreadCpuTime)
-            .configure_from_args();
-        bench(&mut c, "_cpu");
-        c.final_summary();
-    } else {
-        let mut c = Criterion::default().configure_from_args();
-        bench(&mut c, "");
-        c.final_summary();
-    }
-}
-
-fn bench<M: Measurement>(c: &mut Criterion<M>, suffix: &str) {
+fn bench(c: &mut Criterion) {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
@@ -186,8 +170,9 @@ fn bench<M: Measurement>(c: &mut Criterion<M>, suffix: &str) {
         .unwrap();
     let url = rt.block_on(stub_registry());
     let client = RegistryClient::new(RegistryConfig::new(url)).unwrap();
-    let ser =
-        AvroSerializer::<Order>::new(client.clone(), SCHEMA, SerializerConfig::default()).unwrap();
+    let ser = Arc::new(
+        AvroSerializer::<Order>::new(client.clone(), SCHEMA, SerializerConfig::default()).unwrap(),
+    );
     let de = AvroDeserializer::<Order>::new(client);
     let value = order();
     // Warm the caches.
@@ -207,7 +192,7 @@ fn bench<M: Measurement>(c: &mut Criterion<M>, suffix: &str) {
         raw.len()
     );
 
-    let mut g = c.benchmark_group(format!("avro_serialize{suffix}"));
+    let mut g = c.benchmark_group("avro_serialize");
     g.throughput(Throughput::Elements(1));
     g.bench_function("raw_apache_avro_preresolved", |b| {
         b.iter(|| {
@@ -244,7 +229,7 @@ fn bench<M: Measurement>(c: &mut Criterion<M>, suffix: &str) {
 
     let reader =
         GenericSingleObjectReader::new_with_header_builder(raw_schema.clone(), NoHeader).unwrap();
-    let mut g = c.benchmark_group(format!("avro_deserialize{suffix}"));
+    let mut g = c.benchmark_group("avro_deserialize");
     g.throughput(Throughput::Elements(1));
     g.bench_function("raw_apache_avro_preresolved", |b| {
         b.iter(|| {
@@ -275,10 +260,10 @@ fn bench<M: Measurement>(c: &mut Criterion<M>, suffix: &str) {
     let producer: Producer<str, Order> = Producer::new(
         Arc::new(BundledProducer(raw_producer.clone())),
         Arc::new(StringSerde),
-        Arc::new(ser),
+        ser.clone(),
     );
     const BATCH: u64 = 100;
-    let mut g = c.benchmark_group(format!("produce_bundled_broker_batch_100{suffix}"));
+    let mut g = c.benchmark_group("produce_bundled_broker_batch_100");
     g.throughput(Throughput::Elements(BATCH));
     g.bench_function("raw_broker_send_batch", |b| {
         b.iter_batched(
@@ -311,7 +296,7 @@ fn bench<M: Measurement>(c: &mut Criterion<M>, suffix: &str) {
     });
     g.finish();
 
-    let mut g = c.benchmark_group(format!("produce_bundled_broker_single{suffix}"));
+    let mut g = c.benchmark_group("produce_bundled_broker_single");
     g.throughput(Throughput::Elements(1));
     g.bench_function("raw_broker_send", |b| {
         b.iter(|| {
@@ -327,4 +312,102 @@ fn bench<M: Measurement>(c: &mut Criterion<M>, suffix: &str) {
         })
     });
     g.finish();
+
+    // The same comparisons, interleaved.
+    paired(
+        "serialize (framed, warm cache / raw apache-avro)",
+        2000,
+        || (),
+        |()| {
+            let mut out = Vec::with_capacity(64);
+            apache_avro::write_avro_datum_ref(&raw_schema, &value, &mut out).unwrap();
+            out
+        },
+        || {
+            ser.serialize("orders", Field::Value, &value)
+                .now_or_never()
+                .expect("a warm cache never waits")
+                .unwrap()
+                .payload
+        },
+    );
+    paired(
+        "serialize (framed, warm cache / strata codec unframed)",
+        2000,
+        || (),
+        |()| {
+            let mut out = Vec::with_capacity(64);
+            codec.encode_serde(&value, &mut out).unwrap();
+            out
+        },
+        || {
+            ser.serialize("orders", Field::Value, &value)
+                .now_or_never()
+                .expect("a warm cache never waits")
+                .unwrap()
+                .payload
+        },
+    );
+    paired(
+        "deserialize (framed, warm cache / raw apache-avro)",
+        2000,
+        || (),
+        |()| {
+            let v = reader.read_value(&mut &raw[..]).unwrap();
+            apache_avro::from_value::<Order>(&v).unwrap()
+        },
+        || {
+            de.deserialize(Field::Value, &[], &framed)
+                .now_or_never()
+                .expect("a warm cache never waits")
+                .unwrap()
+        },
+    );
+    paired(
+        "produce single (validating producer / raw broker send)",
+        200,
+        || ProducerRecord::new("orders", framed.clone()),
+        |r| raw_producer.send(r).unwrap().offset,
+        || {
+            rt.block_on(producer.send(Record::new("orders", &value)))
+                .unwrap()
+                .offset
+        },
+    );
+    paired(
+        "produce batch of 100 (validating producer / raw broker send_batch)",
+        10,
+        || {
+            (0..BATCH)
+                .map(|_| ProducerRecord::new("orders", framed.clone()))
+                .collect::<Vec<_>>()
+        },
+        |records| raw_producer.send_batch(records).unwrap().len(),
+        || {
+            let records = (0..BATCH)
+                .map(|_| Record::new("orders", &value))
+                .collect::<Vec<_>>();
+            rt.block_on(producer.send_all(records)).unwrap().len()
+        },
+    );
+    paired(
+        "produce batch of 100 (validating producer / raw broker send_batch incl. record build)",
+        10,
+        || (),
+        |()| {
+            let records = (0..BATCH)
+                .map(|_| ProducerRecord::new("orders", framed.clone()))
+                .collect::<Vec<_>>();
+            raw_producer.send_batch(records).unwrap().len()
+        },
+        || {
+            let records = (0..BATCH)
+                .map(|_| Record::new("orders", &value))
+                .collect::<Vec<_>>();
+            rt.block_on(producer.send_all(records)).unwrap().len()
+        },
+    );
 }
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
