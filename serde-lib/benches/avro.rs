@@ -364,6 +364,18 @@ fn bench(c: &mut Criterion) {
         },
     );
     paired(
+        "deserialize (framed, warm cache / strata codec unframed)",
+        2000,
+        || (),
+        |()| codec.decode_serde::<Order>(&raw).unwrap(),
+        || {
+            de.deserialize(Field::Value, &[], &framed)
+                .now_or_never()
+                .expect("a warm cache never waits")
+                .unwrap()
+        },
+    );
+    paired(
         "produce single (validating producer / raw broker send)",
         200,
         || ProducerRecord::new("orders", framed.clone()),

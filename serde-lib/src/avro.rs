@@ -362,13 +362,14 @@ impl<T: Serialize + ?Sized> AvroSerializer<T> {
     where
         T: Sync,
     {
-        // The warm path skips the (large) cold-path future entirely.
+        // The warm path skips the (large) cold-path future entirely; the cold path is boxed so
+        // the returned future stays small (futures are moved by value: their size is copied).
         match self.serialize_ready(topic, field, value) {
             Some(done) => futures::future::Either::Left(std::future::ready(done)),
-            None => futures::future::Either::Right(async move {
+            None => futures::future::Either::Right(Box::pin(async move {
                 let target = self.writer.target(topic, field).await?;
                 target.frame(FRAME_HINT, |out| target.codec.encode_serde(value, out))
-            }),
+            })),
         }
     }
 
@@ -495,6 +496,25 @@ impl AvroReader {
             .await
     }
 
+    /// Decode now if the payload's read plan is cached (under the cache's read guard: no `Arc`
+    /// clone); `None` when it must be fetched. Bad frames are answered now.
+    fn read_typed_ready<T: DeserializeOwned>(
+        &self,
+        field: Field,
+        headers: &[(String, Bytes)],
+        payload: &[u8],
+    ) -> Option<Result<T>> {
+        let frame = match wire::parse_dual(field, headers, payload, false) {
+            Ok(frame) => frame,
+            Err(e) => return Some(Err(e)),
+        };
+        self.plans.with(&frame.schema, |plan| {
+            decode_typed(plan.plan.as_deref(), frame.payload, || {
+                self.value(plan, frame.schema, frame.payload)
+            })
+        })
+    }
+
     async fn read_typed<T: DeserializeOwned>(
         &self,
         field: Field,
@@ -564,14 +584,21 @@ impl<T: DeserializeOwned> AvroDeserializer<T> {
         })
     }
 
-    /// Decode a framed payload.
-    pub async fn deserialize(
-        &self,
+    /// Decode a framed payload. Once the payload's writer schema is known the returned future
+    /// is ready at its first poll: no registry call, no lock held across an await.
+    pub fn deserialize<'a>(
+        &'a self,
         field: Field,
-        headers: &[(String, Bytes)],
-        payload: &[u8],
-    ) -> Result<T> {
-        self.reader.read_typed(field, headers, payload).await
+        headers: &'a [(String, Bytes)],
+        payload: &'a [u8],
+    ) -> impl std::future::Future<Output = Result<T>> + 'a {
+        // As the serializer: a small ready future when warm, the boxed cold path otherwise.
+        match self.reader.read_typed_ready(field, headers, payload) {
+            Some(done) => futures::future::Either::Left(std::future::ready(done)),
+            None => futures::future::Either::Right(Box::pin(
+                self.reader.read_typed(field, headers, payload),
+            )),
+        }
     }
 }
 
