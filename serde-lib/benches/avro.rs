@@ -120,31 +120,44 @@ fn paired<I, O, R, S>(
     R: FnMut(I) -> O,
     S: FnMut() -> O,
 {
+    paired_rounds(
+        name,
+        per_round,
+        |n| {
+            let inputs: Vec<I> = (0..n).map(|_| setup()).collect();
+            let start = Instant::now();
+            for input in inputs {
+                black_box(raw(input));
+            }
+            start.elapsed()
+        },
+        |n| {
+            let start = Instant::now();
+            for _ in 0..n {
+                black_box(ours());
+            }
+            start.elapsed()
+        },
+    );
+}
+
+/// [`paired`] with each side timing its own round of `n` calls.
+fn paired_rounds(
+    name: &str,
+    per_round: usize,
+    mut time_raw: impl FnMut(usize) -> Duration,
+    mut time_ours: impl FnMut(usize) -> Duration,
+) {
     const ROUNDS: usize = 301;
     let mut ratios = Vec::with_capacity(ROUNDS);
     let (mut raw_total, mut ours_total) = (Duration::ZERO, Duration::ZERO);
-    let mut time_raw = || {
-        let inputs: Vec<I> = (0..per_round).map(|_| setup()).collect();
-        let start = Instant::now();
-        for input in inputs {
-            black_box(raw(input));
-        }
-        start.elapsed()
-    };
-    let mut time_ours = || {
-        let start = Instant::now();
-        for _ in 0..per_round {
-            black_box(ours());
-        }
-        start.elapsed()
-    };
     for round in 0..ROUNDS {
         let (r, o) = if round % 2 == 0 {
-            let r = time_raw();
-            (r, time_ours())
+            let r = time_raw(per_round);
+            (r, time_ours(per_round))
         } else {
-            let o = time_ours();
-            (time_raw(), o)
+            let o = time_ours(per_round);
+            (time_raw(per_round), o)
         };
         raw_total += r;
         ours_total += o;
@@ -311,9 +324,24 @@ fn bench(c: &mut Criterion) {
                 .unwrap()
         })
     });
+    // As an application sends: awaiting in a task, not entering the runtime per record.
+    g.bench_function("strata_producer_send_in_task", |b| {
+        b.iter_custom(|iters| {
+            rt.block_on(async {
+                let start = Instant::now();
+                for _ in 0..iters {
+                    black_box(producer.send(Record::new("orders", &value)).await.unwrap());
+                }
+                start.elapsed()
+            })
+        })
+    });
     g.finish();
 
-    // The same comparisons, interleaved.
+    // The same comparisons, interleaved (`STRATA_BENCH_PAIRED=0` skips them, for profiling).
+    if std::env::var("STRATA_BENCH_PAIRED").as_deref() == Ok("0") {
+        return;
+    }
     paired(
         "serialize (framed, warm cache / raw apache-avro)",
         2000,
@@ -384,6 +412,29 @@ fn bench(c: &mut Criterion) {
             rt.block_on(producer.send(Record::new("orders", &value)))
                 .unwrap()
                 .offset
+        },
+    );
+    paired_rounds(
+        "produce single in a task (validating producer / raw broker send)",
+        200,
+        |n| {
+            let records: Vec<_> = (0..n)
+                .map(|_| ProducerRecord::new("orders", framed.clone()))
+                .collect();
+            let start = Instant::now();
+            for r in records {
+                black_box(raw_producer.send(r).unwrap());
+            }
+            start.elapsed()
+        },
+        |n| {
+            rt.block_on(async {
+                let start = Instant::now();
+                for _ in 0..n {
+                    black_box(producer.send(Record::new("orders", &value)).await.unwrap());
+                }
+                start.elapsed()
+            })
         },
     );
     paired(

@@ -474,7 +474,7 @@ impl ser::SerializeStruct for RecordEncoder<'_, '_> {
     ) -> Result<(), PlanError> {
         let fields = &self.record.fields;
         if self.later.is_empty() {
-            if let Some(field) = fields.get(self.next).filter(|f| *f.name == *key) {
+            if let Some(field) = fields.get(self.next).filter(|f| f.is(key)) {
                 // In schema order: straight into the output.
                 self.next += 1;
                 return value.serialize(Encoder {
@@ -489,7 +489,7 @@ impl ser::SerializeStruct for RecordEncoder<'_, '_> {
         // direct serializer writes fields in the order they come, which corrupts the datum.)
         let i = fields
             .iter()
-            .position(|f| *f.name == *key)
+            .position(|f| f.is(key))
             .filter(|i| *i >= self.next && self.later[*i].is_none())
             .ok_or_else(|| mismatch("a struct field the schema lacks, or twice"))?;
         let mut buf = Vec::new();

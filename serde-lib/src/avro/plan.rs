@@ -11,6 +11,7 @@
 //! types) fail to compile; callers then keep using apache-avro for them.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use apache_avro::schema::{Name, NamesRef, RecordSchema, ResolvedSchema, Schema};
 
@@ -93,6 +94,26 @@ pub(crate) struct Field {
     pub node: NodeId,
     /// The reader has no such field: skip its bytes.
     pub skip: bool,
+    /// The address of a `&'static str` (a derived struct's field name) already found equal to
+    /// `name`: the encoder's check is then one comparison, not a `memcmp`.
+    pub seen: AtomicUsize,
+}
+
+impl Field {
+    /// Whether a serde struct field name is this field's name.
+    pub(crate) fn is(&self, key: &'static str) -> bool {
+        // Static strings never move or change: the same address and length is the same name.
+        if self.seen.load(Ordering::Relaxed) == key.as_ptr() as usize
+            && self.name.len() == key.len()
+        {
+            return true;
+        }
+        if *self.name == *key {
+            self.seen.store(key.as_ptr() as usize, Ordering::Relaxed);
+            return true;
+        }
+        false
+    }
 }
 
 /// A reader field the writer lacks: its default, pre-encoded with the reader's schema.
@@ -502,12 +523,14 @@ impl<'s> Compiler<'s> {
                         name: rf.name.as_str().into(),
                         node: self.compile((&wf.schema, wside), (&rf.schema, rside))?,
                         skip: false,
+                        seen: AtomicUsize::new(0),
                     });
                 }
                 None => fields.push(Field {
                     name: wf.name.as_str().into(),
                     node: self.compile((&wf.schema, wside), (&wf.schema, wside))?,
                     skip: true,
+                    seen: AtomicUsize::new(0),
                 }),
             }
         }
