@@ -1,10 +1,13 @@
 //! Avro serialize/deserialize with a warm cache next to raw apache-avro with a pre-resolved
-//! schema, and producing through the bundled broker with and without the serializer.
+//! schema, and producing through the bundled broker with and without the serializer. What each
+//! bench measures, and the figures, are in `serde-lib/BENCHMARKS.md`.
 //!
 //! A stub registry (a few lines of HTTP/1.1 on a loopback port) answers the first register and
 //! id lookups; every measured call hits the caches.
 
+use std::hint::black_box;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use apache_avro::headers::HeaderBuilder;
 use apache_avro::GenericSingleObjectReader;
@@ -102,6 +105,76 @@ impl HeaderBuilder for NoHeader {
     }
 }
 
+/// Time `raw` and `ours` in alternating rounds of `per_round` calls (so both see the same load
+/// from other processes) and print the median of the per-round ratios ours/raw, with the
+/// quartiles. Criterion's figures for two benches come from different minutes of a shared
+/// machine; this ratio does not drift with the load. `setup` builds each round's inputs
+/// outside the timing (for sends that consume their records).
+fn paired<I, O, R, S>(
+    name: &str,
+    per_round: usize,
+    mut setup: impl FnMut() -> I,
+    mut raw: R,
+    mut ours: S,
+) where
+    R: FnMut(I) -> O,
+    S: FnMut() -> O,
+{
+    paired_rounds(
+        name,
+        per_round,
+        |n| {
+            let inputs: Vec<I> = (0..n).map(|_| setup()).collect();
+            let start = Instant::now();
+            for input in inputs {
+                black_box(raw(input));
+            }
+            start.elapsed()
+        },
+        |n| {
+            let start = Instant::now();
+            for _ in 0..n {
+                black_box(ours());
+            }
+            start.elapsed()
+        },
+    );
+}
+
+/// [`paired`] with each side timing its own round of `n` calls.
+fn paired_rounds(
+    name: &str,
+    per_round: usize,
+    mut time_raw: impl FnMut(usize) -> Duration,
+    mut time_ours: impl FnMut(usize) -> Duration,
+) {
+    const ROUNDS: usize = 301;
+    let mut ratios = Vec::with_capacity(ROUNDS);
+    let (mut raw_total, mut ours_total) = (Duration::ZERO, Duration::ZERO);
+    for round in 0..ROUNDS {
+        let (r, o) = if round % 2 == 0 {
+            let r = time_raw(per_round);
+            (r, time_ours(per_round))
+        } else {
+            let o = time_ours(per_round);
+            (time_raw(per_round), o)
+        };
+        raw_total += r;
+        ours_total += o;
+        ratios.push(o.as_secs_f64() / r.as_secs_f64());
+    }
+    ratios.sort_by(f64::total_cmp);
+    let calls = (ROUNDS * per_round) as f64;
+    eprintln!(
+        "paired {name}: ours/raw time {:.3} (quartiles {:.3}..{:.3}); mean per call: raw {:.0} ns, ours {:.0} ns",
+        ratios[ROUNDS / 2],
+        ratios[ROUNDS / 4],
+        ratios[3 * ROUNDS / 4],
+        raw_total.as_nanos() as f64 / calls,
+        ours_total.as_nanos() as f64 / calls,
+    );
+}
+
 fn bench(c: &mut Criterion) {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
@@ -110,8 +183,9 @@ fn bench(c: &mut Criterion) {
         .unwrap();
     let url = rt.block_on(stub_registry());
     let client = RegistryClient::new(RegistryConfig::new(url)).unwrap();
-    let ser =
-        AvroSerializer::<Order>::new(client.clone(), SCHEMA, SerializerConfig::default()).unwrap();
+    let ser = Arc::new(
+        AvroSerializer::<Order>::new(client.clone(), SCHEMA, SerializerConfig::default()).unwrap(),
+    );
     let de = AvroDeserializer::<Order>::new(client);
     let value = order();
     // Warm the caches.
@@ -176,6 +250,9 @@ fn bench(c: &mut Criterion) {
             apache_avro::from_value::<Order>(&v).unwrap()
         })
     });
+    g.bench_function("strata_codec_unframed", |b| {
+        b.iter(|| codec.decode_serde::<Order>(&raw).unwrap())
+    });
     g.bench_function("strata_framed_warm_cache", |b| {
         b.iter(|| {
             de.deserialize(Field::Value, &[], &framed)
@@ -196,7 +273,7 @@ fn bench(c: &mut Criterion) {
     let producer: Producer<str, Order> = Producer::new(
         Arc::new(BundledProducer(raw_producer.clone())),
         Arc::new(StringSerde),
-        Arc::new(ser),
+        ser.clone(),
     );
     const BATCH: u64 = 100;
     let mut g = c.benchmark_group("produce_bundled_broker_batch_100");
@@ -211,6 +288,16 @@ fn bench(c: &mut Criterion) {
             |records| raw_producer.send_batch(records).unwrap(),
             BatchSize::SmallInput,
         )
+    });
+    // The same, with building the records (payload copy, topic string) inside the timing, as
+    // the producer must.
+    g.bench_function("raw_broker_send_batch_incl_record_build", |b| {
+        b.iter(|| {
+            let records = (0..BATCH)
+                .map(|_| ProducerRecord::new("orders", framed.clone()))
+                .collect::<Vec<_>>();
+            raw_producer.send_batch(records).unwrap()
+        })
     });
     g.bench_function("strata_producer_send_all", |b| {
         b.iter(|| {
@@ -237,7 +324,152 @@ fn bench(c: &mut Criterion) {
                 .unwrap()
         })
     });
+    // As an application sends: awaiting in a task, not entering the runtime per record.
+    g.bench_function("strata_producer_send_in_task", |b| {
+        b.iter_custom(|iters| {
+            rt.block_on(async {
+                let start = Instant::now();
+                for _ in 0..iters {
+                    black_box(producer.send(Record::new("orders", &value)).await.unwrap());
+                }
+                start.elapsed()
+            })
+        })
+    });
     g.finish();
+
+    // The same comparisons, interleaved (`STRATA_BENCH_PAIRED=0` skips them, for profiling).
+    if std::env::var("STRATA_BENCH_PAIRED").as_deref() == Ok("0") {
+        return;
+    }
+    paired(
+        "serialize (framed, warm cache / raw apache-avro)",
+        2000,
+        || (),
+        |()| {
+            let mut out = Vec::with_capacity(64);
+            apache_avro::write_avro_datum_ref(&raw_schema, &value, &mut out).unwrap();
+            out
+        },
+        || {
+            ser.serialize("orders", Field::Value, &value)
+                .now_or_never()
+                .expect("a warm cache never waits")
+                .unwrap()
+                .payload
+        },
+    );
+    paired(
+        "serialize (framed, warm cache / strata codec unframed)",
+        2000,
+        || (),
+        |()| {
+            let mut out = Vec::with_capacity(64);
+            codec.encode_serde(&value, &mut out).unwrap();
+            out
+        },
+        || {
+            ser.serialize("orders", Field::Value, &value)
+                .now_or_never()
+                .expect("a warm cache never waits")
+                .unwrap()
+                .payload
+        },
+    );
+    paired(
+        "deserialize (framed, warm cache / raw apache-avro)",
+        2000,
+        || (),
+        |()| {
+            let v = reader.read_value(&mut &raw[..]).unwrap();
+            apache_avro::from_value::<Order>(&v).unwrap()
+        },
+        || {
+            de.deserialize(Field::Value, &[], &framed)
+                .now_or_never()
+                .expect("a warm cache never waits")
+                .unwrap()
+        },
+    );
+    paired(
+        "deserialize (framed, warm cache / strata codec unframed)",
+        2000,
+        || (),
+        |()| codec.decode_serde::<Order>(&raw).unwrap(),
+        || {
+            de.deserialize(Field::Value, &[], &framed)
+                .now_or_never()
+                .expect("a warm cache never waits")
+                .unwrap()
+        },
+    );
+    paired(
+        "produce single (validating producer / raw broker send)",
+        200,
+        || ProducerRecord::new("orders", framed.clone()),
+        |r| raw_producer.send(r).unwrap().offset,
+        || {
+            rt.block_on(producer.send(Record::new("orders", &value)))
+                .unwrap()
+                .offset
+        },
+    );
+    paired_rounds(
+        "produce single in a task (validating producer / raw broker send)",
+        200,
+        |n| {
+            let records: Vec<_> = (0..n)
+                .map(|_| ProducerRecord::new("orders", framed.clone()))
+                .collect();
+            let start = Instant::now();
+            for r in records {
+                black_box(raw_producer.send(r).unwrap());
+            }
+            start.elapsed()
+        },
+        |n| {
+            rt.block_on(async {
+                let start = Instant::now();
+                for _ in 0..n {
+                    black_box(producer.send(Record::new("orders", &value)).await.unwrap());
+                }
+                start.elapsed()
+            })
+        },
+    );
+    paired(
+        "produce batch of 100 (validating producer / raw broker send_batch)",
+        10,
+        || {
+            (0..BATCH)
+                .map(|_| ProducerRecord::new("orders", framed.clone()))
+                .collect::<Vec<_>>()
+        },
+        |records| raw_producer.send_batch(records).unwrap().len(),
+        || {
+            let records = (0..BATCH)
+                .map(|_| Record::new("orders", &value))
+                .collect::<Vec<_>>();
+            rt.block_on(producer.send_all(records)).unwrap().len()
+        },
+    );
+    paired(
+        "produce batch of 100 (validating producer / raw broker send_batch incl. record build)",
+        10,
+        || (),
+        |()| {
+            let records = (0..BATCH)
+                .map(|_| ProducerRecord::new("orders", framed.clone()))
+                .collect::<Vec<_>>();
+            raw_producer.send_batch(records).unwrap().len()
+        },
+        || {
+            let records = (0..BATCH)
+                .map(|_| Record::new("orders", &value))
+                .collect::<Vec<_>>();
+            rt.block_on(producer.send_all(records)).unwrap().len()
+        },
+    );
 }
 
 criterion_group!(benches, bench);

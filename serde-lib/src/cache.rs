@@ -47,6 +47,18 @@ impl<K: Eq + Hash + Clone, V: Clone> OnceMap<K, V> {
         self.fresh(*at).then(|| value.clone())
     }
 
+    /// Run `f` on the value of `key` if it is present and fresh, without fetching and without
+    /// cloning it (the map's shard stays read-locked while `f` runs: keep `f` short).
+    pub(crate) fn with<Q, R>(&self, key: &Q, f: impl FnOnce(&V) -> R) -> Option<R>
+    where
+        K: std::borrow::Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        let cell = self.cells.get(key)?;
+        let (at, value) = cell.get()?;
+        self.fresh(*at).then(|| f(value))
+    }
+
     fn fresh(&self, at: Instant) -> bool {
         self.ttl.is_none_or(|ttl| at.elapsed() < ttl)
     }

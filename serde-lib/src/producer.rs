@@ -94,14 +94,14 @@ impl<K: ?Sized + Sync, V: ?Sized + Sync> Producer<K, V> {
         let mut headers = record.headers;
         let key = match record.key {
             Some(k) => Some(place(
-                self.key.serialize(record.topic, Field::Key, k).await?,
+                serialize(&*self.key, record.topic, Field::Key, k).await?,
                 &mut headers,
             )),
             None => None,
         };
         let value = match record.value {
             Some(v) => Some(place(
-                self.value.serialize(record.topic, Field::Value, v).await?,
+                serialize(&*self.value, record.topic, Field::Value, v).await?,
                 &mut headers,
             )),
             None => None,
@@ -114,6 +114,19 @@ impl<K: ?Sized + Sync, V: ?Sized + Sync> Producer<K, V> {
             headers,
             timestamp: None,
         })
+    }
+}
+
+/// A warm serializer encodes in place; only a cold one (a registry call ahead) is awaited.
+async fn serialize<T: ?Sized>(
+    serializer: &dyn Serializer<T>,
+    topic: &str,
+    field: Field,
+    value: &T,
+) -> Result<Serialized> {
+    match serializer.serialize_ready(topic, field, value) {
+        Some(done) => done,
+        None => serializer.serialize(topic, field, value).await,
     }
 }
 
@@ -136,6 +149,18 @@ impl Serializer<str> for StringSerde {
             header: None,
         })
     }
+
+    fn serialize_ready(
+        &self,
+        _topic: &str,
+        _field: Field,
+        value: &str,
+    ) -> Option<Result<Serialized>> {
+        Some(Ok(Serialized {
+            payload: value.as_bytes().to_vec(),
+            header: None,
+        }))
+    }
 }
 
 #[async_trait]
@@ -145,6 +170,18 @@ impl Serializer<String> for StringSerde {
             payload: value.as_bytes().to_vec(),
             header: None,
         })
+    }
+
+    fn serialize_ready(
+        &self,
+        _topic: &str,
+        _field: Field,
+        value: &String,
+    ) -> Option<Result<Serialized>> {
+        Some(Ok(Serialized {
+            payload: value.as_bytes().to_vec(),
+            header: None,
+        }))
     }
 }
 
@@ -173,6 +210,18 @@ impl Serializer<[u8]> for BytesSerde {
             payload: value.to_vec(),
             header: None,
         })
+    }
+
+    fn serialize_ready(
+        &self,
+        _topic: &str,
+        _field: Field,
+        value: &[u8],
+    ) -> Option<Result<Serialized>> {
+        Some(Ok(Serialized {
+            payload: value.to_vec(),
+            header: None,
+        }))
     }
 }
 

@@ -124,6 +124,15 @@ pub struct Serialized {
 pub trait Serializer<T: ?Sized>: Send + Sync {
     /// Encode `value` for `topic`'s key or value.
     async fn serialize(&self, topic: &str, field: Field, value: &T) -> Result<Serialized>;
+
+    /// Encode `value` without waiting, when everything it needs is at hand (the topic's writer
+    /// schema already chosen); `None` means: call [`serialize`](Self::serialize). The
+    /// [`Producer`](crate::Producer) tries this first, so a warm serializer costs no boxed
+    /// future per message.
+    fn serialize_ready(&self, topic: &str, field: Field, value: &T) -> Option<Result<Serialized>> {
+        let _ = (topic, field, value);
+        None
+    }
 }
 
 /// Turns framed bytes back into values.

@@ -48,19 +48,13 @@ async fn blocking<T: Send + 'static>(
         .map_err(Error::from)
 }
 
-/// Run a short blocking broker call (a send): in place on a multi-threaded runtime (the
-/// worker hands its other tasks off; no thread hop, which costs more than an `acks=1` append),
-/// else on the blocking pool. Long calls (a consumer's poll) always use [`blocking`].
-async fn short_blocking<T: Send + 'static>(
-    f: impl FnOnce() -> strata_broker::Result<T> + Send + 'static,
-) -> Result<T> {
-    let multi_thread = tokio::runtime::Handle::try_current()
-        .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
-    if multi_thread {
-        tokio::task::block_in_place(f).map_err(Error::from)
-    } else {
-        blocking(f).await
-    }
+/// Whether a short blocking broker call (a send) runs in place: on a multi-threaded runtime
+/// (the worker hands its other tasks off; no thread hop, which costs more than an `acks=1`
+/// append). Otherwise it goes to the blocking pool. Long calls (a consumer's poll) always use
+/// [`blocking`].
+fn in_place() -> bool {
+    tokio::runtime::Handle::try_current()
+        .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread)
 }
 
 /// The bundled broker's producer as a transport.
@@ -70,13 +64,20 @@ pub struct BundledProducer(pub strata_broker::Producer);
 #[async_trait]
 impl ProducerTransport for BundledProducer {
     async fn send(&self, record: ProducerRecord) -> Result<RecordMetadata> {
+        if in_place() {
+            // In place the producer is borrowed: no handle clone per record.
+            return tokio::task::block_in_place(|| self.0.send(record)).map_err(Error::from);
+        }
         let p = self.0.clone();
-        short_blocking(move || p.send(record)).await
+        blocking(move || p.send(record)).await
     }
 
     async fn send_batch(&self, records: Vec<ProducerRecord>) -> Result<Vec<RecordMetadata>> {
+        if in_place() {
+            return tokio::task::block_in_place(|| self.0.send_batch(records)).map_err(Error::from);
+        }
         let p = self.0.clone();
-        short_blocking(move || p.send_batch(records)).await
+        blocking(move || p.send_batch(records)).await
     }
 
     async fn flush(&self) -> Result<()> {
