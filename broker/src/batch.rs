@@ -117,6 +117,46 @@ fn put_varint(buf: &mut Vec<u8>, v: i64) {
     put_uvarint(buf, zigzag(v));
 }
 
+/// A few varints encoded on the stack: at most 36 bytes (a record length, attributes, timestamp
+/// delta, offset delta and key length).
+struct Varints {
+    buf: [u8; 40],
+    len: usize,
+}
+
+impl Default for Varints {
+    fn default() -> Self {
+        Varints {
+            buf: [0; 40],
+            len: 0,
+        }
+    }
+}
+
+impl Varints {
+    fn byte(&mut self, v: u8) {
+        self.buf[self.len] = v;
+        self.len += 1;
+    }
+
+    fn uvarint(&mut self, mut v: u64) {
+        while v >= 0x80 {
+            self.byte((v as u8) | 0x80);
+            v >>= 7;
+        }
+        self.byte(v as u8);
+    }
+
+    /// The length prefix of a nullable byte string (-1 for null).
+    fn nullable_len(&mut self, b: Option<&[u8]>) {
+        self.uvarint(zigzag(b.map_or(-1, |b| b.len() as i64)));
+    }
+
+    fn bytes(&self) -> &[u8] {
+        &self.buf[..self.len]
+    }
+}
+
 fn uvarint_len(mut v: u64) -> usize {
     let mut n = 1;
     while v >= 0x80 {
@@ -178,6 +218,30 @@ impl Cursor<'_> {
     }
 }
 
+/// A record's headers as the encoder takes them: owned (from a `ProducerRecord`) or borrowed
+/// (from a `RecordRef`), so neither kind is converted (copied) before encoding.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Headers<'a> {
+    Owned(&'a [(String, Vec<u8>)]),
+    Borrowed(&'a [(&'a str, &'a [u8])]),
+}
+
+impl<'a> Headers<'a> {
+    fn len(&self) -> usize {
+        match self {
+            Headers::Owned(h) => h.len(),
+            Headers::Borrowed(h) => h.len(),
+        }
+    }
+
+    fn for_each(&self, mut f: impl FnMut(&'a str, &'a [u8])) {
+        match *self {
+            Headers::Owned(h) => h.iter().for_each(|(k, v)| f(k, v)),
+            Headers::Borrowed(h) => h.iter().for_each(|&(k, v)| f(k, v)),
+        }
+    }
+}
+
 /// Encodes records into a batch whose offsets and CRC are filled in at append time.
 #[derive(Debug)]
 pub(crate) struct BatchBuilder {
@@ -208,29 +272,22 @@ impl BatchBuilder {
         self.max_timestamp = i64::MIN;
     }
 
+    /// The bytes the buffer holds without growing.
+    pub fn capacity(&self) -> usize {
+        self.buf.capacity()
+    }
+
     /// The encoded size so far.
     pub fn len(&self) -> usize {
         self.buf.len()
     }
 
     /// The size a record would add, to check limits before pushing.
-    pub fn record_size(
-        key: Option<&[u8]>,
-        value: Option<&[u8]>,
-        headers: &[(String, Vec<u8>)],
-    ) -> usize {
-        let body = 1
-            + 10
-            + 5
-            + 10
-            + key.map_or(0, <[u8]>::len)
-            + 10
-            + value.map_or(0, <[u8]>::len)
-            + 5
-            + headers
-                .iter()
-                .map(|(k, v)| 10 + k.len() + 10 + v.len())
-                .sum::<usize>();
+    #[inline]
+    pub fn record_size(key: Option<&[u8]>, value: Option<&[u8]>, headers: Headers<'_>) -> usize {
+        let mut body = 1 + 10 + 5 + 10 + key.map_or(0, <[u8]>::len) + 10;
+        body += value.map_or(0, <[u8]>::len) + 5;
+        headers.for_each(|k, v| body += 10 + k.len() + 10 + v.len());
         body + uvarint_len(body as u64)
     }
 
@@ -240,7 +297,7 @@ impl BatchBuilder {
         timestamp: i64,
         key: Option<&[u8]>,
         value: Option<&[u8]>,
-        headers: &[(String, Vec<u8>)],
+        headers: Headers<'_>,
     ) {
         if self.count == 0 {
             self.base_timestamp = timestamp;
@@ -251,40 +308,42 @@ impl BatchBuilder {
             Some(b) => uvarint_len(zigzag(b.len() as i64)) + b.len(),
             None => 1,
         };
-        let body = 1
+        let mut body = 1
             + uvarint_len(ts_delta)
             + uvarint_len(u64::from(self.count))
             + nullable_len(key)
             + nullable_len(value)
-            + uvarint_len(headers.len() as u64)
-            + headers
-                .iter()
-                .map(|(k, v)| {
-                    uvarint_len(k.len() as u64) + k.len() + nullable_len(Some(v.as_slice()))
-                })
-                .sum::<usize>();
+            + uvarint_len(headers.len() as u64);
+        headers.for_each(|k, v| {
+            body += uvarint_len(k.len() as u64) + k.len() + nullable_len(Some(v));
+        });
         let b = &mut self.buf;
         b.reserve(body + 5);
-        put_uvarint(b, body as u64);
-        b.push(0);
-        put_uvarint(b, ts_delta);
-        put_uvarint(b, u64::from(self.count));
-        for part in [key, value] {
-            match part {
-                Some(bytes) => {
-                    put_varint(b, bytes.len() as i64);
-                    b.extend_from_slice(bytes);
-                }
-                None => put_varint(b, -1),
-            }
+        // The varints before each byte string are gathered on the stack and copied in one go:
+        // for small records this is most of the encoding work.
+        let mut pre = Varints::default();
+        pre.uvarint(body as u64);
+        pre.byte(0);
+        pre.uvarint(ts_delta);
+        pre.uvarint(u64::from(self.count));
+        pre.nullable_len(key);
+        b.extend_from_slice(pre.bytes());
+        if let Some(k) = key {
+            b.extend_from_slice(k);
+        }
+        let mut mid = Varints::default();
+        mid.nullable_len(value);
+        b.extend_from_slice(mid.bytes());
+        if let Some(v) = value {
+            b.extend_from_slice(v);
         }
         put_uvarint(b, headers.len() as u64);
-        for (k, v) in headers {
+        headers.for_each(|k, v| {
             put_uvarint(b, k.len() as u64);
             b.extend_from_slice(k.as_bytes());
             put_varint(b, v.len() as i64);
             b.extend_from_slice(v);
-        }
+        });
         self.count += 1;
     }
 
@@ -444,7 +503,7 @@ mod tests {
     fn build(records: &[Rec], base: i64) -> Bytes {
         let mut b = BatchBuilder::with_capacity(64);
         for (ts, k, v, h) in records {
-            b.push(*ts, k.as_deref(), v.as_deref(), h);
+            b.push(*ts, k.as_deref(), v.as_deref(), Headers::Owned(h));
         }
         Bytes::copy_from_slice(b.finish(base, None))
     }

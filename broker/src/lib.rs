@@ -114,6 +114,7 @@ pub use crate::group::{GroupDescription, GroupMember, PartitionLag};
 pub use crate::partitioner::{murmur2, partition_for_key};
 pub use crate::producer::Producer;
 pub use crate::record::{
-    ConsumerRecord, OffsetAndTimestamp, ProducerRecord, RecordMetadata, TopicPartition,
+    ConsumerRecord, OffsetAndTimestamp, ProducerRecord, RecordMetadata, RecordPosition, RecordRef,
+    TopicPartition,
 };
 pub use bytes::Bytes;
