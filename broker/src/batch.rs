@@ -22,7 +22,11 @@
 //! Kafka's v2 format. Offsets are kept through compaction: a record's offset is
 //! `base_offset + offset delta`, so a compacted batch has gaps.
 
+use std::sync::Arc;
+
 use bytes::Bytes;
+
+use crate::record::ConsumerRecord;
 
 /// Bytes before the first record.
 pub(crate) const HEADER_LEN: usize = 42;
@@ -173,7 +177,18 @@ struct Cursor<'a> {
 }
 
 impl Cursor<'_> {
+    #[inline]
     fn uvarint(&mut self) -> Option<u64> {
+        // Most varints in a batch (lengths and deltas of small records) are one byte.
+        let byte = *self.b.get(self.at)?;
+        if byte < 0x80 {
+            self.at += 1;
+            return Some(u64::from(byte));
+        }
+        self.uvarint_long()
+    }
+
+    fn uvarint_long(&mut self) -> Option<u64> {
         let mut v = 0u64;
         let mut shift = 0;
         loop {
@@ -190,6 +205,7 @@ impl Cursor<'_> {
         }
     }
 
+    #[inline]
     fn varint(&mut self) -> Option<i64> {
         let v = self.uvarint()?;
         Some(((v >> 1) as i64) ^ -((v & 1) as i64))
@@ -202,6 +218,7 @@ impl Cursor<'_> {
     }
 
     /// A length-prefixed slice; a length of -1 is null.
+    #[inline]
     fn nullable(&mut self) -> Option<Option<(usize, usize)>> {
         let len = self.varint()?;
         if len == -1 {
@@ -398,7 +415,6 @@ pub(crate) struct DecodedRecord {
     pub timestamp: i64,
     pub key: Option<Bytes>,
     pub value: Option<Bytes>,
-    pub headers: Vec<(String, Bytes)>,
     /// Where the record's bytes (length prefix included) lie in the frame, for compaction.
     pub raw: (usize, usize),
 }
@@ -437,18 +453,14 @@ pub(crate) fn decode_each(
         let offset_delta = r.uvarint()?;
         let key = r.nullable()?.map(|(s, e)| frame.slice(s..e));
         let value = r.nullable()?.map(|(s, e)| frame.slice(s..e));
+        // Headers are checked, not kept: compaction and time lookups do not need them.
         let n_headers = r.uvarint()?;
-        let mut headers = Vec::new();
         for _ in 0..n_headers {
             let klen = usize::try_from(r.uvarint()?).ok()?;
             let kend = r.at.checked_add(klen)?;
-            let k = std::str::from_utf8(b.get(r.at..kend)?).ok()?.to_owned();
+            std::str::from_utf8(b.get(r.at..kend)?).ok()?;
             r.at = kend;
-            let v = r
-                .nullable()?
-                .map(|(s, e)| frame.slice(s..e))
-                .unwrap_or_default();
-            headers.push((k, v));
+            r.nullable()?;
         }
         let timestamp = if h.log_append_time() {
             h.max_timestamp
@@ -460,10 +472,79 @@ pub(crate) fn decode_each(
             timestamp,
             key,
             value,
-            headers,
             raw: (start, end),
         });
         c.at = end;
+    }
+    Some(())
+}
+
+/// Decodes the records of the verified frame `buf[at..]` described by `h` straight into
+/// consumer records (those at or after `min_offset`), their keys and values slices of `buf`:
+/// the consumer's fetch path, with no intermediate record and no copy. `None` if malformed
+/// (`out` may have received some records by then).
+pub(crate) fn decode_into(
+    buf: &Bytes,
+    at: usize,
+    h: &BatchHeader,
+    min_offset: i64,
+    topic: &Arc<str>,
+    partition: i32,
+    out: &mut Vec<ConsumerRecord>,
+) -> Option<()> {
+    let end = at.checked_add(h.frame_len())?;
+    let b: &[u8] = buf.get(..end)?;
+    let mut c = Cursor {
+        b,
+        at: at + HEADER_LEN,
+    };
+    let log_append_time = h.log_append_time();
+    out.reserve(h.record_count as usize);
+    for _ in 0..h.record_count {
+        let len = usize::try_from(c.uvarint()?).ok()?;
+        let body_end = c.at.checked_add(len)?;
+        if body_end > end {
+            return None;
+        }
+        let mut r = Cursor {
+            b: &b[..body_end],
+            at: c.at,
+        };
+        c.at = body_end;
+        let _attributes = r.u8()?;
+        let ts_delta = r.varint()?;
+        let offset = h.base_offset + r.uvarint()? as i64;
+        if offset < min_offset {
+            continue;
+        }
+        let key = r.nullable()?.map(|(s, e)| buf.slice(s..e));
+        let value = r.nullable()?.map(|(s, e)| buf.slice(s..e));
+        let n_headers = r.uvarint()?;
+        let mut headers = Vec::new();
+        for _ in 0..n_headers {
+            let klen = usize::try_from(r.uvarint()?).ok()?;
+            let kend = r.at.checked_add(klen)?;
+            let k = std::str::from_utf8(b.get(r.at..kend)?).ok()?.to_owned();
+            r.at = kend;
+            let v = r
+                .nullable()?
+                .map(|(s, e)| buf.slice(s..e))
+                .unwrap_or_default();
+            headers.push((k, v));
+        }
+        out.push(ConsumerRecord {
+            topic: topic.clone(),
+            partition,
+            offset,
+            timestamp: if log_append_time {
+                h.max_timestamp
+            } else {
+                h.base_timestamp.wrapping_add(ts_delta)
+            },
+            key,
+            value,
+            headers,
+        });
     }
     Some(())
 }
@@ -568,14 +649,25 @@ mod tests {
             prop_assert!(crc_ok(&frame));
             let decoded = decode(&frame, &h).unwrap();
             prop_assert_eq!(decoded.len(), recs.len());
-            for (i, (r, (ts, k, v, hs))) in decoded.iter().zip(&recs).enumerate() {
+            let topic: Arc<str> = Arc::from("t");
+            let mut consumed = Vec::new();
+            decode_into(&frame, 0, &h, i64::MIN, &topic, 3, &mut consumed).unwrap();
+            prop_assert_eq!(consumed.len(), recs.len());
+            for (i, ((r, c), (ts, k, v, hs))) in decoded.iter().zip(&consumed).zip(&recs).enumerate() {
                 prop_assert_eq!(r.offset, base + i as i64);
                 prop_assert_eq!(r.timestamp, *ts);
                 prop_assert_eq!(r.key.as_deref(), k.as_deref());
                 prop_assert_eq!(r.value.as_deref(), v.as_deref());
-                let got: Vec<(String, Vec<u8>)> = r.headers.iter().map(|(k, v)| (k.clone(), v.to_vec())).collect();
+                prop_assert_eq!((c.offset, c.timestamp, c.partition), (r.offset, r.timestamp, 3));
+                prop_assert_eq!(c.key.as_deref(), k.as_deref());
+                prop_assert_eq!(c.value.as_deref(), v.as_deref());
+                let got: Vec<(String, Vec<u8>)> = c.headers.iter().map(|(k, v)| (k.clone(), v.to_vec())).collect();
                 prop_assert_eq!(&got, hs);
             }
+            // Records before the offset asked for are skipped.
+            let mut later = Vec::new();
+            decode_into(&frame, 0, &h, base + 1, &topic, 3, &mut later).unwrap();
+            prop_assert_eq!(later.len(), recs.len() - 1);
         }
 
         #[test]
@@ -583,6 +675,7 @@ mod tests {
             let frame = Bytes::from(data);
             if let Some(h) = BatchHeader::parse(&frame) {
                 let _ = decode(&frame, &h);
+                let _ = decode_into(&frame, 0, &h, 0, &Arc::from("t"), 0, &mut Vec::new());
             }
         }
     }
