@@ -357,6 +357,15 @@ impl Broker {
         group::describe(self, group)
     }
 
+    /// Deletes a consumer group's committed offsets (Kafka's DeleteGroups). Fails with
+    /// [`Error::GroupNotEmpty`] while a consumer is a member, and [`Error::UnknownGroup`] for a
+    /// group never used.
+    pub fn delete_group(&self, group: &str) -> Result<()> {
+        group::delete(self.dir(), group)?;
+        tracing::info!(group, "deleted consumer group");
+        Ok(())
+    }
+
     /// Runs retention and compaction once, now, on every topic.
     pub fn run_cleaner(&self) -> Result<CleanerStats> {
         let mut total = CleanerStats::default();

@@ -498,3 +498,55 @@ fn two_broker_handles_on_one_directory_take_turns_writing_a_partition() {
     c.assign(&[TopicPartition::new("t", 0)]).unwrap();
     assert_eq!(poll_n(&c, 400, Duration::from_secs(10)).len(), 400);
 }
+
+#[test]
+fn paused_partitions_return_nothing_until_resumed_and_keep_their_position() {
+    let dir = tempfile::tempdir().unwrap();
+    let b = broker(dir.path());
+    b.create_topic("t", 2, TopicConfig::default()).unwrap();
+    let p = b.producer(ProducerConfig::default());
+    for i in 0..20 {
+        p.send(ProducerRecord::new("t", format!("{i}")).with_partition(i % 2))
+            .unwrap();
+    }
+    let (t0, t1) = (TopicPartition::new("t", 0), TopicPartition::new("t", 1));
+    let c = b
+        .consumer(ConsumerConfig {
+            max_poll_records: 4,
+            ..earliest()
+        })
+        .unwrap();
+    c.assign(&[t0.clone(), t1.clone()]).unwrap();
+    // Some records of partition 0 get fetched and buffered before the pause.
+    let first = c.poll(Duration::from_secs(1)).unwrap();
+    assert!(!first.is_empty());
+    c.pause(std::slice::from_ref(&t0)).unwrap();
+    assert_eq!(c.paused(), vec![t0.clone()]);
+    let mut rest = Vec::new();
+    for _ in 0..10 {
+        rest.extend(c.poll(Duration::from_millis(20)).unwrap());
+    }
+    assert!(
+        rest.iter().all(|r| r.partition == 1),
+        "nothing from a paused partition"
+    );
+    let seen0 = first.iter().filter(|r| r.partition == 0).count() as i64;
+    assert_eq!(c.position(&t0).unwrap(), seen0, "the paused position stays");
+    assert!(
+        c.pause(&[TopicPartition::new("t", 7)]).is_err(),
+        "not assigned"
+    );
+    c.resume(std::slice::from_ref(&t0)).unwrap();
+    assert!(c.paused().is_empty());
+    let after = poll_n(&c, (10 - seen0) as usize, Duration::from_secs(5));
+    let offsets: Vec<i64> = after
+        .iter()
+        .filter(|r| r.partition == 0)
+        .map(|r| r.offset)
+        .collect();
+    assert_eq!(
+        offsets,
+        (seen0..10).collect::<Vec<_>>(),
+        "resumed where it stopped"
+    );
+}
