@@ -347,6 +347,16 @@ impl Broker {
         Ok((p.log_start()?, p.log_end()?))
     }
 
+    /// Deletes the records of a partition before `before` (Kafka's DeleteRecords): the log
+    /// start moves there for every process (others notice within a second), consumers before
+    /// it get their `auto_offset_reset`, and sealed segments wholly before it are deleted at
+    /// once. `-1` means the log end (everything). Returns the new log start (Kafka's low
+    /// watermark). An offset after the log end is an [`Error::OffsetOutOfRange`].
+    pub fn delete_records(&self, topic: &str, partition: i32, before: i64) -> Result<i64> {
+        let p = self.partition(topic, partition)?;
+        cleaner::delete_records(&p, before)
+    }
+
     /// The names of all consumer groups, sorted.
     pub fn list_groups(&self) -> Result<Vec<String>> {
         group::list_groups(&self.inner.dir)

@@ -23,7 +23,7 @@ use fs4::fs_std::FileExt;
 
 use crate::batch::{self, BatchHeader};
 use crate::config::TopicConfig;
-use crate::error::{IoContext, Result};
+use crate::error::{Error, IoContext, Result};
 use crate::partition::{sync_dir, Partition};
 use crate::segment::{self, Segment, Step};
 
@@ -92,6 +92,60 @@ pub(crate) fn clean_partition(
             stats.records_removed = removed;
         }
         Ok(stats)
+    })();
+    let _ = FileExt::unlock(&lock);
+    result
+}
+
+/// Kafka's DeleteRecords for one partition: moves the log start to `before` (-1: the log end),
+/// durably and for every process, and deletes the sealed segments wholly before it. Takes
+/// `cleaner.lock`, waiting for a cleaner at work. Returns the new log start (Kafka's low
+/// watermark); an offset at or before the current start changes nothing.
+pub(crate) fn delete_records(p: &Partition, before: i64) -> Result<i64> {
+    let dir = p.dir().to_owned();
+    let lock_path = dir.join("cleaner.lock");
+    let lock = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .ctx("open cleaner lock", &lock_path)?;
+    lock.lock_exclusive().ctx("lock cleaner", &lock_path)?;
+    let result = (|| {
+        recover(&dir)?;
+        p.reload()?;
+        let (start, end) = (p.log_start()?, p.log_end()?);
+        let target = if before == -1 { end } else { before };
+        if target < 0 || target > end {
+            // Kafka answers OFFSET_OUT_OF_RANGE beyond the high watermark.
+            return Err(Error::OffsetOutOfRange {
+                topic: p.topic.to_string(),
+                partition: p.id,
+                offset: before,
+                log_start: start,
+                log_end: end,
+            });
+        }
+        if target <= start {
+            return Ok(start);
+        }
+        p.set_log_start(target)?;
+        let segs = p.segments();
+        let doomed: Vec<Arc<Segment>> = segs
+            .windows(2)
+            .take_while(|w| w[1].base_offset <= target)
+            .map(|w| w[0].clone())
+            .collect();
+        if !doomed.is_empty() {
+            let bases: Vec<i64> = doomed.iter().map(|s| s.base_offset).collect();
+            p.replace_segments(&bases, None);
+            for s in &doomed {
+                s.delete_files()?;
+            }
+            sync_dir(&dir)?;
+        }
+        tracing::info!(topic = %p.topic, partition = p.id, log_start = target, segments_deleted = doomed.len(), "deleted records");
+        Ok(target)
     })();
     let _ = FileExt::unlock(&lock);
     result

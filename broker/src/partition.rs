@@ -12,7 +12,7 @@
 
 use std::fs::{self, File, OpenOptions};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -156,6 +156,9 @@ pub(crate) struct Partition {
     sync: Mutex<SyncState>,
     sync_cv: Condvar,
     last_refresh: Mutex<Instant>,
+    /// The log start set by `delete_records` (file `log-start`), re-read with the segments:
+    /// records before it are hidden even while their segment still holds them.
+    start_floor: AtomicI64,
     notifier: Arc<Notifier>,
     leases: Arc<Leases>,
 }
@@ -201,6 +204,22 @@ fn list_bases(dir: &Path) -> Result<Vec<i64>> {
     }
     bases.sort_unstable();
     Ok(bases)
+}
+
+/// The file holding a log start set by `delete_records`.
+const LOG_START_FILE: &str = "log-start";
+
+/// The log start set by `delete_records`, or 0.
+fn read_log_start(dir: &Path) -> Result<i64> {
+    let path = dir.join(LOG_START_FILE);
+    match fs::read_to_string(&path) {
+        Ok(text) => text.trim().parse().map_err(|_| Error::BadMetadata {
+            path,
+            reason: format!("`{}` is not an offset", text.trim()),
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(0),
+        Err(e) => Err(Error::io("read log start", &path, e)),
+    }
 }
 
 /// fsyncs a directory so that a created or renamed file in it survives a crash.
@@ -250,6 +269,7 @@ impl Partition {
             }),
             sync_cv: Condvar::new(),
             last_refresh: Mutex::new(Instant::now()),
+            start_floor: AtomicI64::new(0),
             notifier,
             leases,
         };
@@ -281,6 +301,8 @@ impl Partition {
             }
         }
         *self.segments.write() = new;
+        self.start_floor
+            .fetch_max(read_log_start(&self.dir)?, Ordering::AcqRel);
         *self.last_refresh.lock() = Instant::now();
         Ok(())
     }
@@ -320,7 +342,26 @@ impl Partition {
     /// The first offset in the log.
     pub fn log_start(&self) -> Result<i64> {
         self.maybe_reload()?;
-        Ok(self.segments.read().first().map_or(0, |s| s.base_offset))
+        let first = self.segments.read().first().map_or(0, |s| s.base_offset);
+        Ok(first.max(self.start_floor.load(Ordering::Acquire)))
+    }
+
+    /// Moves the log start forward to `offset` for every process (Kafka's DeleteRecords): the
+    /// offset is written to `log-start` durably (write, fsync, rename, fsync the directory)
+    /// before it takes effect here. The caller holds `cleaner.lock` and checked the offset.
+    pub fn set_log_start(&self, offset: i64) -> Result<()> {
+        let path = self.dir.join(LOG_START_FILE);
+        let tmp = self.dir.join(format!("{LOG_START_FILE}.tmp"));
+        {
+            let mut f = File::create(&tmp).ctx("write log start", &tmp)?;
+            std::io::Write::write_all(&mut f, offset.to_string().as_bytes())
+                .ctx("write log start", &tmp)?;
+            f.sync_all().ctx("fsync log start", &tmp)?;
+        }
+        fs::rename(&tmp, &path).ctx("replace log start", &path)?;
+        sync_dir(&self.dir)?;
+        self.start_floor.fetch_max(offset, Ordering::AcqRel);
+        Ok(())
     }
 
     /// The offset the next record will get.
@@ -579,7 +620,11 @@ impl Partition {
         let (mut seg, mut pos) = match hint.as_ref() {
             // Only while its segment is still part of the log: after retention or compaction
             // the reader starts over from the offset, as a Kafka consumer would.
-            Some(c) if c.next_offset == offset && self.has_segment(&c.segment) => {
+            Some(c)
+                if c.next_offset == offset
+                    && offset >= self.start_floor.load(Ordering::Acquire)
+                    && self.has_segment(&c.segment) =>
+            {
                 (c.segment.clone(), c.pos)
             }
             _ => {
@@ -587,7 +632,9 @@ impl Partition {
                 let Some(first) = segs.first() else {
                     return Ok(Fetch::Empty);
                 };
-                let log_start = first.base_offset;
+                let log_start = first
+                    .base_offset
+                    .max(self.start_floor.load(Ordering::Acquire));
                 let log_end = self.log_end()?;
                 if offset < log_start || offset > log_end {
                     return Ok(Fetch::OutOfRange { log_start, log_end });
@@ -769,11 +816,36 @@ impl Partition {
             }
             if let Some(records) = batch::decode(&frame, &h) {
                 if let Some(r) = records.iter().find(|r| r.timestamp >= ts) {
+                    let floor = self.start_floor.load(Ordering::Acquire);
+                    if r.offset < floor {
+                        // Deleted by delete_records: look from the log start instead.
+                        return self.scan_for_time(floor, ts);
+                    }
                     return Ok(Some((r.offset, r.timestamp)));
                 }
             }
         }
         Ok(None)
+    }
+
+    /// The first record at or after `offset` whose timestamp is at least `ts`, read in order.
+    fn scan_for_time(&self, mut offset: i64, ts: i64) -> Result<Option<(i64, i64)>> {
+        let mut cursor = None;
+        loop {
+            match self.fetch(offset, FETCH_CHUNK, &mut cursor)? {
+                Fetch::Records(records, c) => {
+                    if let Some(r) = records.iter().find(|r| r.timestamp >= ts) {
+                        return Ok(Some((r.offset, r.timestamp)));
+                    }
+                    if c.next_offset <= offset {
+                        return Ok(None);
+                    }
+                    offset = c.next_offset;
+                    cursor = Some(c);
+                }
+                Fetch::Empty | Fetch::OutOfRange { .. } => return Ok(None),
+            }
+        }
     }
 
     /// The partition's directory.
