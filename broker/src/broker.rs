@@ -387,7 +387,12 @@ impl Broker {
             };
             let config = t.config();
             for p in t.partitions() {
-                let s = cleaner::clean_partition(&p, &config, cleaner::now_ms())?;
+                let s = cleaner::clean_partition(
+                    &p,
+                    &config,
+                    cleaner::now_ms(),
+                    self.inner.config.cleaner_offset_map_bytes,
+                )?;
                 total.add(&s);
             }
         }

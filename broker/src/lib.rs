@@ -106,7 +106,7 @@ pub use crate::broker::{Broker, PartitionDescription, TopicDescription};
 pub use crate::cleaner::CleanerStats;
 pub use crate::config::{
     Acks, AutoOffsetReset, BrokerConfig, CleanupPolicy, ConsumerConfig, ProducerConfig,
-    TimestampType, TopicConfig,
+    TimestampType, TopicConfig, OFFSET_MAP_ENTRY_OVERHEAD,
 };
 pub use crate::consumer::Consumer;
 pub use crate::error::{Error, Result};

@@ -363,3 +363,60 @@ fn delete_records_moves_the_log_start_for_readers_and_other_handles_and_deletes_
     assert_eq!(md.offset, 200);
     assert_eq!(b.offsets("t", 0).unwrap(), (200, 201));
 }
+
+/// Writes 3 rounds of values for 200 keys to a compacted topic of small segments in a fresh
+/// directory, cleans it with an offset map of `map_bytes` and returns the records removed, the
+/// latest value per key read back and how many records are left.
+fn compact_many_keys(map_bytes: usize) -> (u64, HashMap<String, String>, usize) {
+    let dir = tempfile::tempdir().unwrap();
+    let b = strata_broker::Broker::open_with(
+        dir.path(),
+        strata_broker::BrokerConfig {
+            background_cleaner: false,
+            cleaner_offset_map_bytes: map_bytes,
+            ..strata_broker::BrokerConfig::default()
+        },
+    )
+    .unwrap();
+    b.create_topic("t", 1, compacted(0)).unwrap();
+    let p = b.producer(ProducerConfig::default());
+    for round in 0..3 {
+        for k in 0..200 {
+            p.send(
+                ProducerRecord::new("t", format!("{round}-{k}")).with_key(format!("key-{k:03}")),
+            )
+            .unwrap();
+        }
+    }
+    let removed = b.run_cleaner().unwrap().records_removed;
+    let c = b.consumer(earliest()).unwrap();
+    c.assign(&[TopicPartition::new("t", 0)]).unwrap();
+    let recs = poll_n(&c, 600 - removed as usize, Duration::from_secs(5));
+    assert!(recs.windows(2).all(|w| w[1].offset > w[0].offset));
+    let mut latest = HashMap::new();
+    for r in &recs {
+        let k = String::from_utf8(r.key.as_ref().unwrap().to_vec()).unwrap();
+        let v = String::from_utf8(r.value.as_ref().unwrap().to_vec()).unwrap();
+        latest.insert(k, v);
+    }
+    (removed, latest, recs.len())
+}
+
+#[test]
+fn compaction_with_a_small_offset_map_runs_in_passes_and_keeps_the_latest_record_per_key() {
+    let (full_removed, full_latest, _) = compact_many_keys(128 << 20);
+    // Room for 20 of the 200 keys (7 bytes each): more than ten passes.
+    let small = 20 * (7 + strata_broker::OFFSET_MAP_ENTRY_OVERHEAD);
+    let (removed, latest, left) = compact_many_keys(small);
+    assert_eq!(latest, full_latest, "every key's latest value survives");
+    assert_eq!(latest.len(), 200);
+    for (k, v) in &latest {
+        let n: u32 = k[4..].parse().unwrap();
+        assert_eq!(v, &format!("2-{n}"), "key {k}");
+    }
+    // Every pass maps from where the last one stopped and rewrites everything before: in the
+    // end as much goes as with a map that holds every key.
+    assert!(full_removed >= 300, "{full_removed}");
+    assert_eq!(removed, full_removed);
+    assert_eq!(left, 600 - removed as usize);
+}
