@@ -121,28 +121,33 @@ fn put_varint(buf: &mut Vec<u8>, v: i64) {
     put_uvarint(buf, zigzag(v));
 }
 
-/// A few varints encoded on the stack: at most 36 bytes (a record length, attributes, timestamp
-/// delta, offset delta and key length).
+/// A few varints encoded on the stack: at most a record length, attributes, timestamp delta,
+/// offset delta, key length and value length (46 bytes).
 struct Varints {
-    buf: [u8; 40],
+    buf: [u8; 64],
     len: usize,
 }
 
 impl Default for Varints {
     fn default() -> Self {
         Varints {
-            buf: [0; 40],
+            buf: [0; 64],
             len: 0,
         }
     }
 }
 
 impl Varints {
+    /// How many bytes [`Varints::copy_into`] copies (the rest is cut off again).
+    const COPY: usize = 48;
+
+    #[inline]
     fn byte(&mut self, v: u8) {
         self.buf[self.len] = v;
         self.len += 1;
     }
 
+    #[inline]
     fn uvarint(&mut self, mut v: u64) {
         while v >= 0x80 {
             self.byte((v as u8) | 0x80);
@@ -151,23 +156,19 @@ impl Varints {
         self.byte(v as u8);
     }
 
-    /// The length prefix of a nullable byte string (-1 for null).
-    fn nullable_len(&mut self, b: Option<&[u8]>) {
-        self.uvarint(zigzag(b.map_or(-1, |b| b.len() as i64)));
-    }
-
-    fn bytes(&self) -> &[u8] {
-        &self.buf[..self.len]
+    /// Appends the bytes to `out` with one fixed-size copy. `out` should have room for
+    /// [`Varints::COPY`] more bytes (or it grows).
+    #[inline]
+    fn copy_into(&self, out: &mut Vec<u8>) {
+        let end = out.len() + self.len;
+        out.extend_from_slice(&self.buf[..Self::COPY]);
+        out.truncate(end);
     }
 }
 
-fn uvarint_len(mut v: u64) -> usize {
-    let mut n = 1;
-    while v >= 0x80 {
-        v >>= 7;
-        n += 1;
-    }
-    n
+fn uvarint_len(v: u64) -> usize {
+    // 7 bits a byte; 0 takes one byte.
+    (70 - (v | 1).leading_zeros() as usize) / 7
 }
 
 /// A cursor over record bytes; every read is bounds-checked and `None` means malformed.
@@ -321,46 +322,58 @@ impl BatchBuilder {
         }
         self.max_timestamp = self.max_timestamp.max(timestamp);
         let ts_delta = zigzag(timestamp.wrapping_sub(self.base_timestamp));
-        let nullable_len = |b: Option<&[u8]>| match b {
-            Some(b) => uvarint_len(zigzag(b.len() as i64)) + b.len(),
-            None => 1,
-        };
-        let mut body = 1
+        let key_len = key.map_or(0, <[u8]>::len);
+        let value_len = value.map_or(0, <[u8]>::len);
+        let key_prefix = zigzag(key.map_or(-1, |k| k.len() as i64));
+        let value_prefix = zigzag(value.map_or(-1, |v| v.len() as i64));
+        let mut tail = uvarint_len(headers.len() as u64);
+        headers.for_each(|k, v| {
+            tail += uvarint_len(k.len() as u64) + k.len() + uvarint_len(zigzag(v.len() as i64));
+            tail += v.len();
+        });
+        let body = 1
             + uvarint_len(ts_delta)
             + uvarint_len(u64::from(self.count))
-            + nullable_len(key)
-            + nullable_len(value)
-            + uvarint_len(headers.len() as u64);
-        headers.for_each(|k, v| {
-            body += uvarint_len(k.len() as u64) + k.len() + nullable_len(Some(v));
-        });
+            + uvarint_len(key_prefix)
+            + key_len
+            + uvarint_len(value_prefix)
+            + value_len
+            + tail;
         let b = &mut self.buf;
-        b.reserve(body + 5);
-        // The varints before each byte string are gathered on the stack and copied in one go:
-        // for small records this is most of the encoding work.
-        let mut pre = Varints::default();
-        pre.uvarint(body as u64);
-        pre.byte(0);
-        pre.uvarint(ts_delta);
-        pre.uvarint(u64::from(self.count));
-        pre.nullable_len(key);
-        b.extend_from_slice(pre.bytes());
+        b.reserve(body + 10 + Varints::COPY);
+        // The varints before the key (length, attributes, timestamp delta, offset delta, key
+        // length, and the value length when there is no key) are gathered on the stack and go
+        // into the batch in one fixed-size copy: no call to memcpy for a few bytes.
+        let mut head = Varints::default();
+        head.uvarint(body as u64);
+        head.byte(0);
+        head.uvarint(ts_delta);
+        head.uvarint(u64::from(self.count));
+        head.uvarint(key_prefix);
+        if key.is_none() {
+            head.uvarint(value_prefix);
+        }
+        head.copy_into(b);
         if let Some(k) = key {
             b.extend_from_slice(k);
+            let mut mid = Varints::default();
+            mid.uvarint(value_prefix);
+            mid.copy_into(b);
         }
-        let mut mid = Varints::default();
-        mid.nullable_len(value);
-        b.extend_from_slice(mid.bytes());
         if let Some(v) = value {
             b.extend_from_slice(v);
         }
-        put_uvarint(b, headers.len() as u64);
-        headers.for_each(|k, v| {
-            put_uvarint(b, k.len() as u64);
-            b.extend_from_slice(k.as_bytes());
-            put_varint(b, v.len() as i64);
-            b.extend_from_slice(v);
-        });
+        if headers.len() == 0 {
+            b.push(0);
+        } else {
+            put_uvarint(b, headers.len() as u64);
+            headers.for_each(|k, v| {
+                put_uvarint(b, k.len() as u64);
+                b.extend_from_slice(k.as_bytes());
+                put_varint(b, v.len() as i64);
+                b.extend_from_slice(v);
+            });
+        }
         self.count += 1;
     }
 
@@ -597,6 +610,24 @@ mod tests {
         assert_eq!(h.frame_len(), frame.len());
         assert_eq!(h.base_offset, 7);
         assert_eq!(h.next_offset(), 8);
+    }
+
+    #[test]
+    fn uvarint_len_matches_the_encoding() {
+        for v in [
+            0u64,
+            1,
+            127,
+            128,
+            16_383,
+            16_384,
+            u64::from(u32::MAX),
+            u64::MAX,
+        ] {
+            let mut b = Vec::new();
+            put_uvarint(&mut b, v);
+            assert_eq!(uvarint_len(v), b.len(), "{v}");
+        }
     }
 
     #[test]
