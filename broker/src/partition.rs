@@ -126,6 +126,8 @@ struct Known {
 #[derive(Debug, Default)]
 struct WriterState {
     lock_file: Option<File>,
+    /// `writer.want`: writers of other processes waiting for `writer.lock` hold it shared.
+    want_file: Option<File>,
     known: Option<Known>,
     /// The file lock is held (since `held_since`).
     held: bool,
@@ -458,22 +460,25 @@ impl Partition {
         let (base, next) = {
             let mut w = self.writer.lock();
             if w.lock_file.is_none() {
-                let path = self.dir.join("writer.lock");
-                let f = OpenOptions::new()
-                    .create(true)
-                    .truncate(false)
-                    .write(true)
-                    .open(&path)
-                    .ctx("open writer lock", &path)?;
-                w.lock_file = Some(f);
+                w.lock_file = Some(self.open_lock_file("writer.lock")?);
+                w.want_file = Some(self.open_lock_file("writer.want")?);
             }
             if !w.held {
-                let Some(lock_file) = &w.lock_file else {
+                let (Some(lock_file), Some(want)) = (&w.lock_file, &w.want_file) else {
                     return Err(Error::Closed { what: "partition" });
                 };
-                lock_file
-                    .lock_exclusive()
-                    .ctx("lock partition for writing", &self.dir)?;
+                if !lock_file
+                    .try_lock_exclusive()
+                    .ctx("lock partition for writing", &self.dir)?
+                {
+                    // Busy: say so (a shared lock on writer.want) while waiting, so that the
+                    // holder hands the lock over when its lease ends (see `let_waiters_in`).
+                    want.lock_shared()
+                        .ctx("lock partition for writing", &self.dir)?;
+                    let locked = lock_file.lock_exclusive();
+                    let _ = FileExt::unlock(want);
+                    locked.ctx("lock partition for writing", &self.dir)?;
+                }
                 w.held = true;
                 w.verified = false;
                 w.held_since = Some(Instant::now());
@@ -484,6 +489,9 @@ impl Partition {
             let overdue = w.held_since.is_some_and(|t| t.elapsed() >= LEASE_MAX);
             if result.is_err() || overdue {
                 self.release_writer_lock(&mut w);
+                if overdue {
+                    self.let_waiters_in(&w);
+                }
             }
             result?
         };
@@ -492,6 +500,39 @@ impl Partition {
             self.wait_durable(next)?;
         }
         Ok((base, log_append_time))
+    }
+
+    fn open_lock_file(&self, name: &str) -> Result<File> {
+        let path = self.dir.join(name);
+        OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .ctx("open writer lock", &path)
+    }
+
+    /// After a lease ran out: while writers of other processes wait for the lock (they hold
+    /// `writer.want` shared), waits for them to take it, up to [`LEASE_MAX`]. flock(2) wakes
+    /// waiters on unlock but does not hand the lock over, so without this a writer that keeps
+    /// appending would usually take it straight back on a busy machine. Threads of this process
+    /// wait too (the caller holds the writer mutex). Costs one try-lock when nobody waits.
+    fn let_waiters_in(&self, w: &WriterState) {
+        let Some(want) = &w.want_file else { return };
+        let deadline = Instant::now() + LEASE_MAX;
+        loop {
+            match want.try_lock_exclusive() {
+                // Nobody waiting (any more): every waiter has the writer lock or gave up.
+                Ok(true) => {
+                    let _ = FileExt::unlock(want);
+                    return;
+                }
+                Ok(false) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_micros(100));
+                }
+                _ => return,
+            }
+        }
     }
 
     fn release_writer_lock(&self, w: &mut WriterState) {

@@ -1,6 +1,10 @@
 //! The producer: picks partitions, encodes batches and appends them with the durability its
 //! `acks` asks for. `acks=0` records wait in a per-partition buffer flushed by size, by a
 //! linger timer thread, by `flush` and on drop.
+//!
+//! Records are encoded straight from the caller's memory into a batch buffer kept between
+//! sends (`send_ref` and `send_batch_ref` take borrowed records, so sending allocates nothing
+//! per record); a batch is written with one `write` and its CRC computed once.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Weak};
@@ -36,7 +40,9 @@ struct ProducerInner {
     broker: Broker,
     config: ProducerConfig,
     sticky: Sticky,
-    pending: Mutex<HashMap<(String, i32), Pending>>,
+    /// `acks=0` batches being filled, by topic and partition (looked up by `&str`, so buffering a
+    /// record allocates nothing once its topic has been seen).
+    pending: Mutex<HashMap<String, HashMap<i32, Pending>>>,
     /// Batch buffers kept between sends, so that a send does not allocate one.
     spare: Mutex<Vec<BatchBuilder>>,
 }
@@ -60,20 +66,23 @@ impl ProducerInner {
     fn flush_pending(&self, due: impl Fn(&Pending) -> bool) -> Result<()> {
         let ready: Vec<Pending> = {
             let mut pending = self.pending.lock();
-            let keys: Vec<_> = pending
-                .iter()
-                .filter(|(_, p)| due(p))
-                .map(|(k, _)| k.clone())
-                .collect();
-            keys.into_iter()
-                .filter_map(|k| pending.remove(&k))
-                .collect()
+            let mut ready = Vec::new();
+            for parts in pending.values_mut() {
+                let due_ids: Vec<i32> = parts
+                    .iter()
+                    .filter(|(_, p)| due(p))
+                    .map(|(&id, _)| id)
+                    .collect();
+                ready.extend(due_ids.into_iter().filter_map(|id| parts.remove(&id)));
+            }
+            ready
         };
         let mut first_err = None;
         for mut p in ready {
             if let Err(e) = p.partition.append(&mut p.batch, &p.config, Acks::Leader) {
                 first_err.get_or_insert(e);
             }
+            self.give_back(p.batch);
         }
         first_err.map_or(Ok(()), Err)
     }
@@ -314,17 +323,22 @@ impl Producer {
         max: usize,
     ) -> Result<RecordPosition> {
         let limit = self.inner.config.batch_size.clamp(size, max);
-        let key = (topic.to_owned(), partition.id);
         let full = {
             let mut pending = self.inner.pending.lock();
-            let full = match pending.get(&key) {
-                Some(p) if p.batch.len() + size - HEADER_LEN > limit => pending.remove(&key),
+            if !pending.contains_key(topic) {
+                pending.insert(topic.to_owned(), HashMap::new());
+            }
+            let Some(parts) = pending.get_mut(topic) else {
+                return Err(Error::Closed { what: "producer" });
+            };
+            let full = match parts.get(&partition.id) {
+                Some(p) if p.batch.len() + size - HEADER_LEN > limit => parts.remove(&partition.id),
                 _ => None,
             };
-            let entry = pending.entry(key).or_insert_with(|| Pending {
+            let entry = parts.entry(partition.id).or_insert_with(|| Pending {
                 partition: partition.clone(),
                 config,
-                batch: BatchBuilder::with_capacity(limit),
+                batch: self.inner.take_batch(),
                 since: Instant::now(),
             });
             entry
@@ -333,7 +347,9 @@ impl Producer {
             full
         };
         if let Some(mut p) = full {
-            p.partition.append(&mut p.batch, &p.config, Acks::Leader)?;
+            let appended = p.partition.append(&mut p.batch, &p.config, Acks::Leader);
+            self.inner.give_back(p.batch);
+            appended?;
         }
         Ok(RecordPosition {
             partition: partition.id,
