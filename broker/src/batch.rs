@@ -22,7 +22,11 @@
 //! Kafka's v2 format. Offsets are kept through compaction: a record's offset is
 //! `base_offset + offset delta`, so a compacted batch has gaps.
 
+use std::sync::Arc;
+
 use bytes::Bytes;
+
+use crate::record::ConsumerRecord;
 
 /// Bytes before the first record.
 pub(crate) const HEADER_LEN: usize = 42;
@@ -117,13 +121,54 @@ fn put_varint(buf: &mut Vec<u8>, v: i64) {
     put_uvarint(buf, zigzag(v));
 }
 
-fn uvarint_len(mut v: u64) -> usize {
-    let mut n = 1;
-    while v >= 0x80 {
-        v >>= 7;
-        n += 1;
+/// A few varints encoded on the stack: at most a record length, attributes, timestamp delta,
+/// offset delta, key length and value length (46 bytes).
+struct Varints {
+    buf: [u8; 64],
+    len: usize,
+}
+
+impl Default for Varints {
+    fn default() -> Self {
+        Varints {
+            buf: [0; 64],
+            len: 0,
+        }
     }
-    n
+}
+
+impl Varints {
+    /// How many bytes [`Varints::copy_into`] copies (the rest is cut off again).
+    const COPY: usize = 48;
+
+    #[inline]
+    fn byte(&mut self, v: u8) {
+        self.buf[self.len] = v;
+        self.len += 1;
+    }
+
+    #[inline]
+    fn uvarint(&mut self, mut v: u64) {
+        while v >= 0x80 {
+            self.byte((v as u8) | 0x80);
+            v >>= 7;
+        }
+        self.byte(v as u8);
+    }
+
+    /// Appends the bytes to `out` with one fixed-size copy. `out` should have room for
+    /// [`Varints::COPY`] more bytes (or it grows).
+    #[inline]
+    fn copy_into(&self, out: &mut Vec<u8>) {
+        let end = out.len() + self.len;
+        out.extend_from_slice(&self.buf[..Self::COPY]);
+        out.truncate(end);
+    }
+}
+
+fn uvarint_len(v: u64) -> usize {
+    // 7 bits a byte; 0 takes one byte.
+    (70 - (v | 1).leading_zeros() as usize) / 7
 }
 
 /// A cursor over record bytes; every read is bounds-checked and `None` means malformed.
@@ -133,7 +178,18 @@ struct Cursor<'a> {
 }
 
 impl Cursor<'_> {
+    #[inline]
     fn uvarint(&mut self) -> Option<u64> {
+        // Most varints in a batch (lengths and deltas of small records) are one byte.
+        let byte = *self.b.get(self.at)?;
+        if byte < 0x80 {
+            self.at += 1;
+            return Some(u64::from(byte));
+        }
+        self.uvarint_long()
+    }
+
+    fn uvarint_long(&mut self) -> Option<u64> {
         let mut v = 0u64;
         let mut shift = 0;
         loop {
@@ -150,6 +206,7 @@ impl Cursor<'_> {
         }
     }
 
+    #[inline]
     fn varint(&mut self) -> Option<i64> {
         let v = self.uvarint()?;
         Some(((v >> 1) as i64) ^ -((v & 1) as i64))
@@ -162,6 +219,7 @@ impl Cursor<'_> {
     }
 
     /// A length-prefixed slice; a length of -1 is null.
+    #[inline]
     fn nullable(&mut self) -> Option<Option<(usize, usize)>> {
         let len = self.varint()?;
         if len == -1 {
@@ -175,6 +233,30 @@ impl Cursor<'_> {
         }
         self.at = end;
         Some(Some((start, end)))
+    }
+}
+
+/// A record's headers as the encoder takes them: owned (from a `ProducerRecord`) or borrowed
+/// (from a `RecordRef`), so neither kind is converted (copied) before encoding.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Headers<'a> {
+    Owned(&'a [(String, Vec<u8>)]),
+    Borrowed(&'a [(&'a str, &'a [u8])]),
+}
+
+impl<'a> Headers<'a> {
+    fn len(&self) -> usize {
+        match self {
+            Headers::Owned(h) => h.len(),
+            Headers::Borrowed(h) => h.len(),
+        }
+    }
+
+    fn for_each(&self, mut f: impl FnMut(&'a str, &'a [u8])) {
+        match *self {
+            Headers::Owned(h) => h.iter().for_each(|(k, v)| f(k, v)),
+            Headers::Borrowed(h) => h.iter().for_each(|&(k, v)| f(k, v)),
+        }
     }
 }
 
@@ -208,29 +290,22 @@ impl BatchBuilder {
         self.max_timestamp = i64::MIN;
     }
 
+    /// The bytes the buffer holds without growing.
+    pub fn capacity(&self) -> usize {
+        self.buf.capacity()
+    }
+
     /// The encoded size so far.
     pub fn len(&self) -> usize {
         self.buf.len()
     }
 
     /// The size a record would add, to check limits before pushing.
-    pub fn record_size(
-        key: Option<&[u8]>,
-        value: Option<&[u8]>,
-        headers: &[(String, Vec<u8>)],
-    ) -> usize {
-        let body = 1
-            + 10
-            + 5
-            + 10
-            + key.map_or(0, <[u8]>::len)
-            + 10
-            + value.map_or(0, <[u8]>::len)
-            + 5
-            + headers
-                .iter()
-                .map(|(k, v)| 10 + k.len() + 10 + v.len())
-                .sum::<usize>();
+    #[inline]
+    pub fn record_size(key: Option<&[u8]>, value: Option<&[u8]>, headers: Headers<'_>) -> usize {
+        let mut body = 1 + 10 + 5 + 10 + key.map_or(0, <[u8]>::len) + 10;
+        body += value.map_or(0, <[u8]>::len) + 5;
+        headers.for_each(|k, v| body += 10 + k.len() + 10 + v.len());
         body + uvarint_len(body as u64)
     }
 
@@ -240,50 +315,64 @@ impl BatchBuilder {
         timestamp: i64,
         key: Option<&[u8]>,
         value: Option<&[u8]>,
-        headers: &[(String, Vec<u8>)],
+        headers: Headers<'_>,
     ) {
         if self.count == 0 {
             self.base_timestamp = timestamp;
         }
         self.max_timestamp = self.max_timestamp.max(timestamp);
         let ts_delta = zigzag(timestamp.wrapping_sub(self.base_timestamp));
-        let nullable_len = |b: Option<&[u8]>| match b {
-            Some(b) => uvarint_len(zigzag(b.len() as i64)) + b.len(),
-            None => 1,
-        };
+        let key_len = key.map_or(0, <[u8]>::len);
+        let value_len = value.map_or(0, <[u8]>::len);
+        let key_prefix = zigzag(key.map_or(-1, |k| k.len() as i64));
+        let value_prefix = zigzag(value.map_or(-1, |v| v.len() as i64));
+        let mut tail = uvarint_len(headers.len() as u64);
+        headers.for_each(|k, v| {
+            tail += uvarint_len(k.len() as u64) + k.len() + uvarint_len(zigzag(v.len() as i64));
+            tail += v.len();
+        });
         let body = 1
             + uvarint_len(ts_delta)
             + uvarint_len(u64::from(self.count))
-            + nullable_len(key)
-            + nullable_len(value)
-            + uvarint_len(headers.len() as u64)
-            + headers
-                .iter()
-                .map(|(k, v)| {
-                    uvarint_len(k.len() as u64) + k.len() + nullable_len(Some(v.as_slice()))
-                })
-                .sum::<usize>();
+            + uvarint_len(key_prefix)
+            + key_len
+            + uvarint_len(value_prefix)
+            + value_len
+            + tail;
         let b = &mut self.buf;
-        b.reserve(body + 5);
-        put_uvarint(b, body as u64);
-        b.push(0);
-        put_uvarint(b, ts_delta);
-        put_uvarint(b, u64::from(self.count));
-        for part in [key, value] {
-            match part {
-                Some(bytes) => {
-                    put_varint(b, bytes.len() as i64);
-                    b.extend_from_slice(bytes);
-                }
-                None => put_varint(b, -1),
-            }
+        b.reserve(body + 10 + Varints::COPY);
+        // The varints before the key (length, attributes, timestamp delta, offset delta, key
+        // length, and the value length when there is no key) are gathered on the stack and go
+        // into the batch in one fixed-size copy: no call to memcpy for a few bytes.
+        let mut head = Varints::default();
+        head.uvarint(body as u64);
+        head.byte(0);
+        head.uvarint(ts_delta);
+        head.uvarint(u64::from(self.count));
+        head.uvarint(key_prefix);
+        if key.is_none() {
+            head.uvarint(value_prefix);
         }
-        put_uvarint(b, headers.len() as u64);
-        for (k, v) in headers {
-            put_uvarint(b, k.len() as u64);
-            b.extend_from_slice(k.as_bytes());
-            put_varint(b, v.len() as i64);
+        head.copy_into(b);
+        if let Some(k) = key {
+            b.extend_from_slice(k);
+            let mut mid = Varints::default();
+            mid.uvarint(value_prefix);
+            mid.copy_into(b);
+        }
+        if let Some(v) = value {
             b.extend_from_slice(v);
+        }
+        if headers.len() == 0 {
+            b.push(0);
+        } else {
+            put_uvarint(b, headers.len() as u64);
+            headers.for_each(|k, v| {
+                put_uvarint(b, k.len() as u64);
+                b.extend_from_slice(k.as_bytes());
+                put_varint(b, v.len() as i64);
+                b.extend_from_slice(v);
+            });
         }
         self.count += 1;
     }
@@ -339,7 +428,6 @@ pub(crate) struct DecodedRecord {
     pub timestamp: i64,
     pub key: Option<Bytes>,
     pub value: Option<Bytes>,
-    pub headers: Vec<(String, Bytes)>,
     /// Where the record's bytes (length prefix included) lie in the frame, for compaction.
     pub raw: (usize, usize),
 }
@@ -378,18 +466,14 @@ pub(crate) fn decode_each(
         let offset_delta = r.uvarint()?;
         let key = r.nullable()?.map(|(s, e)| frame.slice(s..e));
         let value = r.nullable()?.map(|(s, e)| frame.slice(s..e));
+        // Headers are checked, not kept: compaction and time lookups do not need them.
         let n_headers = r.uvarint()?;
-        let mut headers = Vec::new();
         for _ in 0..n_headers {
             let klen = usize::try_from(r.uvarint()?).ok()?;
             let kend = r.at.checked_add(klen)?;
-            let k = std::str::from_utf8(b.get(r.at..kend)?).ok()?.to_owned();
+            std::str::from_utf8(b.get(r.at..kend)?).ok()?;
             r.at = kend;
-            let v = r
-                .nullable()?
-                .map(|(s, e)| frame.slice(s..e))
-                .unwrap_or_default();
-            headers.push((k, v));
+            r.nullable()?;
         }
         let timestamp = if h.log_append_time() {
             h.max_timestamp
@@ -401,10 +485,79 @@ pub(crate) fn decode_each(
             timestamp,
             key,
             value,
-            headers,
             raw: (start, end),
         });
         c.at = end;
+    }
+    Some(())
+}
+
+/// Decodes the records of the verified frame `buf[at..]` described by `h` straight into
+/// consumer records (those at or after `min_offset`), their keys and values slices of `buf`:
+/// the consumer's fetch path, with no intermediate record and no copy. `None` if malformed
+/// (`out` may have received some records by then).
+pub(crate) fn decode_into(
+    buf: &Bytes,
+    at: usize,
+    h: &BatchHeader,
+    min_offset: i64,
+    topic: &Arc<str>,
+    partition: i32,
+    out: &mut Vec<ConsumerRecord>,
+) -> Option<()> {
+    let end = at.checked_add(h.frame_len())?;
+    let b: &[u8] = buf.get(..end)?;
+    let mut c = Cursor {
+        b,
+        at: at + HEADER_LEN,
+    };
+    let log_append_time = h.log_append_time();
+    out.reserve(h.record_count as usize);
+    for _ in 0..h.record_count {
+        let len = usize::try_from(c.uvarint()?).ok()?;
+        let body_end = c.at.checked_add(len)?;
+        if body_end > end {
+            return None;
+        }
+        let mut r = Cursor {
+            b: &b[..body_end],
+            at: c.at,
+        };
+        c.at = body_end;
+        let _attributes = r.u8()?;
+        let ts_delta = r.varint()?;
+        let offset = h.base_offset + r.uvarint()? as i64;
+        if offset < min_offset {
+            continue;
+        }
+        let key = r.nullable()?.map(|(s, e)| buf.slice(s..e));
+        let value = r.nullable()?.map(|(s, e)| buf.slice(s..e));
+        let n_headers = r.uvarint()?;
+        let mut headers = Vec::new();
+        for _ in 0..n_headers {
+            let klen = usize::try_from(r.uvarint()?).ok()?;
+            let kend = r.at.checked_add(klen)?;
+            let k = std::str::from_utf8(b.get(r.at..kend)?).ok()?.to_owned();
+            r.at = kend;
+            let v = r
+                .nullable()?
+                .map(|(s, e)| buf.slice(s..e))
+                .unwrap_or_default();
+            headers.push((k, v));
+        }
+        out.push(ConsumerRecord {
+            topic: topic.clone(),
+            partition,
+            offset,
+            timestamp: if log_append_time {
+                h.max_timestamp
+            } else {
+                h.base_timestamp.wrapping_add(ts_delta)
+            },
+            key,
+            value,
+            headers,
+        });
     }
     Some(())
 }
@@ -444,7 +597,7 @@ mod tests {
     fn build(records: &[Rec], base: i64) -> Bytes {
         let mut b = BatchBuilder::with_capacity(64);
         for (ts, k, v, h) in records {
-            b.push(*ts, k.as_deref(), v.as_deref(), h);
+            b.push(*ts, k.as_deref(), v.as_deref(), Headers::Owned(h));
         }
         Bytes::copy_from_slice(b.finish(base, None))
     }
@@ -457,6 +610,24 @@ mod tests {
         assert_eq!(h.frame_len(), frame.len());
         assert_eq!(h.base_offset, 7);
         assert_eq!(h.next_offset(), 8);
+    }
+
+    #[test]
+    fn uvarint_len_matches_the_encoding() {
+        for v in [
+            0u64,
+            1,
+            127,
+            128,
+            16_383,
+            16_384,
+            u64::from(u32::MAX),
+            u64::MAX,
+        ] {
+            let mut b = Vec::new();
+            put_uvarint(&mut b, v);
+            assert_eq!(uvarint_len(v), b.len(), "{v}");
+        }
     }
 
     #[test]
@@ -509,14 +680,25 @@ mod tests {
             prop_assert!(crc_ok(&frame));
             let decoded = decode(&frame, &h).unwrap();
             prop_assert_eq!(decoded.len(), recs.len());
-            for (i, (r, (ts, k, v, hs))) in decoded.iter().zip(&recs).enumerate() {
+            let topic: Arc<str> = Arc::from("t");
+            let mut consumed = Vec::new();
+            decode_into(&frame, 0, &h, i64::MIN, &topic, 3, &mut consumed).unwrap();
+            prop_assert_eq!(consumed.len(), recs.len());
+            for (i, ((r, c), (ts, k, v, hs))) in decoded.iter().zip(&consumed).zip(&recs).enumerate() {
                 prop_assert_eq!(r.offset, base + i as i64);
                 prop_assert_eq!(r.timestamp, *ts);
                 prop_assert_eq!(r.key.as_deref(), k.as_deref());
                 prop_assert_eq!(r.value.as_deref(), v.as_deref());
-                let got: Vec<(String, Vec<u8>)> = r.headers.iter().map(|(k, v)| (k.clone(), v.to_vec())).collect();
+                prop_assert_eq!((c.offset, c.timestamp, c.partition), (r.offset, r.timestamp, 3));
+                prop_assert_eq!(c.key.as_deref(), k.as_deref());
+                prop_assert_eq!(c.value.as_deref(), v.as_deref());
+                let got: Vec<(String, Vec<u8>)> = c.headers.iter().map(|(k, v)| (k.clone(), v.to_vec())).collect();
                 prop_assert_eq!(&got, hs);
             }
+            // Records before the offset asked for are skipped.
+            let mut later = Vec::new();
+            decode_into(&frame, 0, &h, base + 1, &topic, 3, &mut later).unwrap();
+            prop_assert_eq!(later.len(), recs.len() - 1);
         }
 
         #[test]
@@ -524,6 +706,7 @@ mod tests {
             let frame = Bytes::from(data);
             if let Some(h) = BatchHeader::parse(&frame) {
                 let _ = decode(&frame, &h);
+                let _ = decode_into(&frame, 0, &h, 0, &Arc::from("t"), 0, &mut Vec::new());
             }
         }
     }

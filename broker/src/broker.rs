@@ -347,6 +347,16 @@ impl Broker {
         Ok((p.log_start()?, p.log_end()?))
     }
 
+    /// Deletes the records of a partition before `before` (Kafka's DeleteRecords): the log
+    /// start moves there for every process (others notice within a second), consumers before
+    /// it get their `auto_offset_reset`, and sealed segments wholly before it are deleted at
+    /// once. `-1` means the log end (everything). Returns the new log start (Kafka's low
+    /// watermark). An offset after the log end is an [`Error::OffsetOutOfRange`].
+    pub fn delete_records(&self, topic: &str, partition: i32, before: i64) -> Result<i64> {
+        let p = self.partition(topic, partition)?;
+        cleaner::delete_records(&p, before)
+    }
+
     /// The names of all consumer groups, sorted.
     pub fn list_groups(&self) -> Result<Vec<String>> {
         group::list_groups(&self.inner.dir)
@@ -355,6 +365,15 @@ impl Broker {
     /// A group's live members, their assignments, and committed offsets with lag.
     pub fn describe_group(&self, group: &str) -> Result<GroupDescription> {
         group::describe(self, group)
+    }
+
+    /// Deletes a consumer group's committed offsets (Kafka's DeleteGroups). Fails with
+    /// [`Error::GroupNotEmpty`] while a consumer is a member, and [`Error::UnknownGroup`] for a
+    /// group never used.
+    pub fn delete_group(&self, group: &str) -> Result<()> {
+        group::delete(self.dir(), group)?;
+        tracing::info!(group, "deleted consumer group");
+        Ok(())
     }
 
     /// Runs retention and compaction once, now, on every topic.
@@ -368,7 +387,12 @@ impl Broker {
             };
             let config = t.config();
             for p in t.partitions() {
-                let s = cleaner::clean_partition(&p, &config, cleaner::now_ms())?;
+                let s = cleaner::clean_partition(
+                    &p,
+                    &config,
+                    cleaner::now_ms(),
+                    self.inner.config.cleaner_offset_map_bytes,
+                )?;
                 total.add(&s);
             }
         }

@@ -350,7 +350,16 @@ pub struct BrokerConfig {
     /// How often a long-polling consumer looks at the files for records written by other
     /// processes (records written in this process wake it at once). Default 20 ms.
     pub external_poll_interval: Duration,
+    /// The memory compaction may use for its map of keys to their latest offsets
+    /// (`log.cleaner.dedupe.buffer.size`), counted as key bytes plus
+    /// [`OFFSET_MAP_ENTRY_OVERHEAD`] per key. A partition with more keys is compacted in
+    /// several passes. Default 128 MiB.
+    pub cleaner_offset_map_bytes: usize,
 }
+
+/// Bytes counted per key in the compaction offset map besides the key itself (the offset, the
+/// map's slot and the key's allocation), for [`BrokerConfig::cleaner_offset_map_bytes`].
+pub const OFFSET_MAP_ENTRY_OVERHEAD: usize = 64;
 
 impl Default for BrokerConfig {
     fn default() -> Self {
@@ -358,6 +367,7 @@ impl Default for BrokerConfig {
             background_cleaner: true,
             cleaner_interval: Duration::from_secs(30),
             external_poll_interval: Duration::from_millis(20),
+            cleaner_offset_map_bytes: 128 << 20,
         }
     }
 }

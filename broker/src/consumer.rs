@@ -4,7 +4,7 @@
 //! signal, waking at least every `BrokerConfig::external_poll_interval` to look at the files for
 //! records written by other processes.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -38,6 +38,8 @@ struct State {
     member: Option<Member>,
     assignment: Vec<TopicPartition>,
     parts: HashMap<TopicPartition, PartState>,
+    /// Paused partitions: `poll` neither fetches nor returns their records.
+    paused: HashSet<TopicPartition>,
     last_check: Option<Instant>,
     last_commit: Instant,
     next_start: usize,
@@ -57,6 +59,7 @@ impl Consumer {
                 member: None,
                 assignment: Vec::new(),
                 parts: HashMap::new(),
+                paused: HashSet::new(),
                 last_check: None,
                 last_commit: Instant::now(),
                 next_start: 0,
@@ -94,6 +97,7 @@ impl Consumer {
         st.subscription = topics;
         st.assignment.clear();
         st.parts.clear();
+        st.paused.clear();
         st.last_check = None;
         Ok(())
     }
@@ -110,6 +114,7 @@ impl Consumer {
         st.subscription.clear();
         st.assignment = partitions.to_vec();
         st.parts.retain(|tp, _| partitions.contains(tp));
+        st.paused.retain(|tp| partitions.contains(tp));
         Ok(())
     }
 
@@ -123,6 +128,7 @@ impl Consumer {
         st.subscription.clear();
         st.assignment.clear();
         st.parts.clear();
+        st.paused.clear();
         Ok(())
     }
 
@@ -182,6 +188,8 @@ impl Consumer {
             }
             tracing::debug!(member = %my_id, assigned = mine.len(), revoked = revoked.len(), "rebalanced");
             st.parts.retain(|tp, _| mine.contains(tp));
+            // As in Kafka, a partition assigned again after a rebalance is not paused.
+            st.paused.retain(|tp| mine.contains(tp));
             st.assignment = mine;
         }
         Ok(())
@@ -273,6 +281,9 @@ impl Consumer {
                 break;
             }
             let tp = st.assignment[(start + i) % n].clone();
+            if st.paused.contains(&tp) {
+                continue;
+            }
             let Some(ps) = st.parts.get_mut(&tp) else {
                 continue;
             };
@@ -326,7 +337,7 @@ impl Consumer {
                 let assignment = st.assignment.clone();
                 for tp in &assignment {
                     let empty = st.parts.get(tp).is_none_or(|p| p.buffered.is_empty());
-                    if empty {
+                    if empty && !st.paused.contains(tp) {
                         self.fill(&mut st, tp)?;
                     }
                 }
@@ -442,6 +453,40 @@ impl Consumer {
     pub fn seek_to_end(&self, tp: &TopicPartition) -> Result<()> {
         let (_, end) = self.broker.offsets(&tp.topic, tp.partition)?;
         self.seek(tp, end)
+    }
+
+    /// Stops returning and fetching records of these assigned partitions until
+    /// [`Consumer::resume`], keeping their positions (Kafka's `pause`). Records already fetched
+    /// stay buffered for after the resume. A rebalance forgets pauses, as in Kafka.
+    pub fn pause(&self, partitions: &[TopicPartition]) -> Result<()> {
+        let mut st = self.state.lock();
+        self.rebalance_if_due(&mut st, false)?;
+        for tp in partitions {
+            Self::require_assigned(&st, tp)?;
+        }
+        st.paused.extend(partitions.iter().cloned());
+        Ok(())
+    }
+
+    /// Lets `poll` return records of these partitions again.
+    pub fn resume(&self, partitions: &[TopicPartition]) -> Result<()> {
+        let mut st = self.state.lock();
+        self.rebalance_if_due(&mut st, false)?;
+        for tp in partitions {
+            Self::require_assigned(&st, tp)?;
+        }
+        for tp in partitions {
+            st.paused.remove(tp);
+        }
+        Ok(())
+    }
+
+    /// The paused partitions, sorted.
+    pub fn paused(&self) -> Vec<TopicPartition> {
+        let st = self.state.lock();
+        let mut out: Vec<TopicPartition> = st.paused.iter().cloned().collect();
+        out.sort();
+        out
     }
 
     /// The next offset this consumer will read from a partition.

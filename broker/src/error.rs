@@ -137,6 +137,14 @@ pub enum Error {
         /// The group asked for.
         group: String,
     },
+    /// The consumer group still has live members (Kafka's NON_EMPTY_GROUP).
+    #[error("consumer group `{group}` has {members} live member(s); close them before deleting the group")]
+    GroupNotEmpty {
+        /// The group.
+        group: String,
+        /// How many members hold their membership.
+        members: usize,
+    },
     /// The partition is not assigned to this consumer.
     #[error(
         "{topic}-{partition} is not assigned to this consumer; assign or subscribe to it first"

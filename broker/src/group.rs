@@ -323,6 +323,58 @@ pub(crate) fn committed(root: &Path, group: &str, tp: &TopicPartition) -> Result
         .copied())
 }
 
+/// Deletes a group: its committed offsets and membership files. Refused while a member holds
+/// its membership (Kafka answers NON_EMPTY_GROUP); a consumer joining afterwards starts a new,
+/// empty group of the same name.
+pub(crate) fn delete(root: &Path, group: &str) -> Result<()> {
+    validate_group(group)?;
+    let dir = group_dir(root, group);
+    if !dir.is_dir() {
+        return Err(Error::UnknownGroup {
+            group: group.to_owned(),
+        });
+    }
+    let glock = lock_group(&dir)?;
+    let result = (|| {
+        // Joins happen under the group lock, so no member is half-created now: a member lock
+        // that cannot be taken belongs to a live (or hung) member.
+        let members_dir = dir.join("members");
+        let mut held = 0;
+        for entry in fs::read_dir(&members_dir).ctx("list group members", &members_dir)? {
+            let entry = entry.ctx("list group members", &members_dir)?;
+            if !entry.file_name().to_string_lossy().ends_with(".lock") {
+                continue;
+            }
+            let Ok(f) = OpenOptions::new().write(true).open(entry.path()) else {
+                continue;
+            };
+            match f.try_lock_exclusive() {
+                Ok(true) => {
+                    let _ = FileExt::unlock(&f);
+                }
+                _ => held += 1,
+            }
+        }
+        if held > 0 {
+            return Err(Error::GroupNotEmpty {
+                group: group.to_owned(),
+                members: held,
+            });
+        }
+        // One rename makes the deletion atomic; the files go afterwards.
+        let grave = root.join("tmp").join(format!(
+            "deleted-group-{group}-{:016x}",
+            rand::random::<u64>()
+        ));
+        fs::rename(&dir, &grave).ctx("delete group", &dir)?;
+        crate::partition::sync_dir(&root.join("groups"))?;
+        Ok(grave)
+    })();
+    let _ = FileExt::unlock(&glock);
+    let grave = result?;
+    fs::remove_dir_all(&grave).ctx("remove deleted group files", &grave)
+}
+
 /// The names of all groups.
 pub(crate) fn list_groups(root: &Path) -> Result<Vec<String>> {
     let dir = root.join("groups");

@@ -33,7 +33,9 @@
 //! <dir>/topics/<topic>/<p>/<base offset>.index   sparse offset index (a hint)
 //! <dir>/topics/<topic>/<p>/<base offset>.timeindex  time index (a hint)
 //! <dir>/topics/<topic>/<p>/writer.lock           flock: one writer at a time
+//! <dir>/topics/<topic>/<p>/writer.want           flock, shared by writers waiting for writer.lock
 //! <dir>/topics/<topic>/<p>/cleaner.lock          flock: one cleaner at a time
+//! <dir>/topics/<topic>/<p>/log-start             log start set by delete_records (if ever)
 //! <dir>/groups/<group>/...                       committed offsets and members (see `group`)
 //! <dir>/tmp/                                     staging for atomic topic create and delete
 //! ```
@@ -47,9 +49,11 @@
 //!   number of processes take turns and there is one writer per partition at a time. Inside a
 //!   process a mutex serialises threads first. A process keeps the lock between appends while it
 //!   keeps appending (a lease): a background thread releases it after 2 ms without an append,
-//!   and the writer lets go after holding it 20 ms so that other processes get their turn. The
-//!   writer
-//!   remembers the active segment's length after its own append; a different length at the next
+//!   and the writer lets go after holding it 20 ms so that other processes get their turn: a
+//!   writer that has to wait holds `writer.want` shared meanwhile, and a writer whose lease ran
+//!   out waits (up to 20 ms) until no one holds `writer.want` before appending again, since
+//!   flock(2) does not hand the lock to a waiter by itself. The writer remembers the active
+//!   segment's length after its own append; a different length at the next
 //!   append means another process wrote (or died writing), and the writer re-lists segments and
 //!   verifies the tail (CRC of every batch from the last point it knew valid), truncating a torn
 //!   batch before appending. Segments roll only at the end of an append, so an unchanged active
@@ -63,7 +67,10 @@
 //! - **Cleaners** (retention, compaction) take `cleaner.lock` with a non-blocking try; a
 //!   partition being cleaned by another process is skipped this round. They only touch sealed
 //!   segments, never the active one, so they never contend with writers. Compaction is made
-//!   crash-safe by a journal (see `cleaner`).
+//!   crash-safe by a journal (see `cleaner`). `Broker::delete_records` waits for
+//!   `cleaner.lock`, writes the new log start to `log-start` (atomically and durably) and
+//!   deletes the sealed segments wholly before it; readers in other processes see the new log
+//!   start when they next re-list the segments (within a second).
 //! - **Topic metadata** changes (alter config, add partitions) take `topic.lock` and replace
 //!   `topic.json` by rename. Topic creation and deletion are one directory rename each.
 //!   Processes re-read `topic.json` at most every 500 ms.
@@ -83,7 +90,10 @@
 //!
 //! `acks=0` buffers in the producer; `acks=1` returns once the batch is written to the operating
 //! system; `acks=all` returns once it is fsynced, with concurrent producers sharing one fsync
-//! (group commit). Nothing acknowledged with `acks=all` is lost: recovery only removes bytes
+//! (group commit). `Producer::send` writes one batch per record; `send_batch` and the
+//! allocation-free `send_batch_ref` (records borrowed from the caller) write one batch per
+//! partition for many records and acknowledge each record once its batch is written, which is
+//! what Kafka's accumulator does for a stream of sends. Nothing acknowledged with `acks=all` is lost: recovery only removes bytes
 //! after the last valid batch, and those were never fsynced.
 
 #![forbid(unsafe_code)]
@@ -106,7 +116,7 @@ pub use crate::broker::{Broker, PartitionDescription, TopicDescription};
 pub use crate::cleaner::CleanerStats;
 pub use crate::config::{
     Acks, AutoOffsetReset, BrokerConfig, CleanupPolicy, ConsumerConfig, ProducerConfig,
-    TimestampType, TopicConfig,
+    TimestampType, TopicConfig, OFFSET_MAP_ENTRY_OVERHEAD,
 };
 pub use crate::consumer::Consumer;
 pub use crate::error::{Error, Result};
@@ -114,6 +124,7 @@ pub use crate::group::{GroupDescription, GroupMember, PartitionLag};
 pub use crate::partitioner::{murmur2, partition_for_key};
 pub use crate::producer::Producer;
 pub use crate::record::{
-    ConsumerRecord, OffsetAndTimestamp, ProducerRecord, RecordMetadata, TopicPartition,
+    ConsumerRecord, OffsetAndTimestamp, ProducerRecord, RecordMetadata, RecordPosition, RecordRef,
+    TopicPartition,
 };
 pub use bytes::Bytes;

@@ -1,6 +1,10 @@
 //! The producer: picks partitions, encodes batches and appends them with the durability its
 //! `acks` asks for. `acks=0` records wait in a per-partition buffer flushed by size, by a
 //! linger timer thread, by `flush` and on drop.
+//!
+//! Records are encoded straight from the caller's memory into a batch buffer kept between
+//! sends (`send_ref` and `send_batch_ref` take borrowed records, so sending allocates nothing
+//! per record); a batch is written with one `write` and its CRC computed once.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Weak};
@@ -8,13 +12,14 @@ use std::time::Instant;
 
 use parking_lot::Mutex;
 
-use crate::batch::{BatchBuilder, HEADER_LEN};
+use crate::batch::{BatchBuilder, Headers, HEADER_LEN};
 use crate::broker::Broker;
 use crate::config::{Acks, ProducerConfig, TopicConfig};
 use crate::error::{Error, Result};
 use crate::partition::Partition;
 use crate::partitioner::{partition_for_key, Sticky};
-use crate::record::{ProducerRecord, RecordMetadata};
+use crate::record::{ProducerRecord, RecordMetadata, RecordPosition, RecordRef};
+use crate::topic::Topic;
 
 /// Sends records. Cheap to clone; clones share buffers and sticky partitions.
 #[derive(Debug, Clone)]
@@ -35,7 +40,11 @@ struct ProducerInner {
     broker: Broker,
     config: ProducerConfig,
     sticky: Sticky,
-    pending: Mutex<HashMap<(String, i32), Pending>>,
+    /// `acks=0` batches being filled, by topic and partition (looked up by `&str`, so buffering a
+    /// record allocates nothing once its topic has been seen).
+    pending: Mutex<HashMap<String, HashMap<i32, Pending>>>,
+    /// Batch buffers kept between sends, so that a send does not allocate one.
+    spare: Mutex<Vec<BatchBuilder>>,
 }
 
 impl Drop for ProducerInner {
@@ -57,20 +66,23 @@ impl ProducerInner {
     fn flush_pending(&self, due: impl Fn(&Pending) -> bool) -> Result<()> {
         let ready: Vec<Pending> = {
             let mut pending = self.pending.lock();
-            let keys: Vec<_> = pending
-                .iter()
-                .filter(|(_, p)| due(p))
-                .map(|(k, _)| k.clone())
-                .collect();
-            keys.into_iter()
-                .filter_map(|k| pending.remove(&k))
-                .collect()
+            let mut ready = Vec::new();
+            for parts in pending.values_mut() {
+                let due_ids: Vec<i32> = parts
+                    .iter()
+                    .filter(|(_, p)| due(p))
+                    .map(|(&id, _)| id)
+                    .collect();
+                ready.extend(due_ids.into_iter().filter_map(|id| parts.remove(&id)));
+            }
+            ready
         };
         let mut first_err = None;
         for mut p in ready {
             if let Err(e) = p.partition.append(&mut p.batch, &p.config, Acks::Leader) {
                 first_err.get_or_insert(e);
             }
+            self.give_back(p.batch);
         }
         first_err.map_or(Ok(()), Err)
     }
@@ -78,6 +90,95 @@ impl ProducerInner {
 
 /// Initial capacity of a batch buffer; it grows up to the batch limit as needed.
 const BATCH_CAPACITY: usize = 64 * 1024;
+/// Batch buffers kept for reuse by a producer (one per partition a call writes to, mostly).
+const SPARE_BATCHES: usize = 8;
+/// A buffer grown past this (by a large batch) is freed rather than kept.
+const SPARE_MAX_CAPACITY: usize = 256 * 1024;
+
+impl ProducerInner {
+    /// A batch buffer from the spares, or a new one.
+    fn take_batch(&self) -> BatchBuilder {
+        match self.spare.lock().pop() {
+            Some(mut b) => {
+                b.reset();
+                b
+            }
+            None => BatchBuilder::with_capacity(BATCH_CAPACITY),
+        }
+    }
+
+    /// Keeps a batch buffer for a later send.
+    fn give_back(&self, batch: BatchBuilder) {
+        let mut spare = self.spare.lock();
+        if spare.len() < SPARE_BATCHES && batch.capacity() <= SPARE_MAX_CAPACITY {
+            spare.push(batch);
+        }
+    }
+}
+
+/// A record as the producer's internals see it, whether owned or borrowed by the caller.
+#[derive(Debug, Clone, Copy)]
+struct View<'a> {
+    partition: Option<i32>,
+    key: Option<&'a [u8]>,
+    value: Option<&'a [u8]>,
+    headers: Headers<'a>,
+    timestamp: Option<i64>,
+}
+
+impl<'a> From<&'a ProducerRecord> for View<'a> {
+    fn from(r: &'a ProducerRecord) -> Self {
+        View {
+            partition: r.partition,
+            key: r.key.as_deref(),
+            value: r.value.as_deref(),
+            headers: Headers::Owned(&r.headers),
+            timestamp: r.timestamp,
+        }
+    }
+}
+
+impl<'a> From<RecordRef<'a>> for View<'a> {
+    fn from(r: RecordRef<'a>) -> Self {
+        View {
+            partition: r.partition,
+            key: r.key,
+            value: r.value,
+            headers: Headers::Borrowed(r.headers),
+            timestamp: r.timestamp,
+        }
+    }
+}
+
+/// A batch being filled for one partition during a multi-record send.
+struct Open {
+    partition: Arc<Partition>,
+    batch: BatchBuilder,
+    /// Indexes (in the caller's order) of the records in `batch`.
+    members: Vec<usize>,
+}
+
+impl Open {
+    /// Writes the batch (if it holds records) and fills in the members' offsets.
+    fn write(
+        &mut self,
+        config: &TopicConfig,
+        mut ack: impl FnMut(usize, i64, Option<i64>),
+    ) -> Result<()> {
+        if self.members.is_empty() {
+            return Ok(());
+        }
+        let (base, lat) = self
+            .partition
+            .append(&mut self.batch, config, Acks::Leader)?;
+        for (i, &m) in self.members.iter().enumerate() {
+            ack(m, base + i as i64, lat);
+        }
+        self.members.clear();
+        self.batch.reset();
+        Ok(())
+    }
+}
 
 /// The limit on one batch for this producer and topic.
 fn max_batch(config: &ProducerConfig, topic: &TopicConfig) -> usize {
@@ -93,6 +194,7 @@ impl Producer {
             config,
             sticky: Sticky::default(),
             pending: Mutex::new(HashMap::new()),
+            spare: Mutex::new(Vec::new()),
         });
         if acks0 {
             let weak: Weak<ProducerInner> = Arc::downgrade(&inner);
@@ -125,44 +227,41 @@ impl Producer {
         Ok(self.inner.broker.topic(topic)?.partition_count())
     }
 
-    fn choose(&self, record: &ProducerRecord, topic_partitions: u32, size: usize) -> Result<i32> {
-        match (record.partition, &record.key) {
+    #[inline]
+    fn choose(&self, topic: &str, record: &View<'_>, partitions: u32, size: usize) -> Result<i32> {
+        match (record.partition, record.key) {
             (Some(p), _) => {
-                if p < 0 || p as u32 >= topic_partitions {
+                if p < 0 || p as u32 >= partitions {
                     return Err(Error::UnknownPartition {
-                        topic: record.topic.clone(),
+                        topic: topic.to_owned(),
                         partition: p,
-                        partitions: topic_partitions,
+                        partitions,
                     });
                 }
                 Ok(p)
             }
-            (None, Some(k)) => Ok(partition_for_key(k, topic_partitions)),
+            (None, Some(k)) => Ok(partition_for_key(k, partitions)),
             (None, None) => Ok(self.inner.sticky.partition(
-                &record.topic,
-                topic_partitions,
+                topic,
+                partitions,
                 size,
                 self.inner.config.batch_size,
             )),
         }
     }
 
-    fn check(record: &ProducerRecord, config: &TopicConfig, max: usize) -> Result<usize> {
+    #[inline]
+    fn check(topic: &str, record: &View<'_>, config: &TopicConfig, max: usize) -> Result<usize> {
         if config.cleanup_policy.compacts() && record.key.is_none() {
             return Err(Error::InvalidRecord {
-                topic: record.topic.clone(),
+                topic: topic.to_owned(),
                 reason: "a compacted topic only accepts records with a key",
             });
         }
-        let size = HEADER_LEN
-            + BatchBuilder::record_size(
-                record.key.as_deref(),
-                record.value.as_deref(),
-                &record.headers,
-            );
+        let size = HEADER_LEN + BatchBuilder::record_size(record.key, record.value, record.headers);
         if size > max {
             return Err(Error::RecordTooLarge {
-                topic: record.topic.clone(),
+                topic: topic.to_owned(),
                 size,
                 max,
             });
@@ -170,70 +269,89 @@ impl Producer {
         Ok(size)
     }
 
-    /// Sends one record and returns where it went once `acks` is satisfied.
+    /// Sends one record and returns where it went once `acks` is satisfied. With `acks=1` and
+    /// `acks=all` this is one `write` per record; [`Producer::send_batch`] and
+    /// [`Producer::send_batch_ref`] write one batch for many records.
     pub fn send(&self, record: ProducerRecord) -> Result<RecordMetadata> {
-        let topic = self.inner.broker.topic(&record.topic)?;
+        let pos = self.send_view(&record.topic, View::from(&record))?;
+        Ok(RecordMetadata {
+            topic: record.topic,
+            partition: pos.partition,
+            offset: pos.offset,
+            timestamp: pos.timestamp,
+        })
+    }
+
+    /// Sends one record borrowed from the caller, as [`Producer::send`] does, without
+    /// allocating for the record or its acknowledgement.
+    pub fn send_ref(&self, topic: &str, record: RecordRef<'_>) -> Result<RecordPosition> {
+        self.send_view(topic, View::from(record))
+    }
+
+    fn send_view(&self, topic_name: &str, record: View<'_>) -> Result<RecordPosition> {
+        let topic = self.inner.broker.topic(topic_name)?;
         let config = topic.config();
         let max = max_batch(&self.inner.config, &config);
-        let size = Self::check(&record, &config, max)?;
-        let partition_id = self.choose(&record, topic.partition_count(), size)?;
+        let size = Self::check(topic_name, &record, &config, max)?;
+        let partition_id = self.choose(topic_name, &record, topic.partition_count(), size)?;
         let partition = topic.partition(partition_id)?;
         let timestamp = record.timestamp.unwrap_or_else(now_ms);
         if self.inner.config.acks == Acks::None {
-            return self.buffer(record, partition, config, timestamp, size, max);
+            return self.buffer(topic_name, record, partition, config, timestamp, size, max);
         }
-        let mut batch = BatchBuilder::with_capacity(size);
-        batch.push(
-            timestamp,
-            record.key.as_deref(),
-            record.value.as_deref(),
-            &record.headers,
-        );
-        let (offset, lat) = partition.append(&mut batch, &config, self.inner.config.acks)?;
-        Ok(RecordMetadata {
-            topic: record.topic,
+        let mut batch = self.inner.take_batch();
+        batch.push(timestamp, record.key, record.value, record.headers);
+        let appended = partition.append(&mut batch, &config, self.inner.config.acks);
+        self.inner.give_back(batch);
+        let (offset, lat) = appended?;
+        Ok(RecordPosition {
             partition: partition_id,
             offset,
             timestamp: lat.unwrap_or(timestamp),
         })
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn buffer(
         &self,
-        record: ProducerRecord,
+        topic: &str,
+        record: View<'_>,
         partition: Arc<Partition>,
         config: TopicConfig,
         timestamp: i64,
         size: usize,
         max: usize,
-    ) -> Result<RecordMetadata> {
+    ) -> Result<RecordPosition> {
         let limit = self.inner.config.batch_size.clamp(size, max);
-        let key = (record.topic.clone(), partition.id);
         let full = {
             let mut pending = self.inner.pending.lock();
-            let full = match pending.get(&key) {
-                Some(p) if p.batch.len() + size - HEADER_LEN > limit => pending.remove(&key),
+            if !pending.contains_key(topic) {
+                pending.insert(topic.to_owned(), HashMap::new());
+            }
+            let Some(parts) = pending.get_mut(topic) else {
+                return Err(Error::Closed { what: "producer" });
+            };
+            let full = match parts.get(&partition.id) {
+                Some(p) if p.batch.len() + size - HEADER_LEN > limit => parts.remove(&partition.id),
                 _ => None,
             };
-            let entry = pending.entry(key).or_insert_with(|| Pending {
+            let entry = parts.entry(partition.id).or_insert_with(|| Pending {
                 partition: partition.clone(),
                 config,
-                batch: BatchBuilder::with_capacity(limit),
+                batch: self.inner.take_batch(),
                 since: Instant::now(),
             });
-            entry.batch.push(
-                timestamp,
-                record.key.as_deref(),
-                record.value.as_deref(),
-                &record.headers,
-            );
+            entry
+                .batch
+                .push(timestamp, record.key, record.value, record.headers);
             full
         };
         if let Some(mut p) = full {
-            p.partition.append(&mut p.batch, &p.config, Acks::Leader)?;
+            let appended = p.partition.append(&mut p.batch, &p.config, Acks::Leader);
+            self.inner.give_back(p.batch);
+            appended?;
         }
-        Ok(RecordMetadata {
-            topic: record.topic,
+        Ok(RecordPosition {
             partition: partition.id,
             offset: -1,
             timestamp,
@@ -247,14 +365,9 @@ impl Producer {
         if self.inner.config.acks == Acks::None {
             return records.into_iter().map(|r| self.send(r)).collect();
         }
-        struct Open {
-            partition: Arc<Partition>,
-            batch: BatchBuilder,
-            members: Vec<usize>,
-        }
         struct Slot {
             name: String,
-            topic: Arc<crate::topic::Topic>,
+            topic: Arc<Topic>,
             config: TopicConfig,
             max: usize,
             parts: Vec<Option<Open>>,
@@ -262,88 +375,163 @@ impl Producer {
         let mut out: Vec<RecordMetadata> = Vec::with_capacity(records.len());
         let mut slots: Vec<Slot> = Vec::new();
         let now = now_ms();
-        let write = |o: &mut Open, config: &TopicConfig, out: &mut [RecordMetadata]| {
-            if o.members.is_empty() {
-                return Ok(());
+        let mut last = usize::MAX;
+        let result = (|| {
+            for (i, record) in records.into_iter().enumerate() {
+                // Batches usually hold one topic: check the last one before searching.
+                let si = if slots.get(last).is_some_and(|s| s.name == record.topic) {
+                    last
+                } else if let Some(si) = slots.iter().position(|s| s.name == record.topic) {
+                    si
+                } else {
+                    let topic = self.inner.broker.topic(&record.topic)?;
+                    let config = topic.config();
+                    slots.push(Slot {
+                        name: record.topic.clone(),
+                        max: max_batch(&self.inner.config, &config),
+                        parts: Vec::new(),
+                        topic,
+                        config,
+                    });
+                    slots.len() - 1
+                };
+                last = si;
+                let slot = &mut slots[si];
+                let view = View::from(&record);
+                let size = Self::check(&record.topic, &view, &slot.config, slot.max)?;
+                let pid = self.choose(&record.topic, &view, slot.topic.partition_count(), size)?;
+                let o = self.open(&slot.topic, &mut slot.parts, pid)?;
+                if !o.members.is_empty() && o.batch.len() + size - HEADER_LEN > slot.max {
+                    o.write(&slot.config, |m, offset, lat| {
+                        out[m].offset = offset;
+                        if let Some(t) = lat {
+                            out[m].timestamp = t;
+                        }
+                    })?;
+                }
+                let timestamp = record.timestamp.unwrap_or(now);
+                o.batch.push(timestamp, view.key, view.value, view.headers);
+                o.members.push(i);
+                out.push(RecordMetadata {
+                    topic: record.topic,
+                    partition: pid,
+                    offset: -1,
+                    timestamp,
+                });
             }
-            let (base, lat) = o.partition.append(&mut o.batch, config, Acks::Leader)?;
-            for (i, &m) in o.members.iter().enumerate() {
-                out[m].offset = base + i as i64;
-                if let Some(t) = lat {
-                    out[m].timestamp = t;
+            for slot in &mut slots {
+                for o in slot.parts.iter_mut().flatten() {
+                    o.write(&slot.config, |m, offset, lat| {
+                        out[m].offset = offset;
+                        if let Some(t) = lat {
+                            out[m].timestamp = t;
+                        }
+                    })?;
                 }
             }
-            o.members.clear();
-            o.batch.reset();
+            if self.inner.config.acks == Acks::All {
+                for o in slots.iter().flat_map(|s| s.parts.iter().flatten()) {
+                    o.partition.sync_all()?;
+                }
+            }
             Ok::<(), Error>(())
-        };
-        let mut last = usize::MAX;
-        for (i, record) in records.into_iter().enumerate() {
-            // Batches usually hold one topic: check the last one before searching.
-            let si = if slots.get(last).is_some_and(|s| s.name == record.topic) {
-                last
-            } else if let Some(si) = slots.iter().position(|s| s.name == record.topic) {
-                si
-            } else {
-                let topic = self.inner.broker.topic(&record.topic)?;
-                let config = topic.config();
-                slots.push(Slot {
-                    name: record.topic.clone(),
-                    max: max_batch(&self.inner.config, &config),
-                    parts: Vec::new(),
-                    topic,
-                    config,
+        })();
+        for o in slots.into_iter().flat_map(|s| s.parts).flatten() {
+            self.inner.give_back(o.batch);
+        }
+        result.map(|()| out)
+    }
+
+    /// Sends many records of one topic borrowed from the caller, writing one batch per
+    /// partition (split at the batch limit) as [`Producer::send_batch`] does, without allocating
+    /// per record: records are encoded straight into a reused batch buffer and each partition's
+    /// batch is written with one `write` (its CRC computed once). Positions come back in the
+    /// order of `records`, once the batches satisfy `acks` (with `acks=1`, written to the
+    /// operating system; with `acks=all`, fsynced, once per partition at the end).
+    pub fn send_batch_ref<'a>(
+        &self,
+        topic: &str,
+        records: impl IntoIterator<Item = RecordRef<'a>>,
+    ) -> Result<Vec<RecordPosition>> {
+        let records = records.into_iter();
+        if self.inner.config.acks == Acks::None {
+            return records.map(|r| self.send_ref(topic, r)).collect();
+        }
+        let t = self.inner.broker.topic(topic)?;
+        let config = t.config();
+        let max = max_batch(&self.inner.config, &config);
+        let partitions = t.partition_count();
+        let now = now_ms();
+        let mut out: Vec<RecordPosition> = Vec::with_capacity(records.size_hint().0);
+        let mut parts: Vec<Option<Open>> = Vec::new();
+        let result = (|| {
+            for (i, record) in records.enumerate() {
+                let view = View::from(record);
+                let size = Self::check(topic, &view, &config, max)?;
+                let pid = self.choose(topic, &view, partitions, size)?;
+                let o = self.open(&t, &mut parts, pid)?;
+                if !o.members.is_empty() && o.batch.len() + size - HEADER_LEN > max {
+                    o.write(&config, |m, offset, lat| {
+                        out[m].offset = offset;
+                        if let Some(t) = lat {
+                            out[m].timestamp = t;
+                        }
+                    })?;
+                }
+                let timestamp = view.timestamp.unwrap_or(now);
+                o.batch.push(timestamp, view.key, view.value, view.headers);
+                o.members.push(i);
+                out.push(RecordPosition {
+                    partition: pid,
+                    offset: -1,
+                    timestamp,
                 });
-                slots.len() - 1
-            };
-            last = si;
-            let slot = &mut slots[si];
-            let size = Self::check(&record, &slot.config, slot.max)?;
-            let pid = self.choose(&record, slot.topic.partition_count(), size)?;
-            let idx = pid as usize;
-            if slot.parts.len() <= idx {
-                slot.parts.resize_with(idx + 1, || None);
             }
-            if slot.parts[idx].is_none() {
-                slot.parts[idx] = Some(Open {
-                    partition: slot.topic.partition(pid)?,
-                    batch: BatchBuilder::with_capacity(slot.max.min(BATCH_CAPACITY)),
-                    members: Vec::new(),
-                });
+            for o in parts.iter_mut().flatten() {
+                o.write(&config, |m, offset, lat| {
+                    out[m].offset = offset;
+                    if let Some(t) = lat {
+                        out[m].timestamp = t;
+                    }
+                })?;
             }
-            let (config, max) = (&slot.config, slot.max);
-            let Some(o) = slot.parts[idx].as_mut() else {
-                continue;
-            };
-            if !o.members.is_empty() && o.batch.len() + size - HEADER_LEN > max {
-                write(o, config, &mut out)?;
+            if self.inner.config.acks == Acks::All {
+                for o in parts.iter().flatten() {
+                    o.partition.sync_all()?;
+                }
             }
-            let timestamp = record.timestamp.unwrap_or(now);
-            o.batch.push(
-                timestamp,
-                record.key.as_deref(),
-                record.value.as_deref(),
-                &record.headers,
-            );
-            o.members.push(i);
-            out.push(RecordMetadata {
-                topic: record.topic,
-                partition: pid,
-                offset: -1,
-                timestamp,
+            Ok::<(), Error>(())
+        })();
+        for o in parts.into_iter().flatten() {
+            self.inner.give_back(o.batch);
+        }
+        result.map(|()| out)
+    }
+
+    /// The open batch of partition `pid` in `parts`, opened on first use.
+    #[inline]
+    fn open<'p>(
+        &self,
+        topic: &Topic,
+        parts: &'p mut Vec<Option<Open>>,
+        pid: i32,
+    ) -> Result<&'p mut Open> {
+        let idx = pid as usize;
+        if parts.len() <= idx {
+            parts.resize_with(idx + 1, || None);
+        }
+        let slot = &mut parts[idx];
+        if slot.is_none() {
+            *slot = Some(Open {
+                partition: topic.partition(pid)?,
+                batch: self.inner.take_batch(),
+                members: Vec::new(),
             });
         }
-        for slot in &mut slots {
-            for o in slot.parts.iter_mut().flatten() {
-                write(o, &slot.config, &mut out)?;
-            }
+        match slot {
+            Some(o) => Ok(o),
+            None => Err(Error::Closed { what: "producer" }),
         }
-        if self.inner.config.acks == Acks::All {
-            for o in slots.iter().flat_map(|s| s.parts.iter().flatten()) {
-                o.partition.sync_all()?;
-            }
-        }
-        Ok(out)
     }
 
     /// Writes every buffered `acks=0` record now.

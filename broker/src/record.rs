@@ -91,6 +91,79 @@ impl ProducerRecord {
     }
 }
 
+/// A record borrowed from the caller, for [`Producer::send_ref`](crate::Producer::send_ref) and
+/// [`Producer::send_batch_ref`](crate::Producer::send_batch_ref): key, value and headers are
+/// encoded straight from the caller's memory into the batch, so sending one allocates nothing
+/// per record.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RecordRef<'a> {
+    /// An explicit partition; otherwise chosen from the key, or sticky for keyless records.
+    pub partition: Option<i32>,
+    /// The key.
+    pub key: Option<&'a [u8]>,
+    /// The value; `None` is a tombstone.
+    pub value: Option<&'a [u8]>,
+    /// Headers, in order.
+    pub headers: &'a [(&'a str, &'a [u8])],
+    /// Create time in milliseconds since the epoch; the time of the send when `None`.
+    pub timestamp: Option<i64>,
+}
+
+impl<'a> RecordRef<'a> {
+    /// A record with a value and no key.
+    pub fn new(value: &'a [u8]) -> Self {
+        RecordRef {
+            value: Some(value),
+            ..RecordRef::default()
+        }
+    }
+
+    /// A tombstone for `key`.
+    pub fn tombstone(key: &'a [u8]) -> Self {
+        RecordRef {
+            key: Some(key),
+            ..RecordRef::default()
+        }
+    }
+
+    /// Sets the key.
+    pub fn with_key(mut self, key: &'a [u8]) -> Self {
+        self.key = Some(key);
+        self
+    }
+
+    /// Sets an explicit partition.
+    pub fn with_partition(mut self, partition: i32) -> Self {
+        self.partition = Some(partition);
+        self
+    }
+
+    /// Sets the headers.
+    pub fn with_headers(mut self, headers: &'a [(&'a str, &'a [u8])]) -> Self {
+        self.headers = headers;
+        self
+    }
+
+    /// Sets the create time.
+    pub fn with_timestamp(mut self, timestamp: i64) -> Self {
+        self.timestamp = Some(timestamp);
+        self
+    }
+}
+
+/// Where a record sent by [`Producer::send_ref`](crate::Producer::send_ref) or
+/// [`Producer::send_batch_ref`](crate::Producer::send_batch_ref) went: [`RecordMetadata`]
+/// without the topic (the caller named it), so acknowledging allocates nothing per record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RecordPosition {
+    /// The partition.
+    pub partition: i32,
+    /// The record's offset; -1 with `acks=0`, as Kafka reports it.
+    pub offset: i64,
+    /// The record's timestamp (the log-append time on such topics).
+    pub timestamp: i64,
+}
+
 /// Where a sent record went.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RecordMetadata {

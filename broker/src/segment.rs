@@ -18,6 +18,8 @@ use crate::error::{IoContext, Result};
 
 /// Bytes of log between two index entries.
 pub(crate) const INDEX_INTERVAL: u64 = 4096;
+/// Buffered index bytes (256 entries) written at once.
+const INDEX_WRITE_BYTES: usize = 4096;
 /// Bytes read at a time when scanning a segment.
 const SCAN_CHUNK: usize = 1 << 20;
 
@@ -45,6 +47,33 @@ struct Indexes {
     since_last: u64,
     offset_file: Option<File>,
     time_file: Option<File>,
+    /// Entries not yet written to `.index` / `.timeindex`: they are written in blocks of
+    /// [`INDEX_WRITE_BYTES`], when the segment is sealed and when it is closed, instead of two
+    /// small `write`s per appended batch. Losing them in a crash costs only a longer scan.
+    unwritten_offsets: Vec<u8>,
+    unwritten_times: Vec<u8>,
+}
+
+impl Indexes {
+    /// Writes the buffered entries (failures are ignored: the index is only a hint).
+    fn write_out(&mut self, log: &Path) {
+        if !self.unwritten_offsets.is_empty() {
+            append_entries(
+                &mut self.offset_file,
+                &index_path(log, "index"),
+                &self.unwritten_offsets,
+            );
+            self.unwritten_offsets.clear();
+        }
+        if !self.unwritten_times.is_empty() {
+            append_entries(
+                &mut self.time_file,
+                &index_path(log, "timeindex"),
+                &self.unwritten_times,
+            );
+            self.unwritten_times.clear();
+        }
+    }
 }
 
 /// A segment file and its in-memory indexes.
@@ -443,6 +472,7 @@ impl Segment {
     /// Marks the segment sealed with a known summary (after a roll), sparing a scan.
     pub fn seal(&self, summary: SegmentSummary) {
         *self.sealed.lock() = Some(summary);
+        self.indexes.lock().write_out(&self.path);
     }
 
     /// Records that a batch was appended at `pos` (writer only): adds index entries every
@@ -462,23 +492,20 @@ impl Segment {
             return;
         }
         idx.offsets.push((header.base_offset, pos));
-        let mut entry = [0u8; 16];
-        entry[..8].copy_from_slice(&header.base_offset.to_le_bytes());
-        entry[8..].copy_from_slice(&pos.to_le_bytes());
-        append_entry(
-            &mut idx.offset_file,
-            &index_path(&self.path, "index"),
-            &entry,
-        );
+        idx.unwritten_offsets
+            .extend_from_slice(&header.base_offset.to_le_bytes());
+        idx.unwritten_offsets.extend_from_slice(&pos.to_le_bytes());
         if idx.times.last().is_none_or(|&(t, _)| max_ts_so_far > t) {
             idx.times.push((max_ts_so_far, header.base_offset));
-            entry[..8].copy_from_slice(&max_ts_so_far.to_le_bytes());
-            entry[8..].copy_from_slice(&header.base_offset.to_le_bytes());
-            append_entry(
-                &mut idx.time_file,
-                &index_path(&self.path, "timeindex"),
-                &entry,
-            );
+            idx.unwritten_times
+                .extend_from_slice(&max_ts_so_far.to_le_bytes());
+            idx.unwritten_times
+                .extend_from_slice(&header.base_offset.to_le_bytes());
+        }
+        if idx.unwritten_offsets.len() >= INDEX_WRITE_BYTES
+            || idx.unwritten_times.len() >= INDEX_WRITE_BYTES
+        {
+            idx.write_out(&self.path);
         }
     }
 
@@ -497,6 +524,7 @@ impl Segment {
         for (pos, header, max_ts) in entries {
             self.note_append(pos, &header, max_ts);
         }
+        self.indexes.lock().write_out(&self.path);
         Ok(())
     }
 
@@ -513,6 +541,9 @@ impl Segment {
             idx.times.truncate(keep_t);
             idx.offset_file = None;
             idx.time_file = None;
+            // The files are rewritten whole from the entries kept in memory.
+            idx.unwritten_offsets.clear();
+            idx.unwritten_times.clear();
             let offsets: Vec<u8> = idx
                 .offsets
                 .iter()
@@ -548,6 +579,11 @@ impl Segment {
 
     /// Deletes the segment's files (the open handle stays readable for readers holding it).
     pub fn delete_files(&self) -> Result<()> {
+        {
+            let mut idx = self.indexes.lock();
+            idx.unwritten_offsets.clear();
+            idx.unwritten_times.clear();
+        }
         for p in [
             self.path.clone(),
             index_path(&self.path, "index"),
@@ -563,13 +599,22 @@ impl Segment {
     }
 }
 
-fn append_entry(file: &mut Option<File>, path: &Path, entry: &[u8; 16]) {
+fn append_entries(file: &mut Option<File>, path: &Path, entries: &[u8]) {
     if file.is_none() {
         *file = OpenOptions::new().create(true).append(true).open(path).ok();
     }
     if let Some(f) = file {
-        if f.write_all(entry).is_err() {
+        if f.write_all(entries).is_err() {
             *file = None;
+        }
+    }
+}
+
+impl Drop for Segment {
+    fn drop(&mut self) {
+        // Not for a deleted segment: that would leave index files without a log.
+        if self.path.exists() {
+            self.indexes.get_mut().write_out(&self.path);
         }
     }
 }
@@ -590,7 +635,12 @@ mod tests {
     fn append(seg: &Segment, pos: &mut u64, base: i64, n: u32, ts: i64) {
         let mut b = BatchBuilder::with_capacity(128);
         for i in 0..n {
-            b.push(ts + i64::from(i), Some(b"k"), Some(&[7u8; 100]), &[]);
+            b.push(
+                ts + i64::from(i),
+                Some(b"k"),
+                Some(&[7u8; 100]),
+                crate::batch::Headers::Borrowed(&[]),
+            );
         }
         let frame = b.finish(base, None).to_vec();
         seg.write_at(*pos, &frame).unwrap();
@@ -618,6 +668,41 @@ mod tests {
         assert_eq!(seg.header_at(p).unwrap().unwrap().base_offset, 300);
         let (_, h) = seg.find_timestamp(1000).unwrap().unwrap();
         assert_eq!(h.base_offset, 300);
+    }
+
+    #[test]
+    fn index_entries_are_written_in_blocks_and_when_the_segment_is_sealed_or_closed() {
+        let dir = tempfile::tempdir().unwrap();
+        let seg = Segment::create(dir.path(), 0).unwrap();
+        let index = dir.path().join("00000000000000000000.index");
+        let on_disk = || fs::metadata(&index).map_or(0, |m| m.len());
+        let mut pos = 0;
+        // Batches of ~4.5 KB: one entry each.
+        for i in 0..10 {
+            append(&seg, &mut pos, i * 40, 40, i);
+        }
+        let in_memory = seg.indexes.lock().offsets.len();
+        assert_eq!(in_memory, 10);
+        assert_eq!(on_disk(), 0, "buffered, not one write per entry");
+        seg.seal(seg.summarize(None).unwrap());
+        assert_eq!(on_disk(), 10 * 16, "sealing writes the buffered entries");
+        for i in 10..20 {
+            append(&seg, &mut pos, i * 40, 40, i);
+        }
+        drop(seg);
+        assert_eq!(on_disk(), 20 * 16, "closing writes the buffered entries");
+        let seg = Segment::open(dir.path(), 0).unwrap();
+        assert_eq!(seg.indexes.lock().offsets.len(), 20);
+        // A block of entries is written without waiting for the seal.
+        for i in 20..(20 + 300) {
+            append(&seg, &mut pos, i * 40, 40, i);
+        }
+        assert!(on_disk() >= INDEX_WRITE_BYTES as u64);
+        // A deleted segment does not get its index files back when closed.
+        append(&seg, &mut pos, 320 * 40, 40, 320);
+        seg.delete_files().unwrap();
+        drop(seg);
+        assert!(!index.exists());
     }
 
     #[test]

@@ -4,10 +4,11 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use strata_broker::{
-    AutoOffsetReset, ConsumerConfig, ProducerConfig, ProducerRecord, TopicConfig, TopicPartition,
+    AutoOffsetReset, ConsumerConfig, Error, ProducerConfig, ProducerRecord, TopicConfig,
+    TopicPartition,
 };
 
-use crate::support::{broker, poll_n};
+use crate::support::{broker, poll_n, wait_for};
 
 fn earliest() -> ConsumerConfig {
     ConsumerConfig {
@@ -273,4 +274,149 @@ fn a_reader_in_the_middle_of_a_compacted_range_reads_on_without_duplicates_or_lo
             "the latest record of {key} (offset {offset}) was delivered"
         );
     }
+}
+
+#[test]
+fn delete_records_moves_the_log_start_for_readers_and_other_handles_and_deletes_old_segments() {
+    let dir = tempfile::tempdir().unwrap();
+    let b = broker(dir.path());
+    b.create_topic("t", 1, small_segments()).unwrap();
+    let p = b.producer(ProducerConfig::default());
+    for i in 0..200 {
+        p.send(ProducerRecord::new("t", format!("{i:0100}")).with_timestamp(1000 + i))
+            .unwrap();
+    }
+    let tp = TopicPartition::new("t", 0);
+    // A reader in the middle of the records about to be deleted.
+    let behind = b.consumer(earliest()).unwrap();
+    behind.assign(std::slice::from_ref(&tp)).unwrap();
+    behind.seek(&tp, 10).unwrap();
+    assert_eq!(behind.poll(Duration::from_secs(1)).unwrap()[0].offset, 10);
+    let other = broker(dir.path());
+    assert_eq!(other.offsets("t", 0).unwrap(), (0, 200));
+
+    let segments = |d: &std::path::Path| {
+        std::fs::read_dir(d.join("topics/t/0"))
+            .unwrap()
+            .filter(|e| {
+                e.as_ref()
+                    .unwrap()
+                    .path()
+                    .extension()
+                    .is_some_and(|x| x == "log")
+            })
+            .count()
+    };
+    let before = segments(dir.path());
+    // 123 is in the middle of a segment: that segment stays, the ones before it go.
+    assert_eq!(b.delete_records("t", 0, 123).unwrap(), 123);
+    assert!(
+        segments(dir.path()) < before,
+        "whole segments before 123 are deleted"
+    );
+    assert_eq!(b.offsets("t", 0).unwrap(), (123, 200));
+    assert_eq!(
+        b.describe_topic("t").unwrap().partitions[0].log_start_offset,
+        123
+    );
+    // Going back changes nothing; past the end is an error.
+    assert_eq!(b.delete_records("t", 0, 50).unwrap(), 123);
+    assert!(matches!(
+        b.delete_records("t", 0, 201),
+        Err(Error::OffsetOutOfRange { .. })
+    ));
+
+    // A new reader starts at the new log start, not at the first record still on disk.
+    let c = b.consumer(earliest()).unwrap();
+    c.assign(std::slice::from_ref(&tp)).unwrap();
+    let recs = poll_n(&c, 77, Duration::from_secs(5));
+    assert_eq!(recs.len(), 77);
+    assert_eq!(recs[0].offset, 123);
+    // A reader positioned before it is reset (auto.offset.reset = earliest).
+    let mut got = Vec::new();
+    while got.len() < 77 {
+        got.extend(behind.poll(Duration::from_millis(100)).unwrap());
+    }
+    assert!(
+        got.iter().all(|r| r.offset >= 123),
+        "no deleted record is served"
+    );
+    // Timestamps before the log start find the log start.
+    let found = c.offsets_for_times(&[(tp.clone(), 0)]).unwrap()[0].unwrap();
+    assert_eq!(found.offset, 123);
+    // Another handle on the directory (as another process) sees it within a second; a reopen
+    // keeps it.
+    wait_for(
+        "the other handle to see the log start",
+        Duration::from_secs(3),
+        || other.offsets("t", 0).unwrap().0 == 123,
+    );
+    drop((b, p, c, behind, other));
+    let b = broker(dir.path());
+    assert_eq!(b.offsets("t", 0).unwrap(), (123, 200));
+    // -1 deletes everything; new records still get the next offsets.
+    assert_eq!(b.delete_records("t", 0, -1).unwrap(), 200);
+    let md = b
+        .producer(ProducerConfig::default())
+        .send(ProducerRecord::new("t", "after"))
+        .unwrap();
+    assert_eq!(md.offset, 200);
+    assert_eq!(b.offsets("t", 0).unwrap(), (200, 201));
+}
+
+/// Writes 3 rounds of values for 200 keys to a compacted topic of small segments in a fresh
+/// directory, cleans it with an offset map of `map_bytes` and returns the records removed, the
+/// latest value per key read back and how many records are left.
+fn compact_many_keys(map_bytes: usize) -> (u64, HashMap<String, String>, usize) {
+    let dir = tempfile::tempdir().unwrap();
+    let b = strata_broker::Broker::open_with(
+        dir.path(),
+        strata_broker::BrokerConfig {
+            background_cleaner: false,
+            cleaner_offset_map_bytes: map_bytes,
+            ..strata_broker::BrokerConfig::default()
+        },
+    )
+    .unwrap();
+    b.create_topic("t", 1, compacted(0)).unwrap();
+    let p = b.producer(ProducerConfig::default());
+    for round in 0..3 {
+        for k in 0..200 {
+            p.send(
+                ProducerRecord::new("t", format!("{round}-{k}")).with_key(format!("key-{k:03}")),
+            )
+            .unwrap();
+        }
+    }
+    let removed = b.run_cleaner().unwrap().records_removed;
+    let c = b.consumer(earliest()).unwrap();
+    c.assign(&[TopicPartition::new("t", 0)]).unwrap();
+    let recs = poll_n(&c, 600 - removed as usize, Duration::from_secs(5));
+    assert!(recs.windows(2).all(|w| w[1].offset > w[0].offset));
+    let mut latest = HashMap::new();
+    for r in &recs {
+        let k = String::from_utf8(r.key.as_ref().unwrap().to_vec()).unwrap();
+        let v = String::from_utf8(r.value.as_ref().unwrap().to_vec()).unwrap();
+        latest.insert(k, v);
+    }
+    (removed, latest, recs.len())
+}
+
+#[test]
+fn compaction_with_a_small_offset_map_runs_in_passes_and_keeps_the_latest_record_per_key() {
+    let (full_removed, full_latest, _) = compact_many_keys(128 << 20);
+    // Room for 20 of the 200 keys (7 bytes each): more than ten passes.
+    let small = 20 * (7 + strata_broker::OFFSET_MAP_ENTRY_OVERHEAD);
+    let (removed, latest, left) = compact_many_keys(small);
+    assert_eq!(latest, full_latest, "every key's latest value survives");
+    assert_eq!(latest.len(), 200);
+    for (k, v) in &latest {
+        let n: u32 = k[4..].parse().unwrap();
+        assert_eq!(v, &format!("2-{n}"), "key {k}");
+    }
+    // Every pass maps from where the last one stopped and rewrites everything before: in the
+    // end as much goes as with a map that holds every key.
+    assert!(full_removed >= 300, "{full_removed}");
+    assert_eq!(removed, full_removed);
+    assert_eq!(left, 600 - removed as usize);
 }

@@ -153,3 +153,39 @@ fn a_member_that_stops_polling_past_its_session_timeout_loses_its_partitions() {
         live.assignment().len() == 2
     });
 }
+
+#[test]
+fn a_group_is_deleted_only_without_members_and_starts_empty_afterwards() {
+    let dir = tempfile::tempdir().unwrap();
+    let b = broker(dir.path());
+    b.create_topic("t", 1, TopicConfig::default()).unwrap();
+    let p = b.producer(ProducerConfig::default());
+    for i in 0..5 {
+        p.send(ProducerRecord::new("t", format!("{i}"))).unwrap();
+    }
+    let tp = TopicPartition::new("t", 0);
+    let c = b.consumer(member("g")).unwrap();
+    c.subscribe(&["t"]).unwrap();
+    assert_eq!(poll_n(&c, 5, Duration::from_secs(5)).len(), 5);
+    c.commit().unwrap();
+    assert!(
+        matches!(
+            b.delete_group("g"),
+            Err(Error::GroupNotEmpty { members: 1, .. })
+        ),
+        "a group with a live member is not deleted"
+    );
+    c.close().unwrap();
+    drop(c);
+    b.delete_group("g").unwrap();
+    assert!(!b.list_groups().unwrap().contains(&"g".to_owned()));
+    assert!(matches!(
+        b.delete_group("g"),
+        Err(Error::UnknownGroup { .. })
+    ));
+    // A new member of the same name has no committed offset: it reads from the start again.
+    let c = b.consumer(member("g")).unwrap();
+    c.subscribe(&["t"]).unwrap();
+    assert_eq!(c.committed(&tp).unwrap(), None);
+    assert_eq!(poll_n(&c, 5, Duration::from_secs(5)).len(), 5);
+}

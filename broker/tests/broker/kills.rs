@@ -26,6 +26,14 @@ fn child_entry() {
             broker(&dir).run_cleaner().unwrap();
         }
         "group" => child_group_member(&dir),
+        "hog" => {
+            // Appends as fast as it can, holding the partition's writer lease as long as it may.
+            let p = broker(&dir).producer(ProducerConfig::default());
+            for i in 0u64.. {
+                p.send(ProducerRecord::new("t", format!("hog-{i}")).with_partition(0))
+                    .unwrap();
+            }
+        }
         other => panic!("unknown child mode {other}"),
     }
 }
@@ -394,4 +402,57 @@ fn two_processes_producing_to_one_partition_take_turns_and_lose_nothing() {
             );
         }
     }
+}
+
+#[test]
+fn a_writer_waiting_for_the_lock_gets_turns_while_another_process_appends_nonstop() {
+    let dir = tempfile::tempdir().unwrap();
+    let b = broker(dir.path());
+    b.create_topic("t", 1, TopicConfig::default()).unwrap();
+    let mut child = spawn_child("hog", dir.path(), &[]);
+    wait_for(
+        "the other process to append",
+        Duration::from_secs(30),
+        || b.offsets("t", 0).unwrap().1 > 1000,
+    );
+    // Every send here has to take the writer lock from a process that never stops appending;
+    // sending for much longer than a lease (20 ms) means the lock must change hands.
+    let p = b.producer(ProducerConfig::default());
+    let mut slowest = Duration::ZERO;
+    let mut mine = Vec::new();
+    let start = std::time::Instant::now();
+    for i in 0.. {
+        if start.elapsed() > Duration::from_millis(500) {
+            break;
+        }
+        let t = std::time::Instant::now();
+        let md = p
+            .send(ProducerRecord::new("t", format!("mine-{i}")).with_partition(0))
+            .unwrap();
+        slowest = slowest.max(t.elapsed());
+        mine.push(md.offset);
+    }
+    let took = start.elapsed();
+    // Then this process stops appending: its lease lapses and the other process goes on.
+    let my_last = *mine.last().unwrap();
+    wait_for(
+        "the other process to append again",
+        Duration::from_secs(10),
+        || b.offsets("t", 0).unwrap().1 > my_last + 1000,
+    );
+    child.kill().unwrap();
+    child.wait().unwrap();
+    // The other process made progress between this process's appends, not only after them:
+    // the lock changed hands several times (about every lease, 20 ms, when measured).
+    let between = mine.windows(2).filter(|w| w[1] > w[0] + 1).count();
+    assert!(
+        between >= 3,
+        "the lock went to the other process only {between} times in {} sends",
+        mine.len()
+    );
+    assert!(
+        slowest < Duration::from_secs(2),
+        "a send waited {slowest:?} for the writer lock ({} sends took {took:?})",
+        mine.len()
+    );
 }

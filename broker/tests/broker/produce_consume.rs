@@ -4,7 +4,7 @@ use std::time::{Duration, Instant};
 
 use strata_broker::{
     partition_for_key, Acks, AutoOffsetReset, ConsumerConfig, ProducerConfig, ProducerRecord,
-    TimestampType, TopicConfig, TopicPartition,
+    RecordRef, TimestampType, TopicConfig, TopicPartition,
 };
 
 use crate::support::{broker, poll_n};
@@ -133,6 +133,138 @@ fn send_batch_writes_records_in_order_with_consecutive_offsets() {
         assert!(p0.windows(2).all(|w| w[1] == w[0] + 1));
     }
     assert_eq!(b.offsets("t", 0).unwrap(), (0, 1000));
+}
+
+#[test]
+fn send_batch_ref_writes_borrowed_records_in_order_across_partitions_and_batch_splits() {
+    let dir = tempfile::tempdir().unwrap();
+    let b = broker(dir.path());
+    b.create_topic("t", 3, TopicConfig::default()).unwrap();
+    for acks in [Acks::Leader, Acks::All] {
+        // A small max_message_bytes splits each partition's records into several batches.
+        let p = b.producer(ProducerConfig {
+            acks,
+            max_message_bytes: 1024,
+            ..ProducerConfig::default()
+        });
+        let values: Vec<String> = (0..900).map(|i| format!("value-{i}")).collect();
+        let keys: Vec<String> = (0..900).map(|i| format!("key-{i}")).collect();
+        let headers: [(&str, &[u8]); 1] = [("h", b"x")];
+        let records = values.iter().zip(&keys).enumerate().map(|(i, (v, k))| {
+            let r = RecordRef::new(v.as_bytes()).with_key(k.as_bytes());
+            match i % 3 {
+                0 => r.with_partition(2),
+                1 => r.with_headers(&headers).with_timestamp(7),
+                _ => r,
+            }
+        });
+        let acked = p.send_batch_ref("t", records).unwrap();
+        assert_eq!(acked.len(), 900);
+        for (i, a) in acked.iter().enumerate() {
+            let want = if i % 3 == 0 {
+                2
+            } else {
+                partition_for_key(keys[i].as_bytes(), 3)
+            };
+            assert_eq!(a.partition, want, "record {i}");
+            if i % 3 == 1 {
+                assert_eq!(a.timestamp, 7, "record {i}");
+            }
+        }
+        // Offsets are consecutive per partition, in the caller's order.
+        for part in 0..3 {
+            let offs: Vec<i64> = acked
+                .iter()
+                .filter(|a| a.partition == part)
+                .map(|a| a.offset)
+                .collect();
+            assert!(
+                offs.windows(2).all(|w| w[1] == w[0] + 1),
+                "partition {part}"
+            );
+        }
+        let c = b.consumer(earliest()).unwrap();
+        for part in 0..3 {
+            let tp = TopicPartition::new("t", part);
+            c.assign(std::slice::from_ref(&tp)).unwrap();
+            let first = acked.iter().find(|a| a.partition == part).unwrap().offset;
+            c.seek(&tp, first).unwrap();
+            let mine: Vec<usize> = (0..900).filter(|&i| acked[i].partition == part).collect();
+            let recs = poll_n(&c, mine.len(), Duration::from_secs(5));
+            assert_eq!(recs.len(), mine.len());
+            for (r, &i) in recs.iter().zip(&mine) {
+                assert_eq!(r.offset, acked[i].offset);
+                assert_eq!(r.value.as_deref(), Some(values[i].as_bytes()));
+                assert_eq!(r.key.as_deref(), Some(keys[i].as_bytes()));
+                assert_eq!(r.headers.len(), usize::from(i % 3 == 1), "record {i}");
+            }
+        }
+    }
+}
+
+#[test]
+fn send_ref_sends_one_borrowed_record_and_checks_it_like_send() {
+    let dir = tempfile::tempdir().unwrap();
+    let b = broker(dir.path());
+    b.create_topic("t", 2, TopicConfig::default()).unwrap();
+    let compacted = TopicConfig {
+        cleanup_policy: strata_broker::CleanupPolicy::Compact,
+        ..TopicConfig::default()
+    };
+    b.create_topic("c", 1, compacted).unwrap();
+    let p = b.producer(ProducerConfig::default());
+    for i in 0..5 {
+        let pos = p
+            .send_ref(
+                "t",
+                RecordRef::new(b"v").with_partition(1).with_timestamp(i),
+            )
+            .unwrap();
+        assert_eq!((pos.partition, pos.offset, pos.timestamp), (1, i, i));
+    }
+    assert!(p
+        .send_ref("t", RecordRef::new(b"v").with_partition(2))
+        .is_err());
+    assert!(p.send_ref("nope", RecordRef::new(b"v")).is_err());
+    assert!(
+        p.send_ref("c", RecordRef::new(b"v")).is_err(),
+        "a compacted topic needs keys"
+    );
+    assert!(p
+        .send_batch_ref(
+            "c",
+            [RecordRef::new(b"v").with_key(b"k"), RecordRef::new(b"v")]
+        )
+        .is_err());
+    let big = vec![0u8; 2 << 20];
+    assert!(p.send_ref("t", RecordRef::new(&big)).is_err(), "too large");
+    let tomb = p.send_ref("c", RecordRef::tombstone(b"k")).unwrap();
+    let c = b.consumer(earliest()).unwrap();
+    c.assign(&[TopicPartition::new("c", 0)]).unwrap();
+    let recs = poll_n(&c, 2, Duration::from_secs(5));
+    // The batch that failed wrote nothing: its first record was not written either.
+    assert_eq!(recs.len(), 1);
+    assert_eq!(recs[0].offset, tomb.offset);
+    assert_eq!(recs[0].value, None);
+}
+
+#[test]
+fn send_batch_ref_with_acks_zero_buffers_until_flush() {
+    let dir = tempfile::tempdir().unwrap();
+    let b = broker(dir.path());
+    b.create_topic("t", 1, TopicConfig::default()).unwrap();
+    let p = b.producer(ProducerConfig {
+        acks: Acks::None,
+        linger: Duration::from_secs(60),
+        ..ProducerConfig::default()
+    });
+    let acked = p
+        .send_batch_ref("t", (0..10).map(|_| RecordRef::new(b"v")))
+        .unwrap();
+    assert!(acked.iter().all(|a| a.offset == -1));
+    assert_eq!(b.offsets("t", 0).unwrap(), (0, 0));
+    p.flush().unwrap();
+    assert_eq!(b.offsets("t", 0).unwrap(), (0, 10));
 }
 
 #[test]
@@ -365,4 +497,56 @@ fn two_broker_handles_on_one_directory_take_turns_writing_a_partition() {
     let c = b1.consumer(earliest()).unwrap();
     c.assign(&[TopicPartition::new("t", 0)]).unwrap();
     assert_eq!(poll_n(&c, 400, Duration::from_secs(10)).len(), 400);
+}
+
+#[test]
+fn paused_partitions_return_nothing_until_resumed_and_keep_their_position() {
+    let dir = tempfile::tempdir().unwrap();
+    let b = broker(dir.path());
+    b.create_topic("t", 2, TopicConfig::default()).unwrap();
+    let p = b.producer(ProducerConfig::default());
+    for i in 0..20 {
+        p.send(ProducerRecord::new("t", format!("{i}")).with_partition(i % 2))
+            .unwrap();
+    }
+    let (t0, t1) = (TopicPartition::new("t", 0), TopicPartition::new("t", 1));
+    let c = b
+        .consumer(ConsumerConfig {
+            max_poll_records: 4,
+            ..earliest()
+        })
+        .unwrap();
+    c.assign(&[t0.clone(), t1.clone()]).unwrap();
+    // Some records of partition 0 get fetched and buffered before the pause.
+    let first = c.poll(Duration::from_secs(1)).unwrap();
+    assert!(!first.is_empty());
+    c.pause(std::slice::from_ref(&t0)).unwrap();
+    assert_eq!(c.paused(), vec![t0.clone()]);
+    let mut rest = Vec::new();
+    for _ in 0..10 {
+        rest.extend(c.poll(Duration::from_millis(20)).unwrap());
+    }
+    assert!(
+        rest.iter().all(|r| r.partition == 1),
+        "nothing from a paused partition"
+    );
+    let seen0 = first.iter().filter(|r| r.partition == 0).count() as i64;
+    assert_eq!(c.position(&t0).unwrap(), seen0, "the paused position stays");
+    assert!(
+        c.pause(&[TopicPartition::new("t", 7)]).is_err(),
+        "not assigned"
+    );
+    c.resume(std::slice::from_ref(&t0)).unwrap();
+    assert!(c.paused().is_empty());
+    let after = poll_n(&c, (10 - seen0) as usize, Duration::from_secs(5));
+    let offsets: Vec<i64> = after
+        .iter()
+        .filter(|r| r.partition == 0)
+        .map(|r| r.offset)
+        .collect();
+    assert_eq!(
+        offsets,
+        (seen0..10).collect::<Vec<_>>(),
+        "resumed where it stopped"
+    );
 }
