@@ -1,15 +1,22 @@
-//! Bytes written by confluent-kafka for Python's serializers decode in Strata, and Strata's
-//! decode in Python. Uses the venv `scripts/test.sh` creates (target/interop-venv); without it
-//! the tests say so and pass, as the venv is CI's to provide.
+//! Bytes written by confluent-kafka for Python's serializers (Avro, Protobuf with a nested
+//! message, JSON Schema) decode in Strata, and Strata's decode in Python, through one
+//! `strata serve`-equivalent registry. Uses the venv `scripts/test.sh` creates
+//! (target/interop-venv); without it the tests say so and pass, as the venv is CI's to provide.
 
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
-use strata_serde::{AvroDeserializer, AvroSerializer, Field, SerializerConfig};
+use prost_reflect::{DynamicMessage, ReflectMessage, Value};
+use strata_schema::{FormatSchema, ParseOptions, ProtobufSchema};
+use strata_serde::{
+    wire, AvroDeserializer, AvroSerializer, Field, JsonDeserializer, JsonSerializer,
+    ProtobufDynamicDeserializer, ProtobufDynamicSerializer, SerializerConfig,
+};
 
 use crate::avro::{order, Order, ORDER_V1};
 use crate::harness::Registry;
+use crate::json::{Person, PERSON};
 
 const SCRIPT: &str = r#"
 import json, sys
@@ -46,9 +53,85 @@ fn python() -> Option<PathBuf> {
     }
 }
 
+/// confluent-kafka's ProtobufSerializer/Deserializer for `interop.Order`, its nested
+/// `interop.Order.Line` and a second message `interop.Refund`, with classes built at run time
+/// (no protoc); argv: url, message name, mode. Decoded messages are printed as JSON with the
+/// .proto field names.
+const PROTOBUF_SCRIPT: &str = r#"
+import json, sys
+from confluent_kafka.schema_registry import SchemaRegistryClient
+from confluent_kafka.schema_registry.protobuf import ProtobufDeserializer, ProtobufSerializer
+from confluent_kafka.serialization import MessageField, SerializationContext
+from google.protobuf import descriptor_pb2, descriptor_pool, json_format, message_factory
+
+T = descriptor_pb2.FieldDescriptorProto
+fdp = descriptor_pb2.FileDescriptorProto(name="interop/shop.proto", package="interop", syntax="proto3")
+order = fdp.message_type.add(name="Order")
+order.field.add(name="id", number=1, type=T.TYPE_INT64, label=T.LABEL_OPTIONAL)
+line = order.nested_type.add(name="Line")
+line.field.add(name="sku", number=1, type=T.TYPE_STRING, label=T.LABEL_OPTIONAL)
+line.field.add(name="quantity", number=2, type=T.TYPE_INT32, label=T.LABEL_OPTIONAL)
+order.field.add(name="lines", number=2, type=T.TYPE_MESSAGE, type_name=".interop.Order.Line",
+                label=T.LABEL_REPEATED)
+refund = fdp.message_type.add(name="Refund")
+refund.field.add(name="order_id", number=1, type=T.TYPE_INT64, label=T.LABEL_OPTIONAL)
+pool = descriptor_pool.DescriptorPool()
+pool.Add(fdp)
+
+url, name, mode = sys.argv[1], sys.argv[2], sys.argv[3]
+cls = message_factory.GetMessageClass(pool.FindMessageTypeByName(name))
+client = SchemaRegistryClient({"url": url})
+conf = {"use.deprecated.format": False}
+ctx = SerializationContext("interop-proto", MessageField.VALUE)
+data = sys.stdin.read()
+if mode == "serialize":
+    msg = json_format.Parse(data, cls())
+    sys.stdout.write(ProtobufSerializer(cls, client, conf)(msg, ctx).hex())
+else:
+    msg = ProtobufDeserializer(cls, conf)(bytes.fromhex(data), ctx)
+    sys.stdout.write(json_format.MessageToJson(msg, preserving_proto_field_name=True, indent=None))
+"#;
+
+/// The same file as [`PROTOBUF_SCRIPT`] builds, as .proto text.
+const SHOP_PROTO: &str = r#"syntax = "proto3";
+package interop;
+message Order {
+  int64 id = 1;
+  message Line { string sku = 1; int32 quantity = 2; }
+  repeated Line lines = 2;
+}
+message Refund { int64 order_id = 1; }
+"#;
+
+/// confluent-kafka's JSONSerializer/JSONDeserializer; argv: url, schema, mode. The
+/// deserializer reads with the registry's copy of the writer schema.
+const JSON_SCRIPT: &str = r#"
+import json, sys
+from confluent_kafka.schema_registry import SchemaRegistryClient
+from confluent_kafka.schema_registry.json_schema import JSONDeserializer, JSONSerializer
+from confluent_kafka.serialization import MessageField, SerializationContext
+
+url, schema, mode = sys.argv[1], sys.argv[2], sys.argv[3]
+client = SchemaRegistryClient({"url": url})
+ctx = SerializationContext("interop-json", MessageField.VALUE)
+data = sys.stdin.read()
+if mode == "serialize":
+    sys.stdout.write(JSONSerializer(schema, client)(json.loads(data), ctx).hex())
+else:
+    value = JSONDeserializer(None, schema_registry_client=client)(bytes.fromhex(data), ctx)
+    sys.stdout.write(json.dumps(value))
+"#;
+
 fn run(python: &PathBuf, url: &str, mode: &str, input: &str) -> String {
+    run_script(python, SCRIPT, &[url, ORDER_V1, mode], input)
+}
+
+/// Run `script` with `args`, `input` on stdin; its stdout, or a failure with its stderr.
+fn run_script(python: &PathBuf, script: &str, args: &[&str], input: &str) -> String {
     let mut child = Command::new(python)
-        .args(["-c", SCRIPT, url, ORDER_V1, mode])
+        .arg("-c")
+        .arg(script)
+        .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -116,4 +199,205 @@ async fn avro_bytes_from_strata_decode_in_confluent_kafka_python() {
         .unwrap();
     let back: Order = serde_json::from_str(&json).unwrap();
     assert_eq!(back, order());
+}
+
+/// Run a Python script off the async runtime.
+async fn python_blocking(
+    python: PathBuf,
+    script: &'static str,
+    args: Vec<String>,
+    input: String,
+) -> String {
+    tokio::task::spawn_blocking(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        run_script(&python, script, &args, &input)
+    })
+    .await
+    .unwrap()
+}
+
+fn shop() -> ProtobufSchema {
+    ProtobufSchema::parse(SHOP_PROTO, &[], ParseOptions::default()).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn protobuf_bytes_from_confluent_kafka_python_decode_in_strata() {
+    let Some(python) = python() else { return };
+    let registry = Registry::start().await;
+    let de = ProtobufDynamicDeserializer::new(registry.client());
+    // (message, its JSON, the message indexes on the wire)
+    let cases: [(&str, &str, &[u8]); 3] = [
+        (
+            "interop.Order",
+            r#"{"id": "7", "lines": [{"sku": "a", "quantity": 2}, {"sku": "b", "quantity": 1}]}"#,
+            &[0x00],
+        ),
+        (
+            "interop.Order.Line",
+            r#"{"sku": "c", "quantity": 3}"#,
+            &[0x04, 0x00, 0x00],
+        ),
+        ("interop.Refund", r#"{"order_id": "9"}"#, &[0x02, 0x02]),
+    ];
+    for (name, json, indexes) in cases {
+        let out = python_blocking(
+            python.clone(),
+            PROTOBUF_SCRIPT,
+            vec![registry.url.clone(), name.into(), "serialize".into()],
+            json.into(),
+        )
+        .await;
+        let bytes = unhex(out.trim());
+        assert_eq!(bytes[0], 0, "{name}: magic byte");
+        assert_eq!(
+            &bytes[5..5 + indexes.len()],
+            indexes,
+            "{name}: message indexes"
+        );
+        let m = de.deserialize(Field::Value, &[], &bytes).await.unwrap();
+        assert_eq!(m.descriptor().full_name(), name);
+        match name {
+            "interop.Order" => {
+                assert_eq!(m.get_field_by_name("id").as_deref(), Some(&Value::I64(7)));
+                let lines = m.get_field_by_name("lines").unwrap();
+                let lines = lines.as_list().unwrap();
+                assert_eq!(lines.len(), 2);
+                let first = lines[0].as_message().unwrap();
+                assert_eq!(
+                    first.get_field_by_name("sku").as_deref(),
+                    Some(&Value::String("a".into()))
+                );
+                assert_eq!(
+                    first.get_field_by_name("quantity").as_deref(),
+                    Some(&Value::I32(2))
+                );
+            }
+            "interop.Order.Line" => {
+                assert_eq!(
+                    m.get_field_by_name("sku").as_deref(),
+                    Some(&Value::String("c".into()))
+                );
+                assert_eq!(
+                    m.get_field_by_name("quantity").as_deref(),
+                    Some(&Value::I32(3))
+                );
+            }
+            _ => assert_eq!(
+                m.get_field_by_name("order_id").as_deref(),
+                Some(&Value::I64(9))
+            ),
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn protobuf_bytes_from_strata_decode_in_confluent_kafka_python() {
+    let Some(python) = python() else { return };
+    let registry = Registry::start().await;
+    let schema = shop();
+
+    // A nested message: indexes [0, 0].
+    let line = schema.message_descriptor("interop.Order.Line").unwrap();
+    let mut m = DynamicMessage::new(line.clone());
+    m.set_field_by_name("sku", Value::String("d".into()));
+    m.set_field_by_name("quantity", Value::I32(4));
+    let ser = ProtobufDynamicSerializer::new(registry.client(), line, SerializerConfig::default())
+        .unwrap();
+    let out = ser
+        .serialize("interop-proto", Field::Value, &m)
+        .await
+        .unwrap();
+    let frame = wire::parse_prefix(&out.payload, true).unwrap();
+    assert_eq!(frame.message_indexes, vec![0, 0]);
+    let json = python_blocking(
+        python.clone(),
+        PROTOBUF_SCRIPT,
+        vec![
+            registry.url.clone(),
+            "interop.Order.Line".into(),
+            "deserialize".into(),
+        ],
+        hex(&out.payload),
+    )
+    .await;
+    let back: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(back, serde_json::json!({"sku": "d", "quantity": 4}));
+
+    // The first message, holding nested ones: indexes [0], written as one 0x00.
+    let order_type = schema.message_descriptor("interop.Order").unwrap();
+    let mut order = DynamicMessage::new(order_type.clone());
+    order.set_field_by_name("id", Value::I64(11));
+    order.set_field_by_name("lines", Value::List(vec![Value::Message(m)]));
+    let ser =
+        ProtobufDynamicSerializer::new(registry.client(), order_type, SerializerConfig::default())
+            .unwrap();
+    let out = ser
+        .serialize("interop-proto", Field::Value, &order)
+        .await
+        .unwrap();
+    assert_eq!(out.payload[5], 0x00, "indexes [0] as a single zero byte");
+    let json = python_blocking(
+        python,
+        PROTOBUF_SCRIPT,
+        vec![
+            registry.url.clone(),
+            "interop.Order".into(),
+            "deserialize".into(),
+        ],
+        hex(&out.payload),
+    )
+    .await;
+    let back: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(
+        back,
+        serde_json::json!({"id": "11", "lines": [{"sku": "d", "quantity": 4}]})
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_bytes_from_confluent_kafka_python_decode_in_strata() {
+    let Some(python) = python() else { return };
+    let registry = Registry::start().await;
+    let out = python_blocking(
+        python,
+        JSON_SCRIPT,
+        vec![registry.url.clone(), PERSON.into(), "serialize".into()],
+        r#"{"name": "Grace", "age": 85}"#.into(),
+    )
+    .await;
+    let bytes = unhex(out.trim());
+    assert_eq!(bytes[0], 0, "magic byte");
+    let de = JsonDeserializer::<Person>::new(registry.client());
+    assert_eq!(
+        de.deserialize(Field::Value, &[], &bytes).await.unwrap(),
+        Person {
+            name: "Grace".into(),
+            age: 85
+        }
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_bytes_from_strata_decode_in_confluent_kafka_python() {
+    let Some(python) = python() else { return };
+    let registry = Registry::start().await;
+    let ser = JsonSerializer::<Person>::new(registry.client(), PERSON, SerializerConfig::default())
+        .unwrap();
+    let p = Person {
+        name: "Edsger".into(),
+        age: 72,
+    };
+    let out = ser
+        .serialize("interop-json", Field::Value, &p)
+        .await
+        .unwrap();
+    let json = python_blocking(
+        python,
+        JSON_SCRIPT,
+        vec![registry.url.clone(), PERSON.into(), "deserialize".into()],
+        hex(&out.payload),
+    )
+    .await;
+    let back: Person = serde_json::from_str(&json).unwrap();
+    assert_eq!(back, p);
 }
