@@ -2,8 +2,8 @@
 //! schema, and producing through the bundled broker with and without the serializer. What each
 //! bench measures, and the figures, are in `serde-lib/BENCHMARKS.md`.
 //!
-//! A stub registry (a few lines of HTTP/1.1 on a loopback port) answers the first register and
-//! id lookups; every measured call hits the caches.
+//! A real registry (strata-registry on a loopback port over a temporary SQLite file) answers
+//! the first register and id lookups; every measured call hits the caches.
 
 use std::hint::black_box;
 use std::sync::Arc;
@@ -19,7 +19,6 @@ use strata_serde::{
     AvroDeserializer, AvroSerializer, BundledProducer, Field, Producer, Record, RegistryClient,
     RegistryConfig, SerializerConfig, StringSerde,
 };
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const SCHEMA: &str = r#"{"type":"record","name":"Order","namespace":"shop","fields":[{"name":"id","type":"long"},{"name":"item","type":"string"},{"name":"note","type":["null","string"],"default":null},{"name":"qty","type":"int"},{"name":"price","type":"double"},{"name":"tags","type":{"type":"array","items":"string"}}]}"#;
 
@@ -44,58 +43,18 @@ fn order() -> Order {
     }
 }
 
-/// Answers every request: register/lookup with id 1, `/schemas/ids/1` with the schema.
-async fn stub_registry() -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        loop {
-            let Ok((mut sock, _)) = listener.accept().await else {
-                return;
-            };
-            tokio::spawn(async move {
-                let mut buf = vec![0u8; 65536];
-                let mut len = 0;
-                loop {
-                    let Ok(n) = sock.read(&mut buf[len..]).await else {
-                        return;
-                    };
-                    if n == 0 {
-                        return;
-                    }
-                    len += n;
-                    let text = String::from_utf8_lossy(&buf[..len]).to_string();
-                    let Some(head_end) = text.find("\r\n\r\n") else {
-                        continue;
-                    };
-                    let content_length = text[..head_end]
-                        .lines()
-                        .find_map(|l| {
-                            let l = l.to_ascii_lowercase();
-                            l.strip_prefix("content-length:")
-                                .map(|v| v.trim().parse::<usize>().unwrap_or(0))
-                        })
-                        .unwrap_or(0);
-                    if len < head_end + 4 + content_length {
-                        continue;
-                    }
-                    let body = if text.starts_with("GET /schemas/ids/") {
-                        serde_json::json!({ "schema": SCHEMA }).to_string()
-                    } else {
-                        serde_json::json!({ "id": 1, "version": 1, "subject": "orders-value", "schema": SCHEMA }).to_string()
-                    };
-                    let resp = format!(
-                        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{}",
-                        body.len(),
-                        body
-                    );
-                    let _ = sock.write_all(resp.as_bytes()).await;
-                    len = 0;
-                }
-            });
-        }
-    });
-    format!("http://{addr}")
+/// strata-registry on a loopback port over a SQLite file in `dir`; its URL.
+async fn registry(dir: &std::path::Path) -> String {
+    let app = strata_registry::Application::build(strata_registry::ServerConfig {
+        listen: "127.0.0.1:0".into(),
+        database_url: format!("sqlite://{}/registry.db", dir.display()),
+        settings: Default::default(),
+    })
+    .await
+    .expect("the registry starts");
+    let url = format!("http://{}", app.local_addr());
+    tokio::spawn(app.run_until(std::future::pending::<()>()));
+    url
 }
 
 struct NoHeader;
@@ -181,7 +140,8 @@ fn bench(c: &mut Criterion) {
         .enable_all()
         .build()
         .unwrap();
-    let url = rt.block_on(stub_registry());
+    let registry_dir = tempfile::tempdir().unwrap();
+    let url = rt.block_on(registry(registry_dir.path()));
     let client = RegistryClient::new(RegistryConfig::new(url)).unwrap();
     let ser = Arc::new(
         AvroSerializer::<Order>::new(client.clone(), SCHEMA, SerializerConfig::default()).unwrap(),
