@@ -178,10 +178,18 @@ pub fn report(result: Result<()>, output: Output) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            let typed = e
-                .chain()
-                .any(|c| c.downcast_ref::<strata_serde::Error>().is_some());
-            let (code, hint) = if typed { classify(&e) } else { (1, None) };
+            // The registry's answers and reachability are classified as for the registry
+            // commands; anything else here is data that does not fit.
+            let registry = e.chain().any(|c| {
+                matches!(
+                    c.downcast_ref::<strata_serde::Error>(),
+                    Some(
+                        strata_serde::Error::Unreachable { .. }
+                            | strata_serde::Error::Registry { .. }
+                    )
+                )
+            });
+            let (code, hint) = if registry { classify(&e) } else { (1, None) };
             report_error(output, &format!("{e:#}"), hint, code);
             ExitCode::from(code)
         }
@@ -393,7 +401,7 @@ fn records(input: Box<dyn BufRead>, encoding: Encoding) -> Box<dyn Iterator<Item
         };
         Some(match encoding.decode_text(text) {
             Ok(bytes) => Item::Record(at(bytes)),
-            Err(e) => Item::Bad(at(Vec::new()), e.context("it is not a record")),
+            Err(e) => Item::Bad(at(Vec::new()), e),
         })
     }))
 }
@@ -412,7 +420,7 @@ fn decode(args: DecodeArgs, output: Output) -> Result<()> {
             Item::Fatal(e) => return Err(e),
             Item::Record(at) => match rt.block_on(reader.decode(Field::Value, &[], &at.bytes)) {
                 Ok(d) => Ok(d),
-                Err(e) => Err((at, e.context("it cannot be decoded"))),
+                Err(e) => Err((at, e)),
             },
             Item::Bad(at, e) => Err((at, e)),
         };
@@ -421,7 +429,7 @@ fn decode(args: DecodeArgs, output: Output) -> Result<()> {
             Err((at, e)) => match args.on_error {
                 DecodeOnError::Fail => {
                     return Err(e.context(format!(
-                        "{} failed (--on-error skip goes past such records)",
+                        "{} cannot be decoded (--on-error skip goes past such records)",
                         at.place()
                     )))
                 }

@@ -22,6 +22,15 @@ use clap::{Parser, Subcommand};
 use crate::output::{finish, Output, ProgressMode};
 
 const EXIT_CODES: &str = "\
+Examples:
+  strata serve                                   # a registry on :8081, SQLite in ./strata-data
+  strata check schemas/order.avsc --against git:main
+  strata apply --dry-run && strata apply         # strata.toml: what would change, then do it
+  strata subjects list --output json
+  echo '{\"id\": 1}' | strata produce users --value-schema user.avsc --auto-register
+  strata consume users --from-beginning --max-messages 10
+Every command has its own examples: strata COMMAND --help.
+
 Exit codes: 0 success; 1 a negative result (incompatible schema, the registry refused or found
 nothing); 2 the command could not run (usage, configuration, files, network).
 The registry is named by --registry, STRATA_REGISTRY_URL, the config file's [registry] table
