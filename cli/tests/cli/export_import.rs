@@ -107,9 +107,12 @@ fn export_then_import_preserves_ids_versions_configs_and_modes() {
     );
 }
 
-/// An export directory written by hand: `versions` of (subject, id, references as
-/// (name, subject)), each version 1 of its subject.
-fn write_export(work: &Workdir, dir: &str, versions: &[(&str, i32, &str, &[(&str, &str)])]) {
+/// One version of a hand-written export: subject, id, schema text, references as
+/// (name, subject), each version 1 of its subject.
+type HandVersion<'a> = (&'a str, i32, &'a str, &'a [(&'a str, &'a str)]);
+
+/// An export directory written by hand.
+fn write_export(work: &Workdir, dir: &str, versions: &[HandVersion<'_>]) {
     let subjects: Vec<serde_json::Value> = versions
         .iter()
         .map(|(subject, id, text, refs)| {
@@ -194,7 +197,7 @@ fn progress_is_drawn_on_stderr_when_forced_and_hidden_when_stderr_is_not_a_termi
         })
         .collect();
     let names: Vec<String> = (0..25).map(|i| format!("s{i:02}-value")).collect();
-    let versions: Vec<(&str, i32, &str, &[(&str, &str)])> = (0..25)
+    let versions: Vec<HandVersion<'_>> = (0..25)
         .map(|i| (names[i].as_str(), i as i32 + 1, texts[i].as_str(), &[][..]))
         .collect();
     write_export(&work, "backup", &versions);
