@@ -4,12 +4,15 @@
 use clap::{Args, CommandFactory};
 use clap_complete::Shell;
 
+use crate::output::{print_json, Output};
+
 const EXAMPLES: &str = "\
 Examples:
   strata completions bash > ~/.local/share/bash-completion/completions/strata
   strata completions zsh > \"${fpath[1]}/_strata\"
   strata completions fish > ~/.config/fish/completions/strata.fish
-  strata completions powershell >> $PROFILE";
+  strata completions powershell >> $PROFILE
+  strata completions bash --output json    # {\"shell\": \"bash\", \"script\": \"...\"}";
 
 /// `strata completions`.
 #[derive(Debug, Args)]
@@ -20,8 +23,22 @@ pub struct CompletionsArgs {
     shell: Shell,
 }
 
-/// Print the script for `args.shell` on stdout.
-pub fn run<C: CommandFactory>(args: CompletionsArgs) {
+/// Print the script for `args.shell` on stdout (with `--output json`, inside
+/// `{"shell", "script"}`).
+pub fn run<C: CommandFactory>(args: CompletionsArgs, output: Output) -> anyhow::Result<()> {
     let mut cmd = C::command();
-    clap_complete::generate(args.shell, &mut cmd, "strata", &mut std::io::stdout());
+    match output {
+        Output::Text => {
+            clap_complete::generate(args.shell, &mut cmd, "strata", &mut std::io::stdout())
+        }
+        Output::Json => {
+            let mut script = Vec::new();
+            clap_complete::generate(args.shell, &mut cmd, "strata", &mut script);
+            print_json(&serde_json::json!({
+                "shell": args.shell.to_string(),
+                "script": String::from_utf8_lossy(&script),
+            }));
+        }
+    }
+    Ok(())
 }

@@ -4,7 +4,7 @@
 //! was printed (and skipped) are committed, so the next run resumes after them.
 
 use std::collections::HashMap;
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::process::ExitCode;
 use std::str::FromStr;
 use std::sync::Arc;
@@ -23,6 +23,7 @@ use crate::broker_args::{self, AcksArg, BrokerArgs, Positions, Start, Target};
 use crate::codec::{Decoded, Reader};
 use crate::connection::{runtime, RegistryArgs};
 use crate::encode::report;
+use crate::output::{notice, report_error, show_progress, Output};
 
 /// How record keys are read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
@@ -86,10 +87,17 @@ does not fit its schema) follows --on-error: fail (default, exit 1), skip (a log
 count in the summary) or dlq:TOPIC (the raw record goes to TOPIC, headers __strata_dlq_topic,
 __strata_dlq_partition, __strata_dlq_offset and __strata_dlq_error say where from and why).
 
+Stderr: a log line per skipped record, progress counters (--progress) and a summary
+(`N record(s) consumed from 'T', S skipped, D dead-lettered`). With --output json the records
+are the same JSON lines on stdout, and stderr holds JSON only: log lines as JSON objects, the
+summary as {\"topic\", \"consumed\", \"skipped\", \"dead_lettered\"}, progress as
+{\"progress\": {...}}, errors as one {\"error\", \"hint\", \"exit_code\"} object.
+
 Examples:
   strata consume users --from-beginning --max-messages 10
   strata consume users --group audit --idle-timeout 5s --on-error dlq:users-dlq
-  strata consume users --bootstrap-servers localhost:9092 --from-beginning --value-only";
+  strata consume users --bootstrap-servers localhost:9092 --from-beginning --value-only
+  strata consume users --from-timestamp 2026-01-31T12:00:00Z --key-format json --output json";
 
 /// `strata consume`.
 #[derive(Debug, Args)]
@@ -135,9 +143,12 @@ pub struct ConsumeArgs {
 }
 
 /// Run `strata consume`.
-pub fn run(args: ConsumeArgs) -> ExitCode {
-    crate::logging::init(crate::logging::LogFormat::Text);
-    report(consume(args))
+pub fn run(args: ConsumeArgs, output: Output) -> ExitCode {
+    crate::logging::init(match output {
+        Output::Text => crate::logging::LogFormat::Text,
+        Output::Json => crate::logging::LogFormat::Json,
+    });
+    report(consume(args, output), output)
 }
 
 fn strata_error(e: anyhow::Error) -> strata_serde::Error {
@@ -233,7 +244,7 @@ fn schema_json(id: SchemaId) -> Json {
     }
 }
 
-fn consume(args: ConsumeArgs) -> Result<()> {
+fn consume(args: ConsumeArgs, output: Output) -> Result<()> {
     let idle = args
         .idle_timeout
         .as_deref()
@@ -294,7 +305,7 @@ fn consume(args: ConsumeArgs) -> Result<()> {
 
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
-    let progress = std::io::stderr().is_terminal();
+    let progress = show_progress();
     let mut printed: u64 = 0;
     // Per partition: the offset after the last record printed, and the first one left
     // unprinted when --max-messages stopped in the middle of a poll.
@@ -375,17 +386,27 @@ fn consume(args: ConsumeArgs) -> Result<()> {
             }
             out.flush().context("cannot write to stdout")?;
             if progress && last_progress.elapsed() >= Duration::from_secs(1) {
-                eprint!(
-                    "\r{printed} consumed, {} skipped, {} dead-lettered",
-                    consumer.skipped(),
-                    consumer.dead_lettered()
-                );
+                match output {
+                    Output::Text => eprint!(
+                        "\r{printed} consumed, {} skipped, {} dead-lettered",
+                        consumer.skipped(),
+                        consumer.dead_lettered()
+                    ),
+                    Output::Json => eprintln!(
+                        "{}",
+                        json!({"progress": {
+                            "consumed": printed,
+                            "skipped": consumer.skipped(),
+                            "dead_lettered": consumer.dead_lettered(),
+                        }})
+                    ),
+                }
                 last_progress = Instant::now();
             }
         }
         Ok(())
     });
-    if progress {
+    if progress && output == Output::Text {
         eprintln!();
     }
     // Commit: after an error or Ctrl-C, only what was printed; else the position in every
@@ -403,23 +424,32 @@ fn consume(args: ConsumeArgs) -> Result<()> {
         let positions = match positions {
             Ok(p) => p,
             Err(e) => {
-                eprintln!("error: {e:#}");
+                report_error(output, &format!("{e:#}"), None, 2);
                 bail!("the offsets were not committed");
             }
         };
         if let Err(e) = source.commit(&positions) {
-            eprintln!("error: {e:#}");
+            report_error(output, &format!("{e:#}"), None, 2);
             if result.is_ok() {
                 bail!("the offsets were not committed");
             }
         }
     }
     source.close();
-    eprintln!(
-        "{printed} record(s) consumed from '{}', {} skipped, {} dead-lettered",
-        args.topic,
-        consumer.skipped(),
-        consumer.dead_lettered()
+    notice(
+        output,
+        &format!(
+            "{printed} record(s) consumed from '{}', {} skipped, {} dead-lettered",
+            args.topic,
+            consumer.skipped(),
+            consumer.dead_lettered()
+        ),
+        json!({
+            "topic": args.topic,
+            "consumed": printed,
+            "skipped": consumer.skipped(),
+            "dead_lettered": consumer.dead_lettered(),
+        }),
     );
     result
 }

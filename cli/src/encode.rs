@@ -16,7 +16,8 @@ use crate::check::inputs::TypeArg;
 use crate::check::online::parse_registry_reference;
 use crate::codec::{FrameError, Reader};
 use crate::connection::{runtime, RegistryArgs};
-use crate::schema_source::{self, Placement, SchemaChoice};
+use crate::output::{classify, notice, report_error, Output};
+use crate::schema_source::{self, Naming, Placement, SchemaChoice, StrategyArg};
 
 /// How framed bytes are written and read as text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
@@ -93,13 +94,21 @@ Input: JSON values, one per line or one document (several values may follow each
 
 The schema: --schema-id N, or --subject S (its latest version), or --subject S --schema FILE
 (looked up in the subject; --auto-register registers it, an incompatible schema is refused with
-the registry's messages). A value that does not fit the schema stops the command (exit 1) before
-anything of it is written.
+the registry's messages). Instead of --subject, --topic T names the subject as Confluent's
+serializers do with --subject-name-strategy: topic (T-value, or T-key with --key), record (the
+schema's full name: Avro record, Protobuf message, JSON Schema title) or topic-record
+(T-<full name>); record and topic-record need --schema FILE or --schema-id. A value that does
+not fit the schema stops the command (exit 1) before anything of it is written.
+
+Output: one line per value, base64 or hex; with --output json one object per value,
+{\"schema_id\": N, \"base64\": \"...\"} (or \"hex\"; \"schema_guid\" with --id-placement
+guid-prefix). Errors: error:/hint: lines on stderr, or one JSON object with --output json.
 
 Examples:
   echo '{\"id\": 1, \"name\": \"ada\"}' | strata encode --subject users-value
   strata encode --subject users-value --schema user.avsc --auto-register --input users.jsonl
-  echo '{\"id\": 1}' | strata encode --schema-id 3 --encoding hex
+  strata encode --topic users --subject-name-strategy record --schema user.avsc --auto-register
+  echo '{\"id\": 1}' | strata encode --schema-id 3 --encoding hex --output json
   strata encode --subject users-value < users.jsonl | strata decode";
 
 /// `strata encode`: JSON values in, framed bytes out.
@@ -107,16 +116,25 @@ Examples:
 #[command(after_help = ENCODE_HELP)]
 pub struct EncodeArgs {
     /// The subject whose schema to write with (latest version, or the one --schema names).
-    #[arg(long, value_name = "SUBJECT")]
+    #[arg(long, value_name = "SUBJECT", conflicts_with = "topic")]
     pub subject: Option<String>,
+    /// Name the subject from this topic with --subject-name-strategy.
+    #[arg(long, value_name = "TOPIC")]
+    pub topic: Option<String>,
+    /// How the subject is named from --topic (Confluent's subject.name.strategy).
+    #[arg(long, value_enum, default_value_t = StrategyArg::Topic, requires = "topic")]
+    pub subject_name_strategy: StrategyArg,
+    /// Encode keys: the topic strategy names <topic>-key.
+    #[arg(long, requires = "topic")]
+    pub key: bool,
     /// Write with this schema id.
     #[arg(long, value_name = "ID", conflicts_with_all = ["schema", "latest"])]
     pub schema_id: Option<i32>,
     /// Write with the subject's latest version (the default when only --subject is given).
-    #[arg(long, requires = "subject", conflicts_with = "schema")]
+    #[arg(long, conflicts_with = "schema")]
     pub latest: bool,
     /// Write with this schema file, found in (or registered under) --subject.
-    #[arg(long, value_name = "FILE", requires = "subject")]
+    #[arg(long, value_name = "FILE")]
     pub schema: Option<PathBuf>,
     /// The schema file's format (default: from the extension, .avsc/.avro/.avro.json,
     /// .proto, .json).
@@ -149,24 +167,47 @@ pub struct EncodeArgs {
 }
 
 /// Run `strata encode`.
-pub fn run_encode(args: EncodeArgs) -> ExitCode {
-    report(encode(args))
+pub fn run_encode(args: EncodeArgs, output: Output) -> ExitCode {
+    report(encode(args, output), output)
 }
 
-/// Print an error the way every serde command does, and pick the exit code.
-pub fn report(result: Result<()>) -> ExitCode {
+/// Print an error the way every serde command does, in the output format, and pick the exit
+/// code: 2 when the registry cannot be reached or failed, else 1 (a value, schema or record
+/// that does not fit, or a registry refusal).
+pub fn report(result: Result<()>, output: Output) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
-            ExitCode::FAILURE
+            // The registry's answers and reachability are classified as for the registry
+            // commands; anything else here is data that does not fit.
+            let registry = e.chain().any(|c| {
+                matches!(
+                    c.downcast_ref::<strata_serde::Error>(),
+                    Some(
+                        strata_serde::Error::Unreachable { .. }
+                            | strata_serde::Error::Registry { .. }
+                    )
+                )
+            });
+            let (code, hint) = if registry { classify(&e) } else { (1, None) };
+            report_error(output, &format!("{e:#}"), hint, code);
+            ExitCode::from(code)
         }
     }
 }
 
-fn encode(args: EncodeArgs) -> Result<()> {
+fn encode(args: EncodeArgs, output: Output) -> Result<()> {
+    if args.latest && args.subject.is_none() && args.topic.is_none() {
+        bail!("--latest needs --subject or --topic");
+    }
+    if args.schema.is_some() && args.subject.is_none() && args.topic.is_none() {
+        bail!("--schema FILE needs --subject (or --topic with --subject-name-strategy) to look it up in");
+    }
     if args.id_placement == Placement::Header {
         bail!("--id-placement header puts the id in a record header, which encode has no place for; use it with strata produce");
+    }
+    if args.encoding == Encoding::Binary && output == Output::Json {
+        bail!("--encoding binary writes raw bytes, which --output json cannot hold; use base64 or hex");
     }
     if args.encoding == Encoding::Binary && std::io::stdout().is_terminal() {
         bail!("--encoding binary would write raw bytes to the terminal; redirect stdout or use base64 or hex");
@@ -175,6 +216,11 @@ fn encode(args: EncodeArgs) -> Result<()> {
     let registry = args.registry.registry_config()?.urls.join(",");
     let choice = SchemaChoice {
         subject: args.subject.clone(),
+        naming: args.topic.clone().map(|topic| Naming {
+            topic,
+            field: if args.key { Field::Key } else { Field::Value },
+            strategy: args.subject_name_strategy,
+        }),
         schema_id: args.schema_id,
         schema_file: args.schema.clone(),
         schema_type: args.schema_type,
@@ -189,6 +235,7 @@ fn encode(args: EncodeArgs) -> Result<()> {
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let mut values = serde_json::Deserializer::from_reader(input).into_iter::<Json>();
+    let field = if args.key { Field::Key } else { Field::Value };
     let mut n = 0usize;
     loop {
         let value = match values.next() {
@@ -206,7 +253,7 @@ fn encode(args: EncodeArgs) -> Result<()> {
             bail!("--encoding binary writes exactly one record, but the input holds more than one value; use base64 or hex");
         }
         let (bytes, _) = writer
-            .frame(&value, args.id_placement, Field::Value)
+            .frame(&value, args.id_placement, field)
             .map_err(|e| match e {
                 FrameError::Invalid(e) => anyhow!(
                     "value {n} does not fit {}; nothing of it was written: {e}",
@@ -214,9 +261,25 @@ fn encode(args: EncodeArgs) -> Result<()> {
                 ),
                 FrameError::Other(e) => e,
             })?;
-        match args.encoding {
-            Encoding::Binary => out.write_all(&bytes)?,
-            text => writeln!(out, "{}", text.encode_text(&bytes))?,
+        match (args.encoding, output) {
+            (Encoding::Binary, _) => out.write_all(&bytes)?,
+            (text, Output::Text) => writeln!(out, "{}", text.encode_text(&bytes))?,
+            (text, Output::Json) => {
+                let mut o = match (args.id_placement, writer.codec.guid, writer.codec.id) {
+                    (Placement::GuidPrefix, Some(SchemaId::Guid(g)), _) => {
+                        json!({"schema_guid": g.to_string()})
+                    }
+                    (_, _, id) => json!({"schema_id": id}),
+                };
+                let key = if text == Encoding::Hex {
+                    "hex"
+                } else {
+                    "base64"
+                };
+                o[key] = json!(text.encode_text(&bytes));
+                serde_json::to_writer(&mut out, &o)?;
+                out.write_all(b"\n")?;
+            }
         }
     }
     out.flush().context("cannot write to stdout")?;
@@ -230,13 +293,31 @@ const DECODE_HELP: &str = "\
 Input: framed records (magic 0x00 + id, or 0x01 + GUID), one per line as base64 (default) or
 hex, or --encoding binary for one raw record (the whole input). Output: one JSON value per line,
 in the JSON form strata encode reads (Avro unions as {\"branch\": value}, Protobuf with default
-fields). An unknown schema id or bytes that are not a frame stop the command (exit 1) with the
-record's number.
+fields), with --output text and json alike.
+
+A record that cannot be decoded (a line that is not base64/hex, bytes that are not a frame, an
+unknown schema id, a payload that does not fit its schema) follows --on-error: fail (default)
+stops the command (exit 1) with the record's number; skip reports it on stderr (`skipped record
+N (line L): why`, or {\"skipped\": {\"record\", \"line\", \"error\"}} with --output json), goes
+on, and ends with a summary line (`N record(s) decoded, M skipped`, or {\"decoded\", \"skipped\"})
+on stderr; nothing is dropped silently. Errors: error:/hint: lines on stderr, or one JSON object
+with --output json.
 
 Examples:
   strata encode --subject users-value < users.jsonl | strata decode
   echo 0000000001020a | strata decode --encoding hex --with-schema-id
-  strata decode --encoding binary --input record.bin";
+  strata decode --encoding binary --input record.bin
+  strata decode --on-error skip --output json < mixed.txt";
+
+/// `--on-error` of decode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum DecodeOnError {
+    /// Stop at the first record that cannot be decoded (exit 1).
+    #[default]
+    Fail,
+    /// Report the record on stderr, count it, go on.
+    Skip,
+}
 
 /// `strata decode`: framed bytes in, JSON out.
 #[derive(Debug, Args)]
@@ -251,58 +332,81 @@ pub struct DecodeArgs {
     /// Print {"schema_id": N, "subjects": [...], "value": ...} instead of the value alone.
     #[arg(long)]
     pub with_schema_id: bool,
+    /// What to do with a record that cannot be decoded: fail, or skip (reported and counted).
+    #[arg(long, value_enum, default_value_t = DecodeOnError::Fail)]
+    pub on_error: DecodeOnError,
     #[command(flatten)]
     pub registry: RegistryArgs,
 }
 
 /// Run `strata decode`.
-pub fn run_decode(args: DecodeArgs) -> ExitCode {
-    report(decode(args))
+pub fn run_decode(args: DecodeArgs, output: Output) -> ExitCode {
+    report(decode(args, output), output)
 }
 
-/// A record's bytes, and where in the input it is (for messages).
-type Located = (String, Vec<u8>);
+/// A record's bytes and where in the input it is: its number and line (none for binary).
+struct Located {
+    number: usize,
+    line: Option<usize>,
+    bytes: Vec<u8>,
+}
+
+impl Located {
+    fn place(&self) -> String {
+        match self.line {
+            Some(l) => format!("record {} (line {l})", self.number),
+            None => "the input".to_string(),
+        }
+    }
+}
+
+/// One item of the input: a record, a record that is not even bytes, or a failure to read.
+enum Item {
+    Record(Located),
+    Bad(Located, anyhow::Error),
+    Fatal(anyhow::Error),
+}
 
 /// The records of the input: the whole input for binary, else one per non-blank line.
-fn records(
-    input: Box<dyn BufRead>,
-    encoding: Encoding,
-) -> Result<Box<dyn Iterator<Item = Result<Located>>>> {
+fn records(input: Box<dyn BufRead>, encoding: Encoding) -> Box<dyn Iterator<Item = Item>> {
     if encoding == Encoding::Binary {
         let mut input = input;
         let mut bytes = Vec::new();
-        input
-            .read_to_end(&mut bytes)
-            .context("cannot read the input")?;
-        return Ok(Box::new(std::iter::once(Ok((
-            "the input".to_string(),
-            bytes,
-        )))));
+        let item = match input.read_to_end(&mut bytes) {
+            Ok(_) => Item::Record(Located {
+                number: 1,
+                line: None,
+                bytes,
+            }),
+            Err(e) => Item::Fatal(anyhow!("cannot read the input: {e}")),
+        };
+        return Box::new(std::iter::once(item));
     }
     let mut n = 0usize;
-    Ok(Box::new(input.lines().enumerate().filter_map(
-        move |(i, line)| {
-            let line_no = i + 1;
-            let line = match line {
-                Ok(l) => l,
-                Err(e) => return Some(Err(anyhow!("cannot read the input: {e}"))),
-            };
-            let text = line.trim();
-            if text.is_empty() {
-                return None;
-            }
-            n += 1;
-            Some(
-                encoding
-                    .decode_text(text)
-                    .with_context(|| format!("line {line_no} is not a record"))
-                    .map(|bytes| (format!("record {n} (line {line_no})"), bytes)),
-            )
-        },
-    )))
+    Box::new(input.lines().enumerate().filter_map(move |(i, line)| {
+        let line_no = i + 1;
+        let line = match line {
+            Ok(l) => l,
+            Err(e) => return Some(Item::Fatal(anyhow!("cannot read the input: {e}"))),
+        };
+        let text = line.trim();
+        if text.is_empty() {
+            return None;
+        }
+        n += 1;
+        let at = |bytes| Located {
+            number: n,
+            line: Some(line_no),
+            bytes,
+        };
+        Some(match encoding.decode_text(text) {
+            Ok(bytes) => Item::Record(at(bytes)),
+            Err(e) => Item::Bad(at(Vec::new()), e),
+        })
+    }))
 }
 
-fn decode(args: DecodeArgs) -> Result<()> {
+fn decode(args: DecodeArgs, output: Output) -> Result<()> {
     let client = args.registry.client()?;
     let registry = args.registry.registry_config()?.urls.join(",");
     let reader = Reader::new(client.clone(), registry);
@@ -310,11 +414,38 @@ fn decode(args: DecodeArgs) -> Result<()> {
     let rt = runtime()?;
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
-    for record in records(input, args.encoding)? {
-        let (place, bytes) = record?;
-        let decoded = rt
-            .block_on(reader.decode(Field::Value, &[], &bytes))
-            .with_context(|| format!("{place} cannot be decoded"))?;
+    let (mut decoded_n, mut skipped) = (0usize, 0usize);
+    for item in records(input, args.encoding) {
+        let decoded = match item {
+            Item::Fatal(e) => return Err(e),
+            Item::Record(at) => match rt.block_on(reader.decode(Field::Value, &[], &at.bytes)) {
+                Ok(d) => Ok(d),
+                Err(e) => Err((at, e)),
+            },
+            Item::Bad(at, e) => Err((at, e)),
+        };
+        let decoded = match decoded {
+            Ok(d) => d,
+            Err((at, e)) => match args.on_error {
+                DecodeOnError::Fail => {
+                    return Err(e.context(format!(
+                        "{} cannot be decoded (--on-error skip goes past such records)",
+                        at.place()
+                    )))
+                }
+                DecodeOnError::Skip => {
+                    // Reported before the records after it are written.
+                    out.flush().context("cannot write to stdout")?;
+                    skipped += 1;
+                    notice(
+                        output,
+                        &format!("skipped {}: {e:#}", at.place()),
+                        json!({"skipped": {"record": at.number, "line": at.line, "error": format!("{e:#}")}}),
+                    );
+                    continue;
+                }
+            },
+        };
         let shown = if args.with_schema_id {
             let mut o = json!({});
             match decoded.schema {
@@ -339,8 +470,16 @@ fn decode(args: DecodeArgs) -> Result<()> {
         };
         serde_json::to_writer(&mut out, &shown)?;
         out.write_all(b"\n")?;
+        decoded_n += 1;
     }
     out.flush().context("cannot write to stdout")?;
+    if args.on_error == DecodeOnError::Skip {
+        notice(
+            output,
+            &format!("{decoded_n} record(s) decoded, {skipped} skipped"),
+            json!({"decoded": decoded_n, "skipped": skipped}),
+        );
+    }
     Ok(())
 }
 

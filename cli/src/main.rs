@@ -19,9 +19,18 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use crate::output::{finish, Output};
+use crate::output::{finish, Output, ProgressMode};
 
 const EXIT_CODES: &str = "\
+Examples:
+  strata serve                                   # a registry on :8081, SQLite in ./strata-data
+  strata check schemas/order.avsc --against git:main
+  strata apply --dry-run && strata apply         # strata.toml: what would change, then do it
+  strata subjects list --output json
+  echo '{\"id\": 1}' | strata produce users --value-schema user.avsc --auto-register
+  strata consume users --from-beginning --max-messages 10
+Every command has its own examples: strata COMMAND --help.
+
 Exit codes: 0 success; 1 a negative result (incompatible schema, the registry refused or found
 nothing); 2 the command could not run (usage, configuration, files, network).
 The registry is named by --registry, STRATA_REGISTRY_URL, the config file's [registry] table
@@ -38,9 +47,15 @@ The registry is named by --registry, STRATA_REGISTRY_URL, the config file's [reg
     after_help = EXIT_CODES
 )]
 struct Cli {
-    /// Output format of every command: text for people, json for scripts.
+    /// Output format of every command (but serve, which logs; see its --log-format): text for
+    /// people, json for scripts. In json mode errors are one JSON object on stderr.
     #[arg(long, global = true, value_enum, env = "STRATA_OUTPUT", default_value_t = Output::Text)]
     output: Output,
+
+    /// Progress on stderr (export/import bars, produce/consume counters): auto draws it only
+    /// when stderr is a terminal.
+    #[arg(long, global = true, value_enum, env = "STRATA_PROGRESS", default_value_t = ProgressMode::Auto)]
+    progress: ProgressMode,
 
     #[command(subcommand)]
     command: Command,
@@ -49,6 +64,7 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run the schema registry (Confluent's REST API) on SQLite (default) or PostgreSQL.
+    /// --output does not apply: it logs (see --log-format).
     Serve(serve::ServeArgs),
     /// Check new schema files against old versions (files, a directory, a git revision) or a
     /// registry, or every subject of strata.toml; exit 0 compatible, 1 incompatible, 2 error.
@@ -84,29 +100,73 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return usage_error(e),
+    };
     let output = cli.output;
+    output::set_progress(cli.progress);
     match cli.command {
         Command::Serve(args) => serve::run(args),
         Command::Check(args) => check::run(args, output),
-        Command::Apply(args) => finish(project::apply::run(args, output)),
-        Command::Pull(args) => finish(project::pull::run(args, output)),
-        Command::Subjects(args) => finish(admin::subjects::run(args, output)),
-        Command::Schema(args) => finish(admin::schemas::run_schema(args, output)),
-        Command::Register(args) => finish(admin::schemas::run_register(args, output)),
-        Command::Config(args) => finish(admin::settings::run_config(args, output)),
-        Command::Mode(args) => finish(admin::settings::run_mode(args, output)),
-        Command::Export(args) => finish(admin::export::run(args, output)),
-        Command::Import(args) => finish(admin::import::run(args, output)),
-        Command::Completions(args) => {
-            completions::run::<Cli>(args);
-            ExitCode::SUCCESS
-        }
-        Command::Encode(args) => encode::run_encode(args),
-        Command::Decode(args) => encode::run_decode(args),
-        Command::Produce(args) => produce::run(args),
-        Command::Consume(args) => consume::run(args),
+        Command::Apply(args) => finish(project::apply::run(args, output), output),
+        Command::Pull(args) => finish(project::pull::run(args, output), output),
+        Command::Subjects(args) => finish(admin::subjects::run(args, output), output),
+        Command::Schema(args) => finish(admin::schemas::run_schema(args, output), output),
+        Command::Register(args) => finish(admin::schemas::run_register(args, output), output),
+        Command::Config(args) => finish(admin::settings::run_config(args, output), output),
+        Command::Mode(args) => finish(admin::settings::run_mode(args, output), output),
+        Command::Export(args) => finish(admin::export::run(args, output), output),
+        Command::Import(args) => finish(admin::import::run(args, output), output),
+        Command::Completions(args) => finish(completions::run::<Cli>(args, output), output),
+        Command::Encode(args) => encode::run_encode(args, output),
+        Command::Decode(args) => encode::run_decode(args, output),
+        Command::Produce(args) => produce::run(args, output),
+        Command::Consume(args) => consume::run(args, output),
     }
+}
+
+/// A command line clap refuses: clap's message (exit 2), or with `--output json` (flag or
+/// `STRATA_OUTPUT`) the JSON error object. Help and version print as usual.
+fn usage_error(e: clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    if matches!(
+        e.kind(),
+        ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    ) || !json_requested()
+    {
+        e.exit();
+    }
+    let rendered = e.render().to_string();
+    let message = rendered
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .trim_start_matches("error: ")
+        .to_string();
+    output::report_error(
+        Output::Json,
+        &message,
+        Some("see `strata --help` or `strata COMMAND --help`"),
+        2,
+    );
+    ExitCode::from(2)
+}
+
+/// Whether the command line or `STRATA_OUTPUT` asks for JSON (for errors clap raises before
+/// the flags are parsed).
+fn json_requested() -> bool {
+    let args: Vec<String> = std::env::args().collect();
+    let from_args = args.iter().enumerate().find_map(|(i, a)| {
+        if a == "--output" {
+            args.get(i + 1).map(|v| v == "json")
+        } else {
+            a.strip_prefix("--output=").map(|v| v == "json")
+        }
+    });
+    from_args.unwrap_or_else(|| std::env::var("STRATA_OUTPUT").is_ok_and(|v| v == "json"))
 }
 
 #[cfg(test)]

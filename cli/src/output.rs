@@ -4,10 +4,16 @@
 //! Exit codes of the registry commands: 0 done; 1 the registry answered and refused or found
 //! nothing (a 4xx such as subject not found, incompatible schema, operation not permitted);
 //! 2 the command could not run (usage, configuration, files, network, a 5xx). Errors go to
-//! stderr as `error: …` followed, when there is one, by `hint: …` (what to do next), whatever
-//! the output format; stdout only ever holds the result.
+//! stderr: with `--output text` as `error: …` followed, when there is one, by `hint: …` (what
+//! to do next); with `--output json` as one JSON object on one line,
+//! `{"error": "…", "hint": "…" | null, "exit_code": N}`. Stdout only ever holds the result.
+//!
+//! Progress (the export/import bar, produce/consume counters) goes to stderr, by default only
+//! when stderr is a terminal; `--progress always|never` (`STRATA_PROGRESS`) overrides that.
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
+use std::sync::OnceLock;
 
 use serde::Serialize;
 
@@ -19,6 +25,39 @@ pub enum Output {
     Text,
     /// Stable JSON documents (see each command's docs).
     Json,
+}
+
+/// The `--progress` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum ProgressMode {
+    /// Draw progress when stderr is a terminal.
+    #[default]
+    Auto,
+    /// Always draw progress on stderr (e.g. for CI logs that keep it).
+    Always,
+    /// Never draw progress.
+    Never,
+}
+
+static PROGRESS: OnceLock<ProgressMode> = OnceLock::new();
+
+/// Set the progress mode for the process (once, from the command line).
+pub fn set_progress(mode: ProgressMode) {
+    let _ = PROGRESS.set(mode);
+}
+
+/// The progress mode of the process.
+pub fn progress_mode() -> ProgressMode {
+    PROGRESS.get().copied().unwrap_or_default()
+}
+
+/// Whether progress is drawn on stderr.
+pub fn show_progress() -> bool {
+    match progress_mode() {
+        ProgressMode::Auto => std::io::stderr().is_terminal(),
+        ProgressMode::Always => true,
+        ProgressMode::Never => false,
+    }
 }
 
 /// A negative result the command reports as such (exit 1), not a failure to run.
@@ -53,17 +92,41 @@ pub fn print_schema(body: &serde_json::Value) {
 }
 
 /// Report `result` and turn it into the documented exit code.
-pub fn finish(result: anyhow::Result<()>) -> ExitCode {
+pub fn finish(result: anyhow::Result<()>, output: Output) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
             let (code, hint) = classify(&e);
+            report_error(output, &format!("{e:#}"), hint, code);
+            ExitCode::from(code)
+        }
+    }
+}
+
+/// Write an error to stderr in the output format: `error:`/`hint:` lines, or one JSON object.
+pub fn report_error(output: Output, message: &str, hint: Option<&str>, code: u8) {
+    match output {
+        Output::Text => {
+            eprintln!("error: {message}");
             if let Some(hint) = hint {
                 eprintln!("hint: {hint}");
             }
-            ExitCode::from(code)
         }
+        Output::Json => eprintln!("{}", error_json(message, hint, code)),
+    }
+}
+
+/// The one-line JSON form of an error.
+pub fn error_json(message: &str, hint: Option<&str>, code: u8) -> serde_json::Value {
+    serde_json::json!({"error": message, "hint": hint, "exit_code": code})
+}
+
+/// Write a line of stderr news (a skipped record, a summary) in the output format: `text` as
+/// is, or `json` on one line.
+pub fn notice(output: Output, text: &str, json: serde_json::Value) {
+    match output {
+        Output::Text => eprintln!("{text}"),
+        Output::Json => eprintln!("{json}"),
     }
 }
 
@@ -139,5 +202,15 @@ mod tests {
         assert_eq!(classify(&down).0, 2);
         assert_eq!(classify(&anyhow::anyhow!("bad flag")).0, 2);
         assert_eq!(classify(&anyhow::Error::new(Negative("no".into()))).0, 1);
+    }
+
+    #[test]
+    fn json_errors_are_one_object_with_the_hint_and_exit_code() {
+        let shown = error_json("it broke", Some("fix it"), 2).to_string();
+        assert_eq!(
+            shown,
+            r#"{"error":"it broke","hint":"fix it","exit_code":2}"#
+        );
+        assert!(!shown.contains('\n'));
     }
 }

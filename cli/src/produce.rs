@@ -2,7 +2,7 @@
 //! Every line is validated and encoded before it is sent; a line that does not fit its schema
 //! is never written.
 
-use std::io::{BufRead, IsTerminal};
+use std::io::BufRead;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -19,7 +19,8 @@ use crate::check::online::parse_registry_reference;
 use crate::codec::{FrameError, Writer};
 use crate::connection::{runtime, RegistryArgs};
 use crate::encode::report;
-use crate::schema_source::{self, Placement, SchemaChoice};
+use crate::output::{notice, print_json, show_progress, Output};
+use crate::schema_source::{self, Naming, Placement, SchemaChoice, StrategyArg};
 
 /// How record keys are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
@@ -56,11 +57,20 @@ The value schema: --value-schema-id N, or the latest version of --value-subject 
 schema the registry refuses as incompatible stops the command before anything is written).
 Keys are UTF-8 strings by default; --key-format schema with --key-subject/--key-schema/
 --key-schema-id frames them too (key subject default <topic>-key).
+Without --value-subject/--key-subject, subjects are named as Confluent's serializers name them
+with --value-subject-name-strategy/--key-subject-name-strategy: topic (<topic>-value,
+<topic>-key; the default), record (the schema's full name: Avro record, Protobuf message, JSON
+Schema title) or topic-record (<topic>-<full name>); record and topic-record need the schema
+file or id.
 
 A line that is not JSON or does not fit its schema is never written. With --on-invalid fail
 (default) the command stops there; with skip it reports the line and goes on. Lines before it
-stay produced (the input is a stream). A summary goes to stderr; the exit code is 1 if any
-line was rejected.
+stay produced (the input is a stream). The exit code is 1 if any line was rejected.
+
+Output: rejected lines and a summary on stderr (`N record(s) produced to 'T', M line(s)
+rejected`); with --output json each rejection is {\"rejected\": {\"line\", \"error\"}} on stderr
+and the summary {\"topic\", \"produced\", \"rejected\"} goes to stdout; errors are one JSON object
+on stderr. Progress counters (--progress) go to stderr.
 
 Records go to the bundled broker in --log-dir (default ./strata-data/log; the topic is created
 with --partitions if missing), each acknowledged before the next line is read; or to Kafka with
@@ -70,6 +80,7 @@ failed delivery stopping the command with its line number.
 Examples:
   echo '{\"id\": 1, \"name\": \"ada\"}' | strata produce users --value-schema user.avsc --auto-register
   strata produce users --with-keys < records.jsonl
+  strata produce users --value-subject-name-strategy record --value-schema user.avsc --auto-register
   strata produce users --bootstrap-servers localhost:9092 -X acks=all < users.jsonl";
 
 /// `strata produce`.
@@ -78,9 +89,13 @@ Examples:
 pub struct ProduceArgs {
     /// The topic.
     pub topic: String,
-    /// The value's subject [default: <topic>-value].
+    /// The value's subject [default: named by --value-subject-name-strategy].
     #[arg(long, value_name = "SUBJECT")]
     pub value_subject: Option<String>,
+    /// How the value's subject is named when --value-subject is not given (Confluent's
+    /// value.subject.name.strategy).
+    #[arg(long, alias = "subject-name-strategy", value_enum, default_value_t = StrategyArg::Topic, conflicts_with = "value_subject")]
+    pub value_subject_name_strategy: StrategyArg,
     /// Write values with this schema file (found in, or with --auto-register registered
     /// under, the value subject).
     #[arg(long, value_name = "FILE", conflicts_with = "value_schema_id")]
@@ -100,9 +115,14 @@ pub struct ProduceArgs {
     /// How keys are written.
     #[arg(long, value_enum, default_value_t = KeyFormat::String)]
     pub key_format: KeyFormat,
-    /// The key's subject (implies --key-format schema) [default: <topic>-key].
+    /// The key's subject (implies --key-format schema) [default: named by
+    /// --key-subject-name-strategy].
     #[arg(long, value_name = "SUBJECT")]
     pub key_subject: Option<String>,
+    /// How the key's subject is named when --key-subject is not given (Confluent's
+    /// key.subject.name.strategy).
+    #[arg(long, value_enum, default_value_t = StrategyArg::Topic, conflicts_with = "key_subject")]
+    pub key_subject_name_strategy: StrategyArg,
     /// Write keys with this schema file (implies --key-format schema).
     #[arg(long, value_name = "FILE", conflicts_with = "key_schema_id")]
     pub key_schema: Option<PathBuf>,
@@ -146,8 +166,8 @@ pub struct ProduceArgs {
 }
 
 /// Run `strata produce`.
-pub fn run(args: ProduceArgs) -> ExitCode {
-    report(produce(args))
+pub fn run(args: ProduceArgs, output: Output) -> ExitCode {
+    report(produce(args, output), output)
 }
 
 /// Why a line was not produced.
@@ -290,7 +310,7 @@ fn frame(
     Ok(bytes)
 }
 
-fn produce(args: ProduceArgs) -> Result<()> {
+fn produce(args: ProduceArgs, output: Output) -> Result<()> {
     let client = args.registry.client()?;
     let registry = args.registry.registry_config()?.urls.join(",");
     let key_format = if args.key_subject.is_some()
@@ -310,11 +330,12 @@ fn produce(args: ProduceArgs) -> Result<()> {
         &client,
         &registry,
         &SchemaChoice {
-            subject: Some(
-                args.value_subject
-                    .clone()
-                    .unwrap_or_else(|| format!("{}-value", args.topic)),
-            ),
+            subject: args.value_subject.clone(),
+            naming: Some(Naming {
+                topic: args.topic.clone(),
+                field: Field::Value,
+                strategy: args.value_subject_name_strategy,
+            }),
             schema_id: args.value_schema_id,
             schema_file: args.value_schema.clone(),
             schema_type: args.value_type,
@@ -325,26 +346,25 @@ fn produce(args: ProduceArgs) -> Result<()> {
         },
     ))?;
     let key = if key_format == KeyFormat::Schema {
-        Some(
-            rt.block_on(schema_source::choose(
-                &client,
-                &registry,
-                &SchemaChoice {
-                    subject: Some(
-                        args.key_subject
-                            .clone()
-                            .unwrap_or_else(|| format!("{}-key", args.topic)),
-                    ),
-                    schema_id: args.key_schema_id,
-                    schema_file: args.key_schema.clone(),
-                    schema_type: args.key_type,
-                    references: args.key_reference.clone(),
-                    auto_register: args.auto_register,
-                    normalize: args.normalize,
-                    message: None,
-                },
-            ))?,
-        )
+        Some(rt.block_on(schema_source::choose(
+            &client,
+            &registry,
+            &SchemaChoice {
+                subject: args.key_subject.clone(),
+                naming: Some(Naming {
+                    topic: args.topic.clone(),
+                    field: Field::Key,
+                    strategy: args.key_subject_name_strategy,
+                }),
+                schema_id: args.key_schema_id,
+                schema_file: args.key_schema.clone(),
+                schema_type: args.key_type,
+                references: args.key_reference.clone(),
+                auto_register: args.auto_register,
+                normalize: args.normalize,
+                message: None,
+            },
+        ))?)
     } else {
         None
     };
@@ -381,7 +401,7 @@ fn produce(args: ProduceArgs) -> Result<()> {
         _ => Box::new(std::io::BufReader::new(std::io::stdin())),
     };
     let (mut produced, mut rejected) = (0u64, 0u64);
-    let progress = std::io::stderr().is_terminal();
+    let progress = show_progress();
     let mut last_progress = std::time::Instant::now();
     let result: Result<()> = rt.block_on(async {
         let sent = async {
@@ -392,7 +412,13 @@ fn produce(args: ProduceArgs) -> Result<()> {
                     continue;
                 }
                 if progress && last_progress.elapsed() >= std::time::Duration::from_secs(1) {
-                    eprint!("\r{produced} produced, {rejected} rejected");
+                    match output {
+                        Output::Text => eprint!("\r{produced} produced, {rejected} rejected"),
+                        Output::Json => eprintln!(
+                            "{}",
+                            serde_json::json!({"progress": {"produced": produced, "rejected": rejected}})
+                        ),
+                    }
                     last_progress = std::time::Instant::now();
                 }
                 match encoder.record(&line) {
@@ -404,11 +430,13 @@ fn produce(args: ProduceArgs) -> Result<()> {
                             OnInvalid::Fail => {
                                 bail!("line {line_no} rejected, nothing of it was written: {why}")
                             }
-                            OnInvalid::Skip => {
-                                eprintln!(
+                            OnInvalid::Skip => notice(
+                                output,
+                                &format!(
                                     "line {line_no} rejected, nothing of it was written: {why}"
-                                )
-                            }
+                                ),
+                                serde_json::json!({"rejected": {"line": line_no, "error": why}}),
+                            ),
                         }
                     }
                 }
@@ -423,13 +451,22 @@ fn produce(args: ProduceArgs) -> Result<()> {
         }
         sent.and(finished.map(|_| ()))
     });
-    if progress {
-        eprint!("\r");
+    match output {
+        Output::Text => {
+            if progress {
+                eprint!("\r");
+            }
+            eprintln!(
+                "{produced} record(s) produced to '{}', {rejected} line(s) rejected",
+                args.topic
+            );
+        }
+        Output::Json => print_json(&serde_json::json!({
+            "topic": args.topic,
+            "produced": produced,
+            "rejected": rejected,
+        })),
     }
-    eprintln!(
-        "{produced} record(s) produced to '{}', {rejected} line(s) rejected",
-        args.topic
-    );
     result?;
     if rejected > 0 {
         return Err(anyhow!("{rejected} line(s) were rejected"));

@@ -8,7 +8,8 @@ use std::sync::Arc;
 use anyhow::{anyhow, Context, Result};
 use clap::ValueEnum;
 use strata_schema::{ParseOptions, ParsedSchema, SchemaReference};
-use strata_serde::{RegistryClient, SchemaDef};
+use strata_serde::wire::Field;
+use strata_serde::{RegistryClient, SchemaDef, SubjectNameStrategy};
 
 use crate::check::inputs::{self, TypeArg};
 use crate::codec::{Codec, Writer};
@@ -26,11 +27,60 @@ pub enum Placement {
     Header,
 }
 
+/// `--subject-name-strategy`: how the subject is named from the topic and the schema, as
+/// Confluent's serializers name it (`key.subject.name.strategy`/`value.subject.name.strategy`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum StrategyArg {
+    /// `<topic>-key` / `<topic>-value` (TopicNameStrategy, the default).
+    #[default]
+    #[value(alias = "TopicNameStrategy")]
+    Topic,
+    /// The schema's full name: Avro record, Protobuf message, JSON Schema title
+    /// (RecordNameStrategy).
+    #[value(alias = "RecordNameStrategy")]
+    Record,
+    /// `<topic>-<full name>` (TopicRecordNameStrategy).
+    #[value(alias = "TopicRecordNameStrategy")]
+    TopicRecord,
+}
+
+impl From<StrategyArg> for SubjectNameStrategy {
+    fn from(s: StrategyArg) -> Self {
+        match s {
+            StrategyArg::Topic => SubjectNameStrategy::Topic,
+            StrategyArg::Record => SubjectNameStrategy::Record,
+            StrategyArg::TopicRecord => SubjectNameStrategy::TopicRecord,
+        }
+    }
+}
+
+/// A subject named by a strategy, when no subject is given.
+#[derive(Debug, Clone)]
+pub struct Naming {
+    /// The topic.
+    pub topic: String,
+    /// Key or value.
+    pub field: Field,
+    /// The strategy.
+    pub strategy: StrategyArg,
+}
+
+impl Naming {
+    /// The subject for a schema of full name `record_name` (Protobuf: the message written).
+    fn subject(&self, record_name: Option<&str>) -> Result<String> {
+        SubjectNameStrategy::from(self.strategy)
+            .subject(&self.topic, self.field, record_name)
+            .map_err(|e| anyhow!("{e}"))
+    }
+}
+
 /// The choice of writer schema, from a command's flags.
 #[derive(Debug, Clone, Default)]
 pub struct SchemaChoice {
-    /// The subject (needed unless a schema id is given).
+    /// The subject (needed unless a schema id or a naming strategy is given).
     pub subject: Option<String>,
+    /// Name the subject from a topic and the schema, when `subject` is `None`.
+    pub naming: Option<Naming>,
     /// Write with this registered id.
     pub schema_id: Option<i32>,
     /// Write with this schema file.
@@ -45,6 +95,15 @@ pub struct SchemaChoice {
     pub normalize: bool,
     /// The Protobuf message to write (default: the first).
     pub message: Option<String>,
+}
+
+/// The full name record strategies use: the Protobuf message written, else the schema's
+/// own name (Avro record, Protobuf first message, JSON Schema title).
+fn record_name(parsed: &ParsedSchema, message: Option<&str>) -> Option<String> {
+    match (parsed, message) {
+        (ParsedSchema::Protobuf(_), Some(m)) => Some(m.to_string()),
+        _ => parsed.record_name(),
+    }
 }
 
 /// Find the writer schema `choice` names.
@@ -63,35 +122,70 @@ pub async fn choose(
                 }
                 _ => anyhow!("cannot fetch schema id {id} from the registry at {registry}: {e}"),
             })?;
-        (fetched, choice.subject.clone())
+        let subject = match (&choice.subject, &choice.naming) {
+            (Some(s), _) => Some(s.clone()),
+            (None, Some(naming)) => Some(
+                naming
+                    .subject(record_name(&fetched.parsed, choice.message.as_deref()).as_deref())?,
+            ),
+            (None, None) => None,
+        };
+        (fetched, subject)
     } else {
-        let subject = choice.subject.clone().ok_or_else(|| {
-            anyhow!("name the schema: give --subject (its latest version), --schema-id, or --schema FILE with --subject")
-        })?;
+        let named_later = choice.subject.is_none()
+            && choice
+                .naming
+                .as_ref()
+                .is_some_and(|n| n.strategy != StrategyArg::Topic);
+        let mut subject = match (&choice.subject, &choice.naming) {
+            (Some(s), _) => s.clone(),
+            (None, Some(naming)) if !named_later => naming.subject(None)?,
+            (None, Some(naming)) if choice.schema_file.is_none() => {
+                return Err(anyhow!(
+                    "the {} subject name strategy names the subject after the schema: give \
+                     --schema FILE or --schema-id",
+                    naming
+                        .strategy
+                        .to_possible_value()
+                        .map_or_else(String::new, |v| v.get_name().to_string())
+                ))
+            }
+            (None, Some(_)) => String::new(),
+            (None, None) => {
+                return Err(anyhow!("name the schema: give --subject (its latest version), --schema-id, or --schema FILE with --subject"))
+            }
+        };
         let id = match &choice.schema_file {
             Some(path) => {
                 let text = std::fs::read_to_string(path)
                     .with_context(|| format!("cannot read the schema file {}", path.display()))?;
                 let schema_type = inputs::schema_type_of(path, choice.schema_type)?;
-                let def = if choice.references.is_empty() {
+                let (def, parsed) = if choice.references.is_empty() {
                     let parsed =
                         ParsedSchema::parse(schema_type, &text, &[], ParseOptions::default())
                             .with_context(|| {
                                 format!("the schema file {} is not valid", path.display())
                             })?;
-                    SchemaDef::new(schema_type, parsed.canonical())
+                    (SchemaDef::new(schema_type, parsed.canonical()), parsed)
                 } else {
                     // The referenced schemas come from the registry: parse with them.
                     let mut def = SchemaDef::new(schema_type, text);
                     def.references = choice.references.clone();
-                    client.parse(&def).await.with_context(|| {
+                    let parsed = client.parse(&def).await.with_context(|| {
                         format!(
                             "the schema file {} is not valid with its references",
                             path.display()
                         )
                     })?;
-                    def
+                    (def, parsed)
                 };
+                if named_later {
+                    if let Some(naming) = &choice.naming {
+                        subject = naming
+                            .subject(record_name(&parsed, choice.message.as_deref()).as_deref())
+                            .with_context(|| format!("{} has no name", path.display()))?;
+                    }
+                }
                 if choice.auto_register {
                     let registered = client
                         .register(&subject, &def, choice.normalize)

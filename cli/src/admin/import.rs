@@ -10,6 +10,7 @@
 //! back at the end, also when a step fails; the exported global mode is not applied (a source
 //! frozen READONLY for the move should not freeze the target).
 
+use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
@@ -133,12 +134,7 @@ async fn import(ctx: &Ctx, dir: &Path, manifest: &Manifest, force: bool) -> Resu
         subjects: manifest.subjects.len(),
         ..Counts::default()
     };
-    let mut order: Vec<(&str, &ExportedVersion)> = manifest
-        .subjects
-        .iter()
-        .flat_map(|s| s.versions.iter().map(move |v| (s.subject.as_str(), v)))
-        .collect();
-    order.sort_by_key(|(s, v)| (v.id, *s, v.version));
+    let order = registration_order(manifest);
     let mut texts = Vec::with_capacity(order.len());
     for (_, v) in &order {
         let file = dir.join(&v.file);
@@ -225,6 +221,57 @@ async fn import(ctx: &Ctx, dir: &Path, manifest: &Manifest, force: bool) -> Resu
     Ok(counts)
 }
 
+/// The versions in the order to register them: each after the versions it references (when
+/// they are in the export), else by ascending id, subject and version.
+fn registration_order(manifest: &Manifest) -> Vec<(&str, &ExportedVersion)> {
+    let mut all: Vec<(&str, &ExportedVersion)> = manifest
+        .subjects
+        .iter()
+        .flat_map(|s| s.versions.iter().map(move |v| (s.subject.as_str(), v)))
+        .collect();
+    all.sort_by_key(|(s, v)| (v.id, *s, v.version));
+    let index: HashMap<(&str, i32), usize> = all
+        .iter()
+        .enumerate()
+        .map(|(k, (s, v))| ((*s, v.version), k))
+        .collect();
+    // Kahn's algorithm; `ready` holds positions in id order, so the smallest id goes first.
+    let mut waiting_on = vec![0usize; all.len()];
+    let mut referrers: Vec<Vec<usize>> = vec![Vec::new(); all.len()];
+    for (k, (_, v)) in all.iter().enumerate() {
+        for r in &v.references {
+            if let Some(&dep) = index.get(&(r.subject.as_str(), r.version)) {
+                if dep != k {
+                    waiting_on[k] += 1;
+                    referrers[dep].push(k);
+                }
+            }
+        }
+    }
+    let mut ready: BTreeSet<usize> = (0..all.len()).filter(|&k| waiting_on[k] == 0).collect();
+    let mut done = vec![false; all.len()];
+    let mut order = Vec::with_capacity(all.len());
+    while let Some(k) = ready.pop_first() {
+        done[k] = true;
+        order.push(all[k]);
+        for &r in &referrers[k] {
+            waiting_on[r] -= 1;
+            if waiting_on[r] == 0 {
+                ready.insert(r);
+            }
+        }
+    }
+    // A cycle cannot be registered in any order; leave its versions in id order, and let the
+    // registry say what is wrong.
+    order.extend(
+        all.iter()
+            .enumerate()
+            .filter(|(k, _)| !done[*k])
+            .map(|(_, v)| *v),
+    );
+    order
+}
+
 /// With --force: whether the target already has this version with this id (skip it); a
 /// version there with another id is an error, as ids must be preserved.
 async fn already_there(ctx: &Ctx, subject: &str, v: &ExportedVersion) -> Result<bool> {
@@ -270,4 +317,59 @@ async fn put_config(ctx: &Ctx, path: &str, config: &Value) -> Result<()> {
         .await
         .with_context(|| format!("cannot restore the config at {path}"))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use strata_schema::SchemaReference;
+
+    fn version(id: i32, references: &[(&str, i32)]) -> ExportedVersion {
+        ExportedVersion {
+            version: 1,
+            id,
+            schema_type: "AVRO".into(),
+            references: references
+                .iter()
+                .map(|(s, v)| SchemaReference {
+                    name: format!("n.{s}"),
+                    subject: s.to_string(),
+                    version: *v,
+                })
+                .collect(),
+            deleted: false,
+            file: String::new(),
+            metadata: None,
+            rule_set: None,
+        }
+    }
+
+    #[test]
+    fn referenced_versions_come_before_referrers_whatever_their_ids() {
+        let manifest: Manifest = Manifest {
+            format: FORMAT.into(),
+            config: Value::Null,
+            mode: "READWRITE".into(),
+            subjects: vec![
+                subject("a", version(1, &[("c", 1)])),
+                subject("b", version(2, &[])),
+                subject("c", version(5, &[("d", 1)])),
+                subject("d", version(9, &[])),
+            ],
+        };
+        let order: Vec<&str> = registration_order(&manifest)
+            .iter()
+            .map(|(s, _)| *s)
+            .collect();
+        assert_eq!(order, ["b", "d", "c", "a"]);
+    }
+
+    fn subject(name: &str, v: ExportedVersion) -> super::super::export::ExportedSubject {
+        super::super::export::ExportedSubject {
+            subject: name.into(),
+            config: None,
+            mode: None,
+            versions: vec![v],
+        }
+    }
 }

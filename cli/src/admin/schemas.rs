@@ -33,6 +33,7 @@ messages say why), 2 could not run.";
 
 /// `strata schema`.
 #[derive(Debug, Args)]
+#[command(after_help = SCHEMA_EXAMPLES)]
 pub struct SchemaArgs {
     #[command(subcommand)]
     command: SchemaCommand,

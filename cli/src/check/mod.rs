@@ -167,10 +167,9 @@ pub fn run(args: CheckArgs, output: Output) -> ExitCode {
             }
         }
         Err(e) => {
-            eprintln!("error: {e:#}");
-            if let (_, Some(hint)) = crate::output::classify(&e) {
-                eprintln!("hint: {hint}");
-            }
+            let (_, hint) = crate::output::classify(&e);
+            // Never 0 nor 1 when something could not be checked.
+            crate::output::report_error(output, &format!("{e:#}"), hint, 2);
             ExitCode::from(2)
         }
     }

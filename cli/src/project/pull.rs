@@ -3,8 +3,10 @@
 //!
 //! Files go to `DIR/schemas/<subject>.<ext>` (`<subject>` percent-encoded as in `strata
 //! export`; `avsc`, `proto` or `json`), or to the file an existing `DIR/strata.toml` already
-//! maps the subject to. An existing strata.toml keeps its `[registry]`, `[defaults]` and
-//! other subjects; it is rewritten, so comments in it are not kept. A reference whose subject
+//! maps the subject to. An existing strata.toml is edited in place: its comments, formatting,
+//! `[registry]`, `[defaults]` and other subjects stay as they are; a pulled subject's `file`,
+//! `compatibility` and `references` are updated (keys whose value does not change are not
+//! touched, comments on them included), new subjects are appended. A reference whose subject
 //! is pulled too, at its latest version, is written without a version (it follows that
 //! subject's file); other references are pinned.
 //!
@@ -58,13 +60,18 @@ struct Pulled {
 /// Run `strata pull`.
 pub fn run(args: PullArgs, output: Output) -> Result<()> {
     let toml_path = args.dir.join(FILE_NAME);
-    let mut project = if toml_path.is_file() {
-        let text = std::fs::read_to_string(&toml_path)
-            .with_context(|| format!("cannot read {}", toml_path.display()))?;
-        toml::from_str::<ProjectFile>(&text)
-            .map_err(|e| anyhow!("{} is not valid: {e}", toml_path.display()))?
+    let existing = if toml_path.is_file() {
+        Some(
+            std::fs::read_to_string(&toml_path)
+                .with_context(|| format!("cannot read {}", toml_path.display()))?,
+        )
     } else {
-        ProjectFile::default()
+        None
+    };
+    let mut project = match &existing {
+        Some(text) => toml::from_str::<ProjectFile>(text)
+            .map_err(|e| anyhow!("{} is not valid: {e}", toml_path.display()))?,
+        None => ProjectFile::default(),
     };
     let ctx = Ctx::with_project(&args.registry, output, project.registry.as_ref())?;
     let pulled = block_on(pull(&ctx, args.subject_prefix.as_deref(), &project))?;
@@ -85,7 +92,12 @@ pub fn run(args: PullArgs, output: Output) -> Result<()> {
             None => project.subjects.push(p.entry.clone()),
         }
     }
-    let text = render(&project)?;
+    let text = match &existing {
+        Some(text) => {
+            edit(text, &pulled).with_context(|| format!("cannot edit {}", toml_path.display()))?
+        }
+        None => render(&project)?,
+    };
     std::fs::write(&toml_path, text)
         .with_context(|| format!("cannot write {}", toml_path.display()))?;
 
@@ -194,6 +206,98 @@ async fn pull(ctx: &Ctx, prefix: Option<&str>, project: &ProjectFile) -> Result<
     Ok(out)
 }
 
+/// `text` (a valid strata.toml) with the pulled subjects updated or appended, everything else
+/// (comments, order, formatting) as it was.
+fn edit(text: &str, pulled: &[Pulled]) -> Result<String> {
+    use toml_edit::{value, ArrayOfTables, DocumentMut, Item, Table};
+    let mut doc: DocumentMut = text.parse().context("it is not TOML")?;
+    if !doc.contains_key("subject") {
+        doc.insert("subject", Item::ArrayOfTables(ArrayOfTables::new()));
+    }
+    let subjects = doc["subject"]
+        .as_array_of_tables_mut()
+        .ok_or_else(|| anyhow!("'subject' is not an array of [[subject]] tables"))?;
+    for p in pulled {
+        let e = &p.entry;
+        let position = subjects
+            .iter()
+            .position(|t| t.get("name").and_then(|n| n.as_str()) == Some(e.name.as_str()));
+        let table = match position {
+            Some(k) => subjects.get_mut(k).expect("the position was just found"),
+            None => {
+                let mut t = Table::new();
+                t.insert("name", value(e.name.clone()));
+                subjects.push(t);
+                let last = subjects.len() - 1;
+                subjects.get_mut(last).expect("the table was just pushed")
+            }
+        };
+        set_str(table, "file", Some(&e.file));
+        set_str(table, "compatibility", e.compatibility.as_deref());
+        let references = references_item(&e.references);
+        let same = match (table.get("references"), &references) {
+            (Some(old), Some(new)) => {
+                old.as_array().map(ToString::to_string).map(|s| squash(&s))
+                    == new.as_array().map(ToString::to_string).map(|s| squash(&s))
+            }
+            (None, None) => true,
+            _ => false,
+        };
+        if !same {
+            match references {
+                Some(item) => {
+                    table.insert("references", item);
+                }
+                None => {
+                    table.remove("references");
+                }
+            }
+        }
+    }
+    Ok(doc.to_string())
+}
+
+/// Set (or remove, for `None`) a string key, leaving it alone when it already has that value.
+fn set_str(table: &mut toml_edit::Table, key: &str, v: Option<&str>) {
+    match v {
+        Some(v) if table.get(key).and_then(|i| i.as_str()) == Some(v) => {}
+        Some(v) => {
+            table.insert(key, toml_edit::value(v));
+        }
+        None => {
+            table.remove(key);
+        }
+    }
+}
+
+/// An array's text without whitespace, to compare arrays whatever their layout.
+fn squash(s: &str) -> String {
+    s.chars().filter(|c| !c.is_whitespace()).collect()
+}
+
+/// `references = [ {...}, ... ]`, one reference per line as [`render`] writes them.
+fn references_item(references: &[ReferenceEntry]) -> Option<toml_edit::Item> {
+    if references.is_empty() {
+        return None;
+    }
+    let mut array = toml_edit::Array::new();
+    for r in references {
+        let mut t = toml_edit::InlineTable::new();
+        t.insert("name", r.name.as_str().into());
+        t.insert("subject", r.subject.as_str().into());
+        if let Some(v) = r.version {
+            t.insert("version", i64::from(v).into());
+        }
+        array.push(t);
+    }
+    for v in array.iter_mut() {
+        v.decor_mut().set_prefix("\n  ");
+    }
+    array.set_trailing_comma(true);
+    array.set_trailing("\n");
+    Some(toml_edit::value(array))
+}
+
 /// strata.toml as people write it: `[registry]` and `[defaults]` first, then one
 /// `[[subject]]` per subject with its references inline.
 fn render(project: &ProjectFile) -> Result<String> {
@@ -283,5 +387,69 @@ references = [{ name = "a.proto", subject = "a \"quoted\" subject", version = 2 
             text.starts_with("[registry]\nurl = \"http://r:8081\"\n"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn an_existing_file_keeps_its_comments_and_gets_the_pulled_subjects() {
+        let before = r#"# The shop's schemas.
+[registry]
+url = "http://r:8081" # staging
+
+# Orders, owned by team A.
+[[subject]]
+name = "orders-value"
+file = "schemas/orders.avsc" # keep this path
+compatibility = "FULL"
+
+[[subject]]
+name = "local-only"
+file = "schemas/local.avsc"
+"#;
+        let pulled = |name: &str, file: &str, compatibility: Option<&str>, refs| Pulled {
+            entry: SubjectEntry {
+                name: name.into(),
+                file: file.into(),
+                schema_type: None,
+                compatibility: compatibility.map(str::to_string),
+                normalize: None,
+                references: refs,
+            },
+            version: 1,
+            id: 1,
+            schema: String::new(),
+        };
+        let after = edit(
+            before,
+            &[
+                pulled("orders-value", "schemas/orders.avsc", None, vec![]),
+                pulled(
+                    "users-value",
+                    "schemas/users-value.avsc",
+                    Some("NONE"),
+                    vec![ReferenceEntry {
+                        name: "a.B".into(),
+                        subject: "b".into(),
+                        version: Some(2),
+                    }],
+                ),
+            ],
+        )
+        .unwrap();
+        assert!(after.starts_with("# The shop's schemas.\n[registry]\nurl = \"http://r:8081\" # staging\n\n# Orders, owned by team A.\n"), "{after}");
+        assert!(
+            after.contains("file = \"schemas/orders.avsc\" # keep this path\n"),
+            "{after}"
+        );
+        assert!(
+            !after.contains("FULL"),
+            "the registry has no level of its own: {after}"
+        );
+        assert!(after.contains("name = \"local-only\""), "{after}");
+        assert!(
+            after.ends_with("[[subject]]\nname = \"users-value\"\nfile = \"schemas/users-value.avsc\"\ncompatibility = \"NONE\"\nreferences = [\n  { name = \"a.B\", subject = \"b\", version = 2 },\n]\n"),
+            "{after}"
+        );
+        let parsed: ProjectFile = toml::from_str(&after).unwrap();
+        assert_eq!(parsed.subjects.len(), 3);
     }
 }

@@ -106,3 +106,142 @@ fn export_then_import_preserves_ids_versions_configs_and_modes() {
         again.stdout
     );
 }
+
+/// One version of a hand-written export: subject, id, schema text, references as
+/// (name, subject), each version 1 of its subject.
+type HandVersion<'a> = (&'a str, i32, &'a str, &'a [(&'a str, &'a str)]);
+
+/// An export directory written by hand.
+fn write_export(work: &Workdir, dir: &str, versions: &[HandVersion<'_>]) {
+    let subjects: Vec<serde_json::Value> = versions
+        .iter()
+        .map(|(subject, id, text, refs)| {
+            let file = format!("subjects/{subject}/v1.avsc");
+            work.write(&format!("{dir}/{file}"), text);
+            serde_json::json!({
+                "subject": subject,
+                "config": null,
+                "mode": null,
+                "versions": [{
+                    "version": 1,
+                    "id": id,
+                    "schemaType": "AVRO",
+                    "references": refs.iter().map(|(name, s)| serde_json::json!({
+                        "name": name, "subject": s, "version": 1
+                    })).collect::<Vec<_>>(),
+                    "deleted": false,
+                    "file": file,
+                }],
+            })
+        })
+        .collect();
+    let manifest = serde_json::json!({
+        "format": "strata-export/1",
+        "config": {"compatibilityLevel": "BACKWARD"},
+        "mode": "READWRITE",
+        "subjects": subjects,
+    });
+    work.write(
+        &format!("{dir}/manifest.json"),
+        &serde_json::to_string_pretty(&manifest).unwrap(),
+    );
+}
+
+#[test]
+fn import_registers_a_referenced_schema_first_even_when_its_id_is_higher() {
+    let target = Registry::start();
+    let work = Workdir::new(&target);
+    // orders-value (id 5) references address-value (id 10): ascending ids would register the
+    // referrer before what it references, and the registry would refuse it.
+    write_export(
+        &work,
+        "backup",
+        &[
+            (
+                "orders-value",
+                5,
+                ORDER,
+                &[("com.acme.Address", "address-value")],
+            ),
+            ("address-value", 10, ADDRESS, &[]),
+        ],
+    );
+    let imported = work
+        .strata(&["import", "backup", "--output", "json"])
+        .expect(0, "import");
+    assert_eq!(imported.json()["versions"], 2, "{}", imported.stdout);
+    let order = work
+        .strata(&["subjects", "get", "orders-value", "--output", "json"])
+        .expect(0, "orders-value")
+        .json();
+    assert_eq!(order["id"], 5);
+    assert_eq!(order["references"][0]["subject"], "address-value");
+    let address = work
+        .strata(&["schema", "get", "10", "--output", "json"])
+        .expect(0, "id 10")
+        .json();
+    assert!(
+        address["schema"].as_str().unwrap().contains("Address"),
+        "{address}"
+    );
+}
+
+#[test]
+fn progress_is_drawn_on_stderr_when_forced_and_hidden_when_stderr_is_not_a_terminal() {
+    let registry = Registry::start();
+    let work = Workdir::new(&registry);
+    // 25 versions: long enough for a bar on a terminal.
+    let texts: Vec<String> = (0..25)
+        .map(|i| {
+            format!(r#"{{"type":"record","name":"R{i}","fields":[{{"name":"f","type":"long"}}]}}"#)
+        })
+        .collect();
+    let names: Vec<String> = (0..25).map(|i| format!("s{i:02}-value")).collect();
+    let versions: Vec<HandVersion<'_>> = (0..25)
+        .map(|i| (names[i].as_str(), i as i32 + 1, texts[i].as_str(), &[][..]))
+        .collect();
+    write_export(&work, "backup", &versions);
+
+    // The tests' stderr is a pipe: no bar by default.
+    let quiet = work.strata(&["import", "backup"]).expect(0, "import");
+    assert_eq!(quiet.stderr, "", "no progress on a pipe by default");
+    assert!(quiet
+        .stdout
+        .starts_with("imported 25 subjects, 25 versions"));
+    let quiet = work.strata(&["export", "out1"]).expect(0, "export");
+    assert_eq!(quiet.stderr, "", "no progress on a pipe by default");
+
+    // Forced: the bar is drawn on stderr and stdout holds only the result.
+    let forced = work
+        .strata(&["export", "out2", "--progress", "always"])
+        .expect(0, "export, forced progress");
+    assert!(
+        forced.stderr.contains("exporting subjects") && forced.stderr.contains("25/25"),
+        "{:?}",
+        forced.stderr
+    );
+    assert!(forced.stdout.starts_with("exported"), "{}", forced.stdout);
+    let target = Registry::start();
+    let into = Workdir::new(&target);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_strata"))
+        .args(["import", "backup", "--output", "json"])
+        .current_dir(work.path())
+        .env("STRATA_REGISTRY_URL", &target.url)
+        .env("STRATA_PROGRESS", "always")
+        .env("XDG_CONFIG_HOME", into.path())
+        .output()
+        .expect("strata runs");
+    assert!(out.status.success(), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("importing versions") && stderr.contains("25/25"),
+        "{stderr:?}"
+    );
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON stdout");
+    assert_eq!(summary["versions"], 25);
+    // --progress never wins over a terminal; here it simply stays quiet.
+    let never = work
+        .strata(&["export", "out3", "--progress", "never"])
+        .expect(0, "export, no progress");
+    assert_eq!(never.stderr, "");
+}

@@ -187,3 +187,133 @@ fn the_config_file_names_the_registry() {
         "{\n  \"mode\": \"READWRITE\"\n}\n"
     );
 }
+
+/// Each line of stderr as JSON (json mode writes nothing else there).
+fn stderr_json(run: &crate::harness::Run) -> Vec<serde_json::Value> {
+    run.stderr
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect()
+}
+
+#[test]
+fn with_output_json_errors_are_one_json_object_on_stderr_with_the_exit_code() {
+    let registry = Registry::start();
+    let work = Workdir::new(&registry);
+    work.write("address.avsc", ADDRESS);
+    // (what, args, exit code, hint expected)
+    let cases: [(&str, &[&str], i32, bool); 5] = [
+        (
+            "a registry refusal",
+            &["subjects", "get", "nope-value", "--output", "json"],
+            1,
+            true,
+        ),
+        (
+            "a usage error clap finds",
+            &["--output", "json", "subjects", "frobnicate"],
+            2,
+            true,
+        ),
+        (
+            "a bad value clap finds, --output=json",
+            &["config", "set", "x-value", "SOMETIMES", "--output=json"],
+            2,
+            false,
+        ),
+        (
+            "check cannot run",
+            &[
+                "check",
+                "address.avsc",
+                "address.avsc",
+                "--against",
+                "address.avsc",
+                "--output",
+                "json",
+            ],
+            2,
+            false,
+        ),
+        (
+            "a serde command",
+            &["encode", "--subject", "nope-value", "--output", "json"],
+            1,
+            false,
+        ),
+    ];
+    for (what, args, code, hint) in cases {
+        let run = work.strata(args).expect(code, what);
+        assert_eq!(run.stdout, "", "{what}: stdout holds only results");
+        let errors = stderr_json(&run);
+        assert_eq!(errors.len(), 1, "{what}: {}", run.stderr);
+        assert!(
+            errors[0]["error"].as_str().is_some_and(|e| !e.is_empty()),
+            "{what}"
+        );
+        assert_eq!(errors[0]["exit_code"], code, "{what}");
+        if hint {
+            assert!(errors[0]["hint"].is_string(), "{what}: {}", run.stderr);
+        }
+    }
+    // STRATA_OUTPUT=json does the same.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_strata"))
+        .args(["schema", "get", "999"])
+        .env("STRATA_REGISTRY_URL", &registry.url)
+        .env("STRATA_OUTPUT", "json")
+        .env("XDG_CONFIG_HOME", work.path())
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(1));
+    let e: serde_json::Value = serde_json::from_slice(&out.stderr).expect("a JSON error");
+    assert_eq!(e["exit_code"], 1);
+    assert!(e["hint"]
+        .as_str()
+        .unwrap()
+        .contains("no schema has that id"));
+}
+
+#[test]
+fn pull_edits_an_existing_strata_toml_and_keeps_its_comments() {
+    let registry = Registry::start();
+    let work = Workdir::new(&registry);
+    work.write("address.avsc", ADDRESS);
+    work.strata(&["register", "address-value", "address.avsc"])
+        .expect(0, "register");
+    work.write(
+        "strata.toml",
+        "# Schemas of the shop; see the wiki.\n\
+         [defaults]\n\
+         compatibility = \"FULL\" # agreed with the data team\n\
+         \n\
+         # Not in the registry yet.\n\
+         [[subject]]\n\
+         name = \"local-value\"\n\
+         file = \"schemas/local.avsc\"\n",
+    );
+    let run = work.strata(&["pull"]).expect(0, "pull");
+    assert!(
+        run.stdout.contains("address-value: version 1"),
+        "{}",
+        run.stdout
+    );
+    let text = work.read("strata.toml");
+    assert_eq!(
+        text,
+        "# Schemas of the shop; see the wiki.\n\
+         [defaults]\n\
+         compatibility = \"FULL\" # agreed with the data team\n\
+         \n\
+         # Not in the registry yet.\n\
+         [[subject]]\n\
+         name = \"local-value\"\n\
+         file = \"schemas/local.avsc\"\n\
+         \n\
+         [[subject]]\n\
+         name = \"address-value\"\n\
+         file = \"schemas/address-value.avsc\"\n"
+    );
+    // A second pull changes nothing.
+    work.strata(&["pull"]).expect(0, "pull again");
+    assert_eq!(work.read("strata.toml"), text);
+}

@@ -9,6 +9,7 @@ use std::time::Duration;
 use serde_json::{json, Value};
 use strata_broker::{Broker, ProducerRecord};
 
+use crate::harness::golden;
 use crate::serve::{free_port, spawn_serve, wait_up};
 
 const USER_V1: &str = r#"{"type":"record","name":"User","namespace":"acme","fields":[
@@ -494,7 +495,7 @@ async fn bad_values_schemas_and_bytes_are_clear_errors_and_write_nothing() {
             "not base64",
             vec!["decode"],
             b"**\n",
-            "line 1 is not a record",
+            "record 1 (line 1) cannot be decoded",
         ),
         (
             "not hex",
@@ -978,4 +979,565 @@ async fn produce_and_consume_go_through_kafka() {
         .map(|v| v["id"].as_i64().unwrap())
         .collect();
     assert_eq!(ids, (0..5000).collect::<Vec<_>>());
+}
+
+/// Records `$ strata ARGS`, the input lines (`< ...`), stdout, the exit code and stderr, with
+/// the registry's URL, the temp dir, record timestamps and log lines normalised.
+struct SerdeTranscript<'a> {
+    env: &'a Env,
+    text: String,
+}
+
+impl SerdeTranscript<'_> {
+    #[track_caller]
+    fn run(&mut self, args: &[&str], stdin: &[u8], code: i32) -> Out {
+        let out = self.env.run(args, stdin);
+        let tmp = self.env.dir.path().display().to_string();
+        self.text.push_str(&format!(
+            "$ strata {}\n",
+            args.join(" ").replace(&tmp, "<TMP>")
+        ));
+        for line in String::from_utf8_lossy(stdin).lines() {
+            self.text.push_str(&format!("< {line}\n"));
+        }
+        self.text.push_str(&self.normalise(&out.text()));
+        if out.code != 0 {
+            self.text.push_str(&format!("[exit {}]\n", out.code));
+        }
+        self.text.push_str(&self.normalise(&out.stderr));
+        assert_eq!(out.code, code, "{args:?}: {}{}", out.text(), out.stderr);
+        out
+    }
+
+    fn normalise(&self, s: &str) -> String {
+        let tmp = self.env.dir.path().display().to_string();
+        let s = s
+            .replace(&self.env.base, "<REGISTRY>")
+            .replace(&tmp, "<TMP>");
+        let mut out = String::new();
+        for line in s.lines() {
+            // Log lines (tracing, text or JSON) carry a time: keep their level and message.
+            if let Ok(Value::Object(o)) = serde_json::from_str::<Value>(line) {
+                if let (Some(level), Some(message)) = (o.get("level"), o.get("fields")) {
+                    out.push_str(&format!(
+                        "<log {} {}>\n",
+                        level.as_str().unwrap_or_default(),
+                        message["message"].as_str().unwrap_or_default()
+                    ));
+                    continue;
+                }
+            }
+            if let Some(at) = line.find(" WARN ") {
+                let message = line[at..].split(": ").nth(1).unwrap_or_default();
+                out.push_str(&format!(
+                    "<log WARN {}>\n",
+                    message.split("  ").next().unwrap_or_default()
+                ));
+                continue;
+            }
+            out.push_str(&mask_timestamps(line));
+            out.push('\n');
+        }
+        out
+    }
+}
+
+/// `"timestamp":1234` becomes `"timestamp":"<TS>"`.
+fn mask_timestamps(line: &str) -> String {
+    const KEY: &str = "\"timestamp\":";
+    let mut out = String::new();
+    let mut rest = line;
+    while let Some(at) = rest.find(KEY) {
+        out.push_str(&rest[..at + KEY.len()]);
+        rest = &rest[at + KEY.len()..];
+        let digits = rest
+            .find(|c: char| !c.is_ascii_digit() && c != '-')
+            .unwrap_or(rest.len());
+        if digits > 0 {
+            out.push_str("\"<TS>\"");
+            rest = &rest[digits..];
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+#[tokio::test]
+async fn serde_commands_match_their_golden_transcript_in_text_and_json() {
+    let env = Env::start().await;
+    let mut t = SerdeTranscript {
+        env: &env,
+        text: String::new(),
+    };
+    let user = env.path("user.avsc");
+    let two = lines(&[
+        json!({"id": 1, "name": "ada"}),
+        json!({"id": 2, "name": "bob", "email": "b@x"}),
+    ]);
+    let encoded = t.run(
+        &[
+            "encode",
+            "--subject",
+            "users-value",
+            "--schema",
+            &user,
+            "--auto-register",
+        ],
+        &two,
+        0,
+    );
+    t.run(
+        &[
+            "encode",
+            "--subject",
+            "users-value",
+            "--encoding",
+            "hex",
+            "--output",
+            "json",
+        ],
+        &two,
+        0,
+    );
+    let bad = b"{\"id\": \"x\", \"name\": \"a\"}\n";
+    t.run(&["encode", "--subject", "users-value"], bad, 1);
+    t.run(
+        &["encode", "--subject", "users-value", "--output", "json"],
+        bad,
+        1,
+    );
+    t.run(&["encode", "--subject", "nope-value"], bad, 1);
+
+    // decode: a garbage line among good ones, failing and skipping.
+    let mut mixed = encoded.stdout.clone();
+    mixed.extend_from_slice(b"QUJD\nnot base64!\n");
+    mixed.extend_from_slice(&encoded.stdout);
+    t.run(&["decode"], &mixed, 1);
+    t.run(&["decode", "--output", "json"], &mixed, 1);
+    t.run(&["decode", "--on-error", "skip"], &mixed, 0);
+    t.run(
+        &["decode", "--on-error", "skip", "--output", "json"],
+        &mixed,
+        0,
+    );
+    t.run(&["decode", "--with-schema-id"], &encoded.stdout, 0);
+
+    // produce: JSON keys, a rejected line, text and JSON summaries.
+    let records = lines(&[
+        json!({"key": {"tenant": 7}, "value": {"id": 1, "name": "ada"}, "headers": {"trace": "t1"}}),
+        json!({"key": [1, 2], "value": {"id": 2, "name": "bob"}}),
+    ]);
+    t.run(
+        &["produce", "users", "--with-keys", "--key-format", "json"],
+        &records,
+        0,
+    );
+    t.run(
+        &[
+            "produce",
+            "users",
+            "--on-invalid",
+            "skip",
+            "--output",
+            "json",
+        ],
+        b"{\"id\": 3, \"name\": \"cy\"}\n{\"id\": 4}\n",
+        1,
+    );
+    t.run(&["produce", "users", "--output", "json"], b"not json\n", 1);
+
+    // consume: JSON keys, text and JSON summaries, a record that cannot be decoded.
+    t.run(
+        &[
+            "consume",
+            "users",
+            "--from-beginning",
+            "--idle-timeout",
+            "1s",
+            "--key-format",
+            "json",
+        ],
+        b"",
+        0,
+    );
+    t.run(
+        &[
+            "consume",
+            "users",
+            "--from-beginning",
+            "--max-messages",
+            "2",
+            "--value-only",
+            "--output",
+            "json",
+        ],
+        b"",
+        0,
+    );
+    let broker = Broker::open_or_create(env.log_dir()).unwrap();
+    broker
+        .producer(Default::default())
+        .send(ProducerRecord::new("users", "garbage"))
+        .unwrap();
+    t.run(
+        &[
+            "consume",
+            "users",
+            "--from-beginning",
+            "--idle-timeout",
+            "1s",
+            "--value-only",
+            "--output",
+            "json",
+        ],
+        b"",
+        1,
+    );
+    t.run(
+        &[
+            "consume",
+            "users",
+            "--from-beginning",
+            "--idle-timeout",
+            "1s",
+            "--value-only",
+            "--on-error",
+            "skip",
+            "--output",
+            "json",
+        ],
+        b"",
+        0,
+    );
+
+    // Subject name strategies, as Confluent names the subjects.
+    let one = lines(&[json!({"id": 5, "name": "eve"})]);
+    t.run(
+        &[
+            "encode",
+            "--topic",
+            "users",
+            "--subject-name-strategy",
+            "record",
+            "--schema",
+            &user,
+            "--auto-register",
+            "--encoding",
+            "hex",
+        ],
+        &one,
+        0,
+    );
+    t.run(
+        &[
+            "produce",
+            "strategies",
+            "--value-subject-name-strategy",
+            "topic-record",
+            "--value-schema",
+            &user,
+            "--auto-register",
+        ],
+        &one,
+        0,
+    );
+    t.run(
+        &[
+            "encode",
+            "--topic",
+            "users",
+            "--subject-name-strategy",
+            "TopicRecordNameStrategy",
+        ],
+        &one,
+        1,
+    );
+    t.run(&["subjects", "list"], b"", 0);
+
+    golden("serde/transcript.txt", &t.text);
+}
+
+#[tokio::test]
+async fn normalize_finds_a_schema_registered_in_normalized_form() {
+    let env = Env::start().await;
+    // Custom properties out of order: normalization sorts them.
+    std::fs::write(
+        env.dir.path().join("props.avsc"),
+        r#"{"type":"record","name":"User","namespace":"acme","fields":[
+            {"name":"id","type":"long","zz":1,"aa":2},{"name":"name","type":"string"}],
+            "zprop":"1","aprop":"2"}"#,
+    )
+    .unwrap();
+    let user = env.path("props.avsc");
+    // Registered with normalize=true: stored with its properties sorted.
+    env.run(&["register", "norm-value", &user, "--normalize"], b"")
+        .assert_ok("register normalized");
+    let one = lines(&[json!({"id": 1, "name": "ada"})]);
+    let args = ["encode", "--subject", "norm-value", "--schema", &user];
+    env.run(&args, &one).assert_clear_error(
+        "the file as written is another schema",
+        "pass --auto-register",
+    );
+    let mut with = args.to_vec();
+    with.push("--normalize");
+    let out = env.run(&with, &one);
+    out.assert_ok("--normalize looks it up normalized");
+    let back = env.run(&["decode"], &out.stdout);
+    back.assert_ok("decode");
+    assert_eq!(back.json_lines()[0]["name"], "ada");
+    // produce too.
+    env.run(
+        &[
+            "produce",
+            "norm",
+            "--value-subject",
+            "norm-value",
+            "--value-schema",
+            &user,
+            "--normalize",
+        ],
+        &one,
+    )
+    .assert_ok("produce --normalize");
+    let out = env.run(
+        &[
+            "produce",
+            "norm",
+            "--value-subject",
+            "norm-value",
+            "--value-schema",
+            &user,
+        ],
+        &one,
+    );
+    out.assert_clear_error("produce without --normalize", "pass --auto-register");
+}
+
+#[tokio::test]
+async fn key_and_value_subject_name_strategies_name_subjects_as_confluent_does() {
+    let env = Env::start().await;
+    std::fs::write(
+        env.dir.path().join("key.avsc"),
+        r#"{"type":"record","name":"UserKey","namespace":"acme","fields":[{"name":"tenant","type":"int"}]}"#,
+    )
+    .unwrap();
+    let out = env.run(
+        &[
+            "produce",
+            "users",
+            "--with-keys",
+            "--key-schema",
+            &env.path("key.avsc"),
+            "--key-subject-name-strategy",
+            "record",
+            "--value-schema",
+            &env.path("order.proto"),
+            "--message",
+            "shop.Refund",
+            "--value-subject-name-strategy",
+            "topic-record",
+            "--auto-register",
+        ],
+        &lines(&[json!({"key": {"tenant": 1}, "value": {"reason": "late"}})]),
+    );
+    out.assert_ok("produce with strategies");
+    let subjects = env.run(&["subjects", "list", "--output", "json"], b"");
+    subjects.assert_ok("subjects");
+    let listed: Value = serde_json::from_slice(&subjects.stdout).unwrap();
+    // The Protobuf message written names the record subject, as Confluent does.
+    assert_eq!(listed, json!(["acme.UserKey", "users-shop.Refund"]));
+    let out = consume(&env, &["--from-beginning", "--key-format", "schema"]);
+    out.assert_ok("consume");
+    let record = &out.json_lines()[0];
+    assert_eq!(record["key"], json!({"tenant": 1}));
+    assert_eq!(record["value"], json!({"reason": "late"}));
+    // The topic strategy with --key names <topic>-key.
+    let out = env.run(
+        &[
+            "encode",
+            "--topic",
+            "users",
+            "--key",
+            "--schema",
+            &env.path("key.avsc"),
+            "--auto-register",
+        ],
+        &lines(&[json!({"tenant": 2})]),
+    );
+    out.assert_ok("encode a key");
+    let subjects = env.run(&["subjects", "list", "--output", "json"], b"");
+    let listed: Value = serde_json::from_slice(&subjects.stdout).unwrap();
+    assert_eq!(
+        listed,
+        json!(["acme.UserKey", "users-key", "users-shop.Refund"])
+    );
+}
+
+#[tokio::test]
+async fn consume_from_kafka_by_timestamp_and_with_json_keys() {
+    let env = Env::start().await;
+    let cluster = rdkafka::mocking::MockCluster::new(1).expect("mock cluster");
+    cluster.create_topic("users", 1, 1).expect("topic");
+    let bootstrap = cluster.bootstrap_servers();
+    let user = env.path("user.avsc");
+    let produce = |n: i64| {
+        env.run(
+            &[
+                "produce",
+                "users",
+                "--bootstrap-servers",
+                &bootstrap,
+                "--value-schema",
+                &user,
+                "--auto-register",
+                "--with-keys",
+                "--key-format",
+                "json",
+            ],
+            &lines(&[json!({"key": {"n": n}, "value": {"id": n, "name": "x"}})]),
+        )
+    };
+    produce(1).assert_ok("produce");
+    produce(2).assert_ok("produce");
+
+    // JSON keys read back as JSON.
+    let out = env.run(
+        &[
+            "consume",
+            "users",
+            "--bootstrap-servers",
+            &bootstrap,
+            "--from-beginning",
+            "--max-messages",
+            "2",
+            "--idle-timeout",
+            "20s",
+            "--key-format",
+            "json",
+        ],
+        b"",
+    );
+    out.assert_ok("consume json keys");
+    let keys: Vec<Value> = out.json_lines().iter().map(|r| r["key"].clone()).collect();
+    assert_eq!(keys, vec![json!({"n": 1}), json!({"n": 2})]);
+
+    // --from-timestamp after the last record: librdkafka's mock cluster answers every
+    // timestamp lookup with "no such record" (it does not index times), which Kafka also
+    // answers for a time after the last record: the consumer starts at the end and reads
+    // only what is written after it started.
+    let mut consumer = Command::new(env!("CARGO_BIN_EXE_strata"))
+        .args([
+            "consume",
+            "users",
+            "--bootstrap-servers",
+            &bootstrap,
+            "--from-timestamp",
+            "2100-01-01T00:00:00Z",
+            "--max-messages",
+            "1",
+            "--idle-timeout",
+            "30s",
+            "--value-only",
+        ])
+        .env("STRATA_REGISTRY_URL", &env.base)
+        .env("STRATA_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("consume runs");
+    // The consumer's start is resolved asynchronously: keep writing new records until one
+    // arrives, and check that it is not one written before it started.
+    let mut n = 3;
+    let deadline = std::time::Instant::now() + Duration::from_secs(25);
+    loop {
+        if consumer.try_wait().expect("wait").is_some() {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "nothing consumed");
+        produce(n).assert_ok("produce after the consumer started");
+        n += 1;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    let out = consumer.wait_with_output().expect("consume ends");
+    assert!(out.status.success(), "{out:?}");
+    let value: Value = serde_json::from_slice(&out.stdout).expect("one JSON value");
+    assert!(
+        value["id"].as_i64().unwrap() >= 3,
+        "a record written before the consumer started: {value}"
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("1 record(s) consumed"),
+        "{out:?}"
+    );
+
+    // A bad timestamp is a clear error.
+    env.run(
+        &[
+            "consume",
+            "users",
+            "--bootstrap-servers",
+            &bootstrap,
+            "--from-timestamp",
+            "yesterday",
+        ],
+        b"",
+    )
+    .assert_clear_error("bad time", "neither ms since the epoch nor RFC 3339");
+}
+
+/// With a real Kafka (KAFKA_BOOTSTRAP_SERVERS), --from-timestamp finds the first record at or
+/// after the time; librdkafka's mock cluster cannot look times up.
+#[tokio::test]
+async fn consume_from_a_real_kafka_by_timestamp_when_one_is_given() {
+    let Ok(bootstrap) = std::env::var("KAFKA_BOOTSTRAP_SERVERS") else {
+        eprintln!("KAFKA_BOOTSTRAP_SERVERS is not set: skipped");
+        return;
+    };
+    let env = Env::start().await;
+    let topic = format!("strata-cli-ts-{}", std::process::id());
+    let user = env.path("user.avsc");
+    let produce = |n: i64| {
+        env.run(
+            &[
+                "produce",
+                &topic,
+                "--bootstrap-servers",
+                &bootstrap,
+                "--value-schema",
+                &user,
+                "--auto-register",
+            ],
+            &lines(&[json!({"id": n, "name": "x"})]),
+        )
+    };
+    produce(1).assert_ok("produce before");
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let since = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis()
+        .to_string();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    produce(2).assert_ok("produce after");
+    let out = env.run(
+        &[
+            "consume",
+            &topic,
+            "--bootstrap-servers",
+            &bootstrap,
+            "--from-timestamp",
+            &since,
+            "--idle-timeout",
+            "10s",
+            "--value-only",
+        ],
+        b"",
+    );
+    out.assert_ok("consume by timestamp");
+    let ids: Vec<i64> = out
+        .json_lines()
+        .iter()
+        .map(|v| v["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(ids, vec![2]);
 }
