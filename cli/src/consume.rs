@@ -22,8 +22,7 @@ use strata_serde::{Consumer, Deserializer, ErrorPolicy};
 use crate::broker_args::{self, AcksArg, BrokerArgs, Positions, Start, Target};
 use crate::codec::{Decoded, Reader};
 use crate::connection::{runtime, RegistryArgs};
-use crate::encode::report;
-use crate::output::{notice, report_error, show_progress, Output};
+use crate::output::{finish, negative, notice, report_error, show_progress, Output};
 
 /// How record keys are read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
@@ -148,7 +147,7 @@ pub fn run(args: ConsumeArgs, output: Output) -> ExitCode {
         Output::Text => crate::logging::LogFormat::Text,
         Output::Json => crate::logging::LogFormat::Json,
     });
-    report(consume(args, output), output)
+    finish(consume(args, output), output)
 }
 
 fn strata_error(e: anyhow::Error) -> strata_serde::Error {
@@ -347,9 +346,11 @@ fn consume(args: ConsumeArgs, output: Output) -> Result<()> {
                     let message = e
                         .to_string()
                         .replace("Could not deserialize the payload: ", "");
-                    anyhow!("{message} (--on-error skip or dlq:TOPIC goes past such records)")
+                    negative(format!(
+                        "{message} (--on-error skip or dlq:TOPIC goes past such records)"
+                    ))
                 }
-                other => anyhow!("{other}"),
+                other => anyhow::Error::new(other),
             })?;
             if !messages.is_empty() {
                 last_record = Instant::now();

@@ -16,7 +16,7 @@ use crate::check::inputs::TypeArg;
 use crate::check::online::parse_registry_reference;
 use crate::codec::{FrameError, Reader};
 use crate::connection::{runtime, RegistryArgs};
-use crate::output::{classify, notice, report_error, Output};
+use crate::output::{finish, negative, notice, Negative, Output};
 use crate::schema_source::{self, Naming, Placement, SchemaChoice, StrategyArg};
 
 /// How framed bytes are written and read as text.
@@ -168,32 +168,7 @@ pub struct EncodeArgs {
 
 /// Run `strata encode`.
 pub fn run_encode(args: EncodeArgs, output: Output) -> ExitCode {
-    report(encode(args, output), output)
-}
-
-/// Print an error the way every serde command does, in the output format, and pick the exit
-/// code: 2 when the registry cannot be reached or failed, else 1 (a value, schema or record
-/// that does not fit, or a registry refusal).
-pub fn report(result: Result<()>, output: Output) -> ExitCode {
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            // The registry's answers and reachability are classified as for the registry
-            // commands; anything else here is data that does not fit.
-            let registry = e.chain().any(|c| {
-                matches!(
-                    c.downcast_ref::<strata_serde::Error>(),
-                    Some(
-                        strata_serde::Error::Unreachable { .. }
-                            | strata_serde::Error::Registry { .. }
-                    )
-                )
-            });
-            let (code, hint) = if registry { classify(&e) } else { (1, None) };
-            report_error(output, &format!("{e:#}"), hint, code);
-            ExitCode::from(code)
-        }
-    }
+    finish(encode(args, output), output)
 }
 
 fn encode(args: EncodeArgs, output: Output) -> Result<()> {
@@ -241,12 +216,14 @@ fn encode(args: EncodeArgs, output: Output) -> Result<()> {
         let value = match values.next() {
             None => break,
             Some(Ok(v)) => v,
-            Some(Err(e)) => bail!(
-                "value {} is not JSON (line {}, column {}): {e}",
-                n + 1,
-                e.line(),
-                e.column()
-            ),
+            Some(Err(e)) => {
+                return Err(negative(format!(
+                    "value {} is not JSON (line {}, column {}): {e}",
+                    n + 1,
+                    e.line(),
+                    e.column()
+                )))
+            }
         };
         n += 1;
         if n == 2 && args.encoding == Encoding::Binary {
@@ -255,10 +232,10 @@ fn encode(args: EncodeArgs, output: Output) -> Result<()> {
         let (bytes, _) = writer
             .frame(&value, args.id_placement, field)
             .map_err(|e| match e {
-                FrameError::Invalid(e) => anyhow!(
+                FrameError::Invalid(e) => negative(format!(
                     "value {n} does not fit {}; nothing of it was written: {e}",
                     writer.describe()
-                ),
+                )),
                 FrameError::Other(e) => e,
             })?;
         match (args.encoding, output) {
@@ -341,7 +318,7 @@ pub struct DecodeArgs {
 
 /// Run `strata decode`.
 pub fn run_decode(args: DecodeArgs, output: Output) -> ExitCode {
-    report(decode(args, output), output)
+    finish(decode(args, output), output)
 }
 
 /// A record's bytes and where in the input it is: its number and line (none for binary).
@@ -428,10 +405,10 @@ fn decode(args: DecodeArgs, output: Output) -> Result<()> {
             Ok(d) => d,
             Err((at, e)) => match args.on_error {
                 DecodeOnError::Fail => {
-                    return Err(e.context(format!(
+                    return Err(e.context(Negative(format!(
                         "{} cannot be decoded (--on-error skip goes past such records)",
                         at.place()
-                    )))
+                    ))))
                 }
                 DecodeOnError::Skip => {
                     // Reported before the records after it are written.

@@ -72,6 +72,12 @@ impl std::fmt::Display for Negative {
 
 impl std::error::Error for Negative {}
 
+/// A negative result (exit 1) with this message: a value, record or schema that does not fit,
+/// something the registry does not have or refuses.
+pub fn negative(message: impl Into<String>) -> anyhow::Error {
+    anyhow::Error::new(Negative(message.into()))
+}
+
 /// Print `value` as pretty JSON on stdout.
 pub fn print_json(value: &impl Serialize) {
     match serde_json::to_string_pretty(value) {
@@ -132,25 +138,47 @@ pub fn notice(output: Output, text: &str, json: serde_json::Value) {
 
 /// The exit code of an error and a hint of what to do about it.
 pub fn classify(e: &anyhow::Error) -> (u8, Option<&'static str>) {
+    // The registry's own answers decide first, wherever they sit in the chain: an unreachable
+    // or failing registry is a failure to run (2) even under a negative result's message.
+    for cause in e.chain() {
+        if let Some(err) = cause.downcast_ref::<strata_serde::Error>() {
+            match err {
+                strata_serde::Error::Unreachable { .. } => {
+                    return (
+                        2,
+                        Some(
+                            "is the registry running at that URL? Give it with --registry URL, \
+                             STRATA_REGISTRY_URL or the config file's [registry] url",
+                        ),
+                    )
+                }
+                strata_serde::Error::Registry { status, .. } if *status >= 500 => {
+                    return (2, Some("the registry failed; see its logs, then try again"))
+                }
+                strata_serde::Error::Registry {
+                    status, error_code, ..
+                } => return (1, hint(*status, *error_code)),
+                _ => {}
+            }
+        }
+    }
+    // A negative result given as context (`e.context(Negative(..))`) is seen by the error
+    // itself, not by its chain.
+    if e.downcast_ref::<Negative>().is_some() {
+        return (1, None);
+    }
     for cause in e.chain() {
         if cause.downcast_ref::<Negative>().is_some() {
             return (1, None);
         }
         if let Some(err) = cause.downcast_ref::<strata_serde::Error>() {
+            // Data that does not fit its schema or frame is a negative result; anything else
+            // the library reports (configuration, broker, Kafka) is a failure to run.
             return match err {
-                strata_serde::Error::Unreachable { .. } => (
-                    2,
-                    Some(
-                        "is the registry running at that URL? Give it with --registry URL, \
-                         STRATA_REGISTRY_URL or the config file's [registry] url",
-                    ),
-                ),
-                strata_serde::Error::Registry { status, .. } if *status >= 500 => {
-                    (2, Some("the registry failed; see its logs, then try again"))
-                }
-                strata_serde::Error::Registry {
-                    status, error_code, ..
-                } => (1, hint(*status, *error_code)),
+                strata_serde::Error::Frame(_)
+                | strata_serde::Error::Serialize(_)
+                | strata_serde::Error::Deserialize(_)
+                | strata_serde::Error::Validation { .. } => (1, None),
                 _ => (2, None),
             };
         }
@@ -184,6 +212,29 @@ fn hint(status: u16, code: i32) -> Option<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn data_that_does_not_fit_exits_1_and_failures_to_run_exit_2() {
+        let unreachable = || strata_serde::Error::Unreachable {
+            url: "http://localhost:1".into(),
+            reason: "connection refused".into(),
+        };
+        // A negative result given as context: 1, unless the registry could not be reached.
+        let bad_record = anyhow::anyhow!("not a frame").context(Negative("record 1".into()));
+        assert_eq!(classify(&bad_record).0, 1);
+        let behind = anyhow::Error::new(unreachable()).context(Negative("record 1".into()));
+        assert_eq!(classify(&behind).0, 2);
+        assert_eq!(classify(&negative("2 line(s) were rejected")).0, 1);
+        let invalid = anyhow::Error::new(strata_serde::Error::Validation {
+            schema: "1".into(),
+            messages: vec!["at $.id: expected a long".into()],
+        });
+        assert_eq!(classify(&invalid).0, 1);
+        // Usage, files, configuration: 2.
+        assert_eq!(classify(&anyhow::anyhow!("--latest needs --subject")).0, 2);
+        let config = anyhow::Error::new(strata_serde::Error::Config("bad".into()));
+        assert_eq!(classify(&config).0, 2);
+    }
 
     #[test]
     fn registry_refusals_exit_1_and_the_network_exits_2() {

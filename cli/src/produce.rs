@@ -18,8 +18,7 @@ use crate::check::inputs::TypeArg;
 use crate::check::online::parse_registry_reference;
 use crate::codec::{FrameError, Writer};
 use crate::connection::{runtime, RegistryArgs};
-use crate::encode::report;
-use crate::output::{notice, print_json, show_progress, Output};
+use crate::output::{finish, negative, notice, print_json, show_progress, Output};
 use crate::schema_source::{self, Naming, Placement, SchemaChoice, StrategyArg};
 
 /// How record keys are written.
@@ -167,7 +166,7 @@ pub struct ProduceArgs {
 
 /// Run `strata produce`.
 pub fn run(args: ProduceArgs, output: Output) -> ExitCode {
-    report(produce(args, output), output)
+    finish(produce(args, output), output)
 }
 
 /// Why a line was not produced.
@@ -428,7 +427,9 @@ fn produce(args: ProduceArgs, output: Output) -> Result<()> {
                         rejected += 1;
                         match args.on_invalid {
                             OnInvalid::Fail => {
-                                bail!("line {line_no} rejected, nothing of it was written: {why}")
+                                return Err(negative(format!(
+                                    "line {line_no} rejected, nothing of it was written: {why}"
+                                )))
                             }
                             OnInvalid::Skip => notice(
                                 output,
@@ -469,7 +470,7 @@ fn produce(args: ProduceArgs, output: Output) -> Result<()> {
     }
     result?;
     if rejected > 0 {
-        return Err(anyhow!("{rejected} line(s) were rejected"));
+        return Err(negative(format!("{rejected} line(s) were rejected")));
     }
     Ok(())
 }

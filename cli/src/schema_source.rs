@@ -2,6 +2,7 @@
 //! subject's latest version, or a local schema file looked up (or, with `--auto-register`,
 //! registered) under a subject. Asks the registry; knows nothing of brokers.
 
+use crate::output::negative;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -117,9 +118,9 @@ pub async fn choose(
             .schema_by_id(id)
             .await
             .map_err(|e| match e.error_code() {
-                Some(40403) | Some(404) => {
-                    anyhow!("schema id {id} is not in the registry at {registry} ({e})")
-                }
+                Some(40403) | Some(404) => negative(format!(
+                    "schema id {id} is not in the registry at {registry} ({e})"
+                )),
                 _ => anyhow!("cannot fetch schema id {id} from the registry at {registry}: {e}"),
             })?;
         let subject = match (&choice.subject, &choice.naming) {
@@ -192,11 +193,11 @@ pub async fn choose(
                         .await
                         .map_err(|e| {
                             if e.is_incompatible() {
-                                anyhow!(
+                                negative(format!(
                                     "the registry at {registry} refused {} for subject '{subject}' \
                                      as incompatible; nothing was written: {e}",
                                     path.display()
-                                )
+                                ))
                             } else {
                                 anyhow!(
                                     "cannot register {} under subject '{subject}' at {registry}: {e}",
@@ -210,11 +211,11 @@ pub async fn choose(
                         .lookup(&subject, &def, choice.normalize)
                         .await
                         .map_err(|e| match e.error_code() {
-                            Some(40401) | Some(40403) | Some(404) => anyhow!(
+                            Some(40401) | Some(40403) | Some(404) => negative(format!(
                                 "{} is not registered under subject '{subject}' at {registry}; \
                                  register it first or pass --auto-register ({e})",
                                 path.display()
-                            ),
+                            )),
                             _ => anyhow!(
                                 "cannot look {} up under subject '{subject}' at {registry}: {e}",
                                 path.display()
@@ -228,10 +229,10 @@ pub async fn choose(
                     .latest_version(&subject)
                     .await
                     .map_err(|e| match e.error_code() {
-                        Some(40401) | Some(40402) | Some(404) => anyhow!(
+                        Some(40401) | Some(40402) | Some(404) => negative(format!(
                             "subject '{subject}' has no schema at {registry}; register one, or \
                              give --schema FILE --auto-register ({e})"
-                        ),
+                        )),
                         _ => anyhow!(
                             "cannot read the latest version of subject '{subject}' at {registry}: {e}"
                         ),

@@ -97,8 +97,18 @@ impl Out {
         self
     }
 
+    /// A negative result (exit 1): data that does not fit, something the registry lacks.
     fn assert_clear_error(&self, what: &str, needle: &str) {
-        assert_eq!(self.code, 1, "{what}: {}{}", self.text(), self.stderr);
+        self.assert_error_with_code(what, needle, 1);
+    }
+
+    /// The command could not run (exit 2): usage, configuration, files, network.
+    fn assert_usage_error(&self, what: &str, needle: &str) {
+        self.assert_error_with_code(what, needle, 2);
+    }
+
+    fn assert_error_with_code(&self, what: &str, needle: &str, code: i32) {
+        assert_eq!(self.code, code, "{what}: {}{}", self.text(), self.stderr);
         assert!(
             self.stderr.contains(needle),
             "{what}: stderr lacks '{needle}': {}",
@@ -463,7 +473,7 @@ async fn bad_values_schemas_and_bytes_are_clear_errors_and_write_nothing() {
         &["encode", "--subject", "users-value", "--encoding", "binary"],
         b"{\"id\": 1, \"name\": \"a\"}\n{\"id\": 2, \"name\": \"b\"}\n",
     );
-    out.assert_clear_error("binary holds one record", "exactly one record");
+    out.assert_usage_error("binary holds one record", "exactly one record");
 
     // Unknown ids, garbage, truncated frames, text that is not base64 or hex.
     for (what, args, input, needle) in [
@@ -1250,7 +1260,7 @@ async fn serde_commands_match_their_golden_transcript_in_text_and_json() {
             "TopicRecordNameStrategy",
         ],
         &one,
-        1,
+        2,
     );
     t.run(&["subjects", "list"], b"", 0);
 
@@ -1482,7 +1492,7 @@ async fn consume_from_kafka_by_timestamp_and_with_json_keys() {
         ],
         b"",
     )
-    .assert_clear_error("bad time", "neither ms since the epoch nor RFC 3339");
+    .assert_usage_error("bad time", "neither ms since the epoch nor RFC 3339");
 }
 
 /// With a real Kafka (KAFKA_BOOTSTRAP_SERVERS), --from-timestamp finds the first record at or
