@@ -155,7 +155,7 @@ pub fn run(args: CheckArgs, output: Output) -> ExitCode {
         Output::Json => OutputFormat::Json,
         Output::Text => OutputFormat::Text,
     });
-    match check(&args) {
+    match check(&args, format) {
         Ok(report) => {
             print!("{}", report.render(format));
             if report.has_errors() {
@@ -307,12 +307,12 @@ fn slash_path(path: &Path) -> String {
 }
 
 /// Check every NEW file; configuration errors end the run, per-file errors go in the report.
-fn check(args: &CheckArgs) -> Result<Report> {
+fn check(args: &CheckArgs, format: OutputFormat) -> Result<Report> {
     if args.files.is_empty() {
         if args.subject.is_some() {
             bail!("--subject checks one NEW file: give the file to check");
         }
-        return project::check(args);
+        return project::check(args, format);
     }
     if let Some(subject) = &args.subject {
         return check_online(args, subject);

@@ -8,14 +8,14 @@ use std::path::Path;
 
 use anyhow::{bail, Context, Result};
 
-use super::report::{FileResult, Report};
+use super::report::{FileResult, OutputFormat, Report};
 use super::{check_file, check_transitive, inputs, online, CheckArgs, Source};
 use crate::admin::{segment, Ctx};
-use crate::output::Output;
+use crate::output::{notice, Output};
 use crate::project::Project;
 
 /// Every subject of strata.toml: offline with `--against`, else online.
-pub fn check(args: &CheckArgs) -> Result<Report> {
+pub fn check(args: &CheckArgs, format: OutputFormat) -> Result<Report> {
     let project = Project::find(args.project_file.as_deref())
         .context("without NEW files, strata check checks the subjects of strata.toml")?;
     if project.subjects.is_empty() {
@@ -25,7 +25,7 @@ pub fn check(args: &CheckArgs) -> Result<Report> {
         );
     }
     if args.against.is_empty() {
-        return check_online(args, &project);
+        return check_online(args, &project, format);
     }
     let cwd = std::env::current_dir().context("cannot read the current directory")?;
     let shown = |p: &Path| p.strip_prefix(&cwd).unwrap_or(p).to_path_buf();
@@ -71,7 +71,11 @@ pub fn check(args: &CheckArgs) -> Result<Report> {
 /// Every subject of strata.toml against the registry, each at the level the registry has for
 /// it. References without a version follow the file of their subject when it is registered,
 /// else that subject's latest version.
-fn check_online(args: &CheckArgs, project: &Project) -> Result<Report> {
+fn check_online(args: &CheckArgs, project: &Project, format: OutputFormat) -> Result<Report> {
+    let notes = match format {
+        OutputFormat::Json => Output::Json,
+        _ => Output::Text,
+    };
     let ctx = Ctx::with_project(&args.registry, Output::Text, project.registry.as_ref())?;
     crate::admin::block_on(async {
         let mut known = BTreeMap::new();
@@ -102,11 +106,19 @@ fn check_online(args: &CheckArgs, project: &Project) -> Result<Report> {
                     let current = config["compatibilityLevel"].as_str().unwrap_or("BACKWARD");
                     if current != declared.as_str() {
                         // The registry judges at its own level; say so rather than mislead.
-                        eprintln!(
-                            "note: {} declares {declared} but the registry has {current}; it is \
-                             checked at {current} (`strata apply` sets {declared} before \
-                             registering)",
-                            subject.name
+                        notice(
+                            notes,
+                            &format!(
+                                "note: {} declares {declared} but the registry has {current}; \
+                                 it is checked at {current} (`strata apply` sets {declared} \
+                                 before registering)",
+                                subject.name
+                            ),
+                            serde_json::json!({"note": {
+                                "subject": subject.name,
+                                "declared": declared.as_str(),
+                                "registry": current,
+                            }}),
                         );
                     }
                 }

@@ -41,6 +41,22 @@ fn apply_registers_references_first_sets_levels_and_then_has_nothing_to_do() {
         "{}",
         before.stderr
     );
+    // With --output json the note is a JSON line on stderr too.
+    let before = work
+        .strata(&["check", "--output", "json"])
+        .expect(0, "check before apply, json");
+    let note: serde_json::Value = serde_json::from_str(
+        before
+            .stderr
+            .lines()
+            .find(|l| l.contains("\"note\""))
+            .unwrap_or_else(|| panic!("no JSON note: {}", before.stderr)),
+    )
+    .unwrap();
+    assert_eq!(
+        note,
+        serde_json::json!({"note": {"subject": "orders-value", "declared": "FULL", "registry": "BACKWARD"}})
+    );
     let plan = work.strata(&["apply", "--dry-run"]).expect(0, "dry run");
     golden("apply/dry-run.txt", &plan.stdout);
     let plan = work
