@@ -88,33 +88,60 @@ fn bench(c: &mut Criterion) {
             })
         },
     );
-    g.bench_function(format!("from_start_{}MiB_100B_records", bytes >> 20), |b| {
-        b.iter_custom(|iters| {
-            let mut total = Duration::ZERO;
-            for _ in 0..iters {
-                let consumer = broker
-                    .consumer(ConsumerConfig {
-                        auto_offset_reset: AutoOffsetReset::Earliest,
-                        max_poll_records: 100_000,
-                        ..ConsumerConfig::default()
-                    })
-                    .unwrap();
-                consumer.assign(&[TopicPartition::new("bench", 0)]).unwrap();
-                let start = Instant::now();
-                let mut last = -1;
-                let mut value_bytes = 0usize;
-                while last + 1 < end {
-                    for r in consumer.poll(Duration::from_secs(1)).unwrap() {
-                        value_bytes += r.value.as_ref().map_or(0, |v| v.len());
-                        last = r.offset;
+    // The public API both ways: owned records (`poll`), and records borrowed from the fetch
+    // buffers (`poll_records`), reading each value's bytes (a byte sum, so the payload is
+    // really touched).
+    for (name, borrowed) in [
+        (format!("from_start_{}MiB_100B_records", bytes >> 20), false),
+        (
+            format!("from_start_{}MiB_100B_records_poll_records", bytes >> 20),
+            true,
+        ),
+    ] {
+        g.bench_function(name, |b| {
+            b.iter_custom(|iters| {
+                let mut total = Duration::ZERO;
+                for _ in 0..iters {
+                    let consumer = broker
+                        .consumer(ConsumerConfig {
+                            auto_offset_reset: AutoOffsetReset::Earliest,
+                            max_poll_records: 100_000,
+                            ..ConsumerConfig::default()
+                        })
+                        .unwrap();
+                    consumer.assign(&[TopicPartition::new("bench", 0)]).unwrap();
+                    let start = Instant::now();
+                    let mut last = -1;
+                    let (mut value_bytes, mut sum) = (0usize, 0u64);
+                    while last + 1 < end {
+                        if borrowed {
+                            for r in consumer
+                                .poll_records(Duration::from_secs(1))
+                                .unwrap()
+                                .iter()
+                            {
+                                let v = r.value.unwrap_or_default();
+                                value_bytes += v.len();
+                                sum = sum.wrapping_add(u64::from(v[0]) + u64::from(v[v.len() - 1]));
+                                last = r.offset;
+                            }
+                        } else {
+                            for r in consumer.poll(Duration::from_secs(1)).unwrap() {
+                                let v = r.value.as_deref().unwrap_or_default();
+                                value_bytes += v.len();
+                                sum = sum.wrapping_add(u64::from(v[0]) + u64::from(v[v.len() - 1]));
+                                last = r.offset;
+                            }
+                        }
                     }
+                    total += start.elapsed();
+                    assert!(value_bytes > 0);
+                    std::hint::black_box(sum);
                 }
-                total += start.elapsed();
-                assert!(value_bytes > 0);
-            }
-            total
-        })
-    });
+                total
+            })
+        });
+    }
     g.finish();
 }
 

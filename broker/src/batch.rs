@@ -22,11 +22,7 @@
 //! Kafka's v2 format. Offsets are kept through compaction: a record's offset is
 //! `base_offset + offset delta`, so a compacted batch has gaps.
 
-use std::sync::Arc;
-
 use bytes::Bytes;
-
-use crate::record::ConsumerRecord;
 
 /// Bytes before the first record.
 pub(crate) const HEADER_LEN: usize = 42;
@@ -492,20 +488,53 @@ pub(crate) fn decode_each(
     Some(())
 }
 
-/// Decodes the records of the verified frame `buf[at..]` described by `h` straight into
-/// consumer records (those at or after `min_offset`), their keys and values slices of `buf`:
-/// the consumer's fetch path, with no intermediate record and no copy. `None` if malformed
-/// (`out` may have received some records by then).
-pub(crate) fn decode_into(
-    buf: &Bytes,
+/// Where one record's parts sit in a fetch buffer: byte ranges and numbers, no reference
+/// counts and no allocation, so indexing a fetch costs a few stores per record. Ranges are
+/// `start..end` in the buffer; a null key or value has `start == NULL_SPAN`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct RecordSpan {
+    pub offset: i64,
+    pub timestamp: i64,
+    pub key: (u32, u32),
+    pub value: (u32, u32),
+    /// The header section: `header_count` headers, already checked, in `headers`.
+    pub headers: (u32, u32),
+    pub header_count: u32,
+}
+
+/// The `start` of a null key or value in a [`RecordSpan`].
+pub(crate) const NULL_SPAN: u32 = u32::MAX;
+
+impl RecordSpan {
+    /// The slice of `buf` a key or value span names; `None` for null.
+    #[inline]
+    pub fn slice(buf: &[u8], span: (u32, u32)) -> Option<&[u8]> {
+        (span.0 != NULL_SPAN).then(|| &buf[span.0 as usize..span.1 as usize])
+    }
+}
+
+#[inline]
+fn to_span(range: Option<(usize, usize)>) -> Option<(u32, u32)> {
+    match range {
+        None => Some((NULL_SPAN, NULL_SPAN)),
+        Some((s, e)) => Some((u32::try_from(s).ok()?, u32::try_from(e).ok()?)),
+    }
+}
+
+/// Indexes the records of the verified frame `buf[at..]` described by `h` (those at or after
+/// `min_offset`): the consumer's fetch path. Keys, values and headers stay in `buf`; each
+/// record's header names are checked to be UTF-8 here, so readers of the spans need not
+/// check again. `None` if malformed (`out` may have received some spans by then).
+pub(crate) fn index_into(
+    buf: &[u8],
     at: usize,
     h: &BatchHeader,
     min_offset: i64,
-    topic: &Arc<str>,
-    partition: i32,
-    out: &mut Vec<ConsumerRecord>,
+    out: &mut Vec<RecordSpan>,
 ) -> Option<()> {
     let end = at.checked_add(h.frame_len())?;
+    // Spans are u32 offsets: a fetch buffer is at most a few MiB.
+    u32::try_from(end).ok()?;
     let b: &[u8] = buf.get(..end)?;
     let mut c = Cursor {
         b,
@@ -530,24 +559,18 @@ pub(crate) fn decode_into(
         if offset < min_offset {
             continue;
         }
-        let key = r.nullable()?.map(|(s, e)| buf.slice(s..e));
-        let value = r.nullable()?.map(|(s, e)| buf.slice(s..e));
-        let n_headers = r.uvarint()?;
-        let mut headers = Vec::new();
-        for _ in 0..n_headers {
+        let key = to_span(r.nullable()?)?;
+        let value = to_span(r.nullable()?)?;
+        let header_count = u32::try_from(r.uvarint()?).ok()?;
+        let headers_start = r.at;
+        for _ in 0..header_count {
             let klen = usize::try_from(r.uvarint()?).ok()?;
             let kend = r.at.checked_add(klen)?;
-            let k = std::str::from_utf8(b.get(r.at..kend)?).ok()?.to_owned();
+            std::str::from_utf8(b.get(r.at..kend)?).ok()?;
             r.at = kend;
-            let v = r
-                .nullable()?
-                .map(|(s, e)| buf.slice(s..e))
-                .unwrap_or_default();
-            headers.push((k, v));
+            r.nullable()?;
         }
-        out.push(ConsumerRecord {
-            topic: topic.clone(),
-            partition,
+        out.push(RecordSpan {
             offset,
             timestamp: if log_append_time {
                 h.max_timestamp
@@ -556,10 +579,25 @@ pub(crate) fn decode_into(
             },
             key,
             value,
-            headers,
+            headers: (headers_start as u32, r.at as u32),
+            header_count,
         });
     }
     Some(())
+}
+
+/// The headers of a header section [`index_into`] checked: name and value (empty for a null
+/// value, as Kafka's Java client hands null header values to most callers).
+pub(crate) fn headers_in(section: &[u8], count: u32) -> impl Iterator<Item = (&str, &[u8])> {
+    let mut c = Cursor { b: section, at: 0 };
+    (0..count).map_while(move |_| {
+        let klen = usize::try_from(c.uvarint()?).ok()?;
+        let kend = c.at.checked_add(klen)?;
+        let name = std::str::from_utf8(c.b.get(c.at..kend)?).ok()?;
+        c.at = kend;
+        let value = c.nullable()?.map_or(&[][..], |(s, e)| &c.b[s..e]);
+        Some((name, value))
+    })
 }
 
 /// Rebuilds a batch from a subset of its records (compaction). Offsets, timestamps and
@@ -680,24 +718,26 @@ mod tests {
             prop_assert!(crc_ok(&frame));
             let decoded = decode(&frame, &h).unwrap();
             prop_assert_eq!(decoded.len(), recs.len());
-            let topic: Arc<str> = Arc::from("t");
-            let mut consumed = Vec::new();
-            decode_into(&frame, 0, &h, i64::MIN, &topic, 3, &mut consumed).unwrap();
-            prop_assert_eq!(consumed.len(), recs.len());
-            for (i, ((r, c), (ts, k, v, hs))) in decoded.iter().zip(&consumed).zip(&recs).enumerate() {
+            let mut spans = Vec::new();
+            index_into(&frame, 0, &h, i64::MIN, &mut spans).unwrap();
+            prop_assert_eq!(spans.len(), recs.len());
+            for (i, ((r, c), (ts, k, v, hs))) in decoded.iter().zip(&spans).zip(&recs).enumerate() {
                 prop_assert_eq!(r.offset, base + i as i64);
                 prop_assert_eq!(r.timestamp, *ts);
                 prop_assert_eq!(r.key.as_deref(), k.as_deref());
                 prop_assert_eq!(r.value.as_deref(), v.as_deref());
-                prop_assert_eq!((c.offset, c.timestamp, c.partition), (r.offset, r.timestamp, 3));
-                prop_assert_eq!(c.key.as_deref(), k.as_deref());
-                prop_assert_eq!(c.value.as_deref(), v.as_deref());
-                let got: Vec<(String, Vec<u8>)> = c.headers.iter().map(|(k, v)| (k.clone(), v.to_vec())).collect();
+                prop_assert_eq!((c.offset, c.timestamp), (r.offset, r.timestamp));
+                prop_assert_eq!(RecordSpan::slice(&frame, c.key), k.as_deref());
+                prop_assert_eq!(RecordSpan::slice(&frame, c.value), v.as_deref());
+                let section = &frame[c.headers.0 as usize..c.headers.1 as usize];
+                let got: Vec<(String, Vec<u8>)> = headers_in(section, c.header_count)
+                    .map(|(k, v)| (k.to_owned(), v.to_vec()))
+                    .collect();
                 prop_assert_eq!(&got, hs);
             }
             // Records before the offset asked for are skipped.
             let mut later = Vec::new();
-            decode_into(&frame, 0, &h, base + 1, &topic, 3, &mut later).unwrap();
+            index_into(&frame, 0, &h, base + 1, &mut later).unwrap();
             prop_assert_eq!(later.len(), recs.len() - 1);
         }
 
@@ -706,7 +746,7 @@ mod tests {
             let frame = Bytes::from(data);
             if let Some(h) = BatchHeader::parse(&frame) {
                 let _ = decode(&frame, &h);
-                let _ = decode_into(&frame, 0, &h, 0, &Arc::from("t"), 0, &mut Vec::new());
+                let _ = index_into(&frame, 0, &h, 0, &mut Vec::new());
             }
         }
     }

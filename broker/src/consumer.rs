@@ -15,7 +15,7 @@ use crate::config::{AutoOffsetReset, ConsumerConfig};
 use crate::error::{Error, Result};
 use crate::group::{self, Member, MEMBERSHIP_CHECK};
 use crate::partition::{Fetch, ReadCursor};
-use crate::record::{ConsumerRecord, OffsetAndTimestamp, TopicPartition};
+use crate::record::{Chunk, ConsumerRecord, ConsumerRecords, OffsetAndTimestamp, TopicPartition};
 
 /// Reads records. Cheap to clone; clones share one consumer (one position per partition).
 #[derive(Debug, Clone)]
@@ -28,7 +28,10 @@ pub struct Consumer {
 struct PartState {
     position: Option<i64>,
     cursor: Option<ReadCursor>,
-    buffered: VecDeque<ConsumerRecord>,
+    /// Fetched records not returned yet, never an empty chunk; `taken` records of the first
+    /// chunk have been returned already.
+    buffered: VecDeque<Chunk>,
+    taken: usize,
 }
 
 #[derive(Debug)]
@@ -245,12 +248,9 @@ impl Consumer {
         match fetched? {
             Fetch::Records(records, cursor) => {
                 let ps = st.parts.entry(tp.clone()).or_default();
-                let got = !records.is_empty();
-                if ps.buffered.is_empty() {
-                    // O(1): the vector becomes the buffer.
-                    ps.buffered = VecDeque::from(records);
-                } else {
-                    ps.buffered.extend(records);
+                let got = !records.spans.is_empty();
+                if got {
+                    ps.buffered.push_back(records);
                 }
                 ps.cursor = Some(cursor);
                 Ok(got)
@@ -269,8 +269,9 @@ impl Consumer {
         }
     }
 
-    /// Takes up to `max` buffered records, advancing positions.
-    fn drain(st: &mut State, out: &mut Vec<ConsumerRecord>, max: usize) {
+    /// Takes up to `max` buffered records, advancing positions. Whole fetches move without
+    /// touching their records; only a fetch split by `max` copies its share of record spans.
+    fn drain(st: &mut State, out: &mut ConsumerRecords, max: usize) {
         let n = st.assignment.len();
         if n == 0 {
             return;
@@ -287,19 +288,30 @@ impl Consumer {
             let Some(ps) = st.parts.get_mut(&tp) else {
                 continue;
             };
-            if out.is_empty() && ps.buffered.len() <= max {
-                // O(1) when the buffer is one contiguous fetch.
-                *out = Vec::from(std::mem::take(&mut ps.buffered));
-                if let Some(r) = out.last() {
-                    ps.position = Some(r.offset + 1);
-                }
-            }
             while out.len() < max {
-                let Some(r) = ps.buffered.pop_front() else {
+                let Some(front) = ps.buffered.front() else {
                     break;
                 };
-                ps.position = Some(r.offset + 1);
-                out.push(r);
+                let left = front.spans.len() - ps.taken;
+                let want = max - out.len();
+                let part = if ps.taken == 0 && left <= want {
+                    ps.buffered.pop_front()
+                } else {
+                    let k = left.min(want);
+                    let part = front.part(ps.taken..ps.taken + k);
+                    ps.taken += k;
+                    if ps.taken == front.spans.len() {
+                        ps.buffered.pop_front();
+                        ps.taken = 0;
+                    }
+                    Some(part)
+                };
+                if let Some(part) = part {
+                    if let Some(last) = part.spans.last() {
+                        ps.position = Some(last.offset + 1);
+                    }
+                    out.push(part);
+                }
             }
             // A compacted batch can end past its last record: skip the gap.
             if ps.buffered.is_empty() {
@@ -315,6 +327,13 @@ impl Consumer {
 
     /// Returns records, waiting up to `timeout` for some to arrive.
     pub fn poll(&self, timeout: Duration) -> Result<Vec<ConsumerRecord>> {
+        Ok(self.poll_records(timeout)?.into_owned())
+    }
+
+    /// As [`Consumer::poll`], with the records borrowed from the fetch buffers instead of
+    /// owned: no allocation or reference count per record, for readers that decode or copy
+    /// what they need as they go (positions advance exactly as with `poll`).
+    pub fn poll_records(&self, timeout: Duration) -> Result<ConsumerRecords> {
         let deadline = Instant::now() + timeout;
         let mut st = self.state.lock();
         if st.closed {
@@ -331,7 +350,7 @@ impl Consumer {
         loop {
             self.rebalance_if_due(&mut st, false)?;
             let seen = notifier.seq();
-            let mut out = Vec::new();
+            let mut out = ConsumerRecords::default();
             Self::drain(&mut st, &mut out, max);
             if out.len() < max {
                 let assignment = st.assignment.clone();
@@ -440,6 +459,7 @@ impl Consumer {
         ps.position = Some(offset);
         ps.cursor = None;
         ps.buffered.clear();
+        ps.taken = 0;
         Ok(())
     }
 

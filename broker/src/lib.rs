@@ -124,7 +124,7 @@ pub use crate::group::{GroupDescription, GroupMember, PartitionLag};
 pub use crate::partitioner::{murmur2, partition_for_key};
 pub use crate::producer::Producer;
 pub use crate::record::{
-    ConsumerRecord, OffsetAndTimestamp, ProducerRecord, RecordMetadata, RecordPosition, RecordRef,
-    TopicPartition,
+    ConsumerRecord, ConsumerRecords, OffsetAndTimestamp, ProducerRecord, RecordMetadata,
+    RecordPosition, RecordRef, RecordView, TopicPartition,
 };
 pub use bytes::Bytes;

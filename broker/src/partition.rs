@@ -23,7 +23,7 @@ use parking_lot::{Condvar, Mutex, RwLock};
 use crate::batch::{self, BatchBuilder, BatchHeader};
 use crate::config::{Acks, TimestampType, TopicConfig};
 use crate::error::{Error, IoContext, Result};
-use crate::record::ConsumerRecord;
+use crate::record::Chunk;
 use crate::segment::{self, Segment, SegmentSummary};
 
 /// How often a reader re-lists a partition's segments to notice other processes' retention,
@@ -181,7 +181,7 @@ pub(crate) struct ReadCursor {
 #[derive(Debug)]
 pub(crate) enum Fetch {
     /// Records at or after the offset asked for (possibly none yet), and where to go on.
-    Records(Vec<ConsumerRecord>, ReadCursor),
+    Records(Chunk, ReadCursor),
     /// Nothing new.
     Empty,
     /// The offset is before the log start or after its end.
@@ -761,7 +761,12 @@ impl Partition {
             count += h.record_count as usize;
             at += h.frame_len();
         }
-        let mut records = Vec::with_capacity(count.min(buf.len() / 4));
+        let mut records = Chunk {
+            topic: self.topic.clone(),
+            partition: self.id,
+            buf: buf.clone(),
+            spans: Vec::with_capacity(count.min(buf.len() / 4)),
+        };
         let mut next_offset = offset;
         let mut at = 0usize;
         while at + batch::HEADER_LEN <= buf.len() {
@@ -783,8 +788,7 @@ impl Partition {
                 return self.bad_batch(seg, pos + at as u64, "CRC mismatch", records, next_offset);
             }
             if h.next_offset() > offset {
-                let decoded =
-                    batch::decode_into(&buf, at, &h, offset, &self.topic, self.id, &mut records);
+                let decoded = batch::index_into(&buf, at, &h, offset, &mut records.spans);
                 if decoded.is_none() {
                     return Err(Error::Corrupt {
                         path: seg.path.clone(),
@@ -812,7 +816,7 @@ impl Partition {
         seg: &Arc<Segment>,
         at: u64,
         reason: &str,
-        records: Vec<ConsumerRecord>,
+        records: Chunk,
         next_offset: i64,
     ) -> Result<Fetch> {
         // Damage in the newest segment is a write in progress or a torn tail awaiting
@@ -875,7 +879,7 @@ impl Partition {
         loop {
             match self.fetch(offset, FETCH_CHUNK, &mut cursor)? {
                 Fetch::Records(records, c) => {
-                    if let Some(r) = records.iter().find(|r| r.timestamp >= ts) {
+                    if let Some(r) = records.spans.iter().find(|r| r.timestamp >= ts) {
                         return Ok(Some((r.offset, r.timestamp)));
                     }
                     if c.next_offset <= offset {

@@ -5,6 +5,8 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
+use crate::batch::{self, RecordSpan};
+
 /// A topic and partition.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct TopicPartition {
@@ -195,6 +197,152 @@ pub struct ConsumerRecord {
     pub value: Option<Bytes>,
     /// Headers, in order.
     pub headers: Vec<(String, Bytes)>,
+}
+
+/// A record borrowed from the buffer a consumer read it into: what
+/// [`crate::Consumer::poll_records`] hands out, with no per-record allocation or reference
+/// count. [`RecordView::to_owned_record`] (or [`ConsumerRecords::into_owned`]) gives a
+/// [`ConsumerRecord`] that outlives the fetch.
+#[derive(Debug, Clone, Copy)]
+pub struct RecordView<'a> {
+    /// The topic.
+    pub topic: &'a str,
+    /// The partition.
+    pub partition: i32,
+    /// The offset.
+    pub offset: i64,
+    /// The timestamp in milliseconds since the epoch.
+    pub timestamp: i64,
+    /// The key.
+    pub key: Option<&'a [u8]>,
+    /// The value; `None` for a tombstone.
+    pub value: Option<&'a [u8]>,
+    chunk: &'a Chunk,
+    span: &'a RecordSpan,
+}
+
+impl<'a> RecordView<'a> {
+    /// The headers, in order (a null header value reads as empty).
+    pub fn headers(&self) -> impl Iterator<Item = (&'a str, &'a [u8])> + 'a {
+        let (s, e) = self.span.headers;
+        batch::headers_in(
+            &self.chunk.buf[s as usize..e as usize],
+            self.span.header_count,
+        )
+    }
+
+    /// The number of headers.
+    pub fn header_count(&self) -> usize {
+        self.span.header_count as usize
+    }
+
+    /// The record as an owned [`ConsumerRecord`] (key, value and header values still share
+    /// the fetch buffer: nothing is copied but header names).
+    pub fn to_owned_record(&self) -> ConsumerRecord {
+        self.chunk.owned(self.span)
+    }
+}
+
+/// The records of one partition read by one fetch: the buffer, and where each record sits.
+#[derive(Debug, Clone)]
+pub(crate) struct Chunk {
+    pub topic: Arc<str>,
+    pub partition: i32,
+    pub buf: Bytes,
+    pub spans: Vec<RecordSpan>,
+}
+
+impl Chunk {
+    fn view<'a>(&'a self, span: &'a RecordSpan) -> RecordView<'a> {
+        RecordView {
+            topic: &self.topic,
+            partition: self.partition,
+            offset: span.offset,
+            timestamp: span.timestamp,
+            key: RecordSpan::slice(&self.buf, span.key),
+            value: RecordSpan::slice(&self.buf, span.value),
+            chunk: self,
+            span,
+        }
+    }
+
+    fn owned(&self, span: &RecordSpan) -> ConsumerRecord {
+        let bytes = |(s, e): (u32, u32)| {
+            (s != batch::NULL_SPAN).then(|| self.buf.slice(s as usize..e as usize))
+        };
+        let headers = if span.header_count == 0 {
+            Vec::new()
+        } else {
+            let (s, e) = span.headers;
+            let section = &self.buf[s as usize..e as usize];
+            batch::headers_in(section, span.header_count)
+                .map(|(name, value)| (name.to_owned(), self.buf.slice_ref(value)))
+                .collect()
+        };
+        ConsumerRecord {
+            topic: self.topic.clone(),
+            partition: self.partition,
+            offset: span.offset,
+            timestamp: span.timestamp,
+            key: bytes(span.key),
+            value: bytes(span.value),
+            headers,
+        }
+    }
+
+    /// The records `range` of this chunk as a chunk of their own (sharing the buffer).
+    pub fn part(&self, range: std::ops::Range<usize>) -> Chunk {
+        Chunk {
+            topic: self.topic.clone(),
+            partition: self.partition,
+            buf: self.buf.clone(),
+            spans: self.spans[range].to_vec(),
+        }
+    }
+}
+
+/// What [`crate::Consumer::poll_records`] returns: the records of one poll, grouped by the
+/// fetch that read them, in order within each partition. Iterating borrows them from the
+/// fetch buffers ([`RecordView`]); [`ConsumerRecords::into_owned`] turns them into
+/// [`ConsumerRecord`]s. A fetch buffer is reused by later fetches once every record read
+/// from it is dropped.
+#[derive(Debug, Clone, Default)]
+pub struct ConsumerRecords {
+    chunks: Vec<Chunk>,
+    count: usize,
+}
+
+impl ConsumerRecords {
+    /// The number of records.
+    pub fn len(&self) -> usize {
+        self.count
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    /// The records, borrowed.
+    pub fn iter(&self) -> impl Iterator<Item = RecordView<'_>> {
+        self.chunks
+            .iter()
+            .flat_map(|c| c.spans.iter().map(move |s| c.view(s)))
+    }
+
+    /// The records as owned [`ConsumerRecord`]s.
+    pub fn into_owned(self) -> Vec<ConsumerRecord> {
+        let mut out = Vec::with_capacity(self.count);
+        for c in &self.chunks {
+            out.extend(c.spans.iter().map(|s| c.owned(s)));
+        }
+        out
+    }
+
+    pub(crate) fn push(&mut self, chunk: Chunk) {
+        self.count += chunk.spans.len();
+        self.chunks.push(chunk);
+    }
 }
 
 /// An offset found by timestamp.

@@ -52,6 +52,100 @@ fn records_come_back_in_order_with_offsets_keys_values_and_headers() {
 }
 
 #[test]
+fn poll_records_borrows_the_same_records_poll_owns_and_advances_positions_alike() {
+    let dir = tempfile::tempdir().unwrap();
+    let b = broker(dir.path());
+    b.create_topic("t", 2, TopicConfig::default()).unwrap();
+    let p = b.producer(ProducerConfig::default());
+    // Keys, null keys, tombstones, headers with null-free and empty values, in several
+    // batches on two partitions.
+    for i in 0..300i64 {
+        let mut r = ProducerRecord::new("t", format!("v{i}"))
+            .with_partition((i % 2) as i32)
+            .with_timestamp(5000 + i);
+        if i % 3 == 0 {
+            r = r.with_key(format!("k{i}"));
+        }
+        if i % 5 == 0 {
+            r = r
+                .with_header("h", vec![i as u8])
+                .with_header("empty", Vec::new());
+        }
+        if i % 7 == 0 {
+            r.value = None;
+        }
+        p.send(r).unwrap();
+    }
+    let owned_reader = b
+        .consumer(ConsumerConfig {
+            max_poll_records: 37,
+            ..earliest()
+        })
+        .unwrap();
+    let borrowed_reader = b
+        .consumer(ConsumerConfig {
+            max_poll_records: 37,
+            ..earliest()
+        })
+        .unwrap();
+    let parts = [TopicPartition::new("t", 0), TopicPartition::new("t", 1)];
+    owned_reader.assign(&parts).unwrap();
+    borrowed_reader.assign(&parts).unwrap();
+    let (mut owned, mut borrowed) = (Vec::new(), Vec::new());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while (owned.len() < 300 || borrowed.len() < 300) && Instant::now() < deadline {
+        let a = owned_reader.poll(Duration::from_millis(50)).unwrap();
+        assert!(a.len() <= 37, "max_poll_records holds");
+        owned.extend(a);
+        let views = borrowed_reader
+            .poll_records(Duration::from_millis(50))
+            .unwrap();
+        assert!(views.len() <= 37, "max_poll_records holds for poll_records");
+        assert_eq!(views.iter().count(), views.len());
+        for v in views.iter() {
+            // A view turns into the same owned record poll returns.
+            let headers: Vec<(String, Vec<u8>)> = v
+                .headers()
+                .map(|(k, v)| (k.to_owned(), v.to_vec()))
+                .collect();
+            let o = v.to_owned_record();
+            assert_eq!(v.header_count(), o.headers.len());
+            let owned_headers: Vec<(String, Vec<u8>)> = o
+                .headers
+                .iter()
+                .map(|(k, v)| (k.clone(), v.to_vec()))
+                .collect();
+            assert_eq!(headers, owned_headers);
+            assert_eq!(v.key, o.key.as_deref());
+            assert_eq!(v.value, o.value.as_deref());
+            assert_eq!(
+                (v.topic, v.partition, v.offset, v.timestamp),
+                (&*o.topic, o.partition, o.offset, o.timestamp)
+            );
+            borrowed.push(o);
+        }
+    }
+    assert_eq!(owned.len(), 300);
+    let key = |r: &strata_broker::ConsumerRecord| (r.partition, r.offset);
+    owned.sort_by_key(key);
+    borrowed.sort_by_key(key);
+    assert_eq!(owned, borrowed);
+    let with_headers = owned.iter().find(|r| !r.headers.is_empty()).unwrap();
+    assert_eq!(with_headers.headers[1].0, "empty");
+    assert!(with_headers.headers[1].1.is_empty());
+    for tp in &parts {
+        assert_eq!(owned_reader.position(tp).unwrap(), 150);
+        assert_eq!(borrowed_reader.position(tp).unwrap(), 150);
+    }
+    // Nothing more, and an into_owned of an empty poll is empty.
+    assert!(borrowed_reader
+        .poll_records(Duration::from_millis(10))
+        .unwrap()
+        .into_owned()
+        .is_empty());
+}
+
+#[test]
 fn keyed_records_go_to_the_java_clients_partition_and_explicit_partitions_win() {
     let dir = tempfile::tempdir().unwrap();
     let b = broker(dir.path());
