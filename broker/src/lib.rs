@@ -19,6 +19,10 @@
 //! })?;
 //! consumer.subscribe(&["orders"])?;
 //! let records = consumer.poll(Duration::from_secs(1))?;
+//! // Or borrowed from the fetch buffers, with no allocation per record:
+//! for r in consumer.poll_records(Duration::from_secs(1))?.iter() {
+//!     let _value: Option<&[u8]> = r.value;
+//! }
 //! consumer.commit()?;
 //! # let _ = (md, records);
 //! # Ok(()) }
