@@ -10,11 +10,10 @@ use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context, Result};
 use async_trait::async_trait;
-use bytes::Bytes;
 use clap::{Args, ValueEnum};
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer as _};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
-use rdkafka::message::{Header, Headers as _, Message as _, OwnedHeaders};
+use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord};
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 use strata_broker::{ConsumerRecord, ProducerRecord, TopicPartition};
@@ -600,28 +599,7 @@ impl ConsumerTransport for KafkaSource {
                     }
                 };
                 wait = Duration::ZERO;
-                let headers = m
-                    .headers()
-                    .map(|hs| {
-                        hs.iter()
-                            .map(|h| {
-                                (
-                                    h.key.to_string(),
-                                    Bytes::copy_from_slice(h.value.unwrap_or_default()),
-                                )
-                            })
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                out.push(ConsumerRecord {
-                    topic: Arc::from(m.topic()),
-                    partition: m.partition(),
-                    offset: m.offset(),
-                    timestamp: m.timestamp().to_millis().unwrap_or(-1),
-                    key: m.key().map(Bytes::copy_from_slice),
-                    value: m.payload().map(Bytes::copy_from_slice),
-                    headers,
-                });
+                out.push(strata_serde::kafka::consumer_record(&m));
             }
             Ok(out)
         })

@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{CommitMode, Consumer as _, StreamConsumer};
-use rdkafka::message::{Header, Headers as _, Message as _, OwnedHeaders};
+use rdkafka::message::{Header, Headers as _, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord, Producer as _};
 use rdkafka::util::Timeout;
 use strata_broker::{ConsumerRecord, ProducerRecord, RecordMetadata};
@@ -147,28 +147,7 @@ impl ConsumerTransport for KafkaConsumer {
                 Ok(Err(e)) => return Err(kafka_error("receiving from Kafka failed", e)),
                 Err(_) => break,
             };
-            let headers = m
-                .headers()
-                .map(|hs| {
-                    hs.iter()
-                        .map(|h| {
-                            (
-                                h.key.to_string(),
-                                Bytes::copy_from_slice(h.value.unwrap_or_default()),
-                            )
-                        })
-                        .collect()
-                })
-                .unwrap_or_default();
-            out.push(ConsumerRecord {
-                topic: Arc::from(m.topic()),
-                partition: m.partition(),
-                offset: m.offset(),
-                timestamp: m.timestamp().to_millis().unwrap_or(-1),
-                key: m.key().map(Bytes::copy_from_slice),
-                value: m.payload().map(Bytes::copy_from_slice),
-                headers,
-            });
+            out.push(consumer_record(&m));
         }
         Ok(out)
     }
@@ -177,5 +156,33 @@ impl ConsumerTransport for KafkaConsumer {
         self.inner
             .commit_consumer_state(CommitMode::Sync)
             .map_err(|e| kafka_error("committing offsets failed", e))
+    }
+}
+
+/// A message read from Kafka as a [`ConsumerRecord`], the bundled broker's record type (key,
+/// value and header values copied out of librdkafka's buffer; a null header value reads as
+/// empty, as on the bundled broker).
+pub fn consumer_record(m: &impl rdkafka::Message) -> ConsumerRecord {
+    let headers = m
+        .headers()
+        .map(|hs| {
+            hs.iter()
+                .map(|h| {
+                    (
+                        h.key.to_string(),
+                        Bytes::copy_from_slice(h.value.unwrap_or_default()),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    ConsumerRecord {
+        topic: Arc::from(m.topic()),
+        partition: m.partition(),
+        offset: m.offset(),
+        timestamp: m.timestamp().to_millis().unwrap_or(-1),
+        key: m.key().map(Bytes::copy_from_slice),
+        value: m.payload().map(Bytes::copy_from_slice),
+        headers,
     }
 }
