@@ -53,9 +53,7 @@ pub fn order() -> Order {
     }
 }
 
-#[tokio::test]
-async fn a_typed_value_registers_its_schema_and_round_trips() {
-    let registry = Registry::start().await;
+async fn a_typed_value_registers_its_schema_and_round_trips(registry: Registry) {
     let client = registry.client();
     let ser = AvroSerializer::<Order>::new(client.clone(), ORDER_V1, SerializerConfig::default())
         .unwrap();
@@ -76,9 +74,7 @@ async fn a_typed_value_registers_its_schema_and_round_trips() {
     assert_eq!(back, order());
 }
 
-#[tokio::test]
-async fn a_new_reader_schema_reads_data_written_with_the_old_one() {
-    let registry = Registry::start().await;
+async fn a_new_reader_schema_reads_data_written_with_the_old_one(registry: Registry) {
     let client = registry.client();
     let ser = AvroSerializer::<Order>::new(client.clone(), ORDER_V1, SerializerConfig::default())
         .unwrap();
@@ -99,9 +95,7 @@ async fn a_new_reader_schema_reads_data_written_with_the_old_one() {
     assert_eq!(back.item, "widget");
 }
 
-#[tokio::test]
-async fn header_placement_puts_the_guid_in_the_header_and_decodes() {
-    let registry = Registry::start().await;
+async fn header_placement_puts_the_guid_in_the_header_and_decodes(registry: Registry) {
     let client = registry.client();
     let config = SerializerConfig {
         schema_id_placement: SchemaIdPlacement::Header,
@@ -126,9 +120,7 @@ async fn header_placement_puts_the_guid_in_the_header_and_decodes() {
     assert_eq!(back, order());
 }
 
-#[tokio::test]
-async fn a_guid_prefix_decodes_like_an_id_prefix() {
-    let registry = Registry::start().await;
+async fn a_guid_prefix_decodes_like_an_id_prefix(registry: Registry) {
     let client = registry.client();
     let ser = AvroSerializer::<Order>::new(client.clone(), ORDER_V1, SerializerConfig::default())
         .unwrap();
@@ -148,9 +140,9 @@ async fn a_guid_prefix_decodes_like_an_id_prefix() {
     );
 }
 
-#[tokio::test]
-async fn use_latest_version_writes_with_the_latest_schema_and_strictness_refuses_mismatches() {
-    let registry = Registry::start().await;
+async fn use_latest_version_writes_with_the_latest_schema_and_strictness_refuses_mismatches(
+    registry: Registry,
+) {
     let client = registry.client();
     let writer =
         AvroSerializer::<Order>::new(client.clone(), ORDER_V1, SerializerConfig::default())
@@ -189,9 +181,7 @@ async fn use_latest_version_writes_with_the_latest_schema_and_strictness_refuses
     assert!(err.to_string().contains("cannot read"), "{err}");
 }
 
-#[tokio::test]
-async fn without_auto_register_an_unknown_schema_fails_with_the_registrys_code() {
-    let registry = Registry::start().await;
+async fn without_auto_register_an_unknown_schema_fails_with_the_registrys_code(registry: Registry) {
     let config = SerializerConfig {
         auto_register_schemas: false,
         ..SerializerConfig::default()
@@ -204,9 +194,7 @@ async fn without_auto_register_an_unknown_schema_fails_with_the_registrys_code()
     assert_eq!(err.error_code(), Some(40401), "{err}");
 }
 
-#[tokio::test]
-async fn record_name_strategies_name_the_subject_after_the_record() {
-    let registry = Registry::start().await;
+async fn record_name_strategies_name_the_subject_after_the_record(registry: Registry) {
     let client = registry.client();
     for (strategy, subject) in [
         (SubjectNameStrategy::Record, "shop.Order"),
@@ -228,9 +216,7 @@ async fn record_name_strategies_name_the_subject_after_the_record() {
     }
 }
 
-#[tokio::test]
-async fn an_incompatible_schema_is_refused_with_the_registrys_messages() {
-    let registry = Registry::start().await;
+async fn an_incompatible_schema_is_refused_with_the_registrys_messages(registry: Registry) {
     let client = registry.client();
     let v1 = AvroSerializer::<Order>::new(client.clone(), ORDER_V1, SerializerConfig::default())
         .unwrap();
@@ -275,9 +261,7 @@ async fn generic_values_serialize_and_deserialize() {
     );
 }
 
-#[tokio::test]
-async fn an_unknown_schema_id_is_a_40403_error() {
-    let registry = Registry::start().await;
+async fn an_unknown_schema_id_is_a_40403_error(registry: Registry) {
     let de = AvroDeserializer::<Order>::new(registry.client());
     let err = de
         .deserialize(Field::Value, &[], &[0, 0, 0, 0, 99, 1])
@@ -290,9 +274,7 @@ async fn an_unknown_schema_id_is_a_40403_error() {
     ));
 }
 
-#[tokio::test]
-async fn the_client_fails_over_to_the_next_url() {
-    let registry = Registry::start().await;
+async fn the_client_fails_over_to_the_next_url(registry: Registry) {
     let client = RegistryClient::new(RegistryConfig::with_urls([
         "http://127.0.0.1:1".to_string(),
         registry.url.clone(),
@@ -310,3 +292,16 @@ async fn an_unreachable_registry_is_a_transient_error() {
     let err = client.schema_by_id(1).await.unwrap_err();
     assert!(err.is_transient(), "{err}");
 }
+
+crate::on_both_engines!(
+    a_typed_value_registers_its_schema_and_round_trips,
+    a_new_reader_schema_reads_data_written_with_the_old_one,
+    header_placement_puts_the_guid_in_the_header_and_decodes,
+    a_guid_prefix_decodes_like_an_id_prefix,
+    use_latest_version_writes_with_the_latest_schema_and_strictness_refuses_mismatches,
+    without_auto_register_an_unknown_schema_fails_with_the_registrys_code,
+    record_name_strategies_name_the_subject_after_the_record,
+    an_incompatible_schema_is_refused_with_the_registrys_messages,
+    an_unknown_schema_id_is_a_40403_error,
+    the_client_fails_over_to_the_next_url,
+);

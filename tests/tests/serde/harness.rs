@@ -1,5 +1,5 @@
-//! A registry on a loopback port over a fresh SQLite file, a client for it, and a bundled
-//! broker in a temp dir.
+//! A registry on a loopback port over a fresh SQLite file or PostgreSQL database, a client for
+//! it, and a bundled broker in a temp dir.
 
 use std::time::Duration;
 
@@ -10,15 +10,56 @@ use tokio::sync::oneshot;
 pub struct Registry {
     pub url: String,
     shutdown: Option<oneshot::Sender<()>>,
-    _dir: tempfile::TempDir,
+    _dir: Option<tempfile::TempDir>,
+}
+
+/// Runs each listed test, an `async fn NAME(registry: Registry)` of the invoking module, once
+/// against a registry on SQLite (`sqlite::NAME`) and once on PostgreSQL (`postgres::NAME`, a
+/// fresh database on the throwaway server `strata_e2e::postgres` starts).
+#[macro_export]
+macro_rules! on_both_engines {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::harness::Registry::start().await).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::harness::Registry::start_postgres().await).await;
+                }
+            )*
+        }
+    };
 }
 
 impl Registry {
+    /// A registry over a fresh SQLite file.
     pub async fn start() -> Registry {
         let dir = tempfile::tempdir().expect("temp dir");
+        let url = format!("sqlite://{}/r.db", dir.path().display());
+        Self::start_on(url, Some(dir)).await
+    }
+
+    /// A registry over a fresh database of the throwaway PostgreSQL server.
+    pub async fn start_postgres() -> Registry {
+        let url = tokio::task::spawn_blocking(|| {
+            strata_e2e::postgres::TestPostgres::get().fresh_database_url()
+        })
+        .await
+        .expect("PostgreSQL starts");
+        Self::start_on(url, None).await
+    }
+
+    async fn start_on(database_url: String, dir: Option<tempfile::TempDir>) -> Registry {
         let app = Application::build(ServerConfig {
             listen: "127.0.0.1:0".into(),
-            database_url: format!("sqlite://{}/r.db", dir.path().display()),
+            database_url,
             settings: Default::default(),
         })
         .await

@@ -15,9 +15,7 @@ pub struct Person {
     pub age: i64,
 }
 
-#[tokio::test]
-async fn a_valid_json_value_round_trips() {
-    let registry = Registry::start().await;
+async fn a_valid_json_value_round_trips(registry: Registry) {
     let client = registry.client();
     let ser =
         JsonSerializer::<Person>::new(client.clone(), PERSON, SerializerConfig::default()).unwrap();
@@ -37,9 +35,7 @@ async fn a_valid_json_value_round_trips() {
     );
 }
 
-#[tokio::test]
-async fn an_invalid_json_value_is_rejected_with_the_violations() {
-    let registry = Registry::start().await;
+async fn an_invalid_json_value_is_rejected_with_the_violations(registry: Registry) {
     let ser = JsonSerializer::<Person>::new(registry.client(), PERSON, SerializerConfig::default())
         .unwrap();
     let err = ser
@@ -58,3 +54,8 @@ async fn an_invalid_json_value_is_rejected_with_the_violations() {
         other => panic!("expected a validation error, got {other}"),
     }
 }
+
+crate::on_both_engines!(
+    a_valid_json_value_round_trips,
+    an_invalid_json_value_is_rejected_with_the_violations,
+);

@@ -1,4 +1,5 @@
-//! strata-serde against a live Strata registry (in process, SQLite) and the bundled broker.
+//! strata-serde against a live Strata registry (in process, on SQLite and on PostgreSQL) and the
+//! bundled broker.
 
 mod avro;
 mod harness;

@@ -36,9 +36,7 @@ async fn poll_until<K: Send, V: Send>(
     out
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn typed_records_go_through_the_bundled_broker_and_come_back() {
-    let registry = Registry::start().await;
+async fn typed_records_go_through_the_bundled_broker_and_come_back(registry: Registry) {
     let broker = TestBroker::new(&["orders"]);
     let client = registry.client();
     let producer: Producer<str, Order> = Producer::new(
@@ -73,9 +71,7 @@ async fn typed_records_go_through_the_bundled_broker_and_come_back() {
     assert_eq!(got[0].key.as_deref(), Some("k"));
 }
 
-#[tokio::test]
-async fn an_invalid_value_writes_nothing() {
-    let registry = Registry::start().await;
+async fn an_invalid_value_writes_nothing(registry: Registry) {
     let broker = TestBroker::new(&["people"]);
     let producer: Producer<str, Person> = Producer::new(
         Arc::new(BundledProducer(
@@ -105,9 +101,9 @@ async fn an_invalid_value_writes_nothing() {
     assert_eq!(broker.end_offset("people"), 0, "nothing was written");
 }
 
-#[tokio::test]
-async fn an_incompatible_schema_writes_nothing_and_reports_the_registrys_messages() {
-    let registry = Registry::start().await;
+async fn an_incompatible_schema_writes_nothing_and_reports_the_registrys_messages(
+    registry: Registry,
+) {
     let broker = TestBroker::new(&["orders"]);
     let client = registry.client();
     let v1 = AvroSerializer::<Order>::new(client.clone(), ORDER_V1, SerializerConfig::default())
@@ -162,9 +158,7 @@ async fn produce_one_good_one_bad(broker: &TestBroker, registry: &Registry) {
         .unwrap();
 }
 
-#[tokio::test]
-async fn the_skip_policy_counts_and_skips_undecodable_records() {
-    let registry = Registry::start().await;
+async fn the_skip_policy_counts_and_skips_undecodable_records(registry: Registry) {
     let broker = TestBroker::new(&["orders"]);
     produce_one_good_one_bad(&broker, &registry).await;
     let consumer: Consumer<bytes::Bytes, Order> = Consumer::new(
@@ -182,9 +176,7 @@ async fn the_skip_policy_counts_and_skips_undecodable_records() {
     assert_eq!(consumer.skipped(), 2);
 }
 
-#[tokio::test]
-async fn the_dead_letter_policy_forwards_undecodable_records() {
-    let registry = Registry::start().await;
+async fn the_dead_letter_policy_forwards_undecodable_records(registry: Registry) {
     let broker = TestBroker::new(&["orders", "orders-dlq"]);
     produce_one_good_one_bad(&broker, &registry).await;
     let consumer: Consumer<bytes::Bytes, Order> = Consumer::new(
@@ -225,9 +217,7 @@ async fn the_dead_letter_policy_forwards_undecodable_records() {
         .any(|(k, _)| k == DLQ_ERROR_HEADER));
 }
 
-#[tokio::test]
-async fn the_fail_policy_returns_the_error_with_the_records_position() {
-    let registry = Registry::start().await;
+async fn the_fail_policy_returns_the_error_with_the_records_position(registry: Registry) {
     let broker = TestBroker::new(&["orders"]);
     produce_one_good_one_bad(&broker, &registry).await;
     let consumer: Consumer<bytes::Bytes, Order> = Consumer::new(
@@ -252,3 +242,12 @@ async fn the_fail_policy_returns_the_error_with_the_records_position() {
     let err = err.expect("an error");
     assert!(err.to_string().contains("offset 0"), "{err}");
 }
+
+crate::on_both_engines!(
+    typed_records_go_through_the_bundled_broker_and_come_back,
+    an_invalid_value_writes_nothing,
+    an_incompatible_schema_writes_nothing_and_reports_the_registrys_messages,
+    the_skip_policy_counts_and_skips_undecodable_records,
+    the_dead_letter_policy_forwards_undecodable_records,
+    the_fail_policy_returns_the_error_with_the_records_position,
+);

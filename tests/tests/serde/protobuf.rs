@@ -47,9 +47,7 @@ fn order() -> Order {
     }
 }
 
-#[tokio::test]
-async fn a_prost_message_carries_its_message_indexes_and_round_trips() {
-    let registry = Registry::start().await;
+async fn a_prost_message_carries_its_message_indexes_and_round_trips(registry: Registry) {
     let client = registry.client();
     let ser = ProtobufSerializer::<Order>::new(client.clone(), PROTO, SerializerConfig::default())
         .unwrap();
@@ -87,9 +85,7 @@ async fn a_prost_message_carries_its_message_indexes_and_round_trips() {
     );
 }
 
-#[tokio::test]
-async fn a_dynamic_message_registers_its_file_and_decodes_as_the_prost_type() {
-    let registry = Registry::start().await;
+async fn a_dynamic_message_registers_its_file_and_decodes_as_the_prost_type(registry: Registry) {
     let client = registry.client();
     let schema = ProtobufSchema::parse(PROTO, &[], ParseOptions::default()).unwrap();
     let descriptor = schema.message_descriptor("shop.Order").unwrap();
@@ -116,3 +112,8 @@ async fn a_dynamic_message_registers_its_file_and_decodes_as_the_prost_type() {
     let other = DynamicMessage::new(schema.message_descriptor("shop.Other").unwrap());
     assert!(ser.serialize("dyn", Field::Value, &other).await.is_err());
 }
+
+crate::on_both_engines!(
+    a_prost_message_carries_its_message_indexes_and_round_trips,
+    a_dynamic_message_registers_its_file_and_decodes_as_the_prost_type,
+);
