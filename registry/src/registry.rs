@@ -337,6 +337,41 @@ impl Registry {
         Ok((v, schema))
     }
 
+    /// `GET /subjects/{s}/metadata`: the latest version of `subject` (soft-deleted ones too
+    /// with `deleted`) whose schema's metadata `properties` hold every `(key, value)` pair.
+    pub async fn version_with_metadata(
+        &self,
+        subject: &Subject,
+        pairs: &[(String, String)],
+        deleted: bool,
+    ) -> Result<(VersionRecord, Arc<CachedSchema>)> {
+        let versions = self.versions(subject).await?;
+        if versions.is_empty() || (!deleted && live(&versions).next().is_none()) {
+            return Err(Error::SubjectNotFound(subject.to_string()));
+        }
+        for v in versions.iter().rev().filter(|v| deleted || !v.deleted) {
+            let schema = self.schema(v.schema_id).await?.ok_or_else(|| {
+                Error::Internal(format!("version refers to missing schema {}", v.schema_id))
+            })?;
+            let properties = schema
+                .record
+                .metadata
+                .as_ref()
+                .and_then(|m| m.get("properties"))
+                .and_then(|p| p.as_object());
+            let holds = |(key, value): &(String, String)| {
+                properties
+                    .and_then(|p| p.get(key))
+                    .and_then(|v| v.as_str())
+                    .is_some_and(|v| v == value)
+            };
+            if pairs.iter().all(holds) {
+                return Ok((*v, schema));
+            }
+        }
+        Err(Error::SchemaNotFound)
+    }
+
     /// Every subject version (for listings).
     pub async fn all_versions(&self) -> Result<Vec<SubjectVersion>> {
         Ok(self.storage.all_versions().await?)

@@ -1,6 +1,6 @@
 //! `/subjects`: listing, lookup, registration, versions, references and deletes.
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
@@ -36,6 +36,45 @@ pub fn router() -> Router<AppState> {
             "/subjects/{subject}/versions/{version}/referencedby",
             get(referenced_by),
         )
+        .route("/subjects/{subject}/metadata", get(latest_with_metadata))
+}
+
+/// `GET /subjects/{subject}/metadata?key=K&value=V…[&deleted=true][&format=F]`: the latest
+/// version whose schema metadata properties hold every pair (the n-th `key` goes with the n-th
+/// `value`), as `GET /subjects/{subject}/versions/{version}` shows a version.
+async fn latest_with_metadata(
+    State(reg): State<AppState>,
+    Accept(media): Accept,
+    Path(raw): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Result<Response> {
+    let subject = subject(&raw)?;
+    let (mut keys, mut values) = (Vec::new(), Vec::new());
+    let (mut deleted, mut format) = (false, None);
+    for (name, value) in url::form_urlencoded::parse(query.as_deref().unwrap_or("").as_bytes()) {
+        match &*name {
+            "key" => keys.push(value.into_owned()),
+            "value" => values.push(value.into_owned()),
+            "deleted" => deleted = value.trim().eq_ignore_ascii_case("true"),
+            "format" => format = Some(value.into_owned()),
+            _ => {}
+        }
+    }
+    if keys.len() != values.len() {
+        return Err(crate::Error::BadRequest(format!(
+            "Invalid query parameter: {} key(s) but {} value(s); give key=K&value=V in pairs",
+            keys.len(),
+            values.len()
+        )));
+    }
+    let pairs: Vec<(String, String)> = keys.into_iter().zip(values).collect();
+    let (v, schema) = reg.version_with_metadata(&subject, &pairs, deleted).await?;
+    let text = formatted(&reg, v.schema_id, format.as_deref()).await?;
+    let mut entity = SchemaEntity::new(subject.as_str(), v.version, &schema.record, v.deleted);
+    if let Some(text) = &text {
+        entity.schema = text;
+    }
+    Ok(ok(media, &entity))
 }
 
 #[derive(Debug, Default, Deserialize)]

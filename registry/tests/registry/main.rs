@@ -54,6 +54,7 @@ on_both_engines!(
     lookup_finds_registered_schemas_and_misses_with_40403,
     invalid_schemas_answer_42201_and_change_nothing,
     metadata_and_rule_set_are_stored_and_returned_faithfully,
+    the_latest_version_with_metadata_is_found_by_its_properties,
     config_put_merges_and_subject_config_falls_back_to_global,
     mode_readonly_refuses_writes_and_import_keeps_explicit_ids,
     compatibility_endpoint_checks_latest_and_all_versions,

@@ -400,6 +400,68 @@ pub async fn metadata_and_rule_set_are_stored_and_returned_faithfully(s: &TestSe
     );
 }
 
+pub async fn the_latest_version_with_metadata_is_found_by_its_properties(s: &TestServer) {
+    let post = |schema: &'static str, props: Value| {
+        s.post(
+            "/subjects/md-value/versions",
+            json!({"schema": schema, "metadata": {"properties": props}}),
+        )
+    };
+    let (status, v1) = post(V1, json!({"app": "billing", "env": "prod"})).await;
+    assert_eq!(status, 200, "{v1}");
+    let (status, v2) = post(V2_COMPATIBLE, json!({"app": "billing", "env": "dev"})).await;
+    assert_eq!(status, 200, "{v2}");
+    // The latest version whose properties hold every pair.
+    let (status, found) = s
+        .get("/subjects/md-value/metadata?key=app&value=billing&key=env&value=prod")
+        .await;
+    assert_eq!(status, 200, "{found}");
+    assert_eq!(
+        (
+            found["version"].clone(),
+            found["id"].clone(),
+            found["schema"].clone()
+        ),
+        (json!(1), v1["id"].clone(), json!(V1))
+    );
+    assert_eq!(found["metadata"]["properties"]["env"], "prod");
+    let (_, found) = s
+        .get("/subjects/md-value/metadata?key=app&value=billing")
+        .await;
+    assert_eq!(found["version"], 2, "the latest of those that match");
+    // Nothing matches: 40403; an unknown subject: 40401; unpaired keys: 400.
+    let (status, err) = s
+        .get("/subjects/md-value/metadata?key=env&value=staging")
+        .await;
+    assert_eq!(
+        (status, err["error_code"].clone()),
+        (404, json!(40403)),
+        "{err}"
+    );
+    let (status, err) = s.get("/subjects/nope/metadata?key=a&value=b").await;
+    assert_eq!(
+        (status, err["error_code"].clone()),
+        (404, json!(40401)),
+        "{err}"
+    );
+    let (status, err) = s.get("/subjects/md-value/metadata?key=app").await;
+    assert_eq!(status, 400, "{err}");
+    // A soft-deleted match is found only with deleted=true.
+    assert_eq!(s.delete("/subjects/md-value/versions/1").await.0, 200);
+    let (status, _) = s
+        .get("/subjects/md-value/metadata?key=env&value=prod")
+        .await;
+    assert_eq!(status, 404);
+    let (status, found) = s
+        .get("/subjects/md-value/metadata?key=env&value=prod&deleted=true")
+        .await;
+    assert_eq!(
+        (status, found["version"].clone()),
+        (200, json!(1)),
+        "{found}"
+    );
+}
+
 pub async fn config_put_merges_and_subject_config_falls_back_to_global(s: &TestServer) {
     assert_eq!(
         s.get("/config").await.1,
