@@ -274,7 +274,7 @@ impl AvroWriter {
     fn new(client: RegistryClient, schema: Option<&str>, config: SerializerConfig) -> Result<Self> {
         config.validate()?;
         let own = schema.map(parse_avro).transpose()?;
-        let targets = if config.use_latest_version {
+        let targets = if config.use_latest_version || config.use_latest_with_metadata.is_some() {
             let ttl = client.latest_ttl();
             [OnceMap::with_ttl(ttl), OnceMap::with_ttl(ttl)]
         } else {
@@ -337,12 +337,17 @@ impl<T: Serialize + ?Sized> AvroSerializer<T> {
         })
     }
 
-    /// A serializer without a schema of its own: `config` must set `use_schema_id` or
-    /// `use_latest_version`.
+    /// A serializer without a schema of its own: `config` must set `use_schema_id`,
+    /// `use_latest_with_metadata` or `use_latest_version`.
     pub fn from_registry(client: RegistryClient, config: SerializerConfig) -> Result<Self> {
-        if config.use_schema_id.is_none() && !config.use_latest_version {
+        if config.use_schema_id.is_none()
+            && !config.use_latest_version
+            && config.use_latest_with_metadata.is_none()
+        {
             return Err(Error::Config(
-                "a serializer without a schema needs use_schema_id or use_latest_version".into(),
+                "a serializer without a schema needs use_schema_id, use_latest_with_metadata \
+                 or use_latest_version"
+                    .into(),
             ));
         }
         Ok(AvroSerializer {

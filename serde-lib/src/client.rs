@@ -7,6 +7,7 @@
 //! and lookup. Concurrent misses of one key share one request; errors are never cached.
 //! This module knows HTTP and JSON; it asks strata-schema to parse.
 
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -198,6 +199,7 @@ struct Inner {
     by_id: OnceMap<i32, Arc<FetchedSchema>>,
     by_guid: OnceMap<Uuid, Arc<FetchedSchema>>,
     latest: OnceMap<String, Arc<RegisteredSchema>>,
+    latest_with_metadata: OnceMap<(String, BTreeMap<String, String>), Arc<RegisteredSchema>>,
     latest_ttl: Duration,
     registered: OnceMap<RegisterKey, Arc<RegisteredSchema>>,
 }
@@ -272,6 +274,7 @@ impl RegistryClient {
                 by_id: OnceMap::new(),
                 by_guid: OnceMap::new(),
                 latest: OnceMap::with_ttl(config.latest_ttl),
+                latest_with_metadata: OnceMap::with_ttl(config.latest_ttl),
                 latest_ttl: config.latest_ttl,
                 registered: OnceMap::new(),
             }),
@@ -388,6 +391,41 @@ impl RegistryClient {
             .latest
             .get_or_try_init(subject.to_string(), || async {
                 self.version(subject, None).await.map(Arc::new)
+            })
+            .await
+    }
+
+    /// The latest version of `subject` whose metadata properties hold every pair of
+    /// `metadata` (`GET /subjects/{s}/metadata`, Confluent's `use.latest.with.metadata`),
+    /// cached for the configured time to live.
+    pub async fn latest_with_metadata(
+        &self,
+        subject: &str,
+        metadata: &BTreeMap<String, String>,
+    ) -> Result<Arc<RegisteredSchema>> {
+        let key = (subject.to_string(), metadata.clone());
+        if let Some(hit) = self.inner.latest_with_metadata.get(&key) {
+            return Ok(hit);
+        }
+        self.inner
+            .latest_with_metadata
+            .get_or_try_init(key, || async {
+                let query: String = metadata
+                    .iter()
+                    .map(|(k, v)| format!("key={}&value={}", encode(k), encode(v)))
+                    .collect::<Vec<_>>()
+                    .join("&");
+                let mut r: RegisteredSchema = self
+                    .request(
+                        Method::GET,
+                        &format!("/subjects/{}/metadata?{query}", encode(subject)),
+                        None::<&()>,
+                    )
+                    .await?;
+                if r.subject.is_none() {
+                    r.subject = Some(subject.to_string());
+                }
+                Ok(Arc::new(r))
             })
             .await
     }

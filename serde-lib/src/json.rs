@@ -77,7 +77,7 @@ impl<T: Serialize + ?Sized> JsonSerializer<T> {
         config: SerializerConfig,
     ) -> Result<Self> {
         config.validate()?;
-        let targets = if config.use_latest_version {
+        let targets = if config.use_latest_version || config.use_latest_with_metadata.is_some() {
             let ttl = client.latest_ttl();
             [OnceMap::with_ttl(ttl), OnceMap::with_ttl(ttl)]
         } else {

@@ -12,8 +12,9 @@
 //! - [`json`]: JSON Schema serializers/deserializers, validating every payload.
 //! - [`protobuf`]: Protobuf for prost-generated types and prost-reflect dynamic messages.
 //! - [`serializer`]: the options Confluent clients name (`auto_register_schemas`,
-//!   `use_latest_version`, `use_schema_id`, `normalize_schemas`, `latest_compatibility_strict`,
-//!   subject name strategies, prefix or header id placement) and the [`Serializer`] /
+//!   `use_latest_version`, `use_latest_with_metadata`, `use_schema_id`, `normalize_schemas`,
+//!   `latest_compatibility_strict`, subject name strategies, prefix or header id placement) and
+//!   the [`Serializer`] /
 //!   [`Deserializer`] traits.
 //! - [`producer`], [`consumer`]: typed [`Producer`] and [`Consumer`] over a
 //!   [`transport`]: the bundled broker ([`BundledProducer`], [`BundledConsumer`]) or, with the

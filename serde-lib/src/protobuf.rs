@@ -57,7 +57,7 @@ impl ProtoWriter {
             )));
         }
         let def = SchemaDef::new(SchemaType::Protobuf, parsed.canonical());
-        let targets = if config.use_latest_version {
+        let targets = if config.use_latest_version || config.use_latest_with_metadata.is_some() {
             let ttl = client.latest_ttl();
             [OnceMap::with_ttl(ttl), OnceMap::with_ttl(ttl)]
         } else {

@@ -1,11 +1,13 @@
 //! What every format's serializer shares: the options Confluent clients name
-//! (`auto_register_schemas`, `use_latest_version`, `use_schema_id`, `normalize_schemas`,
-//! `latest_compatibility_strict`, subject name strategy, schema-id placement), choosing the
+//! (`auto_register_schemas`, `use_latest_version`, `use_latest_with_metadata`, `use_schema_id`,
+//! `normalize_schemas`, `latest_compatibility_strict`, subject name strategy, schema-id
+//! placement), choosing the
 //! writer schema and its id for a topic, and the [`Serializer`]/[`Deserializer`] traits the
 //! producer and consumer use.
 //!
 //! Formats (in `avro`, `json`, `protobuf`) own the datum encoding only.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -70,8 +72,12 @@ pub struct SerializerConfig {
     pub use_schema_id: Option<i32>,
     /// Ask the registry to normalize on register and lookup.
     pub normalize_schemas: bool,
-    /// With `use_latest_version`: refuse unless the latest version can read data written with
-    /// the value's own schema (default true, as Java's `latest.compatibility.strict`).
+    /// Write with the latest version of the subject whose metadata properties hold all these
+    /// pairs (`use.latest.with.metadata`); takes precedence over `use_latest_version`.
+    pub use_latest_with_metadata: Option<BTreeMap<String, String>>,
+    /// With `use_latest_version` or `use_latest_with_metadata`: refuse unless that version can
+    /// read data written with the value's own schema (default true, as Java's
+    /// `latest.compatibility.strict`).
     pub latest_compatibility_strict: bool,
     /// Subject naming.
     pub subject_name_strategy: SubjectNameStrategy,
@@ -84,6 +90,7 @@ impl Default for SerializerConfig {
         SerializerConfig {
             auto_register_schemas: true,
             use_latest_version: false,
+            use_latest_with_metadata: None,
             use_schema_id: None,
             normalize_schemas: false,
             latest_compatibility_strict: true,
@@ -96,6 +103,13 @@ impl Default for SerializerConfig {
 impl SerializerConfig {
     /// Reject contradictory options, as confluent-kafka-python does.
     pub fn validate(&self) -> Result<()> {
+        if self.use_latest_with_metadata.is_some() && self.auto_register_schemas {
+            return Err(Error::Config(
+                "auto_register_schemas and use_latest_with_metadata cannot both be set; turn \
+                 auto_register_schemas off to write with the version the metadata picks"
+                    .into(),
+            ));
+        }
         if self.use_latest_version && self.auto_register_schemas {
             return Err(Error::Config(
                 "auto_register_schemas and use_latest_version cannot both be set; turn \
@@ -185,7 +199,8 @@ pub(crate) enum Writer {
 }
 
 /// Choose the writer schema and its id for `topic`/`field`, following Confluent's order:
-/// `use_schema_id`, then `use_latest_version`, then register or look up the own schema.
+/// `use_schema_id`, then `use_latest_with_metadata`, then `use_latest_version`, then register or
+/// look up the own schema.
 pub(crate) async fn choose_writer(
     client: &RegistryClient,
     config: &SerializerConfig,
@@ -202,11 +217,14 @@ pub(crate) async fn choose_writer(
         let fetched = client.schema_by_id(id).await?;
         let guid = fetched.guid;
         (Writer::Fetched(fetched), id, guid)
-    } else if config.use_latest_version {
+    } else if config.use_latest_version || config.use_latest_with_metadata.is_some() {
         let subject = config
             .subject_name_strategy
             .subject(topic, field, record_name)?;
-        let latest = client.latest_version(&subject).await?;
+        let latest = match &config.use_latest_with_metadata {
+            Some(metadata) => client.latest_with_metadata(&subject, metadata).await?,
+            None => client.latest_version(&subject).await?,
+        };
         let fetched = client.schema_by_id(latest.id).await?;
         if config.latest_compatibility_strict {
             if let Some((_, own)) = own {
@@ -215,7 +233,7 @@ pub(crate) async fn choose_writer(
                     .backward_differences(own, CompatibilityPolicy::Strict);
                 if !problems.is_empty() {
                     return Err(Error::Serialize(format!(
-                        "the latest version of subject '{subject}' (id {}) cannot read data \
+                        "the chosen version of subject '{subject}' (id {}) cannot read data \
                          written with the value's schema: {}",
                         latest.id,
                         problems

@@ -181,6 +181,80 @@ async fn use_latest_version_writes_with_the_latest_schema_and_strictness_refuses
     assert!(err.to_string().contains("cannot read"), "{err}");
 }
 
+async fn use_latest_with_metadata_writes_with_the_version_its_properties_pick(registry: Registry) {
+    // Two versions of orders-value, told apart by their metadata properties.
+    let http = reqwest::Client::new();
+    let mut ids = Vec::new();
+    for (schema, env) in [(ORDER_V1, "prod"), (ORDER_V2, "dev")] {
+        let body: serde_json::Value = http
+            .post(format!("{}/subjects/orders-value/versions", registry.url))
+            .json(&serde_json::json!({
+                "schema": schema,
+                "metadata": {"properties": {"app": "shop", "env": env}},
+            }))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        ids.push(body["id"].as_i64().expect("registered") as i32);
+    }
+    let with = |pairs: &[(&str, &str)]| SerializerConfig {
+        auto_register_schemas: false,
+        use_latest_with_metadata: Some(
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        ),
+        ..SerializerConfig::default()
+    };
+    let written_with = |payload: &[u8]| wire::parse_prefix(payload, false).unwrap().schema;
+    // env=prod picks version 1 although version 2 is the latest.
+    let ser = AvroSerializer::<Order>::new(
+        registry.client(),
+        ORDER_V1,
+        with(&[("app", "shop"), ("env", "prod")]),
+    )
+    .unwrap();
+    let out = ser
+        .serialize("orders", Field::Value, &order())
+        .await
+        .unwrap();
+    assert_eq!(written_with(&out.payload), SchemaId::Id(ids[0]));
+    let de = AvroDeserializer::<Order>::new(registry.client());
+    assert_eq!(
+        de.deserialize(Field::Value, &[], &out.payload)
+            .await
+            .unwrap(),
+        order()
+    );
+    // app=shop alone: the latest of both, version 2.
+    let ser = AvroSerializer::<Order>::from_registry(registry.client(), with(&[("app", "shop")]))
+        .unwrap();
+    let out = ser
+        .serialize("orders", Field::Value, &order())
+        .await
+        .unwrap();
+    assert_eq!(written_with(&out.payload), SchemaId::Id(ids[1]));
+    // No version matches: the registry's 40403, and nothing is written.
+    let ser =
+        AvroSerializer::<Order>::new(registry.client(), ORDER_V1, with(&[("env", "staging")]))
+            .unwrap();
+    let err = ser
+        .serialize("orders", Field::Value, &order())
+        .await
+        .unwrap_err();
+    assert_eq!(err.error_code(), Some(40403), "{err}");
+    // Registering and picking by metadata at once is refused, as Confluent's clients do.
+    let both = SerializerConfig {
+        auto_register_schemas: true,
+        ..with(&[("env", "prod")])
+    };
+    assert!(AvroSerializer::<Order>::new(registry.client(), ORDER_V1, both).is_err());
+}
+
 async fn without_auto_register_an_unknown_schema_fails_with_the_registrys_code(registry: Registry) {
     let config = SerializerConfig {
         auto_register_schemas: false,
@@ -295,6 +369,7 @@ async fn an_unreachable_registry_is_a_transient_error() {
 
 crate::on_both_engines!(
     a_typed_value_registers_its_schema_and_round_trips,
+    use_latest_with_metadata_writes_with_the_version_its_properties_pick,
     a_new_reader_schema_reads_data_written_with_the_old_one,
     header_placement_puts_the_guid_in_the_header_and_decodes,
     a_guid_prefix_decodes_like_an_id_prefix,
