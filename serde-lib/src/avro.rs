@@ -2,13 +2,13 @@
 //! [`apache_avro::types::Value`]s.
 //!
 //! Each writer schema is compiled once per schema id into an [`AvroCodec`] (an apache-avro
-//! `Schema` with its named types resolved, and a flat [`plan`] of it) and kept in an `Arc`; no
+//! `Schema` with its named types resolved, and a flat `plan` of it) and kept in an `Arc`; no
 //! message re-resolves a schema (`to_avro_datum`/`from_avro_datum` do, per call, and are never
 //! used here). Reading with a reader schema applies Avro's resolution rules (new readers read
 //! old data), compiled once per (writer id, reader schema) into a read plan.
 //!
-//! Typed values take the fast path: the plan [`encode`]r (a serde `Serializer` writing Avro
-//! binary straight into the framed buffer, validating as it goes) and the plan [`decode`]r (a
+//! Typed values take the fast path: the plan `encode`r (a serde `Serializer` writing Avro
+//! binary straight into the framed buffer, validating as it goes) and the plan `decode`r (a
 //! serde `Deserializer` driving the caller's `Deserialize` impl over the payload bytes, with no
 //! `Value` in between). Whatever the plan does not model (a few logical types, serde shapes
 //! derived types do not produce) and every error goes to apache-avro, so the values accepted,
