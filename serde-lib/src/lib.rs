@@ -79,7 +79,7 @@ pub use json::{JsonDeserializer, JsonSerializer};
 pub use kafka::{KafkaConsumer, KafkaProducer};
 pub use producer::{BytesSerde, Producer, Record, StringSerde};
 pub use protobuf::{
-    ProtobufDeserializer, ProtobufDynamicDeserializer, ProtobufDynamicSerializer,
+    ProtoImport, ProtobufDeserializer, ProtobufDynamicDeserializer, ProtobufDynamicSerializer,
     ProtobufSerializer,
 };
 /// The HTTP method type of [`RegistryClient::call`].

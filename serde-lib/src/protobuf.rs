@@ -3,8 +3,12 @@
 //! the payload holds); the user's prost type does the encoding, so no dynamic message is built
 //! on the typed path.
 //!
-//! Schemas with imports other than the built-in well-known types (which need schema
-//! references) are not registered by these serializers yet.
+//! Imports other than the well-known types (`google/protobuf/…`, built in) become schema
+//! references, as confluent-kafka's serializers make them: each imported file is registered
+//! (with `auto_register_schemas`, else looked up) under a subject named after its import path
+//! (Confluent's default reference subject name strategy), imports first, and the root schema is
+//! registered with `references` `[{name, subject, version}]`. Deserializers resolve the
+//! references of a schema fetched by id.
 
 use std::marker::PhantomData;
 use std::sync::Arc;
@@ -12,8 +16,12 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use base64::Engine as _;
 use bytes::Bytes;
-use prost_reflect::{DynamicMessage, MessageDescriptor, ReflectMessage};
-use strata_schema::{FormatSchema, ParseOptions, ParsedSchema, ProtobufSchema, SchemaType};
+use futures::future::BoxFuture;
+use prost_reflect::{DynamicMessage, FileDescriptor, MessageDescriptor, ReflectMessage};
+use strata_schema::{
+    Dependency, FormatSchema, ParseOptions, ParsedSchema, ProtobufSchema, SchemaReference,
+    SchemaType,
+};
 
 use crate::cache::OnceMap;
 use crate::client::{FetchedSchema, RegistryClient, SchemaDef};
@@ -33,12 +41,106 @@ fn protobuf_schema(parsed: &ParsedSchema) -> Result<&ProtobufSchema> {
     }
 }
 
+/// A `.proto` file the schema imports, registered as a schema reference: its import path
+/// (the reference's name, and the subject it is registered under), its text (`.proto` source
+/// or a base64 `FileDescriptorProto`), and its own imports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProtoImport {
+    /// The import path, as the importing file writes it (`shop/common.proto`).
+    pub name: String,
+    /// The file's schema text.
+    pub schema: String,
+    /// The files it imports in turn (well-known types left out).
+    pub imports: Vec<ProtoImport>,
+}
+
+impl ProtoImport {
+    /// An imported file without imports of its own.
+    pub fn new(name: impl Into<String>, schema: impl Into<String>) -> Self {
+        ProtoImport {
+            name: name.into(),
+            schema: schema.into(),
+            imports: Vec::new(),
+        }
+    }
+
+    /// The imports of `file` (a descriptor's file), well-known types left out, each as a
+    /// base64 `FileDescriptorProto` as confluent-kafka registers them.
+    pub fn of_file(file: &FileDescriptor) -> Vec<ProtoImport> {
+        use prost::Message as _;
+        file.dependencies()
+            .filter(|d| !is_well_known(d.name()))
+            .map(|d| ProtoImport {
+                name: d.name().to_string(),
+                schema: base64::engine::general_purpose::STANDARD
+                    .encode(d.file_descriptor_proto().encode_to_vec()),
+                imports: ProtoImport::of_file(&d),
+            })
+            .collect()
+    }
+
+    fn dependency(&self) -> Dependency {
+        Dependency {
+            name: self.name.clone(),
+            subject: self.name.clone(),
+            version: 0,
+            schema_type: SchemaType::Protobuf,
+            schema: self.schema.clone(),
+            dependencies: self.imports.iter().map(ProtoImport::dependency).collect(),
+        }
+    }
+}
+
+/// The well-known types every Protobuf parser has built in: never references.
+fn is_well_known(import: &str) -> bool {
+    import.starts_with("google/protobuf/")
+}
+
+/// Register (with `auto_register_schemas`) or look up each import, its own imports first,
+/// under a subject named after its import path; the references naming them.
+fn resolve_imports<'a>(
+    client: &'a RegistryClient,
+    config: &'a SerializerConfig,
+    imports: &'a [ProtoImport],
+) -> BoxFuture<'a, Result<Vec<SchemaReference>>> {
+    Box::pin(async move {
+        let mut out = Vec::with_capacity(imports.len());
+        for import in imports {
+            let mut def = SchemaDef::new(SchemaType::Protobuf, import.schema.clone());
+            def.references = resolve_imports(client, config, &import.imports).await?;
+            let subject = import.name.clone();
+            if config.auto_register_schemas {
+                client
+                    .register(&subject, &def, config.normalize_schemas)
+                    .await?;
+            }
+            let found = client
+                .lookup(&subject, &def, config.normalize_schemas)
+                .await?;
+            let version = found.version.ok_or_else(|| {
+                Error::Serialize(format!(
+                    "the registry did not say which version of '{subject}' the import is"
+                ))
+            })?;
+            out.push(SchemaReference {
+                name: import.name.clone(),
+                subject,
+                version,
+            });
+        }
+        Ok(out)
+    })
+}
+
 /// The writer side: own schema, the message's full name, and per-topic targets.
 struct ProtoWriter {
     client: RegistryClient,
     config: SerializerConfig,
     own: Arc<FetchedSchema>,
     message: String,
+    imports: Vec<ProtoImport>,
+    /// The own schema with its imports as references, once they are registered.
+    with_references: OnceMap<(), SchemaDef>,
     targets: [OnceMap<String, Arc<Target<()>>>; 2],
 }
 
@@ -46,11 +148,13 @@ impl ProtoWriter {
     fn new(
         client: RegistryClient,
         schema_text: &str,
+        imports: Vec<ProtoImport>,
         message: String,
         config: SerializerConfig,
     ) -> Result<Self> {
         config.validate()?;
-        let parsed = ProtobufSchema::parse(schema_text, &[], ParseOptions::default())?;
+        let dependencies: Vec<Dependency> = imports.iter().map(ProtoImport::dependency).collect();
+        let parsed = ProtobufSchema::parse(schema_text, &dependencies, ParseOptions::default())?;
         if parsed.message_indexes(&message).is_none() {
             return Err(Error::Config(format!(
                 "the schema defines no message '{message}'"
@@ -73,8 +177,24 @@ impl ProtoWriter {
                 parsed: ParsedSchema::Protobuf(parsed),
             }),
             message,
+            imports,
+            with_references: OnceMap::new(),
             targets,
         })
+    }
+
+    /// The own schema as registered: with its imports as references (registered first).
+    async fn own_def(&self) -> Result<SchemaDef> {
+        if self.imports.is_empty() {
+            return Ok(self.own.def.clone());
+        }
+        self.with_references
+            .get_or_try_init((), || async {
+                let mut def = self.own.def.clone();
+                def.references = resolve_imports(&self.client, &self.config, &self.imports).await?;
+                Ok(def)
+            })
+            .await
     }
 
     async fn target(&self, topic: &str, field: Field) -> Result<Arc<Target<()>>> {
@@ -83,10 +203,19 @@ impl ProtoWriter {
             return Ok(hit);
         }
         map.get_or_try_init(topic.to_string(), || async {
+            // Imports matter only when the own schema is registered or looked up.
+            let uses_own = self.config.use_schema_id.is_none()
+                && !self.config.use_latest_version
+                && self.config.use_latest_with_metadata.is_none();
+            let def = if uses_own {
+                self.own_def().await?
+            } else {
+                self.own.def.clone()
+            };
             let chosen = choose_writer(
                 &self.client,
                 &self.config,
-                Some((&self.own.def, &self.own.parsed)),
+                Some((&def, &self.own.parsed)),
                 Some(&self.message),
                 topic,
                 field,
@@ -126,8 +255,19 @@ pub struct ProtobufSerializer<T> {
 impl<T: prost::Message + prost::Name> ProtobufSerializer<T> {
     /// A serializer registering `proto` (the `.proto` text defining `T`).
     pub fn new(client: RegistryClient, proto: &str, config: SerializerConfig) -> Result<Self> {
+        Self::with_imports(client, proto, Vec::new(), config)
+    }
+
+    /// A serializer registering `proto`, which imports `imports` (registered first, as
+    /// schema references; well-known types need not be listed).
+    pub fn with_imports(
+        client: RegistryClient,
+        proto: &str,
+        imports: Vec<ProtoImport>,
+        config: SerializerConfig,
+    ) -> Result<Self> {
         Ok(ProtobufSerializer {
-            writer: ProtoWriter::new(client, proto, T::full_name(), config)?,
+            writer: ProtoWriter::new(client, proto, imports, T::full_name(), config)?,
             _t: PhantomData,
         })
     }
@@ -158,7 +298,8 @@ pub struct ProtobufDynamicSerializer {
 }
 
 impl ProtobufDynamicSerializer {
-    /// A serializer for messages of `descriptor`'s type.
+    /// A serializer for messages of `descriptor`'s type. Its file's imports (but the
+    /// well-known types) are registered first, as schema references.
     pub fn new(
         client: RegistryClient,
         descriptor: MessageDescriptor,
@@ -170,8 +311,15 @@ impl ProtobufDynamicSerializer {
             .file_descriptor_proto()
             .encode_to_vec();
         let text = base64::engine::general_purpose::STANDARD.encode(file);
+        let imports = ProtoImport::of_file(&descriptor.parent_file());
         Ok(ProtobufDynamicSerializer {
-            writer: ProtoWriter::new(client, &text, descriptor.full_name().to_string(), config)?,
+            writer: ProtoWriter::new(
+                client,
+                &text,
+                imports,
+                descriptor.full_name().to_string(),
+                config,
+            )?,
             descriptor,
         })
     }

@@ -1,11 +1,11 @@
 //! Protobuf serializers and deserializers against a live registry.
 
 use prost_reflect::{DynamicMessage, ReflectMessage, Value};
-use strata_schema::{FormatSchema, ParseOptions, ProtobufSchema};
+use strata_schema::{Dependency, FormatSchema, ParseOptions, ProtobufSchema, SchemaType};
 use strata_serde::wire;
 use strata_serde::{
-    Field, ProtobufDeserializer, ProtobufDynamicDeserializer, ProtobufDynamicSerializer,
-    ProtobufSerializer, SerializerConfig,
+    Field, ProtoImport, ProtobufDeserializer, ProtobufDynamicDeserializer,
+    ProtobufDynamicSerializer, ProtobufSerializer, SerializerConfig,
 };
 
 use crate::harness::Registry;
@@ -113,7 +113,183 @@ async fn a_dynamic_message_registers_its_file_and_decodes_as_the_prost_type(regi
     assert!(ser.serialize("dyn", Field::Value, &other).await.is_err());
 }
 
+/// Imported by [`WITH_IMPORT`]; itself imports a well-known type, which is never a reference.
+const COMMON: &str = r#"syntax = "proto3";
+package common;
+import "google/protobuf/timestamp.proto";
+message Money { string currency = 1; int64 cents = 2; }
+message Stamp { google.protobuf.Timestamp at = 1; }
+"#;
+
+const WITH_IMPORT: &str = r#"syntax = "proto3";
+package billing;
+import "common/money.proto";
+message Invoice { int64 id = 1; common.Money total = 2; }
+"#;
+
+#[derive(Clone, PartialEq, prost::Message)]
+struct Money {
+    #[prost(string, tag = "1")]
+    currency: String,
+    #[prost(int64, tag = "2")]
+    cents: i64,
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+struct Invoice {
+    #[prost(int64, tag = "1")]
+    id: i64,
+    #[prost(message, optional, tag = "2")]
+    total: Option<Money>,
+}
+
+impl prost::Name for Invoice {
+    const NAME: &'static str = "Invoice";
+    const PACKAGE: &'static str = "billing";
+}
+
+fn invoice() -> Invoice {
+    Invoice {
+        id: 42,
+        total: Some(Money {
+            currency: "EUR".into(),
+            cents: 1999,
+        }),
+    }
+}
+
+/// The registered version of `subject`, as the REST API shows it.
+async fn version(registry: &Registry, subject: &str) -> serde_json::Value {
+    reqwest::get(format!(
+        "{}/subjects/{subject}/versions/latest",
+        registry.url
+    ))
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap()
+}
+
+async fn imports_are_registered_first_and_referenced_by_the_root_schema(registry: Registry) {
+    let client = registry.client();
+    let ser = ProtobufSerializer::<Invoice>::with_imports(
+        client.clone(),
+        WITH_IMPORT,
+        vec![ProtoImport::new("common/money.proto", COMMON)],
+        SerializerConfig::default(),
+    )
+    .unwrap();
+    let out = ser
+        .serialize("invoices", Field::Value, &invoice())
+        .await
+        .unwrap();
+    // The imported file under a subject named after its import path, the root referencing it.
+    let common = version(&registry, "common%2Fmoney.proto").await;
+    assert_eq!(common["version"], 1, "{common}");
+    let root = version(&registry, "invoices-value").await;
+    assert_eq!(
+        root["references"],
+        serde_json::json!([{"name": "common/money.proto", "subject": "common/money.proto", "version": 1}]),
+        "{root}"
+    );
+    let frame = wire::parse_prefix(&out.payload, true).unwrap();
+    assert_eq!(
+        Some(i64::from(match frame.schema {
+            wire::SchemaId::Id(id) => id,
+            other => panic!("{other:?}"),
+        })),
+        root["id"].as_i64()
+    );
+    // Deserializers resolve the reference when they fetch the schema by id.
+    let de = ProtobufDeserializer::<Invoice>::new(client.clone());
+    assert_eq!(
+        de.deserialize(Field::Value, &[], &out.payload)
+            .await
+            .unwrap(),
+        invoice()
+    );
+    let dynamic = ProtobufDynamicDeserializer::new(client.clone());
+    let m = dynamic
+        .deserialize(Field::Value, &[], &out.payload)
+        .await
+        .unwrap();
+    assert_eq!(m.descriptor().full_name(), "billing.Invoice");
+    let total = m.get_field_by_name("total").unwrap();
+    assert_eq!(
+        total
+            .as_message()
+            .unwrap()
+            .get_field_by_name("cents")
+            .as_deref(),
+        Some(&Value::I64(1999))
+    );
+
+    // A dynamic message of a file with the same import registers it the same way: the
+    // imported file is found as version 1 again, not registered twice.
+    let parsed = ProtobufSchema::parse(
+        WITH_IMPORT,
+        &[Dependency {
+            name: "common/money.proto".into(),
+            subject: "common/money.proto".into(),
+            version: 1,
+            schema_type: SchemaType::Protobuf,
+            schema: COMMON.into(),
+            dependencies: Vec::new(),
+        }],
+        ParseOptions::default(),
+    )
+    .unwrap();
+    let descriptor = parsed.message_descriptor("billing.Invoice").unwrap();
+    let mut m = DynamicMessage::new(descriptor.clone());
+    m.set_field_by_name("id", Value::I64(7));
+    let ser =
+        ProtobufDynamicSerializer::new(client.clone(), descriptor, SerializerConfig::default())
+            .unwrap();
+    let out = ser
+        .serialize("invoices-dyn", Field::Value, &m)
+        .await
+        .unwrap();
+    let root = version(&registry, "invoices-dyn-value").await;
+    assert_eq!(
+        root["references"][0]["name"], "common/money.proto",
+        "{root}"
+    );
+    let back = ProtobufDeserializer::<Invoice>::new(client)
+        .deserialize(Field::Value, &[], &out.payload)
+        .await
+        .unwrap();
+    assert_eq!(back.id, 7);
+}
+
+async fn without_auto_register_a_missing_import_is_the_registrys_error(registry: Registry) {
+    let ser = ProtobufSerializer::<Invoice>::with_imports(
+        registry.client(),
+        WITH_IMPORT,
+        vec![ProtoImport::new("common/money.proto", COMMON)],
+        SerializerConfig {
+            auto_register_schemas: false,
+            ..SerializerConfig::default()
+        },
+    )
+    .unwrap();
+    let err = ser
+        .serialize("invoices", Field::Value, &invoice())
+        .await
+        .unwrap_err();
+    assert_eq!(err.error_code(), Some(40401), "{err}");
+    // An import the schema needs but the caller left out is a clear error up front.
+    assert!(ProtobufSerializer::<Invoice>::new(
+        registry.client(),
+        WITH_IMPORT,
+        SerializerConfig::default()
+    )
+    .is_err());
+}
+
 crate::on_both_engines!(
     a_prost_message_carries_its_message_indexes_and_round_trips,
     a_dynamic_message_registers_its_file_and_decodes_as_the_prost_type,
+    imports_are_registered_first_and_referenced_by_the_root_schema,
+    without_auto_register_a_missing_import_is_the_registrys_error,
 );
