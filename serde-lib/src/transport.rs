@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use strata_broker::{ConsumerRecord, ProducerRecord, RecordMetadata};
+use strata_broker::{ConsumerRecord, ProducerRecord, RecordMetadata, RecordRef};
 
 use crate::{Error, Result};
 
@@ -74,16 +74,73 @@ impl ProducerTransport for BundledProducer {
 
     async fn send_batch(&self, records: Vec<ProducerRecord>) -> Result<Vec<RecordMetadata>> {
         if in_place() {
-            return tokio::task::block_in_place(|| self.0.send_batch(records)).map_err(Error::from);
+            return tokio::task::block_in_place(|| send_batch_borrowed(&self.0, records))
+                .map_err(Error::from);
         }
         let p = self.0.clone();
-        blocking(move || p.send_batch(records)).await
+        blocking(move || send_batch_borrowed(&p, records)).await
     }
 
     async fn flush(&self) -> Result<()> {
         let p = self.0.clone();
         blocking(move || p.flush()).await
     }
+}
+
+/// `records` through the broker's borrowed batch path (`send_batch_ref`, one call per run of
+/// records to one topic): keys, values and headers are encoded straight from the records, and
+/// each record's topic moves into its metadata, so nothing is allocated per record but header
+/// lists. Metadata come back in the order of `records`.
+fn send_batch_borrowed(
+    producer: &strata_broker::Producer,
+    records: Vec<ProducerRecord>,
+) -> strata_broker::Result<Vec<RecordMetadata>> {
+    let headers: Vec<Vec<(&str, &[u8])>> = records
+        .iter()
+        .map(|r| {
+            r.headers
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_slice()))
+                .collect()
+        })
+        .collect();
+    let mut positions = Vec::with_capacity(records.len());
+    let mut start = 0;
+    while start < records.len() {
+        let topic = &records[start].topic;
+        let end = start
+            + records[start..]
+                .iter()
+                .take_while(|r| &r.topic == topic)
+                .count();
+        positions.extend(
+            producer.send_batch_ref(
+                topic,
+                records[start..end]
+                    .iter()
+                    .zip(&headers[start..end])
+                    .map(|(r, h)| RecordRef {
+                        partition: r.partition,
+                        key: r.key.as_deref(),
+                        value: r.value.as_deref(),
+                        headers: h,
+                        timestamp: r.timestamp,
+                    }),
+            )?,
+        );
+        start = end;
+    }
+    drop(headers);
+    Ok(records
+        .into_iter()
+        .zip(positions)
+        .map(|(r, p)| RecordMetadata {
+            topic: r.topic,
+            partition: p.partition,
+            offset: p.offset,
+            timestamp: p.timestamp,
+        })
+        .collect())
 }
 
 /// The bundled broker's consumer as a transport.

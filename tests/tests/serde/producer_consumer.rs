@@ -7,7 +7,8 @@ use strata_broker::{AutoOffsetReset, ConsumerConfig, ProducerConfig};
 use strata_serde::consumer::DLQ_ERROR_HEADER;
 use strata_serde::{
     AvroDeserializer, AvroSerializer, BundledConsumer, BundledProducer, BytesSerde, Consumer,
-    ErrorPolicy, JsonSerializer, Producer, Record, SerializerConfig, StringSerde,
+    ErrorPolicy, JsonSerializer, Producer, Record, SchemaIdPlacement, SerializerConfig,
+    StringSerde,
 };
 
 use crate::avro::{order, Order, ORDER_V1};
@@ -69,6 +70,79 @@ async fn typed_records_go_through_the_bundled_broker_and_come_back(registry: Reg
     let ids: Vec<i64> = got.iter().map(|m| m.value.as_ref().unwrap().id).collect();
     assert_eq!(ids, vec![0, 1, 2]);
     assert_eq!(got[0].key.as_deref(), Some("k"));
+}
+
+async fn send_all_writes_runs_of_topics_in_order_with_keys_and_header_placed_ids(
+    registry: Registry,
+) {
+    let broker = TestBroker::new(&["orders", "audit"]);
+    let client = registry.client();
+    let producer: Producer<str, Order> = Producer::new(
+        Arc::new(BundledProducer(
+            broker.broker.producer(ProducerConfig::default()),
+        )),
+        Arc::new(StringSerde),
+        Arc::new(
+            AvroSerializer::new(
+                client.clone(),
+                ORDER_V1,
+                SerializerConfig {
+                    schema_id_placement: SchemaIdPlacement::Header,
+                    ..SerializerConfig::default()
+                },
+            )
+            .unwrap(),
+        ),
+    );
+    let orders: Vec<Order> = (0..6).map(|i| Order { id: i, ..order() }).collect();
+    // Topics interleaved in runs: orders, orders, audit, orders, audit, audit.
+    let topics = ["orders", "orders", "audit", "orders", "audit", "audit"];
+    let records: Vec<Record<'_, str, Order>> = orders
+        .iter()
+        .zip(topics)
+        .map(|(o, t)| {
+            let mut r = Record::new(t, o).with_key("k");
+            r.headers.push(("trace".into(), vec![o.id as u8]));
+            r
+        })
+        .collect();
+    let md = producer.send_all(records).await.unwrap();
+    let got: Vec<(&str, i64)> = md.iter().map(|m| (m.topic.as_str(), m.offset)).collect();
+    assert_eq!(
+        got,
+        vec![
+            ("orders", 0),
+            ("orders", 1),
+            ("audit", 0),
+            ("orders", 2),
+            ("audit", 1),
+            ("audit", 2)
+        ]
+    );
+    let consumer: Consumer<String, Order> = Consumer::new(
+        Arc::new(BundledConsumer(
+            broker.broker.consumer(consumer_config("g-all")).unwrap(),
+        )),
+        Arc::new(StringSerde),
+        Arc::new(AvroDeserializer::new(client)),
+        ErrorPolicy::Fail,
+    );
+    consumer.subscribe(&["orders", "audit"]).await.unwrap();
+    let mut got = poll_until(&consumer, 6).await;
+    got.sort_by_key(|m| m.value.as_ref().unwrap().id);
+    assert_eq!(got.len(), 6);
+    for (i, m) in got.iter().enumerate() {
+        assert_eq!(&*m.topic, topics[i]);
+        assert_eq!(m.value.as_ref().unwrap().id, i as i64);
+        assert_eq!(m.key.as_deref(), Some("k"));
+        let names: Vec<&str> = m.headers.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(
+            names,
+            vec!["trace", "__value_schema_id"],
+            "the id travels in a header"
+        );
+        assert_eq!(m.headers[0].1.as_ref(), &[i as u8]);
+    }
 }
 
 async fn an_invalid_value_writes_nothing(registry: Registry) {
@@ -245,6 +319,7 @@ async fn the_fail_policy_returns_the_error_with_the_records_position(registry: R
 
 crate::on_both_engines!(
     typed_records_go_through_the_bundled_broker_and_come_back,
+    send_all_writes_runs_of_topics_in_order_with_keys_and_header_placed_ids,
     an_invalid_value_writes_nothing,
     an_incompatible_schema_writes_nothing_and_reports_the_registrys_messages,
     the_skip_policy_counts_and_skips_undecodable_records,
