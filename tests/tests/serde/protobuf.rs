@@ -287,9 +287,69 @@ async fn without_auto_register_a_missing_import_is_the_registrys_error(registry:
     .is_err());
 }
 
+async fn use_latest_with_metadata_picks_the_protobuf_version_and_its_message_indexes(
+    registry: Registry,
+) {
+    // Version 1 (prod) has Order second; version 2 (dev) puts it first: the indexes written
+    // must be those of the version the metadata picks.
+    let v2 = r#"syntax = "proto3";
+package shop;
+message Order { int64 id = 1; string item = 2; }
+message Other { string x = 1; }
+"#;
+    let http = reqwest::Client::new();
+    let mut ids = Vec::new();
+    for (schema, env) in [(PROTO, "prod"), (v2, "dev")] {
+        let body: serde_json::Value = http
+            .post(format!("{}/subjects/orders-value/versions", registry.url))
+            .json(&serde_json::json!({
+                "schemaType": "PROTOBUF",
+                "schema": schema,
+                "metadata": {"properties": {"env": env}},
+            }))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        ids.push(body["id"].as_i64().unwrap_or_else(|| panic!("{body}")) as i32);
+    }
+    let config = |env: &str| SerializerConfig {
+        auto_register_schemas: false,
+        use_latest_with_metadata: Some([("env".to_string(), env.to_string())].into()),
+        ..SerializerConfig::default()
+    };
+    for (env, id, indexes) in [("prod", ids[0], vec![1]), ("dev", ids[1], vec![0])] {
+        let ser = ProtobufSerializer::<Order>::new(registry.client(), PROTO, config(env)).unwrap();
+        let out = ser
+            .serialize("orders", Field::Value, &order())
+            .await
+            .unwrap();
+        let frame = wire::parse_prefix(&out.payload, true).unwrap();
+        assert_eq!(
+            (frame.schema, frame.message_indexes),
+            (wire::SchemaId::Id(id), indexes),
+            "env={env}"
+        );
+        let back = ProtobufDeserializer::<Order>::new(registry.client())
+            .deserialize(Field::Value, &[], &out.payload)
+            .await
+            .unwrap();
+        assert_eq!(back, order(), "env={env}");
+    }
+    let err = ProtobufSerializer::<Order>::new(registry.client(), PROTO, config("staging"))
+        .unwrap()
+        .serialize("orders", Field::Value, &order())
+        .await
+        .unwrap_err();
+    assert_eq!(err.error_code(), Some(40403), "{err}");
+}
+
 crate::on_both_engines!(
     a_prost_message_carries_its_message_indexes_and_round_trips,
     a_dynamic_message_registers_its_file_and_decodes_as_the_prost_type,
     imports_are_registered_first_and_referenced_by_the_root_schema,
     without_auto_register_a_missing_import_is_the_registrys_error,
+    use_latest_with_metadata_picks_the_protobuf_version_and_its_message_indexes,
 );
