@@ -3,8 +3,9 @@
 //! roots and timeouts; and the caches the serializers rely on.
 //!
 //! Caches: id → parsed schema and GUID → parsed schema (parsed once, shared as `Arc`), subject
-//! → latest version (with a time to live), and (subject, schema) → registered id for register
-//! and lookup. Concurrent misses of one key share one request; errors are never cached.
+//! → latest version (with a time to live), (subject, schema) → registered id for register
+//! and lookup, and (subject, version) → schema for the references of fetched schemas (a
+//! version never changes its schema, so these never expire). Concurrent misses of one key share one request; errors are never cached.
 //! This module knows HTTP and JSON; it asks strata-schema to parse.
 
 use std::collections::BTreeMap;
@@ -202,6 +203,9 @@ struct Inner {
     latest_with_metadata: OnceMap<(String, BTreeMap<String, String>), Arc<RegisteredSchema>>,
     latest_ttl: Duration,
     registered: OnceMap<RegisterKey, Arc<RegisteredSchema>>,
+    /// Referenced versions, fetched once however many schemas reference them (as
+    /// confluent-kafka caches `get_version` by subject and version).
+    referenced: OnceMap<(String, i32), Arc<SchemaDef>>,
 }
 
 /// A Confluent-compatible schema-registry client. Cheap to clone; clones share caches.
@@ -277,6 +281,7 @@ impl RegistryClient {
                 latest_with_metadata: OnceMap::with_ttl(config.latest_ttl),
                 latest_ttl: config.latest_ttl,
                 registered: OnceMap::new(),
+                referenced: OnceMap::new(),
             }),
         })
     }
@@ -501,6 +506,20 @@ impl RegistryClient {
         )?)
     }
 
+    /// The schema of `version` of `subject`, named by a reference; cached.
+    async fn referenced_version(&self, subject: &str, version: i32) -> Result<Arc<SchemaDef>> {
+        let key = (subject.to_string(), version);
+        if let Some(hit) = self.inner.referenced.get(&key) {
+            return Ok(hit);
+        }
+        self.inner
+            .referenced
+            .get_or_try_init(key, || async {
+                Ok(Arc::new(self.version(subject, Some(version)).await?.def))
+            })
+            .await
+    }
+
     fn dependencies<'a>(
         &'a self,
         references: &'a [SchemaReference],
@@ -508,15 +527,14 @@ impl RegistryClient {
         Box::pin(async move {
             let mut out = Vec::with_capacity(references.len());
             for r in references {
-                let v = self.version(&r.subject, Some(r.version)).await?;
-                let def = v.def;
+                let def = self.referenced_version(&r.subject, r.version).await?;
                 let dependencies = self.dependencies(&def.references).await?;
                 out.push(Dependency {
                     name: r.name.clone(),
                     subject: r.subject.clone(),
                     version: r.version,
                     schema_type: def.schema_type()?,
-                    schema: def.schema,
+                    schema: def.schema.clone(),
                     dependencies,
                 });
             }

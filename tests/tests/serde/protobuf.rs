@@ -8,7 +8,7 @@ use strata_serde::{
     ProtobufDynamicSerializer, ProtobufSerializer, SerializerConfig,
 };
 
-use crate::harness::Registry;
+use crate::harness::{CountingRelay, Registry};
 
 const PROTO: &str = r#"syntax = "proto3";
 package shop;
@@ -287,6 +287,139 @@ async fn without_auto_register_a_missing_import_is_the_registrys_error(registry:
     .is_err());
 }
 
+/// Imports [`COMMON`] in turn: a chain root → `billing/line.proto` → `common/money.proto`.
+const LINE: &str = r#"syntax = "proto3";
+package billing;
+import "common/money.proto";
+message Line { string sku = 1; common.Money price = 2; }
+"#;
+
+/// A root importing [`LINE`]; `extra` makes a second root schema (another id) with the same
+/// import.
+fn bill_proto(extra: &str) -> String {
+    format!(
+        "syntax = \"proto3\";\npackage billing;\nimport \"billing/line.proto\";\n\
+         message Bill {{ int64 id = 1; repeated Line lines = 2; }}\n{extra}"
+    )
+}
+
+fn dependency(name: &str, schema: &str, dependencies: Vec<Dependency>) -> Dependency {
+    Dependency {
+        name: name.into(),
+        subject: name.into(),
+        version: 1,
+        schema_type: SchemaType::Protobuf,
+        schema: schema.into(),
+        dependencies,
+    }
+}
+
+/// A `billing.Bill` dynamic message of `root` (which imports the line → money chain).
+fn bill(root: &str, id: i64) -> DynamicMessage {
+    let parsed = ProtobufSchema::parse(
+        root,
+        &[dependency(
+            "billing/line.proto",
+            LINE,
+            vec![dependency("common/money.proto", COMMON, Vec::new())],
+        )],
+        ParseOptions::default(),
+    )
+    .unwrap();
+    let descriptor = parsed.message_descriptor("billing.Bill").unwrap();
+    let pool = descriptor.parent_pool().clone();
+    let mut money = DynamicMessage::new(pool.get_message_by_name("common.Money").unwrap());
+    money.set_field_by_name("currency", Value::String("EUR".into()));
+    money.set_field_by_name("cents", Value::I64(250));
+    let mut line = DynamicMessage::new(pool.get_message_by_name("billing.Line").unwrap());
+    line.set_field_by_name("sku", Value::String("lamp".into()));
+    line.set_field_by_name("price", Value::Message(money));
+    let mut m = DynamicMessage::new(descriptor);
+    m.set_field_by_name("id", Value::I64(id));
+    m.set_field_by_name("lines", Value::List(vec![Value::Message(line)]));
+    m
+}
+
+async fn a_chain_of_imports_is_registered_innermost_first_and_each_reference_fetched_once(
+    registry: Registry,
+) {
+    let client = registry.client();
+    let (root_a, root_b) = (
+        bill_proto(""),
+        bill_proto("message Note { string text = 1; }\n"),
+    );
+    let mut payloads = Vec::new();
+    for (topic, root, id) in [("bills-a", &root_a, 1), ("bills-b", &root_b, 2)] {
+        let m = bill(root, id);
+        let ser = ProtobufDynamicSerializer::new(
+            client.clone(),
+            m.descriptor(),
+            SerializerConfig::default(),
+        )
+        .unwrap();
+        payloads.push(
+            ser.serialize(topic, Field::Value, &m)
+                .await
+                .unwrap()
+                .payload,
+        );
+    }
+    // Each file under its import path, each referencing what it imports (the registry refuses
+    // a reference to a subject that does not exist yet, so this also shows the order).
+    let common = version(&registry, "common%2Fmoney.proto").await;
+    assert_eq!(common["version"], 1, "{common}");
+    assert!(
+        common["references"].as_array().is_none_or(|r| r.is_empty()),
+        "the well-known import is no reference: {common}"
+    );
+    let line = version(&registry, "billing%2Fline.proto").await;
+    assert_eq!(
+        line["references"],
+        serde_json::json!([{"name": "common/money.proto", "subject": "common/money.proto", "version": 1}]),
+        "{line}"
+    );
+    for subject in ["bills-a-value", "bills-b-value"] {
+        let root = version(&registry, subject).await;
+        assert_eq!(
+            root["references"],
+            serde_json::json!([{"name": "billing/line.proto", "subject": "billing/line.proto", "version": 1}]),
+            "{root}"
+        );
+    }
+
+    // A consumer's client resolves the chain when it fetches a root by id, and fetches each
+    // referenced version once, however many roots reference it.
+    let relay = CountingRelay::start(&registry).await;
+    let de = ProtobufDynamicDeserializer::new(relay.client());
+    for (payload, id) in payloads.iter().zip([1, 2]) {
+        let m = de.deserialize(Field::Value, &[], payload).await.unwrap();
+        assert_eq!(m.descriptor().full_name(), "billing.Bill");
+        assert_eq!(m.get_field_by_name("id").as_deref(), Some(&Value::I64(id)));
+        let lines = m.get_field_by_name("lines").unwrap();
+        let line = lines.as_list().unwrap()[0].as_message().unwrap().clone();
+        let price = line.get_field_by_name("price").unwrap();
+        assert_eq!(
+            price
+                .as_message()
+                .unwrap()
+                .get_field_by_name("cents")
+                .as_deref(),
+            Some(&Value::I64(250))
+        );
+    }
+    for path in [
+        "/subjects/billing%2Fline.proto/versions/1",
+        "/subjects/common%2Fmoney.proto/versions/1",
+    ] {
+        assert_eq!(
+            relay.count(&format!("GET {path}")),
+            1,
+            "{path}: {:?}",
+            relay.requests()
+        );
+    }
+}
+
 async fn use_latest_with_metadata_picks_the_protobuf_version_and_its_message_indexes(
     registry: Registry,
 ) {
@@ -351,5 +484,6 @@ crate::on_both_engines!(
     a_dynamic_message_registers_its_file_and_decodes_as_the_prost_type,
     imports_are_registered_first_and_referenced_by_the_root_schema,
     without_auto_register_a_missing_import_is_the_registrys_error,
+    a_chain_of_imports_is_registered_innermost_first_and_each_reference_fetched_once,
     use_latest_with_metadata_picks_the_protobuf_version_and_its_message_indexes,
 );
