@@ -3,12 +3,12 @@
 //! the payload holds); the user's prost type does the encoding, so no dynamic message is built
 //! on the typed path.
 //!
-//! Imports other than the well-known types (`google/protobuf/…`, built in) become schema
-//! references, as confluent-kafka's serializers make them: each imported file is registered
-//! (with `auto_register_schemas`, else looked up) under a subject named after its import path
-//! (Confluent's default reference subject name strategy), imports first, and the root schema is
-//! registered with `references` `[{name, subject, version}]`. Deserializers resolve the
-//! references of a schema fetched by id.
+//! Imports other than the built-in files (`google/protobuf/…`, `google/type/…`, `confluent/…`)
+//! become schema references, as confluent-kafka's serializers make them: each imported file is
+//! registered (with `auto_register_schemas`, else looked up) under a subject named after its
+//! import path (Confluent's default reference subject name strategy), imports first, and the
+//! root schema is registered with `references` `[{name, subject, version}]`. Deserializers
+//! resolve the references of a schema fetched by id (each referenced version fetched once).
 
 use std::marker::PhantomData;
 use std::sync::Arc;
@@ -91,9 +91,15 @@ impl ProtoImport {
     }
 }
 
-/// The well-known types every Protobuf parser has built in: never references.
+/// The files Confluent's serializers never register as references, because every Confluent
+/// client and registry has them built in (strata-schema too): the well-known types
+/// (`google/protobuf/…`), Google's common types (`google/type/…`) and Confluent's own
+/// (`confluent/meta.proto`, `confluent/type/decimal.proto`). The same prefixes as
+/// confluent-kafka's `_is_builtin`, applied with its default `skip.known.types`.
 fn is_well_known(import: &str) -> bool {
-    import.starts_with("google/protobuf/")
+    ["google/protobuf/", "google/type/", "confluent/"]
+        .iter()
+        .any(|prefix| import.starts_with(prefix))
 }
 
 /// Register (with `auto_register_schemas`) or look up each import, its own imports first,

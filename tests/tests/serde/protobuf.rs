@@ -479,11 +479,71 @@ message Other { string x = 1; }
     assert_eq!(err.error_code(), Some(40403), "{err}");
 }
 
+async fn built_in_imports_are_never_registered_as_references(registry: Registry) {
+    // Confluent's clients and registries have google/protobuf, google/type and confluent files
+    // built in: only the user's own import becomes a reference.
+    let root = r#"syntax = "proto3";
+package billing;
+import "common/money.proto";
+import "google/type/date.proto";
+import "google/protobuf/timestamp.proto";
+import "confluent/meta.proto";
+message Due { common.Money amount = 1; google.type.Date on = 2; google.protobuf.Timestamp at = 3; }
+"#;
+    let parsed = ProtobufSchema::parse(
+        root,
+        &[dependency("common/money.proto", COMMON, Vec::new())],
+        ParseOptions::default(),
+    )
+    .unwrap();
+    let descriptor = parsed.message_descriptor("billing.Due").unwrap();
+    let pool = descriptor.parent_pool().clone();
+    let mut date = DynamicMessage::new(pool.get_message_by_name("google.type.Date").unwrap());
+    date.set_field_by_name("year", Value::I32(2026));
+    let mut m = DynamicMessage::new(descriptor.clone());
+    m.set_field_by_name("on", Value::Message(date));
+    let client = registry.client();
+    let ser =
+        ProtobufDynamicSerializer::new(client.clone(), descriptor, SerializerConfig::default())
+            .unwrap();
+    let out = ser.serialize("dues", Field::Value, &m).await.unwrap();
+    let registered = version(&registry, "dues-value").await;
+    assert_eq!(
+        registered["references"],
+        serde_json::json!([{"name": "common/money.proto", "subject": "common/money.proto", "version": 1}]),
+        "{registered}"
+    );
+    let subjects: Vec<String> = reqwest::get(format!("{}/subjects", registry.url))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        subjects.len(),
+        2,
+        "only the import and the root: {subjects:?}"
+    );
+    let back = ProtobufDynamicDeserializer::new(client)
+        .deserialize(Field::Value, &[], &out.payload)
+        .await
+        .unwrap();
+    let on = back.get_field_by_name("on").unwrap();
+    assert_eq!(
+        on.as_message()
+            .unwrap()
+            .get_field_by_name("year")
+            .as_deref(),
+        Some(&Value::I32(2026))
+    );
+}
+
 crate::on_both_engines!(
     a_prost_message_carries_its_message_indexes_and_round_trips,
     a_dynamic_message_registers_its_file_and_decodes_as_the_prost_type,
     imports_are_registered_first_and_referenced_by_the_root_schema,
     without_auto_register_a_missing_import_is_the_registrys_error,
     a_chain_of_imports_is_registered_innermost_first_and_each_reference_fetched_once,
+    built_in_imports_are_never_registered_as_references,
     use_latest_with_metadata_picks_the_protobuf_version_and_its_message_indexes,
 );
