@@ -494,7 +494,12 @@ impl RegistryClient {
 
     /// Parse `def`, fetching its references (recursively) first.
     pub async fn parse(&self, def: &SchemaDef) -> Result<ParsedSchema> {
-        let dependencies = self.dependencies(&def.references, Vec::new()).await?;
+        // Confluent's deserializers skip Protobuf references to the files every client has
+        // built in (confluent-kafka's `_resolve_named_schema`); so do we, and parse with ours.
+        let skip_built_ins = def.schema_type()? == SchemaType::Protobuf;
+        let dependencies = self
+            .dependencies(&def.references, skip_built_ins, Vec::new())
+            .await?;
         // Schemas from the registry were validated when registered: parse leniently.
         Ok(ParsedSchema::parse(
             def.schema_type()?,
@@ -520,18 +525,23 @@ impl RegistryClient {
             .await
     }
 
-    /// The references resolved, recursively; `above` is the chain of referenced versions that
+    /// The references resolved, recursively (Protobuf's built-in files left out with
+    /// `skip_built_ins`); `above` is the chain of referenced versions that
     /// led here. A registry keeps references acyclic (a version can only reference versions
     /// that existed before it), but a misbehaving one could answer with a cycle: that is an
     /// error, not an endless walk.
     fn dependencies<'a>(
         &'a self,
         references: &'a [SchemaReference],
+        skip_built_ins: bool,
         above: Vec<(String, i32)>,
     ) -> BoxFuture<'a, Result<Vec<Dependency>>> {
         Box::pin(async move {
             let mut out = Vec::with_capacity(references.len());
             for r in references {
+                if skip_built_ins && crate::protobuf::is_built_in(&r.name) {
+                    continue;
+                }
                 let here = (r.subject.clone(), r.version);
                 if above.contains(&here) {
                     let chain: Vec<String> = above
@@ -547,7 +557,9 @@ impl RegistryClient {
                 let def = self.referenced_version(&r.subject, r.version).await?;
                 let mut chain = above.clone();
                 chain.push(here);
-                let dependencies = self.dependencies(&def.references, chain).await?;
+                let dependencies = self
+                    .dependencies(&def.references, skip_built_ins, chain)
+                    .await?;
                 out.push(Dependency {
                     name: r.name.clone(),
                     subject: r.subject.clone(),

@@ -69,7 +69,7 @@ impl ProtoImport {
     pub fn of_file(file: &FileDescriptor) -> Vec<ProtoImport> {
         use prost::Message as _;
         file.dependencies()
-            .filter(|d| !is_well_known(d.name()))
+            .filter(|d| !is_built_in(d.name()))
             .map(|d| ProtoImport {
                 name: d.name().to_string(),
                 schema: base64::engine::general_purpose::STANDARD
@@ -96,7 +96,7 @@ impl ProtoImport {
 /// (`google/protobuf/…`), Google's common types (`google/type/…`) and Confluent's own
 /// (`confluent/meta.proto`, `confluent/type/decimal.proto`). The same prefixes as
 /// confluent-kafka's `_is_builtin`, applied with its default `skip.known.types`.
-fn is_well_known(import: &str) -> bool {
+pub(crate) fn is_built_in(import: &str) -> bool {
     ["google/protobuf/", "google/type/", "confluent/"]
         .iter()
         .any(|prefix| import.starts_with(prefix))
@@ -106,7 +106,7 @@ fn is_well_known(import: &str) -> bool {
 fn without_built_ins(imports: Vec<ProtoImport>) -> Vec<ProtoImport> {
     imports
         .into_iter()
-        .filter(|i| !is_well_known(&i.name))
+        .filter(|i| !is_built_in(&i.name))
         .map(|i| ProtoImport {
             imports: without_built_ins(i.imports),
             ..i

@@ -538,6 +538,84 @@ message Due { common.Money amount = 1; google.type.Date on = 2; google.protobuf.
     );
 }
 
+#[derive(Clone, PartialEq, prost::Message)]
+struct Due {
+    #[prost(int32, tag = "1")]
+    x: i32,
+}
+
+impl prost::Name for Due {
+    const NAME: &'static str = "Due";
+    const PACKAGE: &'static str = "b";
+}
+
+async fn a_reference_to_a_built_in_file_is_not_fetched_when_decoding(registry: Registry) {
+    // A root registered (by some other client) with a reference to confluent/meta.proto, which
+    // Confluent's deserializers skip in favour of their built-in copy.
+    const ROOT: &str = "syntax = \"proto3\";\npackage b;\nimport \"confluent/meta.proto\";\n\
+                        message Due { int32 x = 1; }\n";
+    let http = reqwest::Client::new();
+    let post = |subject: &str, body: serde_json::Value| {
+        http.post(format!("{}/subjects/{subject}/versions", registry.url))
+            .json(&body)
+            .send()
+    };
+    let meta: serde_json::Value = post(
+        "confluent%2Fmeta.proto",
+        serde_json::json!({"schemaType": "PROTOBUF",
+            "schema": "syntax = \"proto3\";\npackage confluent;\nmessage Placeholder {}\n"}),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(meta["version"], 1, "{meta}");
+    let root: serde_json::Value = post(
+        "dues-value",
+        serde_json::json!({"schemaType": "PROTOBUF", "schema": ROOT, "references": [
+            {"name": "confluent/meta.proto", "subject": "confluent/meta.proto", "version": 1}]}),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let id = root["id"].as_i64().unwrap_or_else(|| panic!("{root}")) as i32;
+
+    let relay = CountingRelay::start(&registry).await;
+    let ser = ProtobufSerializer::<Due>::new(
+        relay.client(),
+        ROOT,
+        SerializerConfig {
+            auto_register_schemas: false,
+            use_schema_id: Some(id),
+            ..SerializerConfig::default()
+        },
+    )
+    .unwrap();
+    let out = ser
+        .serialize("dues", Field::Value, &Due { x: 5 })
+        .await
+        .unwrap();
+    let back = ProtobufDeserializer::<Due>::new(relay.client())
+        .deserialize(Field::Value, &[], &out.payload)
+        .await
+        .unwrap();
+    assert_eq!(back, Due { x: 5 });
+    let requests = relay.requests();
+    assert!(
+        requests
+            .iter()
+            .all(|r| !r.contains("confluent%2Fmeta.proto")),
+        "{requests:?}"
+    );
+    assert!(
+        relay.count(&format!("GET /schemas/ids/{id}")) >= 1,
+        "{requests:?}"
+    );
+}
+
 crate::on_both_engines!(
     a_prost_message_carries_its_message_indexes_and_round_trips,
     a_dynamic_message_registers_its_file_and_decodes_as_the_prost_type,
@@ -545,5 +623,6 @@ crate::on_both_engines!(
     without_auto_register_a_missing_import_is_the_registrys_error,
     a_chain_of_imports_is_registered_innermost_first_and_each_reference_fetched_once,
     built_in_imports_are_never_registered_as_references,
+    a_reference_to_a_built_in_file_is_not_fetched_when_decoding,
     use_latest_with_metadata_picks_the_protobuf_version_and_its_message_indexes,
 );
