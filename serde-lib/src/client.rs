@@ -3,8 +3,9 @@
 //! roots and timeouts; and the caches the serializers rely on.
 //!
 //! Caches: id → parsed schema and GUID → parsed schema (parsed once, shared as `Arc`), subject
-//! → latest version (with a time to live), and (subject, schema) → registered id for register
-//! and lookup. Concurrent misses of one key share one request; errors are never cached.
+//! → latest version (with a time to live), (subject, schema) → registered id for register
+//! and lookup, and (subject, version) → schema for the references of fetched schemas (a
+//! version never changes its schema, so these never expire). Concurrent misses of one key share one request; errors are never cached.
 //! This module knows HTTP and JSON; it asks strata-schema to parse.
 
 use std::collections::BTreeMap;
@@ -202,6 +203,9 @@ struct Inner {
     latest_with_metadata: OnceMap<(String, BTreeMap<String, String>), Arc<RegisteredSchema>>,
     latest_ttl: Duration,
     registered: OnceMap<RegisterKey, Arc<RegisteredSchema>>,
+    /// Referenced versions, fetched once however many schemas reference them (as
+    /// confluent-kafka caches `get_version` by subject and version).
+    referenced: OnceMap<(String, i32), Arc<SchemaDef>>,
 }
 
 /// A Confluent-compatible schema-registry client. Cheap to clone; clones share caches.
@@ -277,6 +281,7 @@ impl RegistryClient {
                 latest_with_metadata: OnceMap::with_ttl(config.latest_ttl),
                 latest_ttl: config.latest_ttl,
                 registered: OnceMap::new(),
+                referenced: OnceMap::new(),
             }),
         })
     }
@@ -489,7 +494,12 @@ impl RegistryClient {
 
     /// Parse `def`, fetching its references (recursively) first.
     pub async fn parse(&self, def: &SchemaDef) -> Result<ParsedSchema> {
-        let dependencies = self.dependencies(&def.references).await?;
+        // Confluent's deserializers skip Protobuf references to the files every client has
+        // built in (confluent-kafka's `_resolve_named_schema`); so do we, and parse with ours.
+        let skip_built_ins = def.schema_type()? == SchemaType::Protobuf;
+        let dependencies = self
+            .dependencies(&def.references, skip_built_ins, Vec::new())
+            .await?;
         // Schemas from the registry were validated when registered: parse leniently.
         Ok(ParsedSchema::parse(
             def.schema_type()?,
@@ -501,22 +511,61 @@ impl RegistryClient {
         )?)
     }
 
+    /// The schema of `version` of `subject`, named by a reference; cached.
+    async fn referenced_version(&self, subject: &str, version: i32) -> Result<Arc<SchemaDef>> {
+        let key = (subject.to_string(), version);
+        if let Some(hit) = self.inner.referenced.get(&key) {
+            return Ok(hit);
+        }
+        self.inner
+            .referenced
+            .get_or_try_init(key, || async {
+                Ok(Arc::new(self.version(subject, Some(version)).await?.def))
+            })
+            .await
+    }
+
+    /// The references resolved, recursively (Protobuf's built-in files left out with
+    /// `skip_built_ins`); `above` is the chain of referenced versions that
+    /// led here. A registry keeps references acyclic (a version can only reference versions
+    /// that existed before it), but a misbehaving one could answer with a cycle: that is an
+    /// error, not an endless walk.
     fn dependencies<'a>(
         &'a self,
         references: &'a [SchemaReference],
+        skip_built_ins: bool,
+        above: Vec<(String, i32)>,
     ) -> BoxFuture<'a, Result<Vec<Dependency>>> {
         Box::pin(async move {
             let mut out = Vec::with_capacity(references.len());
             for r in references {
-                let v = self.version(&r.subject, Some(r.version)).await?;
-                let def = v.def;
-                let dependencies = self.dependencies(&def.references).await?;
+                if skip_built_ins && crate::protobuf::is_built_in(&r.name) {
+                    continue;
+                }
+                let here = (r.subject.clone(), r.version);
+                if above.contains(&here) {
+                    let chain: Vec<String> = above
+                        .iter()
+                        .chain(std::iter::once(&here))
+                        .map(|(s, v)| format!("{s} v{v}"))
+                        .collect();
+                    return Err(Error::Deserialize(format!(
+                        "the registry's schema references form a cycle: {}",
+                        chain.join(" -> ")
+                    )));
+                }
+                let def = self.referenced_version(&r.subject, r.version).await?;
+                let mut chain = above.clone();
+                chain.push(here);
+                let dependencies = self
+                    .dependencies(&def.references, skip_built_ins, chain)
+                    .await?;
                 out.push(Dependency {
                     name: r.name.clone(),
                     subject: r.subject.clone(),
                     version: r.version,
                     schema_type: def.schema_type()?,
-                    schema: def.schema,
+                    schema: def.schema.clone(),
                     dependencies,
                 });
             }
@@ -654,6 +703,63 @@ fn encode(segment: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A registry that answers every `GET /subjects/{a,b}/versions/1` with a schema
+    /// referencing the other: a cycle no real registry stores, so it takes a stand-in.
+    async fn cyclic_registry() -> String {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                tokio::spawn(async move {
+                    let mut buf = vec![0u8; 4096];
+                    while let Ok(n) = socket.read(&mut buf).await {
+                        if n == 0 {
+                            break;
+                        }
+                        let request = String::from_utf8_lossy(&buf[..n]).into_owned();
+                        let (me, other) = if request.starts_with("GET /subjects/a/") {
+                            ("a", "b")
+                        } else {
+                            ("b", "a")
+                        };
+                        let body = serde_json::json!({
+                            "subject": me, "version": 1, "id": 1, "schemaType": "PROTOBUF",
+                            "schema": "syntax = \"proto3\";",
+                            "references": [{"name": other, "subject": other, "version": 1}],
+                        })
+                        .to_string();
+                        let answer = format!(
+                            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n\
+                             content-length: {}\r\n\r\n{body}",
+                            body.len()
+                        );
+                        if socket.write_all(answer.as_bytes()).await.is_err() {
+                            break;
+                        }
+                    }
+                });
+            }
+        });
+        url
+    }
+
+    #[tokio::test]
+    async fn cyclic_references_from_a_registry_are_an_error_naming_the_cycle() {
+        let client = RegistryClient::new(RegistryConfig::new(&cyclic_registry().await)).unwrap();
+        let mut def = SchemaDef::new(SchemaType::Protobuf, "syntax = \"proto3\";");
+        def.references = vec![SchemaReference {
+            name: "a".into(),
+            subject: "a".into(),
+            version: 1,
+        }];
+        let err = client.parse(&def).await.unwrap_err();
+        assert!(
+            err.to_string().contains("cycle: a v1 -> b v1 -> a v1"),
+            "{err}"
+        );
+    }
 
     #[test]
     fn subjects_are_percent_encoded_in_paths() {

@@ -3,12 +3,12 @@
 //! the payload holds); the user's prost type does the encoding, so no dynamic message is built
 //! on the typed path.
 //!
-//! Imports other than the well-known types (`google/protobuf/…`, built in) become schema
-//! references, as confluent-kafka's serializers make them: each imported file is registered
-//! (with `auto_register_schemas`, else looked up) under a subject named after its import path
-//! (Confluent's default reference subject name strategy), imports first, and the root schema is
-//! registered with `references` `[{name, subject, version}]`. Deserializers resolve the
-//! references of a schema fetched by id.
+//! Imports other than the built-in files (`google/protobuf/…`, `google/type/…`, `confluent/…`)
+//! become schema references, as confluent-kafka's serializers make them: each imported file is
+//! registered (with `auto_register_schemas`, else looked up) under a subject named after its
+//! import path (Confluent's default reference subject name strategy), imports first, and the
+//! root schema is registered with `references` `[{name, subject, version}]`. Deserializers
+//! resolve the references of a schema fetched by id (each referenced version fetched once).
 
 use std::marker::PhantomData;
 use std::sync::Arc;
@@ -69,7 +69,7 @@ impl ProtoImport {
     pub fn of_file(file: &FileDescriptor) -> Vec<ProtoImport> {
         use prost::Message as _;
         file.dependencies()
-            .filter(|d| !is_well_known(d.name()))
+            .filter(|d| !is_built_in(d.name()))
             .map(|d| ProtoImport {
                 name: d.name().to_string(),
                 schema: base64::engine::general_purpose::STANDARD
@@ -91,9 +91,27 @@ impl ProtoImport {
     }
 }
 
-/// The well-known types every Protobuf parser has built in: never references.
-fn is_well_known(import: &str) -> bool {
-    import.starts_with("google/protobuf/")
+/// The files Confluent's serializers never register as references, because every Confluent
+/// client and registry has them built in (strata-schema too): the well-known types
+/// (`google/protobuf/…`), Google's common types (`google/type/…`) and Confluent's own
+/// (`confluent/meta.proto`, `confluent/type/decimal.proto`). The same prefixes as
+/// confluent-kafka's `_is_builtin`, applied with its default `skip.known.types`.
+pub(crate) fn is_built_in(import: &str) -> bool {
+    ["google/protobuf/", "google/type/", "confluent/"]
+        .iter()
+        .any(|prefix| import.starts_with(prefix))
+}
+
+/// `imports` with the built-in files left out, at every depth.
+fn without_built_ins(imports: Vec<ProtoImport>) -> Vec<ProtoImport> {
+    imports
+        .into_iter()
+        .filter(|i| !is_built_in(&i.name))
+        .map(|i| ProtoImport {
+            imports: without_built_ins(i.imports),
+            ..i
+        })
+        .collect()
 }
 
 /// Register (with `auto_register_schemas`) or look up each import, its own imports first,
@@ -153,6 +171,9 @@ impl ProtoWriter {
         config: SerializerConfig,
     ) -> Result<Self> {
         config.validate()?;
+        // Built-in files the caller listed anyway are neither registered nor parsed from the
+        // caller's copy: every Confluent client uses its built-in version of them.
+        let imports = without_built_ins(imports);
         let dependencies: Vec<Dependency> = imports.iter().map(ProtoImport::dependency).collect();
         let parsed = ProtobufSchema::parse(schema_text, &dependencies, ParseOptions::default())?;
         if parsed.message_indexes(&message).is_none() {
@@ -259,7 +280,8 @@ impl<T: prost::Message + prost::Name> ProtobufSerializer<T> {
     }
 
     /// A serializer registering `proto`, which imports `imports` (registered first, as
-    /// schema references; well-known types need not be listed).
+    /// schema references). Built-in files (`google/protobuf/…`, `google/type/…`,
+    /// `confluent/…`) need not be listed, and are ignored if they are.
     pub fn with_imports(
         client: RegistryClient,
         proto: &str,
@@ -456,5 +478,54 @@ impl Deserializer<DynamicMessage> for ProtobufDynamicDeserializer {
         payload: &[u8],
     ) -> Result<DynamicMessage> {
         ProtobufDynamicDeserializer::deserialize(self, field, headers, payload).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::RegistryConfig;
+
+    #[derive(Clone, PartialEq, prost::Message)]
+    struct Due {
+        #[prost(int32, tag = "1")]
+        x: i32,
+    }
+
+    impl prost::Name for Due {
+        const NAME: &'static str = "Due";
+        const PACKAGE: &'static str = "b";
+    }
+
+    #[test]
+    fn built_in_files_listed_as_imports_are_left_to_the_built_in_versions() {
+        const ROOT: &str = "syntax = \"proto3\";\npackage b;\nimport \"confluent/meta.proto\";\n\
+                            import \"google/type/date.proto\";\nmessage Due { int32 x = 1; }\n";
+        // The caller's copies: confluent/meta.proto as a serialized descriptor (as
+        // ProtoImport::of_file would make it) and google/type/date.proto as garbage. Neither
+        // is used, so neither can break the schema (nor send the parser round in circles).
+        let parsed = ProtobufSchema::parse(ROOT, &[], ParseOptions::default()).unwrap();
+        let file = parsed.message_descriptor("b.Due").unwrap().parent_file();
+        let meta = file
+            .dependencies()
+            .find(|d| d.name() == "confluent/meta.proto")
+            .unwrap();
+        use prost::Message as _;
+        let meta = base64::engine::general_purpose::STANDARD
+            .encode(meta.file_descriptor_proto().encode_to_vec());
+        let client = RegistryClient::new(RegistryConfig::new("http://127.0.0.1:1")).unwrap();
+        let ser = ProtobufSerializer::<Due>::with_imports(
+            client,
+            ROOT,
+            vec![
+                ProtoImport::new("confluent/meta.proto", meta),
+                ProtoImport::new("google/type/date.proto", "not a proto file"),
+            ],
+            SerializerConfig::default(),
+        )
+        .unwrap();
+        assert!(ser.writer.imports.is_empty());
+        // And a descriptor's file never lists them.
+        assert!(ProtoImport::of_file(&file).is_empty());
     }
 }

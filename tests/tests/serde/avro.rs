@@ -1,5 +1,7 @@
 //! Avro serializers and deserializers against a live registry.
 
+use std::time::Duration;
+
 use serde::{Deserialize, Serialize};
 use strata_serde::wire::{self, SchemaId, VALUE_SCHEMA_ID_HEADER};
 use strata_serde::{
@@ -255,6 +257,74 @@ async fn use_latest_with_metadata_writes_with_the_version_its_properties_pick(re
     assert!(AvroSerializer::<Order>::new(registry.client(), ORDER_V1, both).is_err());
 }
 
+async fn use_latest_with_metadata_sees_a_newly_matching_version_once_the_ttl_runs_out(
+    registry: Registry,
+) {
+    let register = |schema: &'static str| {
+        let url = format!("{}/subjects/orders-value/versions", registry.url);
+        async move {
+            let body: serde_json::Value = reqwest::Client::new()
+                .post(url)
+                .json(&serde_json::json!({
+                    "schema": schema,
+                    "metadata": {"properties": {"env": "prod"}},
+                }))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            body["id"].as_i64().unwrap_or_else(|| panic!("{body}")) as i32
+        }
+    };
+    let first = register(ORDER_V1).await;
+    let ttl = Duration::from_millis(1000);
+    let mut config = RegistryConfig::new(&registry.url);
+    config.latest_ttl = ttl;
+    let ser = AvroSerializer::<Order>::new(
+        RegistryClient::new(config).unwrap(),
+        ORDER_V1,
+        SerializerConfig {
+            auto_register_schemas: false,
+            use_latest_with_metadata: Some([("env".to_string(), "prod".to_string())].into()),
+            ..SerializerConfig::default()
+        },
+    )
+    .unwrap();
+    let written_with = |payload: &[u8]| wire::parse_prefix(payload, false).unwrap().schema;
+    let cached_at = std::time::Instant::now();
+    let out = ser
+        .serialize("orders", Field::Value, &order())
+        .await
+        .unwrap();
+    assert_eq!(written_with(&out.payload), SchemaId::Id(first));
+    // A second prod version: the cached choice holds until the time to live runs out
+    // (checked only when this machine got here within it).
+    let second = register(ORDER_V2).await;
+    let out = ser
+        .serialize("orders", Field::Value, &order())
+        .await
+        .unwrap();
+    if cached_at.elapsed() < ttl {
+        assert_eq!(
+            written_with(&out.payload),
+            SchemaId::Id(first),
+            "still cached"
+        );
+    }
+    tokio::time::sleep(ttl + Duration::from_millis(100)).await;
+    let out = ser
+        .serialize("orders", Field::Value, &order())
+        .await
+        .unwrap();
+    assert_eq!(
+        written_with(&out.payload),
+        SchemaId::Id(second),
+        "after the TTL"
+    );
+}
+
 async fn without_auto_register_an_unknown_schema_fails_with_the_registrys_code(registry: Registry) {
     let config = SerializerConfig {
         auto_register_schemas: false,
@@ -370,6 +440,7 @@ async fn an_unreachable_registry_is_a_transient_error() {
 crate::on_both_engines!(
     a_typed_value_registers_its_schema_and_round_trips,
     use_latest_with_metadata_writes_with_the_version_its_properties_pick,
+    use_latest_with_metadata_sees_a_newly_matching_version_once_the_ttl_runs_out,
     a_new_reader_schema_reads_data_written_with_the_old_one,
     header_placement_puts_the_guid_in_the_header_and_decodes,
     a_guid_prefix_decodes_like_an_id_prefix,

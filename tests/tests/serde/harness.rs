@@ -1,6 +1,8 @@
 //! A registry on a loopback port over a fresh SQLite file or PostgreSQL database, a client for
-//! it, and a bundled broker in a temp dir.
+//! it, a counting TCP relay in front of it (to see which requests a client makes), and a
+//! bundled broker in a temp dir.
 
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use strata_registry::{Application, ServerConfig};
@@ -92,6 +94,96 @@ impl Drop for Registry {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
+    }
+}
+
+/// A TCP relay to a registry that keeps the request line (`GET /path HTTP/1.1`) of every
+/// HTTP request passing through it, so tests can count what a client asked for. It relays
+/// bytes unchanged: the registry behind it is the real one.
+pub struct CountingRelay {
+    pub url: String,
+    requests: Arc<Mutex<Vec<String>>>,
+}
+
+impl CountingRelay {
+    pub async fn start(registry: &Registry) -> CountingRelay {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let upstream = registry
+            .url
+            .strip_prefix("http://")
+            .expect("an http:// registry")
+            .to_string();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("relay binds");
+        let url = format!("http://{}", listener.local_addr().expect("relay address"));
+        let requests = Arc::new(Mutex::new(Vec::new()));
+        let seen = requests.clone();
+        tokio::spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                let Ok(server) = tokio::net::TcpStream::connect(&upstream).await else {
+                    continue;
+                };
+                let seen = seen.clone();
+                tokio::spawn(async move {
+                    let (mut client_read, mut client_write) = client.into_split();
+                    let (mut server_read, mut server_write) = server.into_split();
+                    tokio::spawn(async move {
+                        let _ = tokio::io::copy(&mut server_read, &mut client_write).await;
+                    });
+                    // Request lines are found in the client's bytes: a line ending in the
+                    // HTTP version, from its method on (a request after a JSON body, which
+                    // ends without a line break, shares a line with that body).
+                    let mut pending = Vec::new();
+                    let mut buf = [0u8; 8192];
+                    loop {
+                        let n = match client_read.read(&mut buf).await {
+                            Ok(0) | Err(_) => break,
+                            Ok(n) => n,
+                        };
+                        pending.extend_from_slice(&buf[..n]);
+                        while let Some(end) = pending.windows(2).position(|w| w == b"\r\n") {
+                            let line = String::from_utf8_lossy(&pending[..end]).into_owned();
+                            pending.drain(..end + 2);
+                            let start = ["GET /", "POST /", "PUT /", "DELETE /"]
+                                .iter()
+                                .filter_map(|m| line.rfind(m))
+                                .max();
+                            if let (Some(start), true) = (start, line.ends_with(" HTTP/1.1")) {
+                                seen.lock()
+                                    .expect("relay log")
+                                    .push(line[start..].to_string());
+                            }
+                        }
+                        if server_write.write_all(&buf[..n]).await.is_err() {
+                            break;
+                        }
+                    }
+                });
+            }
+        });
+        CountingRelay { url, requests }
+    }
+
+    /// A client of the registry through this relay.
+    pub fn client(&self) -> RegistryClient {
+        RegistryClient::new(RegistryConfig::new(&self.url)).expect("client")
+    }
+
+    /// How many requests so far had exactly this request line, e.g. `GET /schemas/ids/1`.
+    pub fn count(&self, method_and_path: &str) -> usize {
+        let line = format!("{method_and_path} HTTP/1.1");
+        self.requests
+            .lock()
+            .expect("relay log")
+            .iter()
+            .filter(|l| **l == line)
+            .count()
+    }
+
+    /// Every request line so far (for assert messages).
+    pub fn requests(&self) -> Vec<String> {
+        self.requests.lock().expect("relay log").clone()
     }
 }
 

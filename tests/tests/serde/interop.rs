@@ -1,5 +1,6 @@
 //! Bytes written by confluent-kafka for Python's serializers (Avro, Protobuf with a nested
-//! message, JSON Schema) decode in Strata, and Strata's decode in Python, through one
+//! message and with an imported file as a schema reference, JSON Schema) decode in Strata, and
+//! Strata's decode in Python, through one
 //! `strata serve`-equivalent registry. Uses the venv `scripts/test.sh` creates
 //! (target/interop-venv); without it the tests say so and pass, as the venv is CI's to provide.
 
@@ -101,6 +102,63 @@ message Order {
   repeated Line lines = 2;
 }
 message Refund { int64 order_id = 1; }
+"#;
+
+/// confluent-kafka's ProtobufSerializer/Deserializer for `interop.Bill`, whose file
+/// `interop/bill.proto` imports `interop/money.proto` (a schema reference) and the well-known
+/// `google/protobuf/timestamp.proto` (never one); argv: url, mode. Python registers the import
+/// first, under its import path, as Strata must read it.
+const PROTOBUF_REFS_SCRIPT: &str = r#"
+import sys
+from confluent_kafka.schema_registry import SchemaRegistryClient
+from confluent_kafka.schema_registry.protobuf import ProtobufDeserializer, ProtobufSerializer
+from confluent_kafka.serialization import MessageField, SerializationContext
+from google.protobuf import descriptor_pb2, descriptor_pool, json_format, message_factory
+from google.protobuf import timestamp_pb2
+
+T = descriptor_pb2.FieldDescriptorProto
+pool = descriptor_pool.DescriptorPool()
+ts = descriptor_pb2.FileDescriptorProto()
+timestamp_pb2.DESCRIPTOR.CopyToProto(ts)
+pool.Add(ts)
+money = descriptor_pb2.FileDescriptorProto(name="interop/money.proto", package="interop", syntax="proto3")
+m = money.message_type.add(name="Money")
+m.field.add(name="currency", number=1, type=T.TYPE_STRING, label=T.LABEL_OPTIONAL)
+m.field.add(name="cents", number=2, type=T.TYPE_INT64, label=T.LABEL_OPTIONAL)
+pool.Add(money)
+bill = descriptor_pb2.FileDescriptorProto(name="interop/bill.proto", package="interop", syntax="proto3",
+    dependency=["interop/money.proto", "google/protobuf/timestamp.proto"])
+b = bill.message_type.add(name="Bill")
+b.field.add(name="id", number=1, type=T.TYPE_INT64, label=T.LABEL_OPTIONAL)
+b.field.add(name="total", number=2, type=T.TYPE_MESSAGE, type_name=".interop.Money", label=T.LABEL_OPTIONAL)
+b.field.add(name="at", number=3, type=T.TYPE_MESSAGE, type_name=".google.protobuf.Timestamp",
+            label=T.LABEL_OPTIONAL)
+pool.Add(bill)
+
+url, mode = sys.argv[1], sys.argv[2]
+cls = message_factory.GetMessageClass(pool.FindMessageTypeByName("interop.Bill"))
+client = SchemaRegistryClient({"url": url})
+conf = {"use.deprecated.format": False}
+ctx = SerializationContext("interop-refs", MessageField.VALUE)
+data = sys.stdin.read()
+if mode == "serialize":
+    msg = json_format.Parse(data, cls())
+    sys.stdout.write(ProtobufSerializer(cls, client, conf)(msg, ctx).hex())
+else:
+    msg = ProtobufDeserializer(cls, conf)(bytes.fromhex(data), ctx)
+    sys.stdout.write(json_format.MessageToJson(msg, preserving_proto_field_name=True, indent=None))
+"#;
+
+/// The files [`PROTOBUF_REFS_SCRIPT`] builds, as .proto text.
+const MONEY_PROTO: &str = r#"syntax = "proto3";
+package interop;
+message Money { string currency = 1; int64 cents = 2; }
+"#;
+const BILL_PROTO: &str = r#"syntax = "proto3";
+package interop;
+import "interop/money.proto";
+import "google/protobuf/timestamp.proto";
+message Bill { int64 id = 1; Money total = 2; google.protobuf.Timestamp at = 3; }
 "#;
 
 /// confluent-kafka's JSONSerializer/JSONDeserializer; argv: url, schema, mode. The
@@ -351,6 +409,110 @@ async fn protobuf_bytes_from_strata_decode_in_confluent_kafka_python() {
     assert_eq!(
         back,
         serde_json::json!({"id": "11", "lines": [{"sku": "d", "quantity": 4}]})
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn protobuf_references_registered_by_python_resolve_in_strata_and_back() {
+    let Some(python) = python() else { return };
+    let registry = Registry::start().await;
+    let json = r#"{"id": "3", "total": {"currency": "EUR", "cents": "1250"}, "at": "2026-01-02T03:04:05Z"}"#;
+    let out = python_blocking(
+        python.clone(),
+        PROTOBUF_REFS_SCRIPT,
+        vec![registry.url.clone(), "serialize".into()],
+        json.into(),
+    )
+    .await;
+    let bytes = unhex(out.trim());
+    // Python registered the import under its path and referenced it from the root.
+    let root: serde_json::Value = reqwest::get(format!(
+        "{}/subjects/interop-refs-value/versions/1",
+        registry.url
+    ))
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(
+        root["references"],
+        serde_json::json!([{"name": "interop/money.proto", "subject": "interop/money.proto", "version": 1}]),
+        "{root}"
+    );
+    // Strata resolves the reference when it fetches the root by id.
+    let m = ProtobufDynamicDeserializer::new(registry.client())
+        .deserialize(Field::Value, &[], &bytes)
+        .await
+        .unwrap();
+    assert_eq!(m.descriptor().full_name(), "interop.Bill");
+    let total = m.get_field_by_name("total").unwrap();
+    assert_eq!(
+        total
+            .as_message()
+            .unwrap()
+            .get_field_by_name("cents")
+            .as_deref(),
+        Some(&Value::I64(1250))
+    );
+
+    // Strata's serializer for the same files finds Python's registrations (the same import
+    // subject and root), and Python reads its bytes.
+    let parsed = ProtobufSchema::parse(
+        BILL_PROTO,
+        &[strata_schema::Dependency {
+            name: "interop/money.proto".into(),
+            subject: "interop/money.proto".into(),
+            version: 1,
+            schema_type: strata_schema::SchemaType::Protobuf,
+            schema: MONEY_PROTO.into(),
+            dependencies: Vec::new(),
+        }],
+        ParseOptions::default(),
+    )
+    .unwrap();
+    let bill = parsed.message_descriptor("interop.Bill").unwrap();
+    let mut money = DynamicMessage::new(
+        bill.parent_pool()
+            .get_message_by_name("interop.Money")
+            .unwrap(),
+    );
+    money.set_field_by_name("currency", Value::String("USD".into()));
+    money.set_field_by_name("cents", Value::I64(99));
+    let mut m = DynamicMessage::new(bill.clone());
+    m.set_field_by_name("id", Value::I64(4));
+    m.set_field_by_name("total", Value::Message(money));
+    let ser = ProtobufDynamicSerializer::new(registry.client(), bill, SerializerConfig::default())
+        .unwrap();
+    let out = ser
+        .serialize("interop-refs", Field::Value, &m)
+        .await
+        .unwrap();
+    let money_versions: Vec<i32> = reqwest::get(format!(
+        "{}/subjects/interop%2Fmoney.proto/versions",
+        registry.url
+    ))
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(
+        money_versions,
+        vec![1],
+        "the import is not registered twice"
+    );
+    let json = python_blocking(
+        python,
+        PROTOBUF_REFS_SCRIPT,
+        vec![registry.url.clone(), "deserialize".into()],
+        hex(&out.payload),
+    )
+    .await;
+    let back: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(
+        back,
+        serde_json::json!({"id": "4", "total": {"currency": "USD", "cents": "99"}})
     );
 }
 

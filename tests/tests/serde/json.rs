@@ -1,6 +1,7 @@
 //! JSON Schema serializers and deserializers against a live registry.
 
 use serde::{Deserialize, Serialize};
+use strata_serde::wire::{self, SchemaId};
 use strata_serde::{Error, Field, JsonDeserializer, JsonSerializer, SerializerConfig};
 
 use crate::harness::Registry;
@@ -55,7 +56,57 @@ async fn an_invalid_json_value_is_rejected_with_the_violations(registry: Registr
     }
 }
 
+async fn use_latest_with_metadata_writes_json_with_the_version_its_properties_pick(
+    registry: Registry,
+) {
+    // Two versions told apart by their metadata (the second only adds a description).
+    let v2 = PERSON.replacen('{', r#"{"description":"someone","#, 1);
+    let http = reqwest::Client::new();
+    let mut ids = Vec::new();
+    for (schema, env) in [(PERSON, "prod"), (v2.as_str(), "dev")] {
+        let body: serde_json::Value = http
+            .post(format!("{}/subjects/people-value/versions", registry.url))
+            .json(&serde_json::json!({
+                "schemaType": "JSON",
+                "schema": schema,
+                "metadata": {"properties": {"env": env}},
+            }))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        ids.push(body["id"].as_i64().unwrap_or_else(|| panic!("{body}")) as i32);
+    }
+    assert_ne!(ids[0], ids[1]);
+    let p = Person {
+        name: "Ada".into(),
+        age: 36,
+    };
+    for (env, id) in [("prod", ids[0]), ("dev", ids[1])] {
+        let config = SerializerConfig {
+            auto_register_schemas: false,
+            use_latest_with_metadata: Some([("env".to_string(), env.to_string())].into()),
+            ..SerializerConfig::default()
+        };
+        let ser = JsonSerializer::<Person>::new(registry.client(), PERSON, config).unwrap();
+        let out = ser.serialize("people", Field::Value, &p).await.unwrap();
+        assert_eq!(
+            wire::parse_prefix(&out.payload, false).unwrap().schema,
+            SchemaId::Id(id),
+            "env={env}"
+        );
+        let back = JsonDeserializer::<Person>::new(registry.client())
+            .deserialize(Field::Value, &[], &out.payload)
+            .await
+            .unwrap();
+        assert_eq!(back, p, "env={env}");
+    }
+}
+
 crate::on_both_engines!(
     a_valid_json_value_round_trips,
     an_invalid_json_value_is_rejected_with_the_violations,
+    use_latest_with_metadata_writes_json_with_the_version_its_properties_pick,
 );

@@ -8,7 +8,7 @@ use strata_serde::{
     ProtobufDynamicSerializer, ProtobufSerializer, SerializerConfig,
 };
 
-use crate::harness::Registry;
+use crate::harness::{CountingRelay, Registry};
 
 const PROTO: &str = r#"syntax = "proto3";
 package shop;
@@ -287,9 +287,342 @@ async fn without_auto_register_a_missing_import_is_the_registrys_error(registry:
     .is_err());
 }
 
+/// Imports [`COMMON`] in turn: a chain root → `billing/line.proto` → `common/money.proto`.
+const LINE: &str = r#"syntax = "proto3";
+package billing;
+import "common/money.proto";
+message Line { string sku = 1; common.Money price = 2; }
+"#;
+
+/// A root importing [`LINE`]; `extra` makes a second root schema (another id) with the same
+/// import.
+fn bill_proto(extra: &str) -> String {
+    format!(
+        "syntax = \"proto3\";\npackage billing;\nimport \"billing/line.proto\";\n\
+         message Bill {{ int64 id = 1; repeated Line lines = 2; }}\n{extra}"
+    )
+}
+
+fn dependency(name: &str, schema: &str, dependencies: Vec<Dependency>) -> Dependency {
+    Dependency {
+        name: name.into(),
+        subject: name.into(),
+        version: 1,
+        schema_type: SchemaType::Protobuf,
+        schema: schema.into(),
+        dependencies,
+    }
+}
+
+/// A `billing.Bill` dynamic message of `root` (which imports the line → money chain).
+fn bill(root: &str, id: i64) -> DynamicMessage {
+    let parsed = ProtobufSchema::parse(
+        root,
+        &[dependency(
+            "billing/line.proto",
+            LINE,
+            vec![dependency("common/money.proto", COMMON, Vec::new())],
+        )],
+        ParseOptions::default(),
+    )
+    .unwrap();
+    let descriptor = parsed.message_descriptor("billing.Bill").unwrap();
+    let pool = descriptor.parent_pool().clone();
+    let mut money = DynamicMessage::new(pool.get_message_by_name("common.Money").unwrap());
+    money.set_field_by_name("currency", Value::String("EUR".into()));
+    money.set_field_by_name("cents", Value::I64(250));
+    let mut line = DynamicMessage::new(pool.get_message_by_name("billing.Line").unwrap());
+    line.set_field_by_name("sku", Value::String("lamp".into()));
+    line.set_field_by_name("price", Value::Message(money));
+    let mut m = DynamicMessage::new(descriptor);
+    m.set_field_by_name("id", Value::I64(id));
+    m.set_field_by_name("lines", Value::List(vec![Value::Message(line)]));
+    m
+}
+
+async fn a_chain_of_imports_is_registered_innermost_first_and_each_reference_fetched_once(
+    registry: Registry,
+) {
+    let client = registry.client();
+    let (root_a, root_b) = (
+        bill_proto(""),
+        bill_proto("message Note { string text = 1; }\n"),
+    );
+    let mut payloads = Vec::new();
+    for (topic, root, id) in [("bills-a", &root_a, 1), ("bills-b", &root_b, 2)] {
+        let m = bill(root, id);
+        let ser = ProtobufDynamicSerializer::new(
+            client.clone(),
+            m.descriptor(),
+            SerializerConfig::default(),
+        )
+        .unwrap();
+        payloads.push(
+            ser.serialize(topic, Field::Value, &m)
+                .await
+                .unwrap()
+                .payload,
+        );
+    }
+    // Each file under its import path, each referencing what it imports (the registry refuses
+    // a reference to a subject that does not exist yet, so this also shows the order).
+    let common = version(&registry, "common%2Fmoney.proto").await;
+    assert_eq!(common["version"], 1, "{common}");
+    assert!(
+        common["references"].as_array().is_none_or(|r| r.is_empty()),
+        "the well-known import is no reference: {common}"
+    );
+    let line = version(&registry, "billing%2Fline.proto").await;
+    assert_eq!(
+        line["references"],
+        serde_json::json!([{"name": "common/money.proto", "subject": "common/money.proto", "version": 1}]),
+        "{line}"
+    );
+    for subject in ["bills-a-value", "bills-b-value"] {
+        let root = version(&registry, subject).await;
+        assert_eq!(
+            root["references"],
+            serde_json::json!([{"name": "billing/line.proto", "subject": "billing/line.proto", "version": 1}]),
+            "{root}"
+        );
+    }
+
+    // A consumer's client resolves the chain when it fetches a root by id, and fetches each
+    // referenced version once, however many roots reference it.
+    let relay = CountingRelay::start(&registry).await;
+    let de = ProtobufDynamicDeserializer::new(relay.client());
+    for (payload, id) in payloads.iter().zip([1, 2]) {
+        let m = de.deserialize(Field::Value, &[], payload).await.unwrap();
+        assert_eq!(m.descriptor().full_name(), "billing.Bill");
+        assert_eq!(m.get_field_by_name("id").as_deref(), Some(&Value::I64(id)));
+        let lines = m.get_field_by_name("lines").unwrap();
+        let line = lines.as_list().unwrap()[0].as_message().unwrap().clone();
+        let price = line.get_field_by_name("price").unwrap();
+        assert_eq!(
+            price
+                .as_message()
+                .unwrap()
+                .get_field_by_name("cents")
+                .as_deref(),
+            Some(&Value::I64(250))
+        );
+    }
+    for path in [
+        "/subjects/billing%2Fline.proto/versions/1",
+        "/subjects/common%2Fmoney.proto/versions/1",
+    ] {
+        assert_eq!(
+            relay.count(&format!("GET {path}")),
+            1,
+            "{path}: {:?}",
+            relay.requests()
+        );
+    }
+}
+
+async fn use_latest_with_metadata_picks_the_protobuf_version_and_its_message_indexes(
+    registry: Registry,
+) {
+    // Version 1 (prod) has Order second; version 2 (dev) puts it first: the indexes written
+    // must be those of the version the metadata picks.
+    let v2 = r#"syntax = "proto3";
+package shop;
+message Order { int64 id = 1; string item = 2; }
+message Other { string x = 1; }
+"#;
+    let http = reqwest::Client::new();
+    let mut ids = Vec::new();
+    for (schema, env) in [(PROTO, "prod"), (v2, "dev")] {
+        let body: serde_json::Value = http
+            .post(format!("{}/subjects/orders-value/versions", registry.url))
+            .json(&serde_json::json!({
+                "schemaType": "PROTOBUF",
+                "schema": schema,
+                "metadata": {"properties": {"env": env}},
+            }))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        ids.push(body["id"].as_i64().unwrap_or_else(|| panic!("{body}")) as i32);
+    }
+    let config = |env: &str| SerializerConfig {
+        auto_register_schemas: false,
+        use_latest_with_metadata: Some([("env".to_string(), env.to_string())].into()),
+        ..SerializerConfig::default()
+    };
+    for (env, id, indexes) in [("prod", ids[0], vec![1]), ("dev", ids[1], vec![0])] {
+        let ser = ProtobufSerializer::<Order>::new(registry.client(), PROTO, config(env)).unwrap();
+        let out = ser
+            .serialize("orders", Field::Value, &order())
+            .await
+            .unwrap();
+        let frame = wire::parse_prefix(&out.payload, true).unwrap();
+        assert_eq!(
+            (frame.schema, frame.message_indexes),
+            (wire::SchemaId::Id(id), indexes),
+            "env={env}"
+        );
+        let back = ProtobufDeserializer::<Order>::new(registry.client())
+            .deserialize(Field::Value, &[], &out.payload)
+            .await
+            .unwrap();
+        assert_eq!(back, order(), "env={env}");
+    }
+    let err = ProtobufSerializer::<Order>::new(registry.client(), PROTO, config("staging"))
+        .unwrap()
+        .serialize("orders", Field::Value, &order())
+        .await
+        .unwrap_err();
+    assert_eq!(err.error_code(), Some(40403), "{err}");
+}
+
+async fn built_in_imports_are_never_registered_as_references(registry: Registry) {
+    // Confluent's clients and registries have google/protobuf, google/type and confluent files
+    // built in: only the user's own import becomes a reference.
+    let root = r#"syntax = "proto3";
+package billing;
+import "common/money.proto";
+import "google/type/date.proto";
+import "google/protobuf/timestamp.proto";
+import "confluent/meta.proto";
+message Due { common.Money amount = 1; google.type.Date on = 2; google.protobuf.Timestamp at = 3; }
+"#;
+    let parsed = ProtobufSchema::parse(
+        root,
+        &[dependency("common/money.proto", COMMON, Vec::new())],
+        ParseOptions::default(),
+    )
+    .unwrap();
+    let descriptor = parsed.message_descriptor("billing.Due").unwrap();
+    let pool = descriptor.parent_pool().clone();
+    let mut date = DynamicMessage::new(pool.get_message_by_name("google.type.Date").unwrap());
+    date.set_field_by_name("year", Value::I32(2026));
+    let mut m = DynamicMessage::new(descriptor.clone());
+    m.set_field_by_name("on", Value::Message(date));
+    let client = registry.client();
+    let ser =
+        ProtobufDynamicSerializer::new(client.clone(), descriptor, SerializerConfig::default())
+            .unwrap();
+    let out = ser.serialize("dues", Field::Value, &m).await.unwrap();
+    let registered = version(&registry, "dues-value").await;
+    assert_eq!(
+        registered["references"],
+        serde_json::json!([{"name": "common/money.proto", "subject": "common/money.proto", "version": 1}]),
+        "{registered}"
+    );
+    let subjects: Vec<String> = reqwest::get(format!("{}/subjects", registry.url))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        subjects.len(),
+        2,
+        "only the import and the root: {subjects:?}"
+    );
+    let back = ProtobufDynamicDeserializer::new(client)
+        .deserialize(Field::Value, &[], &out.payload)
+        .await
+        .unwrap();
+    let on = back.get_field_by_name("on").unwrap();
+    assert_eq!(
+        on.as_message()
+            .unwrap()
+            .get_field_by_name("year")
+            .as_deref(),
+        Some(&Value::I32(2026))
+    );
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+struct Due {
+    #[prost(int32, tag = "1")]
+    x: i32,
+}
+
+impl prost::Name for Due {
+    const NAME: &'static str = "Due";
+    const PACKAGE: &'static str = "b";
+}
+
+async fn a_reference_to_a_built_in_file_is_not_fetched_when_decoding(registry: Registry) {
+    // A root registered (by some other client) with a reference to confluent/meta.proto, which
+    // Confluent's deserializers skip in favour of their built-in copy.
+    const ROOT: &str = "syntax = \"proto3\";\npackage b;\nimport \"confluent/meta.proto\";\n\
+                        message Due { int32 x = 1; }\n";
+    let http = reqwest::Client::new();
+    let post = |subject: &str, body: serde_json::Value| {
+        http.post(format!("{}/subjects/{subject}/versions", registry.url))
+            .json(&body)
+            .send()
+    };
+    let meta: serde_json::Value = post(
+        "confluent%2Fmeta.proto",
+        serde_json::json!({"schemaType": "PROTOBUF",
+            "schema": "syntax = \"proto3\";\npackage confluent;\nmessage Placeholder {}\n"}),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(meta["version"], 1, "{meta}");
+    let root: serde_json::Value = post(
+        "dues-value",
+        serde_json::json!({"schemaType": "PROTOBUF", "schema": ROOT, "references": [
+            {"name": "confluent/meta.proto", "subject": "confluent/meta.proto", "version": 1}]}),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let id = root["id"].as_i64().unwrap_or_else(|| panic!("{root}")) as i32;
+
+    let relay = CountingRelay::start(&registry).await;
+    let ser = ProtobufSerializer::<Due>::new(
+        relay.client(),
+        ROOT,
+        SerializerConfig {
+            auto_register_schemas: false,
+            use_schema_id: Some(id),
+            ..SerializerConfig::default()
+        },
+    )
+    .unwrap();
+    let out = ser
+        .serialize("dues", Field::Value, &Due { x: 5 })
+        .await
+        .unwrap();
+    let back = ProtobufDeserializer::<Due>::new(relay.client())
+        .deserialize(Field::Value, &[], &out.payload)
+        .await
+        .unwrap();
+    assert_eq!(back, Due { x: 5 });
+    let requests = relay.requests();
+    assert!(
+        requests
+            .iter()
+            .all(|r| !r.contains("confluent%2Fmeta.proto")),
+        "{requests:?}"
+    );
+    assert!(
+        relay.count(&format!("GET /schemas/ids/{id}")) >= 1,
+        "{requests:?}"
+    );
+}
+
 crate::on_both_engines!(
     a_prost_message_carries_its_message_indexes_and_round_trips,
     a_dynamic_message_registers_its_file_and_decodes_as_the_prost_type,
     imports_are_registered_first_and_referenced_by_the_root_schema,
     without_auto_register_a_missing_import_is_the_registrys_error,
+    a_chain_of_imports_is_registered_innermost_first_and_each_reference_fetched_once,
+    built_in_imports_are_never_registered_as_references,
+    a_reference_to_a_built_in_file_is_not_fetched_when_decoding,
+    use_latest_with_metadata_picks_the_protobuf_version_and_its_message_indexes,
 );
