@@ -92,11 +92,15 @@ fn google() -> &'static GoogleFileResolver {
 
 /// Parse `text` as `.proto` source; if that fails and the text is a base64 serialized
 /// `FileDescriptorProto` (Confluent's `toProtoFile` fallback), print it as `.proto` text first.
-/// Returns the `.proto` text and the parsed file.
+/// Returns the `.proto` text and the parsed file. `loading` names the serialized descriptors
+/// whose custom options are being read further up (a descriptor's options are read against a
+/// pool of its imports, which may be descriptors too); they are never loaded again, so a
+/// dependency named like a built-in file, or descriptors importing each other, cannot recurse.
 fn load(
     name: &str,
     text: &str,
     deps: &Arc<HashMap<String, DepEntry>>,
+    loading: &[String],
 ) -> std::result::Result<(String, File), protox::Error> {
     match File::from_source(name, text) {
         Ok(file) => Ok((text.to_string(), file)),
@@ -104,7 +108,9 @@ fn load(
             Some((fd, bytes)) => {
                 // Custom options are extensions defined in the descriptor's imports (or
                 // Confluent's meta.proto): read them against a pool of those files.
-                let imports_pool = imports_pool(&fd, deps);
+                let mut chain = loading.to_vec();
+                chain.push(name.to_string());
+                let imports_pool = imports_pool(&fd, deps, chain);
                 let extensions = imports_pool
                     .as_ref()
                     .or_else(|| options_pool())
@@ -140,10 +146,11 @@ pub(crate) fn decode_descriptor(text: &str) -> Option<(FileDescriptorProto, Vec<
 }
 
 /// A pool of the files a serialized descriptor imports, plus `confluent/meta.proto`, to read its
-/// custom options. `None` if they do not compile.
+/// custom options. `None` if they do not compile. `loading` is passed on to [`load`].
 fn imports_pool(
     fd: &FileDescriptorProto,
     deps: &Arc<HashMap<String, DepEntry>>,
+    loading: Vec<String>,
 ) -> Option<DescriptorPool> {
     let mut imports: Vec<&str> = fd.dependency.iter().map(String::as_str).collect();
     imports.push("confluent/meta.proto");
@@ -159,6 +166,7 @@ fn imports_pool(
     let resolver = Resolver {
         root: File::from_source(ROOT_NAME, &source).ok()?,
         deps: Arc::clone(deps),
+        loading,
     };
     let mut compiler = protox::Compiler::with_file_resolver(resolver);
     compiler.include_imports(true).include_source_info(false);
@@ -175,6 +183,7 @@ fn options_pool() -> Option<&'static DescriptorPool> {
         let resolver = Resolver {
             root: File::from_source(ROOT_NAME, source).ok()?,
             deps: Arc::new(HashMap::new()),
+            loading: Vec::new(),
         };
         let mut compiler = protox::Compiler::with_file_resolver(resolver);
         compiler.include_imports(true).include_source_info(false);
@@ -187,6 +196,9 @@ fn options_pool() -> Option<&'static DescriptorPool> {
 struct Resolver {
     root: File,
     deps: Arc<HashMap<String, DepEntry>>,
+    /// Descriptors being loaded further up (see [`load`]): served from the built-in files if
+    /// one has the name, otherwise not found.
+    loading: Vec<String>,
 }
 
 impl FileResolver for Resolver {
@@ -194,10 +206,18 @@ impl FileResolver for Resolver {
         if name == ROOT_NAME {
             return Ok(self.root.clone());
         }
+        let reentered = self.loading.iter().any(|n| n == name);
+        if reentered && well_known::builtin_file(name).is_none() {
+            return Err(protox::Error::file_not_found(name));
+        }
         // A reference without text (a caller that knows the file is built in) falls through to
         // the built-in files.
-        if let Some(dep) = self.deps.get(name).filter(|d| !d.text.trim().is_empty()) {
-            return load(name, &dep.text, &self.deps).map(|(_, file)| file);
+        if let Some(dep) = self
+            .deps
+            .get(name)
+            .filter(|d| !reentered && !d.text.trim().is_empty())
+        {
+            return load(name, &dep.text, &self.deps, &self.loading).map(|(_, file)| file);
         }
         if let Some(text) = well_known::builtin_file(name) {
             return File::from_source(name, text);
@@ -212,12 +232,13 @@ pub(crate) fn compile(text: &str, dependencies: &[Dependency]) -> Result<Compile
     flatten(dependencies, &mut deps);
     let deps = Arc::new(deps);
     let (root_text, root_file) =
-        load(ROOT_NAME, text, &deps).map_err(|e| to_error(&e, text, &deps))?;
+        load(ROOT_NAME, text, &deps, &[]).map_err(|e| to_error(&e, text, &deps))?;
     let written = root_file.file_descriptor_proto().clone();
 
     let resolver = Resolver {
         root: root_file,
         deps: Arc::clone(&deps),
+        loading: Vec::new(),
     };
     let mut compiler = protox::Compiler::with_file_resolver(resolver);
     compiler.include_imports(true).include_source_info(false);

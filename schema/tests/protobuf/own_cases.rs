@@ -636,3 +636,65 @@ fn serialized_descriptors_keep_custom_options_defined_in_their_references() {
         from_base64.canonical()
     );
 }
+
+/// A dependency named like a built-in file and given as a serialized descriptor is read
+/// against the built-in file of that name for its options, not against itself (this used to
+/// recurse until the stack overflowed).
+#[test]
+fn a_serialized_dependency_named_like_a_built_in_file_parses() {
+    let meta = parse(
+        "syntax = \"proto3\";\npackage confluent;\nimport \"google/protobuf/descriptor.proto\";\nmessage Meta { string doc = 1; }\nextend google.protobuf.FieldOptions { Meta field_meta = 1088; }\n",
+    );
+    let deps = [dep("confluent/meta.proto", 1, &meta.serialized())];
+    let schema = parse_with(
+        "syntax = \"proto3\";\nimport \"confluent/meta.proto\";\nmessage M { string s = 1 [(confluent.field_meta).doc = \"x\"]; }\n",
+        &deps,
+    );
+    assert!(schema.message_descriptor("M").is_some());
+    // Its own serialized form, with the same dependency, parses too.
+    let again = parse_with(&schema.serialized(), &deps);
+    assert_eq!(changes(&schema, &again), (vec![], true));
+}
+
+/// Serialized descriptors that import each other (or themselves) are an invalid schema, not
+/// an endless recursion.
+#[test]
+fn serialized_dependencies_importing_each_other_are_an_error() {
+    let a_plain = dep("a.proto", 1, "syntax = \"proto3\";\nmessage A {}\n");
+    let b_plain = dep("b.proto", 1, "syntax = \"proto3\";\nmessage B {}\n");
+    let a_importing_b = parse_with(
+        "syntax = \"proto3\";\nimport \"b.proto\";\nmessage A { B b = 1; }\n",
+        std::slice::from_ref(&b_plain),
+    )
+    .serialized();
+    let b_importing_a = parse_with(
+        "syntax = \"proto3\";\nimport \"a.proto\";\nmessage B { A a = 1; }\n",
+        std::slice::from_ref(&a_plain),
+    )
+    .serialized();
+    let root = "syntax = \"proto3\";\nimport \"a.proto\";\nmessage R { A a = 1; }\n";
+    let deps = [
+        dep("a.proto", 1, &a_importing_b),
+        dep("b.proto", 1, &b_importing_a),
+    ];
+    let err = ProtobufSchema::parse(root, &deps, ParseOptions::default())
+        .expect_err("an import cycle does not compile");
+    assert!(
+        matches!(&err, Error::Invalid { .. }),
+        "not an invalid schema: {err:?}"
+    );
+    assert!(err.to_string().contains("a.proto"), "{err}");
+
+    let a_importing_a = parse_with(
+        "syntax = \"proto3\";\nimport \"a.proto\";\nmessage A2 { A a = 1; }\n",
+        std::slice::from_ref(&a_plain),
+    )
+    .serialized();
+    let err = ProtobufSchema::parse(
+        root,
+        &[dep("a.proto", 1, &a_importing_a)],
+        ParseOptions::default(),
+    )
+    .expect_err("a file importing itself does not compile");
+    assert!(err.to_string().contains("a.proto"), "{err}");
+}
