@@ -273,23 +273,28 @@ impl Producer {
     /// `acks=all` this is one `write` per record; [`Producer::send_batch`] and
     /// [`Producer::send_batch_ref`] write one batch for many records.
     pub fn send(&self, record: ProducerRecord) -> Result<RecordMetadata> {
-        let pos = self.send_view(&record.topic, View::from(&record))?;
-        Ok(RecordMetadata {
-            topic: record.topic,
-            partition: pos.partition,
-            offset: pos.offset,
-            timestamp: pos.timestamp,
-        })
+        let (topic, pos) = self.send_view(&record.topic, View::from(&record))?;
+        Ok(pos.with_topic(topic))
     }
 
     /// Sends one record borrowed from the caller, as [`Producer::send`] does, without
     /// allocating for the record or its acknowledgement.
     pub fn send_ref(&self, topic: &str, record: RecordRef<'_>) -> Result<RecordPosition> {
         self.send_view(topic, View::from(record))
+            .map(|(_, pos)| pos)
     }
 
-    fn send_view(&self, topic_name: &str, record: View<'_>) -> Result<RecordPosition> {
+    /// [`Producer::send_ref`] acknowledged with the full [`RecordMetadata`]; its topic is the
+    /// broker's shared name, so this allocates nothing either.
+    pub fn send_ref_metadata(&self, topic: &str, record: RecordRef<'_>) -> Result<RecordMetadata> {
+        let (topic, pos) = self.send_view(topic, View::from(record))?;
+        Ok(pos.with_topic(topic))
+    }
+
+    /// Sends a record; returns the topic's shared name with the position.
+    fn send_view(&self, topic_name: &str, record: View<'_>) -> Result<(Arc<str>, RecordPosition)> {
         let topic = self.inner.broker.topic(topic_name)?;
+        let name = topic.name.clone();
         let config = topic.config();
         let max = max_batch(&self.inner.config, &config);
         let size = Self::check(topic_name, &record, &config, max)?;
@@ -297,18 +302,23 @@ impl Producer {
         let partition = topic.partition(partition_id)?;
         let timestamp = record.timestamp.unwrap_or_else(now_ms);
         if self.inner.config.acks == Acks::None {
-            return self.buffer(topic_name, record, partition, config, timestamp, size, max);
+            return self
+                .buffer(topic_name, record, partition, config, timestamp, size, max)
+                .map(|pos| (name, pos));
         }
         let mut batch = self.inner.take_batch();
         batch.push(timestamp, record.key, record.value, record.headers);
         let appended = partition.append(&mut batch, &config, self.inner.config.acks);
         self.inner.give_back(batch);
         let (offset, lat) = appended?;
-        Ok(RecordPosition {
-            partition: partition_id,
-            offset,
-            timestamp: lat.unwrap_or(timestamp),
-        })
+        Ok((
+            name,
+            RecordPosition {
+                partition: partition_id,
+                offset,
+                timestamp: lat.unwrap_or(timestamp),
+            },
+        ))
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -413,7 +423,7 @@ impl Producer {
                 o.batch.push(timestamp, view.key, view.value, view.headers);
                 o.members.push(i);
                 out.push(RecordMetadata {
-                    topic: record.topic,
+                    topic: slot.topic.name.clone(),
                     partition: pid,
                     offset: -1,
                     timestamp,

@@ -166,11 +166,23 @@ pub struct RecordPosition {
     pub timestamp: i64,
 }
 
+impl RecordPosition {
+    /// The full metadata, with the topic.
+    pub fn with_topic(self, topic: Arc<str>) -> RecordMetadata {
+        RecordMetadata {
+            topic,
+            partition: self.partition,
+            offset: self.offset,
+            timestamp: self.timestamp,
+        }
+    }
+}
+
 /// Where a sent record went.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RecordMetadata {
-    /// The topic.
-    pub topic: String,
+    /// The topic (shared: acknowledging many records of a topic copies no name).
+    pub topic: Arc<str>,
     /// The partition.
     pub partition: i32,
     /// The record's offset; -1 with `acks=0`, as Kafka reports it.

@@ -14,7 +14,7 @@ use apache_avro::GenericSingleObjectReader;
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use futures::FutureExt;
 use serde::{Deserialize, Serialize};
-use strata_broker::{Broker, ProducerConfig, ProducerRecord, TopicConfig};
+use strata_broker::{Broker, ProducerConfig, ProducerRecord, RecordRef, TopicConfig};
 use strata_serde::{
     AvroDeserializer, AvroSerializer, BundledProducer, Field, Producer, Record, RegistryClient,
     RegistryConfig, SerializerConfig, StringSerde,
@@ -406,6 +406,62 @@ fn bench(c: &mut Criterion) {
                 .collect::<Vec<_>>()
         },
         |records| raw_producer.send_batch(records).unwrap().len(),
+        || {
+            let records = (0..BATCH)
+                .map(|_| Record::new("orders", &value))
+                .collect::<Vec<_>>();
+            rt.block_on(producer.send_all(records)).unwrap().len()
+        },
+    );
+    paired_rounds(
+        "produce batch of 100 in a task (validating producer / raw broker send_batch)",
+        10,
+        |n| {
+            let batches: Vec<Vec<_>> = (0..n)
+                .map(|_| {
+                    (0..BATCH)
+                        .map(|_| ProducerRecord::new("orders", framed.clone()))
+                        .collect()
+                })
+                .collect();
+            let start = Instant::now();
+            for records in batches {
+                black_box(raw_producer.send_batch(records).unwrap());
+            }
+            start.elapsed()
+        },
+        |n| {
+            rt.block_on(async {
+                let start = Instant::now();
+                for _ in 0..n {
+                    let records = (0..BATCH)
+                        .map(|_| Record::new("orders", &value))
+                        .collect::<Vec<_>>();
+                    black_box(producer.send_all(records).await.unwrap());
+                }
+                start.elapsed()
+            })
+        },
+    );
+    paired(
+        "produce batch of 100 (validating producer / raw broker send_batch_ref, borrowed framed bytes)",
+        10,
+        || (),
+        |()| {
+            raw_producer
+                .send_batch_ref(
+                    "orders",
+                    (0..BATCH).map(|_| RecordRef {
+                        partition: None,
+                        key: None,
+                        value: Some(&framed),
+                        headers: &[],
+                        timestamp: None,
+                    }),
+                )
+                .unwrap()
+                .len()
+        },
         || {
             let records = (0..BATCH)
                 .map(|_| Record::new("orders", &value))

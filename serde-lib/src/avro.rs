@@ -35,7 +35,8 @@ use strata_schema::{AvroSchema, FormatSchema, ParseOptions, ParsedSchema, Schema
 use crate::cache::OnceMap;
 use crate::client::{RegistryClient, SchemaDef};
 use crate::serializer::{
-    choose_writer, Deserializer, Serialized, Serializer, SerializerConfig, Target, Writer,
+    choose_writer, Deserializer, SchemaIdHeader, Serialized, Serializer, SerializerConfig, Target,
+    Writer,
 };
 use crate::wire::{self, Field, SchemaId};
 use crate::{Error, Result};
@@ -390,6 +391,24 @@ impl<T: Serialize + ?Sized> AvroSerializer<T> {
             target.frame(FRAME_HINT, |out| target.codec.encode_serde(value, out))
         })
     }
+
+    /// Encode `values` for `topic`'s `field` into `out` with one cache lookup, if the topic's
+    /// writer schema is already chosen; see [`Serializer::serialize_batch_ready`].
+    pub fn serialize_batch_ready(
+        &self,
+        topic: &str,
+        field: Field,
+        values: &[&T],
+        out: &mut Vec<u8>,
+        ends: &mut Vec<usize>,
+    ) -> Option<Result<Option<SchemaIdHeader>>> {
+        self.writer.targets[field as usize].with(topic, |target| {
+            out.reserve(values.len() * (target.prefix.len() + 64));
+            target.frame_all(values, out, ends, |codec, value, out| {
+                codec.encode_serde(value, out)
+            })
+        })
+    }
 }
 
 /// The bytes reserved for a typed datum after its prefix (one allocation for most records).
@@ -403,6 +422,17 @@ impl<T: Serialize + Sync + ?Sized> Serializer<T> for AvroSerializer<T> {
 
     fn serialize_ready(&self, topic: &str, field: Field, value: &T) -> Option<Result<Serialized>> {
         AvroSerializer::serialize_ready(self, topic, field, value)
+    }
+
+    fn serialize_batch_ready(
+        &self,
+        topic: &str,
+        field: Field,
+        values: &[&T],
+        out: &mut Vec<u8>,
+        ends: &mut Vec<usize>,
+    ) -> Option<Result<Option<SchemaIdHeader>>> {
+        AvroSerializer::serialize_batch_ready(self, topic, field, values, out, ends)
     }
 }
 

@@ -84,7 +84,7 @@ impl ProducerTransport for KafkaProducer {
             .await
             .map_err(|(e, _)| kafka_error(&format!("sending to topic '{}' failed", r.topic), e))?;
         Ok(RecordMetadata {
-            topic: r.topic,
+            topic: r.topic.into(),
             partition: delivery.partition,
             offset: delivery.offset,
             timestamp: delivery.timestamp.to_millis().unwrap_or(-1),

@@ -87,5 +87,8 @@ pub use reqwest::Method;
 pub use serializer::{
     Deserializer, SchemaIdPlacement, Serialized, Serializer, SerializerConfig, SubjectNameStrategy,
 };
-pub use transport::{BundledConsumer, BundledProducer, ConsumerTransport, ProducerTransport};
+pub use transport::{
+    BundledConsumer, BundledProducer, ConsumerTransport, EncodedBatch, EncodedRecord,
+    ProducerTransport,
+};
 pub use wire::{Field, Frame, SchemaId};

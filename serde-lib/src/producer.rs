@@ -6,12 +6,23 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use bytes::Bytes;
-use strata_broker::{ProducerRecord, RecordMetadata};
+use strata_broker::{ProducerRecord, RecordMetadata, RecordRef};
 
-use crate::serializer::{Deserializer, Serialized, Serializer};
-use crate::transport::ProducerTransport;
+use crate::serializer::{Deserializer, SchemaIdHeader, Serialized, Serializer};
+use crate::transport::{EncodedBatch, ProducerTransport};
 use crate::wire::Field;
 use crate::{Error, Result};
+
+/// Per-thread buffers the warm single-record path encodes into.
+#[derive(Default)]
+struct Scratch {
+    data: Vec<u8>,
+    ends: Vec<usize>,
+}
+
+thread_local! {
+    static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::default();
+}
 
 /// A record to produce: typed key and value.
 #[derive(Debug, Clone)]
@@ -72,22 +83,116 @@ impl<K: ?Sized + Sync, V: ?Sized + Sync> Producer<K, V> {
     /// Serialize (and validate) the record, then send it. Nothing is sent if either part
     /// fails to serialize.
     pub async fn send(&self, record: Record<'_, K, V>) -> Result<RecordMetadata> {
+        if let Some(done) = self.send_now(&record) {
+            return done;
+        }
         let out = self.encode(record).await?;
-        self.transport.send(out).await
+        self.transport.as_ref().send(out).await
+    }
+
+    /// The warm path of [`send`](Self::send): both serializers ready and a transport that
+    /// sends in place, the record is encoded into this thread's scratch buffer and sent from
+    /// there. `None` (before anything is sent) means: take the general path.
+    fn send_now(&self, record: &Record<'_, K, V>) -> Option<Result<RecordMetadata>> {
+        let transport = self.transport.as_ref();
+        if !transport.can_send_now() {
+            return None;
+        }
+        SCRATCH.with(|scratch| {
+            let mut scratch = scratch.try_borrow_mut().ok()?;
+            let Scratch { data, ends } = &mut *scratch;
+            data.clear();
+            ends.clear();
+            let mut ids: [Option<SchemaIdHeader>; 2] = [None, None];
+            if let Some(k) = record.key {
+                match self
+                    .key
+                    .serialize_batch_ready(record.topic, Field::Key, &[k], data, ends)?
+                {
+                    Ok(h) => ids[0] = h,
+                    Err(e) => return Some(Err(e)),
+                }
+            }
+            let key_end = data.len();
+            if let Some(v) = record.value {
+                match self.value.serialize_batch_ready(
+                    record.topic,
+                    Field::Value,
+                    &[v],
+                    data,
+                    ends,
+                )? {
+                    Ok(h) => ids[1] = h,
+                    Err(e) => return Some(Err(e)),
+                }
+            }
+            let headers: Vec<(&str, &[u8])> = record
+                .headers
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_slice()))
+                .chain(ids.iter().flatten().map(|(k, v)| (*k, v.as_slice())))
+                .collect();
+            transport.send_ref_now(
+                record.topic,
+                RecordRef {
+                    partition: record.partition,
+                    key: record.key.map(|_| &data[..key_end]),
+                    value: record.value.map(|_| &data[key_end..]),
+                    headers: &headers,
+                    timestamp: None,
+                },
+            )
+        })
     }
 
     /// Serialize every record first, then send them all; one invalid record sends none.
+    ///
+    /// Records are encoded back to back into one buffer, one run of records to the same topic
+    /// at a time (one writer-schema lookup per run), and the transport writes them from there.
     pub async fn send_all(&self, records: Vec<Record<'_, K, V>>) -> Result<Vec<RecordMetadata>> {
-        let mut out = Vec::with_capacity(records.len());
+        let n = records.len();
+        let mut batch = EncodedBatch::with_capacity(n, n * 96);
+        let mut keys = Vec::with_capacity(n);
+        let mut values = Vec::with_capacity(n);
         for r in records {
-            out.push(self.encode(r).await?);
+            keys.push(r.key);
+            values.push(r.value);
+            batch.push(r.topic, r.partition, r.headers);
         }
-        self.transport.send_batch(out).await
+        let mut start = 0;
+        while start < n {
+            let topic = batch.records()[start].topic;
+            let end = start
+                + batch.records()[start..]
+                    .iter()
+                    .take_while(|r| r.topic == topic)
+                    .count();
+            encode_run(
+                &*self.key,
+                topic,
+                Field::Key,
+                start,
+                &keys[start..end],
+                &mut batch,
+            )
+            .await?;
+            encode_run(
+                &*self.value,
+                topic,
+                Field::Value,
+                start,
+                &values[start..end],
+                &mut batch,
+            )
+            .await?;
+            start = end;
+        }
+        self.transport.as_ref().send_encoded(&batch).await
     }
 
     /// Wait until buffered records are written.
     pub async fn flush(&self) -> Result<()> {
-        self.transport.flush().await
+        self.transport.as_ref().flush().await
     }
 
     async fn encode(&self, record: Record<'_, K, V>) -> Result<ProducerRecord> {
@@ -130,11 +235,82 @@ async fn serialize<T: ?Sized>(
     }
 }
 
+/// Encode the present `parts` (keys or values) of the run of records from `first` in `batch`,
+/// all to `topic`, into the batch's buffer: in one call when the serializer is warm, one by one
+/// (awaiting the registry) when not.
+async fn encode_run<T: ?Sized>(
+    serializer: &dyn Serializer<T>,
+    topic: &str,
+    field: Field,
+    first: usize,
+    parts: &[Option<&T>],
+    batch: &mut EncodedBatch<'_>,
+) -> Result<()> {
+    let present: Vec<(usize, &T)> = parts
+        .iter()
+        .enumerate()
+        .filter_map(|(i, p)| p.map(|p| (first + i, p)))
+        .collect();
+    if present.is_empty() {
+        return Ok(());
+    }
+    let refs: Vec<&T> = present.iter().map(|(_, p)| *p).collect();
+    let begin = batch.data_mut().len();
+    let mut ends = Vec::with_capacity(refs.len());
+    let header =
+        match serializer.serialize_batch_ready(topic, field, &refs, batch.data_mut(), &mut ends) {
+            Some(done) => done?,
+            None => {
+                // Not warm: drop what was written and go one by one.
+                batch.data_mut().truncate(begin);
+                ends.clear();
+                let mut header = None;
+                for part in &refs {
+                    let s = serializer.serialize(topic, field, part).await?;
+                    let data = batch.data_mut();
+                    data.extend_from_slice(&s.payload);
+                    ends.push(data.len());
+                    header = s.header;
+                }
+                header
+            }
+        };
+    if ends.len() != present.len() {
+        return Err(Error::Serialize(format!(
+            "the serializer encoded {} of {} values",
+            ends.len(),
+            present.len()
+        )));
+    }
+    let mut from = begin;
+    for ((i, _), end) in present.iter().zip(ends) {
+        match field {
+            Field::Key => batch.set_key(*i, from, end),
+            Field::Value => batch.set_value(*i, from, end),
+        }
+        from = end;
+    }
+    if let Some((name, value)) = header {
+        for (i, _) in &present {
+            batch.push_header(*i, name, &value);
+        }
+    }
+    Ok(())
+}
+
 fn place(s: Serialized, headers: &mut Vec<(String, Vec<u8>)>) -> Vec<u8> {
     if let Some((name, value)) = s.header {
         headers.push((name.to_string(), value));
     }
     s.payload
+}
+
+/// Append each of `parts` to `out`, pushing where each ends to `ends`.
+fn append_all<'a>(parts: impl Iterator<Item = &'a [u8]>, out: &mut Vec<u8>, ends: &mut Vec<usize>) {
+    for p in parts {
+        out.extend_from_slice(p);
+        ends.push(out.len());
+    }
 }
 
 /// Strings as UTF-8 without framing (Kafka's `StringSerializer`), for keys.
@@ -161,6 +337,18 @@ impl Serializer<str> for StringSerde {
             header: None,
         }))
     }
+
+    fn serialize_batch_ready(
+        &self,
+        _topic: &str,
+        _field: Field,
+        values: &[&str],
+        out: &mut Vec<u8>,
+        ends: &mut Vec<usize>,
+    ) -> Option<Result<Option<SchemaIdHeader>>> {
+        append_all(values.iter().map(|v| v.as_bytes()), out, ends);
+        Some(Ok(None))
+    }
 }
 
 #[async_trait]
@@ -182,6 +370,18 @@ impl Serializer<String> for StringSerde {
             payload: value.as_bytes().to_vec(),
             header: None,
         }))
+    }
+
+    fn serialize_batch_ready(
+        &self,
+        _topic: &str,
+        _field: Field,
+        values: &[&String],
+        out: &mut Vec<u8>,
+        ends: &mut Vec<usize>,
+    ) -> Option<Result<Option<SchemaIdHeader>>> {
+        append_all(values.iter().map(|v| v.as_bytes()), out, ends);
+        Some(Ok(None))
     }
 }
 
@@ -222,6 +422,18 @@ impl Serializer<[u8]> for BytesSerde {
             payload: value.to_vec(),
             header: None,
         }))
+    }
+
+    fn serialize_batch_ready(
+        &self,
+        _topic: &str,
+        _field: Field,
+        values: &[&[u8]],
+        out: &mut Vec<u8>,
+        ends: &mut Vec<usize>,
+    ) -> Option<Result<Option<SchemaIdHeader>>> {
+        append_all(values.iter().copied(), out, ends);
+        Some(Ok(None))
     }
 }
 

@@ -147,6 +147,35 @@ pub trait Serializer<T: ?Sized>: Send + Sync {
         let _ = (topic, field, value);
         None
     }
+
+    /// Encode `values`, all for `topic`'s `field`, without waiting: their bytes are appended to
+    /// `out` one after another, and the offset in `out` where each ends is pushed to `ends`.
+    /// Returns the schema-id header every value is sent with (header placement only). `None`
+    /// means the serializer is not warm (as with [`serialize_ready`](Self::serialize_ready));
+    /// `out` and `ends` may then hold part of the batch, which the caller discards. The
+    /// [`Producer`](crate::Producer)'s `send_all` uses this, so a warm batch costs one cache
+    /// lookup per run of records to one topic and no allocation per record.
+    fn serialize_batch_ready(
+        &self,
+        topic: &str,
+        field: Field,
+        values: &[&T],
+        out: &mut Vec<u8>,
+        ends: &mut Vec<usize>,
+    ) -> Option<Result<Option<SchemaIdHeader>>> {
+        let mut header = None;
+        for value in values {
+            match self.serialize_ready(topic, field, value)? {
+                Ok(s) => {
+                    out.extend_from_slice(&s.payload);
+                    ends.push(out.len());
+                    header = s.header;
+                }
+                Err(e) => return Some(Err(e)),
+            }
+        }
+        Some(Ok(header))
+    }
 }
 
 /// Turns framed bytes back into values.
@@ -174,6 +203,23 @@ pub(crate) struct Target<C> {
 }
 
 impl<C> Target<C> {
+    /// Frame each of `values` with `encode` into `out`, back to back, pushing each one's end
+    /// to `ends` (see [`Serializer::serialize_batch_ready`]).
+    pub(crate) fn frame_all<T: ?Sized>(
+        &self,
+        values: &[&T],
+        out: &mut Vec<u8>,
+        ends: &mut Vec<usize>,
+        mut encode: impl FnMut(&C, &T, &mut Vec<u8>) -> Result<()>,
+    ) -> Result<Option<SchemaIdHeader>> {
+        for value in values {
+            out.extend_from_slice(&self.prefix);
+            encode(&self.codec, value, out)?;
+            ends.push(out.len());
+        }
+        Ok(self.header.clone())
+    }
+
     /// Frame `encode`'s output: prefix, then the datum.
     pub(crate) fn frame(
         &self,

@@ -107,7 +107,7 @@ async fn send_all_writes_runs_of_topics_in_order_with_keys_and_header_placed_ids
         })
         .collect();
     let md = producer.send_all(records).await.unwrap();
-    let got: Vec<(&str, i64)> = md.iter().map(|m| (m.topic.as_str(), m.offset)).collect();
+    let got: Vec<(&str, i64)> = md.iter().map(|m| (&*m.topic, m.offset)).collect();
     assert_eq!(
         got,
         vec![
@@ -173,6 +173,165 @@ async fn an_invalid_value_writes_nothing(registry: Registry) {
         .await
         .is_err());
     assert_eq!(broker.end_offset("people"), 0, "nothing was written");
+    // Warm (the topic's writer schema chosen): a bad record in the middle of a batch, or alone,
+    // still writes nothing.
+    producer.send(Record::new("people", &good)).await.unwrap();
+    assert!(producer
+        .send_all(vec![
+            Record::new("people", &good),
+            Record::new("people", &bad),
+            Record::new("people", &good)
+        ])
+        .await
+        .is_err());
+    assert!(producer.send(Record::new("people", &bad)).await.is_err());
+    assert_eq!(broker.end_offset("people"), 1, "only the good single send");
+}
+
+fn order_producer(
+    broker: &TestBroker,
+    registry: &Registry,
+    placement: SchemaIdPlacement,
+) -> Producer<str, Order> {
+    Producer::new(
+        Arc::new(BundledProducer(
+            broker.broker.producer(ProducerConfig::default()),
+        )),
+        Arc::new(StringSerde),
+        Arc::new(
+            AvroSerializer::new(
+                registry.client(),
+                ORDER_V1,
+                SerializerConfig {
+                    schema_id_placement: placement,
+                    ..SerializerConfig::default()
+                },
+            )
+            .unwrap(),
+        ),
+    )
+}
+
+fn order_consumer(
+    broker: &TestBroker,
+    registry: &Registry,
+    group: &str,
+) -> Consumer<String, Order> {
+    Consumer::new(
+        Arc::new(BundledConsumer(
+            broker.broker.consumer(consumer_config(group)).unwrap(),
+        )),
+        Arc::new(StringSerde),
+        Arc::new(AvroDeserializer::new(registry.client())),
+        ErrorPolicy::Fail,
+    )
+}
+
+/// `send_all` encodes a batch into one buffer: records with and without keys, and tombstones,
+/// keep their own key and value, whether the serializer is cold (the first batch registers the
+/// schema) or warm.
+async fn batches_keep_each_records_key_and_value_cold_and_warm(registry: Registry) {
+    let broker = TestBroker::new(&["orders"]);
+    let producer = order_producer(&broker, &registry, SchemaIdPlacement::Prefix);
+    let orders: Vec<Order> = (0..4).map(|i| Order { id: i, ..order() }).collect();
+    let batch = || {
+        vec![
+            Record::new("orders", &orders[0]).with_key("k0"),
+            Record::new("orders", &orders[1]),
+            Record {
+                value: None,
+                ..Record::new("orders", &orders[2]).with_key("k2")
+            },
+            Record::new("orders", &orders[3]).with_key(""),
+        ]
+    };
+    for round in 0..2 {
+        let md = producer.send_all(batch()).await.unwrap();
+        let offsets: Vec<i64> = md.iter().map(|m| m.offset).collect();
+        let base = round * 4;
+        assert_eq!(offsets, vec![base, base + 1, base + 2, base + 3]);
+    }
+    let consumer = order_consumer(&broker, &registry, "g-batches");
+    consumer.subscribe(&["orders"]).await.unwrap();
+    let got = poll_until(&consumer, 8).await;
+    assert_eq!(got.len(), 8);
+    for (i, m) in got.iter().enumerate() {
+        let want_key = match i % 4 {
+            0 => Some("k0"),
+            2 => Some("k2"),
+            3 => Some(""),
+            _ => None,
+        };
+        assert_eq!(m.key.as_deref(), want_key, "record {i}");
+        match i % 4 {
+            2 => assert!(m.value.is_none(), "record {i} is a tombstone"),
+            n => assert_eq!(m.value.as_ref().unwrap().id, n as i64, "record {i}"),
+        }
+    }
+}
+
+/// Single sends (the first cold, the rest on the warm path that encodes in place) carry the
+/// caller's headers and then the header-placed schema id.
+async fn single_sends_carry_the_callers_headers_and_a_header_placed_id(registry: Registry) {
+    let broker = TestBroker::new(&["orders"]);
+    let producer = order_producer(&broker, &registry, SchemaIdPlacement::Header);
+    for i in 0..3 {
+        let o = Order { id: i, ..order() };
+        let mut r = Record::new("orders", &o).with_key("k");
+        r.headers.push(("trace".into(), vec![i as u8]));
+        let md = producer.send(r).await.unwrap();
+        assert_eq!((&*md.topic, md.offset), ("orders", i));
+    }
+    let consumer = order_consumer(&broker, &registry, "g-single");
+    consumer.subscribe(&["orders"]).await.unwrap();
+    let got = poll_until(&consumer, 3).await;
+    assert_eq!(got.len(), 3);
+    for (i, m) in got.iter().enumerate() {
+        assert_eq!(m.value.as_ref().unwrap().id, i as i64);
+        assert_eq!(m.key.as_deref(), Some("k"));
+        let names: Vec<&str> = m.headers.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(names, vec!["trace", "__value_schema_id"]);
+        assert_eq!(m.headers[0].1.as_ref(), &[i as u8]);
+    }
+}
+
+/// On a current-thread runtime the bundled transport cannot send in place: records go through
+/// the blocking pool, single and batched, and arrive the same.
+#[test]
+fn a_current_thread_runtime_sends_through_the_blocking_pool() {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let registry = Registry::start().await;
+        let broker = TestBroker::new(&["orders"]);
+        let producer = order_producer(&broker, &registry, SchemaIdPlacement::Prefix);
+        let orders: Vec<Order> = (0..4).map(|i| Order { id: i, ..order() }).collect();
+        producer
+            .send(Record::new("orders", &orders[0]).with_key("a"))
+            .await
+            .unwrap();
+        producer
+            .send(Record::new("orders", &orders[1]))
+            .await
+            .unwrap();
+        let md = producer
+            .send_all(vec![
+                Record::new("orders", &orders[2]).with_key("c"),
+                Record::new("orders", &orders[3]),
+            ])
+            .await
+            .unwrap();
+        assert_eq!(md.iter().map(|m| m.offset).collect::<Vec<_>>(), vec![2, 3]);
+        let consumer = order_consumer(&broker, &registry, "g-current");
+        consumer.subscribe(&["orders"]).await.unwrap();
+        let got = poll_until(&consumer, 4).await;
+        let ids: Vec<i64> = got.iter().map(|m| m.value.as_ref().unwrap().id).collect();
+        assert_eq!(ids, vec![0, 1, 2, 3]);
+        let keys: Vec<Option<&str>> = got.iter().map(|m| m.key.as_deref()).collect();
+        assert_eq!(keys, vec![Some("a"), None, Some("c"), None]);
+    });
 }
 
 async fn an_incompatible_schema_writes_nothing_and_reports_the_registrys_messages(
@@ -325,4 +484,6 @@ crate::on_both_engines!(
     the_skip_policy_counts_and_skips_undecodable_records,
     the_dead_letter_policy_forwards_undecodable_records,
     the_fail_policy_returns_the_error_with_the_records_position,
+    batches_keep_each_records_key_and_value_cold_and_warm,
+    single_sends_carry_the_callers_headers_and_a_header_placed_id,
 );
