@@ -20,6 +20,9 @@ struct Scratch {
     ends: Vec<usize>,
 }
 
+/// The most a thread's scratch buffer keeps between records.
+const SCRATCH_KEEP: usize = 1 << 20;
+
 thread_local! {
     static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::default();
 }
@@ -103,6 +106,10 @@ impl<K: ?Sized + Sync, V: ?Sized + Sync> Producer<K, V> {
             let Scratch { data, ends } = &mut *scratch;
             data.clear();
             ends.clear();
+            if data.capacity() > SCRATCH_KEEP {
+                // One huge record does not pin its buffer to the thread for good.
+                data.shrink_to(SCRATCH_KEEP);
+            }
             let mut ids: [Option<SchemaIdHeader>; 2] = [None, None];
             if let Some(k) = record.key {
                 match self
