@@ -391,24 +391,6 @@ impl<T: Serialize + ?Sized> AvroSerializer<T> {
             target.frame(FRAME_HINT, |out| target.codec.encode_serde(value, out))
         })
     }
-
-    /// Encode `values` for `topic`'s `field` into `out` with one cache lookup, if the topic's
-    /// writer schema is already chosen; see [`Serializer::serialize_batch_ready`].
-    pub fn serialize_batch_ready(
-        &self,
-        topic: &str,
-        field: Field,
-        values: &[&T],
-        out: &mut Vec<u8>,
-        ends: &mut Vec<usize>,
-    ) -> Option<Result<Option<SchemaIdHeader>>> {
-        self.writer.targets[field as usize].with(topic, |target| {
-            out.reserve(values.len() * (target.prefix.len() + 64));
-            target.frame_all(values, out, ends, |codec, value, out| {
-                codec.encode_serde(value, out)
-            })
-        })
-    }
 }
 
 /// The bytes reserved for a typed datum after its prefix (one allocation for most records).
@@ -432,7 +414,13 @@ impl<T: Serialize + Sync + ?Sized> Serializer<T> for AvroSerializer<T> {
         out: &mut Vec<u8>,
         ends: &mut Vec<usize>,
     ) -> Option<Result<Option<SchemaIdHeader>>> {
-        AvroSerializer::serialize_batch_ready(self, topic, field, values, out, ends)
+        // One cache lookup for the whole run.
+        self.writer.targets[field as usize].with(topic, |target| {
+            out.reserve(values.len() * (target.prefix.len() + 64));
+            target.frame_all(values, out, ends, |codec, value, out| {
+                codec.encode_serde(value, out)
+            })
+        })
     }
 }
 

@@ -76,24 +76,7 @@ async fn send_all_writes_runs_of_topics_in_order_with_keys_and_header_placed_ids
     registry: Registry,
 ) {
     let broker = TestBroker::new(&["orders", "audit"]);
-    let client = registry.client();
-    let producer: Producer<str, Order> = Producer::new(
-        Arc::new(BundledProducer(
-            broker.broker.producer(ProducerConfig::default()),
-        )),
-        Arc::new(StringSerde),
-        Arc::new(
-            AvroSerializer::new(
-                client.clone(),
-                ORDER_V1,
-                SerializerConfig {
-                    schema_id_placement: SchemaIdPlacement::Header,
-                    ..SerializerConfig::default()
-                },
-            )
-            .unwrap(),
-        ),
-    );
+    let producer = order_producer(&broker, &registry, SchemaIdPlacement::Header);
     let orders: Vec<Order> = (0..6).map(|i| Order { id: i, ..order() }).collect();
     // Topics interleaved in runs: orders, orders, audit, orders, audit, audit.
     let topics = ["orders", "orders", "audit", "orders", "audit", "audit"];
@@ -119,14 +102,7 @@ async fn send_all_writes_runs_of_topics_in_order_with_keys_and_header_placed_ids
             ("audit", 2)
         ]
     );
-    let consumer: Consumer<String, Order> = Consumer::new(
-        Arc::new(BundledConsumer(
-            broker.broker.consumer(consumer_config("g-all")).unwrap(),
-        )),
-        Arc::new(StringSerde),
-        Arc::new(AvroDeserializer::new(client)),
-        ErrorPolicy::Fail,
-    );
+    let consumer = order_consumer(&broker, &registry, "g-all");
     consumer.subscribe(&["orders", "audit"]).await.unwrap();
     let mut got = poll_until(&consumer, 6).await;
     got.sort_by_key(|m| m.value.as_ref().unwrap().id);
