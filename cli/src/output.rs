@@ -155,6 +155,15 @@ pub fn classify(e: &anyhow::Error) -> (u8, Option<&'static str>) {
                 strata_serde::Error::Registry { status, .. } if *status >= 500 => {
                     return (2, Some("the registry failed; see its logs, then try again"))
                 }
+                strata_serde::Error::ReferenceCycle { .. } => {
+                    return (
+                        2,
+                        Some(
+                            "the registry's data is broken: see the versions named with \
+                             `strata subjects get SUBJECT --version N`",
+                        ),
+                    )
+                }
                 strata_serde::Error::Registry {
                     status, error_code, ..
                 } => return (1, hint(*status, *error_code)),
@@ -251,6 +260,13 @@ mod tests {
             reason: "refused".into(),
         });
         assert_eq!(classify(&down).0, 2);
+        // References that form a cycle are the registry's fault, even under a bad record.
+        let cycle = anyhow::Error::new(strata_serde::Error::ReferenceCycle {
+            chain: vec!["a v1".into(), "b v1".into(), "a v1".into()],
+        })
+        .context(Negative("record 1".into()));
+        assert_eq!(classify(&cycle).0, 2);
+        assert!(classify(&cycle).1.is_some());
         assert_eq!(classify(&anyhow::anyhow!("bad flag")).0, 2);
         assert_eq!(classify(&anyhow::Error::new(Negative("no".into()))).0, 1);
     }

@@ -544,15 +544,14 @@ impl RegistryClient {
                 }
                 let here = (r.subject.clone(), r.version);
                 if above.contains(&here) {
-                    let chain: Vec<String> = above
-                        .iter()
-                        .chain(std::iter::once(&here))
-                        .map(|(s, v)| format!("{s} v{v}"))
-                        .collect();
-                    return Err(Error::Deserialize(format!(
-                        "the registry's schema references form a cycle: {}",
-                        chain.join(" -> ")
-                    )));
+                    // A registry fault, whichever side (serializer or deserializer) met it.
+                    return Err(Error::ReferenceCycle {
+                        chain: above
+                            .iter()
+                            .chain(std::iter::once(&here))
+                            .map(|(s, v)| format!("{s} v{v}"))
+                            .collect(),
+                    });
                 }
                 let def = self.referenced_version(&r.subject, r.version).await?;
                 let mut chain = above.clone();
@@ -755,6 +754,53 @@ mod tests {
             version: 1,
         }];
         let err = client.parse(&def).await.unwrap_err();
+        assert!(
+            matches!(&err, Error::ReferenceCycle { chain } if chain == &["a v1", "b v1", "a v1"]),
+            "{err:?}"
+        );
+        assert!(
+            err.to_string().contains("cycle: a v1 -> b v1 -> a v1"),
+            "{err}"
+        );
+    }
+
+    #[derive(Clone, PartialEq, prost::Message)]
+    struct Tick {
+        #[prost(int32, tag = "1")]
+        n: i32,
+    }
+
+    impl prost::Name for Tick {
+        const NAME: &'static str = "Tick";
+        const PACKAGE: &'static str = "t";
+    }
+
+    #[tokio::test]
+    async fn a_serializer_meeting_cyclic_references_reports_a_reference_cycle_not_a_deserialize_error(
+    ) {
+        // The latest version of `ticks-value` (answered as `b`) references `a`, which
+        // references `b`: the serializer fetches and parses it before writing.
+        let client = RegistryClient::new(RegistryConfig::new(&cyclic_registry().await)).unwrap();
+        let config = crate::SerializerConfig {
+            auto_register_schemas: false,
+            use_latest_version: true,
+            latest_compatibility_strict: false,
+            ..crate::SerializerConfig::default()
+        };
+        let ser = crate::ProtobufSerializer::<Tick>::new(
+            client,
+            "syntax = \"proto3\";\npackage t;\nmessage Tick { int32 n = 1; }\n",
+            config,
+        )
+        .unwrap();
+        let err = ser
+            .serialize("ticks", crate::Field::Value, &Tick { n: 1 })
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&err, Error::ReferenceCycle { chain } if chain == &["a v1", "b v1", "a v1"]),
+            "{err:?}"
+        );
         assert!(
             err.to_string().contains("cycle: a v1 -> b v1 -> a v1"),
             "{err}"

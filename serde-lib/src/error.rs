@@ -37,6 +37,21 @@ pub enum Error {
     #[error("The schema cannot be used: {0}")]
     Schema(#[from] strata_schema::Error),
 
+    /// The registry answered with schema references that form a cycle. A registry keeps
+    /// references acyclic (a version can only reference versions registered before it), so
+    /// this is the registry's fault, not the value's or the payload's, whether a serializer
+    /// or a deserializer met it.
+    #[error(
+        "The schema registry answered with schema references that form a cycle: {}. A registry \
+         keeps references acyclic, so check the registry these versions come from",
+        .chain.join(" -> ")
+    )]
+    ReferenceCycle {
+        /// The referenced versions (`subject vN`) followed from the schema, ending with the
+        /// one named a second time.
+        chain: Vec<String>,
+    },
+
     /// The value could not be encoded with its schema.
     #[error("Could not serialize the value: {0}")]
     Serialize(String),
