@@ -13,7 +13,8 @@
 //! - [`protobuf`]: Protobuf for prost-generated types and prost-reflect dynamic messages.
 //! - [`serializer`]: the options Confluent clients name (`auto_register_schemas`,
 //!   `use_latest_version`, `use_latest_with_metadata`, `use_schema_id`, `normalize_schemas`,
-//!   `latest_compatibility_strict`, subject name strategies, prefix or header id placement) and
+//!   `latest_compatibility_strict`, subject name strategies, the reference subject name
+//!   strategy for Protobuf imports, prefix or header id placement) and
 //!   the [`Serializer`] /
 //!   [`Deserializer`] traits.
 //! - [`producer`], [`consumer`]: typed [`Producer`] and [`Consumer`] over a
@@ -85,7 +86,8 @@ pub use protobuf::{
 /// The HTTP method type of [`RegistryClient::call`].
 pub use reqwest::Method;
 pub use serializer::{
-    Deserializer, SchemaIdPlacement, Serialized, Serializer, SerializerConfig, SubjectNameStrategy,
+    Deserializer, ReferenceSubjectNameStrategy, SchemaIdPlacement, Serialized, Serializer,
+    SerializerConfig, SubjectNameStrategy,
 };
 pub use transport::{
     BundledConsumer, BundledProducer, ConsumerTransport, EncodedBatch, EncodedRecord,

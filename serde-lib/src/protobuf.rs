@@ -5,9 +5,10 @@
 //!
 //! Imports other than the built-in files (`google/protobuf/…`, `google/type/…`, `confluent/…`)
 //! become schema references, as confluent-kafka's serializers make them: each imported file is
-//! registered (with `auto_register_schemas`, else looked up) under a subject named after its
-//! import path (Confluent's default reference subject name strategy), imports first, and the
-//! root schema is registered with `references` `[{name, subject, version}]`. Deserializers
+//! registered (with `auto_register_schemas`, else looked up) under the subject the
+//! configured [`ReferenceSubjectNameStrategy`](crate::ReferenceSubjectNameStrategy) names (by
+//! default its import path, as Confluent's default `reference_subject_name_strategy`), imports
+//! first, and the root schema is registered with `references` `[{name, subject, version}]`. Deserializers
 //! resolve the references of a schema fetched by id (each referenced version fetched once).
 
 use std::marker::PhantomData;
@@ -42,8 +43,8 @@ fn protobuf_schema(parsed: &ParsedSchema) -> Result<&ProtobufSchema> {
 }
 
 /// A `.proto` file the schema imports, registered as a schema reference: its import path
-/// (the reference's name, and the subject it is registered under), its text (`.proto` source
-/// or a base64 `FileDescriptorProto`), and its own imports.
+/// (the reference's name, and by default the subject it is registered under), its text
+/// (`.proto` source or a base64 `FileDescriptorProto`), and its own imports.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProtoImport {
     /// The import path, as the importing file writes it (`shop/common.proto`).
@@ -114,19 +115,59 @@ fn without_built_ins(imports: Vec<ProtoImport>) -> Vec<ProtoImport> {
         .collect()
 }
 
+/// The subject `config`'s reference subject name strategy names for `import` when the
+/// importing schema is written to `topic`'s `field`.
+fn reference_subject(
+    config: &SerializerConfig,
+    topic: &str,
+    field: Field,
+    import: &ProtoImport,
+) -> Result<String> {
+    let subject = config
+        .reference_subject_name_strategy
+        .subject(topic, field, &import.name);
+    if subject.is_empty() {
+        return Err(Error::Config(format!(
+            "the reference subject name strategy named no subject for the import '{}'",
+            import.name
+        )));
+    }
+    Ok(subject)
+}
+
+/// The subjects of `imports` and of their imports, depth first: which registrations a
+/// schema's references name for `topic`'s `field` (the same for every topic under the
+/// default strategy).
+fn import_subjects(
+    config: &SerializerConfig,
+    topic: &str,
+    field: Field,
+    imports: &[ProtoImport],
+    out: &mut Vec<String>,
+) -> Result<()> {
+    for import in imports {
+        out.push(reference_subject(config, topic, field, import)?);
+        import_subjects(config, topic, field, &import.imports, out)?;
+    }
+    Ok(())
+}
+
 /// Register (with `auto_register_schemas`) or look up each import, its own imports first,
-/// under a subject named after its import path; the references naming them.
+/// under the subject the reference subject name strategy names for it; the references
+/// naming them.
 fn resolve_imports<'a>(
     client: &'a RegistryClient,
     config: &'a SerializerConfig,
+    topic: &'a str,
+    field: Field,
     imports: &'a [ProtoImport],
 ) -> BoxFuture<'a, Result<Vec<SchemaReference>>> {
     Box::pin(async move {
         let mut out = Vec::with_capacity(imports.len());
         for import in imports {
+            let subject = reference_subject(config, topic, field, import)?;
             let mut def = SchemaDef::new(SchemaType::Protobuf, import.schema.clone());
-            def.references = resolve_imports(client, config, &import.imports).await?;
-            let subject = import.name.clone();
+            def.references = resolve_imports(client, config, topic, field, &import.imports).await?;
             if config.auto_register_schemas {
                 client
                     .register(&subject, &def, config.normalize_schemas)
@@ -157,8 +198,9 @@ struct ProtoWriter {
     own: Arc<FetchedSchema>,
     message: String,
     imports: Vec<ProtoImport>,
-    /// The own schema with its imports as references, once they are registered.
-    with_references: OnceMap<(), SchemaDef>,
+    /// The own schema with its imports as references, once they are registered, by the
+    /// subjects those references name (see [`import_subjects`]).
+    with_references: OnceMap<Vec<String>, SchemaDef>,
     targets: [OnceMap<String, Arc<Target<()>>>; 2],
 }
 
@@ -204,15 +246,20 @@ impl ProtoWriter {
         })
     }
 
-    /// The own schema as registered: with its imports as references (registered first).
-    async fn own_def(&self) -> Result<SchemaDef> {
+    /// The own schema as registered for `topic`'s `field`: with its imports as references
+    /// (registered first, under the subjects the reference subject name strategy names).
+    async fn own_def(&self, topic: &str, field: Field) -> Result<SchemaDef> {
         if self.imports.is_empty() {
             return Ok(self.own.def.clone());
         }
+        let mut subjects = Vec::new();
+        import_subjects(&self.config, topic, field, &self.imports, &mut subjects)?;
         self.with_references
-            .get_or_try_init((), || async {
+            .get_or_try_init(subjects, || async {
                 let mut def = self.own.def.clone();
-                def.references = resolve_imports(&self.client, &self.config, &self.imports).await?;
+                def.references =
+                    resolve_imports(&self.client, &self.config, topic, field, &self.imports)
+                        .await?;
                 Ok(def)
             })
             .await
@@ -229,7 +276,7 @@ impl ProtoWriter {
                 && !self.config.use_latest_version
                 && self.config.use_latest_with_metadata.is_none();
             let def = if uses_own {
-                self.own_def().await?
+                self.own_def(topic, field).await?
             } else {
                 self.own.def.clone()
             };

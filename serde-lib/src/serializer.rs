@@ -1,7 +1,7 @@
 //! What every format's serializer shares: the options Confluent clients name
 //! (`auto_register_schemas`, `use_latest_version`, `use_latest_with_metadata`, `use_schema_id`,
-//! `normalize_schemas`, `latest_compatibility_strict`, subject name strategy, schema-id
-//! placement), choosing the
+//! `normalize_schemas`, `latest_compatibility_strict`, subject name strategy, reference subject
+//! name strategy, schema-id placement), choosing the
 //! writer schema and its id for a topic, and the [`Serializer`]/[`Deserializer`] traits the
 //! producer and consumer use.
 //!
@@ -49,6 +49,63 @@ impl SubjectNameStrategy {
     }
 }
 
+/// A custom [`ReferenceSubjectNameStrategy`]: the topic, the field (key or value) and the
+/// import path in; the subject out.
+pub type ReferenceSubjectNameFn = dyn Fn(&str, Field, &str) -> String + Send + Sync;
+
+/// How a Protobuf serializer names the subject each imported file is registered under (and
+/// that the importing schema's `references` entry names): Confluent's
+/// `reference.subject.name.strategy`, called with the topic, the field and the import path
+/// (`shop/common.proto`, the reference's name).
+#[derive(Clone, Default)]
+pub enum ReferenceSubjectNameStrategy {
+    /// The import path itself (confluent-kafka's default `reference_subject_name_strategy`).
+    #[default]
+    ImportPath,
+    /// A function of the topic, the field and the import path.
+    Custom(Arc<ReferenceSubjectNameFn>),
+}
+
+impl ReferenceSubjectNameStrategy {
+    /// A strategy calling `name(topic, field, import_path)`. It is called whenever a
+    /// serializer resolves its imports for a topic, so it must name the same subject for the
+    /// same arguments.
+    pub fn custom(name: impl Fn(&str, Field, &str) -> String + Send + Sync + 'static) -> Self {
+        ReferenceSubjectNameStrategy::Custom(Arc::new(name))
+    }
+
+    /// The subject for the file imported as `import_path` by a schema written to `topic`'s
+    /// `field`.
+    pub fn subject(&self, topic: &str, field: Field, import_path: &str) -> String {
+        match self {
+            ReferenceSubjectNameStrategy::ImportPath => import_path.to_string(),
+            ReferenceSubjectNameStrategy::Custom(name) => name(topic, field, import_path),
+        }
+    }
+}
+
+impl std::fmt::Debug for ReferenceSubjectNameStrategy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ReferenceSubjectNameStrategy::ImportPath => f.write_str("ImportPath"),
+            ReferenceSubjectNameStrategy::Custom(_) => f.write_str("Custom(..)"),
+        }
+    }
+}
+
+/// Custom strategies are equal when they are the same function (clones of one strategy).
+impl PartialEq for ReferenceSubjectNameStrategy {
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (Self::ImportPath, Self::ImportPath) => true,
+            (Self::Custom(a), Self::Custom(b)) => Arc::ptr_eq(a, b),
+            _ => false,
+        }
+    }
+}
+
+impl Eq for ReferenceSubjectNameStrategy {}
+
 /// Where the schema id travels (`schema.id.serializer`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum SchemaIdPlacement {
@@ -81,6 +138,10 @@ pub struct SerializerConfig {
     pub latest_compatibility_strict: bool,
     /// Subject naming.
     pub subject_name_strategy: SubjectNameStrategy,
+    /// Subject naming for the files a Protobuf schema imports, registered as its references
+    /// (`reference.subject.name.strategy`; default: the import path). Avro and JSON
+    /// serializers register no references and ignore it.
+    pub reference_subject_name_strategy: ReferenceSubjectNameStrategy,
     /// Schema-id placement.
     pub schema_id_placement: SchemaIdPlacement,
 }
@@ -95,6 +156,7 @@ impl Default for SerializerConfig {
             normalize_schemas: false,
             latest_compatibility_strict: true,
             subject_name_strategy: SubjectNameStrategy::Topic,
+            reference_subject_name_strategy: ReferenceSubjectNameStrategy::ImportPath,
             schema_id_placement: SchemaIdPlacement::Prefix,
         }
     }
@@ -385,6 +447,28 @@ mod tests {
             s.subject("orders", Field::Value, Some("shop.Order"))
                 .unwrap(),
             "orders-shop.Order"
+        );
+    }
+
+    #[test]
+    fn the_reference_subject_is_the_import_path_unless_a_custom_strategy_names_it() {
+        let default = SerializerConfig::default().reference_subject_name_strategy;
+        assert_eq!(
+            default.subject("orders", Field::Value, "shop/common.proto"),
+            "shop/common.proto"
+        );
+        let custom = ReferenceSubjectNameStrategy::custom(|topic, field, import| {
+            format!("{topic}-{}-{import}", field.suffix())
+        });
+        assert_eq!(
+            custom.subject("orders", Field::Key, "shop/common.proto"),
+            "orders-key-shop/common.proto"
+        );
+        assert_eq!(custom.clone(), custom);
+        assert_ne!(custom, default);
+        assert_ne!(
+            custom,
+            ReferenceSubjectNameStrategy::custom(|_, _, import| import.to_string())
         );
     }
 

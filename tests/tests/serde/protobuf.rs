@@ -5,7 +5,7 @@ use strata_schema::{Dependency, FormatSchema, ParseOptions, ProtobufSchema, Sche
 use strata_serde::wire;
 use strata_serde::{
     Field, ProtoImport, ProtobufDeserializer, ProtobufDynamicDeserializer,
-    ProtobufDynamicSerializer, ProtobufSerializer, SerializerConfig,
+    ProtobufDynamicSerializer, ProtobufSerializer, ReferenceSubjectNameStrategy, SerializerConfig,
 };
 
 use crate::harness::{CountingRelay, Registry};
@@ -260,6 +260,112 @@ async fn imports_are_registered_first_and_referenced_by_the_root_schema(registry
         .await
         .unwrap();
     assert_eq!(back.id, 7);
+}
+
+/// Subjects named `<topic>-<field>-<import path as a dotted name>`, as a team might name
+/// references to keep each topic's imports apart.
+fn per_topic_reference_subjects() -> ReferenceSubjectNameStrategy {
+    ReferenceSubjectNameStrategy::custom(|topic, field, import| {
+        format!(
+            "{topic}-{}-{}",
+            field.suffix(),
+            import.trim_end_matches(".proto").replace('/', ".")
+        )
+    })
+}
+
+/// The registry's subjects, sorted.
+async fn subjects(registry: &Registry) -> Vec<String> {
+    let mut subjects: Vec<String> = reqwest::get(format!("{}/subjects", registry.url))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    subjects.sort();
+    subjects
+}
+
+async fn a_reference_subject_name_strategy_names_the_subjects_imports_are_registered_under(
+    registry: Registry,
+) {
+    let client = registry.client();
+    let config = SerializerConfig {
+        reference_subject_name_strategy: per_topic_reference_subjects(),
+        ..SerializerConfig::default()
+    };
+    let ser = ProtobufSerializer::<Invoice>::with_imports(
+        client.clone(),
+        WITH_IMPORT,
+        vec![ProtoImport::new("common/money.proto", COMMON)],
+        config.clone(),
+    )
+    .unwrap();
+    // Each topic's root references the import under the subject the strategy names for it.
+    let mut payloads = Vec::new();
+    for topic in ["invoices", "refunds"] {
+        let out = ser
+            .serialize(topic, Field::Value, &invoice())
+            .await
+            .unwrap();
+        let import = version(&registry, &format!("{topic}-value-common.money")).await;
+        assert_eq!(import["version"], 1, "{topic}: {import}");
+        let root = version(&registry, &format!("{topic}-value")).await;
+        assert_eq!(
+            root["references"],
+            serde_json::json!([{"name": "common/money.proto",
+                "subject": format!("{topic}-value-common.money"), "version": 1}]),
+            "{topic}: {root}"
+        );
+        payloads.push(out.payload);
+    }
+    // A chain of imports: each file's references name its import's custom subject.
+    let m = bill(&bill_proto(""), 3);
+    let dynamic = ProtobufDynamicSerializer::new(client.clone(), m.descriptor(), config).unwrap();
+    let bills = dynamic.serialize("bills", Field::Value, &m).await.unwrap();
+    let line = version(&registry, "bills-value-billing.line").await;
+    assert_eq!(
+        line["references"],
+        serde_json::json!([{"name": "common/money.proto",
+            "subject": "bills-value-common.money", "version": 1}]),
+        "{line}"
+    );
+    let root = version(&registry, "bills-value").await;
+    assert_eq!(
+        root["references"],
+        serde_json::json!([{"name": "billing/line.proto",
+            "subject": "bills-value-billing.line", "version": 1}]),
+        "{root}"
+    );
+    // Nothing was registered under an import path.
+    assert_eq!(
+        subjects(&registry).await,
+        [
+            "bills-value",
+            "bills-value-billing.line",
+            "bills-value-common.money",
+            "invoices-value",
+            "invoices-value-common.money",
+            "refunds-value",
+            "refunds-value-common.money",
+        ]
+    );
+    // Deserializers follow the references wherever they point.
+    let de = ProtobufDeserializer::<Invoice>::new(client.clone());
+    for payload in &payloads {
+        assert_eq!(
+            de.deserialize(Field::Value, &[], payload).await.unwrap(),
+            invoice()
+        );
+    }
+    let back = ProtobufDynamicDeserializer::new(client)
+        .deserialize(Field::Value, &[], &bills.payload)
+        .await
+        .unwrap();
+    assert_eq!(
+        back.get_field_by_name("id").as_deref(),
+        Some(&Value::I64(3))
+    );
 }
 
 async fn without_auto_register_a_missing_import_is_the_registrys_error(registry: Registry) {
@@ -620,6 +726,7 @@ crate::on_both_engines!(
     a_prost_message_carries_its_message_indexes_and_round_trips,
     a_dynamic_message_registers_its_file_and_decodes_as_the_prost_type,
     imports_are_registered_first_and_referenced_by_the_root_schema,
+    a_reference_subject_name_strategy_names_the_subjects_imports_are_registered_under,
     without_auto_register_a_missing_import_is_the_registrys_error,
     a_chain_of_imports_is_registered_innermost_first_and_each_reference_fetched_once,
     built_in_imports_are_never_registered_as_references,
