@@ -92,9 +92,10 @@ Input: JSON values, one per line or one document (several values may follow each
   JSON Schema: the value itself, validated.
   Protobuf: the Protobuf JSON mapping of the message (--message, default the first).
 
-The schema: --schema-id N, or --subject S (its latest version), or --subject S --schema FILE
-(looked up in the subject; --auto-register registers it, an incompatible schema is refused with
-the registry's messages). Instead of --subject, --topic T names the subject as Confluent's
+The schema: --schema-id N, or --subject S (its latest version; with --latest-with-metadata
+KEY=VALUE, repeatable, its latest version whose metadata properties hold every pair), or
+--subject S --schema FILE (looked up in the subject; --auto-register registers it, an
+incompatible schema is refused with the registry's messages). Instead of --subject, --topic T names the subject as Confluent's
 serializers do with --subject-name-strategy: topic (T-value, or T-key with --key), record (the
 schema's full name: Avro record, Protobuf message, JSON Schema title) or topic-record
 (T-<full name>); record and topic-record need --schema FILE or --schema-id. A value that does
@@ -107,6 +108,7 @@ guid-prefix). Errors: error:/hint: lines on stderr, or one JSON object with --ou
 Examples:
   echo '{\"id\": 1, \"name\": \"ada\"}' | strata encode --subject users-value
   strata encode --subject users-value --schema user.avsc --auto-register --input users.jsonl
+  strata encode --subject users-value --latest-with-metadata env=prod < users.jsonl
   strata encode --topic users --subject-name-strategy record --schema user.avsc --auto-register
   echo '{\"id\": 1}' | strata encode --schema-id 3 --encoding hex --output json
   strata encode --subject users-value < users.jsonl | strata decode";
@@ -133,6 +135,10 @@ pub struct EncodeArgs {
     /// Write with the subject's latest version (the default when only --subject is given).
     #[arg(long, conflicts_with = "schema")]
     pub latest: bool,
+    /// Write with the subject's latest version whose metadata properties hold KEY=VALUE
+    /// (Confluent's use.latest.with.metadata). Repeatable: every pair must hold.
+    #[arg(long, alias = "use-latest-with-metadata", value_name = "KEY=VALUE", value_parser = schema_source::parse_property, conflicts_with_all = ["schema", "schema_id"])]
+    pub latest_with_metadata: Vec<(String, String)>,
     /// Write with this schema file, found in (or registered under) --subject.
     #[arg(long, value_name = "FILE")]
     pub schema: Option<PathBuf>,
@@ -175,6 +181,9 @@ fn encode(args: EncodeArgs, output: Output) -> Result<()> {
     if args.latest && args.subject.is_none() && args.topic.is_none() {
         bail!("--latest needs --subject or --topic");
     }
+    if !args.latest_with_metadata.is_empty() && args.subject.is_none() && args.topic.is_none() {
+        bail!("--latest-with-metadata needs --subject or --topic");
+    }
     if args.schema.is_some() && args.subject.is_none() && args.topic.is_none() {
         bail!("--schema FILE needs --subject (or --topic with --subject-name-strategy) to look it up in");
     }
@@ -203,6 +212,7 @@ fn encode(args: EncodeArgs, output: Output) -> Result<()> {
         auto_register: args.auto_register,
         normalize: args.normalize,
         message: args.message.clone(),
+        latest_with_metadata: args.latest_with_metadata.clone(),
     };
     let rt = runtime()?;
     let writer = rt.block_on(schema_source::choose(&client, &registry, &choice))?;

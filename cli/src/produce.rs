@@ -52,10 +52,12 @@ an object {\"key\": ..., \"value\": ..., \"headers\": {\"name\": \"text\"}, \"pa
 strata encode reads (see strata encode --help).
 
 The value schema: --value-schema-id N, or the latest version of --value-subject (default
-<topic>-value), or --value-schema FILE found in that subject (--auto-register registers it; a
-schema the registry refuses as incompatible stops the command before anything is written).
-Keys are UTF-8 strings by default; --key-format schema with --key-subject/--key-schema/
---key-schema-id frames them too (key subject default <topic>-key).
+<topic>-value; with --value-latest-with-metadata KEY=VALUE, repeatable, its latest version
+whose metadata properties hold every pair), or --value-schema FILE found in that subject
+(--auto-register registers it; a schema the registry refuses as incompatible stops the command
+before anything is written). Keys are UTF-8 strings by default; --key-format schema with
+--key-subject/--key-schema/--key-schema-id/--key-latest-with-metadata frames them too (key
+subject default <topic>-key).
 Without --value-subject/--key-subject, subjects are named as Confluent's serializers name them
 with --value-subject-name-strategy/--key-subject-name-strategy: topic (<topic>-value,
 <topic>-key; the default), record (the schema's full name: Avro record, Protobuf message, JSON
@@ -79,6 +81,7 @@ failed delivery stopping the command with its line number.
 Examples:
   echo '{\"id\": 1, \"name\": \"ada\"}' | strata produce users --value-schema user.avsc --auto-register
   strata produce users --with-keys < records.jsonl
+  strata produce users --value-latest-with-metadata env=prod < users.jsonl
   strata produce users --value-subject-name-strategy record --value-schema user.avsc --auto-register
   strata produce users --bootstrap-servers localhost:9092 -X acks=all < users.jsonl";
 
@@ -102,6 +105,10 @@ pub struct ProduceArgs {
     /// Write values with this schema id.
     #[arg(long, value_name = "ID")]
     pub value_schema_id: Option<i32>,
+    /// Write values with the value subject's latest version whose metadata properties hold
+    /// KEY=VALUE (Confluent's use.latest.with.metadata). Repeatable: every pair must hold.
+    #[arg(long, aliases = ["latest-with-metadata", "use-latest-with-metadata"], value_name = "KEY=VALUE", value_parser = schema_source::parse_property, conflicts_with_all = ["value_schema", "value_schema_id"])]
+    pub value_latest_with_metadata: Vec<(String, String)>,
     /// A reference of the value schema file, NAME:SUBJECT:VERSION. Repeatable.
     #[arg(long, value_name = "NAME:SUBJECT:VERSION", value_parser = parse_registry_reference, requires = "value_schema")]
     pub value_reference: Vec<SchemaReference>,
@@ -128,6 +135,10 @@ pub struct ProduceArgs {
     /// Write keys with this schema id (implies --key-format schema).
     #[arg(long, value_name = "ID")]
     pub key_schema_id: Option<i32>,
+    /// Write keys with the key subject's latest version whose metadata properties hold
+    /// KEY=VALUE (implies --key-format schema). Repeatable: every pair must hold.
+    #[arg(long, value_name = "KEY=VALUE", value_parser = schema_source::parse_property, conflicts_with_all = ["key_schema", "key_schema_id"])]
+    pub key_latest_with_metadata: Vec<(String, String)>,
     /// A reference of the key schema file, NAME:SUBJECT:VERSION. Repeatable.
     #[arg(long, value_name = "NAME:SUBJECT:VERSION", value_parser = parse_registry_reference, requires = "key_schema")]
     pub key_reference: Vec<SchemaReference>,
@@ -315,9 +326,10 @@ fn produce(args: ProduceArgs, output: Output) -> Result<()> {
     let key_format = if args.key_subject.is_some()
         || args.key_schema.is_some()
         || args.key_schema_id.is_some()
+        || !args.key_latest_with_metadata.is_empty()
     {
         if !matches!(args.key_format, KeyFormat::String | KeyFormat::Schema) {
-            bail!("--key-subject, --key-schema and --key-schema-id frame keys with a schema; they do not go with --key-format {:?}", args.key_format);
+            bail!("--key-subject, --key-schema, --key-schema-id and --key-latest-with-metadata frame keys with a schema; they do not go with --key-format {:?}", args.key_format);
         }
         KeyFormat::Schema
     } else {
@@ -342,6 +354,7 @@ fn produce(args: ProduceArgs, output: Output) -> Result<()> {
             auto_register: args.auto_register,
             normalize: args.normalize,
             message: args.message.clone(),
+            latest_with_metadata: args.value_latest_with_metadata.clone(),
         },
     ))?;
     let key = if key_format == KeyFormat::Schema {
@@ -362,6 +375,7 @@ fn produce(args: ProduceArgs, output: Output) -> Result<()> {
                 auto_register: args.auto_register,
                 normalize: args.normalize,
                 message: None,
+                latest_with_metadata: args.key_latest_with_metadata.clone(),
             },
         ))?)
     } else {

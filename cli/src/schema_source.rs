@@ -1,8 +1,10 @@
 //! Which schema a serde command writes with, and where the id travels: a schema id, a
-//! subject's latest version, or a local schema file looked up (or, with `--auto-register`,
-//! registered) under a subject. Asks the registry; knows nothing of brokers.
+//! subject's latest version (or its latest version whose metadata holds given properties), or
+//! a local schema file looked up (or, with `--auto-register`, registered) under a subject.
+//! Asks the registry; knows nothing of brokers.
 
 use crate::output::negative;
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -96,6 +98,35 @@ pub struct SchemaChoice {
     pub normalize: bool,
     /// The Protobuf message to write (default: the first).
     pub message: Option<String>,
+    /// Without a schema file: write with the subject's latest version whose metadata
+    /// properties hold all these pairs (Confluent's `use.latest.with.metadata`), not simply
+    /// its latest version. Empty: not used.
+    pub latest_with_metadata: Vec<(String, String)>,
+}
+
+/// A metadata property, `KEY=VALUE` (`--latest-with-metadata env=prod`).
+pub fn parse_property(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_string(), v.trim().to_string())),
+        _ => Err(format!(
+            "'{s}' is not KEY=VALUE (a metadata property, e.g. env=prod)"
+        )),
+    }
+}
+
+/// The properties as the registry's metadata lookup takes them; a key given twice is an
+/// error, not a silent choice between its values.
+fn properties(pairs: &[(String, String)]) -> Result<BTreeMap<String, String>> {
+    let mut out = BTreeMap::new();
+    for (k, v) in pairs {
+        if let Some(before) = out.insert(k.clone(), v.clone()) {
+            return Err(anyhow!(
+                "the metadata property '{k}' is given twice ({k}={before} and {k}={v}); a \
+                 version's property has one value"
+            ));
+        }
+    }
+    Ok(out)
 }
 
 /// The full name record strategies use: the Protobuf message written, else the schema's
@@ -223,6 +254,29 @@ pub async fn choose(
                         })?;
                     found.id
                 }
+            }
+            None if !choice.latest_with_metadata.is_empty() => {
+                let properties = properties(&choice.latest_with_metadata)?;
+                let shown = properties
+                    .iter()
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                let latest = client
+                    .latest_with_metadata(&subject, &properties)
+                    .await
+                    .map_err(|e| match e.error_code() {
+                        // Confluent answers 40403 when no version's metadata matches.
+                        Some(40401) | Some(40402) | Some(40403) | Some(404) => negative(format!(
+                            "subject '{subject}' has no version whose metadata holds {shown} \
+                             at {registry} ({e})"
+                        )),
+                        _ => anyhow!(
+                            "cannot find the version of subject '{subject}' with metadata \
+                             {shown} at {registry}: {e}"
+                        ),
+                    })?;
+                latest.id
             }
             None => {
                 let latest = client

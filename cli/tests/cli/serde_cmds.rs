@@ -1384,6 +1384,123 @@ async fn key_and_value_subject_name_strategies_name_subjects_as_confluent_does()
 }
 
 #[tokio::test]
+async fn latest_with_metadata_writes_with_the_version_whose_metadata_matches() {
+    let env = Env::start().await;
+    // Two versions of users-value told apart by their metadata properties; both are team a's,
+    // so team=a alone picks the later one.
+    let v2 = USER_V1.replacen("\"fields\":[", "\"doc\":\"v2\",\"fields\":[", 1);
+    let http = reqwest::Client::new();
+    let mut ids = Vec::new();
+    for (schema, env_name) in [(USER_V1, "prod"), (v2.as_str(), "dev")] {
+        let body: Value = http
+            .post(format!("{}/subjects/users-value/versions", env.base))
+            .json(&json!({
+                "schema": schema,
+                "metadata": {"properties": {"env": env_name, "team": "a"}},
+            }))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        ids.push(body["id"].as_i64().unwrap_or_else(|| panic!("{body}")));
+    }
+    assert_ne!(ids[0], ids[1]);
+    let one = lines(&[json!({"id": 1, "name": "ada"})]);
+    let encode = |properties: &[&str]| {
+        let mut args = vec!["encode", "--subject", "users-value", "--output", "json"];
+        for p in properties {
+            args.extend(["--latest-with-metadata", p]);
+        }
+        env.run(&args, &one)
+    };
+    for (properties, id) in [
+        (&["env=prod"][..], ids[0]),
+        (&["env=dev"][..], ids[1]),
+        (&["team=a", "env=prod"][..], ids[0]),
+        (&["team=a"][..], ids[1]),
+    ] {
+        let what = format!("encode {properties:?}");
+        let out = encode(properties);
+        out.assert_ok(&what);
+        let written = &out.json_lines()[0];
+        assert_eq!(written["schema_id"], id, "{what}");
+        let framed = format!("{}\n", written["base64"].as_str().unwrap());
+        let back = env.run(&["decode", "--with-schema-id"], framed.as_bytes());
+        back.assert_ok(&format!("decode {what}"));
+        let decoded = &back.json_lines()[0];
+        assert_eq!(decoded["schema_id"], id, "{what}");
+        assert_eq!(decoded["value"]["name"], "ada", "{what}");
+    }
+    // Confluent's option name works too.
+    let out = env.run(
+        &[
+            "encode",
+            "--subject",
+            "users-value",
+            "--use-latest-with-metadata",
+            "env=prod",
+            "--output",
+            "json",
+        ],
+        &one,
+    );
+    out.assert_ok("--use-latest-with-metadata");
+    assert_eq!(out.json_lines()[0]["schema_id"], ids[0]);
+    // No version matches: a negative result naming the properties; nothing is written.
+    let out = encode(&["env=staging"]);
+    out.assert_clear_error("no match", "no version whose metadata holds env=staging");
+    assert!(out.stdout.is_empty());
+    // Not KEY=VALUE, or a key twice: usage errors.
+    encode(&["staging"]).assert_usage_error("not KEY=VALUE", "is not KEY=VALUE");
+    encode(&["env=prod", "env=dev"]).assert_usage_error("a key twice", "given twice");
+    env.run(
+        &[
+            "encode",
+            "--subject",
+            "users-value",
+            "--schema",
+            &env.path("user.avsc"),
+            "--latest-with-metadata",
+            "env=prod",
+        ],
+        &one,
+    )
+    .assert_usage_error("with a schema file", "cannot be used with");
+
+    // produce: the value's version chosen the same way.
+    let out = env.run(
+        &[
+            "produce",
+            "users",
+            "--value-latest-with-metadata",
+            "env=prod",
+        ],
+        &one,
+    );
+    out.assert_ok("produce --value-latest-with-metadata");
+    let out = env.run(
+        &[
+            "produce",
+            "users",
+            "--value-latest-with-metadata",
+            "env=dev",
+        ],
+        &one,
+    );
+    out.assert_ok("produce --value-latest-with-metadata env=dev");
+    let out = consume(&env, &["--from-beginning"]);
+    out.assert_ok("consume");
+    let written: Vec<Value> = out
+        .json_lines()
+        .iter()
+        .map(|r| r["schema_id"].clone())
+        .collect();
+    assert_eq!(written, [json!(ids[0]), json!(ids[1])], "{}", out.text());
+}
+
+#[tokio::test]
 async fn consume_from_kafka_by_timestamp_and_with_json_keys() {
     let env = Env::start().await;
     let cluster = rdkafka::mocking::MockCluster::new(1).expect("mock cluster");
