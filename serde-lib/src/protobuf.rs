@@ -575,4 +575,30 @@ mod tests {
         // And a descriptor's file never lists them.
         assert!(ProtoImport::of_file(&file).is_empty());
     }
+
+    #[tokio::test]
+    async fn a_serializer_meeting_cyclic_references_reports_a_reference_cycle_not_a_deserialize_error(
+    ) {
+        use crate::client::tests::{assert_is_the_a_b_cycle, cyclic_registry};
+        // The latest version of `dues-value` (answered as `b`) references `a`, which references
+        // `b`: the serializer fetches and parses it before writing.
+        let client = RegistryClient::new(RegistryConfig::new(&cyclic_registry().await)).unwrap();
+        let config = SerializerConfig {
+            auto_register_schemas: false,
+            use_latest_version: true,
+            latest_compatibility_strict: false,
+            ..SerializerConfig::default()
+        };
+        let ser = ProtobufSerializer::<Due>::new(
+            client,
+            "syntax = \"proto3\";\npackage b;\nmessage Due { int32 x = 1; }\n",
+            config,
+        )
+        .unwrap();
+        let err = ser
+            .serialize("dues", Field::Value, &Due { x: 1 })
+            .await
+            .unwrap_err();
+        assert_is_the_a_b_cycle(&err);
+    }
 }

@@ -3,13 +3,14 @@
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
+use strata_schema::SchemaType;
 use strata_serde::wire::{self, SchemaId, VALUE_SCHEMA_ID_HEADER};
 use strata_serde::{
     AvroDeserializer, AvroSerializer, AvroValueDeserializer, AvroValueSerializer, Error, Field,
     RegistryClient, RegistryConfig, SchemaIdPlacement, SerializerConfig, SubjectNameStrategy,
 };
 
-use crate::harness::Registry;
+use crate::harness::{use_latest_with_metadata, Registry};
 
 pub const ORDER_V1: &str = r#"{"type":"record","name":"Order","namespace":"shop","fields":[
     {"name":"id","type":"long"},{"name":"item","type":"string"},
@@ -185,33 +186,20 @@ async fn use_latest_version_writes_with_the_latest_schema_and_strictness_refuses
 
 async fn use_latest_with_metadata_writes_with_the_version_its_properties_pick(registry: Registry) {
     // Two versions of orders-value, told apart by their metadata properties.
-    let http = reqwest::Client::new();
     let mut ids = Vec::new();
     for (schema, env) in [(ORDER_V1, "prod"), (ORDER_V2, "dev")] {
-        let body: serde_json::Value = http
-            .post(format!("{}/subjects/orders-value/versions", registry.url))
-            .json(&serde_json::json!({
-                "schema": schema,
-                "metadata": {"properties": {"app": "shop", "env": env}},
-            }))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        ids.push(body["id"].as_i64().expect("registered") as i32);
+        ids.push(
+            registry
+                .register_with_metadata(
+                    "orders-value",
+                    SchemaType::Avro,
+                    schema,
+                    &[("app", "shop"), ("env", env)],
+                )
+                .await,
+        );
     }
-    let with = |pairs: &[(&str, &str)]| SerializerConfig {
-        auto_register_schemas: false,
-        use_latest_with_metadata: Some(
-            pairs
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-        ),
-        ..SerializerConfig::default()
-    };
+    let with = use_latest_with_metadata;
     let written_with = |payload: &[u8]| wire::parse_prefix(payload, false).unwrap().schema;
     // env=prod picks version 1 although version 2 is the latest.
     let ser = AvroSerializer::<Order>::new(
@@ -261,22 +249,12 @@ async fn use_latest_with_metadata_sees_a_newly_matching_version_once_the_ttl_run
     registry: Registry,
 ) {
     let register = |schema: &'static str| {
-        let url = format!("{}/subjects/orders-value/versions", registry.url);
-        async move {
-            let body: serde_json::Value = reqwest::Client::new()
-                .post(url)
-                .json(&serde_json::json!({
-                    "schema": schema,
-                    "metadata": {"properties": {"env": "prod"}},
-                }))
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
-            body["id"].as_i64().unwrap_or_else(|| panic!("{body}")) as i32
-        }
+        registry.register_with_metadata(
+            "orders-value",
+            SchemaType::Avro,
+            schema,
+            &[("env", "prod")],
+        )
     };
     let first = register(ORDER_V1).await;
     let ttl = Duration::from_millis(1000);
@@ -285,11 +263,7 @@ async fn use_latest_with_metadata_sees_a_newly_matching_version_once_the_ttl_run
     let ser = AvroSerializer::<Order>::new(
         RegistryClient::new(config).unwrap(),
         ORDER_V1,
-        SerializerConfig {
-            auto_register_schemas: false,
-            use_latest_with_metadata: Some([("env".to_string(), "prod".to_string())].into()),
-            ..SerializerConfig::default()
-        },
+        use_latest_with_metadata(&[("env", "prod")]),
     )
     .unwrap();
     let written_with = |payload: &[u8]| wire::parse_prefix(payload, false).unwrap().schema;

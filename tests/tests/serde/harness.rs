@@ -1,12 +1,15 @@
 //! A registry on a loopback port over a fresh SQLite file or PostgreSQL database, a client for
-//! it, a counting TCP relay in front of it (to see which requests a client makes), and a
-//! bundled broker in a temp dir.
+//! it, its REST API as another client would call it (registering versions with metadata,
+//! reading versions, subjects and references back), a counting TCP relay in front of it (to
+//! see which requests a client makes), and a bundled broker in a temp dir; and the test data
+//! the format files share.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use strata_registry::{Application, ServerConfig};
-use strata_serde::{RegistryClient, RegistryConfig};
+use strata_schema::{Dependency, SchemaType};
+use strata_serde::{RegistryClient, RegistryConfig, SerializerConfig};
 use tokio::sync::oneshot;
 
 pub struct Registry {
@@ -86,6 +89,89 @@ impl Registry {
         let mut config = RegistryConfig::new(&self.url);
         config.request_timeout = Duration::from_secs(10);
         RegistryClient::new(config).expect("client")
+    }
+
+    /// The JSON answer to `GET path` (percent-encoded: `/subjects/common%2Fmoney.proto/versions`).
+    pub async fn get_json(&self, path: &str) -> serde_json::Value {
+        reqwest::get(format!("{}{path}", self.url))
+            .await
+            .expect("the registry answers")
+            .json()
+            .await
+            .expect("a JSON answer")
+    }
+
+    /// The latest version of `subject` (percent-encoded), as the REST API shows it.
+    pub async fn latest(&self, subject: &str) -> serde_json::Value {
+        self.get_json(&format!("/subjects/{subject}/versions/latest"))
+            .await
+    }
+
+    /// The registry's subjects, sorted.
+    pub async fn subjects(&self) -> Vec<String> {
+        let answer = self.get_json("/subjects").await;
+        let mut subjects: Vec<String> =
+            serde_json::from_value(answer.clone()).unwrap_or_else(|e| panic!("{e}: {answer}"));
+        subjects.sort();
+        subjects
+    }
+
+    /// Register a version under `subject` (percent-encoded) through the REST API, as another
+    /// client would: `body` is the request (`schema`, `schemaType`, `references`, `metadata`).
+    /// The JSON answer.
+    pub async fn post_version(&self, subject: &str, body: serde_json::Value) -> serde_json::Value {
+        reqwest::Client::new()
+            .post(format!("{}/subjects/{subject}/versions", self.url))
+            .json(&body)
+            .send()
+            .await
+            .expect("the registry answers")
+            .json()
+            .await
+            .expect("a JSON answer")
+    }
+
+    /// Register `schema` of `schema_type` under `subject` with these metadata properties (a
+    /// version `use_latest_with_metadata` can pick); its id.
+    pub async fn register_with_metadata(
+        &self,
+        subject: &str,
+        schema_type: SchemaType,
+        schema: &str,
+        properties: &[(&str, &str)],
+    ) -> i32 {
+        let properties: serde_json::Map<String, serde_json::Value> = properties
+            .iter()
+            .map(|(k, v)| (k.to_string(), serde_json::Value::from(*v)))
+            .collect();
+        let body = self
+            .post_version(
+                subject,
+                serde_json::json!({
+                    "schemaType": schema_type.as_str(),
+                    "schema": schema,
+                    "metadata": {"properties": properties},
+                }),
+            )
+            .await;
+        body["id"].as_i64().unwrap_or_else(|| panic!("{body}")) as i32
+    }
+
+    /// Assert that the latest version of `subject` (percent-encoded) references exactly
+    /// `expected`, `(name, subject)` pairs, each at version 1, in this order.
+    pub async fn assert_references(&self, subject: &str, expected: &[(&str, &str)]) {
+        let version = self.latest(subject).await;
+        let expected: Vec<serde_json::Value> = expected
+            .iter()
+            .map(|(name, subject)| {
+                serde_json::json!({"name": name, "subject": subject, "version": 1})
+            })
+            .collect();
+        assert_eq!(
+            version["references"],
+            serde_json::Value::from(expected),
+            "{subject}: {version}"
+        );
     }
 }
 
@@ -208,4 +294,59 @@ impl TestBroker {
     pub fn end_offset(&self, topic: &str) -> i64 {
         self.broker.offsets(topic, 0).expect("offsets").1
     }
+}
+
+/// Serializer options writing with the latest version whose metadata holds all `properties`
+/// (registering nothing, as `use_latest_with_metadata` requires).
+pub fn use_latest_with_metadata(properties: &[(&str, &str)]) -> SerializerConfig {
+    SerializerConfig {
+        auto_register_schemas: false,
+        use_latest_with_metadata: Some(
+            properties
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        ),
+        ..SerializerConfig::default()
+    }
+}
+
+/// A Protobuf file imported as `name`, registered under its import path as version 1, with
+/// its own imports.
+pub fn proto_dependency(name: &str, schema: &str, dependencies: Vec<Dependency>) -> Dependency {
+    Dependency {
+        name: name.into(),
+        subject: name.into(),
+        version: 1,
+        schema_type: SchemaType::Protobuf,
+        schema: schema.into(),
+        dependencies,
+    }
+}
+
+/// The value at `path` in a dynamic message: field names through nested messages, and list
+/// indexes, dot-separated (`total.cents`, `lines.0.price.cents`).
+pub fn proto_field(message: &prost_reflect::DynamicMessage, path: &str) -> prost_reflect::Value {
+    use prost_reflect::{ReflectMessage, Value};
+    let mut value = Value::Message(message.clone());
+    for step in path.split('.') {
+        value = match &value {
+            Value::Message(m) => m
+                .get_field_by_name(step)
+                .unwrap_or_else(|| {
+                    panic!(
+                        "{path}: no field '{step}' in {}",
+                        m.descriptor().full_name()
+                    )
+                })
+                .into_owned(),
+            Value::List(items) => step
+                .parse::<usize>()
+                .ok()
+                .and_then(|i| items.get(i).cloned())
+                .unwrap_or_else(|| panic!("{path}: no item '{step}' in {items:?}")),
+            other => panic!("{path}: '{step}' is inside {other:?}, not a message or list"),
+        };
+    }
+    value
 }

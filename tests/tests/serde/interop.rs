@@ -5,34 +5,41 @@
 //! (target/interop-venv); without it the tests say so and pass, as the venv is CI's to provide.
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use prost_reflect::{DynamicMessage, ReflectMessage, Value};
 use strata_schema::{FormatSchema, ParseOptions, ProtobufSchema};
 use strata_serde::{
-    wire, AvroDeserializer, AvroSerializer, Field, JsonDeserializer, JsonSerializer,
-    ProtobufDynamicDeserializer, ProtobufDynamicSerializer, SerializerConfig,
+    wire, AvroDeserializer, AvroSerializer, Deserializer, Field, JsonDeserializer, JsonSerializer,
+    ProtobufDynamicDeserializer, ProtobufDynamicSerializer, Serializer, SerializerConfig,
 };
 
 use crate::avro::{order, Order, ORDER_V1};
-use crate::harness::Registry;
+use crate::harness::{proto_dependency, proto_field, Registry};
 use crate::json::{Person, PERSON};
 
+/// confluent-kafka's AvroSerializer/AvroDeserializer (format `avro`) or
+/// JSONSerializer/JSONDeserializer (`json`) on `topic`'s value; argv: url, format, schema,
+/// topic, mode. Values go in and come out as JSON; the deserializers read with the registry's
+/// copy of the writer schema.
 const SCRIPT: &str = r#"
 import json, sys
 from confluent_kafka.schema_registry import SchemaRegistryClient
 from confluent_kafka.schema_registry.avro import AvroDeserializer, AvroSerializer
+from confluent_kafka.schema_registry.json_schema import JSONDeserializer, JSONSerializer
 from confluent_kafka.serialization import MessageField, SerializationContext
 
-url, schema, mode = sys.argv[1], sys.argv[2], sys.argv[3]
+url, fmt, schema, topic, mode = sys.argv[1:6]
 client = SchemaRegistryClient({"url": url})
-ctx = SerializationContext("interop", MessageField.VALUE)
+ctx = SerializationContext(topic, MessageField.VALUE)
 data = sys.stdin.read()
 if mode == "serialize":
-    sys.stdout.write(AvroSerializer(client, schema)(json.loads(data), ctx).hex())
+    ser = AvroSerializer(client, schema) if fmt == "avro" else JSONSerializer(schema, client)
+    sys.stdout.write(ser(json.loads(data), ctx).hex())
 else:
-    sys.stdout.write(json.dumps(AvroDeserializer(client)(bytes.fromhex(data), ctx)))
+    de = AvroDeserializer(client) if fmt == "avro" else JSONDeserializer(None, schema_registry_client=client)
+    sys.stdout.write(json.dumps(de(bytes.fromhex(data), ctx)))
 "#;
 
 fn python() -> Option<PathBuf> {
@@ -54,18 +61,41 @@ fn python() -> Option<PathBuf> {
     }
 }
 
-/// confluent-kafka's ProtobufSerializer/Deserializer for `interop.Order`, its nested
-/// `interop.Order.Line` and a second message `interop.Refund`, with classes built at run time
-/// (no protoc); argv: url, message name, mode. Decoded messages are printed as JSON with the
-/// .proto field names.
-const PROTOBUF_SCRIPT: &str = r#"
-import json, sys
+/// What both Protobuf scripts start with: the imports, and an empty descriptor `pool` for the
+/// files a script builds at run time (no protoc).
+const PROTOBUF_PRELUDE: &str = r#"
+import sys
 from confluent_kafka.schema_registry import SchemaRegistryClient
 from confluent_kafka.schema_registry.protobuf import ProtobufDeserializer, ProtobufSerializer
 from confluent_kafka.serialization import MessageField, SerializationContext
 from google.protobuf import descriptor_pb2, descriptor_pool, json_format, message_factory
+from google.protobuf import timestamp_pb2
 
 T = descriptor_pb2.FieldDescriptorProto
+pool = descriptor_pool.DescriptorPool()
+"#;
+
+/// What both Protobuf scripts end with: confluent-kafka's ProtobufSerializer/Deserializer for
+/// the message `name` of the files in `pool`, on `topic`'s value; argv: url, name, topic, mode.
+/// Decoded messages are printed as JSON with the .proto field names.
+const PROTOBUF_RUN: &str = r#"
+url, name, topic, mode = sys.argv[1:5]
+cls = message_factory.GetMessageClass(pool.FindMessageTypeByName(name))
+client = SchemaRegistryClient({"url": url})
+conf = {"use.deprecated.format": False}
+ctx = SerializationContext(topic, MessageField.VALUE)
+data = sys.stdin.read()
+if mode == "serialize":
+    msg = json_format.Parse(data, cls())
+    sys.stdout.write(ProtobufSerializer(cls, client, conf)(msg, ctx).hex())
+else:
+    msg = ProtobufDeserializer(cls, conf)(bytes.fromhex(data), ctx)
+    sys.stdout.write(json_format.MessageToJson(msg, preserving_proto_field_name=True, indent=None))
+"#;
+
+/// Builds `interop/shop.proto`: `interop.Order`, its nested `interop.Order.Line` and a second
+/// message `interop.Refund` (see [`PROTOBUF_PRELUDE`] and [`PROTOBUF_RUN`]).
+const SHOP_POOL: &str = r#"
 fdp = descriptor_pb2.FileDescriptorProto(name="interop/shop.proto", package="interop", syntax="proto3")
 order = fdp.message_type.add(name="Order")
 order.field.add(name="id", number=1, type=T.TYPE_INT64, label=T.LABEL_OPTIONAL)
@@ -76,24 +106,10 @@ order.field.add(name="lines", number=2, type=T.TYPE_MESSAGE, type_name=".interop
                 label=T.LABEL_REPEATED)
 refund = fdp.message_type.add(name="Refund")
 refund.field.add(name="order_id", number=1, type=T.TYPE_INT64, label=T.LABEL_OPTIONAL)
-pool = descriptor_pool.DescriptorPool()
 pool.Add(fdp)
-
-url, name, mode = sys.argv[1], sys.argv[2], sys.argv[3]
-cls = message_factory.GetMessageClass(pool.FindMessageTypeByName(name))
-client = SchemaRegistryClient({"url": url})
-conf = {"use.deprecated.format": False}
-ctx = SerializationContext("interop-proto", MessageField.VALUE)
-data = sys.stdin.read()
-if mode == "serialize":
-    msg = json_format.Parse(data, cls())
-    sys.stdout.write(ProtobufSerializer(cls, client, conf)(msg, ctx).hex())
-else:
-    msg = ProtobufDeserializer(cls, conf)(bytes.fromhex(data), ctx)
-    sys.stdout.write(json_format.MessageToJson(msg, preserving_proto_field_name=True, indent=None))
 "#;
 
-/// The same file as [`PROTOBUF_SCRIPT`] builds, as .proto text.
+/// The same file as [`SHOP_POOL`] builds, as .proto text.
 const SHOP_PROTO: &str = r#"syntax = "proto3";
 package interop;
 message Order {
@@ -104,20 +120,10 @@ message Order {
 message Refund { int64 order_id = 1; }
 "#;
 
-/// confluent-kafka's ProtobufSerializer/Deserializer for `interop.Bill`, whose file
-/// `interop/bill.proto` imports `interop/money.proto` (a schema reference) and the well-known
-/// `google/protobuf/timestamp.proto` (never one); argv: url, mode. Python registers the import
-/// first, under its import path, as Strata must read it.
-const PROTOBUF_REFS_SCRIPT: &str = r#"
-import sys
-from confluent_kafka.schema_registry import SchemaRegistryClient
-from confluent_kafka.schema_registry.protobuf import ProtobufDeserializer, ProtobufSerializer
-from confluent_kafka.serialization import MessageField, SerializationContext
-from google.protobuf import descriptor_pb2, descriptor_pool, json_format, message_factory
-from google.protobuf import timestamp_pb2
-
-T = descriptor_pb2.FieldDescriptorProto
-pool = descriptor_pool.DescriptorPool()
+/// Builds `interop/bill.proto` (`interop.Bill`), which imports `interop/money.proto` (a schema
+/// reference) and the well-known `google/protobuf/timestamp.proto` (never one). Python's
+/// serializer registers the import first, under its import path, as Strata must read it.
+const BILL_POOL: &str = r#"
 ts = descriptor_pb2.FileDescriptorProto()
 timestamp_pb2.DESCRIPTOR.CopyToProto(ts)
 pool.Add(ts)
@@ -134,22 +140,9 @@ b.field.add(name="total", number=2, type=T.TYPE_MESSAGE, type_name=".interop.Mon
 b.field.add(name="at", number=3, type=T.TYPE_MESSAGE, type_name=".google.protobuf.Timestamp",
             label=T.LABEL_OPTIONAL)
 pool.Add(bill)
-
-url, mode = sys.argv[1], sys.argv[2]
-cls = message_factory.GetMessageClass(pool.FindMessageTypeByName("interop.Bill"))
-client = SchemaRegistryClient({"url": url})
-conf = {"use.deprecated.format": False}
-ctx = SerializationContext("interop-refs", MessageField.VALUE)
-data = sys.stdin.read()
-if mode == "serialize":
-    msg = json_format.Parse(data, cls())
-    sys.stdout.write(ProtobufSerializer(cls, client, conf)(msg, ctx).hex())
-else:
-    msg = ProtobufDeserializer(cls, conf)(bytes.fromhex(data), ctx)
-    sys.stdout.write(json_format.MessageToJson(msg, preserving_proto_field_name=True, indent=None))
 "#;
 
-/// The files [`PROTOBUF_REFS_SCRIPT`] builds, as .proto text.
+/// The files [`BILL_POOL`] builds, as .proto text.
 const MONEY_PROTO: &str = r#"syntax = "proto3";
 package interop;
 message Money { string currency = 1; int64 cents = 2; }
@@ -161,31 +154,8 @@ import "google/protobuf/timestamp.proto";
 message Bill { int64 id = 1; Money total = 2; google.protobuf.Timestamp at = 3; }
 "#;
 
-/// confluent-kafka's JSONSerializer/JSONDeserializer; argv: url, schema, mode. The
-/// deserializer reads with the registry's copy of the writer schema.
-const JSON_SCRIPT: &str = r#"
-import json, sys
-from confluent_kafka.schema_registry import SchemaRegistryClient
-from confluent_kafka.schema_registry.json_schema import JSONDeserializer, JSONSerializer
-from confluent_kafka.serialization import MessageField, SerializationContext
-
-url, schema, mode = sys.argv[1], sys.argv[2], sys.argv[3]
-client = SchemaRegistryClient({"url": url})
-ctx = SerializationContext("interop-json", MessageField.VALUE)
-data = sys.stdin.read()
-if mode == "serialize":
-    sys.stdout.write(JSONSerializer(schema, client)(json.loads(data), ctx).hex())
-else:
-    value = JSONDeserializer(None, schema_registry_client=client)(bytes.fromhex(data), ctx)
-    sys.stdout.write(json.dumps(value))
-"#;
-
-fn run(python: &PathBuf, url: &str, mode: &str, input: &str) -> String {
-    run_script(python, SCRIPT, &[url, ORDER_V1, mode], input)
-}
-
 /// Run `script` with `args`, `input` on stdin; its stdout, or a failure with its stderr.
-fn run_script(python: &PathBuf, script: &str, args: &[&str], input: &str) -> String {
+fn run_script(python: &Path, script: &str, args: &[&str], input: &str) -> String {
     let mut child = Command::new(python)
         .arg("-c")
         .arg(script)
@@ -225,18 +195,9 @@ fn unhex(s: &str) -> Vec<u8> {
 async fn avro_bytes_from_confluent_kafka_python_decode_in_strata() {
     let Some(python) = python() else { return };
     let registry = Registry::start().await;
-    let input = serde_json::to_string(&order()).unwrap();
-    let url = registry.url.clone();
-    let out = tokio::task::spawn_blocking(move || run(&python, &url, "serialize", &input))
-        .await
-        .unwrap();
-    let bytes = unhex(out.trim());
-    assert_eq!(bytes[0], 0, "magic byte");
     let de = AvroDeserializer::<Order>::new(registry.client());
-    assert_eq!(
-        de.deserialize(Field::Value, &[], &bytes).await.unwrap(),
-        order()
-    );
+    let back = python_to_strata(&python, &registry, ("avro", ORDER_V1), &order(), &de).await;
+    assert_eq!(back, order());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -246,32 +207,191 @@ async fn avro_bytes_from_strata_decode_in_confluent_kafka_python() {
     let ser =
         AvroSerializer::<Order>::new(registry.client(), ORDER_V1, SerializerConfig::default())
             .unwrap();
-    let out = ser
-        .serialize("interop", Field::Value, &order())
-        .await
-        .unwrap();
-    let url = registry.url.clone();
-    let input = hex(&out.payload);
-    let json = tokio::task::spawn_blocking(move || run(&python, &url, "deserialize", &input))
-        .await
-        .unwrap();
-    let back: Order = serde_json::from_str(&json).unwrap();
+    let back = strata_to_python(&python, &registry, ("avro", ORDER_V1), &order(), &ser).await;
     assert_eq!(back, order());
+}
+
+/// `value` as JSON through confluent-kafka's serializer of `format` (avro, json) with
+/// `schema`, then Strata's `de`: what Strata read. The topic is `interop-<format>`.
+async fn python_to_strata<V: serde::Serialize>(
+    python: &Path,
+    registry: &Registry,
+    (format, schema): (&str, &str),
+    value: &V,
+    de: &dyn Deserializer<V>,
+) -> V {
+    let topic = format!("interop-{format}");
+    let out = python_with_schema(
+        python,
+        registry,
+        (format, schema),
+        &topic,
+        "serialize",
+        serde_json::to_string(value).unwrap(),
+    )
+    .await;
+    let bytes = unhex(out.trim());
+    assert_eq!(bytes[0], 0, "magic byte");
+    de.deserialize(&topic, Field::Value, &[], &bytes)
+        .await
+        .unwrap()
+}
+
+/// `value` through Strata's `ser`, then confluent-kafka's deserializer of `format` (avro,
+/// json) with `schema`: what Python read, from JSON. The topic is `interop-<format>`.
+async fn strata_to_python<V: serde::de::DeserializeOwned>(
+    python: &Path,
+    registry: &Registry,
+    (format, schema): (&str, &str),
+    value: &V,
+    ser: &dyn Serializer<V>,
+) -> V {
+    let topic = format!("interop-{format}");
+    let out = ser.serialize(&topic, Field::Value, value).await.unwrap();
+    let json = python_with_schema(
+        python,
+        registry,
+        (format, schema),
+        &topic,
+        "deserialize",
+        hex(&out.payload),
+    )
+    .await;
+    serde_json::from_str(&json).unwrap_or_else(|e| panic!("{e}: {json}"))
+}
+
+/// Run [`SCRIPT`]: confluent-kafka's serializer (`mode` serialize: `input` is the value's JSON,
+/// the answer hex) or deserializer (`input` hex, the answer JSON) of `format` (avro, json) with
+/// `schema`, on `topic`'s value.
+async fn python_with_schema(
+    python: &Path,
+    registry: &Registry,
+    (format, schema): (&str, &str),
+    topic: &str,
+    mode: &str,
+    input: String,
+) -> String {
+    python_blocking(
+        python.to_path_buf(),
+        SCRIPT.into(),
+        vec![
+            registry.url.clone(),
+            format.into(),
+            schema.into(),
+            topic.into(),
+            mode.into(),
+        ],
+        input,
+    )
+    .await
 }
 
 /// Run a Python script off the async runtime.
 async fn python_blocking(
     python: PathBuf,
-    script: &'static str,
+    script: String,
     args: Vec<String>,
     input: String,
 ) -> String {
     tokio::task::spawn_blocking(move || {
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        run_script(&python, script, &args, &input)
+        run_script(&python, &script, &args, &input)
     })
     .await
     .unwrap()
+}
+
+/// The files a Protobuf script builds into its `pool`, and the topic both sides write to.
+#[derive(Clone, Copy)]
+struct ProtoFiles {
+    pool: &'static str,
+    topic: &'static str,
+}
+
+/// `interop/shop.proto`.
+const SHOP: ProtoFiles = ProtoFiles {
+    pool: SHOP_POOL,
+    topic: "interop-proto",
+};
+
+/// `interop/bill.proto`, importing `interop/money.proto`.
+const BILLS: ProtoFiles = ProtoFiles {
+    pool: BILL_POOL,
+    topic: "interop-refs",
+};
+
+/// Run confluent-kafka's Protobuf serializer (`mode` serialize: `input` is the message's JSON,
+/// the answer hex) or deserializer (`input` hex, the answer JSON) for the message `name` of
+/// `files`.
+async fn protobuf_python(
+    python: &Path,
+    registry: &Registry,
+    files: ProtoFiles,
+    name: &str,
+    mode: &str,
+    input: String,
+) -> String {
+    python_blocking(
+        python.to_path_buf(),
+        format!("{PROTOBUF_PRELUDE}{}{PROTOBUF_RUN}", files.pool),
+        vec![
+            registry.url.clone(),
+            name.into(),
+            files.topic.into(),
+            mode.into(),
+        ],
+        input,
+    )
+    .await
+}
+
+/// The message `name` of `files`, given as JSON, through confluent-kafka's serializer, then
+/// Strata's dynamic deserializer: the framed bytes, and what Strata read.
+async fn protobuf_python_to_strata(
+    python: &Path,
+    registry: &Registry,
+    files: ProtoFiles,
+    name: &str,
+    json: &str,
+) -> (Vec<u8>, DynamicMessage) {
+    let out = protobuf_python(python, registry, files, name, "serialize", json.into()).await;
+    let bytes = unhex(out.trim());
+    assert_eq!(bytes[0], 0, "{name}: magic byte");
+    let m = ProtobufDynamicDeserializer::new(registry.client())
+        .deserialize(Field::Value, &[], &bytes)
+        .await
+        .unwrap();
+    assert_eq!(m.descriptor().full_name(), name);
+    (bytes, m)
+}
+
+/// `m` through Strata's dynamic serializer, then confluent-kafka's deserializer for its
+/// message of `files`: the framed bytes, and what Python read, as JSON.
+async fn protobuf_strata_to_python(
+    python: &Path,
+    registry: &Registry,
+    files: ProtoFiles,
+    m: &DynamicMessage,
+) -> (Vec<u8>, serde_json::Value) {
+    let descriptor = m.descriptor();
+    let ser = ProtobufDynamicSerializer::new(
+        registry.client(),
+        descriptor.clone(),
+        SerializerConfig::default(),
+    )
+    .unwrap();
+    let out = ser.serialize(files.topic, Field::Value, m).await.unwrap();
+    let json = protobuf_python(
+        python,
+        registry,
+        files,
+        descriptor.full_name(),
+        "deserialize",
+        hex(&out.payload),
+    )
+    .await;
+    let back = serde_json::from_str(&json).unwrap_or_else(|e| panic!("{e}: {json}"));
+    (out.payload, back)
 }
 
 fn shop() -> ProtobufSchema {
@@ -282,68 +402,46 @@ fn shop() -> ProtobufSchema {
 async fn protobuf_bytes_from_confluent_kafka_python_decode_in_strata() {
     let Some(python) = python() else { return };
     let registry = Registry::start().await;
-    let de = ProtobufDynamicDeserializer::new(registry.client());
-    // (message, its JSON, the message indexes on the wire)
-    let cases: [(&str, &str, &[u8]); 3] = [
+    // (message, its JSON, the message indexes on the wire, fields Strata must read)
+    type Case<'a> = (&'a str, &'a str, &'a [u8], Vec<(&'a str, Value)>);
+    let cases: [Case<'_>; 3] = [
         (
             "interop.Order",
             r#"{"id": "7", "lines": [{"sku": "a", "quantity": 2}, {"sku": "b", "quantity": 1}]}"#,
             &[0x00],
+            vec![
+                ("id", Value::I64(7)),
+                ("lines.0.sku", Value::String("a".into())),
+                ("lines.0.quantity", Value::I32(2)),
+                ("lines.1.sku", Value::String("b".into())),
+                ("lines.1.quantity", Value::I32(1)),
+            ],
         ),
         (
             "interop.Order.Line",
             r#"{"sku": "c", "quantity": 3}"#,
             &[0x04, 0x00, 0x00],
+            vec![
+                ("sku", Value::String("c".into())),
+                ("quantity", Value::I32(3)),
+            ],
         ),
-        ("interop.Refund", r#"{"order_id": "9"}"#, &[0x02, 0x02]),
+        (
+            "interop.Refund",
+            r#"{"order_id": "9"}"#,
+            &[0x02, 0x02],
+            vec![("order_id", Value::I64(9))],
+        ),
     ];
-    for (name, json, indexes) in cases {
-        let out = python_blocking(
-            python.clone(),
-            PROTOBUF_SCRIPT,
-            vec![registry.url.clone(), name.into(), "serialize".into()],
-            json.into(),
-        )
-        .await;
-        let bytes = unhex(out.trim());
-        assert_eq!(bytes[0], 0, "{name}: magic byte");
+    for (name, json, indexes, fields) in cases {
+        let (bytes, m) = protobuf_python_to_strata(&python, &registry, SHOP, name, json).await;
         assert_eq!(
             &bytes[5..5 + indexes.len()],
             indexes,
             "{name}: message indexes"
         );
-        let m = de.deserialize(Field::Value, &[], &bytes).await.unwrap();
-        assert_eq!(m.descriptor().full_name(), name);
-        match name {
-            "interop.Order" => {
-                assert_eq!(m.get_field_by_name("id").as_deref(), Some(&Value::I64(7)));
-                let lines = m.get_field_by_name("lines").unwrap();
-                let lines = lines.as_list().unwrap();
-                assert_eq!(lines.len(), 2);
-                let first = lines[0].as_message().unwrap();
-                assert_eq!(
-                    first.get_field_by_name("sku").as_deref(),
-                    Some(&Value::String("a".into()))
-                );
-                assert_eq!(
-                    first.get_field_by_name("quantity").as_deref(),
-                    Some(&Value::I32(2))
-                );
-            }
-            "interop.Order.Line" => {
-                assert_eq!(
-                    m.get_field_by_name("sku").as_deref(),
-                    Some(&Value::String("c".into()))
-                );
-                assert_eq!(
-                    m.get_field_by_name("quantity").as_deref(),
-                    Some(&Value::I32(3))
-                );
-            }
-            _ => assert_eq!(
-                m.get_field_by_name("order_id").as_deref(),
-                Some(&Value::I64(9))
-            ),
+        for (path, want) in fields {
+            assert_eq!(proto_field(&m, path), want, "{name}: {path}");
         }
     }
 }
@@ -355,57 +453,20 @@ async fn protobuf_bytes_from_strata_decode_in_confluent_kafka_python() {
     let schema = shop();
 
     // A nested message: indexes [0, 0].
-    let line = schema.message_descriptor("interop.Order.Line").unwrap();
-    let mut m = DynamicMessage::new(line.clone());
-    m.set_field_by_name("sku", Value::String("d".into()));
-    m.set_field_by_name("quantity", Value::I32(4));
-    let ser = ProtobufDynamicSerializer::new(registry.client(), line, SerializerConfig::default())
-        .unwrap();
-    let out = ser
-        .serialize("interop-proto", Field::Value, &m)
-        .await
-        .unwrap();
-    let frame = wire::parse_prefix(&out.payload, true).unwrap();
+    let mut line = DynamicMessage::new(schema.message_descriptor("interop.Order.Line").unwrap());
+    line.set_field_by_name("sku", Value::String("d".into()));
+    line.set_field_by_name("quantity", Value::I32(4));
+    let (payload, back) = protobuf_strata_to_python(&python, &registry, SHOP, &line).await;
+    let frame = wire::parse_prefix(&payload, true).unwrap();
     assert_eq!(frame.message_indexes, vec![0, 0]);
-    let json = python_blocking(
-        python.clone(),
-        PROTOBUF_SCRIPT,
-        vec![
-            registry.url.clone(),
-            "interop.Order.Line".into(),
-            "deserialize".into(),
-        ],
-        hex(&out.payload),
-    )
-    .await;
-    let back: serde_json::Value = serde_json::from_str(&json).unwrap();
     assert_eq!(back, serde_json::json!({"sku": "d", "quantity": 4}));
 
     // The first message, holding nested ones: indexes [0], written as one 0x00.
-    let order_type = schema.message_descriptor("interop.Order").unwrap();
-    let mut order = DynamicMessage::new(order_type.clone());
+    let mut order = DynamicMessage::new(schema.message_descriptor("interop.Order").unwrap());
     order.set_field_by_name("id", Value::I64(11));
-    order.set_field_by_name("lines", Value::List(vec![Value::Message(m)]));
-    let ser =
-        ProtobufDynamicSerializer::new(registry.client(), order_type, SerializerConfig::default())
-            .unwrap();
-    let out = ser
-        .serialize("interop-proto", Field::Value, &order)
-        .await
-        .unwrap();
-    assert_eq!(out.payload[5], 0x00, "indexes [0] as a single zero byte");
-    let json = python_blocking(
-        python,
-        PROTOBUF_SCRIPT,
-        vec![
-            registry.url.clone(),
-            "interop.Order".into(),
-            "deserialize".into(),
-        ],
-        hex(&out.payload),
-    )
-    .await;
-    let back: serde_json::Value = serde_json::from_str(&json).unwrap();
+    order.set_field_by_name("lines", Value::List(vec![Value::Message(line)]));
+    let (payload, back) = protobuf_strata_to_python(&python, &registry, SHOP, &order).await;
+    assert_eq!(payload[5], 0x00, "indexes [0] as a single zero byte");
     assert_eq!(
         back,
         serde_json::json!({"id": "11", "lines": [{"sku": "d", "quantity": 4}]})
@@ -417,57 +478,26 @@ async fn protobuf_references_registered_by_python_resolve_in_strata_and_back() {
     let Some(python) = python() else { return };
     let registry = Registry::start().await;
     let json = r#"{"id": "3", "total": {"currency": "EUR", "cents": "1250"}, "at": "2026-01-02T03:04:05Z"}"#;
-    let out = python_blocking(
-        python.clone(),
-        PROTOBUF_REFS_SCRIPT,
-        vec![registry.url.clone(), "serialize".into()],
-        json.into(),
-    )
-    .await;
-    let bytes = unhex(out.trim());
-    // Python registered the import under its path and referenced it from the root.
-    let root: serde_json::Value = reqwest::get(format!(
-        "{}/subjects/interop-refs-value/versions/1",
-        registry.url
-    ))
-    .await
-    .unwrap()
-    .json()
-    .await
-    .unwrap();
-    assert_eq!(
-        root["references"],
-        serde_json::json!([{"name": "interop/money.proto", "subject": "interop/money.proto", "version": 1}]),
-        "{root}"
-    );
     // Strata resolves the reference when it fetches the root by id.
-    let m = ProtobufDynamicDeserializer::new(registry.client())
-        .deserialize(Field::Value, &[], &bytes)
-        .await
-        .unwrap();
-    assert_eq!(m.descriptor().full_name(), "interop.Bill");
-    let total = m.get_field_by_name("total").unwrap();
-    assert_eq!(
-        total
-            .as_message()
-            .unwrap()
-            .get_field_by_name("cents")
-            .as_deref(),
-        Some(&Value::I64(1250))
-    );
+    let (_, m) = protobuf_python_to_strata(&python, &registry, BILLS, "interop.Bill", json).await;
+    assert_eq!(proto_field(&m, "total.cents"), Value::I64(1250));
+    // Python registered the import under its path and referenced it from the root.
+    registry
+        .assert_references(
+            "interop-refs-value",
+            &[("interop/money.proto", "interop/money.proto")],
+        )
+        .await;
 
     // Strata's serializer for the same files finds Python's registrations (the same import
     // subject and root), and Python reads its bytes.
     let parsed = ProtobufSchema::parse(
         BILL_PROTO,
-        &[strata_schema::Dependency {
-            name: "interop/money.proto".into(),
-            subject: "interop/money.proto".into(),
-            version: 1,
-            schema_type: strata_schema::SchemaType::Protobuf,
-            schema: MONEY_PROTO.into(),
-            dependencies: Vec::new(),
-        }],
+        &[proto_dependency(
+            "interop/money.proto",
+            MONEY_PROTO,
+            Vec::new(),
+        )],
         ParseOptions::default(),
     )
     .unwrap();
@@ -479,37 +509,17 @@ async fn protobuf_references_registered_by_python_resolve_in_strata_and_back() {
     );
     money.set_field_by_name("currency", Value::String("USD".into()));
     money.set_field_by_name("cents", Value::I64(99));
-    let mut m = DynamicMessage::new(bill.clone());
+    let mut m = DynamicMessage::new(bill);
     m.set_field_by_name("id", Value::I64(4));
     m.set_field_by_name("total", Value::Message(money));
-    let ser = ProtobufDynamicSerializer::new(registry.client(), bill, SerializerConfig::default())
-        .unwrap();
-    let out = ser
-        .serialize("interop-refs", Field::Value, &m)
-        .await
-        .unwrap();
-    let money_versions: Vec<i32> = reqwest::get(format!(
-        "{}/subjects/interop%2Fmoney.proto/versions",
-        registry.url
-    ))
-    .await
-    .unwrap()
-    .json()
-    .await
-    .unwrap();
+    let (_, back) = protobuf_strata_to_python(&python, &registry, BILLS, &m).await;
     assert_eq!(
-        money_versions,
-        vec![1],
+        registry
+            .get_json("/subjects/interop%2Fmoney.proto/versions")
+            .await,
+        serde_json::json!([1]),
         "the import is not registered twice"
     );
-    let json = python_blocking(
-        python,
-        PROTOBUF_REFS_SCRIPT,
-        vec![registry.url.clone(), "deserialize".into()],
-        hex(&out.payload),
-    )
-    .await;
-    let back: serde_json::Value = serde_json::from_str(&json).unwrap();
     assert_eq!(
         back,
         serde_json::json!({"id": "4", "total": {"currency": "USD", "cents": "99"}})
@@ -520,23 +530,13 @@ async fn protobuf_references_registered_by_python_resolve_in_strata_and_back() {
 async fn json_bytes_from_confluent_kafka_python_decode_in_strata() {
     let Some(python) = python() else { return };
     let registry = Registry::start().await;
-    let out = python_blocking(
-        python,
-        JSON_SCRIPT,
-        vec![registry.url.clone(), PERSON.into(), "serialize".into()],
-        r#"{"name": "Grace", "age": 85}"#.into(),
-    )
-    .await;
-    let bytes = unhex(out.trim());
-    assert_eq!(bytes[0], 0, "magic byte");
+    let p = Person {
+        name: "Grace".into(),
+        age: 85,
+    };
     let de = JsonDeserializer::<Person>::new(registry.client());
-    assert_eq!(
-        de.deserialize(Field::Value, &[], &bytes).await.unwrap(),
-        Person {
-            name: "Grace".into(),
-            age: 85
-        }
-    );
+    let back = python_to_strata(&python, &registry, ("json", PERSON), &p, &de).await;
+    assert_eq!(back, p);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -549,17 +549,6 @@ async fn json_bytes_from_strata_decode_in_confluent_kafka_python() {
         name: "Edsger".into(),
         age: 72,
     };
-    let out = ser
-        .serialize("interop-json", Field::Value, &p)
-        .await
-        .unwrap();
-    let json = python_blocking(
-        python,
-        JSON_SCRIPT,
-        vec![registry.url.clone(), PERSON.into(), "deserialize".into()],
-        hex(&out.payload),
-    )
-    .await;
-    let back: Person = serde_json::from_str(&json).unwrap();
+    let back = strata_to_python(&python, &registry, ("json", PERSON), &p, &ser).await;
     assert_eq!(back, p);
 }

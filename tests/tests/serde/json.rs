@@ -1,10 +1,11 @@
 //! JSON Schema serializers and deserializers against a live registry.
 
 use serde::{Deserialize, Serialize};
+use strata_schema::SchemaType;
 use strata_serde::wire::{self, SchemaId};
 use strata_serde::{Error, Field, JsonDeserializer, JsonSerializer, SerializerConfig};
 
-use crate::harness::Registry;
+use crate::harness::{use_latest_with_metadata, Registry};
 
 pub const PERSON: &str = r#"{"type":"object","title":"Person","properties":{
     "name":{"type":"string","minLength":1},"age":{"type":"integer","minimum":0}},
@@ -61,23 +62,13 @@ async fn use_latest_with_metadata_writes_json_with_the_version_its_properties_pi
 ) {
     // Two versions told apart by their metadata (the second only adds a description).
     let v2 = PERSON.replacen('{', r#"{"description":"someone","#, 1);
-    let http = reqwest::Client::new();
     let mut ids = Vec::new();
     for (schema, env) in [(PERSON, "prod"), (v2.as_str(), "dev")] {
-        let body: serde_json::Value = http
-            .post(format!("{}/subjects/people-value/versions", registry.url))
-            .json(&serde_json::json!({
-                "schemaType": "JSON",
-                "schema": schema,
-                "metadata": {"properties": {"env": env}},
-            }))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        ids.push(body["id"].as_i64().unwrap_or_else(|| panic!("{body}")) as i32);
+        ids.push(
+            registry
+                .register_with_metadata("people-value", SchemaType::Json, schema, &[("env", env)])
+                .await,
+        );
     }
     assert_ne!(ids[0], ids[1]);
     let p = Person {
@@ -85,11 +76,7 @@ async fn use_latest_with_metadata_writes_json_with_the_version_its_properties_pi
         age: 36,
     };
     for (env, id) in [("prod", ids[0]), ("dev", ids[1])] {
-        let config = SerializerConfig {
-            auto_register_schemas: false,
-            use_latest_with_metadata: Some([("env".to_string(), env.to_string())].into()),
-            ..SerializerConfig::default()
-        };
+        let config = use_latest_with_metadata(&[("env", env)]);
         let ser = JsonSerializer::<Person>::new(registry.client(), PERSON, config).unwrap();
         let out = ser.serialize("people", Field::Value, &p).await.unwrap();
         assert_eq!(

@@ -1,14 +1,16 @@
 //! Protobuf serializers and deserializers against a live registry.
 
 use prost_reflect::{DynamicMessage, ReflectMessage, Value};
-use strata_schema::{Dependency, FormatSchema, ParseOptions, ProtobufSchema, SchemaType};
+use strata_schema::{FormatSchema, ParseOptions, ProtobufSchema, SchemaType};
 use strata_serde::wire;
 use strata_serde::{
     Field, ProtoImport, ProtobufDeserializer, ProtobufDynamicDeserializer,
     ProtobufDynamicSerializer, ProtobufSerializer, ReferenceSubjectNameStrategy, SerializerConfig,
 };
 
-use crate::harness::{CountingRelay, Registry};
+use crate::harness::{
+    proto_dependency, proto_field, use_latest_with_metadata, CountingRelay, Registry,
+};
 
 const PROTO: &str = r#"syntax = "proto3";
 package shop;
@@ -158,19 +160,6 @@ fn invoice() -> Invoice {
     }
 }
 
-/// The registered version of `subject`, as the REST API shows it.
-async fn version(registry: &Registry, subject: &str) -> serde_json::Value {
-    reqwest::get(format!(
-        "{}/subjects/{subject}/versions/latest",
-        registry.url
-    ))
-    .await
-    .unwrap()
-    .json()
-    .await
-    .unwrap()
-}
-
 async fn imports_are_registered_first_and_referenced_by_the_root_schema(registry: Registry) {
     let client = registry.client();
     let ser = ProtobufSerializer::<Invoice>::with_imports(
@@ -185,14 +174,15 @@ async fn imports_are_registered_first_and_referenced_by_the_root_schema(registry
         .await
         .unwrap();
     // The imported file under a subject named after its import path, the root referencing it.
-    let common = version(&registry, "common%2Fmoney.proto").await;
+    let common = registry.latest("common%2Fmoney.proto").await;
     assert_eq!(common["version"], 1, "{common}");
-    let root = version(&registry, "invoices-value").await;
-    assert_eq!(
-        root["references"],
-        serde_json::json!([{"name": "common/money.proto", "subject": "common/money.proto", "version": 1}]),
-        "{root}"
-    );
+    registry
+        .assert_references(
+            "invoices-value",
+            &[("common/money.proto", "common/money.proto")],
+        )
+        .await;
+    let root = registry.latest("invoices-value").await;
     let frame = wire::parse_prefix(&out.payload, true).unwrap();
     assert_eq!(
         Some(i64::from(match frame.schema {
@@ -215,28 +205,15 @@ async fn imports_are_registered_first_and_referenced_by_the_root_schema(registry
         .await
         .unwrap();
     assert_eq!(m.descriptor().full_name(), "billing.Invoice");
-    let total = m.get_field_by_name("total").unwrap();
-    assert_eq!(
-        total
-            .as_message()
-            .unwrap()
-            .get_field_by_name("cents")
-            .as_deref(),
-        Some(&Value::I64(1999))
-    );
+    assert_eq!(proto_field(&m, "total.cents"), Value::I64(1999));
 
-    // A dynamic message of a file with the same import registers it the same way: the
-    // imported file is found as version 1 again, not registered twice.
+    // A dynamic message of a file with the same import references it the same way, by its
+    // import path. (Its serialized descriptor spells `.google.protobuf.Timestamp` where the
+    // text spells `google.protobuf.Timestamp`, so the registry keeps it as another version of
+    // the import: which version is not this test's concern.)
     let parsed = ProtobufSchema::parse(
         WITH_IMPORT,
-        &[Dependency {
-            name: "common/money.proto".into(),
-            subject: "common/money.proto".into(),
-            version: 1,
-            schema_type: SchemaType::Protobuf,
-            schema: COMMON.into(),
-            dependencies: Vec::new(),
-        }],
+        &[proto_dependency("common/money.proto", COMMON, Vec::new())],
         ParseOptions::default(),
     )
     .unwrap();
@@ -250,9 +227,13 @@ async fn imports_are_registered_first_and_referenced_by_the_root_schema(registry
         .serialize("invoices-dyn", Field::Value, &m)
         .await
         .unwrap();
-    let root = version(&registry, "invoices-dyn-value").await;
+    let root = registry.latest("invoices-dyn-value").await;
     assert_eq!(
         root["references"][0]["name"], "common/money.proto",
+        "{root}"
+    );
+    assert_eq!(
+        root["references"][0]["subject"], "common/money.proto",
         "{root}"
     );
     let back = ProtobufDeserializer::<Invoice>::new(client)
@@ -272,18 +253,6 @@ fn per_topic_reference_subjects() -> ReferenceSubjectNameStrategy {
             import.trim_end_matches(".proto").replace('/', ".")
         )
     })
-}
-
-/// The registry's subjects, sorted.
-async fn subjects(registry: &Registry) -> Vec<String> {
-    let mut subjects: Vec<String> = reqwest::get(format!("{}/subjects", registry.url))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    subjects.sort();
-    subjects
 }
 
 async fn a_reference_subject_name_strategy_names_the_subjects_imports_are_registered_under(
@@ -308,38 +277,35 @@ async fn a_reference_subject_name_strategy_names_the_subjects_imports_are_regist
             .serialize(topic, Field::Value, &invoice())
             .await
             .unwrap();
-        let import = version(&registry, &format!("{topic}-value-common.money")).await;
-        assert_eq!(import["version"], 1, "{topic}: {import}");
-        let root = version(&registry, &format!("{topic}-value")).await;
-        assert_eq!(
-            root["references"],
-            serde_json::json!([{"name": "common/money.proto",
-                "subject": format!("{topic}-value-common.money"), "version": 1}]),
-            "{topic}: {root}"
-        );
+        let import = format!("{topic}-value-common.money");
+        assert_eq!(registry.latest(&import).await["version"], 1, "{import}");
+        registry
+            .assert_references(
+                &format!("{topic}-value"),
+                &[("common/money.proto", &import)],
+            )
+            .await;
         payloads.push(out.payload);
     }
     // A chain of imports: each file's references name its import's custom subject.
     let m = bill(&bill_proto(""), 3);
     let dynamic = ProtobufDynamicSerializer::new(client.clone(), m.descriptor(), config).unwrap();
     let bills = dynamic.serialize("bills", Field::Value, &m).await.unwrap();
-    let line = version(&registry, "bills-value-billing.line").await;
-    assert_eq!(
-        line["references"],
-        serde_json::json!([{"name": "common/money.proto",
-            "subject": "bills-value-common.money", "version": 1}]),
-        "{line}"
-    );
-    let root = version(&registry, "bills-value").await;
-    assert_eq!(
-        root["references"],
-        serde_json::json!([{"name": "billing/line.proto",
-            "subject": "bills-value-billing.line", "version": 1}]),
-        "{root}"
-    );
+    registry
+        .assert_references(
+            "bills-value-billing.line",
+            &[("common/money.proto", "bills-value-common.money")],
+        )
+        .await;
+    registry
+        .assert_references(
+            "bills-value",
+            &[("billing/line.proto", "bills-value-billing.line")],
+        )
+        .await;
     // Nothing was registered under an import path.
     assert_eq!(
-        subjects(&registry).await,
+        registry.subjects().await,
         [
             "bills-value",
             "bills-value-billing.line",
@@ -362,10 +328,7 @@ async fn a_reference_subject_name_strategy_names_the_subjects_imports_are_regist
         .deserialize(Field::Value, &[], &bills.payload)
         .await
         .unwrap();
-    assert_eq!(
-        back.get_field_by_name("id").as_deref(),
-        Some(&Value::I64(3))
-    );
+    assert_eq!(proto_field(&back, "id"), Value::I64(3));
 }
 
 async fn without_auto_register_a_missing_import_is_the_registrys_error(registry: Registry) {
@@ -409,25 +372,14 @@ fn bill_proto(extra: &str) -> String {
     )
 }
 
-fn dependency(name: &str, schema: &str, dependencies: Vec<Dependency>) -> Dependency {
-    Dependency {
-        name: name.into(),
-        subject: name.into(),
-        version: 1,
-        schema_type: SchemaType::Protobuf,
-        schema: schema.into(),
-        dependencies,
-    }
-}
-
 /// A `billing.Bill` dynamic message of `root` (which imports the line → money chain).
 fn bill(root: &str, id: i64) -> DynamicMessage {
     let parsed = ProtobufSchema::parse(
         root,
-        &[dependency(
+        &[proto_dependency(
             "billing/line.proto",
             LINE,
-            vec![dependency("common/money.proto", COMMON, Vec::new())],
+            vec![proto_dependency("common/money.proto", COMMON, Vec::new())],
         )],
         ParseOptions::default(),
     )
@@ -472,25 +424,22 @@ async fn a_chain_of_imports_is_registered_innermost_first_and_each_reference_fet
     }
     // Each file under its import path, each referencing what it imports (the registry refuses
     // a reference to a subject that does not exist yet, so this also shows the order).
-    let common = version(&registry, "common%2Fmoney.proto").await;
+    let common = registry.latest("common%2Fmoney.proto").await;
     assert_eq!(common["version"], 1, "{common}");
     assert!(
         common["references"].as_array().is_none_or(|r| r.is_empty()),
         "the well-known import is no reference: {common}"
     );
-    let line = version(&registry, "billing%2Fline.proto").await;
-    assert_eq!(
-        line["references"],
-        serde_json::json!([{"name": "common/money.proto", "subject": "common/money.proto", "version": 1}]),
-        "{line}"
-    );
+    registry
+        .assert_references(
+            "billing%2Fline.proto",
+            &[("common/money.proto", "common/money.proto")],
+        )
+        .await;
     for subject in ["bills-a-value", "bills-b-value"] {
-        let root = version(&registry, subject).await;
-        assert_eq!(
-            root["references"],
-            serde_json::json!([{"name": "billing/line.proto", "subject": "billing/line.proto", "version": 1}]),
-            "{root}"
-        );
+        registry
+            .assert_references(subject, &[("billing/line.proto", "billing/line.proto")])
+            .await;
     }
 
     // A consumer's client resolves the chain when it fetches a root by id, and fetches each
@@ -500,18 +449,8 @@ async fn a_chain_of_imports_is_registered_innermost_first_and_each_reference_fet
     for (payload, id) in payloads.iter().zip([1, 2]) {
         let m = de.deserialize(Field::Value, &[], payload).await.unwrap();
         assert_eq!(m.descriptor().full_name(), "billing.Bill");
-        assert_eq!(m.get_field_by_name("id").as_deref(), Some(&Value::I64(id)));
-        let lines = m.get_field_by_name("lines").unwrap();
-        let line = lines.as_list().unwrap()[0].as_message().unwrap().clone();
-        let price = line.get_field_by_name("price").unwrap();
-        assert_eq!(
-            price
-                .as_message()
-                .unwrap()
-                .get_field_by_name("cents")
-                .as_deref(),
-            Some(&Value::I64(250))
-        );
+        assert_eq!(proto_field(&m, "id"), Value::I64(id));
+        assert_eq!(proto_field(&m, "lines.0.price.cents"), Value::I64(250));
     }
     for path in [
         "/subjects/billing%2Fline.proto/versions/1",
@@ -536,29 +475,20 @@ package shop;
 message Order { int64 id = 1; string item = 2; }
 message Other { string x = 1; }
 "#;
-    let http = reqwest::Client::new();
     let mut ids = Vec::new();
     for (schema, env) in [(PROTO, "prod"), (v2, "dev")] {
-        let body: serde_json::Value = http
-            .post(format!("{}/subjects/orders-value/versions", registry.url))
-            .json(&serde_json::json!({
-                "schemaType": "PROTOBUF",
-                "schema": schema,
-                "metadata": {"properties": {"env": env}},
-            }))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        ids.push(body["id"].as_i64().unwrap_or_else(|| panic!("{body}")) as i32);
+        ids.push(
+            registry
+                .register_with_metadata(
+                    "orders-value",
+                    SchemaType::Protobuf,
+                    schema,
+                    &[("env", env)],
+                )
+                .await,
+        );
     }
-    let config = |env: &str| SerializerConfig {
-        auto_register_schemas: false,
-        use_latest_with_metadata: Some([("env".to_string(), env.to_string())].into()),
-        ..SerializerConfig::default()
-    };
+    let config = |env: &str| use_latest_with_metadata(&[("env", env)]);
     for (env, id, indexes) in [("prod", ids[0], vec![1]), ("dev", ids[1], vec![0])] {
         let ser = ProtobufSerializer::<Order>::new(registry.client(), PROTO, config(env)).unwrap();
         let out = ser
@@ -598,7 +528,7 @@ message Due { common.Money amount = 1; google.type.Date on = 2; google.protobuf.
 "#;
     let parsed = ProtobufSchema::parse(
         root,
-        &[dependency("common/money.proto", COMMON, Vec::new())],
+        &[proto_dependency("common/money.proto", COMMON, Vec::new())],
         ParseOptions::default(),
     )
     .unwrap();
@@ -613,35 +543,22 @@ message Due { common.Money amount = 1; google.type.Date on = 2; google.protobuf.
         ProtobufDynamicSerializer::new(client.clone(), descriptor, SerializerConfig::default())
             .unwrap();
     let out = ser.serialize("dues", Field::Value, &m).await.unwrap();
-    let registered = version(&registry, "dues-value").await;
+    registry
+        .assert_references(
+            "dues-value",
+            &[("common/money.proto", "common/money.proto")],
+        )
+        .await;
     assert_eq!(
-        registered["references"],
-        serde_json::json!([{"name": "common/money.proto", "subject": "common/money.proto", "version": 1}]),
-        "{registered}"
-    );
-    let subjects: Vec<String> = reqwest::get(format!("{}/subjects", registry.url))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(
-        subjects.len(),
-        2,
-        "only the import and the root: {subjects:?}"
+        registry.subjects().await,
+        ["common/money.proto", "dues-value"],
+        "only the import and the root"
     );
     let back = ProtobufDynamicDeserializer::new(client)
         .deserialize(Field::Value, &[], &out.payload)
         .await
         .unwrap();
-    let on = back.get_field_by_name("on").unwrap();
-    assert_eq!(
-        on.as_message()
-            .unwrap()
-            .get_field_by_name("year")
-            .as_deref(),
-        Some(&Value::I32(2026))
-    );
+    assert_eq!(proto_field(&back, "on.year"), Value::I32(2026));
 }
 
 #[derive(Clone, PartialEq, prost::Message)]
@@ -660,33 +577,21 @@ async fn a_reference_to_a_built_in_file_is_not_fetched_when_decoding(registry: R
     // Confluent's deserializers skip in favour of their built-in copy.
     const ROOT: &str = "syntax = \"proto3\";\npackage b;\nimport \"confluent/meta.proto\";\n\
                         message Due { int32 x = 1; }\n";
-    let http = reqwest::Client::new();
-    let post = |subject: &str, body: serde_json::Value| {
-        http.post(format!("{}/subjects/{subject}/versions", registry.url))
-            .json(&body)
-            .send()
-    };
-    let meta: serde_json::Value = post(
-        "confluent%2Fmeta.proto",
-        serde_json::json!({"schemaType": "PROTOBUF",
-            "schema": "syntax = \"proto3\";\npackage confluent;\nmessage Placeholder {}\n"}),
-    )
-    .await
-    .unwrap()
-    .json()
-    .await
-    .unwrap();
+    let meta = registry
+        .post_version(
+            "confluent%2Fmeta.proto",
+            serde_json::json!({"schemaType": "PROTOBUF",
+                "schema": "syntax = \"proto3\";\npackage confluent;\nmessage Placeholder {}\n"}),
+        )
+        .await;
     assert_eq!(meta["version"], 1, "{meta}");
-    let root: serde_json::Value = post(
-        "dues-value",
-        serde_json::json!({"schemaType": "PROTOBUF", "schema": ROOT, "references": [
-            {"name": "confluent/meta.proto", "subject": "confluent/meta.proto", "version": 1}]}),
-    )
-    .await
-    .unwrap()
-    .json()
-    .await
-    .unwrap();
+    let root = registry
+        .post_version(
+            "dues-value",
+            serde_json::json!({"schemaType": "PROTOBUF", "schema": ROOT, "references": [
+                {"name": "confluent/meta.proto", "subject": "confluent/meta.proto", "version": 1}]}),
+        )
+        .await;
     let id = root["id"].as_i64().unwrap_or_else(|| panic!("{root}")) as i32;
 
     let relay = CountingRelay::start(&registry).await;
