@@ -103,6 +103,18 @@ async fn typed_records_go_through_kafka_and_come_back(registry: Registry) {
             .await
             .unwrap();
     }
+    // A batch goes through the transport's default path (copied out into owned records).
+    let more: Vec<Order> = (3..6).map(|id| Order { id, ..order() }).collect();
+    let md = producer
+        .send_all(
+            more.iter()
+                .map(|o| Record::new(topic.as_str(), o).with_key("b"))
+                .collect(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(md.len(), 3);
+    assert!(md.iter().all(|m| *m.topic == *topic));
 
     let consumer: Consumer<String, Order> = Consumer::new(
         Arc::new(
@@ -123,13 +135,14 @@ async fn typed_records_go_through_kafka_and_come_back(registry: Registry) {
     let mut got = Vec::new();
     for _ in 0..60 {
         got.extend(consumer.poll(Duration::from_millis(500)).await.unwrap());
-        if got.len() >= 3 {
+        if got.len() >= 6 {
             break;
         }
     }
     let ids: Vec<i64> = got.iter().map(|m| m.value.as_ref().unwrap().id).collect();
-    assert_eq!(ids, vec![0, 1, 2]);
+    assert_eq!(ids, vec![0, 1, 2, 3, 4, 5]);
     assert_eq!(got[0].key.as_deref(), Some("k"));
+    assert_eq!(got[5].key.as_deref(), Some("b"));
 }
 
 async fn an_invalid_value_is_not_sent_to_kafka(registry: Registry) {
