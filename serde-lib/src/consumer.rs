@@ -26,7 +26,10 @@ pub const DLQ_OFFSET_HEADER: &str = "__strata_dlq_offset";
 /// See [`DLQ_TOPIC_HEADER`].
 pub const DLQ_ERROR_HEADER: &str = "__strata_dlq_error";
 
-/// What the consumer does with a record it cannot decode.
+/// What the consumer does with a record it cannot decode (an unknown schema id, bytes that
+/// are not a frame, a payload that does not fit its schema). A registry that cannot be reached
+/// or fails ([`Error::is_transient`]) is not such a record: under every policy `poll` returns
+/// that error and the record stays first in line for the next poll.
 #[derive(Clone)]
 pub enum ErrorPolicy {
     /// Return the error from `poll` (records after it stay buffered for the next poll).
@@ -133,6 +136,16 @@ impl<K: Send, V: Send> Consumer<K, V> {
         while let Some(record) = pending.pop_front() {
             match self.decode(&record).await {
                 Ok(m) => out.push(m),
+                Err(e) if e.is_transient() => {
+                    // The registry is unreachable or failing: the record may decode on retry,
+                    // so no policy skips or dead-letters it. It stays first in line, and the
+                    // error (its kind kept) goes to the caller once what decoded is delivered.
+                    pending.push_front(record);
+                    if out.is_empty() {
+                        return Err(e);
+                    }
+                    return Ok(out);
+                }
                 Err(e) => match &self.policy {
                     ErrorPolicy::Fail => {
                         if out.is_empty() {

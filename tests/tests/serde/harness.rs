@@ -189,6 +189,7 @@ impl Drop for Registry {
 pub struct CountingRelay {
     pub url: String,
     requests: Arc<Mutex<Vec<String>>>,
+    down: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl CountingRelay {
@@ -205,8 +206,15 @@ impl CountingRelay {
         let url = format!("http://{}", listener.local_addr().expect("relay address"));
         let requests = Arc::new(Mutex::new(Vec::new()));
         let seen = requests.clone();
+        let down = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let is_down = down.clone();
         tokio::spawn(async move {
             while let Ok((client, _)) = listener.accept().await {
+                if is_down.load(std::sync::atomic::Ordering::SeqCst) {
+                    // An outage: the connection is closed before any answer.
+                    drop(client);
+                    continue;
+                }
                 let Ok(server) = tokio::net::TcpStream::connect(&upstream).await else {
                     continue;
                 };
@@ -248,7 +256,16 @@ impl CountingRelay {
                 });
             }
         });
-        CountingRelay { url, requests }
+        CountingRelay {
+            url,
+            requests,
+            down,
+        }
+    }
+
+    /// Simulate a registry outage: while down, new connections are closed unanswered.
+    pub fn set_down(&self, down: bool) {
+        self.down.store(down, std::sync::atomic::Ordering::SeqCst);
     }
 
     /// A client of the registry through this relay.

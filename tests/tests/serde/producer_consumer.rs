@@ -12,7 +12,7 @@ use strata_serde::{
 };
 
 use crate::avro::{order, Order, ORDER_V1};
-use crate::harness::{Registry, TestBroker};
+use crate::harness::{CountingRelay, Registry, TestBroker};
 use crate::json::{Person, PERSON};
 
 fn consumer_config(group: &str) -> ConsumerConfig {
@@ -271,6 +271,49 @@ async fn single_sends_carry_the_callers_headers_and_a_header_placed_id(registry:
     }
 }
 
+/// A registry outage is not a bad record: with the skip policy the consumer reports the
+/// outage (its kind kept) and skips nothing, and once the registry is back the same records
+/// decode.
+async fn a_registry_outage_skips_nothing_and_the_records_decode_after_it(registry: Registry) {
+    let broker = TestBroker::new(&["orders"]);
+    let producer = order_producer(&broker, &registry, SchemaIdPlacement::Prefix);
+    for id in 0..2 {
+        let o = Order { id, ..order() };
+        producer.send(Record::new("orders", &o)).await.unwrap();
+    }
+    let relay = CountingRelay::start(&registry).await;
+    relay.set_down(true);
+    let consumer: Consumer<String, Order> = Consumer::new(
+        Arc::new(BundledConsumer(
+            broker.broker.consumer(consumer_config("g-outage")).unwrap(),
+        )),
+        Arc::new(StringSerde),
+        Arc::new(AvroDeserializer::new(relay.client())),
+        ErrorPolicy::Skip,
+    );
+    consumer.subscribe(&["orders"]).await.unwrap();
+    let mut err = None;
+    for _ in 0..50 {
+        match consumer.poll(Duration::from_millis(100)).await {
+            Ok(v) => assert!(v.is_empty(), "nothing decodes while the registry is down"),
+            Err(e) => {
+                err = Some(e);
+                break;
+            }
+        }
+    }
+    let err = err.expect("the outage is reported");
+    assert!(err.is_transient(), "{err:?}");
+    // Polling again while down retries the same record: still nothing skipped.
+    assert!(consumer.poll(Duration::from_millis(100)).await.is_err());
+    assert_eq!(consumer.skipped(), 0);
+    relay.set_down(false);
+    let got = poll_until(&consumer, 2).await;
+    let ids: Vec<i64> = got.iter().map(|m| m.value.as_ref().unwrap().id).collect();
+    assert_eq!(ids, vec![0, 1]);
+    assert_eq!(consumer.skipped(), 0);
+}
+
 /// On a current-thread runtime the bundled transport cannot send in place: records go through
 /// the blocking pool, single and batched, and arrive the same.
 #[test]
@@ -462,4 +505,5 @@ crate::on_both_engines!(
     the_fail_policy_returns_the_error_with_the_records_position,
     batches_keep_each_records_key_and_value_cold_and_warm,
     single_sends_carry_the_callers_headers_and_a_header_placed_id,
+    a_registry_outage_skips_nothing_and_the_records_decode_after_it,
 );
