@@ -18,6 +18,7 @@ const BLOCK: usize = 1025;
 static STRING: Node = Node::String;
 
 /// Append a zig-zag varint long.
+#[inline]
 pub(crate) fn write_long(out: &mut Vec<u8>, value: i64) {
     let mut v = ((value << 1) ^ (value >> 63)) as u64;
     while v >= 0x80 {
@@ -27,6 +28,7 @@ pub(crate) fn write_long(out: &mut Vec<u8>, value: i64) {
     out.push(v as u8);
 }
 
+#[inline]
 fn write_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
     write_long(out, bytes.len() as i64);
     out.extend_from_slice(bytes);
@@ -68,6 +70,7 @@ fn mismatch(what: &str) -> PlanError {
 impl<'a, 'p> Encoder<'a, 'p> {
     /// The node to write a value with: this node, or the union branch that fits best (its
     /// index written first; the first exact fit wins, then the first conversion).
+    #[inline]
     fn pick(&mut self, what: &str, fit: impl Fn(&Node) -> Fit) -> Result<&'p Node, PlanError> {
         match self.node {
             Node::Union { branches, .. } => {
@@ -92,6 +95,7 @@ impl<'a, 'p> Encoder<'a, 'p> {
         }
     }
 
+    #[inline]
     fn int(&mut self, v: i64, what: &str) -> Result<(), PlanError> {
         self.pick(what, |n| match n {
             Node::Int => Fit::Exact,
@@ -102,6 +106,7 @@ impl<'a, 'p> Encoder<'a, 'p> {
         Ok(())
     }
 
+    #[inline]
     fn long(&mut self, v: i64, what: &str) -> Result<(), PlanError> {
         self.pick(what, |n| match n {
             Node::Long => Fit::Exact,
@@ -327,11 +332,16 @@ impl<'a, 'p> ser::Serializer for Encoder<'a, 'p> {
         name: &'static str,
         _: usize,
     ) -> Result<RecordEncoder<'a, 'p>, PlanError> {
-        let node = self.pick("a struct", |n| match n {
-            Node::Record(r) if *r.name == *name => Fit::Exact,
-            Node::Record(_) => Fit::Converts,
-            _ => Fit::No,
-        })?;
+        // A record node (not a union) takes any struct: no name to compare.
+        let node = if matches!(self.node, Node::Record(_)) {
+            self.node
+        } else {
+            self.pick("a struct", |n| match n {
+                Node::Record(r) if *r.name == *name => Fit::Exact,
+                Node::Record(_) => Fit::Converts,
+                _ => Fit::No,
+            })?
+        };
         let Node::Record(record) = node else {
             return Err(mismatch("a struct"));
         };
@@ -372,6 +382,7 @@ impl Blocks {
     }
 
     /// Before each item: open a block when the last one is full.
+    #[inline]
     fn item(&mut self, out: &mut Vec<u8>) -> Result<(), PlanError> {
         if self.left == 0 {
             return Err(mismatch("more items than the sequence announced"));
@@ -385,6 +396,7 @@ impl Blocks {
         Ok(())
     }
 
+    #[inline]
     fn end(self, out: &mut Vec<u8>) -> Result<(), PlanError> {
         if self.left != 0 {
             return Err(mismatch("fewer items than the sequence announced"));

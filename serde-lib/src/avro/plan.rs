@@ -101,6 +101,7 @@ pub(crate) struct Field {
 
 impl Field {
     /// Whether a serde struct field name is this field's name.
+    #[inline]
     pub(crate) fn is(&self, key: &'static str) -> bool {
         // Static strings never move or change: the same address and length is the same name.
         if self.seen.load(Ordering::Relaxed) == key.as_ptr() as usize
@@ -159,6 +160,7 @@ impl Plan {
     }
 
     /// A node by id. Ids come from this plan only, so the index is in bounds.
+    #[inline]
     pub(crate) fn node(&self, id: NodeId) -> &Node {
         &self.nodes[id as usize]
     }
