@@ -37,6 +37,20 @@ async fn poll_until<K: Send, V: Send>(
     out
 }
 
+/// The error of the first poll that fails (polls before it must return nothing: `why`).
+async fn first_poll_error<K: Send, V: Send>(
+    consumer: &Consumer<K, V>,
+    why: &str,
+) -> strata_serde::Error {
+    for _ in 0..50 {
+        match consumer.poll(Duration::from_millis(100)).await {
+            Ok(v) => assert!(v.is_empty(), "{why}"),
+            Err(e) => return e,
+        }
+    }
+    panic!("no poll failed in 5 s ({why})");
+}
+
 async fn typed_records_go_through_the_bundled_broker_and_come_back(registry: Registry) {
     let broker = TestBroker::new(&["orders"]);
     let client = registry.client();
@@ -292,17 +306,7 @@ async fn a_registry_outage_skips_nothing_and_the_records_decode_after_it(registr
         ErrorPolicy::Skip,
     );
     consumer.subscribe(&["orders"]).await.unwrap();
-    let mut err = None;
-    for _ in 0..50 {
-        match consumer.poll(Duration::from_millis(100)).await {
-            Ok(v) => assert!(v.is_empty(), "nothing decodes while the registry is down"),
-            Err(e) => {
-                err = Some(e);
-                break;
-            }
-        }
-    }
-    let err = err.expect("the outage is reported");
+    let err = first_poll_error(&consumer, "nothing decodes while the registry is down").await;
     assert!(err.is_transient(), "{err:?}");
     // Polling again while down retries the same record: still nothing skipped.
     assert!(consumer.poll(Duration::from_millis(100)).await.is_err());
@@ -481,17 +485,7 @@ async fn the_fail_policy_returns_the_error_with_the_records_position(registry: R
         ErrorPolicy::Fail,
     );
     consumer.subscribe(&["orders"]).await.unwrap();
-    let mut err = None;
-    for _ in 0..50 {
-        match consumer.poll(Duration::from_millis(100)).await {
-            Ok(v) => assert!(v.is_empty(), "the bad record comes first"),
-            Err(e) => {
-                err = Some(e);
-                break;
-            }
-        }
-    }
-    let err = err.expect("an error");
+    let err = first_poll_error(&consumer, "the bad record comes first").await;
     assert!(err.to_string().contains("offset 0"), "{err}");
 }
 
