@@ -9,7 +9,7 @@ use bytes::Bytes;
 use strata_broker::{ProducerRecord, RecordMetadata, RecordRef};
 
 use crate::serializer::{Deserializer, SchemaIdHeader, Serialized, Serializer};
-use crate::transport::{EncodedBatch, ProducerTransport};
+use crate::transport::{topic_runs, EncodedBatch, ProducerTransport};
 use crate::wire::Field;
 use crate::{Error, Result};
 
@@ -158,6 +158,7 @@ impl<K: ?Sized + Sync, V: ?Sized + Sync> Producer<K, V> {
     /// at a time (one writer-schema lookup per run), and the transport writes them from there.
     pub async fn send_all(&self, records: Vec<Record<'_, K, V>>) -> Result<Vec<RecordMetadata>> {
         let n = records.len();
+        let runs: Vec<_> = topic_runs(n, |i| records[i].topic).collect();
         let mut batch = EncodedBatch::with_capacity(n, n * 96);
         let mut keys = Vec::with_capacity(n);
         let mut values = Vec::with_capacity(n);
@@ -166,33 +167,11 @@ impl<K: ?Sized + Sync, V: ?Sized + Sync> Producer<K, V> {
             values.push(r.value);
             batch.push(r.topic, r.partition, r.headers);
         }
-        let mut start = 0;
-        while start < n {
-            let topic = batch.records()[start].topic;
-            let end = start
-                + batch.records()[start..]
-                    .iter()
-                    .take_while(|r| r.topic == topic)
-                    .count();
-            encode_run(
-                &*self.key,
-                topic,
-                Field::Key,
-                start,
-                &keys[start..end],
-                &mut batch,
-            )
-            .await?;
-            encode_run(
-                &*self.value,
-                topic,
-                Field::Value,
-                start,
-                &values[start..end],
-                &mut batch,
-            )
-            .await?;
-            start = end;
+        for run in runs {
+            let topic = batch.records()[run.start].topic;
+            let (first, keys, values) = (run.start, &keys[run.clone()], &values[run]);
+            encode_run(&*self.key, topic, Field::Key, first, keys, &mut batch).await?;
+            encode_run(&*self.value, topic, Field::Value, first, values, &mut batch).await?;
         }
         self.transport.as_ref().send_encoded(&batch).await
     }

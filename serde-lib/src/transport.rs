@@ -233,9 +233,8 @@ impl ProducerTransport for BundledProducer {
             return tokio::task::block_in_place(|| send_encoded_borrowed(&self.0, batch))
                 .map_err(Error::from);
         }
-        let records = batch.to_producer_records();
-        let p = self.0.clone();
-        blocking(move || send_batch_borrowed(&p, records)).await
+        // The blocking pool needs owned records.
+        self.send_batch(batch.to_producer_records()).await
     }
 
     async fn flush(&self) -> Result<()> {
@@ -311,16 +310,30 @@ fn send_runs<'a>(
     record: impl Fn(usize) -> RecordRef<'a>,
 ) -> strata_broker::Result<Vec<RecordMetadata>> {
     let mut out = Vec::with_capacity(n);
-    let mut start = 0;
-    while start < n {
-        let name = topic(start);
-        let end = (start..n).find(|&i| topic(i) != name).unwrap_or(n);
-        let positions = producer.send_batch_ref(name, (start..end).map(&record))?;
+    for run in topic_runs(n, &topic) {
+        let name = topic(run.start);
+        let positions = producer.send_batch_ref(name, run.map(&record))?;
         let shared: Arc<str> = Arc::from(name);
         out.extend(positions.into_iter().map(|p| p.with_topic(shared.clone())));
-        start = end;
     }
     Ok(out)
+}
+
+/// The runs of consecutive indexes in `0..n` with the same `topic`, in order.
+pub(crate) fn topic_runs<'a>(
+    n: usize,
+    topic: impl Fn(usize) -> &'a str,
+) -> impl Iterator<Item = std::ops::Range<usize>> {
+    let mut start = 0;
+    std::iter::from_fn(move || {
+        (start < n).then(|| {
+            let name = topic(start);
+            let end = (start + 1..n).find(|&i| topic(i) != name).unwrap_or(n);
+            let run = start..end;
+            start = end;
+            run
+        })
+    })
 }
 
 /// The bundled broker's consumer as a transport.
