@@ -2,8 +2,9 @@
 # The whole test suite, as the README gives it and as CI runs it (.ci/run).
 #
 # Installs what is missing (PostgreSQL server packages when root and TEST_DATABASE_URL is
-# unset; a Python venv with confluent-kafka under target/ for the interop suite), then runs
-# `cargo test --workspace` and the interop suite against a real `strata serve`.
+# unset; curl and jq for the README's examples; a Python venv with confluent-kafka under
+# target/ for the interop suite), then runs `cargo test --workspace` and the interop suite
+# against a real `strata serve`. What these need and why: docs/development.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,7 +23,19 @@ if [ -z "${TEST_DATABASE_URL:-}" ] && ! ls /usr/lib/postgresql/*/bin/initdb >/de
   fi
 fi
 
-# 2. The Python venv for interop tests (confluent-kafka pinned; see shared/reference/build-notes.md).
+# 2. curl and jq: the README's examples (run by cli/tests/cli/readme.rs) use them.
+if ! command -v curl >/dev/null || ! command -v jq >/dev/null; then
+  if [ "$(id -u)" = 0 ]; then
+    step "installing curl and jq"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq curl jq >/dev/null
+  else
+    echo "error: curl or jq is missing (the README's examples use them): apt-get install curl jq" >&2
+    exit 2
+  fi
+fi
+
+# 3. The Python venv for interop tests (confluent-kafka pinned; see docs/development.md).
 VENV=target/interop-venv
 PY_PACKAGES=(
   "confluent-kafka==2.16.1" fastavro attrs cachetools httpx certifi authlib requests
@@ -35,12 +48,12 @@ if ! "$VENV/bin/python" -c "import confluent_kafka, fastavro, pytest, google.pro
   "$VENV/bin/pip" install -q --disable-pip-version-check "${PY_PACKAGES[@]}"
 fi
 
-# 3. The Rust workspace.
+# 4. The Rust workspace.
 step "building"
 cargo build --workspace --all-targets --locked
 step "cargo test --workspace"
 cargo test --workspace --locked
 
-# 4. Interop: the real confluent-kafka client against the real binary.
+# 5. Interop: the real confluent-kafka client against the real binary.
 step "interop suite (confluent-kafka for Python against strata serve)"
 STRATA_BIN="$PWD/target/debug/strata" "$VENV/bin/python" -m pytest -q tests/interop

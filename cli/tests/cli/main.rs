@@ -6,6 +6,7 @@ mod check_online;
 mod completions;
 mod export_import;
 mod harness;
+mod readme;
 mod registry_cmds;
 mod serde_cmds;
 mod serve;
