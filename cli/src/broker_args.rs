@@ -381,6 +381,46 @@ pub enum Start {
     Offset(i64),
     /// The first record at or after this time (ms since the epoch).
     Timestamp(i64),
+    /// This many records before the end of every chosen partition (its first record when it
+    /// holds fewer), whatever a group committed.
+    FromEnd(i64),
+    /// The first record of every chosen partition, whatever a group committed.
+    Earliest,
+    /// The end of every chosen partition (only new records), whatever a group committed.
+    Latest,
+}
+
+impl Start {
+    /// Whether the start is given explicitly (the partitions are then assigned and sought, not
+    /// subscribed to through a group).
+    fn explicit(self) -> bool {
+        !matches!(self, Start::Committed | Start::Beginning)
+    }
+}
+
+/// `consume --offset`, as kcat's `-o`: `N` (an absolute offset), `-N` (N records before the
+/// end), `beginning` or `end`.
+pub fn parse_offset(s: &str) -> Result<Start, String> {
+    let bad = || {
+        format!(
+            "'{s}' is not an offset: give N (an absolute offset), -N (N records before the end), \
+             beginning or end"
+        )
+    };
+    match s {
+        "beginning" => Ok(Start::Earliest),
+        "end" => Ok(Start::Latest),
+        _ => match s.strip_prefix('-') {
+            Some(n) if n.bytes().all(|b| b.is_ascii_digit()) => {
+                n.parse().map(Start::FromEnd).map_err(|_| bad())
+            }
+            Some(_) => Err(bad()),
+            None if s.bytes().all(|b| b.is_ascii_digit()) => {
+                s.parse().map(Start::Offset).map_err(|_| bad())
+            }
+            None => Err(bad()),
+        },
+    }
 }
 
 /// A consumer for `topic` on `target`: with `group`, a member of that group (subscribed, or
@@ -424,8 +464,7 @@ fn bundled_consumer(
     let c = broker
         .consumer(config)
         .context("cannot create the bundled broker's consumer")?;
-    let explicit = matches!(start, Start::Offset(_) | Start::Timestamp(_));
-    if group.is_some() && partition.is_none() && !explicit {
+    if group.is_some() && partition.is_none() && !start.explicit() {
         // Group membership: committed offsets, else the reset policy.
         c.subscribe(&[topic])
             .with_context(|| format!("cannot subscribe to '{topic}'"))?;
@@ -444,6 +483,12 @@ fn bundled_consumer(
     for tp in &partitions {
         match start {
             Start::Offset(o) => c.seek(tp, o)?,
+            Start::FromEnd(n) => {
+                let (first, end) = broker.offsets(topic, tp.partition)?;
+                c.seek(tp, end.saturating_sub(n).max(first))?
+            }
+            Start::Earliest => c.seek_to_beginning(tp)?,
+            Start::Latest => c.seek_to_end(tp)?,
             Start::Timestamp(ts) => {
                 let found = c.offsets_for_times(&[(tp.clone(), ts)])?;
                 match found.first().cloned().flatten() {
@@ -507,8 +552,7 @@ fn kafka_consumer(
     let inner: BaseConsumer = config
         .create()
         .map_err(|e| anyhow!("cannot create the Kafka consumer: {e}"))?;
-    let explicit = matches!(start, Start::Offset(_) | Start::Timestamp(_));
-    if partition.is_none() && !explicit {
+    if partition.is_none() && !start.explicit() {
         inner
             .subscribe(&[topic])
             .map_err(|e| anyhow!("cannot subscribe to '{topic}': {e}"))?;
@@ -529,6 +573,9 @@ fn kafka_consumer(
         for p in &partitions {
             let offset = match start {
                 Start::Offset(o) => Offset::Offset(o),
+                Start::FromEnd(n) => Offset::OffsetTail(n),
+                Start::Earliest => Offset::Beginning,
+                Start::Latest => Offset::End,
                 Start::Timestamp(ts) => Offset::Offset(ts),
                 Start::Beginning => Offset::Beginning,
                 Start::Committed => Offset::Stored,
@@ -611,5 +658,33 @@ impl ConsumerTransport for KafkaSource {
         self.inner
             .commit_consumer_state(CommitMode::Sync)
             .map_err(|e| strata_serde::Error::Kafka(format!("committing offsets failed: {e}")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn offsets_read_as_kcat_reads_them() {
+        assert_eq!(parse_offset("0"), Ok(Start::Offset(0)));
+        assert_eq!(parse_offset("42"), Ok(Start::Offset(42)));
+        assert_eq!(parse_offset("-1"), Ok(Start::FromEnd(1)));
+        assert_eq!(parse_offset("-10"), Ok(Start::FromEnd(10)));
+        assert_eq!(parse_offset("beginning"), Ok(Start::Earliest));
+        assert_eq!(parse_offset("end"), Ok(Start::Latest));
+        for bad in [
+            "",
+            "-",
+            "--1",
+            "1.5",
+            "start",
+            "+3",
+            "-x",
+            "99999999999999999999",
+        ] {
+            let e = parse_offset(bad).unwrap_err();
+            assert!(e.contains("beginning or end"), "{bad:?}: {e}");
+        }
     }
 }

@@ -76,7 +76,8 @@ are not UTF-8; schema_id the value's id, or its GUID as a string), or the value 
 
 Where to start: with --group, the group's committed offsets (else the end, or the beginning
 with --from-beginning); without, the end (only new records) or the beginning with
---from-beginning; --offset N / --from-timestamp T in every partition (or --partition P).
+--from-beginning; --offset N|-N|beginning|end (as kcat's -o: -N is N records before the end)
+or --from-timestamp T in every partition (or --partition P).
 With --group, what was printed or skipped is committed at exit (also on Ctrl-C), so the next
 run with that group resumes after it.
 
@@ -94,6 +95,7 @@ summary as {\"topic\", \"consumed\", \"skipped\", \"dead_lettered\"}, progress a
 
 Examples:
   strata consume users --from-beginning --max-messages 10
+  strata consume users --offset -5 --idle-timeout 1s         # the last 5 records of each partition
   strata consume users --group audit --idle-timeout 5s --on-error dlq:users-dlq
   strata consume users --bootstrap-servers localhost:9092 --from-beginning --value-only
   strata consume users --from-timestamp 2026-01-31T12:00:00Z --key-format json --output json";
@@ -113,9 +115,10 @@ pub struct ConsumeArgs {
     /// Read only this partition.
     #[arg(long, value_name = "P")]
     pub partition: Option<i32>,
-    /// Start at this offset.
-    #[arg(long, value_name = "N", conflicts_with = "from_timestamp")]
-    pub offset: Option<i64>,
+    /// Start at this offset, as kcat's -o: N (absolute), -N (N records before the end),
+    /// beginning or end; a group's committed offsets are then not used.
+    #[arg(long, value_name = "N|-N|beginning|end", conflicts_with = "from_timestamp", allow_negative_numbers = true, value_parser = broker_args::parse_offset)]
+    pub offset: Option<Start>,
     /// Start at the first record at or after this time: ms since the epoch or RFC 3339
     /// (2026-01-31T12:00:00Z).
     #[arg(long, value_name = "TIME")]
@@ -135,9 +138,9 @@ pub struct ConsumeArgs {
     /// Print each value alone, not the record object.
     #[arg(long)]
     pub value_only: bool,
-    #[command(flatten)]
+    #[command(flatten, next_help_heading = "Broker")]
     pub broker: BrokerArgs,
-    #[command(flatten)]
+    #[command(flatten, next_help_heading = "Registry connection")]
     pub registry: RegistryArgs,
 }
 
@@ -253,7 +256,7 @@ fn consume(args: ConsumeArgs, output: Output) -> Result<()> {
         })
         .transpose()?;
     let start = match (&args.offset, &args.from_timestamp) {
-        (Some(o), _) => Start::Offset(*o),
+        (Some(o), _) => *o,
         (None, Some(t)) => Start::Timestamp(parse_time(t)?),
         (None, None) if args.from_beginning => Start::Beginning,
         (None, None) => Start::Committed,

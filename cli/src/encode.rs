@@ -17,7 +17,7 @@ use crate::check::online::parse_registry_reference;
 use crate::codec::{FrameError, Reader};
 use crate::connection::{runtime, RegistryArgs};
 use crate::output::{finish, negative, notice, Negative, Output};
-use crate::schema_source::{self, Naming, Placement, SchemaChoice, StrategyArg};
+use crate::schema_source::{self, ChoiceFlags, Naming, Placement, SchemaChoice, StrategyArg};
 
 /// How framed bytes are written and read as text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
@@ -199,6 +199,7 @@ fn encode(args: EncodeArgs, output: Output) -> Result<()> {
     let client = args.registry.client()?;
     let registry = args.registry.registry_config()?.urls.join(",");
     let choice = SchemaChoice {
+        flags: ChoiceFlags::ENCODE,
         subject: args.subject.clone(),
         naming: args.topic.clone().map(|topic| Naming {
             topic,

@@ -64,7 +64,6 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run the schema registry (Confluent's REST API) on SQLite (default) or PostgreSQL.
-    /// --output does not apply: it logs (see --log-format).
     Serve(serve::ServeArgs),
     /// Check new schema files against old versions (files, a directory, a git revision) or a
     /// registry, or every subject of strata.toml; exit 0 compatible, 1 incompatible, 2 error.
@@ -146,12 +145,7 @@ fn usage_error(e: clap::Error) -> ExitCode {
         .unwrap_or_default()
         .trim_start_matches("error: ")
         .to_string();
-    output::report_error(
-        Output::Json,
-        &message,
-        Some("see `strata --help` or `strata COMMAND --help`"),
-        2,
-    );
+    output::report_error(Output::Json, &message, Some(USAGE_HINT), 2);
     ExitCode::from(2)
 }
 
@@ -169,12 +163,103 @@ fn json_requested() -> bool {
     from_args.unwrap_or_else(|| std::env::var("STRATA_OUTPUT").is_ok_and(|v| v == "json"))
 }
 
+/// The hint printed with a usage error.
+const USAGE_HINT: &str = "see `strata --help` or `strata COMMAND --help`";
+
 #[cfg(test)]
 mod tests {
     use clap::CommandFactory;
 
+    use crate::schema_source::ChoiceFlags;
+
     #[test]
     fn the_command_line_definition_is_consistent() {
         super::Cli::command().debug_assert();
+    }
+
+    /// The `--flags` a message names.
+    fn flags_in(text: &str) -> Vec<&str> {
+        text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
+            .filter(|w| w.starts_with("--") && w.len() > 2)
+            .collect()
+    }
+
+    fn has_flag(cmd: &clap::Command, flag: &str) -> bool {
+        let long = flag.trim_start_matches("--");
+        cmd.get_arguments().any(|a| {
+            a.get_long() == Some(long)
+                || a.get_all_aliases().into_iter().flatten().any(|x| x == long)
+        }) || (long == "help" && !cmd.is_disable_help_flag_set())
+    }
+
+    /// The command and every subcommand under it, built (global flags propagated).
+    fn all_commands(cmd: &clap::Command) -> Vec<clap::Command> {
+        let mut out = vec![cmd.clone()];
+        for sub in cmd.get_subcommands() {
+            out.extend(all_commands(sub));
+        }
+        out
+    }
+
+    fn built() -> clap::Command {
+        let mut cmd = super::Cli::command();
+        cmd.build();
+        cmd
+    }
+
+    #[test]
+    fn every_schema_choice_message_names_flags_its_command_has() {
+        let cli = built();
+        for flags in ChoiceFlags::ALL {
+            let cmd = cli
+                .find_subcommand(flags.command)
+                .unwrap_or_else(|| panic!("no subcommand {}", flags.command));
+            for message in flags.messages() {
+                for flag in flags_in(&message) {
+                    assert!(
+                        has_flag(cmd, flag),
+                        "`strata {}` has no {flag}, which this message names: {message}",
+                        flags.command
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn every_hint_names_flags_and_commands_that_exist() {
+        let cli = built();
+        let everything = all_commands(&cli);
+        let mut hints = crate::output::every_hint();
+        hints.push(super::USAGE_HINT);
+        assert!(hints.len() > 15, "{hints:?}");
+        for hint in hints {
+            for flag in flags_in(hint) {
+                assert!(
+                    everything.iter().any(|c| has_flag(c, flag)),
+                    "no command has {flag}, which this hint names: {hint}"
+                );
+            }
+            // Commands in backquotes parse, with their placeholders filled in.
+            for (i, quoted) in hint.split('`').enumerate() {
+                if i % 2 == 0 || !quoted.starts_with("strata ") {
+                    continue;
+                }
+                let line = quoted
+                    .replace("[SUBJECT]", "users-value")
+                    .replace("SUBJECT", "users-value")
+                    .replace("FILE", "user.avsc")
+                    .replace("LEVEL", "BACKWARD")
+                    .replace("COMMAND", "check")
+                    .replace(" N", " 1");
+                let args: Vec<&str> = line.split_whitespace().collect();
+                if let Err(e) = super::Cli::command().try_get_matches_from(&args) {
+                    assert!(
+                        e.kind() == clap::error::ErrorKind::DisplayHelp,
+                        "`{quoted}` in this hint does not parse ({e}): {hint}"
+                    );
+                }
+            }
+        }
     }
 }

@@ -218,6 +218,35 @@ fn hint(status: u16, code: i32) -> Option<&'static str> {
     })
 }
 
+/// Every hint the commands can print (for the test that the flags and commands they name
+/// exist).
+#[cfg(test)]
+pub(crate) fn every_hint() -> Vec<&'static str> {
+    let codes = (40400..=40410).chain([409, 40901]).chain(42200..=42210);
+    let mut out: Vec<&'static str> = [(401, 0), (403, 0)]
+        .into_iter()
+        .chain(codes.map(|c| (400, c)))
+        .filter_map(|(status, code)| hint(status, code))
+        .collect();
+    for e in [
+        strata_serde::Error::Unreachable {
+            url: "http://x".into(),
+            reason: "refused".into(),
+        },
+        strata_serde::Error::Registry {
+            status: 500,
+            error_code: 50001,
+            message: "failed".into(),
+        },
+        strata_serde::Error::ReferenceCycle {
+            chain: vec!["a v1".into(), "a v1".into()],
+        },
+    ] {
+        out.extend(classify(&anyhow::Error::new(e)).1);
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

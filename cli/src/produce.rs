@@ -19,7 +19,7 @@ use crate::check::online::parse_registry_reference;
 use crate::codec::{FrameError, Writer};
 use crate::connection::{runtime, RegistryArgs};
 use crate::output::{finish, negative, notice, print_json, show_progress, Output};
-use crate::schema_source::{self, Naming, Placement, SchemaChoice, StrategyArg};
+use crate::schema_source::{self, ChoiceFlags, Naming, Placement, SchemaChoice, StrategyArg};
 
 /// How record keys are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
@@ -45,7 +45,21 @@ pub enum OnInvalid {
     Skip,
 }
 
-const PRODUCE_HELP: &str = "\
+macro_rules! produce_examples {
+    () => {
+        "\
+Examples:
+  echo '{\"id\": 1, \"name\": \"ada\"}' | strata produce users --value-schema user.avsc --auto-register
+  strata produce users --with-keys < records.jsonl
+  strata produce users --value-latest-with-metadata env=prod < users.jsonl
+  strata produce users --value-subject-name-strategy record --value-schema user.avsc --auto-register
+  strata produce users --bootstrap-servers localhost:9092 -X acks=all < users.jsonl"
+    };
+}
+
+/// The long help's epilogue (`--help`).
+const PRODUCE_HELP: &str = concat!(
+    "\
 Input: JSON lines (blank lines ignored). Each line is the record's value, or with --with-keys
 an object {\"key\": ..., \"value\": ..., \"headers\": {\"name\": \"text\"}, \"partition\": N}
 (all optional; a null or missing value is a tombstone). Values are written in the JSON form
@@ -73,105 +87,124 @@ rejected`); with --output json each rejection is {\"rejected\": {\"line\", \"err
 and the summary {\"topic\", \"produced\", \"rejected\"} goes to stdout; errors are one JSON object
 on stderr. Progress counters (--progress) go to stderr.
 
-Records go to the bundled broker in --log-dir (default ./strata-data/log; the topic is created
-with --partitions if missing), each acknowledged before the next line is read; or to Kafka with
+Records go to the bundled broker in --log-dir (default ./strata-data/log; a missing topic is
+created with --partitions and the broker's defaults: retention.ms 7 days, cleanup.policy delete,
+segment.bytes 1 GiB), each acknowledged before the next line is read; or to Kafka with
 --bootstrap-servers (and -X rdkafka settings), up to 10000 records awaiting acknowledgement, a
 failed delivery stopping the command with its line number.
 
-Examples:
-  echo '{\"id\": 1, \"name\": \"ada\"}' | strata produce users --value-schema user.avsc --auto-register
-  strata produce users --with-keys < records.jsonl
-  strata produce users --value-latest-with-metadata env=prod < users.jsonl
-  strata produce users --value-subject-name-strategy record --value-schema user.avsc --auto-register
-  strata produce users --bootstrap-servers localhost:9092 -X acks=all < users.jsonl";
+",
+    produce_examples!()
+);
+
+/// The short help's epilogue (`-h`): the examples.
+const PRODUCE_EXAMPLES: &str = concat!(
+    produce_examples!(),
+    "\nInput format, schemas, invalid lines, output and brokers: strata produce --help"
+);
 
 /// `strata produce`.
 #[derive(Debug, Args)]
-#[command(after_help = PRODUCE_HELP)]
+#[command(after_help = PRODUCE_EXAMPLES, after_long_help = PRODUCE_HELP)]
 pub struct ProduceArgs {
     /// The topic.
     pub topic: String,
     /// The value's subject [default: named by --value-subject-name-strategy].
-    #[arg(long, value_name = "SUBJECT")]
+    #[arg(help_heading = "Value schema", long, value_name = "SUBJECT")]
     pub value_subject: Option<String>,
     /// How the value's subject is named when --value-subject is not given (Confluent's
     /// value.subject.name.strategy).
-    #[arg(long, alias = "subject-name-strategy", value_enum, default_value_t = StrategyArg::Topic, conflicts_with = "value_subject")]
+    #[arg(help_heading = "Value schema", long, alias = "subject-name-strategy", value_enum, default_value_t = StrategyArg::Topic, conflicts_with = "value_subject")]
     pub value_subject_name_strategy: StrategyArg,
     /// Write values with this schema file (found in, or with --auto-register registered
     /// under, the value subject).
-    #[arg(long, value_name = "FILE", conflicts_with = "value_schema_id")]
+    #[arg(
+        help_heading = "Value schema",
+        long,
+        value_name = "FILE",
+        conflicts_with = "value_schema_id"
+    )]
     pub value_schema: Option<PathBuf>,
     /// Write values with this schema id.
-    #[arg(long, value_name = "ID")]
+    #[arg(help_heading = "Value schema", long, value_name = "ID")]
     pub value_schema_id: Option<i32>,
     /// Write values with the value subject's latest version whose metadata properties hold
     /// KEY=VALUE (Confluent's use.latest.with.metadata). Repeatable: every pair must hold.
-    #[arg(long, aliases = ["latest-with-metadata", "use-latest-with-metadata"], value_name = "KEY=VALUE", value_parser = schema_source::parse_property, conflicts_with_all = ["value_schema", "value_schema_id"])]
+    #[arg(help_heading = "Value schema", long, aliases = ["latest-with-metadata", "use-latest-with-metadata"], value_name = "KEY=VALUE", value_parser = schema_source::parse_property, conflicts_with_all = ["value_schema", "value_schema_id"])]
     pub value_latest_with_metadata: Vec<(String, String)>,
     /// A reference of the value schema file, NAME:SUBJECT:VERSION. Repeatable.
-    #[arg(long, value_name = "NAME:SUBJECT:VERSION", value_parser = parse_registry_reference, requires = "value_schema")]
+    #[arg(help_heading = "Value schema", long, value_name = "NAME:SUBJECT:VERSION", value_parser = parse_registry_reference, requires = "value_schema")]
     pub value_reference: Vec<SchemaReference>,
     /// The value schema file's format (default: from the extension).
-    #[arg(long, value_enum, requires = "value_schema")]
+    #[arg(
+        help_heading = "Value schema",
+        long,
+        value_enum,
+        requires = "value_schema"
+    )]
     pub value_type: Option<TypeArg>,
     /// The Protobuf message values are (full name; default: the schema's first).
-    #[arg(long, value_name = "NAME")]
+    #[arg(help_heading = "Value schema", long, value_name = "NAME")]
     pub message: Option<String>,
     /// How keys are written.
-    #[arg(long, value_enum, default_value_t = KeyFormat::String)]
+    #[arg(help_heading = "Key", long, value_enum, default_value_t = KeyFormat::String)]
     pub key_format: KeyFormat,
     /// The key's subject (implies --key-format schema) [default: named by
     /// --key-subject-name-strategy].
-    #[arg(long, value_name = "SUBJECT")]
+    #[arg(help_heading = "Key", long, value_name = "SUBJECT")]
     pub key_subject: Option<String>,
     /// How the key's subject is named when --key-subject is not given (Confluent's
     /// key.subject.name.strategy).
-    #[arg(long, value_enum, default_value_t = StrategyArg::Topic, conflicts_with = "key_subject")]
+    #[arg(help_heading = "Key", long, value_enum, default_value_t = StrategyArg::Topic, conflicts_with = "key_subject")]
     pub key_subject_name_strategy: StrategyArg,
     /// Write keys with this schema file (implies --key-format schema).
-    #[arg(long, value_name = "FILE", conflicts_with = "key_schema_id")]
+    #[arg(
+        help_heading = "Key",
+        long,
+        value_name = "FILE",
+        conflicts_with = "key_schema_id"
+    )]
     pub key_schema: Option<PathBuf>,
     /// Write keys with this schema id (implies --key-format schema).
-    #[arg(long, value_name = "ID")]
+    #[arg(help_heading = "Key", long, value_name = "ID")]
     pub key_schema_id: Option<i32>,
     /// Write keys with the key subject's latest version whose metadata properties hold
     /// KEY=VALUE (implies --key-format schema). Repeatable: every pair must hold.
-    #[arg(long, value_name = "KEY=VALUE", value_parser = schema_source::parse_property, conflicts_with_all = ["key_schema", "key_schema_id"])]
+    #[arg(help_heading = "Key", long, value_name = "KEY=VALUE", value_parser = schema_source::parse_property, conflicts_with_all = ["key_schema", "key_schema_id"])]
     pub key_latest_with_metadata: Vec<(String, String)>,
     /// A reference of the key schema file, NAME:SUBJECT:VERSION. Repeatable.
-    #[arg(long, value_name = "NAME:SUBJECT:VERSION", value_parser = parse_registry_reference, requires = "key_schema")]
+    #[arg(help_heading = "Key", long, value_name = "NAME:SUBJECT:VERSION", value_parser = parse_registry_reference, requires = "key_schema")]
     pub key_reference: Vec<SchemaReference>,
     /// The key schema file's format (default: from the extension).
-    #[arg(long, value_enum, requires = "key_schema")]
+    #[arg(help_heading = "Key", long, value_enum, requires = "key_schema")]
     pub key_type: Option<TypeArg>,
     /// Register schema files under their subjects if they are not there yet.
-    #[arg(long)]
+    #[arg(long, help_heading = "Registration and framing")]
     pub auto_register: bool,
     /// Ask the registry to normalize schemas on lookup and register.
-    #[arg(long)]
+    #[arg(long, help_heading = "Registration and framing")]
     pub normalize: bool,
     /// Lines are {"key", "value", "headers", "partition"} objects, not bare values.
-    #[arg(long)]
+    #[arg(long, help_heading = "Input")]
     pub with_keys: bool,
     /// Where the schema ids go.
-    #[arg(long, value_enum, default_value_t = Placement::Prefix)]
+    #[arg(help_heading = "Registration and framing", long, value_enum, default_value_t = Placement::Prefix)]
     pub id_placement: Placement,
     /// What to do with a line that does not fit.
-    #[arg(long, value_enum, default_value_t = OnInvalid::Fail)]
+    #[arg(help_heading = "Input", long, value_enum, default_value_t = OnInvalid::Fail)]
     pub on_invalid: OnInvalid,
     /// Read lines from this file instead of stdin.
-    #[arg(long, short, value_name = "FILE")]
+    #[arg(help_heading = "Input", long, short, value_name = "FILE")]
     pub input: Option<PathBuf>,
     /// Partitions of the topic when the bundled broker creates it.
-    #[arg(long, value_name = "N", default_value_t = 1)]
+    #[arg(help_heading = "Broker", long, value_name = "N", default_value_t = 1)]
     pub partitions: u32,
     /// Acknowledgements to wait for.
-    #[arg(long, value_enum, default_value_t = AcksArg::One)]
+    #[arg(help_heading = "Broker", long, value_enum, default_value_t = AcksArg::One)]
     pub acks: AcksArg,
-    #[command(flatten)]
+    #[command(flatten, next_help_heading = "Broker")]
     pub broker: BrokerArgs,
-    #[command(flatten)]
+    #[command(flatten, next_help_heading = "Registry connection")]
     pub registry: RegistryArgs,
 }
 
@@ -341,6 +374,7 @@ fn produce(args: ProduceArgs, output: Output) -> Result<()> {
         &client,
         &registry,
         &SchemaChoice {
+            flags: ChoiceFlags::PRODUCE_VALUE,
             subject: args.value_subject.clone(),
             naming: Some(Naming {
                 topic: args.topic.clone(),
@@ -362,6 +396,7 @@ fn produce(args: ProduceArgs, output: Output) -> Result<()> {
             &client,
             &registry,
             &SchemaChoice {
+                flags: ChoiceFlags::PRODUCE_KEY,
                 subject: args.key_subject.clone(),
                 naming: Some(Naming {
                     topic: args.topic.clone(),

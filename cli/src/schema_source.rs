@@ -77,9 +77,103 @@ impl Naming {
     }
 }
 
+/// The flags a command gives its schema choice with, so that messages name flags it has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChoiceFlags {
+    /// The subcommand the flags belong to.
+    pub command: &'static str,
+    /// The subject flag.
+    pub subject: &'static str,
+    /// The schema file flag.
+    pub schema: &'static str,
+    /// The schema id flag.
+    pub schema_id: &'static str,
+    /// The flag that registers the schema file.
+    pub auto_register: &'static str,
+}
+
+impl ChoiceFlags {
+    /// `strata encode`.
+    pub const ENCODE: ChoiceFlags = ChoiceFlags {
+        command: "encode",
+        subject: "--subject",
+        schema: "--schema",
+        schema_id: "--schema-id",
+        auto_register: "--auto-register",
+    };
+    /// `strata produce`, for values.
+    pub const PRODUCE_VALUE: ChoiceFlags = ChoiceFlags {
+        command: "produce",
+        subject: "--value-subject",
+        schema: "--value-schema",
+        schema_id: "--value-schema-id",
+        auto_register: "--auto-register",
+    };
+    /// `strata produce`, for keys.
+    pub const PRODUCE_KEY: ChoiceFlags = ChoiceFlags {
+        command: "produce",
+        subject: "--key-subject",
+        schema: "--key-schema",
+        schema_id: "--key-schema-id",
+        auto_register: "--auto-register",
+    };
+    /// Every command's flags (for the test that they exist).
+    #[cfg(test)]
+    pub const ALL: [ChoiceFlags; 3] = [Self::ENCODE, Self::PRODUCE_VALUE, Self::PRODUCE_KEY];
+
+    /// A strategy that names the subject after the schema has no schema to go by.
+    fn strategy_needs_schema(&self, strategy: &str) -> String {
+        format!(
+            "the {strategy} subject name strategy names the subject after the schema: give {} \
+             FILE or {}",
+            self.schema, self.schema_id
+        )
+    }
+
+    /// Nothing names the schema.
+    fn name_the_schema(&self) -> String {
+        format!(
+            "name the schema: give {} (its latest version), {}, or {} FILE with {}",
+            self.subject, self.schema_id, self.schema, self.subject
+        )
+    }
+
+    /// What to do when the schema file is not in the subject.
+    fn register_first(&self) -> String {
+        format!("register it first or pass {}", self.auto_register)
+    }
+
+    /// What to do when the subject has no schema.
+    fn give_a_schema(&self) -> String {
+        format!(
+            "register one, or give {} FILE {}",
+            self.schema, self.auto_register
+        )
+    }
+
+    /// Every message that names flags, for the test that they exist.
+    #[cfg(test)]
+    pub fn messages(&self) -> Vec<String> {
+        vec![
+            self.strategy_needs_schema("record"),
+            self.name_the_schema(),
+            self.register_first(),
+            self.give_a_schema(),
+        ]
+    }
+}
+
+impl Default for ChoiceFlags {
+    fn default() -> Self {
+        ChoiceFlags::ENCODE
+    }
+}
+
 /// The choice of writer schema, from a command's flags.
 #[derive(Debug, Clone, Default)]
 pub struct SchemaChoice {
+    /// The flags the command names this choice with (for messages).
+    pub flags: ChoiceFlags,
     /// The subject (needed unless a schema id or a naming strategy is given).
     pub subject: Option<String>,
     /// Name the subject from a topic and the schema, when `subject` is `None`.
@@ -173,19 +267,15 @@ pub async fn choose(
             (Some(s), _) => s.clone(),
             (None, Some(naming)) if !named_later => naming.subject(None)?,
             (None, Some(naming)) if choice.schema_file.is_none() => {
-                return Err(anyhow!(
-                    "the {} subject name strategy names the subject after the schema: give \
-                     --schema FILE or --schema-id",
-                    naming
+                return Err(anyhow!(choice.flags.strategy_needs_schema(
+                    &naming
                         .strategy
                         .to_possible_value()
                         .map_or_else(String::new, |v| v.get_name().to_string())
-                ))
+                )))
             }
             (None, Some(_)) => String::new(),
-            (None, None) => {
-                return Err(anyhow!("name the schema: give --subject (its latest version), --schema-id, or --schema FILE with --subject"))
-            }
+            (None, None) => return Err(anyhow!(choice.flags.name_the_schema())),
         };
         let id = match &choice.schema_file {
             Some(path) => {
@@ -244,8 +334,9 @@ pub async fn choose(
                         .map_err(|e| match e.error_code() {
                             Some(40401) | Some(40403) | Some(404) => negative(format!(
                                 "{} is not registered under subject '{subject}' at {registry}; \
-                                 register it first or pass --auto-register ({e})",
-                                path.display()
+                                 {} ({e})",
+                                path.display(),
+                                choice.flags.register_first()
                             )),
                             _ => anyhow!(
                                 "cannot look {} up under subject '{subject}' at {registry}: {e}",
@@ -284,8 +375,8 @@ pub async fn choose(
                     .await
                     .map_err(|e| match e.error_code() {
                         Some(40401) | Some(40402) | Some(404) => negative(format!(
-                            "subject '{subject}' has no schema at {registry}; register one, or \
-                             give --schema FILE --auto-register ({e})"
+                            "subject '{subject}' has no schema at {registry}; {} ({e})",
+                            choice.flags.give_a_schema()
                         )),
                         _ => anyhow!(
                             "cannot read the latest version of subject '{subject}' at {registry}: {e}"

@@ -94,7 +94,9 @@ pub enum OutputFormat {
     /// One line per finding, then a summary.
     #[default]
     Text,
-    /// The stable JSON document described in the module docs.
+    /// One JSON document, {"compatible", "level", "results": [{"file", "against",
+    /// "compatible", "findings": [{"kind", "path", "message"}], "error"}]}; stable (fields are
+    /// only added). Described in the README, section CLI (strata check's formats).
     Json,
     /// GitHub Actions workflow commands (`::error file=...::...`).
     Github,

@@ -147,3 +147,51 @@ async fn a_killed_server_loses_no_acknowledged_registration() {
     child.kill().expect("kill");
     child.wait().expect("reaped");
 }
+
+/// `strata serve` with a storage URL it refuses, its stderr a pipe or (through `script`) a
+/// terminal; what it wrote there.
+fn failing_serve_stderr(terminal: bool, no_color: Option<&str>) -> String {
+    let bin = env!("CARGO_BIN_EXE_strata");
+    let mut cmd = if terminal {
+        let mut c = Command::new("script");
+        c.args(["-q", "-e", "-c", &format!("{bin} serve"), "/dev/null"])
+            .env("SHELL", "/bin/sh");
+        c
+    } else {
+        let mut c = Command::new(bin);
+        c.arg("serve");
+        c
+    };
+    cmd.env("STRATA_DATABASE_URL", "bogus://nowhere")
+        .env("STRATA_LISTEN", "127.0.0.1:0")
+        .env("STRATA_LOG", "info")
+        .env_remove("NO_COLOR")
+        .stdin(Stdio::null());
+    if let Some(v) = no_color {
+        cmd.env("NO_COLOR", v);
+    }
+    let out = cmd.output().expect("strata serve runs");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("bogus"), "the error is shown: {text}");
+    text
+}
+
+#[test]
+fn server_logs_are_coloured_only_on_a_terminal_and_never_with_no_color() {
+    let piped = failing_serve_stderr(false, None);
+    assert!(!piped.contains('\x1b'), "a pipe gets plain text: {piped:?}");
+    let terminal = failing_serve_stderr(true, None);
+    assert!(
+        terminal.contains("\x1b["),
+        "a terminal gets colour: {terminal:?}"
+    );
+    let no_color = failing_serve_stderr(true, Some("1"));
+    assert!(
+        !no_color.contains('\x1b'),
+        "NO_COLOR turns colour off: {no_color:?}"
+    );
+}
