@@ -1,4 +1,5 @@
-//! `strata consume --offset`: kcat's forms (`N`, `-N`, `beginning`, `end`) on the bundled broker.
+//! `strata consume --offset`: kcat's forms (`N`, `-N`, `beginning`, `end`) on the bundled broker
+//! and on Kafka (librdkafka's mock cluster).
 
 use std::io::Write;
 use std::process::{Command, Stdio};
@@ -134,4 +135,64 @@ fn consume_offset_takes_an_offset_a_count_from_the_end_beginning_or_end() {
         err.contains("'soon' is not an offset") && err.contains("-N (N records before the end)"),
         "{err}"
     );
+}
+
+#[test]
+fn consume_offset_counts_from_the_end_and_takes_beginning_and_end_on_kafka() {
+    let registry = Registry::start();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let dir = dir.path();
+    std::fs::write(dir.join("user.avsc"), USER).expect("write schema");
+    let cluster = rdkafka::mocking::MockCluster::new(1).expect("mock cluster");
+    cluster.create_topic("users", 1, 1).expect("topic");
+    let bootstrap = cluster.bootstrap_servers();
+    let input: String = (1..=3).map(|i| format!("{{\"id\": {i}}}\n")).collect();
+    let (code, _, err) = strata(
+        &registry,
+        dir,
+        &[
+            "produce",
+            "users",
+            "--bootstrap-servers",
+            &bootstrap,
+            "--value-schema",
+            "user.avsc",
+            "--auto-register",
+        ],
+        &input,
+    );
+    assert_eq!(code, 0, "produce: {err}");
+    for (offset, expected) in [
+        ("-1", vec![3]),
+        ("-2", vec![2, 3]),
+        ("beginning", vec![1, 2, 3]),
+        ("end", vec![]),
+        ("1", vec![2, 3]),
+    ] {
+        let (code, out, err) = strata(
+            &registry,
+            dir,
+            &[
+                "consume",
+                "users",
+                "--bootstrap-servers",
+                &bootstrap,
+                "--offset",
+                offset,
+                "--idle-timeout",
+                "3s",
+                "--value-only",
+            ],
+            "",
+        );
+        assert_eq!(code, 0, "--offset {offset}: {err}");
+        let ids: Vec<i64> = out
+            .lines()
+            .map(|l| {
+                let v: Value = serde_json::from_str(l).expect("a JSON line");
+                v["id"].as_i64().expect("an id")
+            })
+            .collect();
+        assert_eq!(ids, expected, "--offset {offset} on Kafka");
+    }
 }
