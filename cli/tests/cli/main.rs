@@ -10,5 +10,6 @@ mod harness;
 mod help_and_hints;
 mod readme;
 mod registry_cmds;
+mod release_profile;
 mod serde_cmds;
 mod serve;
