@@ -138,6 +138,8 @@ pub struct ConsumeArgs {
     /// Print each value alone, not the record object.
     #[arg(long)]
     pub value_only: bool,
+    #[command(flatten)]
+    pub progress: crate::output::ProgressArgs,
     #[command(flatten, next_help_heading = "Broker")]
     pub broker: BrokerArgs,
     #[command(flatten, next_help_heading = "Registry connection")]
@@ -146,6 +148,7 @@ pub struct ConsumeArgs {
 
 /// Run `strata consume`.
 pub fn run(args: ConsumeArgs, output: Output) -> ExitCode {
+    args.progress.apply();
     crate::logging::init(match output {
         Output::Text => crate::logging::LogFormat::Text,
         Output::Json => crate::logging::LogFormat::Json,

@@ -19,7 +19,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use crate::output::{finish, Output, ProgressMode};
+use crate::output::{finish, Output};
 
 const EXIT_CODES: &str = "\
 Examples:
@@ -51,11 +51,6 @@ struct Cli {
     /// people, json for scripts. In json mode errors are one JSON object on stderr.
     #[arg(long, global = true, value_enum, env = "STRATA_OUTPUT", default_value_t = Output::Text)]
     output: Output,
-
-    /// Progress on stderr (export/import bars, produce/consume counters): auto draws it only
-    /// when stderr is a terminal.
-    #[arg(long, global = true, value_enum, env = "STRATA_PROGRESS", default_value_t = ProgressMode::Auto)]
-    progress: ProgressMode,
 
     #[command(subcommand)]
     command: Command,
@@ -104,7 +99,6 @@ fn main() -> ExitCode {
         Err(e) => return usage_error(e),
     };
     let output = cli.output;
-    output::set_progress(cli.progress);
     match cli.command {
         Command::Serve(args) => serve::run(args),
         Command::Check(args) => check::run(args, output),

@@ -39,6 +39,23 @@ pub enum ProgressMode {
     Never,
 }
 
+/// `--progress`, flattened into the commands that draw progress (export, import, produce,
+/// consume) and only those, so that no other command's help lists it.
+#[derive(Debug, Clone, Copy, clap::Args)]
+pub struct ProgressArgs {
+    /// Progress on stderr (export/import bars, produce/consume counters): auto draws it only
+    /// when stderr is a terminal.
+    #[arg(long, value_enum, env = "STRATA_PROGRESS", default_value_t = ProgressMode::Auto)]
+    pub progress: ProgressMode,
+}
+
+impl ProgressArgs {
+    /// Make this the process's progress mode.
+    pub fn apply(self) {
+        set_progress(self.progress);
+    }
+}
+
 static PROGRESS: OnceLock<ProgressMode> = OnceLock::new();
 
 /// Set the progress mode for the process (once, from the command line).

@@ -202,6 +202,8 @@ pub struct ProduceArgs {
     /// Acknowledgements to wait for.
     #[arg(help_heading = "Broker", long, value_enum, default_value_t = AcksArg::One)]
     pub acks: AcksArg,
+    #[command(flatten)]
+    pub progress: crate::output::ProgressArgs,
     #[command(flatten, next_help_heading = "Broker")]
     pub broker: BrokerArgs,
     #[command(flatten, next_help_heading = "Registry connection")]
@@ -210,6 +212,7 @@ pub struct ProduceArgs {
 
 /// Run `strata produce`.
 pub fn run(args: ProduceArgs, output: Output) -> ExitCode {
+    args.progress.apply();
     finish(produce(args, output), output)
 }
 

@@ -7,7 +7,7 @@ use strata_registry::{Application, ServerConfig, Settings};
 use strata_schema::CompatibilityLevel;
 
 use crate::logging::{self, LogFormat};
-use crate::output::{Output, ProgressMode};
+use crate::output::Output;
 
 /// Flags of `strata serve`; each also reads a `STRATA_*` environment variable.
 #[derive(Debug, Args)]
@@ -42,15 +42,12 @@ pub struct ServeArgs {
     /// Refuse mode changes (Confluent's mode.mutability=false).
     #[arg(long, env = "STRATA_MODE_IMMUTABLE")]
     mode_immutable: bool,
-    // The global --output and --progress do not apply to a server (it logs, see --log-format):
-    // these hidden stand-ins keep them out of `serve --help` and still accept them, so a
-    // STRATA_OUTPUT exported for the other commands does not stop the server.
+    // The global --output does not apply to a server (it logs, see --log-format): this hidden
+    // stand-in keeps it out of `serve --help` and still accepts it, so a STRATA_OUTPUT exported
+    // for the other commands does not stop the server.
     #[allow(dead_code)]
     #[arg(long, hide = true, value_enum, default_value_t = Output::Text)]
     output: Output,
-    #[allow(dead_code)]
-    #[arg(long, hide = true, value_enum, default_value_t = ProgressMode::Auto)]
-    progress: ProgressMode,
 }
 
 fn parse_level(s: &str) -> Result<CompatibilityLevel, String> {

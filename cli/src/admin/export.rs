@@ -67,6 +67,8 @@ pub struct ExportArgs {
     #[arg(long)]
     no_deleted: bool,
     #[command(flatten)]
+    progress: crate::output::ProgressArgs,
+    #[command(flatten)]
     registry: RegistryArgs,
 }
 
@@ -133,6 +135,7 @@ pub fn subject_dir(subject: &str) -> String {
 
 /// Run `strata export`.
 pub fn run(args: ExportArgs, output: Output) -> Result<()> {
+    args.progress.apply();
     let ctx = Ctx::new(&args.registry, output)?;
     prepare(&args.dir)?;
     let manifest = block_on(export(&ctx, &args.dir, !args.no_deleted))?;

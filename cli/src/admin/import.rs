@@ -42,6 +42,8 @@ pub struct ImportArgs {
     #[arg(long)]
     force: bool,
     #[command(flatten)]
+    progress: crate::output::ProgressArgs,
+    #[command(flatten)]
     registry: RegistryArgs,
 }
 
@@ -58,6 +60,7 @@ struct Counts {
 
 /// Run `strata import`.
 pub fn run(args: ImportArgs, output: Output) -> Result<()> {
+    args.progress.apply();
     let manifest = read_manifest(&args.dir)?;
     let ctx = Ctx::new(&args.registry, output)?;
     let counts = block_on(async {

@@ -48,12 +48,31 @@ fn serve_help_lists_only_the_options_a_server_has() {
         );
     }
     assert!(text.contains("--log-format"), "{text}");
-    // Still accepted, so a STRATA_OUTPUT exported for the other commands does not stop it.
+    // --output is still accepted, so a STRATA_OUTPUT exported for the other commands does not
+    // stop it.
     let out = Command::new(env!("CARGO_BIN_EXE_strata"))
         .args(["--output", "json", "serve", "--help"])
         .output()
         .expect("strata runs");
     assert!(out.status.success());
+}
+
+#[test]
+fn progress_is_listed_only_by_the_commands_that_draw_it() {
+    for command in ["export", "import", "produce", "consume"] {
+        let text = help(&[command, "--help"]);
+        assert!(
+            text.contains("--progress"),
+            "{command} --help lacks --progress"
+        );
+    }
+    for command in ["check", "register", "subjects", "encode", "decode", "apply"] {
+        let text = help(&[command, "--help"]);
+        assert!(
+            !text.contains("--progress"),
+            "{command} --help lists --progress"
+        );
+    }
 }
 
 #[test]
