@@ -76,7 +76,8 @@ Without --value-subject/--key-subject, subjects are named as Confluent's seriali
 with --value-subject-name-strategy/--key-subject-name-strategy: topic (<topic>-value,
 <topic>-key; the default), record (the schema's full name: Avro record, Protobuf message, JSON
 Schema title) or topic-record (<topic>-<full name>); record and topic-record need the schema
-file or id.
+file or id. encode's --subject, --schema, --schema-id, --reference and --type are accepted for
+their --value-* forms.
 
 A line that is not JSON or does not fit its schema is never written. With --on-invalid fail
 (default) the command stops there; with skip it reports the line and goes on. Lines before it
@@ -110,7 +111,12 @@ pub struct ProduceArgs {
     /// The topic.
     pub topic: String,
     /// The value's subject [default: named by --value-subject-name-strategy].
-    #[arg(help_heading = "Value schema", long, value_name = "SUBJECT")]
+    #[arg(
+        help_heading = "Value schema",
+        long,
+        alias = "subject",
+        value_name = "SUBJECT"
+    )]
     pub value_subject: Option<String>,
     /// How the value's subject is named when --value-subject is not given (Confluent's
     /// value.subject.name.strategy).
@@ -121,24 +127,31 @@ pub struct ProduceArgs {
     #[arg(
         help_heading = "Value schema",
         long,
+        alias = "schema",
         value_name = "FILE",
         conflicts_with = "value_schema_id"
     )]
     pub value_schema: Option<PathBuf>,
     /// Write values with this schema id.
-    #[arg(help_heading = "Value schema", long, value_name = "ID")]
+    #[arg(
+        help_heading = "Value schema",
+        long,
+        alias = "schema-id",
+        value_name = "ID"
+    )]
     pub value_schema_id: Option<i32>,
     /// Write values with the value subject's latest version whose metadata properties hold
     /// KEY=VALUE (Confluent's use.latest.with.metadata). Repeatable: every pair must hold.
     #[arg(help_heading = "Value schema", long, aliases = ["latest-with-metadata", "use-latest-with-metadata"], value_name = "KEY=VALUE", value_parser = schema_source::parse_property, conflicts_with_all = ["value_schema", "value_schema_id"])]
     pub value_latest_with_metadata: Vec<(String, String)>,
     /// A reference of the value schema file, NAME:SUBJECT:VERSION. Repeatable.
-    #[arg(help_heading = "Value schema", long, value_name = "NAME:SUBJECT:VERSION", value_parser = parse_registry_reference, requires = "value_schema")]
+    #[arg(help_heading = "Value schema", long, alias = "reference", value_name = "NAME:SUBJECT:VERSION", value_parser = parse_registry_reference, requires = "value_schema")]
     pub value_reference: Vec<SchemaReference>,
     /// The value schema file's format (default: from the extension).
     #[arg(
         help_heading = "Value schema",
         long,
+        alias = "type",
         value_enum,
         requires = "value_schema"
     )]

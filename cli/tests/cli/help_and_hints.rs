@@ -36,6 +36,34 @@ fn produce_to_a_subject_without_a_schema_names_produces_own_flags() {
         "{err}"
     );
     assert!(!err.contains("--schema FILE"), "{err}");
+
+    // encode's flag names work for the value too, rather than clap suggesting --key-schema.
+    work.write(
+        "user.avsc",
+        r#"{"type":"record","name":"U","fields":[{"name":"id","type":"long"}]}"#,
+    );
+    let mut child = Command::new(env!("CARGO_BIN_EXE_strata"))
+        .args([
+            "produce",
+            "users",
+            "--schema",
+            "user.avsc",
+            "--auto-register",
+        ])
+        .current_dir(work.path())
+        .env("STRATA_REGISTRY_URL", &registry.url)
+        .env("STRATA_LOG_DIR", work.path().join("log"))
+        .env_remove("STRATA_OUTPUT")
+        .stdin(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("strata runs");
+    std::io::Write::write_all(&mut child.stdin.take().expect("stdin"), b"{\"id\": 1}\n")
+        .expect("write stdin");
+    let out = child.wait_with_output().expect("strata finishes");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(err.contains("1 record(s) produced to 'users'"), "{err}");
 }
 
 #[test]
