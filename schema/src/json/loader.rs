@@ -516,39 +516,59 @@ impl Loader<'_> {
         base: &str,
         draft: Draft,
     ) -> Result<Kind> {
-        let mut array = ArrayKind {
-            item_schemas_keyword: "items",
-            additional_keyword: "additionalItems",
-            ..ArrayKind::default()
-        };
-        let prefix = if draft.uses_prefix_items() {
-            "prefixItems"
-        } else {
-            "items"
-        };
-        match map.get(prefix) {
-            Some(Value::Array(items)) => {
-                let mut ids = Vec::with_capacity(items.len());
-                for i in 0..items.len() {
-                    ids.push(self.load_at(doc, format!("{ptr}/{prefix}/{i}"), base)?);
-                }
-                array.item_schemas = Some(ids);
-                array.item_schemas_keyword = prefix;
-            }
-            Some(_) if prefix == "items" => {
-                array.all_items = Some(self.child(doc, ptr, "items", base)?);
-            }
-            _ => {}
-        }
+        let mut array = ArrayKind::default();
         if draft.uses_prefix_items() {
-            // 2020-12: `items` applies after `prefixItems`, or to every item without them.
-            if array.item_schemas.is_some() {
-                array.additional = self.extra(doc, ptr, map, "items", base)?;
-                array.additional_keyword = "items";
-            } else if map.contains_key("items") {
-                array.all_items = Some(self.child(doc, ptr, "items", base)?);
+            // Confluent reads 2019-09 and 2020-12 with json-sKema (2020-12 rules) and translates
+            // to everit's model: `prefixItems` are the item schemas, and `items` is
+            // `additionalItems: false` when false, nothing when true, otherwise the schema of
+            // the items after `prefixItems`, or of every item without them.
+            match map.get("prefixItems") {
+                Some(Value::Array(items)) => {
+                    let mut ids = Vec::with_capacity(items.len());
+                    for i in 0..items.len() {
+                        ids.push(self.load_at(doc, format!("{ptr}/prefixItems/{i}"), base)?);
+                    }
+                    array.item_schemas = Some(ids);
+                }
+                Some(_) => {
+                    return Err(invalid(format!(
+                        "'prefixItems' at '{}' must be an array of schemas",
+                        display_pointer(ptr)
+                    )))
+                }
+                None => {}
+            }
+            match map.get("items") {
+                None | Some(Value::Bool(true)) => {}
+                Some(Value::Bool(false)) => array.additional = Extra::Denied,
+                Some(Value::Array(_)) => {
+                    return Err(invalid(format!(
+                        "'items' at '{}' must be a schema (expected boolean or object, found array); {} tuples are written with 'prefixItems'",
+                        display_pointer(ptr),
+                        if draft == Draft::Draft201909 { "as Confluent reads 2019-09 with 2020-12 rules," } else { "in 2020-12" }
+                    )))
+                }
+                Some(_) => {
+                    let id = self.child(doc, ptr, "items", base)?;
+                    if array.item_schemas.is_some() {
+                        array.additional = Extra::Schema(id);
+                    } else {
+                        array.all_items = Some(id);
+                    }
+                }
             }
         } else {
+            match map.get("items") {
+                Some(Value::Array(items)) => {
+                    let mut ids = Vec::with_capacity(items.len());
+                    for i in 0..items.len() {
+                        ids.push(self.load_at(doc, format!("{ptr}/items/{i}"), base)?);
+                    }
+                    array.item_schemas = Some(ids);
+                }
+                Some(_) => array.all_items = Some(self.child(doc, ptr, "items", base)?),
+                None => {}
+            }
             array.additional = self.extra(doc, ptr, map, "additionalItems", base)?;
         }
         if draft >= Draft::Draft201909 {
@@ -694,6 +714,10 @@ fn array_keywords(draft: Draft) -> Vec<&'static str> {
     let mut k = ARRAY_KEYWORDS.to_vec();
     if draft >= Draft::Draft201909 {
         k.extend_from_slice(ARRAY_KEYWORDS_2019);
+    }
+    if draft.uses_prefix_items() {
+        // Not a 2020-12 keyword: json-sKema leaves it unprocessed.
+        k.retain(|&keyword| keyword != "additionalItems");
     }
     k
 }
