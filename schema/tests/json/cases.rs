@@ -711,3 +711,80 @@ fn items_false_without_prefix_items_closes_the_array_as_confluent_translates_it(
     let items_true = parse(json!({"$schema": S2020, "type": "array", "items": true}));
     assert_eq!(changes(&unconstrained, &items_true), Vec::<String>::new());
 }
+
+/// `(is_compatible, incompatible difference types)` of `new` against `old` at `level`.
+fn verdict(
+    level: CompatibilityLevel,
+    old: serde_json::Value,
+    new: serde_json::Value,
+) -> (bool, Vec<String>) {
+    let (old, new) = (
+        ParsedSchema::Json(parse(old)),
+        ParsedSchema::Json(parse(new)),
+    );
+    let result = check_compatibility(level, CompatibilityPolicy::Strict, &new, &[(1, &old)]);
+    let mut kinds: Vec<String> = result
+        .messages
+        .iter()
+        .filter_map(|m| {
+            m.strip_prefix("{errorType:\"")
+                .and_then(|rest| rest.split('"').next())
+                .map(str::to_string)
+        })
+        .collect();
+    kinds.sort();
+    kinds.dedup();
+    (result.is_compatible, kinds)
+}
+
+#[test]
+fn a_2020_12_type_list_is_bare_types_next_to_the_other_keywords_as_confluent_translates_it() {
+    // allOf:[{maxLength}] -> allOf:[{type:[string,null], maxLength, format}], FORWARD: the new
+    // schema's parts are spliced into the allOf, and the old string schema matches one of them.
+    assert_eq!(
+        verdict(
+            CompatibilityLevel::Forward,
+            json!({"$schema": S2020, "allOf": [{"maxLength": 64}]}),
+            json!({"$schema": S2020, "allOf": [{"type": ["string", "null"], "maxLength": 64, "format": "email"}]}),
+        ),
+        (true, vec![])
+    );
+    // A draft-07 tuple item with a type list, then the same as 2020-12 prefixItems, FORWARD:
+    // Confluent finds no subschema of the old anyOf for the new bare-type anyOf.
+    let (compatible, kinds) = verdict(
+        CompatibilityLevel::Forward,
+        json!({"items": [{"type": ["number", "integer"], "minimum": 0}]}),
+        json!({"$schema": S2020, "prefixItems": [{"type": ["number", "integer"], "minimum": 0}]}),
+    );
+    assert!(!compatible);
+    assert_eq!(kinds, vec!["COMBINED_TYPE_SUBSCHEMAS_CHANGED"]);
+    let draft7 = parse(json!({"items": [{"type": ["number", "integer"], "minimum": 0}]}));
+    let s2020 = parse(
+        json!({"$schema": S2020, "prefixItems": [{"type": ["number", "integer"], "minimum": 0}]}),
+    );
+    assert!(
+        changes(&s2020, &draft7)
+            .contains(&"COMBINED_TYPE_SUBSCHEMAS_CHANGED #/items/0".to_string()),
+        "{:?}",
+        changes(&s2020, &draft7)
+    );
+    // Only adding $schema 2020-12 to allOf:[{enum, type}]: the synthetic allOf of the enum and
+    // the type is spliced into the allOf, BACKWARD sees the product extended.
+    assert_eq!(
+        verdict(
+            CompatibilityLevel::Backward,
+            json!({"allOf": [{"enum": ["e"], "type": "string"}]}),
+            json!({"$schema": S2020, "allOf": [{"enum": ["e"], "type": "string"}]}),
+        ),
+        (false, vec!["PRODUCT_TYPE_EXTENDED".to_string()])
+    );
+    // Draft 7 keeps everit's reading: each type of the list carries its keywords.
+    assert_eq!(
+        verdict(
+            CompatibilityLevel::Full,
+            json!({"type": ["string", "null"], "maxLength": 5}),
+            json!({"type": ["string", "null"], "maxLength": 5}),
+        ),
+        (true, vec![])
+    );
+}
