@@ -132,10 +132,12 @@ const INVALID: &[(&str, &str, &str, &str)] = &[
 fn valid_defaults_are_accepted_for_new_schemas() {
     for (description, ty, default) in VALID {
         let text = record(ty, default);
-        assert!(
-            AvroSchema::parse(&text, &[], ParseOptions::default()).is_ok(),
-            "{description}: {text}"
-        );
+        let parsed = AvroSchema::parse(&text, &[], ParseOptions::default())
+            .unwrap_or_else(|e| panic!("{description}: {text}: {e}"));
+        // `normalize=true` re-parses the normalised text as new: it must stay valid.
+        if let Err(e) = parsed.normalize() {
+            panic!("{description}: normalising {text}: {e}");
+        }
     }
 }
 
