@@ -849,3 +849,14 @@ fn types_resolve_across_references_whatever_the_import_line_names() {
         Error::MissingReference("NoReferenceNested.proto".into())
     );
 }
+
+#[test]
+fn a_referenced_schema_with_an_undefined_option_still_resolves() {
+    let referenced =
+        "syntax = \"proto3\";\npackage dep;\noption (my_option) = 1;\nmessage D { int32 x = 1 [(f) = true]; }\n";
+    let schema = parse_with(
+        "syntax = \"proto3\";\nimport \"dep.proto\";\nmessage M { dep.D d = 1; }\n",
+        &[dep("dep.proto", 1, referenced)],
+    );
+    assert!(schema.message_descriptor("dep.D").is_some());
+}
