@@ -52,11 +52,15 @@ impl MediaType {
             if q <= 0.0 {
                 continue;
             }
-            let candidates: &[(MediaType, f32)] = match name.as_str() {
-                "*/*" | "application/*" => &[(MediaType::V1, 1.0)],
-                "application/vnd.schemaregistry.v1+json" => &[(MediaType::V1, 1.0)],
-                "application/vnd.schemaregistry+json" => &[(MediaType::Generic, 0.9)],
-                "application/json" => &[(MediaType::Json, 0.5)],
+            // Jersey reads a bare token as `token/*` (so `*` is `*/*`), and a wildcard type
+            // matches every subtype (`*/anything` is `*/*`).
+            let (kind, subtype) = name.split_once('/').unwrap_or((name.as_str(), "*"));
+            let (kind, subtype) = (kind.trim(), subtype.trim());
+            let candidates: &[(MediaType, f32)] = match (kind, subtype) {
+                ("*", _) | ("application", "*") => &[(MediaType::V1, 1.0)],
+                ("application", "vnd.schemaregistry.v1+json") => &[(MediaType::V1, 1.0)],
+                ("application", "vnd.schemaregistry+json") => &[(MediaType::Generic, 0.9)],
+                ("application", "json") => &[(MediaType::Json, 0.5)],
                 _ => &[],
             };
             for (m, server_q) in candidates {
@@ -218,6 +222,27 @@ mod tests {
             None
         );
         assert_eq!(MediaType::negotiate(Some("text/html")), None);
+    }
+
+    #[test]
+    fn negotiation_reads_wildcards_as_jersey_does() {
+        for accept in [
+            "*",
+            "*/does_not_matter",
+            "*; q=.2",
+            "application",
+            "APPLICATION/*",
+            "text/html, *; q=.2, */*; q=.2",
+        ] {
+            assert_eq!(
+                MediaType::negotiate(Some(accept)),
+                Some(MediaType::V1),
+                "Accept: {accept}"
+            );
+        }
+        for accept in ["text", "text/*", "application/does_not_matter"] {
+            assert_eq!(MediaType::negotiate(Some(accept)), None, "Accept: {accept}");
+        }
     }
 
     #[test]

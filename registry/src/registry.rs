@@ -649,6 +649,11 @@ impl Registry {
         if versions.is_empty() || (!deleted && live(&versions).next().is_none()) {
             return Err(Error::SubjectNotFound(subject.to_string()));
         }
+        // Confluent fills in the latest schema only when registering: a lookup without a
+        // schema matches nothing (40403).
+        if req.schema.as_deref().is_none_or(|t| t.trim().is_empty()) {
+            return Err(Error::SchemaNotFound);
+        }
         let config = self.scope(subject).await?;
         let normalize = normalize || config.normalize;
         // First as given, then (Confluent's fallback) with the latest metadata and rule set.
@@ -725,16 +730,13 @@ impl Registry {
                     })
                 }
             },
-            Some(VersionId::Number(n)) => {
-                if live(&versions).next().is_none() {
-                    return Err(Error::SubjectNotFound(subject.to_string()));
-                }
-                Some(
-                    *live(&versions)
-                        .find(|v| v.version == n)
-                        .ok_or_else(|| Error::VersionNotFound(n.to_string()))?,
-                )
-            }
+            // Confluent answers 40402 for a numbered version that is missing or soft-deleted,
+            // whether or not the subject has any version at all.
+            Some(VersionId::Number(n)) => Some(
+                *live(&versions)
+                    .find(|v| v.version == n)
+                    .ok_or_else(|| Error::VersionNotFound(n.to_string()))?,
+            ),
         };
         let config = self.scope(subject).await?;
         let candidate = match self

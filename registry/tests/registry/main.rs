@@ -34,8 +34,23 @@ macro_rules! on_both_engines {
     };
 }
 
+mod confluent_parity;
+
+use confluent_parity::*;
 use formats::*;
 use scenarios::*;
+
+/// Issue 13: where Confluent 8.x answers differently from what a new user would guess.
+mod parity {
+    on_both_engines!(
+        compatibility_against_a_missing_numbered_version_answers_40402,
+        wildcard_accept_headers_answer_with_the_v1_media_type,
+        a_lookup_without_a_schema_answers_40403,
+        protobuf_custom_options_defined_nowhere_are_kept_and_ignored,
+        protobuf_types_resolve_across_references_whatever_the_import_names,
+        new_avro_schemas_follow_avro_1_12_1,
+    );
+}
 
 on_both_engines!(
     protobuf_schemas_register_with_references_and_check_compatibility,

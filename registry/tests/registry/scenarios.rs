@@ -606,7 +606,8 @@ pub async fn mode_readonly_refuses_writes_and_import_keeps_explicit_ids(s: &Test
 }
 
 pub async fn compatibility_endpoint_checks_latest_and_all_versions(s: &TestServer) {
-    // A missing subject is compatible against `latest`, but not against a numbered version.
+    // A missing subject is compatible against `latest`, but not against a numbered version
+    // (Confluent: 40402, the version is not found).
     let (status, body) = s
         .post(
             "/compatibility/subjects/none-value/versions/latest",
@@ -620,7 +621,7 @@ pub async fn compatibility_endpoint_checks_latest_and_all_versions(s: &TestServe
             json!({"schema": V1}),
         )
         .await;
-    assert_eq!((status, err["error_code"].clone()), (404, json!(40401)));
+    assert_eq!((status, err["error_code"].clone()), (404, json!(40402)));
 
     s.register_ok("k-value", V1).await;
     let (_, body) = s

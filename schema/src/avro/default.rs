@@ -1,8 +1,8 @@
-//! Field default values: Java Avro 1.11's `isValidDefault` (used when a schema is registered as
-//! new) and its `JacksonUtils.toObject` conversion (used by Confluent's normaliser).
+//! Field default values: Java Avro 1.12.1's `isValidDefault` (used when a schema is registered
+//! as new) and its `JacksonUtils.toObject` conversion (used by Confluent's normaliser).
 //!
-//! Confluent 8.x builds on Avro 1.11.4, where a union default must match the union's FIRST branch
-//! (Avro 1.12 accepts any branch; we follow the version Confluent ships).
+//! Confluent 8.0.3 / 8.1.1 / 8.2 moved to Avro 1.12.1, where a union default may match ANY
+//! branch (Avro 1.11 wanted the first).
 
 use serde_json::{Map, Value};
 
@@ -44,12 +44,16 @@ pub(crate) fn is_valid_default(model: &Model, ty: NodeId, value: &Value) -> Resu
             }
             _ => false,
         },
-        // Java Avro 1.11: "union default: first branch".
+        // Java Avro 1.12: a union default is valid when any branch accepts it.
         Kind::Union => match node {
-            Node::Union { branches } => match branches.first() {
-                Some(first) => is_valid_default(model, *first, value)?,
-                None => false,
-            },
+            Node::Union { branches } => {
+                for branch in branches {
+                    if is_valid_default(model, *branch, value)? {
+                        return Ok(true);
+                    }
+                }
+                false
+            }
             _ => false,
         },
         Kind::Record => {

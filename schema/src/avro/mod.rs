@@ -1,5 +1,6 @@
 //! Avro: parsing, canonical text, normalisation and reader/writer compatibility, each following
-//! what Confluent Schema Registry 8.x does with the Java Avro it ships (1.11.4).
+//! what Confluent Schema Registry 8.x does with the Java Avro it ships (1.12.1 since 8.0.3,
+//! 8.1.1 and 8.2; new schemas get 1.12.1's strict rules, stored ones load as before).
 //!
 //! - `parse`: our own model and parser, Java's `Schema.Parser` rule for rule.
 //! - `canonical`: `Schema.toString(referencedSchemas, false)`, the stored text.

@@ -139,6 +139,34 @@ fn is_type_name(s: &str) -> bool {
         || matches!(s, "record" | "enum" | "array" | "map" | "union" | "fixed")
 }
 
+/// Avro 1.12's `NameValidator.STRICT_VALIDATOR`, which Confluent applies to new schemas: an ASCII
+/// letter or `_`, then ASCII letters, digits or `_`.
+pub(crate) fn validate_strict_name(name: &str) -> Result<(), String> {
+    let mut chars = name.chars();
+    let Some(first) = chars.next() else {
+        return Err("Empty name".into());
+    };
+    if !(first == '_' || first.is_ascii_alphabetic()) {
+        return Err(format!("Illegal initial character: {name}"));
+    }
+    if chars.any(|c| !(c == '_' || c.is_ascii_alphanumeric())) {
+        return Err(format!("Illegal character in: {name}"));
+    }
+    Ok(())
+}
+
+/// A defined name under Avro 1.12's strict validation: the simple name and every namespace part.
+pub(crate) fn validate_strict(name: &Name) -> Result<(), String> {
+    validate_strict_name(&name.name)?;
+    if let Some(space) = &name.space {
+        for part in space.split('.') {
+            validate_strict_name(part)
+                .map_err(|e| format!("Namespace part \"{part}\" is invalid: {e}"))?;
+        }
+    }
+    Ok(())
+}
+
 /// Java Avro 1.11's `validateName`: a letter or `_`, then letters, digits or `_`.
 /// Java tests UTF-16 units with `Character.isLetter` (categories Lu, Ll, Lt, Lm, Lo) and
 /// `isLetterOrDigit` (plus Nd), so characters outside the Basic Multilingual Plane (surrogates)

@@ -1,7 +1,13 @@
-//! Parsing Avro schema JSON into our [`Model`], following Java Avro 1.11's `Schema.Parser`
-//! (the version Confluent 8.x ships) rule for rule: name resolution against the enclosing
-//! namespace then the null namespace, "Can't redefine", union rules, reserved attributes versus
-//! custom properties, and (when asked) default validation.
+//! Parsing Avro schema JSON into our [`Model`], following Java Avro's `Schema.Parser` rule for
+//! rule: name resolution against the enclosing namespace then the null namespace, "Can't
+//! redefine", union rules, reserved attributes versus custom properties.
+//!
+//! A schema parsed as new follows Avro 1.12.1 as Confluent 8.x applies it
+//! (`AvroSchema.getParser()`): default validation, the strict (ASCII) name validator on names,
+//! namespace parts, field names, enum symbols and aliases, and a record named only once its
+//! fields are parsed (so an enclosing record without namespace cannot be reached by its short
+//! name from a nested namespace). A stored schema is parsed as before, so what was accepted once
+//! keeps loading: names checked with Unicode rules, no default validation.
 //!
 //! Error texts are Java Avro's where Java's are usable, because Confluent shows them to users in
 //! its 42201 "Invalid schema" details; where Java's text would only name a Java class, we say
@@ -40,20 +46,50 @@ pub(crate) struct Parser<'m> {
     names: HashMap<String, NodeId>,
     /// The default namespace while parsing a named type's body (`Names.space`).
     space: Option<String>,
-    validate_defaults: bool,
+    /// Parsing a new schema: Avro 1.12.1's default validation, strict names, late record names.
+    as_new: bool,
+    /// Records whose fields are being parsed (new schemas only): full name and node.
+    in_progress: Vec<(String, NodeId)>,
 }
 
 type PResult<T> = Result<T, String>;
 
 impl<'m> Parser<'m> {
-    /// A parser adding nodes to `model`.
-    pub(crate) fn new(model: &'m mut Model, validate_defaults: bool) -> Self {
+    /// A parser adding nodes to `model`; `as_new`: the rules for a schema being registered.
+    pub(crate) fn new(model: &'m mut Model, as_new: bool) -> Self {
         Parser {
             model,
             names: HashMap::new(),
             space: None,
-            validate_defaults,
+            as_new,
+            in_progress: Vec::new(),
         }
+    }
+
+    /// A name being defined, validated strictly for a new schema.
+    fn defined_name(&self, name: &str, space: Option<&str>) -> PResult<Name> {
+        let name = Name::new(name, space)?;
+        if self.as_new {
+            super::model::validate_strict(&name)?;
+        }
+        Ok(name)
+    }
+
+    /// A field name or enum symbol.
+    fn check_simple_name(&self, name: &str) -> PResult<()> {
+        super::model::validate_name(name)?;
+        if self.as_new {
+            super::model::validate_strict_name(name)?;
+        }
+        Ok(())
+    }
+
+    fn in_progress(&self, full: &str) -> Option<NodeId> {
+        self.in_progress
+            .iter()
+            .rev()
+            .find(|(n, _)| n == full)
+            .map(|(_, id)| *id)
     }
 
     /// Parse one schema text; its named types stay known to later calls.
@@ -73,6 +109,7 @@ impl<'m> Parser<'m> {
             return Err(format!("dangling content after end of schema: {dangling}"));
         }
         self.space = None;
+        self.in_progress.clear();
         self.parse_node(&json)
     }
 
@@ -90,7 +127,18 @@ impl<'m> Parser<'m> {
             return Ok(Some(*id));
         }
         let anonymous = Name::new(s, None)?;
-        Ok(self.names.get(&anonymous.full).copied())
+        if let Some(id) = self.names.get(&anonymous.full) {
+            return Ok(Some(*id));
+        }
+        // Avro 1.12: a record is named once its fields are parsed; until then a reference to it
+        // is resolved later by the full name it has here, which must then be the record's.
+        if let Some(id) = self.in_progress(&name.full) {
+            return Ok(Some(id));
+        }
+        if self.in_progress(&anonymous.full).is_some() {
+            return Err(format!("Undefined schema: {}", name.full));
+        }
+        Ok(None)
     }
 
     fn define(&mut self, name: &Name, id: NodeId) -> PResult<()> {
@@ -136,7 +184,7 @@ impl<'m> Parser<'m> {
             let Some(simple) = text(obj, "name") else {
                 return Err(format!("No name in schema: {}", value_to_string(json)));
             };
-            let n = Name::new(simple, space.as_deref())?;
+            let n = self.defined_name(simple, space.as_deref())?;
             if n.space.is_none() && Kind::primitive(&n.full).is_some() {
                 return Err(format!(
                     "Schemas may not be named after primitives: {}",
@@ -162,8 +210,16 @@ impl<'m> Parser<'m> {
                 aliases: Vec::new(),
                 is_error: ty == "error",
             });
-            // Registered before its fields so that fields may refer to the record itself.
-            self.define(&name, id)?;
+            // Avro 1.11 (stored schemas) names the record before its fields; Avro 1.12 (new
+            // schemas) after them, fields reaching it meanwhile by its full name only.
+            if self.as_new {
+                if self.names.contains_key(&name.full) {
+                    return Err(format!("Can't redefine: {}", name.full));
+                }
+                self.in_progress.push((name.full.clone(), id));
+            } else {
+                self.define(&name, id)?;
+            }
             let fields_json = match obj.get("fields") {
                 Some(Value::Array(f)) => f,
                 _ => return Err(format!("Record has no fields: {}", value_to_string(json))),
@@ -171,6 +227,10 @@ impl<'m> Parser<'m> {
             let mut fields = Vec::with_capacity(fields_json.len());
             for fj in fields_json {
                 fields.push(self.parse_field(fj)?);
+            }
+            if self.as_new {
+                self.in_progress.pop();
+                self.define(&name, id)?;
             }
             for (i, f) in fields.iter().enumerate() {
                 if let Some(first) = fields[..i].iter().position(|g| g.name == f.name) {
@@ -207,7 +267,7 @@ impl<'m> Parser<'m> {
                         name.full
                     ));
                 };
-                super::model::validate_name(s)?;
+                self.check_simple_name(s)?;
                 if symbols.iter().any(|x| x == s) {
                     return Err(format!("Duplicate enum symbol: {s}"));
                 }
@@ -279,9 +339,11 @@ impl<'m> Parser<'m> {
             // Java Avro: `{"type": "Name"}` refers to a named type, looked up in the current
             // namespace only, and its other attributes are ignored.
             let n = Name::new(ty, self.space.as_deref())?;
-            return match self.names.get(&n.full) {
-                Some(id) => Ok(*id),
-                None => Err(format!("Type not supported: {ty}")),
+            return match self.names.get(&n.full).copied() {
+                Some(id) => Ok(id),
+                None => self
+                    .in_progress(&n.full)
+                    .ok_or_else(|| format!("Type not supported: {ty}")),
             };
         };
         let is_enum = ty == "enum";
@@ -297,7 +359,7 @@ impl<'m> Parser<'m> {
             let own_space = name.as_ref().and_then(|n| n.space.clone());
             let mut out: Vec<Name> = Vec::new();
             for a in parse_aliases(obj, json)? {
-                let alias = Name::new(&a, own_space.as_deref())?;
+                let alias = self.defined_name(&a, own_space.as_deref())?;
                 if !out.iter().any(|x| x.full == alias.full) {
                     out.push(alias);
                 }
@@ -383,8 +445,8 @@ impl<'m> Parser<'m> {
                 None => return Err(format!("For input string: \"{s}\"")),
             }
         }
-        super::model::validate_name(name)?;
-        if self.validate_defaults {
+        self.check_simple_name(name)?;
+        if self.as_new {
             if let Some(d) = &default {
                 let valid = (default_non_finite && matches!(kind, Kind::Float | Kind::Double))
                     || is_valid_default(self.model, ty, d)?;

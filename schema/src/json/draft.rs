@@ -61,9 +61,10 @@ impl Draft {
         self >= Draft::Draft201909
     }
 
-    /// Whether tuples are written with `prefixItems` (2020-12) rather than an `items` array.
+    /// Whether tuples are written with `prefixItems` rather than an `items` array: 2020-12,
+    /// and 2019-09 too, which Confluent reads with json-sKema's 2020-12 rules.
     pub fn uses_prefix_items(self) -> bool {
-        self == Draft::Draft202012
+        self >= Draft::Draft201909
     }
 
     /// Whether `dependentRequired`/`dependentSchemas` replace `dependencies`.

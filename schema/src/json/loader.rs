@@ -79,6 +79,7 @@ pub(crate) fn load(docs: &[Document<'_>]) -> Result<Model> {
         resources: HashMap::new(),
         memo: HashMap::new(),
         nodes: Vec::new(),
+        synthetic: std::collections::HashSet::new(),
     };
     for (index, doc) in docs.iter().enumerate() {
         loader
@@ -112,6 +113,8 @@ struct Loader<'a> {
     resources: HashMap<String, (usize, String)>,
     memo: HashMap<(usize, String), NodeId>,
     nodes: Vec<Node>,
+    /// Nodes that are the synthetic `allOf` of a schema object's several parts.
+    synthetic: std::collections::HashSet<NodeId>,
 }
 
 fn invalid(reason: impl Into<String>) -> Error {
@@ -195,8 +198,11 @@ impl Loader<'_> {
             key: String::new(),
         });
         self.memo.insert((doc, ptr.clone()), id);
-        let node = self.build(doc, &ptr, value, base)?;
+        let (node, synthetic) = self.build(doc, &ptr, value, base)?;
         self.nodes[id] = node;
+        if synthetic {
+            self.synthetic.insert(id);
+        }
         Ok(id)
     }
 
@@ -204,11 +210,12 @@ impl Loader<'_> {
         self.load_at(doc, format!("{ptr}/{}", escape_token(keyword)), base)
     }
 
-    fn build(&mut self, doc: usize, ptr: &str, value: &Value, base: &str) -> Result<Node> {
+    /// The node for `value`, and whether it is the synthetic `allOf` of several parts.
+    fn build(&mut self, doc: usize, ptr: &str, value: &Value, base: &str) -> Result<(Node, bool)> {
         let key = value.to_string();
         let map = match value {
-            Value::Bool(true) => return Ok(node(Kind::True, Meta::default(), key)),
-            Value::Bool(false) => return Ok(node(Kind::False, Meta::default(), key)),
+            Value::Bool(true) => return Ok((node(Kind::True, Meta::default(), key), false)),
+            Value::Bool(false) => return Ok((node(Kind::False, Meta::default(), key), false)),
             Value::Object(map) => map,
             _ => {
                 return Err(invalid(format!(
@@ -239,7 +246,7 @@ impl Loader<'_> {
             let target = self.load_at(target_doc, target_ptr, &target_base)?;
             // Up to draft 7 `$ref` replaces its siblings (everit's ReferenceLookup).
             if !draft.ref_has_siblings() {
-                return Ok(node(Kind::Reference(target), meta, key));
+                return Ok((node(Kind::Reference(target), meta, key), false));
             }
             parts.push(Kind::Reference(target));
         }
@@ -273,7 +280,17 @@ impl Loader<'_> {
                 })?;
                 let mut ids = Vec::with_capacity(subs.len());
                 for i in 0..subs.len() {
-                    ids.push(self.load_at(doc, format!("{ptr}/{keyword}/{i}"), &base)?);
+                    let id = self.load_at(doc, format!("{ptr}/{keyword}/{i}"), &base)?;
+                    // Confluent's translation of 2019-09/2020-12 schemas splices a subschema
+                    // made of several parts (a synthetic allOf) into the combined schema.
+                    match &self.nodes[id].kind {
+                        Kind::Combined(Criterion::All, parts)
+                            if translated(draft) && self.synthetic.contains(&id) =>
+                        {
+                            ids.extend(parts.iter().copied())
+                        }
+                        _ => ids.push(id),
+                    }
                 }
                 combined.push(Kind::Combined(criterion, ids));
             }
@@ -313,13 +330,20 @@ impl Loader<'_> {
                             display_pointer(ptr)
                         ))
                     })?;
-                    let kind = self.typed(doc, ptr, map, &base, t)?;
+                    // everit (up to draft 7) gives each type its keywords; Confluent's
+                    // translation of json-sKema's 2019-09/2020-12 model gives bare types, the
+                    // keywords becoming parts of their own next to the `anyOf`.
+                    let kind = if translated(draft) {
+                        bare_type(t).ok_or_else(|| unknown_type(t, ptr))?
+                    } else {
+                        consumed.extend(keywords_of(t, draft));
+                        self.typed(doc, ptr, map, &base, t)?
+                    };
                     ids.push(self.push(node(
                         kind,
                         Meta::default(),
                         format!("{{\"type\":\"{t}\"}}"),
                     )));
-                    consumed.extend(keywords_of(t, draft));
                 }
                 parts.push(Kind::Combined(Criterion::Any, ids));
             }
@@ -355,6 +379,7 @@ impl Loader<'_> {
         {
             parts.push(Kind::Conditional);
         }
+        let synthetic = parts.len() > 1;
         let kind = match parts.len() {
             0 => Kind::Empty,
             1 => parts.pop().unwrap_or(Kind::Empty),
@@ -369,7 +394,7 @@ impl Loader<'_> {
                 Kind::Combined(Criterion::All, ids)
             }
         };
-        Ok(node(kind, meta, key))
+        Ok((node(kind, meta, key), synthetic))
     }
 
     fn typed(
@@ -389,12 +414,7 @@ impl Loader<'_> {
             "null" => Kind::Null,
             "object" => self.object(doc, ptr, map, base, draft)?,
             "array" => self.array(doc, ptr, map, base, draft)?,
-            other => {
-                return Err(invalid(format!(
-                    "Unknown type '{other}' at '{}'; expected one of string, integer, number, boolean, null, object, array",
-                    display_pointer(ptr)
-                )))
-            }
+            other => return Err(unknown_type(other, ptr)),
         })
     }
 
@@ -516,39 +536,59 @@ impl Loader<'_> {
         base: &str,
         draft: Draft,
     ) -> Result<Kind> {
-        let mut array = ArrayKind {
-            item_schemas_keyword: "items",
-            additional_keyword: "additionalItems",
-            ..ArrayKind::default()
-        };
-        let prefix = if draft.uses_prefix_items() {
-            "prefixItems"
-        } else {
-            "items"
-        };
-        match map.get(prefix) {
-            Some(Value::Array(items)) => {
-                let mut ids = Vec::with_capacity(items.len());
-                for i in 0..items.len() {
-                    ids.push(self.load_at(doc, format!("{ptr}/{prefix}/{i}"), base)?);
-                }
-                array.item_schemas = Some(ids);
-                array.item_schemas_keyword = prefix;
-            }
-            Some(_) if prefix == "items" => {
-                array.all_items = Some(self.child(doc, ptr, "items", base)?);
-            }
-            _ => {}
-        }
+        let mut array = ArrayKind::default();
         if draft.uses_prefix_items() {
-            // 2020-12: `items` applies after `prefixItems`, or to every item without them.
-            if array.item_schemas.is_some() {
-                array.additional = self.extra(doc, ptr, map, "items", base)?;
-                array.additional_keyword = "items";
-            } else if map.contains_key("items") {
-                array.all_items = Some(self.child(doc, ptr, "items", base)?);
+            // Confluent reads 2019-09 and 2020-12 with json-sKema (2020-12 rules) and translates
+            // to everit's model: `prefixItems` are the item schemas, and `items` is
+            // `additionalItems: false` when false, nothing when true, otherwise the schema of
+            // the items after `prefixItems`, or of every item without them.
+            match map.get("prefixItems") {
+                Some(Value::Array(items)) => {
+                    let mut ids = Vec::with_capacity(items.len());
+                    for i in 0..items.len() {
+                        ids.push(self.load_at(doc, format!("{ptr}/prefixItems/{i}"), base)?);
+                    }
+                    array.item_schemas = Some(ids);
+                }
+                Some(_) => {
+                    return Err(invalid(format!(
+                        "'prefixItems' at '{}' must be an array of schemas",
+                        display_pointer(ptr)
+                    )))
+                }
+                None => {}
+            }
+            match map.get("items") {
+                None | Some(Value::Bool(true)) => {}
+                Some(Value::Bool(false)) => array.additional = Extra::Denied,
+                Some(Value::Array(_)) => {
+                    return Err(invalid(format!(
+                        "'items' at '{}' must be a schema (expected boolean or object, found array); {} tuples are written with 'prefixItems'",
+                        display_pointer(ptr),
+                        if draft == Draft::Draft201909 { "as Confluent reads 2019-09 with 2020-12 rules," } else { "in 2020-12" }
+                    )))
+                }
+                Some(_) => {
+                    let id = self.child(doc, ptr, "items", base)?;
+                    if array.item_schemas.is_some() {
+                        array.additional = Extra::Schema(id);
+                    } else {
+                        array.all_items = Some(id);
+                    }
+                }
             }
         } else {
+            match map.get("items") {
+                Some(Value::Array(items)) => {
+                    let mut ids = Vec::with_capacity(items.len());
+                    for i in 0..items.len() {
+                        ids.push(self.load_at(doc, format!("{ptr}/items/{i}"), base)?);
+                    }
+                    array.item_schemas = Some(ids);
+                }
+                Some(_) => array.all_items = Some(self.child(doc, ptr, "items", base)?),
+                None => {}
+            }
             array.additional = self.extra(doc, ptr, map, "additionalItems", base)?;
         }
         if draft >= Draft::Draft201909 {
@@ -612,6 +652,40 @@ impl Loader<'_> {
         }
         Ok((target_doc, target_ptr, resource_base))
     }
+}
+
+/// Whether a document of `draft` is read as Confluent reads it through json-sKema and its
+/// translation to everit's model (2019-09 and 2020-12), rather than by everit directly.
+fn translated(draft: Draft) -> bool {
+    draft >= Draft::Draft201909
+}
+
+/// A type with no keyword (Confluent's `SchemaTranslator.typeToSchema`).
+fn bare_type(t: &str) -> Option<Kind> {
+    Some(match t {
+        "string" => Kind::String(StringKind::default()),
+        "integer" => Kind::Number(NumberKind {
+            requires_integer: true,
+            ..NumberKind::default()
+        }),
+        "number" => Kind::Number(NumberKind::default()),
+        "boolean" => Kind::Boolean,
+        "null" => Kind::Null,
+        "object" => Kind::Object(Box::new(ObjectKind {
+            property_dependencies_keyword: "dependencies",
+            schema_dependencies_keyword: "dependencies",
+            ..ObjectKind::default()
+        })),
+        "array" => Kind::Array(Box::default()),
+        _ => return None,
+    })
+}
+
+fn unknown_type(t: &str, ptr: &str) -> Error {
+    invalid(format!(
+        "Unknown type '{t}' at '{}'; expected one of string, integer, number, boolean, null, object, array",
+        display_pointer(ptr)
+    ))
 }
 
 fn node(kind: Kind, meta: Meta, key: String) -> Node {
@@ -694,6 +768,10 @@ fn array_keywords(draft: Draft) -> Vec<&'static str> {
     let mut k = ARRAY_KEYWORDS.to_vec();
     if draft >= Draft::Draft201909 {
         k.extend_from_slice(ARRAY_KEYWORDS_2019);
+    }
+    if draft.uses_prefix_items() {
+        // Not a 2020-12 keyword: json-sKema leaves it unprocessed.
+        k.retain(|&keyword| keyword != "additionalItems");
     }
     k
 }

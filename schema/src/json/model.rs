@@ -221,14 +221,13 @@ pub(crate) struct PatternKey {
 pub(crate) struct ArrayKind {
     /// `items` as one schema for every item.
     pub(crate) all_items: Option<NodeId>,
-    /// Tuple items: `items` as an array (up to 2019-09) or `prefixItems` (2020-12).
+    /// Tuple items: `items` as an array (up to draft 7) or `prefixItems` (2019-09 and 2020-12,
+    /// which Confluent reads with 2020-12 rules). Reported at `#/items/N` either way, as
+    /// Confluent's translation to everit's model does.
     pub(crate) item_schemas: Option<Vec<NodeId>>,
-    /// `items` or `prefixItems`, for paths.
-    pub(crate) item_schemas_keyword: &'static str,
-    /// `additionalItems` (or 2020-12 `items` after `prefixItems`).
+    /// `additionalItems` (or, from 2019-09, `items` after `prefixItems`, and `items: false`),
+    /// reported at `#/additionalItems`.
     pub(crate) additional: Extra,
-    /// `additionalItems` or `items`, for paths.
-    pub(crate) additional_keyword: &'static str,
     pub(crate) unevaluated: Extra,
     pub(crate) max_items: Option<u64>,
     pub(crate) min_items: Option<u64>,

@@ -5,6 +5,9 @@
 //!   values (name = import path), then the built-in files of `well_known` (Google's
 //!   `google/protobuf/*` and `google/type/*`, `confluent/meta.proto`,
 //!   `confluent/type/decimal.proto`), as Confluent's `KNOWN_DEPENDENCIES`.
+//! - `lenient`: when that fails, Confluent's leniency: custom options that name no known
+//!   extension are kept in the text but left out of the descriptors, and types resolve across
+//!   every referenced schema whatever the import lines name.
 //! - `canonical`: the re-printed `.proto` text (Confluent's `canonicalString()`) and the
 //!   normalised text (Confluent's `normalize()`).
 //! - `diff`: Confluent's `SchemaDiff` with its 26 difference types ([`diff()`] returns them
@@ -19,6 +22,7 @@
 mod canonical;
 mod diff;
 mod index;
+mod lenient;
 mod option_value;
 mod parse;
 mod well_known;

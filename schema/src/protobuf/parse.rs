@@ -17,6 +17,7 @@ use prost_types::FileDescriptorProto;
 use protox::file::{File, FileResolver, GoogleFileResolver};
 
 use super::diff::Model;
+use super::lenient::{self, CustomOptions};
 use super::{canonical, option_value, well_known};
 use crate::{Dependency, Error, Result, SchemaType};
 
@@ -167,6 +168,7 @@ fn imports_pool(
         root: File::from_source(ROOT_NAME, &source).ok()?,
         deps: Arc::clone(deps),
         loading,
+        lenient: None,
     };
     let mut compiler = protox::Compiler::with_file_resolver(resolver);
     compiler.include_imports(true).include_source_info(false);
@@ -184,6 +186,7 @@ fn options_pool() -> Option<&'static DescriptorPool> {
             root: File::from_source(ROOT_NAME, source).ok()?,
             deps: Arc::new(HashMap::new()),
             loading: Vec::new(),
+            lenient: None,
         };
         let mut compiler = protox::Compiler::with_file_resolver(resolver);
         compiler.include_imports(true).include_source_info(false);
@@ -199,12 +202,47 @@ struct Resolver {
     /// Descriptors being loaded further up (see [`load`]): served from the built-in files if
     /// one has the name, otherwise not found.
     loading: Vec<String>,
+    /// `Some`: hand the compiler Confluent's lenient reading of the files (see [`lenient`]).
+    lenient: Option<Lenient>,
+}
+
+/// What a lenient compile changes in the files it hands over.
+struct Lenient {
+    options: CustomOptions,
+    /// Every dependency with text, imported by the root whatever its import lines say.
+    root_imports: Vec<String>,
+}
+
+impl Resolver {
+    /// Whether an import names a file this resolver can open.
+    fn resolvable(&self, name: &str) -> bool {
+        name != ROOT_NAME
+            && (self
+                .deps
+                .get(name)
+                .is_some_and(|d| !d.text.trim().is_empty())
+                || well_known::builtin_file(name).is_some()
+                || google().open_file(name).is_ok())
+    }
+
+    /// A file as the lenient compile sees it: unknown custom options and unresolvable imports
+    /// left out, and for the root every dependency imported.
+    fn lenient_copy(&self, file: File, lenient: &Lenient, is_root: bool) -> File {
+        let mut proto = file.file_descriptor_proto().clone();
+        let extra: &[String] = if is_root { &lenient.root_imports } else { &[] };
+        lenient::rewrite_imports(&mut proto, |n| self.resolvable(n), extra);
+        lenient::strip_custom_options(&mut proto, &lenient.options);
+        File::from_file_descriptor_proto(proto)
+    }
 }
 
 impl FileResolver for Resolver {
     fn open_file(&self, name: &str) -> std::result::Result<File, protox::Error> {
         if name == ROOT_NAME {
-            return Ok(self.root.clone());
+            return Ok(match &self.lenient {
+                Some(lenient) => self.lenient_copy(self.root.clone(), lenient, true),
+                None => self.root.clone(),
+            });
         }
         let reentered = self.loading.iter().any(|n| n == name);
         if reentered && well_known::builtin_file(name).is_none() {
@@ -217,7 +255,11 @@ impl FileResolver for Resolver {
             .get(name)
             .filter(|d| !reentered && !d.text.trim().is_empty())
         {
-            return load(name, &dep.text, &self.deps, &self.loading).map(|(_, file)| file);
+            let (_, file) = load(name, &dep.text, &self.deps, &self.loading)?;
+            return Ok(match &self.lenient {
+                Some(lenient) => self.lenient_copy(file, lenient, false),
+                None => file,
+            });
         }
         if let Some(text) = well_known::builtin_file(name) {
             return File::from_source(name, text);
@@ -235,17 +277,20 @@ pub(crate) fn compile(text: &str, dependencies: &[Dependency]) -> Result<Compile
         load(ROOT_NAME, text, &deps, &[]).map_err(|e| to_error(&e, text, &deps))?;
     let written = root_file.file_descriptor_proto().clone();
 
-    let resolver = Resolver {
-        root: root_file,
-        deps: Arc::clone(&deps),
-        loading: Vec::new(),
+    let pool = match build_pool(&root_file, &deps, None) {
+        Ok(pool) => pool,
+        // Confluent accepts what only its leniency makes valid. When leniency does not help,
+        // the strict error is reported if it says the same (it points into the text) or names
+        // a missing import (leniency cannot make up for the file).
+        Err(strict) => lenient_pool(&root_file, &deps).map_err(|lenient| {
+            let e = if strict.is_file_not_found() || strict.to_string() == lenient.to_string() {
+                strict
+            } else {
+                lenient
+            };
+            to_error(&e, &root_text, &deps)
+        })?,
     };
-    let mut compiler = protox::Compiler::with_file_resolver(resolver);
-    compiler.include_imports(true).include_source_info(false);
-    compiler
-        .open_file(ROOT_NAME)
-        .map_err(|e| to_error(&e, &root_text, &deps))?;
-    let pool = compiler.descriptor_pool();
     let root = pool.get_file_by_name(ROOT_NAME).ok_or_else(|| {
         Error::invalid(SchemaType::Protobuf, "the schema did not compile to a file")
     })?;
@@ -268,6 +313,58 @@ pub(crate) fn compile(text: &str, dependencies: &[Dependency]) -> Result<Compile
         origins,
         sources,
     })
+}
+
+/// Compile the root file (and what it imports) into a pool.
+fn build_pool(
+    root: &File,
+    deps: &Arc<HashMap<String, DepEntry>>,
+    lenient: Option<Lenient>,
+) -> std::result::Result<DescriptorPool, protox::Error> {
+    let resolver = Resolver {
+        root: root.clone(),
+        deps: Arc::clone(deps),
+        loading: Vec::new(),
+        lenient,
+    };
+    let mut compiler = protox::Compiler::with_file_resolver(resolver);
+    compiler.include_imports(true).include_source_info(false);
+    compiler.open_file(ROOT_NAME)?;
+    Ok(compiler.descriptor_pool())
+}
+
+/// Compile as Confluent's `toDynamicSchema` reads a schema: a first pass without custom options
+/// learns which extensions exist, a second keeps the custom options that name one.
+fn lenient_pool(
+    root: &File,
+    deps: &Arc<HashMap<String, DepEntry>>,
+) -> std::result::Result<DescriptorPool, protox::Error> {
+    let mut root_imports: Vec<String> = deps
+        .iter()
+        .filter(|(name, d)| name.as_str() != ROOT_NAME && !d.text.trim().is_empty())
+        .map(|(name, _)| name.clone())
+        .collect();
+    root_imports.sort_unstable();
+    let first = build_pool(
+        root,
+        deps,
+        Some(Lenient {
+            options: CustomOptions::Drop,
+            root_imports: root_imports.clone(),
+        }),
+    )?;
+    let known = first
+        .all_extensions()
+        .map(|e| e.full_name().to_string())
+        .collect();
+    build_pool(
+        root,
+        deps,
+        Some(Lenient {
+            options: CustomOptions::Known(known),
+            root_imports,
+        }),
+    )
 }
 
 /// Map a protox error to ours: a missing import is a missing reference; anything else is an

@@ -1,6 +1,6 @@
 //! Default values: validated like Java Avro's validate-defaults for new schemas (a union default
-//! must match the FIRST branch in Avro 1.11.4, which Confluent ships), accepted as written for
-//! stored schemas.
+//! may match ANY branch in Avro 1.12.1, which Confluent ships since 8.0.3 / 8.1.1 / 8.2; Avro
+//! 1.11 wanted the first), accepted as written for stored schemas.
 
 use strata_schema::avro::AvroSchema;
 use strata_schema::{FormatSchema, ParseOptions};
@@ -34,6 +34,26 @@ const VALID: &[(&str, &str, &str)] = &[
         "text for a union whose first branch is string",
         r#"["string","null"]"#,
         r#""x""#,
+    ),
+    (
+        "text for a union whose second branch is string (Avro 1.12)",
+        r#"["null","string"]"#,
+        r#""x""#,
+    ),
+    (
+        "null for a union whose second branch is null (Avro 1.12)",
+        r#"["string","null"]"#,
+        "null",
+    ),
+    (
+        "null in an array of [string, null] unions (Avro 1.12)",
+        r#"{"type":"array","items":["string","null"]}"#,
+        r#"["a",null]"#,
+    ),
+    (
+        "null in a map of [string, null] unions (Avro 1.12)",
+        r#"{"type":"map","values":["string","null"]}"#,
+        r#"{"k":null}"#,
     ),
     (
         "an array of ints",
@@ -77,16 +97,16 @@ const INVALID: &[(&str, &str, &str, &str)] = &[
         r#"Invalid default for field a: 1.5 not a "long""#,
     ),
     (
-        "text for a union whose first branch is null",
+        "a number for a union of null and string",
         r#"["null","string"]"#,
-        r#""x""#,
-        r#"Invalid default for field a: "x" not a ["null","string"]"#,
+        "1",
+        r#"Invalid default for field a: 1 not a ["null","string"]"#,
     ),
     (
-        "null for a union whose first branch is string",
-        r#"["string","null"]"#,
-        "null",
-        r#"Invalid default for field a: null not a ["string","null"]"#,
+        "a boolean in an array of [string, null] unions",
+        r#"{"type":"array","items":["string","null"]}"#,
+        "[true]",
+        r#"Invalid default for field a: [true] not a {"type":"array","items":["string","null"]}"#,
     ),
     (
         "an array with a wrong element",
@@ -112,10 +132,12 @@ const INVALID: &[(&str, &str, &str, &str)] = &[
 fn valid_defaults_are_accepted_for_new_schemas() {
     for (description, ty, default) in VALID {
         let text = record(ty, default);
-        assert!(
-            AvroSchema::parse(&text, &[], ParseOptions::default()).is_ok(),
-            "{description}: {text}"
-        );
+        let parsed = AvroSchema::parse(&text, &[], ParseOptions::default())
+            .unwrap_or_else(|e| panic!("{description}: {text}: {e}"));
+        // `normalize=true` re-parses the normalised text as new: it must stay valid.
+        if let Err(e) = parsed.normalize() {
+            panic!("{description}: normalising {text}: {e}");
+        }
     }
 }
 

@@ -1,13 +1,14 @@
 //! Integration tests for the Avro side of strata-schema: compatibility rules and Confluent's
 //! messages, canonical text, invalid schemas, defaults, references, normalisation and the
-//! level/message-list logic. Expected texts are what Confluent 8.x (Java Avro 1.11.4) produces,
-//! derived from its source.
+//! level/message-list logic. Expected texts are what Confluent 8.x (Java Avro 1.12.1 since
+//! 8.0.3 / 8.1.1 / 8.2) produces, derived from its source.
 
 mod canonical;
 mod compatibility;
 mod defaults;
 mod invalid;
 mod levels;
+mod names;
 mod normalize;
 mod references;
 

@@ -56,31 +56,31 @@ fn keyword_cases() -> Vec<(
 )> {
     vec![
         (
-            "prefixItems: a tuple item changing type is incompatible",
+            "prefixItems: a tuple item changing type is incompatible (everit's path, as Confluent reports it)",
             json!({"$schema": S2020, "type": "array", "prefixItems": [{"type": "string"}]}),
             json!({"$schema": S2020, "type": "array", "prefixItems": [{"type": "integer"}]}),
-            vec!["TYPE_CHANGED #/prefixItems/0"],
+            vec!["TYPE_CHANGED #/items/0"],
             false,
         ),
         (
             "prefixItems: an item added to a closed tuple (items: false) is compatible",
             json!({"$schema": S2020, "type": "array", "prefixItems": [{"type": "string"}], "items": false}),
             json!({"$schema": S2020, "type": "array", "prefixItems": [{"type": "string"}, {"type": "number"}], "items": false}),
-            vec!["ITEM_ADDED_TO_CLOSED_CONTENT_MODEL #/prefixItems/1"],
+            vec!["ITEM_ADDED_TO_CLOSED_CONTENT_MODEL #/items/1"],
             true,
         ),
         (
             "prefixItems: an item added to an open tuple is incompatible",
             json!({"$schema": S2020, "type": "array", "prefixItems": [{"type": "string"}]}),
             json!({"$schema": S2020, "type": "array", "prefixItems": [{"type": "string"}, {"type": "number"}]}),
-            vec!["ITEM_ADDED_TO_OPEN_CONTENT_MODEL #/prefixItems/1"],
+            vec!["ITEM_ADDED_TO_OPEN_CONTENT_MODEL #/items/1"],
             false,
         ),
         (
             "prefixItems: an item removed and covered by items is compatible",
             json!({"$schema": S2020, "type": "array", "prefixItems": [{"type": "string"}, {"type": "string"}], "items": {"type": "string"}}),
             json!({"$schema": S2020, "type": "array", "prefixItems": [{"type": "string"}], "items": {"type": "string"}}),
-            vec!["ITEM_REMOVED_IS_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL #/prefixItems/1"],
+            vec!["ITEM_REMOVED_IS_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL #/items/1"],
             true,
         ),
         (
@@ -657,4 +657,134 @@ fn meta_schema_violations_say_where_and_why() {
 fn json_schema_is_send_and_sync() {
     fn assert_send_sync<T: Send + Sync>() {}
     assert_send_sync::<JsonSchema>();
+}
+
+// ---- issue 13, item 7: Confluent reads 2019-09 and 2020-12 with json-sKema -------------------
+
+#[test]
+fn draft_2019_09_is_read_with_2020_12_rules_as_confluent_does() {
+    // prefixItems counts in 2019-09: FORWARD checks the old schema against the new one.
+    let old = parse(json!({"$schema": S2019, "prefixItems": [{"exclusiveMaximum": 200}]}));
+    let new = parse(json!({"$schema": S2019, "prefixItems": [{}]}));
+    assert_eq!(changes(&new, &old), vec!["TYPE_CHANGED #/items/0"]);
+    let forward = check_compatibility(
+        CompatibilityLevel::Forward,
+        CompatibilityPolicy::Strict,
+        &ParsedSchema::Json(new),
+        &[(1, &ParsedSchema::Json(old))],
+    );
+    assert!(!forward.is_compatible, "{:?}", forward.messages);
+
+    // The draft-7 tuple form is refused, as json-sKema's loader refuses it (in 2020-12 the
+    // meta-schema already does).
+    for (draft, says) in [
+        (S2019, "expected boolean or object, found array"),
+        (S2020, "is not of types \"boolean\", \"object\""),
+    ] {
+        let text = json!({"$schema": draft, "items": [{}]}).to_string();
+        match JsonSchema::parse(&text, &[], ParseOptions::default()) {
+            Err(Error::Invalid { reason, .. }) => {
+                assert!(reason.contains(says), "{draft}: {reason}")
+            }
+            other => panic!("{draft}: an items array must be refused, got {other:?}"),
+        }
+    }
+    // additionalItems is not a 2020-12 keyword: json-sKema leaves it unprocessed.
+    let open = parse(json!({"$schema": S2019, "prefixItems": [{}]}));
+    let closed = parse(json!({"$schema": S2019, "prefixItems": [{}], "additionalItems": false}));
+    assert_eq!(changes(&open, &closed), Vec::<String>::new());
+}
+
+#[test]
+fn items_false_without_prefix_items_closes_the_array_as_confluent_translates_it() {
+    // Confluent: `items: false` becomes `additionalItems: false`, so `items: {}` adds a schema.
+    let closed = parse(json!({"$schema": S2020, "items": false}));
+    let open = parse(json!({"$schema": S2020, "items": {}}));
+    let found = changes(&closed, &open);
+    assert!(
+        found.contains(&"SCHEMA_ADDED #/items".to_string()),
+        "{found:?}"
+    );
+    assert!(!compatible(&closed, &open, CompatibilityPolicy::Strict));
+    // `items: true` constrains nothing.
+    let unconstrained = parse(json!({"$schema": S2020, "type": "array"}));
+    let items_true = parse(json!({"$schema": S2020, "type": "array", "items": true}));
+    assert_eq!(changes(&unconstrained, &items_true), Vec::<String>::new());
+}
+
+/// `(is_compatible, incompatible difference types)` of `new` against `old` at `level`.
+fn verdict(
+    level: CompatibilityLevel,
+    old: serde_json::Value,
+    new: serde_json::Value,
+) -> (bool, Vec<String>) {
+    let (old, new) = (
+        ParsedSchema::Json(parse(old)),
+        ParsedSchema::Json(parse(new)),
+    );
+    let result = check_compatibility(level, CompatibilityPolicy::Strict, &new, &[(1, &old)]);
+    let mut kinds: Vec<String> = result
+        .messages
+        .iter()
+        .filter_map(|m| {
+            m.strip_prefix("{errorType:\"")
+                .and_then(|rest| rest.split('"').next())
+                .map(str::to_string)
+        })
+        .collect();
+    kinds.sort();
+    kinds.dedup();
+    (result.is_compatible, kinds)
+}
+
+#[test]
+fn a_2020_12_type_list_is_bare_types_next_to_the_other_keywords_as_confluent_translates_it() {
+    // allOf:[{maxLength}] -> allOf:[{type:[string,null], maxLength, format}], FORWARD: the new
+    // schema's parts are spliced into the allOf, and the old string schema matches one of them.
+    assert_eq!(
+        verdict(
+            CompatibilityLevel::Forward,
+            json!({"$schema": S2020, "allOf": [{"maxLength": 64}]}),
+            json!({"$schema": S2020, "allOf": [{"type": ["string", "null"], "maxLength": 64, "format": "email"}]}),
+        ),
+        (true, vec![])
+    );
+    // A draft-07 tuple item with a type list, then the same as 2020-12 prefixItems, FORWARD:
+    // Confluent finds no subschema of the old anyOf for the new bare-type anyOf.
+    let (compatible, kinds) = verdict(
+        CompatibilityLevel::Forward,
+        json!({"items": [{"type": ["number", "integer"], "minimum": 0}]}),
+        json!({"$schema": S2020, "prefixItems": [{"type": ["number", "integer"], "minimum": 0}]}),
+    );
+    assert!(!compatible);
+    assert_eq!(kinds, vec!["COMBINED_TYPE_SUBSCHEMAS_CHANGED"]);
+    let draft7 = parse(json!({"items": [{"type": ["number", "integer"], "minimum": 0}]}));
+    let s2020 = parse(
+        json!({"$schema": S2020, "prefixItems": [{"type": ["number", "integer"], "minimum": 0}]}),
+    );
+    assert!(
+        changes(&s2020, &draft7)
+            .contains(&"COMBINED_TYPE_SUBSCHEMAS_CHANGED #/items/0".to_string()),
+        "{:?}",
+        changes(&s2020, &draft7)
+    );
+    // Only adding $schema 2020-12 to allOf:[{enum, type}]: the synthetic allOf of the enum and
+    // the type is spliced into the allOf, BACKWARD sees the product extended.
+    assert_eq!(
+        verdict(
+            CompatibilityLevel::Backward,
+            json!({"allOf": [{"enum": ["e"], "type": "string"}]}),
+            json!({"$schema": S2020, "allOf": [{"enum": ["e"], "type": "string"}]}),
+        ),
+        (false, vec!["PRODUCT_TYPE_EXTENDED".to_string()])
+    );
+    // Draft 7 keeps everit's reading: each type of the list carries its keywords.
+    assert_eq!(
+        verdict(
+            CompatibilityLevel::Full,
+            json!({"type": ["string", "null"], "maxLength": 5}),
+            json!({"type": ["string", "null"], "maxLength": 5}),
+        ),
+        (true, vec![])
+    );
 }

@@ -698,3 +698,165 @@ fn serialized_dependencies_importing_each_other_are_an_error() {
     .expect_err("a file importing itself does not compile");
     assert!(err.to_string().contains("a.proto"), "{err}");
 }
+
+/// Issue 13, item 3: Confluent keeps custom options that name no known extension in the text
+/// and builds descriptors from the standard options only.
+#[test]
+fn custom_options_that_are_defined_nowhere_are_kept_in_the_text_and_ignored() {
+    let placements = [
+        ("a message", "message M { option (my_option) = true; int32 a = 1; }"),
+        ("a field", "message M { int32 a = 1 [(my_option) = true]; }"),
+        (
+            "a oneof",
+            "message M { oneof o { option (my_option) = true; int32 a = 1; } }",
+        ),
+        (
+            "an enum",
+            "enum E { option (my_option) = true; X = 0 [(other.opt) = 1]; }\nmessage M { int32 a = 1; }",
+        ),
+        (
+            "the file",
+            "option (my_option) = true;\noption (.pkg.deep).x = \"y\";\nmessage M { int32 a = 1; }",
+        ),
+    ];
+    for (place, body) in placements {
+        let text = format!("syntax = \"proto3\";\n{body}\n");
+        let schema = ProtobufSchema::parse(&text, &[], ParseOptions::default())
+            .unwrap_or_else(|e| panic!("an undefined option on {place} is accepted: {e}"));
+        assert!(
+            schema.canonical().contains("(my_option) = true") || body.contains("(other.opt)"),
+            "{place}: the option stays in the canonical text:\n{}",
+            schema.canonical()
+        );
+        let normalized = schema.normalize().expect("normalizes");
+        for written in ["my_option", "other.opt", ".pkg.deep"] {
+            if body.contains(written) {
+                assert!(
+                    normalized.canonical().contains(written),
+                    "{place}: '{written}' stays in the normalised text:\n{}",
+                    normalized.canonical()
+                );
+            }
+        }
+        // The canonical text parses again to the same text.
+        assert_eq!(parse(schema.canonical()).canonical(), schema.canonical());
+    }
+
+    // Standard options still reach the descriptors; the unknown ones do not.
+    let schema = parse(
+        "syntax = \"proto3\";\noption java_package = \"com.acme\";\noption (my_option) = true;\nmessage M { int32 a = 1 [deprecated = true, (my_option) = 1]; }\n",
+    );
+    let file = schema.file_descriptor().file_descriptor_proto();
+    let options = file.options.clone().expect("file options");
+    assert_eq!(options.java_package.as_deref(), Some("com.acme"));
+    assert!(options.uninterpreted_option.is_empty());
+    let field = schema
+        .message_descriptor("M")
+        .expect("M")
+        .get_field(1)
+        .expect("field 1");
+    assert_eq!(
+        field
+            .field_descriptor_proto()
+            .options
+            .clone()
+            .unwrap_or_default()
+            .deprecated,
+        Some(true)
+    );
+
+    // Options that are ignored are ignored for compatibility too.
+    case(
+        "an undefined option added, changed and removed",
+        "syntax = \"proto3\";\nmessage M { option (my_option) = true; int32 a = 1 [(f) = 1]; }",
+        "syntax = \"proto3\";\nmessage M { int32 a = 1 [(f) = 2, (g) = \"x\"]; }",
+        &[],
+        true,
+    );
+}
+
+#[test]
+fn defined_custom_options_are_still_checked() {
+    let defining = "syntax = \"proto3\";\npackage opts;\nimport \"google/protobuf/descriptor.proto\";\nextend google.protobuf.MessageOptions { bool flag = 50001; }\n";
+    let deps = [dep("opts.proto", 1, defining)];
+    let ok = parse_with(
+        "syntax = \"proto3\";\nimport \"opts.proto\";\nmessage M { option (opts.flag) = true; option (undefined) = 3; int32 a = 1; }\n",
+        &deps,
+    );
+    assert!(
+        ok.canonical().contains("(undefined) = 3"),
+        "{}",
+        ok.canonical()
+    );
+    // A defined option with a value of the wrong type is still an invalid schema.
+    let err = ProtobufSchema::parse(
+        "syntax = \"proto3\";\nimport \"opts.proto\";\nmessage M { option (opts.flag) = \"not a bool\"; int32 a = 1; }\n",
+        &deps,
+        ParseOptions::default(),
+    )
+    .expect_err("a string for a bool option");
+    assert!(matches!(err, Error::Invalid { .. }), "{err:?}");
+    // And so is a type that is defined nowhere, with its location.
+    let err = ProtobufSchema::parse(
+        "syntax = \"proto3\";\nmessage M {\n  option (undefined) = true;\n  Nope n = 1;\n}\n",
+        &[],
+        ParseOptions::default(),
+    )
+    .expect_err("Nope is not defined");
+    assert!(err.to_string().contains("Nope"), "{err}");
+}
+
+/// Issue 13, item 4: Confluent resolves types across every referenced schema, whatever the import
+/// line names.
+#[test]
+fn types_resolve_across_references_whatever_the_import_line_names() {
+    let referenced = "syntax = \"proto3\";\nmessage NoReference {\n  message NoReferenceNested {\n    string s = 1;\n  }\n  NoReferenceNested nested = 1;\n}\n";
+    let text = "syntax = \"proto3\";\nimport \"NoReferenceNested.proto\";\nmessage Uses {\n  NoReference.NoReferenceNested n = 1;\n}\n";
+    let deps = [dep("NoReference.proto", 1, referenced)];
+    let schema = parse_with(text, &deps);
+    assert!(
+        schema
+            .canonical()
+            .contains("import \"NoReferenceNested.proto\";"),
+        "the import line stays in the text:\n{}",
+        schema.canonical()
+    );
+    let field = schema
+        .message_descriptor("Uses")
+        .expect("Uses")
+        .get_field(1)
+        .expect("field 1");
+    assert_eq!(
+        field.kind().as_message().map(|m| m.full_name().to_string()),
+        Some("NoReference.NoReferenceNested".to_string())
+    );
+    let normalized = schema.normalize().expect("normalizes");
+    assert_eq!(
+        parse_with(normalized.canonical(), &deps).canonical(),
+        normalized.canonical()
+    );
+    // Compatibility still sees the referenced type.
+    let changed = "syntax = \"proto3\";\nmessage NoReference {\n  message NoReferenceNested {\n    int32 s = 1;\n  }\n  NoReferenceNested nested = 1;\n}\n";
+    let update = parse_with(text, &[dep("NoReference.proto", 2, changed)]);
+    let (_, compatible) = changes(&schema, &update);
+    assert!(!compatible, "string -> int32 in the referenced type");
+
+    // Without any reference the import is still missing.
+    let err = ProtobufSchema::parse(text, &[], ParseOptions::default())
+        .expect_err("nothing to resolve against");
+    assert_eq!(
+        err,
+        Error::MissingReference("NoReferenceNested.proto".into())
+    );
+}
+
+#[test]
+fn a_referenced_schema_with_an_undefined_option_still_resolves() {
+    let referenced =
+        "syntax = \"proto3\";\npackage dep;\noption (my_option) = 1;\nmessage D { int32 x = 1 [(f) = true]; }\n";
+    let schema = parse_with(
+        "syntax = \"proto3\";\nimport \"dep.proto\";\nmessage M { dep.D d = 1; }\n",
+        &[dep("dep.proto", 1, referenced)],
+    );
+    assert!(schema.message_descriptor("dep.D").is_some());
+}

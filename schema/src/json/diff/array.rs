@@ -1,6 +1,7 @@
-//! Arrays: Confluent's `ArraySchemaDiff`. Tuple items (`items` as an array, or 2020-12
+//! Arrays: Confluent's `ArraySchemaDiff`. Tuple items (`items` as an array, or 2019-09/2020-12
 //! `prefixItems`) follow the same open/closed/partially-open content models as properties,
-//! with `additionalItems` (2020-12: `items`) as the partial schema.
+//! with `additionalItems` (2019-09/2020-12: `items`) as the partial schema. Paths are everit's
+//! (`#/items/N`, `#/additionalItems`) whatever the draft, as Confluent reports them.
 
 use super::object::compare_extra;
 use super::{Ctx, DifferenceType as T};
@@ -11,10 +12,9 @@ pub(super) fn compare(ctx: &mut Ctx<'_>, original: &ArrayKind, update: &ArrayKin
     ctx.compare(original.all_items, update.all_items);
     ctx.pop();
     compare_item_schemas(ctx, original, update);
-    let keyword = original.additional_keyword;
     compare_extra(
         ctx,
-        keyword,
+        "additionalItems",
         original.additional,
         update.additional,
         [
@@ -112,13 +112,8 @@ fn compare_item_schemas(ctx: &mut Ctx<'_>, original: &ArrayKind, update: &ArrayK
     let empty = Vec::new();
     let os = original.item_schemas.as_ref().unwrap_or(&empty);
     let us = update.item_schemas.as_ref().unwrap_or(&empty);
-    let keyword = if original.item_schemas.is_some() {
-        original.item_schemas_keyword
-    } else {
-        update.item_schemas_keyword
-    };
     for index in 0..os.len().max(us.len()) {
-        ctx.push(format!("{keyword}/{index}"));
+        ctx.push(format!("items/{index}"));
         match (os.get(index).copied(), us.get(index).copied()) {
             (Some(o), Some(u)) => ctx.compare(Some(o), Some(u)),
             (Some(o), None) => item_removed(ctx, o, update),
