@@ -354,13 +354,24 @@ impl Consumer {
             Self::drain(&mut st, &mut out, max);
             if out.len() < max {
                 let assignment = st.assignment.clone();
+                // A partition that fails (corruption, I/O) fails the poll only once the records
+                // already taken from the others are delivered: their positions have moved.
+                let mut failed = None;
                 for tp in &assignment {
                     let empty = st.parts.get(tp).is_none_or(|p| p.buffered.is_empty());
                     if empty && !st.paused.contains(tp) {
-                        self.fill(&mut st, tp)?;
+                        if let Err(e) = self.fill(&mut st, tp) {
+                            failed.get_or_insert(e);
+                        }
                     }
                 }
                 Self::drain(&mut st, &mut out, max);
+                if let Some(e) = failed {
+                    if out.is_empty() {
+                        return Err(e);
+                    }
+                    return Ok(out);
+                }
             }
             if !out.is_empty() {
                 return Ok(out);

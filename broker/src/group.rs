@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! groups/<group>/group.lock            flock, held briefly for joins, sweeps and commits
-//! groups/<group>/offsets.json          committed offsets, replaced atomically (tmp + rename)
+//! groups/<group>/offsets.json          committed offsets, replaced durably (`durable::replace_file`)
 //! groups/<group>/members/<id>.lock     flock held by the live member for its whole life
 //! groups/<group>/members/<id>.json     its subscription and last heartbeat
 //! ```
@@ -23,6 +23,7 @@ use fs4::fs_std::FileExt;
 use serde::{Deserialize, Serialize};
 
 use crate::broker::Broker;
+use crate::durable::{replace_file, Durability};
 use crate::error::{Error, IoContext, Result};
 use crate::producer::now_ms;
 use crate::record::TopicPartition;
@@ -83,18 +84,6 @@ fn lock_group(dir: &Path) -> Result<File> {
     Ok(f)
 }
 
-fn write_atomic(path: &Path, bytes: &[u8], durable: bool) -> Result<()> {
-    let tmp = path.with_extension(format!("tmp{:08x}", rand::random::<u32>()));
-    {
-        let mut f = File::create(&tmp).ctx("write", &tmp)?;
-        std::io::Write::write_all(&mut f, bytes).ctx("write", &tmp)?;
-        if durable {
-            f.sync_all().ctx("fsync", &tmp)?;
-        }
-    }
-    fs::rename(&tmp, path).ctx("replace", path)
-}
-
 impl Member {
     /// Joins `group` subscribed to `topics`.
     pub fn join(
@@ -143,7 +132,7 @@ impl Member {
             path: path.clone(),
             reason: e.to_string(),
         })?;
-        write_atomic(&path, &bytes, false)
+        replace_file(&path, &bytes, Durability::Volatile)
     }
 
     /// Refreshes the heartbeat if a third of the session timeout has passed.
@@ -308,7 +297,7 @@ pub(crate) fn commit(root: &Path, group: &str, offsets: &[(TopicPartition, i64)]
             path: path.clone(),
             reason: e.to_string(),
         })?;
-        write_atomic(&path, &bytes, true)
+        replace_file(&path, &bytes, Durability::Durable)
     })();
     let _ = FileExt::unlock(&glock);
     result
@@ -321,6 +310,28 @@ pub(crate) fn committed(root: &Path, group: &str, tp: &TopicPartition) -> Result
         .get(&tp.topic)
         .and_then(|m| m.get(&tp.partition))
         .copied())
+}
+
+/// The largest offset any group committed for a partition (a source of the offsets a
+/// partition handed out; see `Partition::handed_out`). Groups whose files cannot be read are
+/// skipped: this is evidence, not the truth.
+pub(crate) fn max_committed(root: &Path, topic: &str, partition: i32) -> Result<Option<i64>> {
+    let groups = root.join("groups");
+    let entries = match fs::read_dir(&groups) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(Error::io("list groups", &groups, e)),
+    };
+    let mut max = None;
+    for entry in entries {
+        let entry = entry.ctx("list groups", &groups)?;
+        if let Ok(all) = read_offsets(&entry.path()) {
+            if let Some(&o) = all.get(topic).and_then(|m| m.get(&partition)) {
+                max = max.max(Some(o));
+            }
+        }
+    }
+    Ok(max)
 }
 
 /// Deletes a group: its committed offsets and membership files. Refused while a member holds
@@ -367,7 +378,7 @@ pub(crate) fn delete(root: &Path, group: &str) -> Result<()> {
             rand::random::<u64>()
         ));
         fs::rename(&dir, &grave).ctx("delete group", &dir)?;
-        crate::partition::sync_dir(&root.join("groups"))?;
+        crate::durable::sync_dir(&root.join("groups"))?;
         Ok(grave)
     })();
     let _ = FileExt::unlock(&glock);
