@@ -16,10 +16,11 @@ use base64::Engine as _;
 use bytes::Bytes;
 use clap::{Args, ValueEnum};
 use serde_json::{json, Map, Value as Json};
+use strata_broker::TopicPartition;
 use strata_serde::wire::{Field, SchemaId};
 use strata_serde::{Consumer, Deserializer, ErrorPolicy};
 
-use crate::broker_args::{self, AcksArg, BrokerArgs, Positions, Start, Target};
+use crate::broker_args::{self, AcksArg, BrokerArgs, Positions, Source, Start, Target};
 use crate::codec::{Decoded, Reader};
 use crate::connection::{runtime, RegistryArgs};
 use crate::output::{finish, negative, notice, report_error, show_progress, Output};
@@ -81,8 +82,10 @@ With --group, what was printed or skipped is committed at exit (also on Ctrl-C),
 run with that group resumes after it.
 
 It stops after --max-messages records, after --idle-timeout without a record, or on Ctrl-C.
-A record that cannot be decoded (unknown schema id, bytes that are not a frame, a payload that
-does not fit its schema) follows --on-error: fail (default, exit 1), skip (a log line and a
+Damage in the bundled broker's log (a batch failing its checksum) stops the command with an
+error naming the topic, partition and offsets (exit 2); --on-error skip reads on after it with
+a log line saying what was skipped. A record that cannot be decoded (unknown schema id, bytes
+that are not a frame, a payload that does not fit its schema) follows --on-error: fail (default, exit 1), skip (a log line and a
 count in the summary) or dlq:TOPIC (the raw record goes to TOPIC, headers __strata_dlq_topic,
 __strata_dlq_partition, __strata_dlq_offset and __strata_dlq_error say where from and why).
 
@@ -306,6 +309,8 @@ fn consume(args: ConsumeArgs, output: Output) -> Result<()> {
     let mut out = std::io::BufWriter::new(stdout.lock());
     let progress = show_progress();
     let mut printed: u64 = 0;
+    // Offsets of damaged batches skipped under --on-error skip.
+    let mut unreadable: u64 = 0;
     // Per partition: the offset after the last record printed, and the first one left
     // unprinted when --max-messages stopped in the middle of a poll.
     let mut printed_at: Positions = HashMap::new();
@@ -338,6 +343,24 @@ fn consume(args: ConsumeArgs, output: Output) -> Result<()> {
                     clean = false;
                     break;
                 }
+            };
+            let messages = match messages {
+                // Damage in the log: with --on-error skip, read on after it and say so.
+                Err(strata_serde::Error::Broker(e @ strata_broker::Error::Corrupt { .. }))
+                    if args.on_error == OnError::Skip =>
+                {
+                    skip_corrupt(&source, &e)?;
+                    if let strata_broker::Error::Corrupt {
+                        offset,
+                        resume_offset,
+                        ..
+                    } = e
+                    {
+                        unreadable += (resume_offset - offset).max(0) as u64;
+                    }
+                    continue;
+                }
+                other => other,
             };
             let messages = messages.map_err(|e| match e {
                 strata_serde::Error::Deserialize(_) => {
@@ -437,10 +460,15 @@ fn consume(args: ConsumeArgs, output: Output) -> Result<()> {
         }
     }
     source.close();
+    let damaged = if unreadable > 0 {
+        format!(", {unreadable} unreadable offset(s) of damaged batches skipped")
+    } else {
+        String::new()
+    };
     notice(
         output,
         &format!(
-            "{printed} record(s) consumed from '{}', {} skipped, {} dead-lettered",
+            "{printed} record(s) consumed from '{}', {} skipped, {} dead-lettered{damaged}",
             args.topic,
             consumer.skipped(),
             consumer.dead_lettered()
@@ -450,9 +478,41 @@ fn consume(args: ConsumeArgs, output: Output) -> Result<()> {
             "consumed": printed,
             "skipped": consumer.skipped(),
             "dead_lettered": consumer.dead_lettered(),
+            "unreadable_offsets_skipped": unreadable,
         }),
     );
     result
+}
+
+/// Moves past a damaged stretch of the bundled broker's log (`--on-error skip`), with a log
+/// line naming what is skipped.
+fn skip_corrupt(source: &Source, e: &strata_broker::Error) -> Result<()> {
+    let strata_broker::Error::Corrupt {
+        topic,
+        partition,
+        offset,
+        resume_offset,
+        ..
+    } = e
+    else {
+        return Ok(());
+    };
+    tracing::warn!(
+        topic = %topic,
+        partition,
+        from_offset = offset,
+        to_offset = resume_offset - 1,
+        error = %e,
+        "skipping records the log cannot read"
+    );
+    if let Source::Bundled(c) = source {
+        c.seek(
+            &TopicPartition::new(topic.clone(), *partition),
+            *resume_offset,
+        )
+        .with_context(|| format!("cannot read on after the damage in {topic}-{partition}"))?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -1668,3 +1668,140 @@ async fn consume_from_a_real_kafka_by_timestamp_when_one_is_given() {
         .collect();
     assert_eq!(ids, vec![2]);
 }
+
+/// Byte positions of the batches in a bundled-broker segment file.
+fn batch_positions(bytes: &[u8]) -> Vec<usize> {
+    let mut out = Vec::new();
+    let mut at = 0;
+    while at + 4 <= bytes.len() {
+        out.push(at);
+        at += 4 + u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap()) as usize;
+    }
+    out
+}
+
+#[tokio::test]
+async fn damage_in_the_log_fails_consume_or_is_skipped_and_verify_and_repair_remove_it() {
+    let env = Env::start().await;
+    let user = env.path("user.avsc");
+    let input = lines(&[json!({"id": 0, "name": "n0"})]);
+    env.run(
+        &[
+            "produce",
+            "users",
+            "--value-schema",
+            &user,
+            "--auto-register",
+        ],
+        &input,
+    )
+    .assert_ok("produce");
+    // 20 records in 20 batches: the framed value sent again one record at a time.
+    let broker = Broker::open(env.log_dir()).unwrap();
+    let c = broker
+        .consumer(strata_broker::ConsumerConfig::default())
+        .unwrap();
+    let tp = strata_broker::TopicPartition::new("users", 0);
+    c.assign(std::slice::from_ref(&tp)).unwrap();
+    c.seek_to_beginning(&tp).unwrap();
+    let framed = c.poll(Duration::from_secs(2)).unwrap()[0]
+        .value
+        .clone()
+        .unwrap();
+    let p = broker.producer(Default::default());
+    for _ in 1..20 {
+        p.send(ProducerRecord::new("users", framed.to_vec()).with_partition(0))
+            .unwrap();
+    }
+    drop((c, p, broker));
+    let seg = env
+        .log_dir()
+        .join("topics/users/0/00000000000000000000.log");
+    let mut bytes = std::fs::read(&seg).unwrap();
+    let at = batch_positions(&bytes)[5] + 45;
+    bytes[at] ^= 0x40;
+    std::fs::write(&seg, &bytes).unwrap();
+
+    let failed = consume(&env, &["--from-beginning"]);
+    failed.assert_usage_error("a damaged batch", "users-0 is corrupt");
+    assert!(
+        failed.stderr.contains("offsets 5 to 5"),
+        "{}",
+        failed.stderr
+    );
+    assert_eq!(
+        failed.json_lines().len(),
+        5,
+        "the records before the damage"
+    );
+
+    let skipped = consume(&env, &["--from-beginning", "--on-error", "skip"]);
+    skipped.assert_ok("skip past the damage");
+    let offsets: Vec<i64> = skipped
+        .json_lines()
+        .iter()
+        .map(|r| r["offset"].as_i64().unwrap())
+        .collect();
+    assert_eq!(offsets, (0..20).filter(|o| *o != 5).collect::<Vec<_>>());
+    assert!(
+        skipped
+            .stderr
+            .contains("skipping records the log cannot read"),
+        "{}",
+        skipped.stderr
+    );
+    assert!(
+        skipped.stderr.contains("1 unreadable offset(s)"),
+        "{}",
+        skipped.stderr
+    );
+
+    // Appends are refused until the partition is repaired.
+    let refused = env.run(&["produce", "users", "--value-schema", &user], &input);
+    assert_ne!(refused.code, 0, "{}", refused.stderr);
+    assert!(refused.stderr.contains("is corrupt"), "{}", refused.stderr);
+
+    let verify = env.run(&["topics", "verify"], b"");
+    verify.assert_clear_error("verify finds the damage", "damage in users-0");
+    assert!(
+        verify.text().contains("users-0: 19 intact batch(es)"),
+        "{}",
+        verify.text()
+    );
+    assert!(
+        verify.text().contains("offset 5 damaged"),
+        "{}",
+        verify.text()
+    );
+    let verify = env.run(&["topics", "verify", "users", "--output", "json"], b"");
+    let report: Value = serde_json::from_slice(&verify.stdout).unwrap();
+    assert_eq!(report["corrupt"], true);
+    assert_eq!(report["partitions"][0]["damage"][0]["first_offset"], 5);
+
+    let repair = env.run(&["topics", "repair", "users", "--partition", "0"], b"");
+    repair.assert_ok("repair");
+    assert!(
+        repair.text().contains("removed 1 damaged stretch(es)"),
+        "{}",
+        repair.text()
+    );
+    assert!(
+        repair.text().contains("every intact batch was kept"),
+        "{}",
+        repair.text()
+    );
+    env.run(&["topics", "verify", "users"], b"")
+        .assert_ok("verify after the repair");
+    env.run(&["produce", "users", "--value-schema", &user], &input)
+        .assert_ok("produce after the repair");
+    let all = consume(&env, &["--from-beginning"]);
+    all.assert_ok("consume after the repair");
+    let offsets: Vec<i64> = all
+        .json_lines()
+        .iter()
+        .map(|r| r["offset"].as_i64().unwrap())
+        .collect();
+    let mut want: Vec<i64> = (0..20).filter(|o| *o != 5).collect();
+    want.push(20);
+    assert_eq!(offsets, want, "kept offsets, and no offset given twice");
+}
