@@ -1805,3 +1805,62 @@ async fn damage_in_the_log_fails_consume_or_is_skipped_and_verify_and_repair_rem
     want.push(20);
     assert_eq!(offsets, want, "kept offsets, and no offset given twice");
 }
+
+#[tokio::test]
+async fn decode_refuses_hostile_frames_without_allocating_or_printing_null() {
+    let env = Env::start().await;
+    let schema = r#"{"type":"record","name":"H","fields":[
+        {"name":"xs","type":{"type":"array","items":"int"}},{"name":"s","type":"string"}]}"#;
+    std::fs::write(env.dir.path().join("h.avsc"), schema).unwrap();
+    let out = env.run(
+        &[
+            "encode",
+            "--subject",
+            "h-value",
+            "--schema",
+            &env.path("h.avsc"),
+            "--auto-register",
+            "--encoding",
+            "hex",
+        ],
+        b"{\"xs\": [1], \"s\": \"a\"}\n",
+    );
+    out.assert_ok("register and encode");
+    let good = out.text().trim().to_string();
+    let prefix = &good[..10];
+    // 1,000,000,000 as a varint: zig-zag 500,000,000.
+    let claim = "8094ebdc03";
+    for (what, datum, needle) in [
+        (
+            "a 10-byte frame claiming 500M ints",
+            format!("{claim}02040608"),
+            "claims 500000000 item(s)",
+        ),
+        (
+            "a string claiming 5 bytes, none there",
+            "000a".to_string(),
+            "a string claims 5 byte(s)",
+        ),
+        (
+            "a string claiming 500M bytes",
+            format!("00{claim}"),
+            "a string claims 500000000 byte(s)",
+        ),
+        (
+            "bytes after the datum",
+            format!("{}ff", &good[10..]),
+            "1 byte(s) are left after the datum",
+        ),
+    ] {
+        let input = format!("{prefix}{datum}\n");
+        let out = env.run(&["decode", "--encoding", "hex"], input.as_bytes());
+        out.assert_clear_error(what, needle);
+        out.assert_clear_error(what, "record 1 (line 1)");
+        assert!(out.stdout.is_empty(), "{what}: {}", out.text());
+    }
+    env.run(
+        &["decode", "--encoding", "hex"],
+        format!("{good}\n").as_bytes(),
+    )
+    .assert_ok("the intact frame");
+}
