@@ -245,3 +245,64 @@ fn progress_is_drawn_on_stderr_when_forced_and_hidden_when_stderr_is_not_a_termi
         .expect(0, "export, no progress");
     assert_eq!(never.stderr, "");
 }
+
+#[test]
+fn import_reads_only_files_inside_its_directory() {
+    let target = Registry::start();
+    let work = Workdir::new(&target);
+    work.write("secret.txt", "{\"type\": \"string\", \"doc\": \"s3cr3t\"}");
+    let secret = work.path().join("secret.txt");
+    let outside = secret.display().to_string();
+    for (what, file, needle) in [
+        (
+            "a parent path",
+            "../secret.txt",
+            "not inside the export directory",
+        ),
+        (
+            "an absolute path",
+            outside.as_str(),
+            "not inside the export directory",
+        ),
+        (
+            "a symlink out",
+            "subjects/x-value/v1.avsc",
+            "outside the export directory",
+        ),
+    ] {
+        write_export(&work, "backup", &[("x-value", 1, ADDRESS, &[])]);
+        let manifest_path = work.path().join("backup/manifest.json");
+        let mut manifest: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&manifest_path).unwrap()).unwrap();
+        manifest["subjects"][0]["versions"][0]["file"] = serde_json::json!(file);
+        std::fs::write(&manifest_path, manifest.to_string()).unwrap();
+        if what == "a symlink out" {
+            let link = work.path().join("backup/subjects/x-value/v1.avsc");
+            std::fs::remove_file(&link).unwrap();
+            std::os::unix::fs::symlink(&secret, &link).unwrap();
+        }
+        let run = work.strata(&["import", "backup"]).expect(2, what);
+        assert!(run.stderr.contains(needle), "{what}: {}", run.stderr);
+        assert!(!run.stderr.contains("s3cr3t"), "{what}: {}", run.stderr);
+        std::fs::remove_dir_all(work.path().join("backup")).unwrap();
+    }
+    let subjects = work
+        .strata(&["subjects", "list", "--output", "json"])
+        .expect(0, "nothing was registered")
+        .json();
+    assert_eq!(subjects, serde_json::json!([]));
+    // A symlink that stays inside is followed.
+    write_export(&work, "backup", &[("x-value", 1, ADDRESS, &[])]);
+    std::fs::rename(
+        work.path().join("backup/subjects/x-value/v1.avsc"),
+        work.path().join("backup/real.avsc"),
+    )
+    .unwrap();
+    std::os::unix::fs::symlink(
+        work.path().join("backup/real.avsc"),
+        work.path().join("backup/subjects/x-value/v1.avsc"),
+    )
+    .unwrap();
+    work.strata(&["import", "backup"])
+        .expect(0, "a symlink inside");
+}
