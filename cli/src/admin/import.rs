@@ -22,7 +22,7 @@ use clap::Args;
 use serde_json::{json, Value};
 use strata_serde::Method;
 
-use super::export::{ExportedVersion, Manifest, FORMAT};
+use super::export::{dot_subject, ExportedVersion, Manifest, FORMAT};
 use super::progress::Progress;
 use super::settings::{config_update, set_mode};
 use super::{block_on, segment, Ctx};
@@ -63,6 +63,14 @@ struct Counts {
 /// Run `strata import`.
 pub fn run(args: ImportArgs, output: Output) -> Result<()> {
     let manifest = read_manifest(&args.dir)?;
+    if let Some(s) = manifest.subjects.iter().find(|s| dot_subject(&s.subject)) {
+        bail!(
+            "the export holds subject '{}', which no URL can name (registering it would send \
+             /subjects/versions); nothing was imported. Remove it from manifest.json to import \
+             the rest",
+            s.subject
+        );
+    }
     let ctx = Ctx::new(&args.registry, output)?;
     let counts = block_on(async {
         let previous = ctx

@@ -306,3 +306,78 @@ fn import_reads_only_files_inside_its_directory() {
     work.strata(&["import", "backup"])
         .expect(0, "a symlink inside");
 }
+
+/// Registers `schema` under `subject` with the path sent exactly as written (an HTTP client
+/// would remove a `.` or `..` segment).
+fn register_raw(url: &str, subject: &str, schema: &str) {
+    use std::io::{Read, Write};
+    let addr = url.trim_start_matches("http://");
+    let body = serde_json::json!({ "schema": schema }).to_string();
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    write!(
+        s,
+        "POST /subjects/{subject}/versions HTTP/1.1\r\nHost: {addr}\r\n\
+         Content-Type: application/vnd.schemaregistry.v1+json\r\nContent-Length: {}\r\n\
+         Connection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut answer = String::new();
+    s.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{subject}: {answer}");
+}
+
+#[test]
+fn export_and_pull_handle_subjects_named_dot_and_dot_dot() {
+    let source = Registry::start();
+    let work = Workdir::new(&source);
+    register_raw(&source.url, ".", r#""string""#);
+    register_raw(&source.url, "..", r#""long""#);
+    work.write("address.avsc", ADDRESS);
+    work.strata(&["register", "a/b", "address.avsc"])
+        .expect(0, "a subject with a slash");
+    work.strata(&["config", "set", "FORWARD"])
+        .expect(0, "global config");
+
+    let exported = work
+        .strata(&["export", "backup", "--output", "json"])
+        .expect(0, "export");
+    assert_eq!(exported.json()["subjects"], 3, "{}", exported.stdout);
+    assert!(
+        exported.stderr.contains("config and mode not exported"),
+        "{}",
+        exported.stderr
+    );
+    assert_eq!(work.read("backup/subjects/%2E/v1.avsc"), r#""string""#);
+    assert_eq!(work.read("backup/subjects/%2E./v1.avsc"), r#""long""#);
+    assert!(work.path().join("backup/subjects/a%2Fb/v1.avsc").is_file());
+    let manifest: serde_json::Value =
+        serde_json::from_str(&work.read("backup/manifest.json")).unwrap();
+    let names: Vec<&str> = manifest["subjects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["subject"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, vec![".", "..", "a/b"]);
+    assert!(
+        manifest["subjects"][0]["config"].is_null(),
+        "not the global config"
+    );
+
+    work.strata(&["pull", "project"]).expect(0, "pull");
+    assert_eq!(work.read("project/schemas/%2E.avsc").trim(), r#""string""#);
+    assert_eq!(work.read("project/schemas/%2E..avsc").trim(), r#""long""#);
+    let toml = work.read("project/strata.toml");
+    assert!(
+        !toml.contains("FORWARD"),
+        "the global level is not the subject's: {toml}"
+    );
+
+    // Registering such a subject cannot be sent: import says so before changing anything.
+    let target = Registry::start();
+    let run = work
+        .strata(&["import", "backup", "--registry", target.url.as_str()])
+        .expect(2, "import");
+    assert!(run.stderr.contains("subject '.'"), "{}", run.stderr);
+}
