@@ -47,6 +47,10 @@ fn group_dir(root: &Path, group: &str) -> PathBuf {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct MemberFile {
     topics: Vec<String>,
+    /// The partitions the member reads now (see `Member::set_owned`); absent in files of
+    /// older versions.
+    #[serde(default)]
+    owned: Vec<(String, i32)>,
     heartbeat_ms: i64,
     session_timeout_ms: i64,
     pid: u32,
@@ -58,6 +62,9 @@ pub(crate) struct LiveMember {
     pub id: String,
     pub topics: Vec<String>,
     pub pid: u32,
+    /// The partitions it reads now: a partition assigned to another member is read there
+    /// only once this one has let it go (after committing its position).
+    pub owned: Vec<TopicPartition>,
 }
 
 /// This process's membership in a group; leaving is dropping it.
@@ -67,6 +74,7 @@ pub(crate) struct Member {
     dir: PathBuf,
     lock: File,
     topics: Vec<String>,
+    owned: Vec<TopicPartition>,
     session_timeout: Duration,
     last_heartbeat: std::time::Instant,
 }
@@ -110,6 +118,7 @@ impl Member {
                 dir,
                 lock,
                 topics,
+                owned: Vec::new(),
                 session_timeout,
                 last_heartbeat: std::time::Instant::now(),
             };
@@ -123,6 +132,11 @@ impl Member {
     fn write_file(&self) -> Result<()> {
         let mf = MemberFile {
             topics: self.topics.clone(),
+            owned: self
+                .owned
+                .iter()
+                .map(|tp| (tp.topic.clone(), tp.partition))
+                .collect(),
             heartbeat_ms: now_ms(),
             session_timeout_ms: self.session_timeout.as_millis() as i64,
             pid: std::process::id(),
@@ -148,6 +162,17 @@ impl Member {
     pub fn set_topics(&mut self, topics: Vec<String>) -> Result<()> {
         self.topics = topics;
         self.write_file()
+    }
+
+    /// Publishes the partitions this member reads now. A member publishes a partition only
+    /// after it may read it (no other member owns it) and stops publishing it only after
+    /// committing its position, so two members never read one partition at once.
+    pub fn set_owned(&mut self, owned: Vec<TopicPartition>) -> Result<()> {
+        if owned != self.owned {
+            self.owned = owned;
+            self.write_file()?;
+        }
+        Ok(())
     }
 
     /// The live members, sorted by id; removes the files of dead ones.
@@ -208,6 +233,11 @@ fn live_members(dir: &Path) -> Result<Vec<LiveMember>> {
             id: id.to_owned(),
             topics: mf.topics,
             pid: mf.pid,
+            owned: mf
+                .owned
+                .into_iter()
+                .map(|(t, p)| TopicPartition::new(t, p))
+                .collect(),
         });
     }
     if !dead.is_empty() {
@@ -494,6 +524,7 @@ mod tests {
             id: id.into(),
             topics: topics.iter().map(|t| t.to_string()).collect(),
             pid: 1,
+            owned: Vec::new(),
         }
     }
 

@@ -1,7 +1,8 @@
 //! `strata consume`: schema-framed records in, JSON lines out, from the bundled broker or
 //! Kafka. Records that cannot be decoded follow `--on-error` (fail, skip with a log line and a
 //! count, or a dead-letter topic); none is dropped silently. With a group, the offsets of what
-//! was printed (and skipped) are committed, so the next run resumes after them.
+//! was printed (and skipped) are committed every few seconds, on rebalance (bundled broker) and
+//! at exit, so the next run or member resumes after them.
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -24,6 +25,9 @@ use crate::broker_args::{self, AcksArg, BrokerArgs, Positions, Source, Start, Ta
 use crate::codec::{Decoded, Reader};
 use crate::connection::{runtime, RegistryArgs};
 use crate::output::{finish, negative, notice, report_error, show_progress, Output};
+
+/// How often a group member commits what it printed (Kafka's `auto.commit.interval.ms`).
+const COMMIT_INTERVAL: Duration = Duration::from_secs(5);
 
 /// How record keys are read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
@@ -78,8 +82,9 @@ are not UTF-8; schema_id the value's id, or its GUID as a string), or the value 
 Where to start: with --group, the group's committed offsets (else the end, or the beginning
 with --from-beginning); without, the end (only new records) or the beginning with
 --from-beginning; --offset N / --from-timestamp T in every partition (or --partition P).
-With --group, what was printed or skipped is committed at exit (also on Ctrl-C), so the next
-run with that group resumes after it.
+With --group, what was printed or skipped is committed every 5 seconds, when a rebalance hands
+partitions to another member, and at exit (also on Ctrl-C), so the next run or member with
+that group resumes after it (a crash re-delivers at most the last few seconds).
 
 It stops after --max-messages records, after --idle-timeout without a record, or on Ctrl-C.
 Damage in the bundled broker's log (a batch failing its checksum) stops the command with an
@@ -317,6 +322,7 @@ fn consume(args: ConsumeArgs, output: Output) -> Result<()> {
     let mut unprinted: Positions = HashMap::new();
     let mut last_record = Instant::now();
     let mut last_progress = Instant::now();
+    let mut last_commit = Instant::now();
     // Whether the loop ended with every polled record handled (false after Ctrl-C, which
     // abandons a poll in flight, whose records the broker counts as read).
     let mut clean = true;
@@ -409,6 +415,16 @@ fn consume(args: ConsumeArgs, output: Output) -> Result<()> {
                 printed_at.insert(tp, m.offset + 1);
             }
             out.flush().context("cannot write to stdout")?;
+            // Every few seconds, commit what was printed (Kafka's auto.commit.interval.ms), so
+            // a crash re-delivers at most that much.
+            if args.group.is_some()
+                && unprinted.is_empty()
+                && last_commit.elapsed() >= COMMIT_INTERVAL
+            {
+                last_commit = Instant::now();
+                let positions = source.positions()?;
+                source.commit(&positions)?;
+            }
             if progress && last_progress.elapsed() >= Duration::from_secs(1) {
                 match output {
                     Output::Text => eprint!(
@@ -473,13 +489,18 @@ fn consume(args: ConsumeArgs, output: Output) -> Result<()> {
             consumer.skipped(),
             consumer.dead_lettered()
         ),
-        json!({
-            "topic": args.topic,
-            "consumed": printed,
-            "skipped": consumer.skipped(),
-            "dead_lettered": consumer.dead_lettered(),
-            "unreadable_offsets_skipped": unreadable,
-        }),
+        {
+            let mut summary = json!({
+                "topic": args.topic,
+                "consumed": printed,
+                "skipped": consumer.skipped(),
+                "dead_lettered": consumer.dead_lettered(),
+            });
+            if unreadable > 0 {
+                summary["unreadable_offsets_skipped"] = json!(unreadable);
+            }
+            summary
+        },
     );
     result
 }

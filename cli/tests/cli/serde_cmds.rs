@@ -1864,3 +1864,127 @@ async fn decode_refuses_hostile_frames_without_allocating_or_printing_null() {
     )
     .assert_ok("the intact frame");
 }
+
+/// `strata consume ARGS` started in the background, stdout piped.
+fn spawn_consume(env: &Env, args: &[&str]) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_strata"))
+        .arg("consume")
+        .args(args)
+        .env("STRATA_REGISTRY_URL", &env.base)
+        .env("STRATA_LOG_DIR", env.log_dir())
+        .env_remove("STRATA_BOOTSTRAP_SERVERS")
+        .env("STRATA_LOG", "warn")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("strata runs")
+}
+
+/// (partition, offset) of every record line in `stdout`.
+fn positions(stdout: &[u8]) -> Vec<(i64, i64)> {
+    String::from_utf8_lossy(stdout)
+        .lines()
+        .map(|l| {
+            let v: Value = serde_json::from_str(l).unwrap();
+            (
+                v["partition"].as_i64().unwrap(),
+                v["offset"].as_i64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// 4,000 records over 4 partitions of `users`.
+fn produce_4000(env: &Env) {
+    let values: Vec<Value> = (0..4000)
+        .map(|i| json!({"value": {"id": i, "name": format!("n{i}")}, "partition": i % 4}))
+        .collect();
+    env.run(
+        &[
+            "produce",
+            "users",
+            "--value-schema",
+            &env.path("user.avsc"),
+            "--auto-register",
+            "--with-keys",
+            "--partitions",
+            "4",
+        ],
+        &lines(&values),
+    )
+    .assert_ok("produce 4000");
+}
+
+#[tokio::test]
+async fn two_group_members_in_parallel_print_each_record_about_once_and_leave_nothing() {
+    let env = Env::start().await;
+    produce_4000(&env);
+    let args = [
+        "users",
+        "--group",
+        "g",
+        "--from-beginning",
+        "--idle-timeout",
+        "3s",
+    ];
+    let one = spawn_consume(&env, &args);
+    let two = spawn_consume(&env, &args);
+    // Both outputs drained at once: a member blocked on a full pipe would go idle.
+    let one = std::thread::spawn(move || one.wait_with_output().unwrap());
+    let two = std::thread::spawn(move || two.wait_with_output().unwrap());
+    let (one, two) = (one.join().unwrap(), two.join().unwrap());
+    assert!(
+        one.status.success(),
+        "{}",
+        String::from_utf8_lossy(&one.stderr)
+    );
+    assert!(
+        two.status.success(),
+        "{}",
+        String::from_utf8_lossy(&two.stderr)
+    );
+    let all: Vec<(i64, i64)> = positions(&one.stdout)
+        .into_iter()
+        .chain(positions(&two.stdout))
+        .collect();
+    let distinct: std::collections::BTreeSet<_> = all.iter().copied().collect();
+    assert_eq!(distinct.len(), 4000, "every record was printed");
+    let duplicates = all.len() - distinct.len();
+    assert!(duplicates < 200, "{duplicates} duplicates of {}", all.len());
+    let third = consume(&env, &["--group", "g", "--from-beginning"]);
+    third.assert_ok("a third run");
+    assert!(third.stdout.is_empty(), "{}", third.text());
+}
+
+#[tokio::test]
+async fn a_group_member_killed_after_a_periodic_commit_leaves_nothing_to_redeliver() {
+    use std::io::BufRead;
+    let env = Env::start().await;
+    produce_4000(&env);
+    let mut member = spawn_consume(&env, &["users", "--group", "g", "--from-beginning"]);
+    let stdout = member.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut n = 0;
+        for line in std::io::BufReader::new(stdout).lines() {
+            line.unwrap();
+            n += 1;
+            if n == 4000 {
+                break;
+            }
+        }
+        n
+    });
+    assert_eq!(reader.join().unwrap(), 4000);
+    // Past one commit interval (5 s), then SIGKILL: no exit commit runs.
+    std::thread::sleep(Duration::from_secs(6));
+    member.kill().unwrap();
+    member.wait().unwrap();
+    let again = consume(&env, &["--group", "g", "--from-beginning"]);
+    again.assert_ok("after the kill");
+    assert!(
+        again.json_lines().is_empty(),
+        "{} records delivered again",
+        again.json_lines().len()
+    );
+}
