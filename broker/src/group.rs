@@ -12,7 +12,10 @@
 //! computes the same assignment from the same list of live members: for each topic, Kafka's
 //! range assignor over the members subscribed to it, ordered by member id. Members look again at
 //! the list every [`MEMBERSHIP_CHECK`]; a partition whose owner left is picked up from its last
-//! committed offset, so delivery is at least once.
+//! committed offset, so delivery is at least once. Each member file also lists the partitions
+//! the member reads (`owned`): a member that gains a partition waits until no other live member
+//! lists it, and a member that loses one commits (when configured to) before it stops listing
+//! it, so a hand-over in a rebalance re-delivers nothing that was committed.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::{self, File, OpenOptions};

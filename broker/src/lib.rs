@@ -85,7 +85,11 @@
 //!   others test it with a non-blocking try-lock, so a killed member is noticed at once, and a
 //!   heartbeat in `<id>.json` catches a hung one after its session timeout. Joins, sweeps of dead
 //!   members and offset commits take `groups/<g>/group.lock` briefly; committed offsets are
-//!   replaced atomically (write, fsync, rename).
+//!   replaced atomically (write, fsync, rename, fsync the directory). A member publishes the
+//!   partitions it reads in `<id>.json`; one that gains a partition in a rebalance reads it
+//!   only once no other live member publishes it, and a member losing one commits its position
+//!   first (with auto-commit, or `ConsumerConfig::commit_on_revoke`), so the next owner goes
+//!   on where it stopped, as Kafka's rebalance protocol does.
 //!
 //! # Long polling
 //!
