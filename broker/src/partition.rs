@@ -413,16 +413,21 @@ impl Partition {
     /// consumer groups committed for this partition (a group past the end means records it
     /// read were lost from the tail; their offsets must not be given again).
     fn handed_out(&self, next: i64, claimed: Option<i64>) -> i64 {
-        let mut floor = next.max(claimed.unwrap_or(next));
+        next.max(claimed.unwrap_or(next))
+            .max(self.max_committed().unwrap_or(next))
+    }
+
+    /// The largest offset a consumer group committed for this partition.
+    fn max_committed(&self) -> Option<i64> {
         // <root>/topics/<topic>/<partition>: the layout in lib.rs.
-        if let Some(root) = self.dir.ancestors().nth(3) {
-            match crate::group::max_committed(root, &self.topic, self.id) {
-                Ok(Some(c)) => floor = floor.max(c),
-                Ok(None) => {}
-                Err(e) => tracing::warn!(error = %e, "cannot read committed offsets"),
+        let root = self.dir.ancestors().nth(3)?;
+        match crate::group::max_committed(root, &self.topic, self.id) {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read committed offsets");
+                None
             }
         }
-        floor
     }
 
     /// Closes the active segment and starts a new one at `base` (fsynced, so that the offsets
@@ -504,9 +509,17 @@ impl Partition {
                 }
                 // The offsets a torn batch's header claims may have been acknowledged (acks=1)
                 // and read; so may those the index names.
+                let committed = self.max_committed();
                 let torn_claim = last
                     .header_at(summary.valid_len)?
-                    .filter(|h| h.base_offset == summary.next_offset)
+                    .filter(|h| {
+                        // A batch written right after the valid ones (or after the gap a
+                        // committed offset past the end leaves), not a damaged header: an
+                        // appended batch (never compacted) has offsets for exactly its records.
+                        (h.base_offset == summary.next_offset || Some(h.base_offset) == committed)
+                            && segment::plausible(h)
+                            && h.last_delta == h.record_count - 1
+                    })
                     .map(|h| h.next_offset());
                 let indexed = last.max_indexed_offset().map(|o| o + 1);
                 tracing::warn!(
@@ -540,7 +553,17 @@ impl Partition {
                     next_offset = floor,
                     "offsets up to the next offset were handed out before; the log goes on after them"
                 );
-                self.roll(known, floor)?;
+                if summary.torn {
+                    // The evidence was just cut off: a new segment at the floor keeps it
+                    // (fsynced before anything is appended). The cut changed the old
+                    // segment's length, so writers elsewhere re-read the tail.
+                    self.roll(known, floor)?;
+                } else {
+                    // The evidence (committed offsets) stays: the next batch takes the floor
+                    // as its base offset, a gap inside the segment as compaction leaves. No
+                    // new segment, which writers elsewhere holding this one would not notice.
+                    known.next_offset = floor;
+                }
             }
         }
         w.verified = true;

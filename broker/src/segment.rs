@@ -142,7 +142,7 @@ pub(crate) enum Walked {
 /// record (an empty batch is never written, not even by compaction), at least 7 bytes per record,
 /// and offsets for every record. Used to skip bytes that only look like a header when
 /// searching for intact data after damage.
-fn plausible(h: &BatchHeader) -> bool {
+pub(crate) fn plausible(h: &BatchHeader) -> bool {
     let body = u64::from(h.len).saturating_sub((HEADER_LEN - 4) as u64);
     h.record_count >= 1
         && u64::from(h.record_count) * 7 <= body

@@ -376,3 +376,32 @@ fn a_group_that_committed_past_a_lost_tail_sees_the_next_records() {
     let got = poll_n(&c, 1, Duration::from_secs(5));
     assert_eq!(values(&got), vec!["after"]);
 }
+
+#[test]
+fn a_torn_final_batch_keeps_its_offsets_unless_its_header_is_damaged_too() {
+    for (what, delta, want) in [
+        ("an intact header", None, 3),
+        // The last-offset delta: believing it would move the log on by billions.
+        ("a damaged offset delta", Some(17), 2),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        log_of(dir.path(), 3, TopicConfig::default());
+        let seg = segments(dir.path()).pop().unwrap();
+        let mut bytes = std::fs::read(&seg).unwrap();
+        let last = batch_positions(&bytes)[2];
+        if let Some(d) = delta {
+            bytes[last + d] ^= 0x40;
+        }
+        bytes.truncate(bytes.len() - 3);
+        std::fs::write(&seg, &bytes).unwrap();
+        let b = broker(dir.path());
+        let md = b
+            .producer(ProducerConfig::default())
+            .send(ProducerRecord::new("t", "next").with_key("k"))
+            .unwrap();
+        assert_eq!(md.offset, want, "{what}");
+        let (got, err) = read_until_error(&b, 0);
+        assert!(err.is_none(), "{what}: {err:?}");
+        assert_eq!(offsets(&got), vec![0, 1, want], "{what}");
+    }
+}
