@@ -116,10 +116,11 @@
 //!
 //! - A **torn tail** (bytes after the last intact batch of the newest segment with no intact
 //!   batch after them: an append cut short by a crash) is cut off by the next writer. The
-//!   offsets its header claims, those the index names and those consumer groups committed stay
-//!   handed out: when they reach past the log's end the next segment starts after them (a gap,
-//!   as in a compacted log), so a record read and committed before a crash is never replaced by
-//!   another with its offset.
+//!   offsets its header claims (when the header is consistent), those the index names and those
+//!   consumer groups committed stay handed out: when they reach past the log's end the next
+//!   record goes after them, in a new segment when the evidence was just cut off, else after a
+//!   gap in the active segment (as in a compacted log), so a record read and committed before a
+//!   crash is never replaced by another with its offset.
 //! - **Corruption** (a batch failing its CRC, header or record checks with intact batches after
 //!   it, or any damage in an older segment) is never cut off: consumers get [`Error::Corrupt`]
 //!   naming the topic, partition, offsets and file position once they reach it (they may seek
