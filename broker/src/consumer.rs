@@ -210,9 +210,16 @@ impl Consumer {
             st.waiting.retain(|tp| mine.contains(tp));
             st.assignment = mine;
         }
-        // Partitions gained are read once no other live member reads them any more.
+        // Partitions gained are read once no other live member reads them any more, from the
+        // offset committed then (a position looked up while waiting may be older).
+        let before: Vec<TopicPartition> = st.waiting.iter().cloned().collect();
         st.waiting
             .retain(|tp| live.iter().any(|m| m.id != my_id && m.owned.contains(tp)));
+        for tp in before {
+            if !st.waiting.contains(&tp) {
+                st.parts.remove(&tp);
+            }
+        }
         let owned: Vec<TopicPartition> = st
             .assignment
             .iter()

@@ -261,3 +261,38 @@ fn two_members_committing_on_revocation_share_4000_records_with_few_duplicates()
     let third = run_member(&b, config, Duration::from_millis(300), Duration::ZERO);
     assert!(third.is_empty(), "{} records delivered again", third.len());
 }
+
+#[test]
+fn a_partition_handed_over_is_read_from_the_offset_its_previous_owner_committed_on_revocation() {
+    let dir = tempfile::tempdir().unwrap();
+    let b = broker(dir.path());
+    b.create_topic("t", 2, TopicConfig::default()).unwrap();
+    let p = b.producer(ProducerConfig::default());
+    for i in 0..20 {
+        p.send(ProducerRecord::new("t", format!("v{i}")).with_partition(i % 2))
+            .unwrap();
+    }
+    let config = ConsumerConfig {
+        commit_on_revoke: true,
+        ..member("g")
+    };
+    let first = b.consumer(config.clone()).unwrap();
+    first.subscribe(&["t"]).unwrap();
+    assert_eq!(poll_n(&first, 20, Duration::from_secs(5)).len(), 20);
+    let second = b.consumer(config).unwrap();
+    second.subscribe(&["t"]).unwrap();
+    wait_for("the second member's share", Duration::from_secs(5), || {
+        second.assignment().len() == 1
+    });
+    let tp = second.assignment()[0].clone();
+    // Looked up while the first member still reads it: nothing committed yet.
+    assert_eq!(second.position(&tp).unwrap(), 0);
+    // The first member gives it up (committing 10) at its next poll.
+    wait_for("the hand-over", Duration::from_secs(5), || {
+        let _ = first.poll(Duration::from_millis(10)).unwrap();
+        first.assignment().len() == 1
+    });
+    let again = second.poll(Duration::from_millis(500)).unwrap();
+    assert!(again.is_empty(), "{} records delivered twice", again.len());
+    assert_eq!(second.position(&tp).unwrap(), 10);
+}
