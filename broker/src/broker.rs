@@ -11,10 +11,12 @@ use parking_lot::RwLock;
 use crate::cleaner::{self, CleanerStats};
 use crate::config::{BrokerConfig, ConsumerConfig, ProducerConfig, TopicConfig};
 use crate::consumer::Consumer;
+use crate::durable::sync_dir;
 use crate::error::{Error, IoContext, Result};
 use crate::group::{self, GroupDescription};
-use crate::partition::{sync_dir, Leases, Notifier, Partition, LEASE_IDLE};
+use crate::partition::{Leases, Notifier, Partition, LEASE_IDLE};
 use crate::producer::Producer;
+use crate::repair::{self, PartitionCheck, RepairMode, RepairReport};
 use crate::topic::{self, Topic, TopicMeta};
 
 /// An embedded broker over one log directory. Cheap to clone; clones share everything.
@@ -355,6 +357,25 @@ impl Broker {
     pub fn delete_records(&self, topic: &str, partition: i32, before: i64) -> Result<i64> {
         let p = self.partition(topic, partition)?;
         cleaner::delete_records(&p, before)
+    }
+
+    /// Reads every batch of a partition, checking CRCs and record framing, and reports the
+    /// damage with the offsets it holds (`strata topics verify`). Takes no lock; a write in
+    /// progress may show as a torn tail.
+    pub fn verify_partition(&self, topic: &str, partition: i32) -> Result<PartitionCheck> {
+        repair::verify(&*self.partition(topic, partition)?)
+    }
+
+    /// Removes a partition's damage (`strata topics repair`): only the damaged bytes, keeping
+    /// every intact batch and its offsets, or everything from the first damage on. The next
+    /// offset never goes down. Appends and cleaning wait while it runs.
+    pub fn repair_partition(
+        &self,
+        topic: &str,
+        partition: i32,
+        mode: RepairMode,
+    ) -> Result<RepairReport> {
+        repair::repair(&*self.partition(topic, partition)?, mode)
     }
 
     /// The names of all consumer groups, sorted.

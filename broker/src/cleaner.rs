@@ -30,8 +30,9 @@ use fs4::fs_std::FileExt;
 
 use crate::batch::{self, BatchHeader};
 use crate::config::{TopicConfig, OFFSET_MAP_ENTRY_OVERHEAD};
+use crate::durable::{replace_file, sync_dir, Durability};
 use crate::error::{Error, IoContext, Result};
-use crate::partition::{sync_dir, Partition};
+use crate::partition::Partition;
 use crate::segment::{self, Segment, Step};
 
 /// What a cleaner run did.
@@ -160,7 +161,7 @@ pub(crate) fn delete_records(p: &Partition, before: i64) -> Result<i64> {
 }
 
 /// Finishes or discards compaction work interrupted by a crash.
-fn recover(dir: &Path) -> Result<()> {
+pub(crate) fn recover(dir: &Path) -> Result<()> {
     let journal = dir.join("cleaner.journal");
     if let Ok(text) = fs::read_to_string(&journal) {
         let mut it = text.split_whitespace().map(str::parse::<i64>);
@@ -191,7 +192,13 @@ fn recover(dir: &Path) -> Result<()> {
         let entry = entry.ctx("list partition directory", dir)?;
         let name = entry.file_name();
         let name = name.to_string_lossy();
-        if name.ends_with(".cleaned") || name.starts_with("cleaner.journal.") {
+        // Leftovers of a crash: a cleaned or repaired copy never installed, a journal never
+        // renamed.
+        if name.ends_with(".cleaned")
+            || name.ends_with(".repair")
+            || name.starts_with("cleaner.journal.")
+            || name.starts_with(".cleaner.journal.tmp")
+        {
             let _ = fs::remove_file(entry.path());
         }
     }
@@ -241,18 +248,23 @@ fn retention(p: &Partition, config: &TopicConfig, now: i64) -> Result<usize> {
     Ok(doomed.len())
 }
 
-/// Reads every valid batch of a segment with its records.
+/// Reads every batch of a sealed segment with its records. Damage anywhere is an error: the
+/// cleaner never rewrites a segment it cannot read whole, or it would drop the intact batches
+/// after the damage.
 fn for_each_batch(
+    p: &Partition,
     seg: &Segment,
     mut f: impl FnMut(&Bytes, &BatchHeader, &[batch::DecodedRecord]),
 ) -> Result<()> {
     let mut err = None;
+    let mut next = seg.base_offset;
     seg.scan(0, true, |step| match step {
         Step::Batch {
             header,
             frame: Some(frame),
-            ..
+            pos,
         } => {
+            next = header.next_offset();
             let frame = Bytes::from(frame);
             match batch::decode(&frame, &header) {
                 Some(records) => {
@@ -260,21 +272,31 @@ fn for_each_batch(
                     true
                 }
                 None => {
-                    err = Some(seg.path.clone());
+                    err = Some(p.corrupt(
+                        seg,
+                        pos,
+                        header.base_offset,
+                        header.next_offset(),
+                        "malformed records inside a batch whose CRC checks out",
+                    ));
                     false
                 }
             }
         }
+        Step::Invalid { pos, reason } => {
+            let resume = match seg.next_valid_after(pos, next) {
+                Ok(Some((_, h))) => h.base_offset,
+                _ => next + 1,
+            };
+            err = Some(p.corrupt(seg, pos, next, resume, reason));
+            false
+        }
         _ => false,
     })?;
-    if let Some(path) = err {
-        return Err(crate::Error::Corrupt {
-            path,
-            position: 0,
-            reason: "malformed records in a batch with a valid CRC".into(),
-        });
+    match err {
+        Some(e) => Err(e),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 /// Keys and the offset of their latest record in a range of segments, within a memory budget.
@@ -371,7 +393,7 @@ fn compact_pass(
             continue;
         }
         last_mapped = Some(i);
-        for_each_batch(s, |_, _, records| {
+        for_each_batch(p, s, |_, _, records| {
             for r in records {
                 if r.offset < from || stopped_at.is_some() {
                     continue;
@@ -455,7 +477,7 @@ fn compact_pass(
             let mut out = std::io::BufWriter::with_capacity(WRITE_BUFFER, f);
             let mut write_err = None;
             for s in &group {
-                for_each_batch(s, |frame, header, records| {
+                for_each_batch(p, s, |frame, header, records| {
                     let kept: Vec<(usize, usize)> =
                         records.iter().filter(|r| keep(r)).map(|r| r.raw).collect();
                     removed += (records.len() - kept.len()) as u64;
@@ -486,15 +508,11 @@ fn compact_pass(
             f.sync_all().ctx("fsync compacted segment", &cleaned_path)?;
         }
         let journal = dir.join("cleaner.journal");
-        let journal_tmp = dir.join("cleaner.journal.tmp");
-        {
-            let f = fs::File::create(&journal_tmp).ctx("write cleaner journal", &journal_tmp)?;
-            std::os::unix::fs::FileExt::write_all_at(&f, format!("{base} {end}\n").as_bytes(), 0)
-                .ctx("write cleaner journal", &journal_tmp)?;
-            f.sync_all().ctx("fsync cleaner journal", &journal_tmp)?;
-        }
-        fs::rename(&journal_tmp, &journal).ctx("write cleaner journal", &journal)?;
-        sync_dir(&dir)?;
+        replace_file(
+            &journal,
+            format!("{base} {end}\n").as_bytes(),
+            Durability::Durable,
+        )?;
         pause_point(&dir, "compaction-after-journal");
         segment::remove_index_files(&dir, base);
         fs::rename(&cleaned_path, dir.join(segment::log_name(base)))

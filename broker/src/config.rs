@@ -316,6 +316,11 @@ pub struct ConsumerConfig {
     pub enable_auto_commit: bool,
     /// `auto.commit.interval.ms`. Default 5 s.
     pub auto_commit_interval: Duration,
+    /// Commit the positions of partitions a rebalance takes away, also without
+    /// `enable_auto_commit` (what a Kafka rebalance listener calling `commitSync` in
+    /// `onPartitionsRevoked` does): the member that gets them starts after the records this
+    /// one returned. Default false (with auto-commit on, revoked partitions are committed anyway).
+    pub commit_on_revoke: bool,
     /// `max.poll.records`. Default 500.
     pub max_poll_records: usize,
     /// `max.partition.fetch.bytes`: bytes read from one partition per fetch. Default 1 MiB.
@@ -332,6 +337,7 @@ impl Default for ConsumerConfig {
             auto_offset_reset: AutoOffsetReset::Latest,
             enable_auto_commit: true,
             auto_commit_interval: Duration::from_secs(5),
+            commit_on_revoke: false,
             max_poll_records: 500,
             max_partition_fetch_bytes: 1 << 20,
             session_timeout: Duration::from_secs(45),

@@ -43,6 +43,10 @@ struct State {
     parts: HashMap<TopicPartition, PartState>,
     /// Paused partitions: `poll` neither fetches nor returns their records.
     paused: HashSet<TopicPartition>,
+    /// Partitions assigned to this member that another live member still reads: they are
+    /// read once it lets them go (having committed its position), as Kafka's rebalance waits
+    /// for every member to give up what it loses before anyone reads it.
+    waiting: HashSet<TopicPartition>,
     last_check: Option<Instant>,
     last_commit: Instant,
     next_start: usize,
@@ -63,6 +67,7 @@ impl Consumer {
                 assignment: Vec::new(),
                 parts: HashMap::new(),
                 paused: HashSet::new(),
+                waiting: HashSet::new(),
                 last_check: None,
                 last_commit: Instant::now(),
                 next_start: 0,
@@ -101,6 +106,7 @@ impl Consumer {
         st.assignment.clear();
         st.parts.clear();
         st.paused.clear();
+        st.waiting.clear();
         st.last_check = None;
         Ok(())
     }
@@ -118,6 +124,7 @@ impl Consumer {
         st.assignment = partitions.to_vec();
         st.parts.retain(|tp, _| partitions.contains(tp));
         st.paused.retain(|tp| partitions.contains(tp));
+        st.waiting.clear();
         Ok(())
     }
 
@@ -132,6 +139,7 @@ impl Consumer {
         st.assignment.clear();
         st.parts.clear();
         st.paused.clear();
+        st.waiting.clear();
         Ok(())
     }
 
@@ -175,7 +183,13 @@ impl Consumer {
                 .filter(|tp| !mine.contains(tp))
                 .cloned()
                 .collect();
-            if st.config.enable_auto_commit {
+            let gained: Vec<TopicPartition> = mine
+                .iter()
+                .filter(|tp| !st.assignment.contains(tp))
+                .cloned()
+                .collect();
+            st.waiting.extend(gained);
+            if st.config.enable_auto_commit || st.config.commit_on_revoke {
                 let offsets: Vec<(TopicPartition, i64)> = revoked
                     .iter()
                     .filter_map(|tp| {
@@ -193,7 +207,27 @@ impl Consumer {
             st.parts.retain(|tp, _| mine.contains(tp));
             // As in Kafka, a partition assigned again after a rebalance is not paused.
             st.paused.retain(|tp| mine.contains(tp));
+            st.waiting.retain(|tp| mine.contains(tp));
             st.assignment = mine;
+        }
+        // Partitions gained are read once no other live member reads them any more, from the
+        // offset committed then (a position looked up while waiting may be older).
+        let before: Vec<TopicPartition> = st.waiting.iter().cloned().collect();
+        st.waiting
+            .retain(|tp| live.iter().any(|m| m.id != my_id && m.owned.contains(tp)));
+        for tp in before {
+            if !st.waiting.contains(&tp) {
+                st.parts.remove(&tp);
+            }
+        }
+        let owned: Vec<TopicPartition> = st
+            .assignment
+            .iter()
+            .filter(|tp| !st.waiting.contains(tp))
+            .cloned()
+            .collect();
+        if let Some(member) = st.member.as_mut() {
+            member.set_owned(owned)?;
         }
         Ok(())
     }
@@ -354,13 +388,24 @@ impl Consumer {
             Self::drain(&mut st, &mut out, max);
             if out.len() < max {
                 let assignment = st.assignment.clone();
+                // A partition that fails (corruption, I/O) fails the poll only once the records
+                // already taken from the others are delivered: their positions have moved.
+                let mut failed = None;
                 for tp in &assignment {
                     let empty = st.parts.get(tp).is_none_or(|p| p.buffered.is_empty());
-                    if empty && !st.paused.contains(tp) {
-                        self.fill(&mut st, tp)?;
+                    if empty && !st.paused.contains(tp) && !st.waiting.contains(tp) {
+                        if let Err(e) = self.fill(&mut st, tp) {
+                            failed.get_or_insert(e);
+                        }
                     }
                 }
                 Self::drain(&mut st, &mut out, max);
+                if let Some(e) = failed {
+                    if out.is_empty() {
+                        return Err(e);
+                    }
+                    return Ok(out);
+                }
             }
             if !out.is_empty() {
                 return Ok(out);

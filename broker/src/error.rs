@@ -115,13 +115,24 @@ pub enum Error {
         /// Why it was rejected.
         reason: String,
     },
-    /// Corrupt data in the middle of a log (a torn tail is repaired silently; this is not).
-    #[error("the log file {path} is corrupt at byte {position}: {reason}; restore it from a replica or delete the topic")]
+    /// A damaged batch with intact data after it (a torn tail, an interrupted write at the very
+    /// end of the log, is cut off by the next writer; this is not). Consumers get it when they
+    /// reach the damage, and the partition refuses appends while its newest segment holds it,
+    /// until an operator repairs it (`Broker::repair_partition`).
+    #[error("{topic}-{partition} is corrupt: the batch at byte {position} of {path} is damaged ({reason}); offsets {offset} to {} cannot be read. Nothing is appended to the partition until it is repaired (`strata topics repair {topic} --partition {partition}`); a consumer can seek to offset {resume_offset} to read on", resume_offset - 1)]
     Corrupt {
+        /// The topic.
+        topic: String,
+        /// The partition.
+        partition: i32,
         /// The segment file.
         path: PathBuf,
-        /// Byte position of the bad batch.
+        /// Byte position of the damaged batch in the file.
         position: u64,
+        /// The first offset that cannot be read.
+        offset: i64,
+        /// The first offset of the next intact batch: where reading can resume.
+        resume_offset: i64,
         /// What is wrong.
         reason: String,
     },

@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! groups/<group>/group.lock            flock, held briefly for joins, sweeps and commits
-//! groups/<group>/offsets.json          committed offsets, replaced atomically (tmp + rename)
+//! groups/<group>/offsets.json          committed offsets, replaced durably (`durable::replace_file`)
 //! groups/<group>/members/<id>.lock     flock held by the live member for its whole life
 //! groups/<group>/members/<id>.json     its subscription and last heartbeat
 //! ```
@@ -12,7 +12,10 @@
 //! computes the same assignment from the same list of live members: for each topic, Kafka's
 //! range assignor over the members subscribed to it, ordered by member id. Members look again at
 //! the list every [`MEMBERSHIP_CHECK`]; a partition whose owner left is picked up from its last
-//! committed offset, so delivery is at least once.
+//! committed offset, so delivery is at least once. Each member file also lists the partitions
+//! the member reads (`owned`): a member that gains a partition waits until no other live member
+//! lists it, and a member that loses one commits (when configured to) before it stops listing
+//! it, so a hand-over in a rebalance re-delivers nothing that was committed.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::{self, File, OpenOptions};
@@ -23,6 +26,7 @@ use fs4::fs_std::FileExt;
 use serde::{Deserialize, Serialize};
 
 use crate::broker::Broker;
+use crate::durable::{replace_file, Durability};
 use crate::error::{Error, IoContext, Result};
 use crate::producer::now_ms;
 use crate::record::TopicPartition;
@@ -46,6 +50,10 @@ fn group_dir(root: &Path, group: &str) -> PathBuf {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct MemberFile {
     topics: Vec<String>,
+    /// The partitions the member reads now (see `Member::set_owned`); absent in files of
+    /// older versions.
+    #[serde(default)]
+    owned: Vec<(String, i32)>,
     heartbeat_ms: i64,
     session_timeout_ms: i64,
     pid: u32,
@@ -57,6 +65,9 @@ pub(crate) struct LiveMember {
     pub id: String,
     pub topics: Vec<String>,
     pub pid: u32,
+    /// The partitions it reads now: a partition assigned to another member is read there
+    /// only once this one has let it go (after committing its position).
+    pub owned: Vec<TopicPartition>,
 }
 
 /// This process's membership in a group; leaving is dropping it.
@@ -66,6 +77,7 @@ pub(crate) struct Member {
     dir: PathBuf,
     lock: File,
     topics: Vec<String>,
+    owned: Vec<TopicPartition>,
     session_timeout: Duration,
     last_heartbeat: std::time::Instant,
 }
@@ -81,18 +93,6 @@ fn lock_group(dir: &Path) -> Result<File> {
         .ctx("open group lock", &path)?;
     f.lock_exclusive().ctx("lock group", &path)?;
     Ok(f)
-}
-
-fn write_atomic(path: &Path, bytes: &[u8], durable: bool) -> Result<()> {
-    let tmp = path.with_extension(format!("tmp{:08x}", rand::random::<u32>()));
-    {
-        let mut f = File::create(&tmp).ctx("write", &tmp)?;
-        std::io::Write::write_all(&mut f, bytes).ctx("write", &tmp)?;
-        if durable {
-            f.sync_all().ctx("fsync", &tmp)?;
-        }
-    }
-    fs::rename(&tmp, path).ctx("replace", path)
 }
 
 impl Member {
@@ -121,6 +121,7 @@ impl Member {
                 dir,
                 lock,
                 topics,
+                owned: Vec::new(),
                 session_timeout,
                 last_heartbeat: std::time::Instant::now(),
             };
@@ -134,6 +135,11 @@ impl Member {
     fn write_file(&self) -> Result<()> {
         let mf = MemberFile {
             topics: self.topics.clone(),
+            owned: self
+                .owned
+                .iter()
+                .map(|tp| (tp.topic.clone(), tp.partition))
+                .collect(),
             heartbeat_ms: now_ms(),
             session_timeout_ms: self.session_timeout.as_millis() as i64,
             pid: std::process::id(),
@@ -143,7 +149,7 @@ impl Member {
             path: path.clone(),
             reason: e.to_string(),
         })?;
-        write_atomic(&path, &bytes, false)
+        replace_file(&path, &bytes, Durability::Volatile)
     }
 
     /// Refreshes the heartbeat if a third of the session timeout has passed.
@@ -159,6 +165,17 @@ impl Member {
     pub fn set_topics(&mut self, topics: Vec<String>) -> Result<()> {
         self.topics = topics;
         self.write_file()
+    }
+
+    /// Publishes the partitions this member reads now. A member publishes a partition only
+    /// after it may read it (no other member owns it) and stops publishing it only after
+    /// committing its position, so two members never read one partition at once.
+    pub fn set_owned(&mut self, owned: Vec<TopicPartition>) -> Result<()> {
+        if owned != self.owned {
+            self.owned = owned;
+            self.write_file()?;
+        }
+        Ok(())
     }
 
     /// The live members, sorted by id; removes the files of dead ones.
@@ -219,6 +236,11 @@ fn live_members(dir: &Path) -> Result<Vec<LiveMember>> {
             id: id.to_owned(),
             topics: mf.topics,
             pid: mf.pid,
+            owned: mf
+                .owned
+                .into_iter()
+                .map(|(t, p)| TopicPartition::new(t, p))
+                .collect(),
         });
     }
     if !dead.is_empty() {
@@ -308,7 +330,7 @@ pub(crate) fn commit(root: &Path, group: &str, offsets: &[(TopicPartition, i64)]
             path: path.clone(),
             reason: e.to_string(),
         })?;
-        write_atomic(&path, &bytes, true)
+        replace_file(&path, &bytes, Durability::Durable)
     })();
     let _ = FileExt::unlock(&glock);
     result
@@ -321,6 +343,28 @@ pub(crate) fn committed(root: &Path, group: &str, tp: &TopicPartition) -> Result
         .get(&tp.topic)
         .and_then(|m| m.get(&tp.partition))
         .copied())
+}
+
+/// The largest offset any group committed for a partition (a source of the offsets a
+/// partition handed out; see `Partition::handed_out`). Groups whose files cannot be read are
+/// skipped: this is evidence, not the truth.
+pub(crate) fn max_committed(root: &Path, topic: &str, partition: i32) -> Result<Option<i64>> {
+    let groups = root.join("groups");
+    let entries = match fs::read_dir(&groups) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(Error::io("list groups", &groups, e)),
+    };
+    let mut max = None;
+    for entry in entries {
+        let entry = entry.ctx("list groups", &groups)?;
+        if let Ok(all) = read_offsets(&entry.path()) {
+            if let Some(&o) = all.get(topic).and_then(|m| m.get(&partition)) {
+                max = max.max(Some(o));
+            }
+        }
+    }
+    Ok(max)
 }
 
 /// Deletes a group: its committed offsets and membership files. Refused while a member holds
@@ -367,7 +411,7 @@ pub(crate) fn delete(root: &Path, group: &str) -> Result<()> {
             rand::random::<u64>()
         ));
         fs::rename(&dir, &grave).ctx("delete group", &dir)?;
-        crate::partition::sync_dir(&root.join("groups"))?;
+        crate::durable::sync_dir(&root.join("groups"))?;
         Ok(grave)
     })();
     let _ = FileExt::unlock(&glock);
@@ -483,6 +527,7 @@ mod tests {
             id: id.into(),
             topics: topics.iter().map(|t| t.to_string()).collect(),
             pid: 1,
+            owned: Vec::new(),
         }
     }
 

@@ -40,6 +40,7 @@
 //! <dir>/topics/<topic>/<p>/writer.want           flock, shared by writers waiting for writer.lock
 //! <dir>/topics/<topic>/<p>/cleaner.lock          flock: one cleaner at a time
 //! <dir>/topics/<topic>/<p>/log-start             log start set by delete_records (if ever)
+//! <dir>/topics/<topic>/<p>/<base>.log.repair     a repair's rewritten segment before its rename
 //! <dir>/groups/<group>/...                       committed offsets and members (see `group`)
 //! <dir>/tmp/                                     staging for atomic topic create and delete
 //! ```
@@ -57,14 +58,16 @@
 //!   writer that has to wait holds `writer.want` shared meanwhile, and a writer whose lease ran
 //!   out waits (up to 20 ms) until no one holds `writer.want` before appending again, since
 //!   flock(2) does not hand the lock to a waiter by itself. The writer remembers the active
-//!   segment's length after its own append; a different length at the next
-//!   append means another process wrote (or died writing), and the writer re-lists segments and
-//!   verifies the tail (CRC of every batch from the last point it knew valid), truncating a torn
-//!   batch before appending. Segments roll only at the end of an append, so an unchanged active
+//!   segment's length and inode after its own append; a different one at the next
+//!   append means another process wrote (or died writing, or repaired the log), and the writer
+//!   re-lists segments and verifies the tail (CRC of every batch from the last point it knew
+//!   valid). See "Damage" below for what it cuts off. Segments roll only at the end of an
+//!   append (or in a repair, which changes the active segment too), so an unchanged active
 //!   segment proves there was no roll.
 //! - **Readers** take no lock. They read batches with `pread`, check each batch's CRC and never
 //!   serve a batch that is incomplete or fails its CRC at the tail of the newest segment (a write
-//!   in progress or a torn tail awaiting recovery). Files deleted or replaced by retention or
+//!   in progress or a torn tail awaiting recovery); damage with intact batches after it is an
+//!   [`Error::Corrupt`], after the records before it. Files deleted or replaced by retention or
 //!   compaction stay readable through handles already open; readers re-list a partition's
 //!   segments at most once a second, or at once when a segment named by the offset they wait for
 //!   appears.
@@ -82,7 +85,11 @@
 //!   others test it with a non-blocking try-lock, so a killed member is noticed at once, and a
 //!   heartbeat in `<id>.json` catches a hung one after its session timeout. Joins, sweeps of dead
 //!   members and offset commits take `groups/<g>/group.lock` briefly; committed offsets are
-//!   replaced atomically (write, fsync, rename).
+//!   replaced atomically (write, fsync, rename, fsync the directory). A member publishes the
+//!   partitions it reads in `<id>.json`; one that gains a partition in a rebalance reads it
+//!   only once no other live member publishes it, and a member losing one commits its position
+//!   first (with auto-commit, or `ConsumerConfig::commit_on_revoke`), so the next owner goes
+//!   on where it stopped, as Kafka's rebalance protocol does.
 //!
 //! # Long polling
 //!
@@ -97,8 +104,30 @@
 //! (group commit). `Producer::send` writes one batch per record; `send_batch` and the
 //! allocation-free `send_batch_ref` (records borrowed from the caller) write one batch per
 //! partition for many records and acknowledge each record once its batch is written, which is
-//! what Kafka's accumulator does for a stream of sends. Nothing acknowledged with `acks=all` is lost: recovery only removes bytes
-//! after the last valid batch, and those were never fsynced.
+//! what Kafka's accumulator does for a stream of sends. Nothing acknowledged with `acks=all` is
+//! lost: recovery only removes a torn tail, and that was never fsynced. Small files (topic
+//! metadata, committed offsets, the log start, the cleaner's journal) are replaced through one
+//! helper (`durable::replace_file`: write, fsync, rename, fsync the directory).
+//!
+//! # Damage
+//!
+//! A log never hands out an offset twice and never drops intact data without an operator
+//! asking:
+//!
+//! - A **torn tail** (bytes after the last intact batch of the newest segment with no intact
+//!   batch after them: an append cut short by a crash) is cut off by the next writer. The
+//!   offsets its header claims (when the header is consistent), those the index names and those
+//!   consumer groups committed stay handed out: when they reach past the log's end the next
+//!   record goes after them, in a new segment when the evidence was just cut off, else after a
+//!   gap in the active segment (as in a compacted log), so a record read and committed before a
+//!   crash is never replaced by another with its offset.
+//! - **Corruption** (a batch failing its CRC, header or record checks with intact batches after
+//!   it, or any damage in an older segment) is never cut off: consumers get [`Error::Corrupt`]
+//!   naming the topic, partition, offsets and file position once they reach it (they may seek
+//!   past it, to `resume_offset`), appends fail with it while it lies in the newest segment, and
+//!   the cleaner leaves the segment alone. [`Broker::verify_partition`] reports every damaged
+//!   stretch; [`Broker::repair_partition`] removes the damaged bytes keeping every intact batch
+//!   and its offsets, or truncates at the first damage, never lowering the next offset.
 
 #![forbid(unsafe_code)]
 
@@ -107,12 +136,14 @@ mod broker;
 mod cleaner;
 mod config;
 mod consumer;
+mod durable;
 mod error;
 mod group;
 mod partition;
 mod partitioner;
 mod producer;
 mod record;
+mod repair;
 mod segment;
 mod topic;
 
@@ -131,4 +162,5 @@ pub use crate::record::{
     ConsumerRecord, ConsumerRecords, OffsetAndTimestamp, ProducerRecord, RecordMetadata,
     RecordPosition, RecordRef, RecordView, TopicPartition,
 };
+pub use crate::repair::{Damage, PartitionCheck, RepairMode, RepairReport};
 pub use bytes::Bytes;

@@ -22,6 +22,7 @@ use parking_lot::{Condvar, Mutex, RwLock};
 
 use crate::batch::{self, BatchBuilder, BatchHeader};
 use crate::config::{Acks, TimestampType, TopicConfig};
+use crate::durable::{replace_file, sync_dir, Durability};
 use crate::error::{Error, IoContext, Result};
 use crate::record::Chunk;
 use crate::segment::{self, Segment, SegmentSummary};
@@ -224,13 +225,6 @@ fn read_log_start(dir: &Path) -> Result<i64> {
     }
 }
 
-/// fsyncs a directory so that a created or renamed file in it survives a crash.
-pub(crate) fn sync_dir(dir: &Path) -> Result<()> {
-    File::open(dir)
-        .and_then(|d| d.sync_all())
-        .ctx("fsync directory", dir)
-}
-
 impl Partition {
     /// Creates the directory and first segment of a new partition.
     pub fn create(dir: &Path) -> Result<()> {
@@ -353,15 +347,7 @@ impl Partition {
     /// before it takes effect here. The caller holds `cleaner.lock` and checked the offset.
     pub fn set_log_start(&self, offset: i64) -> Result<()> {
         let path = self.dir.join(LOG_START_FILE);
-        let tmp = self.dir.join(format!("{LOG_START_FILE}.tmp"));
-        {
-            let mut f = File::create(&tmp).ctx("write log start", &tmp)?;
-            std::io::Write::write_all(&mut f, offset.to_string().as_bytes())
-                .ctx("write log start", &tmp)?;
-            f.sync_all().ctx("fsync log start", &tmp)?;
-        }
-        fs::rename(&tmp, &path).ctx("replace log start", &path)?;
-        sync_dir(&self.dir)?;
+        replace_file(&path, offset.to_string().as_bytes(), Durability::Durable)?;
         self.start_floor.fetch_max(offset, Ordering::AcqRel);
         Ok(())
     }
@@ -391,16 +377,102 @@ impl Partition {
         Ok(total)
     }
 
+    /// Whether the active segment `k` knew is still the file at its path with the length this
+    /// process left it at: then no other process wrote, rolled, repaired or deleted it.
+    fn still_active(k: &Known) -> Result<bool> {
+        use std::os::unix::fs::MetadataExt;
+        match fs::metadata(&k.active.path) {
+            Ok(m) => Ok(m.ino() == k.active.ino && m.len() == k.len),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(Error::io("stat segment", &k.active.path, e)),
+        }
+    }
+
+    /// The error for damage at `position` of `seg` with intact batches from `resume_offset`.
+    pub(crate) fn corrupt(
+        &self,
+        seg: &Segment,
+        position: u64,
+        offset: i64,
+        resume_offset: i64,
+        reason: &str,
+    ) -> Error {
+        Error::Corrupt {
+            topic: self.topic.to_string(),
+            partition: self.id,
+            path: seg.path.clone(),
+            position,
+            offset,
+            resume_offset: resume_offset.max(offset + 1),
+            reason: reason.to_owned(),
+        }
+    }
+
+    /// The offset after the last one any source says was handed out: the valid tail's
+    /// `next`, what a torn batch's header and the index claim (`claimed`), and the offsets
+    /// consumer groups committed for this partition (a group past the end means records it
+    /// read were lost from the tail; their offsets must not be given again).
+    fn handed_out(&self, next: i64, claimed: Option<i64>) -> i64 {
+        next.max(claimed.unwrap_or(next))
+            .max(self.max_committed().unwrap_or(next))
+    }
+
+    /// The largest offset a consumer group committed for this partition.
+    fn max_committed(&self) -> Option<i64> {
+        // <root>/topics/<topic>/<partition>: the layout in lib.rs.
+        let root = self.dir.ancestors().nth(3)?;
+        match crate::group::max_committed(root, &self.topic, self.id) {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read committed offsets");
+                None
+            }
+        }
+    }
+
+    /// Closes the active segment and starts a new one at `base` (fsynced, so that the offsets
+    /// before `base` stay handed out after a crash).
+    fn roll(&self, known: &mut Known, base: i64) -> Result<()> {
+        known.active.sync()?;
+        known.active.seal(SegmentSummary {
+            valid_len: known.len,
+            next_offset: known.next_offset,
+            max_timestamp: known.max_ts,
+            torn: false,
+        });
+        let seg = Arc::new(Segment::create(&self.dir, base)?);
+        sync_dir(&self.dir)?;
+        self.segments.write().push(seg.clone());
+        known.active = seg.clone();
+        known.len = 0;
+        known.next_offset = base;
+        known.max_ts = i64::MIN;
+        known.first_ts = None;
+        let mut s = self.sync.lock();
+        s.durable = s.durable.max(base);
+        s.written = s.written.max(base);
+        s.active = Some(seg);
+        Ok(())
+    }
+
     /// Brings the writer's view of the tail up to date under the file lock, recovering a torn
-    /// tail. Returns the known state.
+    /// tail and refusing to append after damage. Returns the known state.
+    ///
+    /// Only a torn tail is cut off: bytes after the last intact batch with no intact batch
+    /// after them (an append interrupted by a crash). A damaged batch followed by intact ones
+    /// is corruption: nothing is cut, and the append fails with [`Error::Corrupt`] until the
+    /// partition is repaired. The next offset never goes below one handed out before (see
+    /// [`Partition::handed_out`]); when it has to be higher than the log's end, a new segment
+    /// starts at it and the log has a gap, as a compacted log does.
     fn sync_tail<'a>(&self, w: &'a mut WriterState) -> Result<&'a mut Known> {
         // Nobody else can have written while we held the lock without a break.
         let fresh = w.verified
             || match &w.known {
-                Some(k) => k.active.len()? == k.len,
+                Some(k) => Self::still_active(k)?,
                 None => false,
             };
         if !fresh {
+            let first_time = w.known.is_none();
             self.reload()?;
             let last = match self.segments.read().last().cloned() {
                 Some(s) => s,
@@ -421,25 +493,78 @@ impl Partition {
                     .map(|(pos, off)| (pos, off, i64::MIN)),
             };
             let summary = last.summarize(from)?;
+            let mut floor = None;
             if summary.torn {
+                if let Some((_, h)) =
+                    last.next_valid_after(summary.valid_len, summary.next_offset)?
+                {
+                    w.known = None;
+                    return Err(self.corrupt(
+                        &last,
+                        summary.valid_len,
+                        summary.next_offset,
+                        h.base_offset,
+                        "it fails its checks and intact batches follow it",
+                    ));
+                }
+                // The offsets a torn batch's header claims may have been acknowledged (acks=1)
+                // and read; so may those the index names.
+                let committed = self.max_committed();
+                let torn_claim = last
+                    .header_at(summary.valid_len)?
+                    .filter(|h| {
+                        // A batch written right after the valid ones (or after the gap a
+                        // committed offset past the end leaves), not a damaged header: an
+                        // appended batch (never compacted) has offsets for exactly its records.
+                        (h.base_offset == summary.next_offset || Some(h.base_offset) == committed)
+                            && segment::plausible(h)
+                            && h.last_delta == h.record_count - 1
+                    })
+                    .map(|h| h.next_offset());
+                let indexed = last.max_indexed_offset().map(|o| o + 1);
                 tracing::warn!(
                     path = %last.path.display(),
                     valid_len = summary.valid_len,
                     "truncating a torn tail left by an interrupted write"
                 );
                 last.truncate(summary.valid_len)?;
+                floor = Some(self.handed_out(summary.next_offset, torn_claim.max(indexed)));
+            } else if first_time {
+                floor = Some(self.handed_out(summary.next_offset, None));
             }
             let first_ts = last.header_at(0)?.map(|h| h.max_timestamp);
-            w.known = Some(Known {
+            let known = w.known.insert(Known {
                 active: last.clone(),
                 len: summary.valid_len,
                 next_offset: summary.next_offset,
                 max_ts: summary.max_timestamp,
                 first_ts,
             });
-            let mut s = self.sync.lock();
-            s.active = Some(last);
-            s.written = s.written.max(summary.next_offset);
+            {
+                let mut s = self.sync.lock();
+                s.active = Some(last);
+                s.written = s.written.max(summary.next_offset);
+            }
+            if let Some(floor) = floor.filter(|&f| f > summary.next_offset) {
+                tracing::warn!(
+                    topic = %self.topic,
+                    partition = self.id,
+                    log_end = summary.next_offset,
+                    next_offset = floor,
+                    "offsets up to the next offset were handed out before; the log goes on after them"
+                );
+                if summary.torn {
+                    // The evidence was just cut off: a new segment at the floor keeps it
+                    // (fsynced before anything is appended). The cut changed the old
+                    // segment's length, so writers elsewhere re-read the tail.
+                    self.roll(known, floor)?;
+                } else {
+                    // The evidence (committed offsets) stays: the next batch takes the floor
+                    // as its base offset, a gap inside the segment as compaction leaves. No
+                    // new segment, which writers elsewhere holding this one would not notice.
+                    known.next_offset = floor;
+                }
+            }
         }
         w.verified = true;
         w.known.as_mut().ok_or(Error::Closed { what: "partition" })
@@ -459,31 +584,7 @@ impl Partition {
         };
         let (base, next) = {
             let mut w = self.writer.lock();
-            if w.lock_file.is_none() {
-                w.lock_file = Some(self.open_lock_file("writer.lock")?);
-                w.want_file = Some(self.open_lock_file("writer.want")?);
-            }
-            if !w.held {
-                let (Some(lock_file), Some(want)) = (&w.lock_file, &w.want_file) else {
-                    return Err(Error::Closed { what: "partition" });
-                };
-                if !lock_file
-                    .try_lock_exclusive()
-                    .ctx("lock partition for writing", &self.dir)?
-                {
-                    // Busy: say so (a shared lock on writer.want) while waiting, so that the
-                    // holder hands the lock over when its lease ends (see `let_waiters_in`).
-                    want.lock_shared()
-                        .ctx("lock partition for writing", &self.dir)?;
-                    let locked = lock_file.lock_exclusive();
-                    let _ = FileExt::unlock(want);
-                    locked.ctx("lock partition for writing", &self.dir)?;
-                }
-                w.held = true;
-                w.verified = false;
-                w.held_since = Some(Instant::now());
-                self.leases.acquired();
-            }
+            self.take_writer_lock(&mut w)?;
             let result = self.append_locked(&mut w, batch, config, log_append_time, now);
             w.last_append = Some(Instant::now());
             let overdue = w.held_since.is_some_and(|t| t.elapsed() >= LEASE_MAX);
@@ -500,6 +601,68 @@ impl Partition {
             self.wait_durable(next)?;
         }
         Ok((base, log_append_time))
+    }
+
+    /// Takes `writer.lock` for this process unless it holds it already (the lease).
+    fn take_writer_lock(&self, w: &mut WriterState) -> Result<()> {
+        if w.lock_file.is_none() {
+            w.lock_file = Some(self.open_lock_file("writer.lock")?);
+            w.want_file = Some(self.open_lock_file("writer.want")?);
+        }
+        if !w.held {
+            let (Some(lock_file), Some(want)) = (&w.lock_file, &w.want_file) else {
+                return Err(Error::Closed { what: "partition" });
+            };
+            if !lock_file
+                .try_lock_exclusive()
+                .ctx("lock partition for writing", &self.dir)?
+            {
+                // Busy: say so (a shared lock on writer.want) while waiting, so that the
+                // holder hands the lock over when its lease ends (see `let_waiters_in`).
+                want.lock_shared()
+                    .ctx("lock partition for writing", &self.dir)?;
+                let locked = lock_file.lock_exclusive();
+                let _ = FileExt::unlock(want);
+                locked.ctx("lock partition for writing", &self.dir)?;
+            }
+            w.held = true;
+            w.verified = false;
+            w.held_since = Some(Instant::now());
+            self.leases.acquired();
+        }
+        Ok(())
+    }
+
+    /// Runs `f` as the partition's only writer (in this process and on disk), then releases
+    /// the lock and forgets what this process knew of the tail: for repairs, which change the
+    /// files under the writers. Writers elsewhere notice the change when they next take the
+    /// lock (the active segment's inode or length differs).
+    pub(crate) fn with_writer_lock<T>(&self, f: impl FnOnce() -> Result<T>) -> Result<T> {
+        let mut w = self.writer.lock();
+        self.take_writer_lock(&mut w)?;
+        let result = f();
+        w.known = None;
+        w.verified = false;
+        self.release_writer_lock(&mut w);
+        result
+    }
+
+    /// Creates an empty segment at `base` after the others, unless one starts there or later:
+    /// the offsets before it stay handed out (a repair that removed the tail).
+    pub(crate) fn start_segment_at(&self, base: i64) -> Result<()> {
+        self.reload()?;
+        if self
+            .segments
+            .read()
+            .last()
+            .is_some_and(|s| s.base_offset >= base)
+        {
+            return Ok(());
+        }
+        let seg = Arc::new(Segment::create(&self.dir, base)?);
+        sync_dir(&self.dir)?;
+        self.segments.write().push(seg);
+        Ok(())
     }
 
     fn open_lock_file(&self, name: &str) -> Result<File> {
@@ -573,26 +736,8 @@ impl Partition {
             .first_ts
             .is_some_and(|t| now.saturating_sub(t) > config.segment_ms);
         if known.len > 0 && (too_big || too_old) {
-            known.active.sync()?;
-            known.active.seal(SegmentSummary {
-                valid_len: known.len,
-                next_offset: known.next_offset,
-                max_timestamp: known.max_ts,
-                torn: false,
-            });
-            let seg = match Segment::create(&self.dir, known.next_offset) {
-                Ok(s) => Arc::new(s),
-                Err(e) => return Err(e),
-            };
-            sync_dir(&self.dir)?;
-            self.segments.write().push(seg.clone());
-            known.active = seg.clone();
-            known.len = 0;
-            known.max_ts = i64::MIN;
-            known.first_ts = None;
-            let mut s = self.sync.lock();
-            s.durable = s.durable.max(known.next_offset);
-            s.active = Some(seg);
+            let next = known.next_offset;
+            self.roll(known, next)?;
         }
         let base = known.next_offset;
         let frame = batch.finish(base, log_append_time);
@@ -716,9 +861,12 @@ impl Partition {
             }
             let want = max_bytes.clamp(batch::HEADER_LEN, FETCH_CHUNK) as u64;
             let mut n = want.min(len - pos) as usize;
-            // At least one whole batch, however large.
+            // At least one whole batch, however large; a length running past the file's end
+            // (a write in progress, or damage) is not believed: memory follows the bytes there.
             if let Some(h) = seg.header_at(pos)? {
-                n = n.max(h.frame_len().min((len - pos) as usize));
+                if h.frame_len() as u64 <= len - pos {
+                    n = n.max(h.frame_len());
+                }
             }
             let spare = hint.as_mut().and_then(|c| c.buf.take());
             let mut buf = match spare.map(Bytes::try_into_mut) {
@@ -781,7 +929,11 @@ impl Partition {
             };
             let end = at + h.frame_len();
             if end > buf.len() {
-                // Past this fetch's bytes, still being written, or a torn tail: not served.
+                // Past this fetch's bytes: the next fetch reads it whole. When it runs past
+                // the file's end it is a write in progress, a torn tail, or damage.
+                if at == 0 && pos + h.frame_len() as u64 > seg.len()? {
+                    return self.bad_batch(seg, pos, "incomplete batch", records, next_offset);
+                }
                 break;
             }
             if !batch::crc_ok(&buf[at..end]) {
@@ -790,11 +942,26 @@ impl Partition {
             if h.next_offset() > offset {
                 let decoded = batch::index_into(&buf, at, &h, offset, &mut records.spans);
                 if decoded.is_none() {
-                    return Err(Error::Corrupt {
-                        path: seg.path.clone(),
-                        position: pos + at as u64,
-                        reason: "malformed records inside a batch with a valid CRC".into(),
-                    });
+                    // Deliver what came before; the next fetch starts at this batch.
+                    records.spans.retain(|r| r.offset < h.base_offset);
+                    if !records.spans.is_empty() {
+                        return Ok(Fetch::Records(
+                            records,
+                            ReadCursor {
+                                segment: seg.clone(),
+                                pos: pos + at as u64,
+                                next_offset,
+                                buf: None,
+                            },
+                        ));
+                    }
+                    return Err(self.corrupt(
+                        seg,
+                        pos + at as u64,
+                        next_offset,
+                        h.next_offset(),
+                        "malformed records inside a batch whose CRC checks out",
+                    ));
                 }
                 next_offset = next_offset.max(h.next_offset());
             }
@@ -811,6 +978,14 @@ impl Partition {
         ))
     }
 
+    /// A batch at `at` in `seg` that cannot be served; `records` were read before it and
+    /// `next_offset` is the offset the reader wants next.
+    ///
+    /// Records before the damage are delivered first, with the cursor left at the damage.
+    /// Then: intact batches after it (in this segment), or any damage in a segment that is not
+    /// the newest, is corruption, an [`Error::Corrupt`] naming the offsets lost and where to
+    /// read on. A bad batch with nothing intact after it at the end of the newest segment is a
+    /// write in progress or a torn tail awaiting the next writer: nothing is served (yet).
     fn bad_batch(
         &self,
         seg: &Arc<Segment>,
@@ -819,30 +994,28 @@ impl Partition {
         records: Chunk,
         next_offset: i64,
     ) -> Result<Fetch> {
-        // Damage in the newest segment is a write in progress or a torn tail awaiting
-        // recovery by the next writer: serve what came before and stop there. Damage in a
-        // sealed segment is corruption.
-        let is_last = self
+        let cursor = ReadCursor {
+            segment: seg.clone(),
+            pos: at,
+            next_offset,
+            buf: None,
+        };
+        if !records.spans.is_empty() {
+            return Ok(Fetch::Records(records, cursor));
+        }
+        if let Some((_, h)) = seg.next_valid_after(at, next_offset)? {
+            return Err(self.corrupt(seg, at, next_offset, h.base_offset, reason));
+        }
+        let next_segment = self
             .segments
             .read()
-            .last()
-            .is_some_and(|s| s.base_offset == seg.base_offset);
-        if is_last {
-            return Ok(Fetch::Records(
-                records,
-                ReadCursor {
-                    segment: seg.clone(),
-                    pos: at,
-                    next_offset,
-                    buf: None,
-                },
-            ));
+            .iter()
+            .find(|s| s.base_offset > seg.base_offset)
+            .map(|s| s.base_offset);
+        match next_segment {
+            None => Ok(Fetch::Records(records, cursor)),
+            Some(resume) => Err(self.corrupt(seg, at, next_offset, resume, reason)),
         }
-        Err(Error::Corrupt {
-            path: seg.path.clone(),
-            position: at,
-            reason: reason.to_owned(),
-        })
     }
 
     /// The first offset whose record timestamp is at least `ts`, with that timestamp.

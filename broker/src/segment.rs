@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 use parking_lot::Mutex;
 
-use crate::batch::{crc_ok, BatchHeader, HEADER_LEN};
+use crate::batch::{crc_ok, BatchHeader, HEADER_LEN, MAGIC};
 use crate::error::{IoContext, Result};
 
 /// Bytes of log between two index entries.
@@ -115,6 +115,38 @@ pub(crate) enum Step {
     End,
     /// Bytes at `pos` that are not a complete, valid batch.
     Invalid { pos: u64, reason: &'static str },
+}
+
+/// One step of [`Segment::walk`]: an intact batch, or a damaged stretch of bytes.
+#[derive(Debug)]
+pub(crate) enum Walked {
+    /// A complete batch whose CRC checks out.
+    Batch {
+        pos: u64,
+        header: BatchHeader,
+        frame: Vec<u8>,
+    },
+    /// Bytes `pos..end` that are not intact batches. `resume` is the intact batch at `end`
+    /// (`None`: nothing intact follows in this segment, and `end` is the file's length).
+    Damage {
+        pos: u64,
+        end: u64,
+        /// The offset after the last intact batch before the damage.
+        first_offset: i64,
+        resume: Option<BatchHeader>,
+        reason: &'static str,
+    },
+}
+
+/// Whether a header could have been written by [`crate::batch::BatchBuilder`]: at least one
+/// record (an empty batch is never written, not even by compaction), at least 7 bytes per record,
+/// and offsets for every record. Used to skip bytes that only look like a header when
+/// searching for intact data after damage.
+pub(crate) fn plausible(h: &BatchHeader) -> bool {
+    let body = u64::from(h.len).saturating_sub((HEADER_LEN - 4) as u64);
+    h.record_count >= 1
+        && u64::from(h.record_count) * 7 <= body
+        && h.last_delta >= h.record_count - 1
 }
 
 fn index_path(log: &Path, ext: &str) -> PathBuf {
@@ -305,6 +337,135 @@ impl Segment {
         }
     }
 
+    /// Whether the frame of `h` at `pos` checks out: `have` holds the bytes read from `pos`
+    /// (possibly fewer than the frame); the rest is read in chunks and never held whole.
+    fn crc_at(&self, pos: u64, h: &BatchHeader, have: &[u8]) -> Result<bool> {
+        let flen = h.frame_len();
+        if have.len() >= flen {
+            return Ok(crc_ok(&have[..flen]));
+        }
+        let mut crc = crc32c::crc32c(&have[8..]);
+        let mut at = pos + have.len() as u64;
+        let end = pos + flen as u64;
+        let mut chunk = vec![0u8; SCAN_CHUNK.min(flen - have.len())];
+        while at < end {
+            let want = chunk.len().min((end - at) as usize);
+            let got = self.read_at(at, &mut chunk[..want])?;
+            if got == 0 {
+                return Ok(false);
+            }
+            crc = crc32c::crc32c_append(crc, &chunk[..got]);
+            at += got as u64;
+        }
+        Ok(crc == h.crc)
+    }
+
+    /// The first intact batch (plausible header, complete, CRC checked, base offset at least
+    /// `min_offset`) that starts after `pos`, found by trying every byte position: damage can
+    /// leave a length that points anywhere. `None` when the rest of the file holds none (a torn
+    /// tail). Memory is one read buffer, whatever the claimed lengths.
+    pub fn next_valid_after(
+        &self,
+        pos: u64,
+        min_offset: i64,
+    ) -> Result<Option<(u64, BatchHeader)>> {
+        let end = self.len()?;
+        let mut at = pos + 1;
+        if at + HEADER_LEN as u64 > end {
+            return Ok(None);
+        }
+        let mut buf = vec![0u8; SCAN_CHUNK.min((end - at) as usize).max(HEADER_LEN)];
+        while at + HEADER_LEN as u64 <= end {
+            let got = self.read_at(at, &mut buf)?;
+            if got < HEADER_LEN {
+                break;
+            }
+            let last = got - HEADER_LEN;
+            for i in 0..=last {
+                if buf[i + 8] != MAGIC {
+                    continue;
+                }
+                let Some(h) = BatchHeader::parse(&buf[i..got]) else {
+                    continue;
+                };
+                let cand = at + i as u64;
+                if h.base_offset < min_offset || !plausible(&h) || cand + h.frame_len() as u64 > end
+                {
+                    continue;
+                }
+                if self.crc_at(cand, &h, &buf[i..got])? {
+                    return Ok(Some((cand, h)));
+                }
+            }
+            at += last as u64 + 1;
+        }
+        Ok(None)
+    }
+
+    /// Walks the whole segment verifying every batch, reporting intact batches and, past
+    /// damage, resuming at the next intact batch (see [`Segment::next_valid_after`]).
+    pub fn walk(&self, mut f: impl FnMut(Walked) -> Result<()>) -> Result<()> {
+        let mut from = 0;
+        let mut next = self.base_offset;
+        loop {
+            let mut err = None;
+            let mut stopped = None;
+            self.scan(from, true, |step| match step {
+                Step::Batch {
+                    pos,
+                    header,
+                    frame: Some(frame),
+                } => {
+                    next = next.max(header.next_offset());
+                    match f(Walked::Batch { pos, header, frame }) {
+                        Ok(()) => true,
+                        Err(e) => {
+                            err = Some(e);
+                            false
+                        }
+                    }
+                }
+                Step::Invalid { pos, reason } => {
+                    stopped = Some((pos, reason));
+                    false
+                }
+                _ => false,
+            })?;
+            if let Some(e) = err {
+                return Err(e);
+            }
+            let Some((pos, reason)) = stopped else {
+                return Ok(());
+            };
+            match self.next_valid_after(pos, next)? {
+                Some((q, h)) => {
+                    f(Walked::Damage {
+                        pos,
+                        end: q,
+                        first_offset: next,
+                        resume: Some(h),
+                        reason,
+                    })?;
+                    from = q;
+                }
+                None => {
+                    return f(Walked::Damage {
+                        pos,
+                        end: self.len()?,
+                        first_offset: next,
+                        resume: None,
+                        reason,
+                    });
+                }
+            }
+        }
+    }
+
+    /// The largest offset named by the index (entries may outlive a truncated tail).
+    pub fn max_indexed_offset(&self) -> Option<i64> {
+        self.indexes.lock().offsets.last().map(|&(o, _)| o)
+    }
+
     /// Scans the whole segment verifying every batch.
     pub fn summarize(&self, from: Option<(u64, i64, i64)>) -> Result<SegmentSummary> {
         let (start, start_next, start_max) = from.unwrap_or((0, self.base_offset, i64::MIN));
@@ -390,17 +551,48 @@ impl Segment {
         }
         let mut found = None;
         let mut last_end = start;
-        self.scan(start, false, |step| match step {
-            Step::Batch { pos, header, .. } => {
-                if header.next_offset() > offset {
-                    found = Some(pos);
-                    return false;
+        // The last batch passed (this scan trusts lengths without CRCs, so a damaged length
+        // shows only at the next batch) and the offset before it.
+        let mut last: Option<(u64, i64)> = None;
+        let mut next = self.base_offset;
+        let mut from = start;
+        loop {
+            let mut stopped = None;
+            self.scan(from, false, |step| match step {
+                Step::Batch { pos, header, .. } => {
+                    if header.next_offset() > offset {
+                        found = Some(pos);
+                        return false;
+                    }
+                    last = Some((pos, next));
+                    last_end = pos + header.frame_len() as u64;
+                    next = header.next_offset();
+                    true
                 }
-                last_end = pos + header.frame_len() as u64;
-                true
+                Step::Invalid { pos, .. } => {
+                    stopped = Some(pos);
+                    false
+                }
+                Step::End => false,
+            })?;
+            let Some(bad) = stopped else { break };
+            // Damage, or a write in progress at the end: intact data after it means damage.
+            // Searched from the batch before it, whose length may be what is damaged. An
+            // offset inside the damage is answered with the damage's position (the fetch
+            // reports it); one after it with its batch.
+            let (search, min) = last.unwrap_or((bad, next));
+            match self.next_valid_after(search, min)? {
+                Some((_, h)) if offset < h.base_offset => {
+                    found = Some(bad);
+                    break;
+                }
+                Some((q, _)) => {
+                    from = q;
+                    last = None;
+                }
+                None => break,
             }
-            _ => false,
-        })?;
+        }
         Ok(found.unwrap_or(last_end))
     }
 
@@ -442,14 +634,35 @@ impl Segment {
             None => (0, self.base_offset),
         };
         let mut end = start;
-        self.scan(start, false, |step| match step {
-            Step::Batch { pos, header, .. } => {
-                end = pos + header.frame_len() as u64;
-                next = header.next_offset();
-                true
+        let mut from = start;
+        let mut last: Option<(u64, i64)> = None;
+        loop {
+            let mut stopped = None;
+            self.scan(from, false, |step| match step {
+                Step::Batch { pos, header, .. } => {
+                    last = Some((pos, next));
+                    end = pos + header.frame_len() as u64;
+                    next = header.next_offset();
+                    true
+                }
+                Step::Invalid { pos, .. } => {
+                    stopped = Some(pos);
+                    false
+                }
+                Step::End => false,
+            })?;
+            // Past damage to the intact batches after it (searched from the batch before it,
+            // whose length may be what is damaged); a torn tail is not counted.
+            let Some(bad) = stopped else { break };
+            let (search, min) = last.unwrap_or((bad, next));
+            match self.next_valid_after(search, min)? {
+                Some((q, _)) => {
+                    from = q;
+                    last = None;
+                }
+                None => break,
             }
-            _ => false,
-        })?;
+        }
         Ok((end, next))
     }
 
@@ -532,6 +745,7 @@ impl Segment {
     /// entries past it.
     pub fn truncate(&self, len: u64) -> Result<()> {
         self.file.set_len(len).ctx("truncate segment", &self.path)?;
+        *self.sealed.lock() = None;
         let mut idx = self.indexes.lock();
         let keep = idx.offsets.partition_point(|&(_, p)| p < len);
         if keep < idx.offsets.len() {

@@ -13,8 +13,9 @@ use parking_lot::{Mutex, RwLock};
 use serde::{Deserialize, Serialize};
 
 use crate::config::TopicConfig;
+use crate::durable::{replace_file, sync_dir, Durability};
 use crate::error::{Error, IoContext, Result};
-use crate::partition::{sync_dir, Leases, Notifier, Partition};
+use crate::partition::{Leases, Notifier, Partition};
 
 /// How often a topic's metadata is re-read to notice other processes' changes.
 const METADATA_MAX_AGE: Duration = Duration::from_millis(500);
@@ -54,18 +55,11 @@ pub(crate) struct TopicMeta {
 /// Writes `topic.json` in `dir` atomically.
 pub(crate) fn write_meta(dir: &Path, meta: &TopicMeta) -> Result<()> {
     let path = dir.join("topic.json");
-    let tmp = dir.join("topic.json.tmp");
     let json = serde_json::to_vec_pretty(meta).map_err(|e| Error::BadMetadata {
         path: path.clone(),
         reason: e.to_string(),
     })?;
-    {
-        let mut f = fs::File::create(&tmp).ctx("write topic metadata", &tmp)?;
-        std::io::Write::write_all(&mut f, &json).ctx("write topic metadata", &tmp)?;
-        f.sync_all().ctx("fsync topic metadata", &tmp)?;
-    }
-    fs::rename(&tmp, &path).ctx("replace topic metadata", &path)?;
-    sync_dir(dir)
+    replace_file(&path, &json, Durability::Durable)
 }
 
 /// Reads `topic.json`; `None` when the topic is gone.

@@ -457,8 +457,11 @@ fn bundled_consumer(
             Start::Committed => strata_broker::AutoOffsetReset::Latest,
             _ => strata_broker::AutoOffsetReset::Earliest,
         },
-        // The command commits exactly what it printed.
+        // The command commits exactly what it printed: periodically and at exit itself, and
+        // the broker commits the positions of partitions a rebalance takes away (everything
+        // returned before is printed by then), so the member that gets them goes on after.
         enable_auto_commit: false,
+        commit_on_revoke: true,
         ..Default::default()
     };
     let c = broker

@@ -1,7 +1,8 @@
 //! `strata consume`: schema-framed records in, JSON lines out, from the bundled broker or
 //! Kafka. Records that cannot be decoded follow `--on-error` (fail, skip with a log line and a
 //! count, or a dead-letter topic); none is dropped silently. With a group, the offsets of what
-//! was printed (and skipped) are committed, so the next run resumes after them.
+//! was printed (and skipped) are committed every few seconds, on rebalance (bundled broker) and
+//! at exit, so the next run or member resumes after them.
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -16,13 +17,17 @@ use base64::Engine as _;
 use bytes::Bytes;
 use clap::{Args, ValueEnum};
 use serde_json::{json, Map, Value as Json};
+use strata_broker::TopicPartition;
 use strata_serde::wire::{Field, SchemaId};
 use strata_serde::{Consumer, Deserializer, ErrorPolicy};
 
-use crate::broker_args::{self, AcksArg, BrokerArgs, Positions, Start, Target};
+use crate::broker_args::{self, AcksArg, BrokerArgs, Positions, Source, Start, Target};
 use crate::codec::{Decoded, Reader};
 use crate::connection::{runtime, RegistryArgs};
 use crate::output::{finish, negative, notice, report_error, show_progress, Output};
+
+/// How often a group member commits what it printed (Kafka's `auto.commit.interval.ms`).
+const COMMIT_INTERVAL: Duration = Duration::from_secs(5);
 
 /// How record keys are read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
@@ -78,12 +83,15 @@ Where to start: with --group, the group's committed offsets (else the end, or th
 with --from-beginning); without, the end (only new records) or the beginning with
 --from-beginning; --offset N|-N|beginning|end (as kcat's -o: -N is N records before the end)
 or --from-timestamp T in every partition (or --partition P).
-With --group, what was printed or skipped is committed at exit (also on Ctrl-C), so the next
-run with that group resumes after it.
+With --group, what was printed or skipped is committed every 5 seconds, when a rebalance hands
+partitions to another member, and at exit (also on Ctrl-C), so the next run or member with
+that group resumes after it (a crash re-delivers at most the last few seconds).
 
 It stops after --max-messages records, after --idle-timeout without a record, or on Ctrl-C.
-A record that cannot be decoded (unknown schema id, bytes that are not a frame, a payload that
-does not fit its schema) follows --on-error: fail (default, exit 1), skip (a log line and a
+Damage in the bundled broker's log (a batch failing its checksum) stops the command with an
+error naming the topic, partition and offsets (exit 2); --on-error skip reads on after it with
+a log line saying what was skipped. A record that cannot be decoded (unknown schema id, bytes
+that are not a frame, a payload that does not fit its schema) follows --on-error: fail (default, exit 1), skip (a log line and a
 count in the summary) or dlq:TOPIC (the raw record goes to TOPIC, headers __strata_dlq_topic,
 __strata_dlq_partition, __strata_dlq_offset and __strata_dlq_error say where from and why).
 
@@ -312,12 +320,15 @@ fn consume(args: ConsumeArgs, output: Output) -> Result<()> {
     let mut out = std::io::BufWriter::new(stdout.lock());
     let progress = show_progress();
     let mut printed: u64 = 0;
+    // Offsets of damaged batches skipped under --on-error skip.
+    let mut unreadable: u64 = 0;
     // Per partition: the offset after the last record printed, and the first one left
     // unprinted when --max-messages stopped in the middle of a poll.
     let mut printed_at: Positions = HashMap::new();
     let mut unprinted: Positions = HashMap::new();
     let mut last_record = Instant::now();
     let mut last_progress = Instant::now();
+    let mut last_commit = Instant::now();
     // Whether the loop ended with every polled record handled (false after Ctrl-C, which
     // abandons a poll in flight, whose records the broker counts as read).
     let mut clean = true;
@@ -344,6 +355,24 @@ fn consume(args: ConsumeArgs, output: Output) -> Result<()> {
                     clean = false;
                     break;
                 }
+            };
+            let messages = match messages {
+                // Damage in the log: with --on-error skip, read on after it and say so.
+                Err(strata_serde::Error::Broker(e @ strata_broker::Error::Corrupt { .. }))
+                    if args.on_error == OnError::Skip =>
+                {
+                    skip_corrupt(&source, &e)?;
+                    if let strata_broker::Error::Corrupt {
+                        offset,
+                        resume_offset,
+                        ..
+                    } = e
+                    {
+                        unreadable += (resume_offset - offset).max(0) as u64;
+                    }
+                    continue;
+                }
+                other => other,
             };
             let messages = messages.map_err(|e| match e {
                 strata_serde::Error::Deserialize(_) => {
@@ -392,6 +421,16 @@ fn consume(args: ConsumeArgs, output: Output) -> Result<()> {
                 printed_at.insert(tp, m.offset + 1);
             }
             out.flush().context("cannot write to stdout")?;
+            // Every few seconds, commit what was printed (Kafka's auto.commit.interval.ms), so
+            // a crash re-delivers at most that much.
+            if args.group.is_some()
+                && unprinted.is_empty()
+                && last_commit.elapsed() >= COMMIT_INTERVAL
+            {
+                last_commit = Instant::now();
+                let positions = source.positions()?;
+                source.commit(&positions)?;
+            }
             if progress && last_progress.elapsed() >= Duration::from_secs(1) {
                 match output {
                     Output::Text => eprint!(
@@ -443,22 +482,64 @@ fn consume(args: ConsumeArgs, output: Output) -> Result<()> {
         }
     }
     source.close();
+    let damaged = if unreadable > 0 {
+        format!(", {unreadable} unreadable offset(s) of damaged batches skipped")
+    } else {
+        String::new()
+    };
     notice(
         output,
         &format!(
-            "{printed} record(s) consumed from '{}', {} skipped, {} dead-lettered",
+            "{printed} record(s) consumed from '{}', {} skipped, {} dead-lettered{damaged}",
             args.topic,
             consumer.skipped(),
             consumer.dead_lettered()
         ),
-        json!({
-            "topic": args.topic,
-            "consumed": printed,
-            "skipped": consumer.skipped(),
-            "dead_lettered": consumer.dead_lettered(),
-        }),
+        {
+            let mut summary = json!({
+                "topic": args.topic,
+                "consumed": printed,
+                "skipped": consumer.skipped(),
+                "dead_lettered": consumer.dead_lettered(),
+            });
+            if unreadable > 0 {
+                summary["unreadable_offsets_skipped"] = json!(unreadable);
+            }
+            summary
+        },
     );
     result
+}
+
+/// Moves past a damaged stretch of the bundled broker's log (`--on-error skip`), with a log
+/// line naming what is skipped.
+fn skip_corrupt(source: &Source, e: &strata_broker::Error) -> Result<()> {
+    let strata_broker::Error::Corrupt {
+        topic,
+        partition,
+        offset,
+        resume_offset,
+        ..
+    } = e
+    else {
+        return Ok(());
+    };
+    tracing::warn!(
+        topic = %topic,
+        partition,
+        from_offset = offset,
+        to_offset = resume_offset - 1,
+        error = %e,
+        "skipping records the log cannot read"
+    );
+    if let Source::Bundled(c) = source {
+        c.seek(
+            &TopicPartition::new(topic.clone(), *partition),
+            *resume_offset,
+        )
+        .with_context(|| format!("cannot read on after the damage in {topic}-{partition}"))?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -14,6 +14,7 @@ mod produce;
 mod project;
 mod schema_source;
 mod serve;
+mod topics;
 
 use std::process::ExitCode;
 
@@ -91,6 +92,8 @@ enum Command {
     Produce(produce::ProduceArgs),
     /// Consume schema-framed records as JSON lines (bundled broker, or Kafka).
     Consume(consume::ConsumeArgs),
+    /// Verify the bundled broker's logs and repair damaged partitions.
+    Topics(topics::TopicsArgs),
 }
 
 fn main() -> ExitCode {
@@ -116,6 +119,7 @@ fn main() -> ExitCode {
         Command::Decode(args) => encode::run_decode(args, output),
         Command::Produce(args) => produce::run(args, output),
         Command::Consume(args) => consume::run(args, output),
+        Command::Topics(args) => finish(topics::run(args, output), output),
     }
 }
 

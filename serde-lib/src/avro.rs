@@ -15,6 +15,7 @@
 //! their bytes and the error messages stay apache-avro's. Generic [`Value`]s always use
 //! apache-avro.
 
+mod check;
 mod decode;
 mod encode;
 mod plan;
@@ -73,6 +74,8 @@ pub struct AvroCodec {
     writer: Mutex<GenericSingleObjectWriter>,
     /// The writer plan; `None` when the schema uses what plans do not model.
     plan: Option<Arc<Plan>>,
+    /// The named types, for [`check::check`] before apache-avro decodes a `Value`.
+    names: check::Names,
 }
 
 impl std::fmt::Debug for AvroCodec {
@@ -117,6 +120,12 @@ impl AvroCodec {
             PlaceholderHeader,
         )
         .map_err(|e| Error::Serialize(avro_error("the schema does not resolve", e)))?;
+        let names = apache_avro::schema::ResolvedSchema::try_from(&schema)
+            .map_err(|e| Error::Serialize(avro_error("the schema does not resolve", e)))?
+            .get_names()
+            .iter()
+            .map(|(n, s)| (n.clone(), (*s).clone()))
+            .collect();
         let plan = match Plan::writer(&schema) {
             Ok(plan) => Some(Arc::new(plan)),
             Err(reason) => {
@@ -130,6 +139,7 @@ impl AvroCodec {
             reader,
             writer: Mutex::new(writer),
             plan,
+            names,
         })
     }
 
@@ -201,8 +211,15 @@ impl AvroCodec {
         decode_typed(self.plan.as_deref(), bytes, || self.decode(bytes))
     }
 
-    /// Decode one datum that must fill `bytes` exactly.
+    /// Decode one datum that must fill `bytes` exactly. The bytes are checked against the
+    /// schema first (see `avro/check.rs`): a cut-off datum, bytes after it, or a length or
+    /// item count the bytes cannot hold is an error, never a `null` or a huge allocation.
     pub fn decode(&self, bytes: &[u8]) -> Result<Value> {
+        check::check(&self.schema, &self.names, bytes).map_err(|e| {
+            Error::Deserialize(format!(
+                "the payload is not valid Avro for its writer schema: {e}"
+            ))
+        })?;
         let mut input = bytes;
         let value = self.reader.read_value(&mut input).map_err(|e| {
             Error::Deserialize(avro_error(
@@ -1395,6 +1412,113 @@ mod tests {
             encode::encode(&plan, &rich(), &mut bytes).unwrap();
             let cut = cut % bytes.len();
             prop_assert!(decode::decode::<Rich>(&plan, &bytes[..cut]).is_err());
+        }
+    }
+
+    #[test]
+    fn hostile_lengths_are_errors_not_allocations_or_nulls() {
+        // A 10-byte frame claiming an array<int> of 500 million items.
+        let ints = codec(r#"{"type":"array","items":"int"}"#);
+        let mut frame = Vec::new();
+        encode::write_long(&mut frame, 500_000_000);
+        frame.extend_from_slice(&[2, 4, 6, 8, 10, 12]);
+        let e = ints.decode(&frame).unwrap_err().to_string();
+        assert!(e.contains("claims 500000000 item(s)"), "{e}");
+        let s = codec(r#"{"type":"record","name":"S","fields":[{"name":"s","type":"string"}]}"#);
+        let mut huge = Vec::new();
+        encode::write_long(&mut huge, 500_000_000);
+        for (what, bytes) in [
+            ("5 bytes claimed, none there", vec![10u8]),
+            ("500M claimed", huge),
+        ] {
+            let e = s.decode(&bytes).unwrap_err().to_string();
+            assert!(
+                e.contains("a string claims") && e.contains("(at $.s)"),
+                "{what}: {e}"
+            );
+        }
+        // Cut-off booleans and unions are errors, not null (apache-avro reads EOF as null).
+        let b = codec(r#"{"type":"record","name":"B","fields":[{"name":"b","type":"boolean"}]}"#);
+        assert!(b.decode(&[]).is_err());
+        let u = codec(r#"["null","string"]"#);
+        assert!(u.decode(&[]).is_err());
+        assert!(u
+            .decode(&[4])
+            .unwrap_err()
+            .to_string()
+            .contains("union index 2"));
+        // Bytes after the datum.
+        let e = s.decode(&[2, b'a', 0]).unwrap_err().to_string();
+        assert!(e.contains("1 byte(s) are left after the datum"), "{e}");
+        // Items of no bytes: a bounded number.
+        let nulls = codec(r#"{"type":"array","items":"null"}"#);
+        let mut many = Vec::new();
+        encode::write_long(&mut many, 1_000_000_000);
+        many.push(0);
+        let e = nulls.decode(&many).unwrap_err().to_string();
+        assert!(e.contains("at most 65536"), "{e}");
+        assert_eq!(
+            nulls.decode(&[6, 0]).unwrap(),
+            Value::Array(vec![Value::Null; 3])
+        );
+        // Negative block counts carry a byte size, checked too.
+        let mut sized = Vec::new();
+        encode::write_long(&mut sized, -2);
+        encode::write_long(&mut sized, 1_000_000);
+        sized.extend_from_slice(&[2, 4, 0]);
+        assert!(ints.decode(&sized).is_err());
+        let mut sized = Vec::new();
+        encode::write_long(&mut sized, -2);
+        encode::write_long(&mut sized, 2);
+        sized.extend_from_slice(&[2, 4, 0]);
+        assert_eq!(
+            ints.decode(&sized).unwrap(),
+            Value::Array(vec![Value::Int(1), Value::Int(2)])
+        );
+        // Deep nesting through the Value path: an error, not a stack overflow.
+        let n =
+            codec(r#"{"type":"record","name":"N","fields":[{"name":"next","type":["null","N"]}]}"#);
+        let mut deep = vec![2u8; 100_000];
+        deep.push(0);
+        let e = n.decode(&deep).unwrap_err().to_string();
+        assert!(e.contains("deeper than"), "{e}");
+    }
+
+    proptest! {
+        #[test]
+        fn the_value_decoder_refuses_cut_or_extended_datums_and_survives_any_damage(
+            cut in 0usize..1000,
+            extra in proptest::collection::vec(any::<u8>(), 1..8),
+            flips in proptest::collection::vec((any::<usize>(), 1u8..), 1..4),
+            garbage in proptest::collection::vec(any::<u8>(), 0..300),
+        ) {
+            let c = codec(RICH);
+            let mut bytes = Vec::new();
+            c.encode_serde(&rich(), &mut bytes).unwrap();
+            prop_assert!(c.decode(&bytes).is_ok());
+            // Avro binary is self-delimiting: no strict prefix and no extension of a datum
+            // is a datum of the same schema.
+            let cut = cut % bytes.len();
+            prop_assert!(c.decode(&bytes[..cut]).is_err());
+            let mut longer = bytes.clone();
+            longer.extend(&extra);
+            prop_assert!(c.decode(&longer).is_err());
+            // Damaged bytes: an error, or a value that encodes again.
+            let mut damaged = bytes.clone();
+            for (i, x) in flips {
+                let n = damaged.len();
+                damaged[i % n] ^= x;
+            }
+            if let Ok(v) = c.decode(&damaged) {
+                let mut again = Vec::new();
+                if c.encode_value(&v, &mut again).is_ok() {
+                    prop_assert!(c.decode(&again).is_ok());
+                }
+            }
+            let _ = c.decode(&garbage);
+            let maps = codec(r#"{"type":"array","items":{"type":"map","values":
+                ["null","bytes",{"type":"fixed","name":"F","size":3},{"type":"array","items":"null"}]}}"#);
+            let _ = maps.decode(&garbage);
         }
     }
 }

@@ -184,8 +184,7 @@ impl<T: DeserializeOwned> JsonDeserializer<T> {
         payload: &[u8],
     ) -> Result<T> {
         let frame = wire::parse_dual(field, headers, payload, false)?;
-        let json: serde_json::Value = serde_json::from_slice(frame.payload)
-            .map_err(|e| Error::Deserialize(format!("the payload is not JSON: {e}")))?;
+        let json = parse_payload(frame.payload)?;
         if self.validate {
             let fetched = self.client.schema(frame.schema).await?;
             validate(json_schema(&fetched)?, &json, &frame.schema.to_string())?;
@@ -205,5 +204,53 @@ impl<T: DeserializeOwned + Send> Deserializer<T> for JsonDeserializer<T> {
         payload: &[u8],
     ) -> Result<T> {
         JsonDeserializer::deserialize(self, field, headers, payload).await
+    }
+}
+
+/// Parses a payload as one JSON document: cut-off text, anything after the document, and
+/// nesting deeper than serde_json's limit (128) are errors; memory follows the bytes present.
+pub(crate) fn parse_payload(bytes: &[u8]) -> Result<serde_json::Value> {
+    serde_json::from_slice(bytes)
+        .map_err(|e| Error::Deserialize(format!("the payload is not JSON: {e}")))
+}
+
+#[cfg(test)]
+mod payload_tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    const DOC: &str =
+        r#"{"name":"ada","age":36,"tags":["a","b"],"address":{"city":"x","zip":null},"ok":true}"#;
+
+    #[test]
+    fn deep_nesting_and_trailing_bytes_are_errors() {
+        let deep = "[".repeat(100_000) + &"]".repeat(100_000);
+        assert!(parse_payload(deep.as_bytes()).is_err());
+        assert!(parse_payload(b"{} {}").is_err());
+        assert!(parse_payload(b"{}  \n").is_ok());
+    }
+
+    proptest! {
+        #[test]
+        fn json_payloads_cut_extended_damaged_or_random_are_errors_or_documents(
+            cut in 0usize..200,
+            extra in "[^ \t\r\n]{1,4}",
+            flips in proptest::collection::vec((any::<usize>(), 1u8..), 1..4),
+            garbage in proptest::collection::vec(any::<u8>(), 0..300),
+        ) {
+            let bytes = DOC.as_bytes();
+            prop_assert!(parse_payload(&bytes[..cut % bytes.len()]).is_err());
+            let longer = format!("{DOC}{extra}");
+            prop_assert!(parse_payload(longer.as_bytes()).is_err());
+            let mut damaged = bytes.to_vec();
+            for (i, x) in flips {
+                let n = damaged.len();
+                damaged[i % n] ^= x;
+            }
+            if let Ok(v) = parse_payload(&damaged) {
+                prop_assert!(parse_payload(&serde_json::to_vec(&v).unwrap()).is_ok());
+            }
+            let _ = parse_payload(&garbage);
+        }
     }
 }

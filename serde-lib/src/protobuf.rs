@@ -510,9 +510,19 @@ impl ProtobufDynamicDeserializer {
                     frame.message_indexes, frame.schema
                 ))
             })?;
-        DynamicMessage::decode(descriptor, frame.payload)
-            .map_err(|e| Error::Deserialize(format!("the payload is not valid Protobuf: {e}")))
+        decode_dynamic(descriptor, frame.payload)
     }
+}
+
+/// Decodes a message of `descriptor`. prost checks every length against the bytes left and
+/// bounds nesting (100 levels), so a cut-off field, an impossible length or deep garbage is an
+/// error and memory follows the bytes present.
+pub(crate) fn decode_dynamic(
+    descriptor: MessageDescriptor,
+    payload: &[u8],
+) -> Result<DynamicMessage> {
+    DynamicMessage::decode(descriptor, payload)
+        .map_err(|e| Error::Deserialize(format!("the payload is not valid Protobuf: {e}")))
 }
 
 #[async_trait]
@@ -600,5 +610,75 @@ mod tests {
             .await
             .unwrap_err();
         assert_is_the_a_b_cycle(&err);
+    }
+
+    const NODE: &str =
+        "syntax = \"proto3\";\npackage t;\nmessage Node { int64 id = 1; string name = 2; \
+        repeated int32 xs = 3; map<string, Node> kids = 4; Node next = 5; bytes blob = 6; \
+        repeated string tags = 7; double d = 8; }\n";
+
+    fn node_descriptor() -> MessageDescriptor {
+        ProtobufSchema::parse(NODE, &[], ParseOptions::default())
+            .unwrap()
+            .message_descriptor("t.Node")
+            .unwrap()
+    }
+
+    fn node_bytes() -> Vec<u8> {
+        use prost::Message as _;
+        let json = serde_json::json!({"id": "-7", "name": "ada", "xs": [1, -2, 300],
+            "kids": {"k": {"id": "1", "tags": ["x"]}}, "next": {"name": "n", "blob": "AAEC"},
+            "blob": "/wA=", "tags": ["a", "", "c"], "d": 1.5});
+        DynamicMessage::deserialize(node_descriptor(), json)
+            .unwrap()
+            .encode_to_vec()
+    }
+
+    #[test]
+    fn impossible_lengths_and_deep_nesting_are_protobuf_errors() {
+        // Field 2 (string) claiming 500M bytes.
+        let mut claim = vec![0x12];
+        prost::encoding::encode_varint(500_000_000, &mut claim);
+        claim.extend_from_slice(b"abc");
+        assert!(decode_dynamic(node_descriptor(), &claim).is_err());
+        // Packed field 3 claiming more bytes than there are.
+        assert!(decode_dynamic(node_descriptor(), &[0x1a, 0x7f, 1, 2]).is_err());
+        // 100,000 nested `next` messages.
+        let mut inner: Vec<u8> = Vec::new();
+        for _ in 0..100_000 {
+            let mut b = vec![0x2a];
+            prost::encoding::encode_varint(inner.len() as u64, &mut b);
+            b.extend_from_slice(&inner);
+            inner = b;
+        }
+        assert!(decode_dynamic(node_descriptor(), &inner).is_err());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn protobuf_payloads_cut_damaged_or_random_are_errors_or_exact_messages(
+            cut in 0usize..1000,
+            flips in proptest::collection::vec((proptest::prelude::any::<usize>(), 1u8..), 1..4),
+            garbage in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..300),
+        ) {
+            use prost::Message as _;
+            let bytes = node_bytes();
+            proptest::prop_assert!(decode_dynamic(node_descriptor(), &bytes).is_ok());
+            // A cut inside a field is an error; a cut between fields is the message of the
+            // fields before it, exactly (Protobuf has no end marker).
+            let cut = &bytes[..cut % bytes.len()];
+            if let Ok(m) = decode_dynamic(node_descriptor(), cut) {
+                proptest::prop_assert_eq!(m.encode_to_vec(), cut.to_vec());
+            }
+            let mut damaged = bytes.clone();
+            for (i, x) in flips {
+                let n = damaged.len();
+                damaged[i % n] ^= x;
+            }
+            if let Ok(m) = decode_dynamic(node_descriptor(), &damaged) {
+                proptest::prop_assert!(decode_dynamic(node_descriptor(), &m.encode_to_vec()).is_ok());
+            }
+            let _ = decode_dynamic(node_descriptor(), &garbage);
+        }
     }
 }

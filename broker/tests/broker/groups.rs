@@ -189,3 +189,110 @@ fn a_group_is_deleted_only_without_members_and_starts_empty_afterwards() {
     assert_eq!(c.committed(&tp).unwrap(), None);
     assert_eq!(poll_n(&c, 5, Duration::from_secs(5)).len(), 5);
 }
+
+/// One member's run: polls until nothing arrives for `idle`, a little work after each poll,
+/// then commits and leaves. Returns every (partition, offset) it returned.
+fn run_member(
+    b: &strata_broker::Broker,
+    config: ConsumerConfig,
+    idle: Duration,
+    work: Duration,
+) -> Vec<(i32, i64)> {
+    let c = b.consumer(config).unwrap();
+    c.subscribe(&["t"]).unwrap();
+    let mut seen = Vec::new();
+    let mut last = std::time::Instant::now();
+    while last.elapsed() < idle {
+        let records = c.poll(Duration::from_millis(20)).unwrap();
+        if !records.is_empty() {
+            last = std::time::Instant::now();
+            seen.extend(records.iter().map(|r| (r.partition, r.offset)));
+            std::thread::sleep(work);
+        }
+    }
+    c.commit().unwrap();
+    c.close().unwrap();
+    seen
+}
+
+#[test]
+fn two_members_committing_on_revocation_share_4000_records_with_few_duplicates() {
+    let dir = tempfile::tempdir().unwrap();
+    let b = broker(dir.path());
+    b.create_topic("t", 4, TopicConfig::default()).unwrap();
+    let p = b.producer(ProducerConfig::default());
+    for i in 0..4000 {
+        p.send(ProducerRecord::new("t", format!("v{i}")).with_partition(i % 4))
+            .unwrap();
+    }
+    let config = ConsumerConfig {
+        max_poll_records: 50,
+        commit_on_revoke: true,
+        ..member("g")
+    };
+    let (first, second) = std::thread::scope(|s| {
+        let one = s.spawn(|| {
+            run_member(
+                &b,
+                config.clone(),
+                Duration::from_millis(500),
+                Duration::from_millis(3),
+            )
+        });
+        // The second joins while the first is half-way through.
+        std::thread::sleep(Duration::from_millis(80));
+        let two = s.spawn(|| {
+            run_member(
+                &b,
+                config.clone(),
+                Duration::from_millis(500),
+                Duration::from_millis(3),
+            )
+        });
+        (one.join().unwrap(), two.join().unwrap())
+    });
+    assert!(!second.is_empty(), "the second member got partitions");
+    let total = first.len() + second.len();
+    let distinct: BTreeSet<(i32, i64)> = first.iter().chain(&second).copied().collect();
+    assert_eq!(distinct.len(), 4000, "every record was delivered");
+    let duplicates = total - distinct.len();
+    assert!(duplicates < 200, "{duplicates} duplicates (of {total})");
+    // A third run of the group finds nothing left.
+    let third = run_member(&b, config, Duration::from_millis(300), Duration::ZERO);
+    assert!(third.is_empty(), "{} records delivered again", third.len());
+}
+
+#[test]
+fn a_partition_handed_over_is_read_from_the_offset_its_previous_owner_committed_on_revocation() {
+    let dir = tempfile::tempdir().unwrap();
+    let b = broker(dir.path());
+    b.create_topic("t", 2, TopicConfig::default()).unwrap();
+    let p = b.producer(ProducerConfig::default());
+    for i in 0..20 {
+        p.send(ProducerRecord::new("t", format!("v{i}")).with_partition(i % 2))
+            .unwrap();
+    }
+    let config = ConsumerConfig {
+        commit_on_revoke: true,
+        ..member("g")
+    };
+    let first = b.consumer(config.clone()).unwrap();
+    first.subscribe(&["t"]).unwrap();
+    assert_eq!(poll_n(&first, 20, Duration::from_secs(5)).len(), 20);
+    let second = b.consumer(config).unwrap();
+    second.subscribe(&["t"]).unwrap();
+    wait_for("the second member's share", Duration::from_secs(5), || {
+        second.assignment().len() == 1
+    });
+    let tp = second.assignment()[0].clone();
+    // Looked up while the first member still reads it: nothing committed yet.
+    assert_eq!(second.position(&tp).unwrap(), 0);
+    // The first member gives it up (committing 10) at its next poll.
+    wait_for("the hand-over", Duration::from_secs(5), || {
+        let _ = first.poll(Duration::from_millis(10)).unwrap();
+        first.assignment().len() == 1
+    });
+    let again = second.poll(Duration::from_millis(500)).unwrap();
+    assert!(again.is_empty(), "{} records delivered twice", again.len());
+    assert_eq!(second.position(&tp).unwrap(), 10);
+}

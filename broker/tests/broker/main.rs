@@ -3,6 +3,7 @@
 
 mod admin;
 mod cleaning;
+mod corruption;
 mod faults;
 mod groups;
 mod kills;

@@ -124,7 +124,44 @@ pub struct ExportedVersion {
     pub rule_set: Option<Value>,
 }
 
-/// The directory name of a subject.
+/// A subject no URL path can name: `.` and `..` are dot segments, which URL normalisation
+/// removes even percent-encoded (`/subjects/%2E/versions` is sent as `/subjects/versions`).
+/// Their versions are read through `/schemas?subjectPrefix=` (a query is not normalised), see
+/// [`versions_by_query`]; their config and mode cannot be read at all.
+pub fn dot_subject(subject: &str) -> bool {
+    subject == "." || subject == ".."
+}
+
+/// Every version object of `subject` (all of them with `deleted`, else the live ones), read
+/// through `/schemas?subjectPrefix=`, page by page, for subjects a path cannot name.
+pub async fn versions_by_query(ctx: &Ctx, subject: &str, deleted: bool) -> Result<Vec<Value>> {
+    const PAGE: usize = 1000;
+    let mut out = Vec::new();
+    let mut offset = 0;
+    loop {
+        let page: Vec<Value> = serde_json::from_value(
+            ctx.get(&format!(
+                "/schemas?subjectPrefix={}&deleted={deleted}&offset={offset}&limit={PAGE}",
+                super::query(subject)
+            ))
+            .await
+            .with_context(|| format!("cannot list the schemas of '{subject}'"))?,
+        )
+        .context("the registry's schema list is not a list")?;
+        let n = page.len();
+        out.extend(page.into_iter().filter(|s| s["subject"] == subject));
+        if n < PAGE {
+            break;
+        }
+        offset += PAGE;
+    }
+    out.sort_by_key(|s| s["version"].as_i64());
+    Ok(out)
+}
+
+/// The file (or directory) name of a subject: the one encoder from subject to file name.
+/// Percent-encoded as a URL path segment (`/` → `%2F`, non-ASCII bytes → `%XX`), and a leading
+/// `.` → `%2E`, so `.`, `..` and hidden names never mean anything to the file system.
 pub fn subject_dir(subject: &str) -> String {
     let s = segment(subject);
     match s.strip_prefix('.') {
@@ -214,12 +251,93 @@ async fn export(ctx: &Ctx, dir: &Path, deleted: bool) -> Result<Manifest> {
     })
 }
 
+/// Writes one version's schema text and describes it for the manifest.
+fn write_version(
+    dir: &Path,
+    sub_dir: &str,
+    name: &str,
+    v: i32,
+    body: &Value,
+    deleted: bool,
+) -> Result<ExportedVersion> {
+    let schema_type = body["schemaType"].as_str().unwrap_or("AVRO").to_string();
+    let file = format!("{sub_dir}/v{v}.{}", extension(Some(&schema_type)));
+    std::fs::write(dir.join(&file), body["schema"].as_str().unwrap_or_default())
+        .with_context(|| format!("cannot write {}", dir.join(&file).display()))?;
+    let present = |k: &str| body.get(k).filter(|x| !x.is_null()).cloned();
+    Ok(ExportedVersion {
+        version: v,
+        id: body["id"]
+            .as_i64()
+            .and_then(|i| i32::try_from(i).ok())
+            .with_context(|| format!("version {v} of '{name}' has no id"))?,
+        schema_type,
+        references: serde_json::from_value(body.get("references").cloned().unwrap_or(json!([])))
+            .unwrap_or_default(),
+        deleted,
+        file,
+        metadata: present("metadata"),
+        rule_set: present("ruleSet"),
+    })
+}
+
+/// [`export_subject`] for `.` and `..` (see [`dot_subject`]): versions through the schema
+/// list; config and mode left out, with a notice, since no request can name the subject.
+async fn export_dot_subject(
+    ctx: &Ctx,
+    dir: &Path,
+    name: &str,
+    deleted: bool,
+) -> Result<ExportedSubject> {
+    let all = versions_by_query(ctx, name, deleted).await?;
+    let live: Vec<i64> = versions_by_query(ctx, name, false)
+        .await?
+        .iter()
+        .filter_map(|b| b["version"].as_i64())
+        .collect();
+    let sub_dir = format!("subjects/{}", subject_dir(name));
+    std::fs::create_dir_all(dir.join(&sub_dir))
+        .with_context(|| format!("cannot create {}", dir.join(&sub_dir).display()))?;
+    let mut versions = Vec::with_capacity(all.len());
+    for body in &all {
+        let v = body["version"]
+            .as_i64()
+            .and_then(|v| i32::try_from(v).ok())
+            .with_context(|| format!("a version of '{name}' has no number"))?;
+        versions.push(write_version(
+            dir,
+            &sub_dir,
+            name,
+            v,
+            body,
+            !live.contains(&i64::from(v)),
+        )?);
+    }
+    crate::output::notice(
+        ctx.output,
+        &format!(
+            "subject '{name}': versions exported; its config and mode are not (no URL can name \
+             a subject called '{name}')"
+        ),
+        json!({"notice": "config and mode not exported", "subject": name}),
+    );
+    Ok(ExportedSubject {
+        subject: name.to_string(),
+        config: None,
+        mode: None,
+        versions,
+    })
+}
+
 async fn export_subject(
     ctx: &Ctx,
     dir: &Path,
     name: &str,
     deleted: bool,
 ) -> Result<ExportedSubject> {
+    if dot_subject(name) {
+        return export_dot_subject(ctx, dir, name, deleted).await;
+    }
     let s = segment(name);
     let all: Vec<i32> = serde_json::from_value(
         ctx.get(&format!("/subjects/{s}/versions?deleted={deleted}"))
@@ -244,27 +362,14 @@ async fn export_subject(
             .get(&format!("/subjects/{s}/versions/{v}?deleted=true"))
             .await
             .with_context(|| format!("cannot read version {v} of '{name}'"))?;
-        let schema_type = body["schemaType"].as_str().unwrap_or("AVRO").to_string();
-        let file = format!("{sub_dir}/v{v}.{}", extension(Some(&schema_type)));
-        std::fs::write(dir.join(&file), body["schema"].as_str().unwrap_or_default())
-            .with_context(|| format!("cannot write {}", dir.join(&file).display()))?;
-        let present = |k: &str| body.get(k).filter(|x| !x.is_null()).cloned();
-        versions.push(ExportedVersion {
-            version: v,
-            id: body["id"]
-                .as_i64()
-                .and_then(|i| i32::try_from(i).ok())
-                .with_context(|| format!("version {v} of '{name}' has no id"))?,
-            schema_type,
-            references: serde_json::from_value(
-                body.get("references").cloned().unwrap_or(json!([])),
-            )
-            .unwrap_or_default(),
-            deleted: !live.contains(&v),
-            file,
-            metadata: present("metadata"),
-            rule_set: present("ruleSet"),
-        });
+        versions.push(write_version(
+            dir,
+            &sub_dir,
+            name,
+            v,
+            &body,
+            !live.contains(&v),
+        )?);
     }
     let config = ctx
         .get_opt(&format!("/config/{s}"), &[40408, 40401])

@@ -9,6 +9,10 @@
 //! and per subject) and per-subject modes are restored. The target's own global mode is put
 //! back at the end, also when a step fails; the exported global mode is not applied (a source
 //! frozen READONLY for the move should not freeze the target).
+//!
+//! Only files inside the export directory are read: every `file` of the manifest must be a
+//! relative path without `..` and, symlinks followed, lead inside the directory; otherwise the
+//! import stops before reading any file or registering anything.
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
@@ -18,7 +22,7 @@ use clap::Args;
 use serde_json::{json, Value};
 use strata_serde::Method;
 
-use super::export::{ExportedVersion, Manifest, FORMAT};
+use super::export::{dot_subject, ExportedVersion, Manifest, FORMAT};
 use super::progress::Progress;
 use super::settings::{config_update, set_mode};
 use super::{block_on, segment, Ctx};
@@ -62,6 +66,14 @@ struct Counts {
 pub fn run(args: ImportArgs, output: Output) -> Result<()> {
     args.progress.apply();
     let manifest = read_manifest(&args.dir)?;
+    if let Some(s) = manifest.subjects.iter().find(|s| dot_subject(&s.subject)) {
+        bail!(
+            "the export holds subject '{}', which no URL can name (registering it would send \
+             /subjects/versions); nothing was imported. Remove it from manifest.json to import \
+             the rest",
+            s.subject
+        );
+    }
     let ctx = Ctx::new(&args.registry, output)?;
     let counts = block_on(async {
         let previous = ctx
@@ -132,6 +144,40 @@ fn read_manifest(dir: &Path) -> Result<Manifest> {
     Ok(manifest)
 }
 
+/// The schema file a manifest names, which must lie inside the export directory: a relative
+/// path without `..`, that (symlinks followed) still leads inside it. A manifest is data and
+/// may come from anyone; it must not make the import read (and send to a registry) any other
+/// file.
+fn schema_file(dir: &Path, file: &str) -> Result<PathBuf> {
+    use std::path::Component;
+    let rel = Path::new(file);
+    let inside = !file.is_empty()
+        && rel
+            .components()
+            .all(|c| matches!(c, Component::Normal(_) | Component::CurDir));
+    if !inside {
+        bail!(
+            "the manifest names the schema file '{file}', which is not inside the export \
+             directory: files must be relative paths without '..'"
+        );
+    }
+    let path = dir.join(rel);
+    let root = dir
+        .canonicalize()
+        .with_context(|| format!("cannot read {}", dir.display()))?;
+    let real = path
+        .canonicalize()
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    if !real.starts_with(&root) {
+        bail!(
+            "the manifest's schema file '{file}' is a link to {}, outside the export directory; \
+             it is not read",
+            real.display()
+        );
+    }
+    Ok(real)
+}
+
 async fn import(ctx: &Ctx, dir: &Path, manifest: &Manifest, force: bool) -> Result<Counts> {
     let mut counts = Counts {
         subjects: manifest.subjects.len(),
@@ -139,8 +185,12 @@ async fn import(ctx: &Ctx, dir: &Path, manifest: &Manifest, force: bool) -> Resu
     };
     let order = registration_order(manifest);
     let mut texts = Vec::with_capacity(order.len());
-    for (_, v) in &order {
-        let file = dir.join(&v.file);
+    // Every file is checked before any is read or anything is registered.
+    let files = order
+        .iter()
+        .map(|(_, v)| schema_file(dir, &v.file))
+        .collect::<Result<Vec<_>>>()?;
+    for file in files {
         texts.push(
             std::fs::read_to_string(&file)
                 .with_context(|| format!("cannot read {}", file.display()))?,

@@ -145,6 +145,22 @@ mod tests {
     use super::*;
 
     #[test]
+    fn subjects_become_file_names_that_mean_nothing_to_the_file_system() {
+        use super::export::subject_dir;
+        for (subject, file) in [
+            (".", "%2E"),
+            ("..", "%2E."),
+            (".hidden", "%2Ehidden"),
+            ("a/b", "a%2Fb"),
+            ("../../etc", "%2E.%2F..%2Fetc"),
+            ("ü", "%C3%BC"),
+            ("orders-value", "orders-value"),
+        ] {
+            assert_eq!(subject_dir(subject), file, "{subject}");
+        }
+    }
+
+    #[test]
     fn subjects_are_encoded_for_paths() {
         assert_eq!(segment("a b/c:d-e.f"), "a%20b%2Fc%3Ad-e.f");
         assert_eq!(parse_version("LATEST").unwrap(), "latest");

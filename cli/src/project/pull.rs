@@ -22,7 +22,7 @@ use clap::Args;
 use serde_json::{json, Value};
 
 use super::{ProjectFile, ReferenceEntry, SubjectEntry, FILE_NAME};
-use crate::admin::export::subject_dir;
+use crate::admin::export::{dot_subject, subject_dir, versions_by_query};
 use crate::admin::{block_on, extension, query, segment, Ctx};
 use crate::connection::RegistryArgs;
 use crate::output::{print_json, Output};
@@ -143,10 +143,17 @@ async fn pull(ctx: &Ctx, prefix: Option<&str>, project: &ProjectFile) -> Result<
     names.sort();
     let mut latest: BTreeMap<String, Value> = BTreeMap::new();
     for name in &names {
-        let body = ctx
-            .get(&format!("/subjects/{}/versions/latest", segment(name)))
-            .await
-            .with_context(|| format!("cannot read the latest version of '{name}'"))?;
+        let body = if dot_subject(name) {
+            // No URL path can name it: the last of its live versions from the schema list.
+            versions_by_query(ctx, name, false)
+                .await?
+                .pop()
+                .with_context(|| format!("subject '{name}' has no live version"))?
+        } else {
+            ctx.get(&format!("/subjects/{}/versions/latest", segment(name)))
+                .await
+                .with_context(|| format!("cannot read the latest version of '{name}'"))?
+        };
         latest.insert(name.clone(), body);
     }
     let mut out = Vec::with_capacity(names.len());
@@ -182,9 +189,13 @@ async fn pull(ctx: &Ctx, prefix: Option<&str>, project: &ProjectFile) -> Result<
                 }
             })
             .collect();
-        let own = ctx
-            .get_opt(&format!("/config/{}", segment(name)), &[40408, 40401])
-            .await?;
+        // `/config/.` would be sent as `/config/` (the global level): no URL names the subject.
+        let own = if dot_subject(name) {
+            None
+        } else {
+            ctx.get_opt(&format!("/config/{}", segment(name)), &[40408, 40401])
+                .await?
+        };
         let compatibility = own
             .as_ref()
             .and_then(|c| c["compatibilityLevel"].as_str())

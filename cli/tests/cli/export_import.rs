@@ -245,3 +245,139 @@ fn progress_is_drawn_on_stderr_when_forced_and_hidden_when_stderr_is_not_a_termi
         .expect(0, "export, no progress");
     assert_eq!(never.stderr, "");
 }
+
+#[test]
+fn import_reads_only_files_inside_its_directory() {
+    let target = Registry::start();
+    let work = Workdir::new(&target);
+    work.write("secret.txt", "{\"type\": \"string\", \"doc\": \"s3cr3t\"}");
+    let secret = work.path().join("secret.txt");
+    let outside = secret.display().to_string();
+    for (what, file, needle) in [
+        (
+            "a parent path",
+            "../secret.txt",
+            "not inside the export directory",
+        ),
+        (
+            "an absolute path",
+            outside.as_str(),
+            "not inside the export directory",
+        ),
+        (
+            "a symlink out",
+            "subjects/x-value/v1.avsc",
+            "outside the export directory",
+        ),
+    ] {
+        write_export(&work, "backup", &[("x-value", 1, ADDRESS, &[])]);
+        let manifest_path = work.path().join("backup/manifest.json");
+        let mut manifest: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&manifest_path).unwrap()).unwrap();
+        manifest["subjects"][0]["versions"][0]["file"] = serde_json::json!(file);
+        std::fs::write(&manifest_path, manifest.to_string()).unwrap();
+        if what == "a symlink out" {
+            let link = work.path().join("backup/subjects/x-value/v1.avsc");
+            std::fs::remove_file(&link).unwrap();
+            std::os::unix::fs::symlink(&secret, &link).unwrap();
+        }
+        let run = work.strata(&["import", "backup"]).expect(2, what);
+        assert!(run.stderr.contains(needle), "{what}: {}", run.stderr);
+        assert!(!run.stderr.contains("s3cr3t"), "{what}: {}", run.stderr);
+        std::fs::remove_dir_all(work.path().join("backup")).unwrap();
+    }
+    let subjects = work
+        .strata(&["subjects", "list", "--output", "json"])
+        .expect(0, "nothing was registered")
+        .json();
+    assert_eq!(subjects, serde_json::json!([]));
+    // A symlink that stays inside is followed.
+    write_export(&work, "backup", &[("x-value", 1, ADDRESS, &[])]);
+    std::fs::rename(
+        work.path().join("backup/subjects/x-value/v1.avsc"),
+        work.path().join("backup/real.avsc"),
+    )
+    .unwrap();
+    std::os::unix::fs::symlink(
+        work.path().join("backup/real.avsc"),
+        work.path().join("backup/subjects/x-value/v1.avsc"),
+    )
+    .unwrap();
+    work.strata(&["import", "backup"])
+        .expect(0, "a symlink inside");
+}
+
+/// Registers `schema` under `subject` with the path sent exactly as written (an HTTP client
+/// would remove a `.` or `..` segment).
+fn register_raw(url: &str, subject: &str, schema: &str) {
+    use std::io::{Read, Write};
+    let addr = url.trim_start_matches("http://");
+    let body = serde_json::json!({ "schema": schema }).to_string();
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    write!(
+        s,
+        "POST /subjects/{subject}/versions HTTP/1.1\r\nHost: {addr}\r\n\
+         Content-Type: application/vnd.schemaregistry.v1+json\r\nContent-Length: {}\r\n\
+         Connection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut answer = String::new();
+    s.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{subject}: {answer}");
+}
+
+#[test]
+fn export_and_pull_handle_subjects_named_dot_and_dot_dot() {
+    let source = Registry::start();
+    let work = Workdir::new(&source);
+    register_raw(&source.url, ".", r#""string""#);
+    register_raw(&source.url, "..", r#""long""#);
+    work.write("address.avsc", ADDRESS);
+    work.strata(&["register", "a/b", "address.avsc"])
+        .expect(0, "a subject with a slash");
+    work.strata(&["config", "set", "FORWARD"])
+        .expect(0, "global config");
+
+    let exported = work
+        .strata(&["export", "backup", "--output", "json"])
+        .expect(0, "export");
+    assert_eq!(exported.json()["subjects"], 3, "{}", exported.stdout);
+    assert!(
+        exported.stderr.contains("config and mode not exported"),
+        "{}",
+        exported.stderr
+    );
+    assert_eq!(work.read("backup/subjects/%2E/v1.avsc"), r#""string""#);
+    assert_eq!(work.read("backup/subjects/%2E./v1.avsc"), r#""long""#);
+    assert!(work.path().join("backup/subjects/a%2Fb/v1.avsc").is_file());
+    let manifest: serde_json::Value =
+        serde_json::from_str(&work.read("backup/manifest.json")).unwrap();
+    let names: Vec<&str> = manifest["subjects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["subject"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, vec![".", "..", "a/b"]);
+    assert!(
+        manifest["subjects"][0]["config"].is_null(),
+        "not the global config"
+    );
+
+    work.strata(&["pull", "project"]).expect(0, "pull");
+    assert_eq!(work.read("project/schemas/%2E.avsc").trim(), r#""string""#);
+    assert_eq!(work.read("project/schemas/%2E..avsc").trim(), r#""long""#);
+    let toml = work.read("project/strata.toml");
+    assert!(
+        !toml.contains("FORWARD"),
+        "the global level is not the subject's: {toml}"
+    );
+
+    // Registering such a subject cannot be sent: import says so before changing anything.
+    let target = Registry::start();
+    let run = work
+        .strata(&["import", "backup", "--registry", target.url.as_str()])
+        .expect(2, "import");
+    assert!(run.stderr.contains("subject '.'"), "{}", run.stderr);
+}

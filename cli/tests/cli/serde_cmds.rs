@@ -1668,3 +1668,323 @@ async fn consume_from_a_real_kafka_by_timestamp_when_one_is_given() {
         .collect();
     assert_eq!(ids, vec![2]);
 }
+
+/// Byte positions of the batches in a bundled-broker segment file.
+fn batch_positions(bytes: &[u8]) -> Vec<usize> {
+    let mut out = Vec::new();
+    let mut at = 0;
+    while at + 4 <= bytes.len() {
+        out.push(at);
+        at += 4 + u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap()) as usize;
+    }
+    out
+}
+
+#[tokio::test]
+async fn damage_in_the_log_fails_consume_or_is_skipped_and_verify_and_repair_remove_it() {
+    let env = Env::start().await;
+    let user = env.path("user.avsc");
+    let input = lines(&[json!({"id": 0, "name": "n0"})]);
+    env.run(
+        &[
+            "produce",
+            "users",
+            "--value-schema",
+            &user,
+            "--auto-register",
+        ],
+        &input,
+    )
+    .assert_ok("produce");
+    // 20 records in 20 batches: the framed value sent again one record at a time.
+    let broker = Broker::open(env.log_dir()).unwrap();
+    let c = broker
+        .consumer(strata_broker::ConsumerConfig::default())
+        .unwrap();
+    let tp = strata_broker::TopicPartition::new("users", 0);
+    c.assign(std::slice::from_ref(&tp)).unwrap();
+    c.seek_to_beginning(&tp).unwrap();
+    let framed = c.poll(Duration::from_secs(2)).unwrap()[0]
+        .value
+        .clone()
+        .unwrap();
+    let p = broker.producer(Default::default());
+    for _ in 1..20 {
+        p.send(ProducerRecord::new("users", framed.to_vec()).with_partition(0))
+            .unwrap();
+    }
+    drop((c, p, broker));
+    let seg = env
+        .log_dir()
+        .join("topics/users/0/00000000000000000000.log");
+    let mut bytes = std::fs::read(&seg).unwrap();
+    let at = batch_positions(&bytes)[5] + 45;
+    bytes[at] ^= 0x40;
+    std::fs::write(&seg, &bytes).unwrap();
+
+    let failed = consume(&env, &["--from-beginning"]);
+    failed.assert_usage_error("a damaged batch", "users-0 is corrupt");
+    assert!(
+        failed.stderr.contains("offsets 5 to 5"),
+        "{}",
+        failed.stderr
+    );
+    assert_eq!(
+        failed.json_lines().len(),
+        5,
+        "the records before the damage"
+    );
+
+    let skipped = consume(&env, &["--from-beginning", "--on-error", "skip"]);
+    skipped.assert_ok("skip past the damage");
+    let offsets: Vec<i64> = skipped
+        .json_lines()
+        .iter()
+        .map(|r| r["offset"].as_i64().unwrap())
+        .collect();
+    assert_eq!(offsets, (0..20).filter(|o| *o != 5).collect::<Vec<_>>());
+    assert!(
+        skipped
+            .stderr
+            .contains("skipping records the log cannot read"),
+        "{}",
+        skipped.stderr
+    );
+    assert!(
+        skipped.stderr.contains("1 unreadable offset(s)"),
+        "{}",
+        skipped.stderr
+    );
+
+    // Appends are refused until the partition is repaired.
+    let refused = env.run(&["produce", "users", "--value-schema", &user], &input);
+    assert_ne!(refused.code, 0, "{}", refused.stderr);
+    assert!(refused.stderr.contains("is corrupt"), "{}", refused.stderr);
+
+    let verify = env.run(&["topics", "verify"], b"");
+    verify.assert_clear_error("verify finds the damage", "damage in users-0");
+    assert!(
+        verify.text().contains("users-0: 19 intact batch(es)"),
+        "{}",
+        verify.text()
+    );
+    assert!(
+        verify.text().contains("offset 5 damaged"),
+        "{}",
+        verify.text()
+    );
+    let verify = env.run(&["topics", "verify", "users", "--output", "json"], b"");
+    let report: Value = serde_json::from_slice(&verify.stdout).unwrap();
+    assert_eq!(report["corrupt"], true);
+    assert_eq!(report["partitions"][0]["damage"][0]["first_offset"], 5);
+
+    let repair = env.run(&["topics", "repair", "users", "--partition", "0"], b"");
+    repair.assert_ok("repair");
+    assert!(
+        repair.text().contains("removed 1 damaged stretch(es)"),
+        "{}",
+        repair.text()
+    );
+    assert!(
+        repair.text().contains("every intact batch was kept"),
+        "{}",
+        repair.text()
+    );
+    env.run(&["topics", "verify", "users"], b"")
+        .assert_ok("verify after the repair");
+    env.run(&["produce", "users", "--value-schema", &user], &input)
+        .assert_ok("produce after the repair");
+    let all = consume(&env, &["--from-beginning"]);
+    all.assert_ok("consume after the repair");
+    let offsets: Vec<i64> = all
+        .json_lines()
+        .iter()
+        .map(|r| r["offset"].as_i64().unwrap())
+        .collect();
+    let mut want: Vec<i64> = (0..20).filter(|o| *o != 5).collect();
+    want.push(20);
+    assert_eq!(offsets, want, "kept offsets, and no offset given twice");
+}
+
+#[tokio::test]
+async fn decode_refuses_hostile_frames_without_allocating_or_printing_null() {
+    let env = Env::start().await;
+    let schema = r#"{"type":"record","name":"H","fields":[
+        {"name":"xs","type":{"type":"array","items":"int"}},{"name":"s","type":"string"}]}"#;
+    std::fs::write(env.dir.path().join("h.avsc"), schema).unwrap();
+    let out = env.run(
+        &[
+            "encode",
+            "--subject",
+            "h-value",
+            "--schema",
+            &env.path("h.avsc"),
+            "--auto-register",
+            "--encoding",
+            "hex",
+        ],
+        b"{\"xs\": [1], \"s\": \"a\"}\n",
+    );
+    out.assert_ok("register and encode");
+    let good = out.text().trim().to_string();
+    let prefix = &good[..10];
+    // 1,000,000,000 as a varint: zig-zag 500,000,000.
+    let claim = "8094ebdc03";
+    for (what, datum, needle) in [
+        (
+            "a 10-byte frame claiming 500M ints",
+            format!("{claim}02040608"),
+            "claims 500000000 item(s)",
+        ),
+        (
+            "a string claiming 5 bytes, none there",
+            "000a".to_string(),
+            "a string claims 5 byte(s)",
+        ),
+        (
+            "a string claiming 500M bytes",
+            format!("00{claim}"),
+            "a string claims 500000000 byte(s)",
+        ),
+        (
+            "bytes after the datum",
+            format!("{}ff", &good[10..]),
+            "1 byte(s) are left after the datum",
+        ),
+    ] {
+        let input = format!("{prefix}{datum}\n");
+        let out = env.run(&["decode", "--encoding", "hex"], input.as_bytes());
+        out.assert_clear_error(what, needle);
+        out.assert_clear_error(what, "record 1 (line 1)");
+        assert!(out.stdout.is_empty(), "{what}: {}", out.text());
+    }
+    env.run(
+        &["decode", "--encoding", "hex"],
+        format!("{good}\n").as_bytes(),
+    )
+    .assert_ok("the intact frame");
+}
+
+/// `strata consume ARGS` started in the background, stdout piped.
+fn spawn_consume(env: &Env, args: &[&str]) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_strata"))
+        .arg("consume")
+        .args(args)
+        .env("STRATA_REGISTRY_URL", &env.base)
+        .env("STRATA_LOG_DIR", env.log_dir())
+        .env_remove("STRATA_BOOTSTRAP_SERVERS")
+        .env("STRATA_LOG", "warn")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("strata runs")
+}
+
+/// (partition, offset) of every record line in `stdout`.
+fn positions(stdout: &[u8]) -> Vec<(i64, i64)> {
+    String::from_utf8_lossy(stdout)
+        .lines()
+        .map(|l| {
+            let v: Value = serde_json::from_str(l).unwrap();
+            (
+                v["partition"].as_i64().unwrap(),
+                v["offset"].as_i64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// 4,000 records over 4 partitions of `users`.
+fn produce_4000(env: &Env) {
+    let values: Vec<Value> = (0..4000)
+        .map(|i| json!({"value": {"id": i, "name": format!("n{i}")}, "partition": i % 4}))
+        .collect();
+    env.run(
+        &[
+            "produce",
+            "users",
+            "--value-schema",
+            &env.path("user.avsc"),
+            "--auto-register",
+            "--with-keys",
+            "--partitions",
+            "4",
+        ],
+        &lines(&values),
+    )
+    .assert_ok("produce 4000");
+}
+
+#[tokio::test]
+async fn two_group_members_in_parallel_print_each_record_about_once_and_leave_nothing() {
+    let env = Env::start().await;
+    produce_4000(&env);
+    let args = [
+        "users",
+        "--group",
+        "g",
+        "--from-beginning",
+        "--idle-timeout",
+        "3s",
+    ];
+    let one = spawn_consume(&env, &args);
+    let two = spawn_consume(&env, &args);
+    // Both outputs drained at once: a member blocked on a full pipe would go idle.
+    let one = std::thread::spawn(move || one.wait_with_output().unwrap());
+    let two = std::thread::spawn(move || two.wait_with_output().unwrap());
+    let (one, two) = (one.join().unwrap(), two.join().unwrap());
+    assert!(
+        one.status.success(),
+        "{}",
+        String::from_utf8_lossy(&one.stderr)
+    );
+    assert!(
+        two.status.success(),
+        "{}",
+        String::from_utf8_lossy(&two.stderr)
+    );
+    let all: Vec<(i64, i64)> = positions(&one.stdout)
+        .into_iter()
+        .chain(positions(&two.stdout))
+        .collect();
+    let distinct: std::collections::BTreeSet<_> = all.iter().copied().collect();
+    assert_eq!(distinct.len(), 4000, "every record was printed");
+    let duplicates = all.len() - distinct.len();
+    assert!(duplicates < 200, "{duplicates} duplicates of {}", all.len());
+    let third = consume(&env, &["--group", "g", "--from-beginning"]);
+    third.assert_ok("a third run");
+    assert!(third.stdout.is_empty(), "{}", third.text());
+}
+
+#[tokio::test]
+async fn a_group_member_killed_after_a_periodic_commit_leaves_nothing_to_redeliver() {
+    use std::io::BufRead;
+    let env = Env::start().await;
+    produce_4000(&env);
+    let mut member = spawn_consume(&env, &["users", "--group", "g", "--from-beginning"]);
+    let stdout = member.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut n = 0;
+        for line in std::io::BufReader::new(stdout).lines() {
+            line.unwrap();
+            n += 1;
+            if n == 4000 {
+                break;
+            }
+        }
+        n
+    });
+    assert_eq!(reader.join().unwrap(), 4000);
+    // Past one commit interval (5 s), then SIGKILL: no exit commit runs.
+    std::thread::sleep(Duration::from_secs(6));
+    member.kill().unwrap();
+    member.wait().unwrap();
+    let again = consume(&env, &["--group", "g", "--from-beginning"]);
+    again.assert_ok("after the kill");
+    assert!(
+        again.json_lines().is_empty(),
+        "{} records delivered again",
+        again.json_lines().len()
+    );
+}
