@@ -35,7 +35,13 @@ macro_rules! on_both_engines {
 }
 
 use formats::*;
+use hostile::*;
+use replicas::*;
 use scenarios::*;
+
+// Declared after the macro, which they use for their own scenarios.
+mod hostile;
+mod replicas;
 
 on_both_engines!(
     protobuf_schemas_register_with_references_and_check_compatibility,

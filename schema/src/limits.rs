@@ -1,0 +1,213 @@
+//! Format-independent limits checked on a schema's text before any recursive parser sees it.
+//!
+//! The parsers behind strata-schema recurse (protox over nested messages, serde_json and the
+//! Avro and JSON Schema models over nested values), so a schema nested a few thousand levels
+//! deep could exhaust a thread's stack, which aborts the process rather than failing one
+//! request. [`check_nesting`] measures the nesting with a flat scan (no recursion, no
+//! allocation, linear in the text) and refuses anything deeper than the limit, so a
+//! recursive parser only ever sees a bounded depth.
+//!
+//! The scan counts brackets outside string literals (and, for Protobuf, outside comments). It
+//! does not validate anything else: an unbalanced text passes and is then refused by the parser
+//! with a precise message.
+
+use crate::{Dependency, Error, Result, SchemaType};
+
+/// The nesting depth [`crate::ParsedSchema::parse`] always enforces, whatever a caller
+/// configures: deep enough for any real schema (serde_json itself stops JSON at 128 levels),
+/// shallow enough that every parser stays far within a 2 MiB stack.
+pub const DEFAULT_MAX_NESTING_DEPTH: usize = 128;
+
+/// The deepest bracket nesting of `text` read as `schema_type`, counted without recursion.
+///
+/// JSON (Avro and JSON Schema): `{` and `[` outside strings. Protobuf: `{`, `[`, `(` and `<`
+/// outside string literals and comments (messages, enums, option aggregates and map types
+/// all nest with these).
+pub fn nesting_depth(schema_type: SchemaType, text: &str) -> usize {
+    match schema_type {
+        SchemaType::Avro | SchemaType::Json => json_depth(text.as_bytes()),
+        SchemaType::Protobuf => proto_depth(text.as_bytes()),
+    }
+}
+
+/// Refuse `text` (and every dependency's text, at any depth of references) when it nests
+/// deeper than `max_depth`. The error names the limit.
+pub fn check_nesting(
+    schema_type: SchemaType,
+    text: &str,
+    dependencies: &[Dependency],
+    max_depth: usize,
+) -> Result<()> {
+    let depth = nesting_depth(schema_type, text);
+    if depth > max_depth {
+        return Err(Error::invalid(
+            schema_type,
+            format!(
+                "Schema nesting depth exceeds the limit: deeper than {max_depth} levels \
+                 (max_nesting_depth); flatten the schema or raise the limit"
+            ),
+        ));
+    }
+    // References nest at most a few levels; an explicit stack keeps even that flat.
+    let mut pending: Vec<&Dependency> = dependencies.iter().collect();
+    while let Some(dep) = pending.pop() {
+        if nesting_depth(dep.schema_type, &dep.schema) > max_depth {
+            return Err(Error::invalid(
+                schema_type,
+                format!(
+                    "Referenced schema '{}' nests deeper than {max_depth} levels \
+                     (max_nesting_depth)",
+                    dep.name
+                ),
+            ));
+        }
+        pending.extend(dep.dependencies.iter());
+    }
+    Ok(())
+}
+
+fn json_depth(bytes: &[u8]) -> usize {
+    let (mut depth, mut max) = (0usize, 0usize);
+    let mut in_string = false;
+    let mut escaped = false;
+    for &b in bytes {
+        if in_string {
+            if escaped {
+                escaped = false;
+            } else if b == b'\\' {
+                escaped = true;
+            } else if b == b'"' {
+                in_string = false;
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'{' | b'[' => {
+                depth += 1;
+                max = max.max(depth);
+            }
+            b'}' | b']' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    max
+}
+
+fn proto_depth(bytes: &[u8]) -> usize {
+    let (mut depth, mut max) = (0usize, 0usize);
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            quote @ (b'"' | b'\'') => {
+                i += 1;
+                while i < bytes.len() && bytes[i] != quote && bytes[i] != b'\n' {
+                    if bytes[i] == b'\\' {
+                        i += 1;
+                    }
+                    i += 1;
+                }
+            }
+            b'/' if bytes.get(i + 1) == Some(&b'/') => {
+                while i < bytes.len() && bytes[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            b'/' if bytes.get(i + 1) == Some(&b'*') => {
+                i += 2;
+                while i < bytes.len() && !(bytes[i] == b'*' && bytes.get(i + 1) == Some(&b'/')) {
+                    i += 1;
+                }
+                i += 1;
+            }
+            b'{' | b'[' | b'(' | b'<' => {
+                depth += 1;
+                max = max.max(depth);
+            }
+            b'}' | b']' | b')' | b'>' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        i += 1;
+    }
+    max
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn nested_proto(levels: usize) -> String {
+        let mut s = String::from("syntax = \"proto3\";\n");
+        for i in 0..levels {
+            s.push_str(&format!("message M{i} {{\n"));
+        }
+        s.push_str(&"}\n".repeat(levels));
+        s
+    }
+
+    #[test]
+    fn json_depth_counts_objects_and_arrays_outside_strings() {
+        assert_eq!(nesting_depth(SchemaType::Avro, r#""string""#), 0);
+        assert_eq!(nesting_depth(SchemaType::Json, r#"{"a":[{"b":1}]}"#), 3);
+        assert_eq!(
+            nesting_depth(SchemaType::Json, r#"{"doc":"{{{[[[ \" {{{"}"#),
+            1,
+            "brackets inside strings, escaped quotes included, are not nesting"
+        );
+    }
+
+    #[test]
+    fn proto_depth_skips_strings_and_comments() {
+        assert_eq!(nesting_depth(SchemaType::Protobuf, &nested_proto(3)), 3);
+        let text = "// {{{{\n/* {{{{ */ message A { string s = 1 [default = \"{{{{\"]; }";
+        assert_eq!(nesting_depth(SchemaType::Protobuf, text), 2);
+        assert_eq!(
+            nesting_depth(
+                SchemaType::Protobuf,
+                "message A { map<string, int32> m = 1; }"
+            ),
+            2
+        );
+    }
+
+    #[test]
+    fn unbalanced_text_is_measured_without_panicking() {
+        assert_eq!(nesting_depth(SchemaType::Json, "]]]}}}{"), 1);
+        assert_eq!(
+            nesting_depth(SchemaType::Protobuf, "}}} /* unterminated"),
+            0
+        );
+        assert_eq!(nesting_depth(SchemaType::Protobuf, "\"unterminated \\"), 0);
+    }
+
+    #[test]
+    fn check_nesting_names_the_limit_and_checks_dependencies() {
+        let deep = nested_proto(10);
+        let err = check_nesting(SchemaType::Protobuf, &deep, &[], 5).unwrap_err();
+        assert!(err.to_string().contains("max_nesting_depth"), "{err}");
+        assert!(check_nesting(SchemaType::Protobuf, &deep, &[], 10).is_ok());
+        let dep = Dependency {
+            name: "deep.proto".into(),
+            subject: "deep".into(),
+            version: 1,
+            schema_type: SchemaType::Protobuf,
+            schema: deep,
+            dependencies: Vec::new(),
+        };
+        let err = check_nesting(SchemaType::Protobuf, "message A {}", &[dep], 5).unwrap_err();
+        assert!(err.to_string().contains("deep.proto"), "{err}");
+    }
+
+    #[test]
+    fn a_schema_nested_thousands_deep_is_refused_by_parse_before_protox_sees_it() {
+        // 800 levels overflowed a 2 MiB stack inside protox; the pre-check refuses it first.
+        let err = crate::ParsedSchema::parse(
+            SchemaType::Protobuf,
+            &nested_proto(5000),
+            &[],
+            crate::ParseOptions::default(),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("max_nesting_depth"), "{err}");
+    }
+}
