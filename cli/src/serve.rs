@@ -73,6 +73,10 @@ pub struct ServeArgs {
     /// Schemas a request's references may expand to, counting a schema each time it is reached.
     #[arg(long, env = "STRATA_MAX_REFERENCES", default_value_t = 10_000)]
     max_references: usize,
+    /// Pairs of subschemas one JSON Schema compatibility check may compare (nested
+    /// allOf/anyOf/oneOf multiply them); 42201 beyond.
+    #[arg(long, env = "STRATA_MAX_COMPARED_PAIRS", default_value_t = strata_schema::limits::DEFAULT_MAX_COMPARED_PAIRS)]
+    max_compared_pairs: usize,
 }
 
 fn parse_duration(s: &str) -> Result<Duration, String> {
@@ -119,6 +123,7 @@ pub fn run(args: ServeArgs) -> ExitCode {
                 max_concurrent_requests: args.max_concurrent_requests,
                 max_reference_depth: args.max_reference_depth,
                 max_references: args.max_references,
+                max_compared_pairs: args.max_compared_pairs,
             },
         },
     };

@@ -35,6 +35,9 @@ pub struct Limits {
     /// `max_references`: schemas a request's references expand to, counting a schema each
     /// time it is reached (42201 beyond). Each one is fetched from the database once.
     pub max_references: usize,
+    /// `max_compared_pairs`: pairs of subschemas one JSON Schema compatibility check may
+    /// compare (nested `allOf`/`anyOf`/`oneOf` multiply them); 42201 beyond.
+    pub max_compared_pairs: usize,
 }
 
 impl Default for Limits {
@@ -48,6 +51,7 @@ impl Default for Limits {
             max_concurrent_requests: 1024,
             max_reference_depth: 32,
             max_references: 10_000,
+            max_compared_pairs: strata_schema::limits::DEFAULT_MAX_COMPARED_PAIRS,
         }
     }
 }

@@ -788,13 +788,26 @@ impl Registry {
             parsed.push((v.version, self.parsed(v.schema_id).await?));
         }
         let new = new.clone();
-        self.pool
+        let max_pairs = self.settings.limits.max_compared_pairs;
+        let result = self
+            .pool
             .run("check compatibility", move || {
                 let previous: Vec<(i32, &ParsedSchema)> =
                     parsed.iter().map(|(v, p)| (*v, p.as_ref())).collect();
-                check_compatibility(level, policy, &new, &previous)
+                strata_schema::limits::with_max_compared_pairs(max_pairs, || {
+                    check_compatibility(level, policy, &new, &previous)
+                })
             })
-            .await
+            .await?;
+        // A check that hit a complexity limit found nothing: refuse the request (42201).
+        if let Some(limit) = result
+            .messages
+            .iter()
+            .find(|m| m.contains("(max_compared_pairs)"))
+        {
+            return Err(Error::InvalidSchema(limit.clone()));
+        }
+        Ok(result)
     }
 
     /// Test a schema against a subject (`POST /compatibility/subjects/{s}/versions[/{v}]`).

@@ -11,12 +11,43 @@
 //! does not validate anything else: an unbalanced text passes and is then refused by the parser
 //! with a precise message.
 
+use std::cell::Cell;
+
 use crate::{Dependency, Error, Result, SchemaType};
 
 /// The nesting depth [`crate::ParsedSchema::parse`] always enforces, whatever a caller
 /// configures: deep enough for any real schema (serde_json itself stops JSON at 128 levels),
 /// shallow enough that every parser stays far within a 2 MiB stack.
 pub const DEFAULT_MAX_NESTING_DEPTH: usize = 128;
+
+/// The default of [`max_compared_pairs`].
+pub const DEFAULT_MAX_COMPARED_PAIRS: usize = 250_000;
+
+thread_local! {
+    static MAX_COMPARED_PAIRS: Cell<usize> = const { Cell::new(DEFAULT_MAX_COMPARED_PAIRS) };
+}
+
+/// `max_compared_pairs`: how many pairs of subschemas one JSON Schema compatibility check may
+/// compare (`anyOf` against `anyOf` compares every branch with every branch, at every level, so
+/// nested combined schemas multiply). Past it the check stops and reports
+/// [`LIMIT_EXCEEDED`] instead of working for minutes. [`DEFAULT_MAX_COMPARED_PAIRS`] unless
+/// the calling thread is inside [`with_max_compared_pairs`].
+pub fn max_compared_pairs() -> usize {
+    MAX_COMPARED_PAIRS.with(Cell::get)
+}
+
+/// Run `f` with [`max_compared_pairs`] set to `pairs` on this thread.
+pub fn with_max_compared_pairs<T>(pairs: usize, f: impl FnOnce() -> T) -> T {
+    let previous = MAX_COMPARED_PAIRS.with(|c| c.replace(pairs.max(1)));
+    let out = f();
+    MAX_COMPARED_PAIRS.with(|c| c.set(previous));
+    out
+}
+
+/// The `kind` of the [`crate::Incompatibility`] a check reports when it hit a complexity
+/// limit rather than finding the schemas incompatible; callers should refuse the request
+/// (the registry answers 42201) rather than report an incompatibility.
+pub const LIMIT_EXCEEDED: &str = "COMPLEXITY_LIMIT_EXCEEDED";
 
 /// The deepest bracket nesting of `text` read as `schema_type`, counted without recursion.
 ///
@@ -196,6 +227,62 @@ mod tests {
         };
         let err = check_nesting(SchemaType::Protobuf, "message A {}", &[dep], 5).unwrap_err();
         assert!(err.to_string().contains("deep.proto"), "{err}");
+    }
+
+    fn nested_any_of(depth: usize, tag: &mut usize) -> serde_json::Value {
+        if depth == 0 {
+            *tag += 1;
+            return serde_json::json!({"type": "object", "properties": {format!("p{tag}"): {"type": "string"}}});
+        }
+        let branches: Vec<_> = (0..3).map(|_| nested_any_of(depth - 1, tag)).collect();
+        serde_json::json!({ "anyOf": branches })
+    }
+
+    fn json(value: &serde_json::Value) -> crate::ParsedSchema {
+        crate::ParsedSchema::parse(
+            SchemaType::Json,
+            &value.to_string(),
+            &[],
+            crate::ParseOptions::default(),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn a_json_comparison_past_max_compared_pairs_stops_and_says_so() {
+        let (mut ta, mut tb) = (0, 1000);
+        let a = json(&nested_any_of(5, &mut ta));
+        let b = json(&nested_any_of(5, &mut tb));
+        let policy = crate::CompatibilityPolicy::default();
+        let start = std::time::Instant::now();
+        let found = with_max_compared_pairs(1_000, || b.backward_differences(&a, policy));
+        assert!(start.elapsed() < std::time::Duration::from_secs(2));
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].kind, LIMIT_EXCEEDED);
+        assert!(found[0].message.contains("max_compared_pairs"));
+        // The default admits it, and the limit is restored after the call.
+        assert_eq!(max_compared_pairs(), DEFAULT_MAX_COMPARED_PAIRS);
+        let found = b.backward_differences(&a, policy);
+        assert!(found.iter().all(|d| d.kind != LIMIT_EXCEEDED), "{found:?}");
+    }
+
+    #[test]
+    fn repeated_subschemas_are_compared_once_per_distinct_pair() {
+        // 3^6 branches, all the same object: without the memo every pair of paths is
+        // compared; with it, each distinct pair of texts once.
+        let leaf = serde_json::json!({"type": "object", "properties": {"a": {"type": "string"}}});
+        let mut value = leaf.clone();
+        for level in 0..6 {
+            // Branches differ by a title so they are not collapsed as duplicates.
+            let branches: Vec<_> = (0..3)
+                .map(|i| serde_json::json!({"title": format!("l{level}b{i}"), "anyOf": [value.clone(), leaf.clone()]}))
+                .collect();
+            value = serde_json::json!({ "anyOf": branches });
+        }
+        let a = json(&value);
+        let found =
+            with_max_compared_pairs(20_000, || a.backward_differences(&a, Default::default()));
+        assert!(found.is_empty(), "{found:?}");
     }
 
     #[test]

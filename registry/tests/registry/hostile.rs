@@ -424,7 +424,81 @@ pub async fn references_that_double_per_level_are_refused_at_the_limit_in_bounde
     narrow.stop().await;
 }
 
+fn nested_any_of(depth: usize, tag: &mut usize) -> Value {
+    if depth == 0 {
+        *tag += 1;
+        return json!({"type": "object", "properties": {format!("p{tag}"): {"type": "string"}}});
+    }
+    let branches: Vec<Value> = (0..3).map(|_| nested_any_of(depth - 1, tag)).collect();
+    json!({ "anyOf": branches })
+}
+
+pub async fn nested_combined_json_schemas_hit_max_compared_pairs_in_bounded_time(s: &TestServer) {
+    // The probe compared two depth-8 nested anyOf schemas for 52 s; here depth 6 with
+    // a lowered limit keeps the test quick, the mechanism is the same.
+    let bounded = with_settings(s, |st| st.limits.max_compared_pairs = 20_000).await;
+    let (mut ta, mut tb) = (0, 10_000);
+    let v1 = nested_any_of(6, &mut ta).to_string();
+    let v2 = nested_any_of(6, &mut tb).to_string();
+    let body = |schema: &str| json!({"schemaType": "JSON", "schema": schema});
+    assert_eq!(
+        bounded
+            .post("/subjects/combined/versions", body(&v1))
+            .await
+            .0,
+        200
+    );
+    let heavy = {
+        let (client, base, v2) = (bounded.client.clone(), bounded.base.clone(), v2.clone());
+        tokio::spawn(async move {
+            let start = Instant::now();
+            let resp = client
+                .post(format!("{base}/subjects/combined/versions"))
+                .header("Content-Type", "application/vnd.schemaregistry.v1+json")
+                .body(json!({"schemaType": "JSON", "schema": v2}).to_string())
+                .send()
+                .await
+                .unwrap();
+            let status = resp.status().as_u16();
+            (status, resp.json::<Value>().await.unwrap(), start.elapsed())
+        })
+    };
+    assert_alive(&bounded, "during a combined comparison").await;
+    let (status, body_v2, took) = heavy.await.unwrap();
+    assert_eq!(
+        (status, body_v2["error_code"].clone()),
+        (422, json!(42201)),
+        "{body_v2}"
+    );
+    assert!(
+        body_v2["message"]
+            .as_str()
+            .unwrap()
+            .contains("max_compared_pairs"),
+        "{body_v2}"
+    );
+    assert!(took < Duration::from_secs(10), "took {took:?}");
+    let (status, body_c) = bounded
+        .post(
+            "/compatibility/subjects/combined/versions/latest",
+            body(&v2),
+        )
+        .await;
+    assert_eq!(
+        (status, body_c["error_code"].clone()),
+        (422, json!(42201)),
+        "{body_c}"
+    );
+    // Nothing was registered.
+    assert_eq!(
+        bounded.get("/subjects/combined/versions").await.1,
+        json!([1])
+    );
+    bounded.stop().await;
+}
+
 on_both_engines!(
+    nested_combined_json_schemas_hit_max_compared_pairs_in_bounded_time,
     references_that_double_per_level_are_refused_at_the_limit_in_bounded_time,
     protobuf_nested_800_deep_is_refused_on_every_endpoint_and_the_server_survives,
     deeply_nested_avro_json_schema_and_json_bodies_are_refused_and_the_server_survives,
