@@ -77,6 +77,10 @@ pub struct ServeArgs {
     /// allOf/anyOf/oneOf multiply them); 42201 beyond.
     #[arg(long, env = "STRATA_MAX_COMPARED_PAIRS", default_value_t = strata_schema::limits::DEFAULT_MAX_COMPARED_PAIRS)]
     max_compared_pairs: usize,
+    /// Bytes the in-memory caches may hold together (estimated); least recently used entries
+    /// are evicted past it.
+    #[arg(long, env = "STRATA_CACHE_MAX_BYTES", default_value_t = 256 * 1024 * 1024)]
+    cache_max_bytes: usize,
 }
 
 fn parse_duration(s: &str) -> Result<Duration, String> {
@@ -124,6 +128,7 @@ pub fn run(args: ServeArgs) -> ExitCode {
                 max_reference_depth: args.max_reference_depth,
                 max_references: args.max_references,
                 max_compared_pairs: args.max_compared_pairs,
+                cache_max_bytes: args.cache_max_bytes,
             },
         },
     };

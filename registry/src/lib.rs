@@ -23,6 +23,7 @@ mod entities;
 mod error;
 mod http;
 pub mod limits;
+mod lru;
 mod middleware;
 mod registry;
 mod routes;

@@ -38,6 +38,9 @@ pub struct Limits {
     /// `max_compared_pairs`: pairs of subschemas one JSON Schema compatibility check may
     /// compare (nested `allOf`/`anyOf`/`oneOf` multiply them); 42201 beyond.
     pub max_compared_pairs: usize,
+    /// `cache_max_bytes`: what the in-memory caches hold at most together (estimated); least
+    /// recently used entries are evicted past it.
+    pub cache_max_bytes: usize,
 }
 
 impl Default for Limits {
@@ -52,6 +55,7 @@ impl Default for Limits {
             max_reference_depth: 32,
             max_references: 10_000,
             max_compared_pairs: strata_schema::limits::DEFAULT_MAX_COMPARED_PAIRS,
+            cache_max_bytes: 256 * 1024 * 1024,
         }
     }
 }

@@ -135,7 +135,7 @@ impl Guard {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.trim().parse::<u64>().ok());
         if declared.is_some_and(|n| n > self.body_limit as u64) {
-            return Error::PayloadTooLarge(self.body_limit).into_response();
+            return closing(Error::PayloadTooLarge(self.body_limit));
         }
         let bytes: Bytes = match tokio::time::timeout(
             self.body_timeout,
@@ -143,9 +143,9 @@ impl Guard {
         )
         .await
         {
-            Err(_) => return Error::BodyTimeout(human(self.body_timeout)).into_response(),
+            Err(_) => return closing(Error::BodyTimeout(human(self.body_timeout))),
             Ok(Err(e)) if is_length_limit(&e) => {
-                return Error::PayloadTooLarge(self.body_limit).into_response()
+                return closing(Error::PayloadTooLarge(self.body_limit))
             }
             Ok(Err(e)) => {
                 return Error::BadRequest(format!("Could not read the request body: {e}"))
@@ -156,6 +156,17 @@ impl Guard {
         next.run(Request::from_parts(parts, Body::from(bytes)))
             .await
     }
+}
+
+/// The response to a request whose body was not read to its end: the connection cannot carry
+/// another request, so say it will close (clients then do not reuse it).
+fn closing(error: Error) -> Response {
+    let mut response = error.into_response();
+    response.headers_mut().insert(
+        axum::http::header::CONNECTION,
+        axum::http::HeaderValue::from_static("close"),
+    );
+    response
 }
 
 fn is_length_limit(e: &axum::Error) -> bool {

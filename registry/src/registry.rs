@@ -155,7 +155,7 @@ impl Registry {
         let pool = WorkPool::new(settings.limits.pool).expect("starting the schema work pool");
         Registry {
             storage,
-            caches: Caches::default(),
+            caches: Caches::new(settings.limits.cache_max_bytes),
             settings,
             pool,
         }
@@ -169,6 +169,11 @@ impl Registry {
     /// The caches (for invalidations from other instances, `crate::coherence`).
     pub(crate) fn caches(&self) -> &Caches {
         &self.caches
+    }
+
+    /// What the caches hold now: (entries, estimated bytes). Never above `cache_max_bytes`.
+    pub fn cache_usage(&self) -> (usize, usize) {
+        self.caches.usage()
     }
 
     // ---------------------------------------------------------------- schemas by id
@@ -203,13 +208,7 @@ impl Registry {
             record,
             id_body: Bytes::from(id_body),
         });
-        Ok(self
-            .caches
-            .schemas
-            .entry(id)
-            .or_insert(cached)
-            .value()
-            .clone())
+        Ok(self.caches.schemas.get_or_insert(id, cached))
     }
 
     /// The schema with this GUID.
@@ -377,7 +376,7 @@ impl Registry {
     ) -> Result<Bytes> {
         if let VersionId::Number(n) = version {
             if let Some(hit) = self.caches.versions.get(&(subject.to_string(), n)) {
-                return Ok(hit.clone());
+                return Ok(hit);
             }
         }
         let generation = self.caches.generation();
@@ -700,7 +699,7 @@ impl Registry {
             {
                 Ok(id) => {
                     let Candidate { parsed, new } = candidate;
-                    self.caches.parsed.entry(id).or_insert(parsed);
+                    self.caches.parsed.get_or_insert(id, parsed);
                     // The stored row is exactly what was inserted: cache it without reading back.
                     let schema = match self.caches.schemas.get(&id) {
                         Some(hit) => hit.clone(),

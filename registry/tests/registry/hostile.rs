@@ -497,7 +497,72 @@ pub async fn nested_combined_json_schemas_hit_max_compared_pairs_in_bounded_time
     bounded.stop().await;
 }
 
+pub async fn caches_stay_within_cache_max_bytes_and_evicted_entries_are_read_again(s: &TestServer) {
+    let budget = 8 * 1024 * 1024;
+    let mut settings = Settings::default();
+    settings.limits.cache_max_bytes = budget;
+    let app = strata_registry::Application::build(strata_registry::ServerConfig {
+        listen: "127.0.0.1:0".into(),
+        database_url: s.database_url.clone(),
+        settings,
+    })
+    .await
+    .unwrap();
+    let registry = app.registry();
+    let base = format!("http://{}", app.local_addr());
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(app.run_until(async {
+        let _ = rx.await;
+    }));
+    let client = reqwest::Client::new();
+    let mut ids = Vec::new();
+    for n in 0..30 {
+        // About 50 KB of Protobuf each: parsed forms alone would take about 12 MB.
+        let fields: String = (1..=2_000)
+            .map(|i| format!("  string field_{n}_{i} = {i};\n"))
+            .collect();
+        let schema = format!("syntax = \"proto3\";\nmessage Wide{n} {{\n{fields}}}\n");
+        let resp = client
+            .post(format!("{base}/subjects/wide-{n}/versions"))
+            .header("Content-Type", "application/vnd.schemaregistry.v1+json")
+            .body(json!({"schemaType": "PROTOBUF", "schema": schema}).to_string())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status().as_u16(), 200);
+        ids.push(resp.json::<Value>().await.unwrap()["id"].as_i64().unwrap());
+        let (_, bytes) = registry.cache_usage();
+        assert!(bytes <= budget, "{bytes} bytes cached after {n} schemas");
+    }
+    // Everything still reads, from the cache or again from the database.
+    for (n, id) in ids.iter().enumerate() {
+        let by_id = client
+            .get(format!("{base}/schemas/ids/{id}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(by_id.status().as_u16(), 200);
+        let text = by_id.json::<Value>().await.unwrap()["schema"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert!(text.contains(&format!("Wide{n}")));
+        let version = client
+            .get(format!("{base}/subjects/wide-{n}/versions/1"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(version.status().as_u16(), 200);
+    }
+    let (entries, bytes) = registry.cache_usage();
+    assert!(bytes <= budget, "{bytes} bytes cached");
+    assert!(entries < 90, "nothing was evicted: {entries} entries");
+    let _ = tx.send(());
+    task.await.unwrap().unwrap();
+}
+
 on_both_engines!(
+    caches_stay_within_cache_max_bytes_and_evicted_entries_are_read_again,
     nested_combined_json_schemas_hit_max_compared_pairs_in_bounded_time,
     references_that_double_per_level_are_refused_at_the_limit_in_bounded_time,
     protobuf_nested_800_deep_is_refused_on_every_endpoint_and_the_server_survives,
