@@ -35,11 +35,13 @@ macro_rules! on_both_engines {
 }
 
 use formats::*;
+use fuzz::*;
 use hostile::*;
 use replicas::*;
 use scenarios::*;
 
 // Declared after the macro, which they use for their own scenarios.
+mod fuzz;
 mod hostile;
 mod replicas;
 
