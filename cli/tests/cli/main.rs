@@ -7,5 +7,6 @@ mod completions;
 mod export_import;
 mod harness;
 mod registry_cmds;
+mod replicas;
 mod serde_cmds;
 mod serve;
