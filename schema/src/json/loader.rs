@@ -250,12 +250,8 @@ impl Loader<'_> {
                     display_pointer(ptr)
                 ))
             })?;
-            let mut distinct: Vec<Value> = Vec::with_capacity(values.len());
-            for v in values {
-                if !distinct.contains(v) {
-                    distinct.push(v.clone());
-                }
-            }
+            let mut seen = super::model::ValueSet::default();
+            let distinct: Vec<Value> = values.iter().filter(|v| seen.insert(v)).cloned().collect();
             parts.push(Kind::Enum(distinct));
         }
         let mut combined = Vec::new();
@@ -438,8 +434,9 @@ impl Loader<'_> {
         }
         if let Some(Value::Array(required)) = map.get("required") {
             for name in required.iter().filter_map(Value::as_str) {
-                if !object.required.iter().any(|r| r == name) {
-                    object.required.push(name.to_string());
+                // A set: linear in the number of names, duplicates collapse.
+                if !object.required.contains(name) {
+                    object.required.insert(name.to_string());
                 }
             }
         }
@@ -673,13 +670,14 @@ fn as_count(value: &Value) -> Option<u64> {
 }
 
 fn strings(values: &[Value]) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    for s in values.iter().filter_map(Value::as_str) {
-        if !out.iter().any(|o| o == s) {
-            out.push(s.to_string());
-        }
-    }
-    out
+    // Distinct, in order, with a set: linear in the number of values.
+    let mut seen: std::collections::HashSet<&str> = std::collections::HashSet::new();
+    values
+        .iter()
+        .filter_map(Value::as_str)
+        .filter(|s| seen.insert(s))
+        .map(str::to_string)
+        .collect()
 }
 
 fn object_keywords(draft: Draft) -> Vec<&'static str> {
