@@ -213,8 +213,17 @@ impl Registry {
 
     /// The schema with this GUID.
     pub async fn schema_by_guid(&self, guid: &str) -> Result<Option<Arc<CachedSchema>>> {
+        let generation = self.caches.generation();
         match self.storage.schema_by_guid(guid).await? {
-            Some(record) => Ok(Some(self.cache_schema(record)?)),
+            Some(record) => {
+                let id = record.id;
+                let cached = self.cache_schema(record)?;
+                if self.caches.generation() != generation {
+                    // A delete was applied while we read: what we read may be gone.
+                    self.caches.schemas.remove(&id);
+                }
+                Ok(Some(cached))
+            }
             None => Ok(None),
         }
     }

@@ -8,6 +8,9 @@ use serde_json::{Number, Value};
 /// Index of a node in [`Model::nodes`].
 pub(crate) type NodeId = usize;
 
+/// Identity of a JSON text within one model (see `loader::Contents`).
+pub(crate) type ContentId = u32;
+
 /// A loaded schema: its nodes and the root.
 #[derive(Debug, Default)]
 pub(crate) struct Model {
@@ -40,9 +43,9 @@ impl Model {
 pub(crate) struct Node {
     pub(crate) kind: Kind,
     pub(crate) meta: Meta,
-    /// The schema's JSON text: equal keys mean equal schemas (Confluent collapses duplicate
-    /// subschemas of a combined schema by comparing their JSON).
-    pub(crate) key: String,
+    /// The schema's JSON text, as an id: equal keys mean equal texts, so equal schemas
+    /// (Confluent collapses duplicate subschemas of a combined schema by comparing their JSON).
+    pub(crate) key: ContentId,
 }
 
 /// The annotations every schema may carry.

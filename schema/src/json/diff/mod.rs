@@ -24,7 +24,7 @@ use std::collections::{HashMap, HashSet};
 
 pub use types::DifferenceType;
 
-use super::model::{Kind, Model, NodeId};
+use super::model::{ContentId, Kind, Model, NodeId};
 use crate::CompatibilityPolicy;
 
 /// One difference between an original and an updated JSON schema.
@@ -82,24 +82,6 @@ pub(crate) struct TooComplex {
     pub(crate) max_pairs: usize,
 }
 
-/// Ids of the nodes' JSON texts: equal ids, equal texts (shared by both models).
-fn content_ids(a: &Model, b: &Model) -> (Vec<u32>, Vec<u32>) {
-    let mut ids: HashMap<&str, u32> = HashMap::new();
-    let mut keys = [Vec::new(), Vec::new()];
-    for (model, out) in [a, b].into_iter().zip(keys.iter_mut()) {
-        *out = model
-            .nodes
-            .iter()
-            .map(|n| {
-                let next = ids.len() as u32;
-                *ids.entry(n.key.as_str()).or_insert(next)
-            })
-            .collect();
-    }
-    let [ka, kb] = keys;
-    (ka, kb)
-}
-
 /// [`compare_models`] comparing at most `max_pairs` node pairs.
 pub(crate) fn compare_models_bounded(
     a: &Model,
@@ -109,7 +91,6 @@ pub(crate) fn compare_models_bounded(
 ) -> Result<Vec<Difference>, TooComplex> {
     let mut assumed: HashMap<(NodeId, NodeId), Relative> = HashMap::new();
     let budget = Cell::new(max_pairs);
-    let (keys_a, keys_b) = content_ids(a, b);
     loop {
         let mut ctx = Ctx {
             a,
@@ -122,8 +103,6 @@ pub(crate) fn compare_models_bounded(
             assumed: &assumed,
             cycle_hits: HashSet::new(),
             not_depth: 0,
-            keys_a: &keys_a,
-            keys_b: &keys_b,
             content_memo: HashMap::new(),
             budget: &budget,
         };
@@ -170,11 +149,8 @@ pub(super) struct Ctx<'m> {
     /// How many `not`s deep the comparison is: each runs in a fresh, swapped context, so a
     /// schema recursing through `not` needs this bound to terminate.
     not_depth: usize,
-    /// Content ids of model `a`'s and `b`'s nodes (see [`content_ids`]).
-    keys_a: &'m [u32],
-    keys_b: &'m [u32],
-    /// Without `$ref`: (content of `a` node, content of `b` node) → differences found.
-    content_memo: HashMap<(u32, u32), Relative>,
+    /// Without `$ref`: (text of the `a` node, text of the `b` node) → differences found.
+    content_memo: HashMap<(ContentId, ContentId), Relative>,
     /// Node pairs that may still be compared; shared by swapped contexts.
     budget: &'m Cell<usize>,
 }
@@ -261,7 +237,7 @@ impl<'m> Ctx<'m> {
                 }
                 return;
             }
-            let key = (self.keys_a[o], self.keys_b[u]);
+            let key = (self.a.node(o).key, self.b.node(u).key);
             if let Some(found) = self.content_memo.get(&key) {
                 let rebased = self.rebase(found);
                 return self.extend(rebased);

@@ -203,8 +203,6 @@ pub(super) fn compare_not(ctx: &mut Ctx<'_>, original: NodeId, update: NodeId) {
             assumed: &empty,
             cycle_hits: Default::default(),
             not_depth: ctx.not_depth + 1,
-            keys_a: ctx.keys_b,
-            keys_b: ctx.keys_a,
             content_memo: Default::default(),
             budget: ctx.budget,
         };
