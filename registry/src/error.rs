@@ -196,7 +196,13 @@ impl Error {
 
 impl From<crate::storage::StorageError> for Error {
     fn from(e: crate::storage::StorageError) -> Self {
-        Error::Store(e)
+        match e {
+            // The client's input, not the store, is at fault: 422.
+            crate::storage::StorageError::Unstorable(what) => {
+                Error::Unprocessable(format!("Cannot store {what}"))
+            }
+            e => Error::Store(e),
+        }
     }
 }
 

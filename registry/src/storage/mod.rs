@@ -56,6 +56,9 @@ pub enum StorageError {
     /// A query failed.
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
+    /// A value that cannot be stored (a NUL character: PostgreSQL text cannot hold one).
+    #[error("cannot store {0}")]
+    Unstorable(String),
     /// A stored value could not be decoded (the database was edited by hand?).
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),

@@ -433,6 +433,9 @@ impl Storage for SqlStorage {
     }
 
     async fn schema_by_guid(&self, guid: &str) -> StorageResult<Option<SchemaRecord>> {
+        if guid.contains('\0') {
+            return Ok(None); // never stored (PostgreSQL text cannot hold NUL)
+        }
         let row = sqlx::query(&format!(
             "SELECT {SCHEMA_COLUMNS} FROM schemas WHERE guid = $1 ORDER BY id LIMIT 1"
         ))
@@ -457,6 +460,9 @@ impl Storage for SqlStorage {
     }
 
     async fn versions(&self, subject: &str) -> StorageResult<Vec<VersionRecord>> {
+        if subject.contains('\0') {
+            return Ok(Vec::new()); // never stored (PostgreSQL text cannot hold NUL)
+        }
         let rows = sqlx::query(&format!(
             "SELECT {VERSION_COLUMNS} FROM subject_versions WHERE subject = $1 ORDER BY version"
         ))
@@ -487,6 +493,23 @@ impl Storage for SqlStorage {
     }
 
     async fn insert_version(&self, insert: VersionInsert<'_>) -> StorageResult<i64> {
+        // PostgreSQL text cannot hold NUL; refuse it on both engines alike.
+        let schema = insert.schema;
+        let texts = [insert.subject, schema.schema.as_str(), schema.guid.as_str()]
+            .into_iter()
+            .chain(
+                schema
+                    .references
+                    .iter()
+                    .flat_map(|r| [r.name.as_str(), r.subject.as_str()]),
+            );
+        for text in texts {
+            if text.contains('\0') {
+                return Err(StorageError::Unstorable(
+                    "a NUL character (\\u0000) in a schema, subject or reference name".into(),
+                ));
+            }
+        }
         let mut tx = self
             .pool
             .begin_with(self.dialect.begin())
