@@ -175,6 +175,17 @@ fn body() -> impl Strategy<Value = Option<Vec<u8>>> {
         ])
         .prop_map(|v| Some(v.to_string().into_bytes())),
         prop::collection::vec(any::<u8>(), 0..200).prop_map(Some),
+        // The request's JSON text itself cut and spliced.
+        (mutated_schema(), any::<prop::sample::Index>(), 0usize..20).prop_map(
+            |((schema, ty), at, cut)| {
+                let text = json!({"schema": schema, "schemaType": ty}).to_string().into_bytes();
+                let start = at.index(text.len());
+                let end = (start + cut).min(text.len());
+                let mut out = text[..start].to_vec();
+                out.extend_from_slice(&text[end..]);
+                Some(out)
+            }
+        ),
     ]
 }
 
@@ -234,11 +245,11 @@ pub async fn random_and_mutated_requests_never_get_a_5xx_or_a_foreign_body(s: &T
     )
     .await;
     let mut runner = TestRunner::new(Config {
-        cases: 400,
+        cases: 1000,
         ..Config::default()
     });
     let strategy = request();
-    for case in 0..400 {
+    for case in 0..1000 {
         let req = strategy
             .new_tree(&mut runner)
             .expect("a request is generated")
