@@ -48,6 +48,10 @@ pub struct ServeArgs {
     /// schemas are refused with 42201 before any parser sees them.
     #[arg(long, env = "STRATA_MAX_NESTING_DEPTH", default_value_t = strata_schema::limits::DEFAULT_MAX_NESTING_DEPTH)]
     max_nesting_depth: usize,
+    /// Most objects and arrays (JSON) or blocks and statements (Protobuf) in one schema;
+    /// larger schemas are refused with 42201 before any parser sees them.
+    #[arg(long, env = "STRATA_MAX_SCHEMA_NODES", default_value_t = strata_schema::limits::DEFAULT_MAX_SCHEMA_NODES)]
+    max_schema_nodes: usize,
     /// Threads that parse schemas and check compatibility (default: the number of cores).
     #[arg(long, env = "STRATA_SCHEMA_WORK_THREADS")]
     schema_work_threads: Option<usize>,
@@ -115,6 +119,7 @@ pub fn run(args: ServeArgs) -> ExitCode {
             mode_mutability: !args.mode_immutable,
             limits: Limits {
                 max_nesting_depth: args.max_nesting_depth,
+                max_schema_nodes: args.max_schema_nodes,
                 pool: PoolSize {
                     threads: args
                         .schema_work_threads

@@ -17,6 +17,9 @@ pub struct Limits {
     /// with 42201 before a parser sees the schema. JSON texts stop at 128 in any case
     /// (serde_json's own recursion limit).
     pub max_nesting_depth: usize,
+    /// `max_schema_nodes`: objects and arrays (JSON) or blocks and statements (Protobuf) in one
+    /// schema text; more are refused with 42201 before a parser sees it.
+    pub max_schema_nodes: usize,
     /// `schema_work_threads` and `max_pending_schema_work`: the pool that parses and checks
     /// schemas off the async workers.
     pub pool: PoolSize,
@@ -47,6 +50,7 @@ impl Default for Limits {
     fn default() -> Self {
         Limits {
             max_nesting_depth: strata_schema::limits::DEFAULT_MAX_NESTING_DEPTH,
+            max_schema_nodes: strata_schema::limits::DEFAULT_MAX_SCHEMA_NODES,
             pool: PoolSize::default(),
             header_read_timeout: Duration::from_secs(30),
             body_read_timeout: Duration::from_secs(30),
@@ -56,6 +60,16 @@ impl Default for Limits {
             max_references: 10_000,
             max_compared_pairs: strata_schema::limits::DEFAULT_MAX_COMPARED_PAIRS,
             cache_max_bytes: 256 * 1024 * 1024,
+        }
+    }
+}
+
+impl Limits {
+    /// The limits checked on a schema's text.
+    pub fn text(&self) -> strata_schema::limits::TextLimits {
+        strata_schema::limits::TextLimits {
+            max_nesting_depth: self.max_nesting_depth,
+            max_schema_nodes: self.max_schema_nodes,
         }
     }
 }

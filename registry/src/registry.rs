@@ -240,18 +240,18 @@ impl Registry {
         let record = &cached.record;
         let deps = self.resolve_references(&record.references, 0).await?;
         let (schema_type, text) = (record.schema_type, record.schema.clone());
-        let max_depth = self.settings.limits.max_nesting_depth;
+        let text_limits = self.settings.limits.text();
         let parsed = self
             .pool
             .run("parse a stored schema", move || {
-                ParsedSchema::parse_with_max_depth(
+                ParsedSchema::parse_with_limits(
                     schema_type,
                     &text,
                     &deps,
                     ParseOptions {
                         validate_as_new: false,
                     },
-                    max_depth,
+                    text_limits,
                 )
             })
             .await?
@@ -571,17 +571,17 @@ impl Registry {
                 other => other,
             })?;
         // Parse, normalise and canonicalise on the schema work pool (large stacks, bounded).
-        let max_depth = self.settings.limits.max_nesting_depth;
+        let text_limits = self.settings.limits.text();
         let work_text = text.clone();
         let (parsed, canonical) = self
             .pool
             .run("parse a schema", move || {
-                let mut parsed = ParsedSchema::parse_with_max_depth(
+                let mut parsed = ParsedSchema::parse_with_limits(
                     schema_type,
                     &work_text,
                     &deps,
                     ParseOptions { validate_as_new },
-                    max_depth,
+                    text_limits,
                 )?;
                 if normalize {
                     parsed = parsed.normalize()?;

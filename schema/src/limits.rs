@@ -55,9 +55,42 @@ pub const LIMIT_EXCEEDED: &str = "COMPLEXITY_LIMIT_EXCEEDED";
 /// outside string literals and comments (messages, enums, option aggregates and map types
 /// all nest with these).
 pub fn nesting_depth(schema_type: SchemaType, text: &str) -> usize {
+    shape(schema_type, text).depth
+}
+
+/// The default of [`TextLimits::max_schema_nodes`].
+pub const DEFAULT_MAX_SCHEMA_NODES: usize = 1_000_000;
+
+/// Limits checked on a schema's text before any parser sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TextLimits {
+    /// `max_nesting_depth`: brackets (JSON) or blocks (Protobuf) nested deeper are refused.
+    pub max_nesting_depth: usize,
+    /// `max_schema_nodes`: objects and arrays (JSON) or blocks and statements (Protobuf) in
+    /// one schema text; more are refused. Bounds what a parser allocates per schema.
+    pub max_schema_nodes: usize,
+}
+
+impl Default for TextLimits {
+    fn default() -> Self {
+        TextLimits {
+            max_nesting_depth: DEFAULT_MAX_NESTING_DEPTH,
+            max_schema_nodes: DEFAULT_MAX_SCHEMA_NODES,
+        }
+    }
+}
+
+/// What a flat scan of a schema text measures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Shape {
+    depth: usize,
+    nodes: usize,
+}
+
+fn shape(schema_type: SchemaType, text: &str) -> Shape {
     match schema_type {
-        SchemaType::Avro | SchemaType::Json => json_depth(text.as_bytes()),
-        SchemaType::Protobuf => proto_depth(text.as_bytes()),
+        SchemaType::Avro | SchemaType::Json => json_shape(text.as_bytes()),
+        SchemaType::Protobuf => proto_shape(text.as_bytes()),
     }
 }
 
@@ -69,36 +102,59 @@ pub fn check_nesting(
     dependencies: &[Dependency],
     max_depth: usize,
 ) -> Result<()> {
-    let depth = nesting_depth(schema_type, text);
-    if depth > max_depth {
-        return Err(Error::invalid(
-            schema_type,
-            format!(
-                "Schema nesting depth exceeds the limit: deeper than {max_depth} levels \
-                 (max_nesting_depth); flatten the schema or raise the limit"
-            ),
-        ));
+    check_text(
+        schema_type,
+        text,
+        dependencies,
+        TextLimits {
+            max_nesting_depth: max_depth,
+            max_schema_nodes: usize::MAX,
+        },
+    )
+}
+
+/// Refuse `text` (and every dependency's text, at any depth of references) when it breaks one
+/// of `limits`. The error names the limit.
+pub fn check_text(
+    schema_type: SchemaType,
+    text: &str,
+    dependencies: &[Dependency],
+    limits: TextLimits,
+) -> Result<()> {
+    let refuse = |what: &str, shape: Shape| -> Option<String> {
+        if shape.depth > limits.max_nesting_depth {
+            Some(format!(
+                "{what} nesting depth exceeds the limit: deeper than {} levels \
+                 (max_nesting_depth); flatten the schema or raise the limit",
+                limits.max_nesting_depth
+            ))
+        } else if shape.nodes > limits.max_schema_nodes {
+            Some(format!(
+                "{what} has more than {} nodes (max_schema_nodes); split the schema or raise \
+                 the limit",
+                limits.max_schema_nodes
+            ))
+        } else {
+            None
+        }
+    };
+    if let Some(reason) = refuse("Schema", shape(schema_type, text)) {
+        return Err(Error::invalid(schema_type, reason));
     }
     // References nest at most a few levels; an explicit stack keeps even that flat.
     let mut pending: Vec<&Dependency> = dependencies.iter().collect();
     while let Some(dep) = pending.pop() {
-        if nesting_depth(dep.schema_type, &dep.schema) > max_depth {
-            return Err(Error::invalid(
-                schema_type,
-                format!(
-                    "Referenced schema '{}' nests deeper than {max_depth} levels \
-                     (max_nesting_depth)",
-                    dep.name
-                ),
-            ));
+        let what = format!("Referenced schema '{}'", dep.name);
+        if let Some(reason) = refuse(&what, shape(dep.schema_type, &dep.schema)) {
+            return Err(Error::invalid(schema_type, reason));
         }
         pending.extend(dep.dependencies.iter());
     }
     Ok(())
 }
 
-fn json_depth(bytes: &[u8]) -> usize {
-    let (mut depth, mut max) = (0usize, 0usize);
+fn json_shape(bytes: &[u8]) -> Shape {
+    let (mut depth, mut max, mut nodes) = (0usize, 0usize, 0usize);
     let mut in_string = false;
     let mut escaped = false;
     for &b in bytes {
@@ -116,17 +172,18 @@ fn json_depth(bytes: &[u8]) -> usize {
             b'"' => in_string = true,
             b'{' | b'[' => {
                 depth += 1;
+                nodes += 1;
                 max = max.max(depth);
             }
             b'}' | b']' => depth = depth.saturating_sub(1),
             _ => {}
         }
     }
-    max
+    Shape { depth: max, nodes }
 }
 
-fn proto_depth(bytes: &[u8]) -> usize {
-    let (mut depth, mut max) = (0usize, 0usize);
+fn proto_shape(bytes: &[u8]) -> Shape {
+    let (mut depth, mut max, mut nodes) = (0usize, 0usize, 0usize);
     let mut i = 0;
     while i < bytes.len() {
         match bytes[i] {
@@ -153,14 +210,16 @@ fn proto_depth(bytes: &[u8]) -> usize {
             }
             b'{' | b'[' | b'(' | b'<' => {
                 depth += 1;
+                nodes += 1;
                 max = max.max(depth);
             }
+            b';' => nodes += 1,
             b'}' | b']' | b')' | b'>' => depth = depth.saturating_sub(1),
             _ => {}
         }
         i += 1;
     }
-    max
+    Shape { depth: max, nodes }
 }
 
 #[cfg(test)]
@@ -333,6 +392,25 @@ mod tests {
             "took {:?}",
             start.elapsed()
         );
+    }
+
+    #[test]
+    fn check_text_counts_nodes_and_names_max_schema_nodes() {
+        let text = format!("[{}]", vec!["{}"; 1000].join(","));
+        let limits = TextLimits {
+            max_nesting_depth: 10,
+            max_schema_nodes: 1000,
+        };
+        let err = check_text(SchemaType::Json, &text, &[], limits).unwrap_err();
+        assert!(err.to_string().contains("max_schema_nodes"), "{err}");
+        let text = format!("[{}]", vec!["{}"; 999].join(","));
+        assert!(check_text(SchemaType::Json, &text, &[], limits).is_ok());
+        let proto = "message A { string a = 1; string b = 2; }";
+        let two = TextLimits {
+            max_nesting_depth: 10,
+            max_schema_nodes: 2,
+        };
+        assert!(check_text(SchemaType::Protobuf, proto, &[], two).is_err());
     }
 
     #[test]

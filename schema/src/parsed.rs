@@ -109,29 +109,29 @@ impl ParsedSchema {
         dependencies: &[Dependency],
         options: ParseOptions,
     ) -> Result<Self> {
-        Self::parse_with_max_depth(
+        Self::parse_with_limits(
             schema_type,
             text,
             dependencies,
             options,
-            crate::limits::DEFAULT_MAX_NESTING_DEPTH,
+            crate::limits::TextLimits::default(),
         )
     }
 
-    /// [`ParsedSchema::parse`] with another nesting limit. Above the default, call it only on
-    /// a thread whose stack is large enough (the registry's schema work pool).
-    pub fn parse_with_max_depth(
+    /// [`ParsedSchema::parse`] with other text limits. With a nesting limit above the default,
+    /// call it only on a thread whose stack is large enough (the registry's schema work pool).
+    pub fn parse_with_limits(
         schema_type: SchemaType,
         text: &str,
         dependencies: &[Dependency],
         options: ParseOptions,
-        max_nesting_depth: usize,
+        limits: crate::limits::TextLimits,
     ) -> Result<Self> {
         if text.trim().is_empty() {
             return Err(crate::Error::Empty);
         }
         // Bound before recursing: every parser below recurses over the nesting.
-        crate::limits::check_nesting(schema_type, text, dependencies, max_nesting_depth)?;
+        crate::limits::check_text(schema_type, text, dependencies, limits)?;
         Ok(match schema_type {
             SchemaType::Avro => ParsedSchema::Avro(AvroSchema::parse(text, dependencies, options)?),
             SchemaType::Protobuf => {

@@ -620,7 +620,31 @@ pub async fn nul_characters_are_refused_or_not_found_never_a_store_error(s: &Tes
     assert_alive(s, "NUL").await;
 }
 
+pub async fn a_schema_with_more_nodes_than_max_schema_nodes_is_refused_naming_the_limit(
+    s: &TestServer,
+) {
+    let small = with_settings(s, |st| st.limits.max_schema_nodes = 1_000).await;
+    let fields = |n: usize| -> String {
+        let fields: Vec<Value> = (0..n)
+            .map(|i| json!({"name": format!("f{i}"), "type": "int"}))
+            .collect();
+        json!({"type": "record", "name": "R", "fields": fields}).to_string()
+    };
+    let (status, body) = small.register("nodes", &fields(2_000)).await;
+    assert_eq!((status, body["error_code"].clone()), (422, json!(42201)));
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("max_schema_nodes"),
+        "{body}"
+    );
+    assert_eq!(small.register("nodes", &fields(500)).await.0, 200);
+    small.stop().await;
+}
+
 on_both_engines!(
+    a_schema_with_more_nodes_than_max_schema_nodes_is_refused_naming_the_limit,
     nul_characters_are_refused_or_not_found_never_a_store_error,
     the_issues_450_kb_nested_any_of_probe_is_answered_in_seconds_with_default_limits,
     caches_stay_within_cache_max_bytes_and_evicted_entries_are_read_again,
