@@ -1,8 +1,11 @@
 //! `strata serve`: run the registry until SIGINT or SIGTERM.
 
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::Args;
+use strata_registry::limits::Limits;
+use strata_registry::work::PoolSize;
 use strata_registry::{Application, ServerConfig, Settings};
 use strata_schema::CompatibilityLevel;
 
@@ -48,6 +51,51 @@ pub struct ServeArgs {
     #[allow(dead_code)]
     #[arg(long, hide = true, value_enum, default_value_t = Output::Text)]
     output: Output,
+    /// Deepest nesting of a schema (brackets in JSON, blocks in Protobuf) accepted; deeper
+    /// schemas are refused with 42201 before any parser sees them.
+    #[arg(long, env = "STRATA_MAX_NESTING_DEPTH", default_value_t = strata_schema::limits::DEFAULT_MAX_NESTING_DEPTH)]
+    max_nesting_depth: usize,
+    /// Most objects and arrays (JSON) or blocks and statements (Protobuf) in one schema;
+    /// larger schemas are refused with 42201 before any parser sees them.
+    #[arg(long, env = "STRATA_MAX_SCHEMA_NODES", default_value_t = strata_schema::limits::DEFAULT_MAX_SCHEMA_NODES)]
+    max_schema_nodes: usize,
+    /// Threads that parse schemas and check compatibility (default: the number of cores).
+    #[arg(long, env = "STRATA_SCHEMA_WORK_THREADS")]
+    schema_work_threads: Option<usize>,
+    /// Schema operations accepted at once (running and waiting); more are answered 429.
+    #[arg(long, env = "STRATA_MAX_PENDING_SCHEMA_WORK", default_value_t = 256)]
+    max_pending_schema_work: usize,
+    /// Time a client has to send a request's headers; also how long an idle keep-alive
+    /// connection stays open.
+    #[arg(long, env = "STRATA_HEADER_READ_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
+    header_read_timeout: Duration,
+    /// Time a client has to send a request's body (408 after it).
+    #[arg(long, env = "STRATA_BODY_READ_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
+    body_read_timeout: Duration,
+    /// Time a request may take in all (error 50002 after it).
+    #[arg(long, env = "STRATA_REQUEST_TIMEOUT", default_value = "60s", value_parser = parse_duration)]
+    request_timeout: Duration,
+    /// Requests served at once; more are answered 429 at once.
+    #[arg(long, env = "STRATA_MAX_CONCURRENT_REQUESTS", default_value_t = 1024)]
+    max_concurrent_requests: usize,
+    /// Deepest chain of schema references (a reference of a reference …) accepted.
+    #[arg(long, env = "STRATA_MAX_REFERENCE_DEPTH", default_value_t = 32)]
+    max_reference_depth: usize,
+    /// Schemas a request's references may expand to, counting a schema each time it is reached.
+    #[arg(long, env = "STRATA_MAX_REFERENCES", default_value_t = 10_000)]
+    max_references: usize,
+    /// Pairs of subschemas one JSON Schema compatibility check may compare (nested
+    /// allOf/anyOf/oneOf multiply them); 42201 beyond.
+    #[arg(long, env = "STRATA_MAX_COMPARED_PAIRS", default_value_t = strata_schema::limits::DEFAULT_MAX_COMPARED_PAIRS)]
+    max_compared_pairs: usize,
+    /// Bytes the in-memory caches may hold together (estimated); least recently used entries
+    /// are evicted past it.
+    #[arg(long, env = "STRATA_CACHE_MAX_BYTES", default_value_t = 256 * 1024 * 1024)]
+    cache_max_bytes: usize,
+}
+
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    humantime::parse_duration(s).map_err(|e| format!("{e}: write e.g. 30s, 500ms or 2m"))
 }
 
 fn parse_level(s: &str) -> Result<CompatibilityLevel, String> {
@@ -76,6 +124,24 @@ pub fn run(args: ServeArgs) -> ExitCode {
             default_compatibility: args.default_compatibility,
             max_schema_bytes: args.max_schema_bytes,
             mode_mutability: !args.mode_immutable,
+            limits: Limits {
+                max_nesting_depth: args.max_nesting_depth,
+                max_schema_nodes: args.max_schema_nodes,
+                pool: PoolSize {
+                    threads: args
+                        .schema_work_threads
+                        .unwrap_or(PoolSize::default().threads),
+                    max_pending: args.max_pending_schema_work,
+                },
+                header_read_timeout: args.header_read_timeout,
+                body_read_timeout: args.body_read_timeout,
+                request_timeout: args.request_timeout,
+                max_concurrent_requests: args.max_concurrent_requests,
+                max_reference_depth: args.max_reference_depth,
+                max_references: args.max_references,
+                max_compared_pairs: args.max_compared_pairs,
+                cache_max_bytes: args.cache_max_bytes,
+            },
         },
     };
     runtime.block_on(async move {

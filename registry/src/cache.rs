@@ -1,20 +1,37 @@
 //! In-memory caches of immutable data, so cached reads never touch the database.
 //!
+//! Memory model: the three caches together hold at most `cache_max_bytes` (256 MiB by default)
+//! as [`Weigh`] estimates it: a stored schema counts its text, its pre-serialised body, its
+//! metadata and rule set; a parsed schema counts [`PARSED_BYTES_PER_TEXT_BYTE`] times its
+//! canonical text; a version body its bytes. Past the budget the least recently used entries
+//! are evicted (see [`ByteLru`]) and read again from the database when next needed. Schemas,
+//! parsed forms and version bodies get 40%, 40% and 20% of the budget.
+//!
 //! Schema ids are never reused and a schema's content never changes, so `id → schema` (with its
 //! pre-serialised `/schemas/ids/{id}` body and its parsed form) can be cached forever; it is
 //! evicted only when a permanent delete removes the id. A subject's numbered version is
 //! immutable too, except for being soft- or permanently deleted: the cache holds live versions
-//! only and drops an entry when this instance deletes it. Several instances sharing one
-//! PostgreSQL can be made coherent by broadcasting those deletions (e.g. LISTEN/NOTIFY): the
-//! only invalidations are deletions, and they are keyed exactly as cached here.
+//! only and drops an entry when a delete reaches it. The only invalidations are deletions,
+//! keyed exactly as cached here; deletes made by other instances sharing the database arrive
+//! through `crate::coherence`.
+//!
+//! A read that fills the cache races with a delete: it may read a row just before the delete
+//! commits and insert it just after the invalidation was applied. [`Caches::generation`]
+//! closes that window: a filler notes the generation before reading the database and drops
+//! what it inserted if an invalidation happened meanwhile.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use dashmap::DashMap;
 use strata_schema::ParsedSchema;
 
+use crate::lru::{ByteLru, Weigh};
 use crate::storage::SchemaRecord;
+
+/// The estimate of a parsed schema's memory per byte of its canonical text (trees, names and
+/// derived indexes take several times the text).
+pub const PARSED_BYTES_PER_TEXT_BYTE: usize = 8;
 
 /// A stored schema and what is derived from it once.
 #[derive(Debug)]
@@ -25,26 +42,77 @@ pub struct CachedSchema {
     pub id_body: Bytes,
 }
 
-/// The registry's caches. Lock-free reads (sharded maps), no global lock.
-#[derive(Debug, Default)]
+impl Weigh for Arc<CachedSchema> {
+    fn weigh(&self) -> usize {
+        let r = &self.record;
+        let json = |v: &Option<serde_json::Value>| v.as_ref().map_or(0, |v| v.to_string().len());
+        r.schema.len()
+            + self.id_body.len()
+            + r.guid.len()
+            + json(&r.metadata)
+            + json(&r.rule_set)
+            + r.references
+                .iter()
+                .map(|x| x.name.len() + x.subject.len() + 48)
+                .sum::<usize>()
+            + 256
+    }
+}
+
+impl Weigh for Arc<ParsedSchema> {
+    fn weigh(&self) -> usize {
+        self.canonical().len() * PARSED_BYTES_PER_TEXT_BYTE + 1024
+    }
+}
+
+/// The registry's caches, bounded by bytes together (see the module doc). Reads take a shard's
+/// read lock only; there is no global lock.
+#[derive(Debug)]
 pub struct Caches {
     /// id → schema.
-    pub schemas: DashMap<i64, Arc<CachedSchema>>,
-    /// id → parsed form (for compatibility checks: history is never re-parsed).
-    pub parsed: DashMap<i64, Arc<ParsedSchema>>,
+    pub schemas: ByteLru<i64, Arc<CachedSchema>>,
+    /// id → parsed form (for compatibility checks: history is not re-parsed while cached).
+    pub parsed: ByteLru<i64, Arc<ParsedSchema>>,
     /// (subject, version) → body of `GET /subjects/{s}/versions/{v}` for a live version.
-    pub versions: DashMap<(String, i32), Bytes>,
+    pub versions: ByteLru<(String, i32), Bytes>,
+    /// Bumped by every invalidation.
+    generation: AtomicU64,
 }
 
 impl Caches {
+    /// Empty caches holding at most about `max_bytes` together.
+    pub fn new(max_bytes: usize) -> Self {
+        Caches {
+            schemas: ByteLru::new(max_bytes / 5 * 2),
+            parsed: ByteLru::new(max_bytes / 5 * 2),
+            versions: ByteLru::new(max_bytes / 5),
+            generation: AtomicU64::new(0),
+        }
+    }
+
     /// Forget a subject version (after a soft or permanent delete).
     pub fn forget_version(&self, subject: &str, version: i32) {
+        self.generation.fetch_add(1, Ordering::AcqRel);
         self.versions.remove(&(subject.to_string(), version));
     }
 
     /// Forget a schema id (after a permanent delete removed it).
     pub fn forget_schema(&self, id: i64) {
+        self.generation.fetch_add(1, Ordering::AcqRel);
         self.schemas.remove(&id);
         self.parsed.remove(&id);
+    }
+
+    /// (entries, estimated bytes) held by the three caches together.
+    pub fn usage(&self) -> (usize, usize) {
+        (
+            self.schemas.len() + self.parsed.len() + self.versions.len(),
+            self.schemas.bytes() + self.parsed.bytes() + self.versions.bytes(),
+        )
+    }
+
+    /// The number of invalidations so far (see the module doc).
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
     }
 }

@@ -110,6 +110,22 @@ pub enum Error {
     /// 422: a field of the request body is malformed.
     #[error("{0}")]
     Unprocessable(String),
+    /// 408: the request body did not arrive in time.
+    #[error("Request timeout: the request body was not received within {0} (body_read_timeout)")]
+    BodyTimeout(String),
+    /// 413: the request body is larger than the limit.
+    #[error("Request entity too large: the body exceeds the limit of {0} bytes (max_body_bytes: twice max_schema_bytes plus 64 KiB)")]
+    PayloadTooLarge(usize),
+    /// 429: too much work in progress; the client should retry later.
+    #[error("{0}")]
+    Overloaded(String),
+    /// 50001: a request panicked. The panic is logged, not shown; the server goes on.
+    #[error("Internal Server Error: the request failed unexpectedly")]
+    Panicked,
+    /// 50002: the request did not finish within the request timeout (Confluent's operation
+    /// timeout code).
+    #[error("Operation timed out: the request did not finish within {0} (request_timeout)")]
+    Timeout(String),
     /// 50001: the storage failed. The cause is logged, not shown.
     #[error("Error in the backing data store")]
     Store(#[source] crate::storage::StorageError),
@@ -154,7 +170,11 @@ impl Error {
             Error::NotAcceptable => 406,
             Error::UnsupportedMediaType => 415,
             Error::Unprocessable(_) => 422,
-            Error::Store(_) => 50001,
+            Error::BodyTimeout(_) => 408,
+            Error::PayloadTooLarge(_) => 413,
+            Error::Overloaded(_) => 429,
+            Error::Store(_) | Error::Panicked => 50001,
+            Error::Timeout(_) => 50002,
             Error::Internal(_) => 500,
         }
     }
@@ -176,7 +196,13 @@ impl Error {
 
 impl From<crate::storage::StorageError> for Error {
     fn from(e: crate::storage::StorageError) -> Self {
-        Error::Store(e)
+        match e {
+            // The client's input, not the store, is at fault: 422.
+            crate::storage::StorageError::Unstorable(what) => {
+                Error::Unprocessable(format!("Cannot store {what}"))
+            }
+            e => Error::Store(e),
+        }
     }
 }
 

@@ -18,13 +18,19 @@
 //! ```
 
 mod cache;
+mod coherence;
 mod entities;
 mod error;
 mod http;
+pub mod limits;
+mod lru;
+mod middleware;
 mod registry;
 mod routes;
+mod server;
 pub mod storage;
 mod types;
+pub mod work;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -71,6 +77,17 @@ pub struct Application {
     addr: SocketAddr,
     registry: Arc<Registry>,
     storage: storage::SqlStorage,
+    /// Follows other instances' deletes (see `coherence`); stopped with the application.
+    follower: AbortOnDrop,
+}
+
+/// A background task that ends when its owner is dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 impl std::fmt::Debug for Application {
@@ -96,11 +113,16 @@ impl Application {
             source,
         })?;
         let registry = Arc::new(Registry::new(Arc::new(storage.clone()), config.settings));
+        let follower = AbortOnDrop(tokio::spawn(coherence::follow(
+            registry.clone(),
+            storage.clone(),
+        )));
         Ok(Application {
             listener,
             addr,
             registry,
             storage,
+            follower,
         })
     }
 
@@ -120,10 +142,11 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), StartError> {
         let app = routes::router(self.registry.clone());
-        let result = axum::serve(self.listener, app)
-            .with_graceful_shutdown(shutdown)
+        let limits = self.registry.settings().limits.clone();
+        let result = server::serve(self.listener, app, &limits, shutdown)
             .await
             .map_err(StartError::Serve);
+        drop(self.follower);
         self.storage.close().await;
         result
     }

@@ -19,6 +19,7 @@ use crate::storage::{
     VersionRecord,
 };
 use crate::types::{Mode, Subject, VersionId};
+use crate::work::WorkPool;
 use crate::{Error, Result};
 
 /// The global scope's key in the config and mode tables.
@@ -38,6 +39,8 @@ pub struct Settings {
     pub max_schema_bytes: usize,
     /// Whether `PUT /mode` is allowed (Confluent's `mode.mutability`).
     pub mode_mutability: bool,
+    /// Limits on work, time and nesting (see [`crate::limits`]).
+    pub limits: crate::limits::Limits,
 }
 
 impl Default for Settings {
@@ -47,6 +50,7 @@ impl Default for Settings {
             default_compatibility: CompatibilityLevel::Backward,
             max_schema_bytes: 8 * 1024 * 1024,
             mode_mutability: true,
+            limits: crate::limits::Limits::default(),
         }
     }
 }
@@ -69,9 +73,18 @@ pub struct Registered {
     pub schema: Arc<CachedSchema>,
 }
 
+/// What one resolution of references has fetched and expanded so far.
+#[derive(Default)]
+struct Resolution {
+    /// (subject, version as referenced) → the schema, fetched once.
+    fetched: std::collections::HashMap<(String, i32), Arc<CachedSchema>>,
+    /// Dependencies expanded (a schema referenced twice counts twice).
+    expanded: usize,
+}
+
 /// A schema as given in a request, parsed and identified.
 struct Candidate {
-    parsed: ParsedSchema,
+    parsed: Arc<ParsedSchema>,
     new: NewSchema,
 }
 
@@ -80,6 +93,8 @@ pub struct Registry {
     storage: Arc<dyn Storage>,
     caches: Caches,
     settings: Settings,
+    /// Parsing and compatibility run here, never on an async worker.
+    pool: WorkPool,
 }
 
 impl std::fmt::Debug for Registry {
@@ -111,9 +126,17 @@ fn invalid_schema(
             )
         })
         .collect();
+    // Confluent echoes the whole schema; Strata quotes a short prefix (a 42201 on a 5 MB schema
+    // must not answer 5 MB).
+    let req_schema = crate::limits::quote_prefix(req_schema);
+    let shown = refs.len().min(crate::limits::QUOTED_REFERENCES);
+    let more = match refs.len() - shown {
+        0 => String::new(),
+        n => format!(", … {n} more"),
+    };
     Error::InvalidSchema(format!(
-        "Invalid schema {{subject={subject}, version=0, id=-1, schemaType={schema_type}, references=[{}], schema={req_schema}}}, details: {reason}",
-        refs.join(", ")
+        "Invalid schema {{subject={subject}, version=0, id=-1, schemaType={schema_type}, references=[{}{more}], schema={req_schema}}}, details: {reason}",
+        refs[..shown].join(", ")
     ))
 }
 
@@ -129,16 +152,28 @@ fn merge_config(
 impl Registry {
     /// A registry over `storage`.
     pub fn new(storage: Arc<dyn Storage>, settings: Settings) -> Self {
+        let pool = WorkPool::new(settings.limits.pool).expect("starting the schema work pool");
         Registry {
             storage,
-            caches: Caches::default(),
+            caches: Caches::new(settings.limits.cache_max_bytes),
             settings,
+            pool,
         }
     }
 
     /// The settings.
     pub fn settings(&self) -> &Settings {
         &self.settings
+    }
+
+    /// The caches (for invalidations from other instances, `crate::coherence`).
+    pub(crate) fn caches(&self) -> &Caches {
+        &self.caches
+    }
+
+    /// What the caches hold now: (entries, estimated bytes). Never above `cache_max_bytes`.
+    pub fn cache_usage(&self) -> (usize, usize) {
+        self.caches.usage()
     }
 
     // ---------------------------------------------------------------- schemas by id
@@ -148,10 +183,16 @@ impl Registry {
         if let Some(hit) = self.caches.schemas.get(&id) {
             return Ok(Some(hit.clone()));
         }
+        let generation = self.caches.generation();
         let Some(record) = self.storage.schema_by_id(id).await? else {
             return Ok(None);
         };
-        Ok(Some(self.cache_schema(record)?))
+        let cached = self.cache_schema(record)?;
+        if self.caches.generation() != generation {
+            // A delete was applied while we read: what we read may be gone.
+            self.caches.schemas.remove(&id);
+        }
+        Ok(Some(cached))
     }
 
     /// The body of `GET /schemas/ids/{id}` when it is cached (the hot path: no await, no I/O).
@@ -167,19 +208,22 @@ impl Registry {
             record,
             id_body: Bytes::from(id_body),
         });
-        Ok(self
-            .caches
-            .schemas
-            .entry(id)
-            .or_insert(cached)
-            .value()
-            .clone())
+        Ok(self.caches.schemas.get_or_insert(id, cached))
     }
 
     /// The schema with this GUID.
     pub async fn schema_by_guid(&self, guid: &str) -> Result<Option<Arc<CachedSchema>>> {
+        let generation = self.caches.generation();
         match self.storage.schema_by_guid(guid).await? {
-            Some(record) => Ok(Some(self.cache_schema(record)?)),
+            Some(record) => {
+                let id = record.id;
+                let cached = self.cache_schema(record)?;
+                if self.caches.generation() != generation {
+                    // A delete was applied while we read: what we read may be gone.
+                    self.caches.schemas.remove(&id);
+                }
+                Ok(Some(cached))
+            }
             None => Ok(None),
         }
     }
@@ -195,44 +239,86 @@ impl Registry {
             .ok_or_else(|| Error::SchemaIdNotFound(id.to_string()))?;
         let record = &cached.record;
         let deps = self.resolve_references(&record.references, 0).await?;
-        let parsed = ParsedSchema::parse(
-            record.schema_type,
-            &record.schema,
-            &deps,
-            ParseOptions {
-                validate_as_new: false,
-            },
-        )
-        .map_err(|e| Error::Internal(format!("stored schema {id} no longer parses: {e}")))?;
+        let (schema_type, text) = (record.schema_type, record.schema.clone());
+        let text_limits = self.settings.limits.text();
+        let parsed = self
+            .pool
+            .run("parse a stored schema", move || {
+                ParsedSchema::parse_with_limits(
+                    schema_type,
+                    &text,
+                    &deps,
+                    ParseOptions {
+                        validate_as_new: false,
+                    },
+                    text_limits,
+                )
+            })
+            .await?
+            .map_err(|e| Error::Internal(format!("stored schema {id} no longer parses: {e}")))?;
         let parsed = Arc::new(parsed);
         self.caches.parsed.insert(id, parsed.clone());
         Ok(parsed)
     }
 
-    /// Resolve references into dependencies (recursively), from the store.
+    /// Resolve references into dependencies (recursively), from the store. Each referenced
+    /// subject version is fetched once per call however often it recurs, and the expansion is
+    /// bounded by `max_reference_depth` and `max_references` (42201 naming the limit).
     fn resolve_references<'a>(
         &'a self,
         refs: &'a [SchemaReference],
         depth: usize,
     ) -> BoxFuture<'a, Result<Vec<Dependency>>> {
         Box::pin(async move {
-            if depth > 32 {
-                return Err(Error::InvalidSchema(
-                    "References are nested more than 32 levels deep".into(),
-                ));
+            let mut resolution = Resolution::default();
+            self.resolve_with(refs.to_vec(), depth, &mut resolution)
+                .await
+        })
+    }
+
+    fn resolve_with<'a>(
+        &'a self,
+        refs: Vec<SchemaReference>,
+        depth: usize,
+        resolution: &'a mut Resolution,
+    ) -> BoxFuture<'a, Result<Vec<Dependency>>> {
+        Box::pin(async move {
+            let limits = &self.settings.limits;
+            if depth > limits.max_reference_depth {
+                return Err(Error::InvalidSchema(format!(
+                    "References are nested more than {} levels deep (max_reference_depth)",
+                    limits.max_reference_depth
+                )));
             }
             let mut deps = Vec::with_capacity(refs.len());
             for r in refs {
-                let cached = self.referenced_schema(r).await?;
+                resolution.expanded += 1;
+                if resolution.expanded > limits.max_references {
+                    return Err(Error::InvalidSchema(format!(
+                        "References expand to more than {} schemas (max_references); \
+                         a schema that references another several times counts it each time",
+                        limits.max_references
+                    )));
+                }
+                let key = (r.subject.clone(), r.version);
+                let cached = match resolution.fetched.get(&key) {
+                    Some(hit) => hit.clone(),
+                    None => {
+                        let fetched = self.referenced_schema(&r).await?;
+                        resolution.fetched.insert(key, fetched.clone());
+                        fetched
+                    }
+                };
+                let dependencies = self
+                    .resolve_with(cached.record.references.clone(), depth + 1, resolution)
+                    .await?;
                 deps.push(Dependency {
-                    name: r.name.clone(),
-                    subject: r.subject.clone(),
+                    name: r.name,
+                    subject: r.subject,
                     version: r.version,
                     schema_type: cached.record.schema_type,
                     schema: cached.record.schema.clone(),
-                    dependencies: self
-                        .resolve_references(&cached.record.references, depth + 1)
-                        .await?,
+                    dependencies,
                 });
             }
             Ok(deps)
@@ -299,9 +385,10 @@ impl Registry {
     ) -> Result<Bytes> {
         if let VersionId::Number(n) = version {
             if let Some(hit) = self.caches.versions.get(&(subject.to_string(), n)) {
-                return Ok(hit.clone());
+                return Ok(hit);
             }
         }
+        let generation = self.caches.generation();
         let v = self.find_version(subject, version, deleted).await?;
         let schema = self.schema(v.schema_id).await?.ok_or_else(|| {
             Error::Internal(format!("version refers to missing schema {}", v.schema_id))
@@ -316,9 +403,12 @@ impl Registry {
             .map_err(|e| Error::Internal(e.to_string()))?,
         );
         if !v.deleted {
-            self.caches
-                .versions
-                .insert((subject.to_string(), v.version), body.clone());
+            let key = (subject.to_string(), v.version);
+            self.caches.versions.insert(key.clone(), body.clone());
+            if self.caches.generation() != generation {
+                // A delete was applied while we read: what we read may be gone.
+                self.caches.versions.remove(&key);
+            }
         }
         Ok(body)
     }
@@ -480,15 +570,27 @@ impl Registry {
                 }
                 other => other,
             })?;
-        let mut parsed =
-            ParsedSchema::parse(schema_type, &text, &deps, ParseOptions { validate_as_new })
-                .map_err(|e| invalid_schema(subject.as_str(), &text, schema_type, &refs, &e))?;
-        if normalize {
-            parsed = parsed
-                .normalize()
-                .map_err(|e| invalid_schema(subject.as_str(), &text, schema_type, &refs, &e))?;
-        }
-        let canonical = parsed.canonical().to_string();
+        // Parse, normalise and canonicalise on the schema work pool (large stacks, bounded).
+        let text_limits = self.settings.limits.text();
+        let work_text = text.clone();
+        let (parsed, canonical) = self
+            .pool
+            .run("parse a schema", move || {
+                let mut parsed = ParsedSchema::parse_with_limits(
+                    schema_type,
+                    &work_text,
+                    &deps,
+                    ParseOptions { validate_as_new },
+                    text_limits,
+                )?;
+                if normalize {
+                    parsed = parsed.normalize()?;
+                }
+                let canonical = parsed.canonical().to_string();
+                Ok::<_, strata_schema::Error>((Arc::new(parsed), canonical))
+            })
+            .await?
+            .map_err(|e| invalid_schema(subject.as_str(), &text, schema_type, &refs, &e))?;
         let guid = schema_guid(&canonical, &refs, metadata.as_ref(), rule_set.as_ref()).to_string();
         Ok(Candidate {
             parsed,
@@ -606,10 +708,7 @@ impl Registry {
             {
                 Ok(id) => {
                     let Candidate { parsed, new } = candidate;
-                    self.caches
-                        .parsed
-                        .entry(id)
-                        .or_insert_with(|| Arc::new(parsed));
+                    self.caches.parsed.get_or_insert(id, parsed);
                     // The stored row is exactly what was inserted: cache it without reading back.
                     let schema = match self.caches.schemas.get(&id) {
                         Some(hit) => hit.clone(),
@@ -686,7 +785,7 @@ impl Registry {
 
     async fn check_against(
         &self,
-        new: &ParsedSchema,
+        new: &Arc<ParsedSchema>,
         versions: &[VersionRecord],
         level: CompatibilityLevel,
         policy: CompatibilityPolicy,
@@ -701,9 +800,27 @@ impl Registry {
         for v in &chosen {
             parsed.push((v.version, self.parsed(v.schema_id).await?));
         }
-        let previous: Vec<(i32, &ParsedSchema)> =
-            parsed.iter().map(|(v, p)| (*v, p.as_ref())).collect();
-        Ok(check_compatibility(level, policy, new, &previous))
+        let new = new.clone();
+        let max_pairs = self.settings.limits.max_compared_pairs;
+        let result = self
+            .pool
+            .run("check compatibility", move || {
+                let previous: Vec<(i32, &ParsedSchema)> =
+                    parsed.iter().map(|(v, p)| (*v, p.as_ref())).collect();
+                strata_schema::limits::with_max_compared_pairs(max_pairs, || {
+                    check_compatibility(level, policy, &new, &previous)
+                })
+            })
+            .await?;
+        // A check that hit a complexity limit found nothing: refuse the request (42201).
+        if let Some(limit) = result
+            .messages
+            .iter()
+            .find(|m| m.contains("(max_compared_pairs)"))
+        {
+            return Err(Error::InvalidSchema(limit.clone()));
+        }
+        Ok(result)
     }
 
     /// Test a schema against a subject (`POST /compatibility/subjects/{s}/versions[/{v}]`).

@@ -15,6 +15,7 @@ mod compat;
 mod error;
 pub mod guid;
 pub mod json;
+pub mod limits;
 mod parsed;
 pub mod protobuf;
 mod types;

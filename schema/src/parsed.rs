@@ -101,16 +101,37 @@ macro_rules! dispatch {
 }
 
 impl ParsedSchema {
-    /// Parse `text` as `schema_type`.
+    /// Parse `text` as `schema_type`, refusing schemas nested deeper than
+    /// [`crate::limits::DEFAULT_MAX_NESTING_DEPTH`].
     pub fn parse(
         schema_type: SchemaType,
         text: &str,
         dependencies: &[Dependency],
         options: ParseOptions,
     ) -> Result<Self> {
+        Self::parse_with_limits(
+            schema_type,
+            text,
+            dependencies,
+            options,
+            crate::limits::TextLimits::default(),
+        )
+    }
+
+    /// [`ParsedSchema::parse`] with other text limits. With a nesting limit above the default,
+    /// call it only on a thread whose stack is large enough (the registry's schema work pool).
+    pub fn parse_with_limits(
+        schema_type: SchemaType,
+        text: &str,
+        dependencies: &[Dependency],
+        options: ParseOptions,
+        limits: crate::limits::TextLimits,
+    ) -> Result<Self> {
         if text.trim().is_empty() {
             return Err(crate::Error::Empty);
         }
+        // Bound before recursing: every parser below recurses over the nesting.
+        crate::limits::check_text(schema_type, text, dependencies, limits)?;
         Ok(match schema_type {
             SchemaType::Avro => ParsedSchema::Avro(AvroSchema::parse(text, dependencies, options)?),
             SchemaType::Protobuf => {

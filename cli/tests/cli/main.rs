@@ -11,5 +11,6 @@ mod help_and_hints;
 mod readme;
 mod registry_cmds;
 mod release_profile;
+mod replicas;
 mod serde_cmds;
 mod serve;

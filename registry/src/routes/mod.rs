@@ -16,6 +16,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Router;
 
+use crate::middleware::{self, Guard};
 use crate::registry::Registry;
 use crate::Error;
 
@@ -30,7 +31,7 @@ pub fn router(state: AppState) -> Router {
         .max_schema_bytes
         .saturating_mul(2)
         .saturating_add(64 * 1024);
-    Router::new()
+    let api = Router::new()
         .merge(metadata::router())
         .merge(schemas::router())
         .merge(subjects::router())
@@ -41,8 +42,18 @@ pub fn router(state: AppState) -> Router {
         .merge(associations::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(axum::extract::DefaultBodyLimit::max(body_limit))
-        .with_state(state)
+        .layer(axum::extract::DefaultBodyLimit::max(body_limit));
+    let guard = Guard::new(&state.settings().limits, body_limit);
+    harden(api, guard).with_state(state)
+}
+
+/// Wrap routes in the middleware that bounds and shapes every request (see
+/// [`crate::middleware`]).
+fn harden<S: Clone + Send + Sync + 'static>(routes: Router<S>, guard: Guard) -> Router<S> {
+    routes
+        .layer(axum::middleware::from_fn_with_state(guard, Guard::limit))
+        .layer(axum::middleware::from_fn(middleware::confluent_errors))
+        .layer(axum::middleware::from_fn(middleware::catch_panic))
 }
 
 async fn not_found() -> Response {
@@ -54,4 +65,69 @@ async fn method_not_allowed() -> Response {
         StatusCode::METHOD_NOT_ALLOWED,
         &serde_json::json!({"error_code": 405, "message": "HTTP 405 Method Not Allowed"}),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::body::Body;
+    use axum::http::Request;
+    use axum::routing::get;
+    use tower::ServiceExt;
+
+    use super::*;
+    use crate::limits::Limits;
+
+    async fn call(app: Router, path: &str) -> (u16, serde_json::Value) {
+        let resp = app
+            .oneshot(Request::get(path).body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        let status = resp.status().as_u16();
+        let bytes = axum::body::to_bytes(resp.into_body(), 1 << 20)
+            .await
+            .unwrap();
+        (status, serde_json::from_slice(&bytes).unwrap())
+    }
+
+    #[tokio::test]
+    async fn a_panicking_handler_answers_500_with_a_confluent_body_and_the_router_goes_on() {
+        async fn boom() -> &'static str {
+            panic!("a bug in a handler")
+        }
+        let app = harden(
+            Router::new()
+                .route("/boom", get(boom))
+                .route("/fine", get(|| async { axum::Json(serde_json::json!({})) })),
+            Guard::new(&Limits::default(), 1024),
+        );
+        let (status, body) = call(app.clone(), "/boom").await;
+        assert_eq!(status, 500);
+        assert_eq!(body["error_code"], 50001, "{body}");
+        assert!(body["message"]
+            .as_str()
+            .unwrap()
+            .contains("Internal Server Error"));
+        assert!(
+            !body.to_string().contains("a bug in a handler"),
+            "the cause is not shown"
+        );
+        assert_eq!(call(app, "/fine").await.0, 200);
+    }
+
+    #[tokio::test]
+    async fn plain_text_rejections_get_a_confluent_body() {
+        async fn plain() -> (StatusCode, &'static str) {
+            (StatusCode::BAD_REQUEST, "Invalid URL: something")
+        }
+        let app = harden(
+            Router::new().route("/plain", get(plain)),
+            Guard::new(&Limits::default(), 1024),
+        );
+        let (status, body) = call(app, "/plain").await;
+        assert_eq!(status, 400);
+        assert_eq!(
+            body,
+            serde_json::json!({"error_code": 400, "message": "Invalid URL: something"})
+        );
+    }
 }

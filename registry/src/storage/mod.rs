@@ -15,7 +15,7 @@ mod sql;
 use async_trait::async_trait;
 use strata_schema::{SchemaReference, SchemaType};
 
-pub use sql::{redact, Dialect, SqlStorage};
+pub use sql::{redact, Dialect, SqlStorage, INVALIDATION_CHANNEL};
 
 /// Result with [`StorageError`] as the default error.
 pub type StorageResult<T, E = StorageError> = std::result::Result<T, E>;
@@ -56,6 +56,9 @@ pub enum StorageError {
     /// A query failed.
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
+    /// A value that cannot be stored (a NUL character: PostgreSQL text cannot hold one).
+    #[error("cannot store {0}")]
+    Unstorable(String),
     /// A stored value could not be decoded (the database was edited by hand?).
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
@@ -130,6 +133,19 @@ pub struct ScopeRows {
     pub subject_mode: Option<String>,
 }
 
+/// A delete another instance must apply to its caches (see `crate::coherence`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invalidation {
+    /// Its position in the shared log.
+    pub seq: i64,
+    /// The subject whose versions were deleted.
+    pub subject: String,
+    /// The versions deleted (soft or permanently).
+    pub versions: Vec<i32>,
+    /// The schema ids removed by a permanent delete.
+    pub schema_ids: Vec<i64>,
+}
+
 /// What `insert_version` writes.
 #[derive(Debug, Clone, Copy)]
 pub struct VersionInsert<'a> {
@@ -172,11 +188,17 @@ pub trait Storage: Send + Sync + 'static {
     async fn insert_version(&self, insert: VersionInsert<'_>) -> StorageResult<i64>;
     /// The configs and modes of the global scope and of `subject`, in one round trip.
     async fn scope(&self, subject: &str) -> StorageResult<ScopeRows>;
-    /// Mark versions soft-deleted.
+    /// Mark versions soft-deleted, and log the invalidation for other instances in the same
+    /// transaction.
     async fn soft_delete(&self, subject: &str, versions: &[i32]) -> StorageResult<()>;
     /// Remove versions permanently; schemas no longer registered anywhere are removed too, and
-    /// their ids returned (they are never reused).
+    /// their ids returned (they are never reused). The invalidation is logged for other
+    /// instances in the same transaction.
     async fn hard_delete(&self, subject: &str, versions: &[i32]) -> StorageResult<Vec<i64>>;
+    /// Logged invalidations with `seq > after`, in order.
+    async fn invalidations_after(&self, after: i64) -> StorageResult<Vec<Invalidation>>;
+    /// The last logged invalidation's `seq` (0 when none).
+    async fn last_invalidation(&self) -> StorageResult<i64>;
     /// Ids of schemas whose references name this subject version.
     async fn referencing_schema_ids(&self, subject: &str, version: i32) -> StorageResult<Vec<i64>>;
     /// A config body (JSON text) for a scope (`""` = global).

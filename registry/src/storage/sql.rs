@@ -11,8 +11,8 @@ use sqlx::{AnyConnection, AnyPool, Executor, Row};
 use strata_schema::SchemaType;
 
 use super::{
-    NewSchema, SchemaRecord, ScopeRows, Storage, StorageError, StorageResult, SubjectVersion,
-    VersionInsert, VersionRecord,
+    Invalidation, NewSchema, SchemaRecord, ScopeRows, Storage, StorageError, StorageResult,
+    SubjectVersion, VersionInsert, VersionRecord,
 };
 
 /// What differs between the engines.
@@ -40,12 +40,17 @@ impl Dialect {
 pub struct SqlStorage {
     pool: AnyPool,
     dialect: Dialect,
+    /// The URL, kept to open a LISTEN connection (PostgreSQL).
+    url: String,
 }
 
 /// A per-scope setting table and its value column (`scope` '' is the global scope).
 type Setting = (&'static str, &'static str);
 const CONFIGS: Setting = ("configs", "body");
 const MODES: Setting = ("modes", "mode");
+
+/// The PostgreSQL channel on which deletes are announced to other instances.
+pub const INVALIDATION_CHANNEL: &str = "strata_invalidations";
 
 const SCHEMA_COLUMNS: &str = "id, schema_type, guid, schema_text, refs, metadata, rule_set";
 
@@ -158,6 +163,7 @@ impl SqlStorage {
             Ok(SqlStorage {
                 pool,
                 dialect: Dialect::Sqlite,
+                url,
             })
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             let pool = AnyPoolOptions::new()
@@ -169,6 +175,7 @@ impl SqlStorage {
             Ok(SqlStorage {
                 pool,
                 dialect: Dialect::Postgres,
+                url: url.to_string(),
             })
         } else {
             Err(StorageError::UnsupportedUrl(redact(url)))
@@ -178,6 +185,28 @@ impl SqlStorage {
     /// The engine.
     pub fn dialect(&self) -> Dialect {
         self.dialect
+    }
+
+    /// On PostgreSQL, a connection listening to [`INVALIDATION_CHANNEL`] (it reconnects by
+    /// itself); `None` on SQLite, where other instances are found by polling alone.
+    pub async fn invalidation_listener(&self) -> Option<sqlx::postgres::PgListener> {
+        if self.dialect != Dialect::Postgres {
+            return None;
+        }
+        let mut listener = match sqlx::postgres::PgListener::connect(&self.url).await {
+            Ok(l) => l,
+            Err(e) => {
+                tracing::warn!(error = %e, "could not LISTEN for cache invalidations; polling only");
+                return None;
+            }
+        };
+        match listener.listen(INVALIDATION_CHANNEL).await {
+            Ok(()) => Some(listener),
+            Err(e) => {
+                tracing::warn!(error = %e, "could not LISTEN for cache invalidations; polling only");
+                None
+            }
+        }
     }
 
     /// Close the pool, waiting for connections to be returned.
@@ -221,6 +250,39 @@ impl SqlStorage {
             .execute(&self.pool)
             .await?;
         Ok(done.rows_affected() > 0)
+    }
+
+    /// Log a delete for other instances' caches, in the delete's transaction (PostgreSQL also
+    /// notifies listeners, on commit). Rows older than a day are dropped on the way.
+    async fn log_invalidation(
+        &self,
+        conn: &mut AnyConnection,
+        subject: &str,
+        versions: &[i32],
+        schema_ids: &[i64],
+    ) -> StorageResult<()> {
+        let join = |items: Vec<String>| items.join(",");
+        let now = now_ms();
+        sqlx::query("DELETE FROM cache_invalidations WHERE created_ms < $1")
+            .bind(now - 24 * 3600 * 1000)
+            .execute(&mut *conn)
+            .await?;
+        sqlx::query(
+            "INSERT INTO cache_invalidations (subject, versions, schema_ids, created_ms) \
+             VALUES ($1, $2, $3, $4)",
+        )
+        .bind(subject)
+        .bind(join(versions.iter().map(i32::to_string).collect()))
+        .bind(join(schema_ids.iter().map(i64::to_string).collect()))
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+        if self.dialect == Dialect::Postgres {
+            sqlx::query(&format!("NOTIFY {INVALIDATION_CHANNEL}"))
+                .execute(&mut *conn)
+                .await?;
+        }
+        Ok(())
     }
 
     async fn insert_schema(
@@ -371,6 +433,9 @@ impl Storage for SqlStorage {
     }
 
     async fn schema_by_guid(&self, guid: &str) -> StorageResult<Option<SchemaRecord>> {
+        if guid.contains('\0') {
+            return Ok(None); // never stored (PostgreSQL text cannot hold NUL)
+        }
         let row = sqlx::query(&format!(
             "SELECT {SCHEMA_COLUMNS} FROM schemas WHERE guid = $1 ORDER BY id LIMIT 1"
         ))
@@ -395,6 +460,9 @@ impl Storage for SqlStorage {
     }
 
     async fn versions(&self, subject: &str) -> StorageResult<Vec<VersionRecord>> {
+        if subject.contains('\0') {
+            return Ok(Vec::new()); // never stored (PostgreSQL text cannot hold NUL)
+        }
         let rows = sqlx::query(&format!(
             "SELECT {VERSION_COLUMNS} FROM subject_versions WHERE subject = $1 ORDER BY version"
         ))
@@ -425,6 +493,23 @@ impl Storage for SqlStorage {
     }
 
     async fn insert_version(&self, insert: VersionInsert<'_>) -> StorageResult<i64> {
+        // PostgreSQL text cannot hold NUL; refuse it on both engines alike.
+        let schema = insert.schema;
+        let texts = [insert.subject, schema.schema.as_str(), schema.guid.as_str()]
+            .into_iter()
+            .chain(
+                schema
+                    .references
+                    .iter()
+                    .flat_map(|r| [r.name.as_str(), r.subject.as_str()]),
+            );
+        for text in texts {
+            if text.contains('\0') {
+                return Err(StorageError::Unstorable(
+                    "a NUL character (\\u0000) in a schema, subject or reference name".into(),
+                ));
+            }
+        }
         let mut tx = self
             .pool
             .begin_with(self.dialect.begin())
@@ -498,6 +583,8 @@ impl Storage for SqlStorage {
             .execute(&mut *tx)
             .await?;
         }
+        self.log_invalidation(&mut tx, subject, versions, &[])
+            .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -537,6 +624,8 @@ impl Storage for SqlStorage {
                 removed.push(id);
             }
         }
+        self.log_invalidation(&mut tx, subject, versions, &removed)
+            .await?;
         tx.commit().await?;
         Ok(removed)
     }
@@ -582,6 +671,49 @@ impl Storage for SqlStorage {
                 .fetch_all(&self.pool)
                 .await?,
         )
+    }
+
+    async fn invalidations_after(&self, after: i64) -> StorageResult<Vec<Invalidation>> {
+        let rows = sqlx::query(
+            "SELECT seq, subject, versions, schema_ids FROM cache_invalidations \
+             WHERE seq > $1 ORDER BY seq LIMIT 10000",
+        )
+        .bind(after)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let list = |column: &str| -> StorageResult<Vec<i64>> {
+                    let text: String = row.try_get(column)?;
+                    text.split(',')
+                        .filter(|t| !t.is_empty())
+                        .map(|t| {
+                            t.parse::<i64>().map_err(|_| {
+                                StorageError::Corrupt(format!(
+                                    "cache_invalidations.{column}: {text}"
+                                ))
+                            })
+                        })
+                        .collect()
+                };
+                Ok(Invalidation {
+                    seq: row.try_get("seq")?,
+                    subject: row.try_get("subject")?,
+                    versions: list("versions")?
+                        .into_iter()
+                        .map(version_from)
+                        .collect::<StorageResult<_>>()?,
+                    schema_ids: list("schema_ids")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn last_invalidation(&self) -> StorageResult<i64> {
+        let seq: Option<i64> = sqlx::query_scalar("SELECT MAX(seq) FROM cache_invalidations")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(seq.unwrap_or(0))
     }
 
     async fn max_schema_id(&self) -> StorageResult<i64> {

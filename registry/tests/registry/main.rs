@@ -38,6 +38,9 @@ mod confluent_parity;
 
 use confluent_parity::*;
 use formats::*;
+use fuzz::*;
+use hostile::*;
+use replicas::*;
 use scenarios::*;
 
 /// Issue 13: where Confluent 8.x answers differently from what a new user would guess.
@@ -51,6 +54,10 @@ mod parity {
         new_avro_schemas_follow_avro_1_12_1,
     );
 }
+// Declared after the macro, which they use for their own scenarios.
+mod fuzz;
+mod hostile;
+mod replicas;
 
 on_both_engines!(
     protobuf_schemas_register_with_references_and_check_compatibility,

@@ -60,6 +60,9 @@ impl Parser<'_> {
             b'{' => {
                 self.i += 1;
                 let mut entries: Vec<(String, Tree)> = Vec::new();
+                // Key → position in `entries`: finding a repeated key stays linear overall.
+                let mut positions: std::collections::HashMap<String, usize> =
+                    std::collections::HashMap::new();
                 self.ws();
                 if self.s.get(self.i) == Some(&b'}') {
                     self.i += 1;
@@ -75,9 +78,12 @@ impl Parser<'_> {
                     self.i += 1;
                     let value = self.value()?;
                     // Jackson's ObjectNode is a LinkedHashMap: a repeated key keeps its place.
-                    match entries.iter_mut().find(|(k, _)| *k == key) {
-                        Some(entry) => entry.1 = value,
-                        None => entries.push((key, value)),
+                    match positions.get(&key) {
+                        Some(&at) => entries[at].1 = value,
+                        None => {
+                            positions.insert(key.clone(), entries.len());
+                            entries.push((key, value));
+                        }
                     }
                     self.ws();
                     match self.s.get(self.i)? {

@@ -13,8 +13,8 @@ use serde_json::{Map, Value};
 
 use super::draft::Draft;
 use super::model::{
-    ArrayKind, Criterion, Extra, Kind, Meta, Model, Node, NodeId, NumberKind, ObjectKind,
-    PatternKey, StringKind,
+    ArrayKind, ContentId, Criterion, Extra, Kind, Meta, Model, Node, NodeId, NumberKind,
+    ObjectKind, PatternKey, StringKind,
 };
 use super::uri;
 use crate::{Error, Result, SchemaType};
@@ -80,6 +80,7 @@ pub(crate) fn load(docs: &[Document<'_>]) -> Result<Model> {
         memo: HashMap::new(),
         nodes: Vec::new(),
         synthetic: std::collections::HashSet::new(),
+        contents: Contents::default(),
     };
     for (index, doc) in docs.iter().enumerate() {
         loader
@@ -115,6 +116,62 @@ struct Loader<'a> {
     nodes: Vec<Node>,
     /// Nodes that are the synthetic `allOf` of a schema object's several parts.
     synthetic: std::collections::HashSet<NodeId>,
+    /// Content ids of the documents' values (see [`Contents`]).
+    contents: Contents,
+}
+
+/// A JSON text, structurally: two values have the same [`ContentId`] exactly when their JSON
+/// texts are equal. Ids are built bottom-up, once per value, so identifying every subschema
+/// costs time and memory linear in the document (copying each subschema's text would cost
+/// its size times its depth).
+#[derive(Debug, PartialEq, Eq, Hash)]
+enum Content {
+    /// A string, number, boolean or null, by its JSON text.
+    Scalar(String),
+    Array(Vec<ContentId>),
+    /// Keys in document order, as the text has them.
+    Object(Vec<(String, ContentId)>),
+    /// A node the loader makes up (a part of a schema with several kinds of keyword).
+    Derived(ContentId, &'static str, usize),
+}
+
+#[derive(Debug, Default)]
+struct Contents {
+    ids: HashMap<Content, ContentId>,
+    /// By the value's address: the documents are borrowed, immutable, for the whole load.
+    by_value: HashMap<*const Value, ContentId>,
+}
+
+impl Contents {
+    fn intern(&mut self, content: Content) -> ContentId {
+        let next = self.ids.len() as ContentId;
+        *self.ids.entry(content).or_insert(next)
+    }
+
+    /// The id of `value`'s JSON text. Recursion is bounded: documents were parsed by
+    /// serde_json, which stops at 128 levels.
+    fn of(&mut self, value: &Value) -> ContentId {
+        let address = value as *const Value;
+        if let Some(&id) = self.by_value.get(&address) {
+            return id;
+        }
+        let content = match value {
+            Value::Array(items) => Content::Array(items.iter().map(|v| self.of(v)).collect()),
+            Value::Object(map) => {
+                Content::Object(map.iter().map(|(k, v)| (k.clone(), self.of(v))).collect())
+            }
+            scalar => Content::Scalar(scalar.to_string()),
+        };
+        let id = self.intern(content);
+        self.by_value.insert(address, id);
+        id
+    }
+
+    /// The id of the text `{"type":"<t>"}`.
+    fn of_type(&mut self, t: &str) -> ContentId {
+        let name = self.intern(Content::Scalar(Value::String(t.to_string()).to_string()));
+        self.intern(Content::Object(vec![("type".to_string(), name)]))
+    }
 }
 
 fn invalid(reason: impl Into<String>) -> Error {
@@ -195,7 +252,7 @@ impl Loader<'_> {
         let id = self.push(Node {
             kind: Kind::Placeholder,
             meta: Meta::default(),
-            key: String::new(),
+            key: ContentId::MAX,
         });
         self.memo.insert((doc, ptr.clone()), id);
         let (node, synthetic) = self.build(doc, &ptr, value, base)?;
@@ -212,7 +269,7 @@ impl Loader<'_> {
 
     /// The node for `value`, and whether it is the synthetic `allOf` of several parts.
     fn build(&mut self, doc: usize, ptr: &str, value: &Value, base: &str) -> Result<(Node, bool)> {
-        let key = value.to_string();
+        let key = self.contents.of(value);
         let map = match value {
             Value::Bool(true) => return Ok((node(Kind::True, Meta::default(), key), false)),
             Value::Bool(false) => return Ok((node(Kind::False, Meta::default(), key), false)),
@@ -257,12 +314,8 @@ impl Loader<'_> {
                     display_pointer(ptr)
                 ))
             })?;
-            let mut distinct: Vec<Value> = Vec::with_capacity(values.len());
-            for v in values {
-                if !distinct.contains(v) {
-                    distinct.push(v.clone());
-                }
-            }
+            let mut seen = super::model::ValueSet::default();
+            let distinct: Vec<Value> = values.iter().filter(|v| seen.insert(v)).cloned().collect();
             parts.push(Kind::Enum(distinct));
         }
         let mut combined = Vec::new();
@@ -303,7 +356,8 @@ impl Loader<'_> {
                     .into_iter()
                     .enumerate()
                     .map(|(i, kind)| {
-                        self.push(node(kind, Meta::default(), format!("{key}#combined{i}")))
+                        let derived = self.contents.intern(Content::Derived(key, "combined", i));
+                        self.push(node(kind, Meta::default(), derived))
                     })
                     .collect();
                 parts.push(Kind::Combined(Criterion::All, ids));
@@ -339,11 +393,8 @@ impl Loader<'_> {
                         consumed.extend(keywords_of(t, draft));
                         self.typed(doc, ptr, map, &base, t)?
                     };
-                    ids.push(self.push(node(
-                        kind,
-                        Meta::default(),
-                        format!("{{\"type\":\"{t}\"}}"),
-                    )));
+                    let type_key = self.contents.of_type(t);
+                    ids.push(self.push(node(kind, Meta::default(), type_key)));
                 }
                 parts.push(Kind::Combined(Criterion::Any, ids));
             }
@@ -388,7 +439,8 @@ impl Loader<'_> {
                     .into_iter()
                     .enumerate()
                     .map(|(i, kind)| {
-                        self.push(node(kind, Meta::default(), format!("{key}#part{i}")))
+                        let derived = self.contents.intern(Content::Derived(key, "part", i));
+                        self.push(node(kind, Meta::default(), derived))
                     })
                     .collect();
                 Kind::Combined(Criterion::All, ids)
@@ -458,8 +510,9 @@ impl Loader<'_> {
         }
         if let Some(Value::Array(required)) = map.get("required") {
             for name in required.iter().filter_map(Value::as_str) {
-                if !object.required.iter().any(|r| r == name) {
-                    object.required.push(name.to_string());
+                // A set: linear in the number of names, duplicates collapse.
+                if !object.required.contains(name) {
+                    object.required.insert(name.to_string());
                 }
             }
         }
@@ -688,7 +741,7 @@ fn unknown_type(t: &str, ptr: &str) -> Error {
     ))
 }
 
-fn node(kind: Kind, meta: Meta, key: String) -> Node {
+fn node(kind: Kind, meta: Meta, key: ContentId) -> Node {
     Node { kind, meta, key }
 }
 
@@ -747,13 +800,14 @@ fn as_count(value: &Value) -> Option<u64> {
 }
 
 fn strings(values: &[Value]) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    for s in values.iter().filter_map(Value::as_str) {
-        if !out.iter().any(|o| o == s) {
-            out.push(s.to_string());
-        }
-    }
-    out
+    // Distinct, in order, with a set: linear in the number of values.
+    let mut seen: std::collections::HashSet<&str> = std::collections::HashSet::new();
+    values
+        .iter()
+        .filter_map(Value::as_str)
+        .filter(|s| seen.insert(s))
+        .map(str::to_string)
+        .collect()
 }
 
 fn object_keywords(draft: Draft) -> Vec<&'static str> {

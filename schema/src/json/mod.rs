@@ -149,7 +149,28 @@ impl FormatSchema for JsonSchema {
         writer: &Self,
         policy: CompatibilityPolicy,
     ) -> Vec<Incompatibility> {
-        diff_with_policy(writer, self, policy)
+        let max_pairs = crate::limits::max_compared_pairs();
+        let found = match diff::compare_models_bounded(
+            &writer.inner.model,
+            &self.inner.model,
+            policy,
+            max_pairs,
+        ) {
+            Ok(found) => found,
+            Err(too_complex) => {
+                return vec![Incompatibility {
+                    kind: crate::limits::LIMIT_EXCEEDED.into(),
+                    path: "#/".into(),
+                    message: format!(
+                        "The compatibility check compared more than {} pairs of subschemas \
+                         (max_compared_pairs): nested allOf/anyOf/oneOf multiply the pairs \
+                         to compare; simplify the schema or raise the limit",
+                        too_complex.max_pairs
+                    ),
+                }]
+            }
+        };
+        found
             .into_iter()
             .filter(|d| !d.is_compatible(policy))
             .map(|d| Incompatibility {

@@ -8,6 +8,9 @@ use serde_json::{Number, Value};
 /// Index of a node in [`Model::nodes`].
 pub(crate) type NodeId = usize;
 
+/// Identity of a JSON text within one model (see `loader::Contents`).
+pub(crate) type ContentId = u32;
+
 /// A loaded schema: its nodes and the root.
 #[derive(Debug, Default)]
 pub(crate) struct Model {
@@ -40,9 +43,9 @@ impl Model {
 pub(crate) struct Node {
     pub(crate) kind: Kind,
     pub(crate) meta: Meta,
-    /// The schema's JSON text: equal keys mean equal schemas (Confluent collapses duplicate
-    /// subschemas of a combined schema by comparing their JSON).
-    pub(crate) key: String,
+    /// The schema's JSON text, as an id: equal keys mean equal texts, so equal schemas
+    /// (Confluent collapses duplicate subschemas of a combined schema by comparing their JSON).
+    pub(crate) key: ContentId,
 }
 
 /// The annotations every schema may carry.
@@ -194,7 +197,7 @@ impl Extra {
 #[derive(Debug, Clone, Default)]
 pub(crate) struct ObjectKind {
     pub(crate) properties: IndexMap<String, NodeId>,
-    pub(crate) required: Vec<String>,
+    pub(crate) required: indexmap::IndexSet<String>,
     pub(crate) additional: Extra,
     pub(crate) unevaluated: Extra,
     /// `patternProperties` in document order (the first match covers a property).
@@ -234,4 +237,55 @@ pub(crate) struct ArrayKind {
     pub(crate) unique_items: bool,
     pub(crate) max_contains: Option<u64>,
     pub(crate) min_contains: Option<u64>,
+}
+
+/// A set of JSON values with serde_json's equality, linear to fill: scalars are found by a
+/// hash of their text, arrays and objects (rare in `enum`) by comparison.
+#[derive(Debug, Default)]
+pub(crate) struct ValueSet<'v> {
+    scalars: std::collections::HashSet<String>,
+    compound: Vec<&'v Value>,
+}
+
+impl<'v> ValueSet<'v> {
+    /// The set of `values`.
+    pub(crate) fn of(values: &'v [Value]) -> Self {
+        let mut set = ValueSet::default();
+        for v in values {
+            set.insert(v);
+        }
+        set
+    }
+
+    /// Add `v`; whether it was not there yet.
+    pub(crate) fn insert(&mut self, v: &'v Value) -> bool {
+        match scalar_key(v) {
+            Some(key) => self.scalars.insert(key),
+            None if self.compound.contains(&v) => false,
+            None => {
+                self.compound.push(v);
+                true
+            }
+        }
+    }
+
+    /// Whether `v` is in the set.
+    pub(crate) fn contains(&self, v: &Value) -> bool {
+        match scalar_key(v) {
+            Some(key) => self.scalars.contains(&key),
+            None => self.compound.contains(&v),
+        }
+    }
+}
+
+/// A scalar's identity as serde_json compares it (`1` and `1.0` differ, `0.0` and `-0.0` not).
+fn scalar_key(v: &Value) -> Option<String> {
+    match v {
+        Value::Array(_) | Value::Object(_) => None,
+        Value::Number(n) if n.as_f64() == Some(0.0) && n.is_f64() => Some("f0".into()),
+        Value::Number(n) if n.is_f64() => Some(format!("f{n}")),
+        Value::Number(n) => Some(format!("i{n}")),
+        Value::String(s) => Some(format!("s{s}")),
+        other => Some(other.to_string()),
+    }
 }

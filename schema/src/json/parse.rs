@@ -76,9 +76,10 @@ pub(crate) struct ParsedDependency {
 /// resolved references).
 pub(crate) fn flatten_dependencies(dependencies: &[Dependency]) -> Result<Vec<ParsedDependency>> {
     let mut out: Vec<ParsedDependency> = Vec::new();
+    let mut seen: std::collections::HashSet<&str> = std::collections::HashSet::new();
     let mut stack: Vec<&Dependency> = dependencies.iter().rev().collect();
     while let Some(dep) = stack.pop() {
-        if out.iter().any(|d| d.name == dep.name) {
+        if !seen.insert(dep.name.as_str()) {
             continue;
         }
         if dep.schema_type != SchemaType::Json {

@@ -3,7 +3,7 @@
 //! branches is not a change.
 
 use super::{Ctx, DifferenceType as T, Raw};
-use crate::json::model::{Criterion, NodeId};
+use crate::json::model::{ContentId, Criterion, NodeId};
 
 pub(super) fn compare(
     ctx: &mut Ctx<'_>,
@@ -16,8 +16,8 @@ pub(super) fn compare(
         return;
     }
     // Confluent collapses duplicate subschemas (a set of JsonSchema, equal by JSON text).
-    let osubs = distinct(osubs, |id| &ctx.a.node(id).key);
-    let usubs = distinct(usubs, |id| &ctx.b.node(id).key);
+    let osubs = distinct(osubs, |id| ctx.a.node(id).key);
+    let usubs = distinct(usubs, |id| ctx.b.node(id).key);
     let (on, un) = (osubs.len(), usubs.len());
     if on < un {
         ctx.add(if uc == Criterion::All {
@@ -63,14 +63,12 @@ pub(super) fn compare(
     }
 }
 
-fn distinct<'k>(ids: &[NodeId], key: impl Fn(NodeId) -> &'k String) -> Vec<NodeId> {
-    let mut out: Vec<NodeId> = Vec::with_capacity(ids.len());
-    for &id in ids {
-        if !out.iter().any(|&o| key(o) == key(id)) {
-            out.push(id);
-        }
-    }
-    out
+fn distinct(ids: &[NodeId], key: impl Fn(NodeId) -> ContentId) -> Vec<NodeId> {
+    let mut seen = std::collections::HashSet::new();
+    ids.iter()
+        .copied()
+        .filter(|&id| seen.insert(key(id)))
+        .collect()
 }
 
 /// Confluent's `compareCriteria`: a changed keyword is fine when the update is `anyOf`, or

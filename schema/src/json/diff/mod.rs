@@ -6,6 +6,12 @@
 //! nodes met again while being compared is assumed compatible, results are memoised per pair,
 //! and the whole comparison is repeated with the pairs found incompatible until nothing
 //! changes (the greatest fixed point, as Confluent's `SchemaDiff.compare` does since 8.x).
+//!
+//! Bounded work: without `$ref`, subschemas with equal JSON text compare alike, so results are
+//! memoised per pair of texts (a schema repeating one subschema in many `anyOf` branches is
+//! compared once per distinct pair), and every comparison of a node pair draws on a budget
+//! ([`crate::limits::max_compared_pairs`]); when it runs out the comparison stops and
+//! [`compare_models_bounded`] reports it instead of working for minutes.
 
 mod array;
 mod combined;
@@ -13,11 +19,12 @@ mod object;
 mod scalar;
 mod types;
 
+use std::cell::Cell;
 use std::collections::{HashMap, HashSet};
 
 pub use types::DifferenceType;
 
-use super::model::{Kind, Model, NodeId};
+use super::model::{ContentId, Kind, Model, NodeId};
 use crate::CompatibilityPolicy;
 
 /// One difference between an original and an updated JSON schema.
@@ -63,9 +70,27 @@ struct Raw {
 /// Differences relative to the path at which a pair of nodes was compared.
 type Relative = Vec<(DifferenceType, Vec<String>)>;
 
-/// All differences between `original` (model `a`) and `update` (model `b`).
+/// All differences between `original` (model `a`) and `update` (model `b`), however long the
+/// comparison takes.
 pub(crate) fn compare_models(a: &Model, b: &Model, policy: CompatibilityPolicy) -> Vec<Difference> {
+    compare_models_bounded(a, b, policy, usize::MAX).unwrap_or_default()
+}
+
+/// The comparison gave up after comparing `max_pairs` node pairs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct TooComplex {
+    pub(crate) max_pairs: usize,
+}
+
+/// [`compare_models`] comparing at most `max_pairs` node pairs.
+pub(crate) fn compare_models_bounded(
+    a: &Model,
+    b: &Model,
+    policy: CompatibilityPolicy,
+    max_pairs: usize,
+) -> Result<Vec<Difference>, TooComplex> {
     let mut assumed: HashMap<(NodeId, NodeId), Relative> = HashMap::new();
+    let budget = Cell::new(max_pairs);
     loop {
         let mut ctx = Ctx {
             a,
@@ -78,8 +103,13 @@ pub(crate) fn compare_models(a: &Model, b: &Model, policy: CompatibilityPolicy) 
             assumed: &assumed,
             cycle_hits: HashSet::new(),
             not_depth: 0,
+            content_memo: HashMap::new(),
+            budget: &budget,
         };
         ctx.compare(Some(a.root), Some(b.root));
+        if ctx.exhausted() {
+            return Err(TooComplex { max_pairs });
+        }
         let mut grew = Vec::new();
         for pair in &ctx.cycle_hits {
             if assumed.contains_key(pair) {
@@ -92,14 +122,14 @@ pub(crate) fn compare_models(a: &Model, b: &Model, policy: CompatibilityPolicy) 
             }
         }
         if grew.is_empty() {
-            return ctx
+            return Ok(ctx
                 .out
                 .into_iter()
                 .map(|raw| Difference {
                     kind: raw.kind,
                     path: format!("#/{}", raw.path.join("/")),
                 })
-                .collect();
+                .collect());
         }
         assumed.extend(grew);
     }
@@ -119,9 +149,29 @@ pub(super) struct Ctx<'m> {
     /// How many `not`s deep the comparison is: each runs in a fresh, swapped context, so a
     /// schema recursing through `not` needs this bound to terminate.
     not_depth: usize,
+    /// Without `$ref`: (text of the `a` node, text of the `b` node) → differences found.
+    content_memo: HashMap<(ContentId, ContentId), Relative>,
+    /// Node pairs that may still be compared; shared by swapped contexts.
+    budget: &'m Cell<usize>,
 }
 
 impl<'m> Ctx<'m> {
+    /// Whether the budget ran out (the differences found are then incomplete).
+    fn exhausted(&self) -> bool {
+        self.budget.get() == 0
+    }
+
+    /// Draw one pair comparison from the budget; `false` when none is left.
+    fn spend(&self) -> bool {
+        match self.budget.get() {
+            0 => false,
+            n => {
+                self.budget.set(n - 1);
+                true
+            }
+        }
+    }
+
     fn add(&mut self, kind: DifferenceType) {
         self.out.push(Raw {
             kind,
@@ -176,9 +226,37 @@ impl<'m> Ctx<'m> {
             (Some(o), Some(u)) => (self.a.deref(o), self.b.deref(u)),
         };
         if !(self.a.has_references || self.b.has_references) {
-            // Without `$ref` there are no cycles and no node pair is met twice on one path:
-            // skip the memo.
-            return self.compare_nodes(o, u);
+            // Without `$ref` there are no cycles, and two subschemas compare as their texts
+            // do: memoise per pair of texts.
+            // Leaves are cheap to compare and many: only composite pairs are remembered.
+            let composite =
+                |k: &Kind| matches!(k, Kind::Combined(..) | Kind::Object(_) | Kind::Array(_));
+            if !(composite(self.node_a(o)) || composite(self.node_b(u))) {
+                if self.spend() {
+                    self.compare_nodes(o, u);
+                }
+                return;
+            }
+            let key = (self.a.node(o).key, self.b.node(u).key);
+            if let Some(found) = self.content_memo.get(&key) {
+                let rebased = self.rebase(found);
+                return self.extend(rebased);
+            }
+            if !self.spend() {
+                return;
+            }
+            let base = self.path.len();
+            let found = self.sub(|ctx| ctx.compare_nodes(o, u));
+            if self.exhausted() {
+                // Incomplete: do not remember it.
+                return self.extend(found);
+            }
+            let relative = relative_to(&found, base);
+            self.content_memo.insert(key, relative);
+            return self.extend(found);
+        }
+        if !self.spend() {
+            return;
         }
         let pair = (o, u);
         let base = self.path.len();
@@ -197,18 +275,7 @@ impl<'m> Ctx<'m> {
         self.in_progress.insert(pair);
         let found = self.sub(|ctx| ctx.compare_nodes(o, u));
         self.in_progress.remove(&pair);
-        let relative = found
-            .iter()
-            .map(|d| {
-                (
-                    d.kind,
-                    d.path
-                        .get(base..)
-                        .map(<[String]>::to_vec)
-                        .unwrap_or_default(),
-                )
-            })
-            .collect();
+        let relative = relative_to(&found, base);
         self.memo.insert(pair, relative);
         self.extend(found);
     }
@@ -325,6 +392,22 @@ impl<'m> Ctx<'m> {
     fn original_is_false(&self, id: NodeId) -> bool {
         matches!(self.node_a(self.a.deref(id)), Kind::False)
     }
+}
+
+/// Differences with the first `base` path segments (where the pair was compared) removed.
+fn relative_to(found: &[Raw], base: usize) -> Relative {
+    found
+        .iter()
+        .map(|d| {
+            (
+                d.kind,
+                d.path
+                    .get(base..)
+                    .map(<[String]>::to_vec)
+                    .unwrap_or_default(),
+            )
+        })
+        .collect()
 }
 
 /// Report an optional count that was added, removed, raised or lowered.

@@ -157,13 +157,9 @@ fn union_keys<'k>(
     a: impl Iterator<Item = &'k String>,
     b: impl Iterator<Item = &'k String>,
 ) -> Vec<&'k String> {
-    let mut keys: Vec<&String> = a.collect();
-    for k in b {
-        if !keys.contains(&k) {
-            keys.push(k);
-        }
-    }
-    keys
+    // In order, distinct, with a set: linear in the number of keys.
+    let mut seen: std::collections::HashSet<&String> = std::collections::HashSet::new();
+    a.chain(b).filter(|k| seen.insert(k)).collect()
 }
 
 /// Confluent's `isOpenContentModel`, extended with `unevaluatedProperties`.
@@ -233,7 +229,7 @@ fn property_added(
     update: &ObjectKind,
     key: &str,
 ) {
-    let required = update.required.iter().any(|r| r == key);
+    let required = update.required.contains(key);
     if is_open(original) {
         // Confluent 8.x splits the 7.x PROPERTY_ADDED_TO_OPEN_CONTENT_MODEL by requiredness.
         let kind = if ctx.update_is_empty(u) {
@@ -273,8 +269,8 @@ fn compare_required(ctx: &mut Ctx<'_>, original: &ObjectKind, update: &ObjectKin
         if !original.properties.contains_key(key) {
             continue;
         }
-        let was = original.required.iter().any(|r| r == key);
-        let is = update.required.iter().any(|r| r == key);
+        let was = original.required.contains(key);
+        let is = update.required.contains(key);
         if was && !is {
             ctx.add_at(key, T::REQUIRED_ATTRIBUTE_REMOVED);
         } else if !was && is {

@@ -153,7 +153,11 @@ fn divides(divisor: f64, multiple: f64) -> bool {
 }
 
 pub(super) fn compare_enum(ctx: &mut Ctx<'_>, original: &[Value], update: &[Value]) {
-    let contains_all = |a: &[Value], b: &[Value]| b.iter().all(|v| a.contains(v));
+    // With sets: linear in the number of values.
+    let contains_all = |a: &[Value], b: &[Value]| {
+        let a = crate::json::model::ValueSet::of(a);
+        b.iter().all(|v| a.contains(v))
+    };
     let same = original.len() == update.len() && contains_all(original, update);
     if same {
         return;
@@ -199,6 +203,8 @@ pub(super) fn compare_not(ctx: &mut Ctx<'_>, original: NodeId, update: NodeId) {
             assumed: &empty,
             cycle_hits: Default::default(),
             not_depth: ctx.not_depth + 1,
+            content_memo: Default::default(),
+            budget: ctx.budget,
         };
         swapped.compare(Some(update), Some(original));
         swapped.compatible(&swapped.out)

@@ -1,0 +1,220 @@
+//! The pool that runs CPU-heavy schema work (parsing, normalising, canonicalising, checking
+//! compatibility) off the async workers.
+//!
+//! Why a dedicated pool rather than `tokio::task::spawn_blocking`: the stack of tokio's blocking
+//! threads is set by whoever builds the runtime (the CLI, a test, an embedding application),
+//! while this pool owns its threads and gives each a [`STACK_BYTES`] stack, so a deeply nested
+//! schema that slips past the text pre-checks still cannot overflow it. It is also bounded on
+//! its own terms: a fixed number of threads (the CPU work can never take more cores than that,
+//! so `GET /` and cached reads keep a core), and a fixed number of jobs waiting; beyond that a
+//! request is answered 429 at once instead of queueing without bound.
+//!
+//! A job that panics is caught on its thread: the request gets a 500 with Confluent's body, the
+//! panic is logged, and the thread goes on with the next job.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{mpsc, Arc};
+
+use parking_lot::Mutex;
+
+use crate::{Error, Result};
+
+/// The stack of every pool thread. Memory is committed only as the stack is used.
+pub const STACK_BYTES: usize = 64 * 1024 * 1024;
+
+type Job = Box<dyn FnOnce() + Send + 'static>;
+
+/// A fixed set of threads with large stacks and a bounded queue.
+#[derive(Debug)]
+pub struct WorkPool {
+    sender: Mutex<Option<mpsc::Sender<Job>>>,
+    pending: Arc<AtomicUsize>,
+    max_pending: usize,
+    threads: usize,
+}
+
+/// How big the pool is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolSize {
+    /// Threads running schema work at once.
+    pub threads: usize,
+    /// Jobs accepted at once (running and waiting); more are refused with 429.
+    pub max_pending: usize,
+}
+
+impl Default for PoolSize {
+    fn default() -> Self {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        PoolSize {
+            threads: cores.clamp(1, 16),
+            max_pending: 256,
+        }
+    }
+}
+
+impl WorkPool {
+    /// Start the threads.
+    pub fn new(size: PoolSize) -> std::io::Result<Self> {
+        let threads = size.threads.max(1);
+        let (sender, receiver) = mpsc::channel::<Job>();
+        let receiver = Arc::new(Mutex::new(receiver));
+        for n in 0..threads {
+            let receiver = receiver.clone();
+            std::thread::Builder::new()
+                .name(format!("strata-schema-{n}"))
+                .stack_size(STACK_BYTES)
+                .spawn(move || loop {
+                    // The lock is held only while waiting for the next job.
+                    let job = receiver.lock().recv();
+                    match job {
+                        Ok(job) => job(),
+                        Err(_) => break, // the pool was dropped
+                    }
+                })?;
+        }
+        Ok(WorkPool {
+            sender: Mutex::new(Some(sender)),
+            pending: Arc::new(AtomicUsize::new(0)),
+            max_pending: size.max_pending.max(1),
+            threads,
+        })
+    }
+
+    /// The number of threads.
+    pub fn threads(&self) -> usize {
+        self.threads
+    }
+
+    /// Run `f` on a pool thread and wait for its result without blocking the async worker.
+    /// [`Error::Overloaded`] when the queue is full; [`Error::Panicked`] when `f` panicked.
+    pub async fn run<T, F>(&self, what: &'static str, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce() -> T + Send + 'static,
+    {
+        let pending = self.pending.fetch_add(1, Ordering::AcqRel);
+        let guard = PendingGuard(self.pending.clone());
+        if pending >= self.max_pending {
+            return Err(Error::Overloaded(format!(
+                "Too many schema operations in progress ({} running or waiting, \
+                 the limit is max_pending_schema_work); retry later",
+                self.max_pending
+            )));
+        }
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let job: Job = Box::new(move || {
+            let result = catch_unwind(AssertUnwindSafe(f));
+            drop(guard);
+            let _ = tx.send(result);
+        });
+        let sent = match self.sender.lock().as_ref() {
+            Some(sender) => sender.send(job).is_ok(),
+            None => false,
+        };
+        if !sent {
+            return Err(Error::Internal("the schema work pool has stopped".into()));
+        }
+        match rx.await {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(panic)) => {
+                let cause = panic_message(panic.as_ref());
+                tracing::error!(task = what, panic = %cause, "schema work panicked");
+                Err(Error::Panicked)
+            }
+            Err(_) => Err(Error::Internal(format!("{what}: the worker went away"))),
+        }
+    }
+}
+
+/// Counts a job as pending until it is dropped (run or refused).
+struct PendingGuard(Arc<AtomicUsize>);
+
+impl Drop for PendingGuard {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// The text of a panic payload.
+pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_string()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "a panic without a message".into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn recurse(n: usize) -> usize {
+        // A frame with some weight, so that the recursion really uses the stack.
+        let pad = [n as u8; 512];
+        std::hint::black_box(&pad);
+        if n == 0 {
+            0
+        } else {
+            recurse(n - 1) + 1
+        }
+    }
+
+    #[tokio::test]
+    async fn deep_recursion_that_would_overflow_a_2mib_stack_runs_on_the_pool() {
+        let pool = WorkPool::new(PoolSize {
+            threads: 1,
+            max_pending: 4,
+        })
+        .unwrap();
+        // ~20,000 frames of over 512 bytes: about 10 MiB of stack.
+        let n = pool.run("recursion", || recurse(20_000)).await.unwrap();
+        assert_eq!(n, 20_000);
+    }
+
+    #[tokio::test]
+    async fn a_panicking_job_is_an_error_and_the_pool_goes_on() {
+        let pool = WorkPool::new(PoolSize {
+            threads: 1,
+            max_pending: 4,
+        })
+        .unwrap();
+        let err = pool
+            .run("panics", || -> u32 { panic!("boom") })
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::Panicked), "{err:?}");
+        assert_eq!(pool.run("after", || 7).await.unwrap(), 7);
+    }
+
+    #[tokio::test]
+    async fn a_full_queue_is_refused_at_once() {
+        let pool = Arc::new(
+            WorkPool::new(PoolSize {
+                threads: 1,
+                max_pending: 1,
+            })
+            .unwrap(),
+        );
+        let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+        let busy = {
+            let pool = pool.clone();
+            tokio::spawn(async move {
+                pool.run("blocker", move || release_rx.recv().is_ok())
+                    .await
+                    .unwrap()
+            })
+        };
+        // Wait until the blocker occupies the only slot.
+        while pool.pending.load(Ordering::Acquire) == 0 {
+            tokio::task::yield_now().await;
+        }
+        let err = pool.run("second", || 1).await.unwrap_err();
+        assert!(matches!(err, Error::Overloaded(_)), "{err:?}");
+        release_tx.send(()).unwrap();
+        assert!(busy.await.unwrap());
+        assert_eq!(pool.run("third", || 3).await.unwrap(), 3);
+    }
+}
