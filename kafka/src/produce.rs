@@ -1,0 +1,161 @@
+//! Produce: record batches (v2, CRC-32C checked by the codec) are decoded and appended to the
+//! bundled broker's partitions, one broker batch per partition. acks=0 and acks=1 answer once
+//! the batch is written to the operating system (acks=0 sends no answer at all); acks=all once
+//! it is fsynced.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use kafka_protocol::messages::produce_response::{PartitionProduceResponse, TopicProduceResponse};
+use kafka_protocol::messages::{ProduceRequest, ProduceResponse};
+use kafka_protocol::protocol::StrBytes;
+use kafka_protocol::records::{Compression, RecordBatchDecoder};
+use strata_broker::{Producer, RecordRef};
+
+use crate::error::{broker_error_code, code};
+use crate::server::{blocking, State};
+
+pub(crate) async fn handle(state: &Arc<State>, req: ProduceRequest) -> ProduceResponse {
+    let st = state.clone();
+    let acks = req.acks;
+    let topics = req.topic_data;
+    let names: Vec<_> = topics
+        .iter()
+        .map(|t| {
+            (
+                t.name.clone(),
+                t.partition_data.iter().map(|p| p.index).collect::<Vec<_>>(),
+            )
+        })
+        .collect();
+    let responses = match blocking(move || {
+        topics
+            .into_iter()
+            .map(|t| {
+                let name = t.name.0.to_string();
+                let partitions = t
+                    .partition_data
+                    .into_iter()
+                    .map(|p| append(&st, acks, &name, p.index, p.records))
+                    .collect::<Vec<_>>();
+                TopicProduceResponse::default()
+                    .with_name(t.name)
+                    .with_partition_responses(partitions)
+            })
+            .collect::<Vec<_>>()
+    })
+    .await
+    {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::error!(error = %e, "Produce failed");
+            names
+                .into_iter()
+                .map(|(name, parts)| {
+                    TopicProduceResponse::default()
+                        .with_name(name)
+                        .with_partition_responses(
+                            parts
+                                .into_iter()
+                                .map(|index| failed(index, code::UNKNOWN_SERVER_ERROR, None))
+                                .collect(),
+                        )
+                })
+                .collect()
+        }
+    };
+    ProduceResponse::default().with_responses(responses)
+}
+
+fn failed(index: i32, error: i16, message: Option<String>) -> PartitionProduceResponse {
+    PartitionProduceResponse::default()
+        .with_index(index)
+        .with_error_code(error)
+        .with_base_offset(-1)
+        .with_error_message(message.map(StrBytes::from_string))
+}
+
+/// Appends one partition's record batches; the answer for that partition.
+fn append(
+    state: &State,
+    acks: i16,
+    topic: &str,
+    partition: i32,
+    records: Option<Bytes>,
+) -> PartitionProduceResponse {
+    let producer: &Producer = match acks {
+        0 | 1 => &state.producer_leader,
+        -1 => &state.producer_all,
+        other => {
+            return failed(
+                partition,
+                code::INVALID_REQUIRED_ACKS,
+                Some(format!("acks={other} is not one of -1, 0 and 1")),
+            )
+        }
+    };
+    let Some(mut bytes) = records else {
+        return failed(partition, code::CORRUPT_MESSAGE, Some("no records".into()));
+    };
+    // lz4 and zstd are not built in yet: say so rather than "corrupt".
+    match RecordBatchDecoder::decode_batch_info(&mut bytes.clone()) {
+        Ok(infos) => {
+            if let Some(c) = infos
+                .iter()
+                .map(|i| i.compression)
+                .find(|c| matches!(c, Compression::Lz4 | Compression::Zstd))
+            {
+                return failed(
+                    partition,
+                    code::UNSUPPORTED_COMPRESSION_TYPE,
+                    Some(format!(
+                        "{c:?} compression is not supported yet; use none, gzip or snappy"
+                    )),
+                );
+            }
+        }
+        Err(e) => {
+            return failed(partition, code::CORRUPT_MESSAGE, Some(format!("{e}")));
+        }
+    }
+    let sets = match RecordBatchDecoder::decode_all(&mut bytes) {
+        Ok(s) => s,
+        Err(e) => return failed(partition, code::CORRUPT_MESSAGE, Some(format!("{e}"))),
+    };
+    let records: Vec<_> = sets.iter().flat_map(|s| s.records.iter()).collect();
+    if records.is_empty() {
+        return failed(
+            partition,
+            code::CORRUPT_MESSAGE,
+            Some("an empty record batch".into()),
+        );
+    }
+    // Kafka keeps a null header value; the bundled broker stores headers as bytes, so a null
+    // header value is stored as empty.
+    let headers: Vec<Vec<(&str, &[u8])>> = records
+        .iter()
+        .map(|r| {
+            r.headers
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_deref().unwrap_or(&[])))
+                .collect()
+        })
+        .collect();
+    let refs = records.iter().zip(&headers).map(|(r, h)| RecordRef {
+        partition: Some(partition),
+        key: r.key.as_deref(),
+        value: r.value.as_deref(),
+        headers: h,
+        timestamp: Some(r.timestamp),
+    });
+    match producer.send_batch_ref(topic, refs) {
+        Ok(positions) => {
+            let base = positions.first().map_or(-1, |p| p.offset);
+            PartitionProduceResponse::default()
+                .with_index(partition)
+                .with_base_offset(base)
+                .with_log_append_time_ms(-1)
+        }
+        Err(e) => failed(partition, broker_error_code(&e), Some(e.to_string())),
+    }
+}

@@ -1,0 +1,540 @@
+//! Raw frames: the protocol edges a well-behaved client never reaches, and the limits.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+use bytes::{Buf, BufMut, Bytes, BytesMut};
+use indexmap::IndexMap;
+use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
+use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
+use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
+use kafka_protocol::messages::{
+    ApiKey, ApiVersionsRequest, ApiVersionsResponse, FetchRequest, FetchResponse, MetadataRequest,
+    MetadataResponse, ProduceRequest, ProduceResponse, RequestHeader, ResponseHeader, TopicName,
+};
+use kafka_protocol::protocol::{Decodable, Encodable, StrBytes};
+use kafka_protocol::records::{
+    Compression, Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
+};
+use strata_broker::{ProducerConfig, ProducerRecord, TopicConfig};
+use strata_kafka::{KafkaConfig, SUPPORTED_APIS};
+
+use crate::support::TestBroker;
+
+fn connect(tb: &TestBroker) -> TcpStream {
+    let s = TcpStream::connect(tb.addr).expect("connect to the listener");
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    s
+}
+
+fn send_raw(s: &mut TcpStream, body: &[u8]) {
+    let mut frame = (body.len() as i32).to_be_bytes().to_vec();
+    frame.extend_from_slice(body);
+    s.write_all(&frame).expect("write the frame");
+}
+
+fn send<T: Encodable>(s: &mut TcpStream, api: ApiKey, version: i16, body: &T) {
+    let mut buf = BytesMut::new();
+    RequestHeader::default()
+        .with_request_api_key(api as i16)
+        .with_request_api_version(version)
+        .with_correlation_id(42)
+        .with_client_id(Some(StrBytes::from_static_str("raw-test")))
+        .encode(&mut buf, api.request_header_version(version))
+        .unwrap();
+    body.encode(&mut buf, version).unwrap();
+    send_raw(s, &buf);
+}
+
+fn receive<T: Decodable>(
+    s: &mut TcpStream,
+    api: ApiKey,
+    version: i16,
+    header_version: Option<i16>,
+) -> T {
+    let mut len = [0u8; 4];
+    s.read_exact(&mut len).expect("a response");
+    let mut body = vec![0u8; i32::from_be_bytes(len) as usize];
+    s.read_exact(&mut body).unwrap();
+    let mut buf = Bytes::from(body);
+    let h = ResponseHeader::decode(
+        &mut buf,
+        header_version.unwrap_or_else(|| api.response_header_version(version)),
+    )
+    .unwrap();
+    assert_eq!(h.correlation_id, 42, "the correlation id is echoed");
+    let r = T::decode(&mut buf, version).expect("the response decodes");
+    assert!(!buf.has_remaining(), "nothing after the response");
+    r
+}
+
+/// The server closed this connection: a read ends (EOF or reset) without a response.
+fn assert_closed(s: &mut TcpStream, what: &str) {
+    let mut b = [0u8; 1];
+    match s.read(&mut b) {
+        Ok(0) => {}
+        Ok(_) => panic!("{what}: the server answered instead of closing"),
+        Err(e)
+            if e.kind() == std::io::ErrorKind::WouldBlock
+                || e.kind() == std::io::ErrorKind::TimedOut =>
+        {
+            panic!("{what}: the connection stayed open")
+        }
+        Err(_) => {} // reset
+    }
+}
+
+fn assert_still_serving(tb: &TestBroker) {
+    let mut s = connect(tb);
+    send(
+        &mut s,
+        ApiKey::ApiVersions,
+        3,
+        &ApiVersionsRequest::default()
+            .with_client_software_name(StrBytes::from_static_str("t"))
+            .with_client_software_version(StrBytes::from_static_str("1")),
+    );
+    let r: ApiVersionsResponse = receive(&mut s, ApiKey::ApiVersions, 3, None);
+    assert_eq!(r.error_code, 0, "the server still answers new connections");
+}
+
+#[test]
+fn api_versions_advertises_exactly_the_implemented_apis() {
+    let tb = TestBroker::start();
+    let mut s = connect(&tb);
+    send(
+        &mut s,
+        ApiKey::ApiVersions,
+        3,
+        &ApiVersionsRequest::default()
+            .with_client_software_name(StrBytes::from_static_str("t"))
+            .with_client_software_version(StrBytes::from_static_str("1")),
+    );
+    let r: ApiVersionsResponse = receive(&mut s, ApiKey::ApiVersions, 3, None);
+    assert_eq!(r.error_code, 0);
+    let got: Vec<(i16, i16, i16)> = r
+        .api_keys
+        .iter()
+        .map(|k| (k.api_key, k.min_version, k.max_version))
+        .collect();
+    let want: Vec<(i16, i16, i16)> = SUPPORTED_APIS
+        .iter()
+        .map(|&(k, lo, hi)| (k as i16, lo, hi))
+        .collect();
+    assert_eq!(got, want);
+    assert!(
+        !got.iter().any(|k| k.0 == ApiKey::JoinGroup as i16),
+        "JoinGroup is not advertised"
+    );
+}
+
+#[test]
+fn api_versions_of_an_unsupported_version_answers_unsupported_version_in_a_v0_response() {
+    let tb = TestBroker::start();
+    let mut s = connect(&tb);
+    // Version 99 with a body the server cannot know the layout of.
+    let mut body = BytesMut::new();
+    body.put_i16(ApiKey::ApiVersions as i16);
+    body.put_i16(99);
+    body.put_i32(42);
+    body.put_slice(b"\x00\x04test\x00future-fields");
+    send_raw(&mut s, &body);
+    let r: ApiVersionsResponse = receive(&mut s, ApiKey::ApiVersions, 0, Some(0));
+    assert_eq!(r.error_code, 35, "UNSUPPORTED_VERSION");
+    assert_eq!(
+        r.api_keys.len(),
+        SUPPORTED_APIS.len(),
+        "the supported ranges come along"
+    );
+    // The connection stays usable for the retry at a lower version.
+    send(
+        &mut s,
+        ApiKey::ApiVersions,
+        0,
+        &ApiVersionsRequest::default(),
+    );
+    let r: ApiVersionsResponse = receive(&mut s, ApiKey::ApiVersions, 0, None);
+    assert_eq!(r.error_code, 0);
+}
+
+#[test]
+fn an_oversized_request_closes_the_connection_and_the_server_keeps_serving() {
+    let tb = TestBroker::start_with(KafkaConfig {
+        max_request_bytes: 4096,
+        ..KafkaConfig::default()
+    });
+    let mut s = connect(&tb);
+    s.write_all(&(1_000_000i32).to_be_bytes()).unwrap();
+    s.write_all(&[0u8; 64]).unwrap();
+    assert_closed(&mut s, "oversized");
+    let mut s = connect(&tb);
+    s.write_all(&(-5i32).to_be_bytes()).unwrap();
+    assert_closed(&mut s, "negative length");
+    assert_still_serving(&tb);
+}
+
+#[test]
+fn a_malformed_frame_closes_the_connection_and_the_server_keeps_serving() {
+    let tb = TestBroker::start();
+    // Too short for a header.
+    let mut s = connect(&tb);
+    send_raw(&mut s, &[0, 3, 0]);
+    assert_closed(&mut s, "short header");
+    // A Metadata v1 request whose topic array claims more than the frame holds.
+    let mut s = connect(&tb);
+    let mut body = BytesMut::new();
+    body.put_i16(ApiKey::Metadata as i16);
+    body.put_i16(1);
+    body.put_i32(42);
+    body.put_i16(-1); // null client id
+    body.put_i32(3); // three topics ...
+    body.put_i16(200); // ... the first named by 200 bytes that are not there
+    body.put_slice(b"abc");
+    send_raw(&mut s, &body);
+    assert_closed(&mut s, "truncated body");
+    // A Metadata v12 request with a huge compact array count.
+    let mut s = connect(&tb);
+    let mut body = BytesMut::new();
+    body.put_i16(ApiKey::Metadata as i16);
+    body.put_i16(12);
+    body.put_i32(42);
+    body.put_i16(-1);
+    body.put_u8(0); // header tagged fields
+    body.put_slice(&[0xff, 0xff, 0xff, 0x0f]); // topics: a varint of 2^32-1
+    send_raw(&mut s, &body);
+    assert_closed(&mut s, "absurd compact array length");
+    // A classic array claiming i32::MAX elements in a frame of a few bytes.
+    let mut s = connect(&tb);
+    let mut body = BytesMut::new();
+    body.put_i16(ApiKey::Metadata as i16);
+    body.put_i16(1);
+    body.put_i32(42);
+    body.put_i16(-1);
+    body.put_i32(i32::MAX);
+    send_raw(&mut s, &body);
+    assert_closed(&mut s, "absurd array length");
+    assert_still_serving(&tb);
+}
+
+#[test]
+fn an_unknown_or_unserved_api_key_closes_the_connection() {
+    let tb = TestBroker::start();
+    for key in [
+        9_999i16,
+        ApiKey::JoinGroup as i16,
+        ApiKey::InitProducerId as i16,
+    ] {
+        let mut s = connect(&tb);
+        let mut body = BytesMut::new();
+        body.put_i16(key);
+        body.put_i16(0);
+        body.put_i32(42);
+        body.put_i16(-1);
+        send_raw(&mut s, &body);
+        assert_closed(&mut s, &format!("API key {key}"));
+    }
+    // A served API at a version not advertised closes too.
+    let mut s = connect(&tb);
+    let mut body = BytesMut::new();
+    body.put_i16(ApiKey::Fetch as i16);
+    body.put_i16(17);
+    body.put_i32(42);
+    send_raw(&mut s, &body);
+    assert_closed(&mut s, "Fetch v17");
+    assert_still_serving(&tb);
+}
+
+#[test]
+fn an_idle_connection_is_closed_and_connections_are_bounded_in_number() {
+    let tb = TestBroker::start_with(KafkaConfig {
+        idle_timeout: Duration::from_millis(300),
+        max_connections: 1,
+        ..KafkaConfig::default()
+    });
+    let mut first = connect(&tb);
+    // The second connection is over the limit while the first lives.
+    let mut second = connect(&tb);
+    assert_closed(&mut second, "the connection over max_connections");
+    let start = Instant::now();
+    assert_closed(&mut first, "idle");
+    assert!(
+        start.elapsed() >= Duration::from_millis(200),
+        "closed for idleness, not at once"
+    );
+    // Its slot is free again.
+    std::thread::sleep(Duration::from_millis(50));
+    assert_still_serving(&tb);
+}
+
+#[test]
+fn metadata_returns_the_advertised_address_and_respects_auto_create_off() {
+    let tb = TestBroker::start_with(KafkaConfig {
+        advertised_address: Some("kafka.example.com:19092".into()),
+        auto_create_topics: false,
+        ..KafkaConfig::default()
+    });
+    tb.broker
+        .create_topic("present", 3, TopicConfig::default())
+        .unwrap();
+    let mut s = connect(&tb);
+    let topic = |n: &'static str| {
+        MetadataRequestTopic::default().with_name(Some(TopicName(StrBytes::from_static_str(n))))
+    };
+    send(
+        &mut s,
+        ApiKey::Metadata,
+        12,
+        &MetadataRequest::default()
+            .with_topics(Some(vec![topic("present"), topic("absent")]))
+            .with_allow_auto_topic_creation(true),
+    );
+    let r: MetadataResponse = receive(&mut s, ApiKey::Metadata, 12, None);
+    assert_eq!(r.brokers.len(), 1);
+    assert_eq!(r.brokers[0].host.as_str(), "kafka.example.com");
+    assert_eq!(r.brokers[0].port, 19092);
+    assert_eq!(r.topics[0].error_code, 0);
+    assert_eq!(r.topics[0].partitions.len(), 3);
+    assert!(r.topics[0].partitions.iter().all(|p| p.leader_id.0 == 0));
+    assert_eq!(r.topics[1].error_code, 3, "UNKNOWN_TOPIC_OR_PARTITION");
+    assert!(
+        !tb.broker
+            .list_topics()
+            .unwrap()
+            .contains(&"absent".to_owned()),
+        "not created"
+    );
+    // v0: an empty list means every topic.
+    send(
+        &mut s,
+        ApiKey::Metadata,
+        0,
+        &MetadataRequest::default().with_topics(Some(vec![])),
+    );
+    let r: MetadataResponse = receive(&mut s, ApiKey::Metadata, 0, None);
+    assert_eq!(r.topics.len(), 1);
+}
+
+fn fetch_request(topic: &'static str, offset: i64, max_wait_ms: i32) -> FetchRequest {
+    FetchRequest::default()
+        .with_replica_id((-1).into())
+        .with_max_wait_ms(max_wait_ms)
+        .with_min_bytes(1)
+        .with_max_bytes(1 << 20)
+        .with_session_epoch(-1)
+        .with_topics(vec![FetchTopic::default()
+            .with_topic(TopicName(StrBytes::from_static_str(topic)))
+            .with_partitions(vec![FetchPartition::default()
+                .with_partition(0)
+                .with_fetch_offset(offset)
+                .with_partition_max_bytes(1 << 20)])])
+}
+
+#[test]
+fn fetch_waits_max_wait_ms_then_answers_empty_and_wakes_when_records_arrive() {
+    let tb = TestBroker::start();
+    tb.broker
+        .create_topic("waiting", 1, TopicConfig::default())
+        .unwrap();
+    let mut s = connect(&tb);
+    let start = Instant::now();
+    send(&mut s, ApiKey::Fetch, 12, &fetch_request("waiting", 0, 400));
+    let r: FetchResponse = receive(&mut s, ApiKey::Fetch, 12, None);
+    let waited = start.elapsed();
+    assert!(
+        waited >= Duration::from_millis(380),
+        "waited {waited:?}, at least max_wait_ms"
+    );
+    assert!(
+        waited < Duration::from_secs(3),
+        "answered soon after the wait: {waited:?}"
+    );
+    let p = &r.responses[0].partitions[0];
+    assert_eq!(p.error_code, 0);
+    assert_eq!(
+        p.records.as_ref().map(Bytes::len),
+        Some(0),
+        "empty, not null"
+    );
+
+    // A record produced during a long wait ends it early.
+    let broker = tb.broker.clone();
+    let producer = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(300));
+        broker
+            .producer(ProducerConfig::default())
+            .send(ProducerRecord::new("waiting", "late"))
+            .unwrap();
+    });
+    let start = Instant::now();
+    send(
+        &mut s,
+        ApiKey::Fetch,
+        12,
+        &fetch_request("waiting", 0, 10_000),
+    );
+    let r: FetchResponse = receive(&mut s, ApiKey::Fetch, 12, None);
+    producer.join().unwrap();
+    assert!(
+        start.elapsed() < Duration::from_secs(5),
+        "answered when the record came"
+    );
+    let p = &r.responses[0].partitions[0];
+    assert_eq!(p.high_watermark, 1);
+    let mut records = p.records.clone().unwrap();
+    let sets = kafka_protocol::records::RecordBatchDecoder::decode_all(&mut records).unwrap();
+    let values: Vec<_> = sets
+        .iter()
+        .flat_map(|s| &s.records)
+        .map(|r| r.value.clone().unwrap())
+        .collect();
+    assert_eq!(values, vec![Bytes::from_static(b"late")]);
+
+    // Beyond the log end: OFFSET_OUT_OF_RANGE at once.
+    send(
+        &mut s,
+        ApiKey::Fetch,
+        12,
+        &fetch_request("waiting", 5, 10_000),
+    );
+    let r: FetchResponse = receive(&mut s, ApiKey::Fetch, 12, None);
+    assert_eq!(r.responses[0].partitions[0].error_code, 1);
+}
+
+#[test]
+fn a_fetch_from_the_middle_of_a_produced_batch_starts_at_the_requested_offset() {
+    let tb = TestBroker::start();
+    tb.broker
+        .create_topic("mid", 1, TopicConfig::default())
+        .unwrap();
+    let p = tb.broker.producer(ProducerConfig::default());
+    p.send_batch(
+        (0..10)
+            .map(|i| ProducerRecord::new("mid", format!("v{i}")).with_partition(0))
+            .collect(),
+    )
+    .unwrap();
+    let mut s = connect(&tb);
+    send(&mut s, ApiKey::Fetch, 12, &fetch_request("mid", 4, 100));
+    let r: FetchResponse = receive(&mut s, ApiKey::Fetch, 12, None);
+    let mut records = r.responses[0].partitions[0].records.clone().unwrap();
+    let sets = kafka_protocol::records::RecordBatchDecoder::decode_all(&mut records).unwrap();
+    let got: Vec<(i64, Bytes)> = sets
+        .iter()
+        .flat_map(|s| &s.records)
+        .map(|r| (r.offset, r.value.clone().unwrap()))
+        .collect();
+    let want: Vec<(i64, Bytes)> = (4..10).map(|i| (i, Bytes::from(format!("v{i}")))).collect();
+    assert_eq!(got, want);
+}
+
+fn batch(values: &[&str]) -> BytesMut {
+    let records: Vec<Record> = values
+        .iter()
+        .enumerate()
+        .map(|(i, v)| Record {
+            transactional: false,
+            control: false,
+            delete_horizon: false,
+            partition_leader_epoch: -1,
+            producer_id: -1,
+            producer_epoch: -1,
+            timestamp_type: TimestampType::Creation,
+            offset: i as i64,
+            sequence: i as i32,
+            timestamp: 1_000,
+            key: None,
+            value: Some(Bytes::copy_from_slice(v.as_bytes())),
+            headers: IndexMap::new(),
+        })
+        .collect();
+    let mut buf = BytesMut::new();
+    RecordBatchEncoder::encode(
+        &mut buf,
+        &records,
+        &RecordEncodeOptions {
+            version: 2,
+            compression: Compression::None,
+        },
+    )
+    .unwrap();
+    buf
+}
+
+fn produce_request(records: Bytes, acks: i16) -> ProduceRequest {
+    ProduceRequest::default()
+        .with_acks(acks)
+        .with_timeout_ms(5_000)
+        .with_topic_data(vec![TopicProduceData::default()
+            .with_name(TopicName(StrBytes::from_static_str("crc")))
+            .with_partition_data(vec![PartitionProduceData::default()
+                .with_index(0)
+                .with_records(Some(records))])])
+}
+
+#[test]
+fn a_batch_failing_its_crc_is_refused_as_corrupt_and_nothing_is_stored() {
+    let tb = TestBroker::start();
+    tb.broker
+        .create_topic("crc", 1, TopicConfig::default())
+        .unwrap();
+    let mut s = connect(&tb);
+    let mut bad = batch(&["one", "two"]);
+    let last = bad.len() - 1;
+    bad[last] ^= 0xff;
+    send(
+        &mut s,
+        ApiKey::Produce,
+        9,
+        &produce_request(bad.freeze(), 1),
+    );
+    let r: ProduceResponse = receive(&mut s, ApiKey::Produce, 9, None);
+    let p = &r.responses[0].partition_responses[0];
+    assert_eq!(p.error_code, 2, "CORRUPT_MESSAGE");
+    assert_eq!(tb.broker.offsets("crc", 0).unwrap(), (0, 0));
+
+    // The connection goes on: a good batch is appended and its base offset answered.
+    send(
+        &mut s,
+        ApiKey::Produce,
+        9,
+        &produce_request(batch(&["a", "b", "c"]).freeze(), -1),
+    );
+    let r: ProduceResponse = receive(&mut s, ApiKey::Produce, 9, None);
+    let p = &r.responses[0].partition_responses[0];
+    assert_eq!((p.error_code, p.base_offset), (0, 0));
+    send(
+        &mut s,
+        ApiKey::Produce,
+        9,
+        &produce_request(batch(&["d"]).freeze(), 1),
+    );
+    let r: ProduceResponse = receive(&mut s, ApiKey::Produce, 9, None);
+    assert_eq!(r.responses[0].partition_responses[0].base_offset, 3);
+    assert_eq!(tb.broker.offsets("crc", 0).unwrap(), (0, 4));
+}
+
+#[test]
+fn acks_zero_produce_sends_no_response_and_appends() {
+    let tb = TestBroker::start();
+    tb.broker
+        .create_topic("crc", 1, TopicConfig::default())
+        .unwrap();
+    let mut s = connect(&tb);
+    send(
+        &mut s,
+        ApiKey::Produce,
+        9,
+        &produce_request(batch(&["x"]).freeze(), 0),
+    );
+    // The next answer on the connection is the ApiVersions one: no Produce response came first.
+    send(
+        &mut s,
+        ApiKey::ApiVersions,
+        0,
+        &ApiVersionsRequest::default(),
+    );
+    let r: ApiVersionsResponse = receive(&mut s, ApiKey::ApiVersions, 0, None);
+    assert_eq!(r.error_code, 0);
+    assert_eq!(tb.broker.offsets("crc", 0).unwrap(), (0, 1));
+}
