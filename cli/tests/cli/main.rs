@@ -13,3 +13,4 @@ mod registry_cmds;
 mod release_profile;
 mod serde_cmds;
 mod serve;
+mod serve_kafka;
