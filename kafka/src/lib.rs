@@ -5,8 +5,8 @@
 //! It owns the network side only: framing, limits, request dispatch and the translation between
 //! Kafka messages and strata-broker calls. Message codecs come from the `kafka-protocol` crate
 //! (generated from Kafka's own message definitions); nothing here encodes a message by hand. It
-//! knows nothing of schemas: broker-side validation will come in through a trait the caller
-//! passes in, so that this crate never depends on the registry.
+//! knows nothing of schemas: broker-side validation comes in through [`ProduceValidator`], which
+//! the caller passes in, so that this crate never depends on the registry.
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), strata_kafka::Error> {
@@ -44,8 +44,10 @@ mod list_offsets;
 mod metadata;
 mod produce;
 mod server;
+mod validate;
 
 pub use crate::api_versions::SUPPORTED_APIS;
 pub use crate::config::KafkaConfig;
 pub use crate::error::{Error, Result};
 pub use crate::server::KafkaServer;
+pub use crate::validate::{InvalidRecord, ProduceValidator, RecordToValidate};

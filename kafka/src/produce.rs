@@ -6,7 +6,9 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
-use kafka_protocol::messages::produce_response::{PartitionProduceResponse, TopicProduceResponse};
+use kafka_protocol::messages::produce_response::{
+    BatchIndexAndErrorMessage, PartitionProduceResponse, TopicProduceResponse,
+};
 use kafka_protocol::messages::{ProduceRequest, ProduceResponse};
 use kafka_protocol::protocol::StrBytes;
 use kafka_protocol::records::{Compression, RecordBatchDecoder};
@@ -14,6 +16,7 @@ use strata_broker::{Producer, RecordRef};
 
 use crate::error::{broker_error_code, code};
 use crate::server::{blocking, State};
+use crate::validate::RecordToValidate;
 
 pub(crate) async fn handle(state: &Arc<State>, req: ProduceRequest) -> ProduceResponse {
     let st = state.clone();
@@ -141,6 +144,32 @@ fn append(
                 .collect()
         })
         .collect();
+    if let Some(validator) = &state.validator {
+        let views: Vec<RecordToValidate<'_>> = records
+            .iter()
+            .zip(&headers)
+            .enumerate()
+            .map(|(index, (r, h))| RecordToValidate {
+                index,
+                key: r.key.as_deref(),
+                value: r.value.as_deref(),
+                headers: h,
+            })
+            .collect();
+        if let Err(refusal) = validator.validate(topic, partition, &views) {
+            // Kafka's INVALID_RECORD carries the failing record's index and the reason
+            // (record_errors from Produce v8 on, error_message from v8 too).
+            tracing::debug!(topic, partition, index = refusal.index, reason = %refusal.message, "refused a produced batch");
+            return failed(
+                partition,
+                code::INVALID_RECORD,
+                Some(refusal.message.clone()),
+            )
+            .with_record_errors(vec![BatchIndexAndErrorMessage::default()
+                .with_batch_index(refusal.index as i32)
+                .with_batch_index_error_message(Some(StrBytes::from_string(refusal.message)))]);
+        }
+    }
     let refs = records.iter().zip(&headers).map(|(r, h)| RecordRef {
         partition: Some(partition),
         key: r.key.as_deref(),

@@ -21,10 +21,10 @@ use crate::api_versions;
 use crate::config::KafkaConfig;
 use crate::error::{Closed, Error, Result};
 use crate::frame::{read_frame, write_frame};
+use crate::validate::ProduceValidator;
 use crate::{fetch, group_offsets, list_offsets, metadata, produce};
 
 /// What every connection shares.
-#[derive(Debug)]
 pub(crate) struct State {
     pub broker: Broker,
     pub config: KafkaConfig,
@@ -35,6 +35,20 @@ pub(crate) struct State {
     pub producer_leader: Producer,
     /// Writes with acks=all (fsynced before the answer).
     pub producer_all: Producer,
+    /// Checks produced records before they are appended, if set.
+    pub validator: Option<Arc<dyn ProduceValidator>>,
+}
+
+impl std::fmt::Debug for State {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("State")
+            .field("broker", &self.broker)
+            .field("config", &self.config)
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("validator", &self.validator.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 /// A bound Kafka listener over a broker. Build it, read [`KafkaServer::local_addr`], then
@@ -86,12 +100,22 @@ impl KafkaServer {
             config,
             host,
             port,
+            validator: None,
         });
         Ok(KafkaServer {
             listener,
             addr,
             state,
         })
+    }
+
+    /// Checks every produced batch with `validator` before appending it (a refusal answers
+    /// INVALID_RECORD and writes nothing of the batch).
+    pub fn with_validator(mut self, validator: Arc<dyn ProduceValidator>) -> KafkaServer {
+        if let Some(state) = Arc::get_mut(&mut self.state) {
+            state.validator = Some(validator);
+        }
+        self
     }
 
     /// The bound address (useful with port 0).

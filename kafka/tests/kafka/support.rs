@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use rdkafka::config::ClientConfig;
 use strata_broker::Broker;
-use strata_kafka::{KafkaConfig, KafkaServer};
+use strata_kafka::{KafkaConfig, KafkaServer, ProduceValidator};
 
 pub struct TestBroker {
     pub addr: SocketAddr,
@@ -20,6 +20,13 @@ impl TestBroker {
     }
 
     pub fn start_with(config: KafkaConfig) -> TestBroker {
+        TestBroker::start_full(config, None)
+    }
+
+    pub fn start_full(
+        config: KafkaConfig,
+        validator: Option<std::sync::Arc<dyn ProduceValidator>>,
+    ) -> TestBroker {
         let dir = tempfile::tempdir().expect("a temporary directory");
         let broker = Broker::open_or_create(dir.path().join("log")).expect("a log directory");
         let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -34,6 +41,10 @@ impl TestBroker {
         let server = runtime
             .block_on(KafkaServer::build(broker.clone(), config))
             .expect("the listener binds");
+        let server = match validator {
+            Some(v) => server.with_validator(v),
+            None => server,
+        };
         let addr = server.local_addr();
         runtime.spawn(server.run_until(std::future::pending()));
         TestBroker {
