@@ -13,6 +13,10 @@ pub struct KafkaConfig {
     /// The largest request frame accepted, in bytes (Kafka's `socket.request.max.bytes`,
     /// default 100 MiB). A larger frame closes the connection.
     pub max_request_bytes: usize,
+    /// The most bytes the record batches of one partition in a Produce request may
+    /// decompress to (default 256 MiB); more is refused with MESSAGE_TOO_LARGE, before the
+    /// memory is taken.
+    pub max_uncompressed_batch_bytes: usize,
     /// Connections served at once; one more is closed on accept. Default 1,000.
     pub max_connections: usize,
     /// A connection that sends nothing for this long is closed (Kafka's
@@ -31,6 +35,7 @@ impl Default for KafkaConfig {
             listen: "0.0.0.0:9092".into(),
             advertised_address: None,
             max_request_bytes: 100 * 1024 * 1024,
+            max_uncompressed_batch_bytes: 256 * 1024 * 1024,
             max_connections: 1000,
             idle_timeout: Duration::from_secs(600),
             auto_create_topics: true,

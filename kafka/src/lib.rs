@@ -36,6 +36,7 @@
 
 mod api_versions;
 mod config;
+mod decompress;
 mod error;
 mod fetch;
 mod frame;

@@ -14,6 +14,7 @@ use kafka_protocol::protocol::StrBytes;
 use kafka_protocol::records::{Compression, RecordBatchDecoder};
 use strata_broker::{Producer, RecordRef};
 
+use crate::decompress::{decode_batches, DecodeError};
 use crate::error::{broker_error_code, code};
 use crate::server::{blocking, State};
 use crate::validate::RecordToValidate;
@@ -97,7 +98,7 @@ fn append(
             )
         }
     };
-    let Some(mut bytes) = records else {
+    let Some(bytes) = records else {
         return failed(partition, code::CORRUPT_MESSAGE, Some("no records".into()));
     };
     // lz4 and zstd are not built in yet: say so rather than "corrupt".
@@ -121,9 +122,18 @@ fn append(
             return failed(partition, code::CORRUPT_MESSAGE, Some(format!("{e}")));
         }
     }
-    let sets = match RecordBatchDecoder::decode_all(&mut bytes) {
+    let sets = match decode_batches(bytes, state.config.max_uncompressed_batch_bytes) {
         Ok(s) => s,
-        Err(e) => return failed(partition, code::CORRUPT_MESSAGE, Some(format!("{e}"))),
+        Err(DecodeError::TooLarge { max }) => {
+            return failed(
+                partition,
+                code::MESSAGE_TOO_LARGE,
+                Some(format!(
+                    "the batches decompress to more than {max} bytes (max_uncompressed_batch_bytes)"
+                )),
+            )
+        }
+        Err(DecodeError::Corrupt(e)) => return failed(partition, code::CORRUPT_MESSAGE, Some(e)),
     };
     let records: Vec<_> = sets.iter().flat_map(|s| s.records.iter()).collect();
     if records.is_empty() {

@@ -429,6 +429,11 @@ fn a_fetch_from_the_middle_of_a_produced_batch_starts_at_the_requested_offset() 
 }
 
 fn batch(values: &[&str]) -> BytesMut {
+    let values: Vec<Vec<u8>> = values.iter().map(|v| v.as_bytes().to_vec()).collect();
+    compressed_batch(&values, Compression::None)
+}
+
+fn compressed_batch(values: &[Vec<u8>], compression: Compression) -> BytesMut {
     let records: Vec<Record> = values
         .iter()
         .enumerate()
@@ -444,7 +449,7 @@ fn batch(values: &[&str]) -> BytesMut {
             sequence: i as i32,
             timestamp: 1_000,
             key: None,
-            value: Some(Bytes::copy_from_slice(v.as_bytes())),
+            value: Some(Bytes::copy_from_slice(v)),
             headers: IndexMap::new(),
         })
         .collect();
@@ -454,7 +459,7 @@ fn batch(values: &[&str]) -> BytesMut {
         &records,
         &RecordEncodeOptions {
             version: 2,
-            compression: Compression::None,
+            compression,
         },
     )
     .unwrap();
@@ -537,4 +542,71 @@ fn acks_zero_produce_sends_no_response_and_appends() {
     let r: ApiVersionsResponse = receive(&mut s, ApiKey::ApiVersions, 0, None);
     assert_eq!(r.error_code, 0);
     assert_eq!(tb.broker.offsets("crc", 0).unwrap(), (0, 1));
+}
+
+#[test]
+fn a_batch_decompressing_past_the_limit_is_refused_before_it_is_inflated() {
+    // 2,000 records of 1 KiB of zeros: 2 MiB inflated, a few KiB compressed.
+    let values: Vec<Vec<u8>> = (0..2_000).map(|_| vec![0u8; 1024]).collect();
+    for compression in [Compression::Gzip, Compression::Snappy] {
+        let bomb = compressed_batch(&values, compression).freeze();
+        assert!(
+            bomb.len() < 200_000,
+            "{compression:?}: compressed to {} bytes",
+            bomb.len()
+        );
+
+        let tb = TestBroker::start_with(KafkaConfig {
+            max_uncompressed_batch_bytes: 1 << 20,
+            ..KafkaConfig::default()
+        });
+        tb.broker
+            .create_topic("crc", 1, TopicConfig::default())
+            .unwrap();
+        let mut s = connect(&tb);
+        send(
+            &mut s,
+            ApiKey::Produce,
+            9,
+            &produce_request(bomb.clone(), 1),
+        );
+        let r: ProduceResponse = receive(&mut s, ApiKey::Produce, 9, None);
+        let p = &r.responses[0].partition_responses[0];
+        assert_eq!(p.error_code, 10, "{compression:?}: MESSAGE_TOO_LARGE");
+        let message = p
+            .error_message
+            .as_ref()
+            .map(|m| m.to_string())
+            .unwrap_or_default();
+        assert!(
+            message.contains("max_uncompressed_batch_bytes"),
+            "{compression:?}: {message}"
+        );
+        assert_eq!(
+            tb.broker.offsets("crc", 0).unwrap(),
+            (0, 0),
+            "{compression:?}: nothing stored"
+        );
+
+        // Under a larger limit the same batch is accepted, every record of it.
+        let tb = TestBroker::start_with(KafkaConfig {
+            max_uncompressed_batch_bytes: 4 << 20,
+            ..KafkaConfig::default()
+        });
+        tb.broker
+            .create_topic("crc", 1, TopicConfig::default())
+            .unwrap();
+        let mut s = connect(&tb);
+        send(&mut s, ApiKey::Produce, 9, &produce_request(bomb, 1));
+        let r: ProduceResponse = receive(&mut s, ApiKey::Produce, 9, None);
+        assert_eq!(
+            r.responses[0].partition_responses[0].error_code, 0,
+            "{compression:?}"
+        );
+        assert_eq!(
+            tb.broker.offsets("crc", 0).unwrap(),
+            (0, 2_000),
+            "{compression:?}"
+        );
+    }
 }

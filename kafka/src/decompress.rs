@@ -1,0 +1,89 @@
+//! Decoding produced record batches with their decompressed size bounded, so that a small
+//! compressed request cannot make the server allocate without limit (a "zip bomb"). The codec
+//! crate's own decompressors size their output by what the data claims; here gzip is inflated
+//! through a reader that stops at the budget, and snappy's claimed lengths are added up and
+//! checked before the codec crate decompresses it.
+
+use std::cell::Cell;
+use std::io::Read;
+
+use bytes::{Buf, Bytes};
+use kafka_protocol::compression::{Decompressor, Snappy};
+use kafka_protocol::records::{Compression, RecordBatchDecoder, RecordSet};
+
+/// The xerial framing header Java and librdkafka put before snappy blocks (as the codec crate
+/// recognises it).
+const XERIAL_MAGIC: &[u8; 16] = b"\x82SNAPPY\x00\x00\x00\x00\x01\x00\x00\x00\x01";
+
+/// Why the batches could not be decoded.
+#[derive(Debug)]
+pub(crate) enum DecodeError {
+    /// Decompressed, the batches would exceed the budget.
+    TooLarge { max: usize },
+    /// Not valid batches (bad CRC, truncated, bad compression data...).
+    Corrupt(String),
+}
+
+/// Decodes every batch in `bytes`, decompressing at most `max` bytes in all.
+pub(crate) fn decode_batches(mut bytes: Bytes, max: usize) -> Result<Vec<RecordSet>, DecodeError> {
+    let budget = Cell::new(max);
+    let exceeded = Cell::new(false);
+    let decompress = |buf: &mut Bytes, compression: Compression| -> anyhow::Result<Bytes> {
+        let out = match compression {
+            Compression::None => buf.copy_to_bytes(buf.remaining()),
+            Compression::Gzip => {
+                let mut out = Vec::new();
+                flate2::read::GzDecoder::new(buf.clone().reader())
+                    .take(budget.get() as u64 + 1)
+                    .read_to_end(&mut out)?;
+                Bytes::from(out)
+            }
+            Compression::Snappy => {
+                let claimed = snappy_claimed_len(buf)?;
+                if claimed > budget.get() {
+                    exceeded.set(true);
+                    anyhow::bail!("the batch decompresses to more than the limit");
+                }
+                Snappy::decompress(buf, |b: &mut Bytes| Ok(b.clone()))?
+            }
+            other => anyhow::bail!("{other:?} compression is not supported"),
+        };
+        if out.len() > budget.get() {
+            exceeded.set(true);
+            anyhow::bail!("the batch decompresses to more than the limit");
+        }
+        budget.set(budget.get() - out.len());
+        Ok(out)
+    };
+    let mut sets = Vec::new();
+    while bytes.has_remaining() {
+        match RecordBatchDecoder::decode_with_custom_compression(&mut bytes, Some(&decompress)) {
+            Ok(set) => sets.push(set),
+            Err(_) if exceeded.get() => return Err(DecodeError::TooLarge { max }),
+            Err(e) => return Err(DecodeError::Corrupt(e.to_string())),
+        }
+    }
+    Ok(sets)
+}
+
+/// The uncompressed length snappy data claims, raw or in xerial blocks.
+fn snappy_claimed_len(buf: &Bytes) -> anyhow::Result<usize> {
+    if buf.len() < XERIAL_MAGIC.len() || buf[..XERIAL_MAGIC.len()] != XERIAL_MAGIC[..] {
+        return Ok(snap::raw::decompress_len(buf)?);
+    }
+    let mut rest = &buf[XERIAL_MAGIC.len()..];
+    let mut total = 0usize;
+    while !rest.is_empty() {
+        if rest.len() < 4 {
+            anyhow::bail!("a truncated snappy block length");
+        }
+        let n = u32::from_be_bytes([rest[0], rest[1], rest[2], rest[3]]) as usize;
+        rest = &rest[4..];
+        if rest.len() < n {
+            anyhow::bail!("a truncated snappy block");
+        }
+        total = total.saturating_add(snap::raw::decompress_len(&rest[..n])?);
+        rest = &rest[n..];
+    }
+    Ok(total)
+}
