@@ -10,7 +10,8 @@ use crate::server::encode_response;
 /// Every API served, with the lowest and highest version served. ApiVersions advertises
 /// exactly this list. The ceilings stop before versions whose meaning is not implemented:
 /// Fetch v13+ and Produce v13 name topics by id, ListOffsets v8+ adds tiered-storage
-/// timestamps, OffsetFetch v8+ and FindCoordinator v4 batch several groups.
+/// timestamps, OffsetFetch v8+ and FindCoordinator v4 batch several groups, JoinGroup v6+ is
+/// where clients expect static membership to work.
 pub const SUPPORTED_APIS: &[(ApiKey, i16, i16)] = &[
     (ApiKey::Produce, 3, 11),
     (ApiKey::Fetch, 4, 12),
@@ -19,6 +20,10 @@ pub const SUPPORTED_APIS: &[(ApiKey, i16, i16)] = &[
     (ApiKey::OffsetCommit, 2, 8),
     (ApiKey::OffsetFetch, 1, 7),
     (ApiKey::FindCoordinator, 0, 3),
+    (ApiKey::JoinGroup, 0, 5),
+    (ApiKey::Heartbeat, 0, 4),
+    (ApiKey::LeaveGroup, 0, 4),
+    (ApiKey::SyncGroup, 0, 4),
     (ApiKey::ApiVersions, 0, 4),
 ];
 

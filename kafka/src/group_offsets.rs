@@ -1,7 +1,8 @@
 //! FindCoordinator, OffsetCommit and OffsetFetch over the bundled broker's group offsets, the
 //! same ones `strata consume --group` and strata-broker's consumers commit, so a group's
-//! progress is shared between Kafka clients and the library. Group membership (JoinGroup and
-//! the rest) is not served yet, so these serve clients that assign partitions themselves.
+//! progress is shared between Kafka clients and the library. Membership is the
+//! [`crate::coordinator::Coordinator`]'s: a member commits with its generation, a client that
+//! assigns partitions itself with generation -1.
 
 use std::sync::Arc;
 
@@ -63,6 +64,14 @@ pub(crate) async fn offset_commit(
 ) -> OffsetCommitResponse {
     let st = state.clone();
     let group = req.group_id.0.to_string();
+    let membership = state
+        .coordinator
+        .check_commit(
+            &group,
+            req.member_id.as_str(),
+            req.generation_id_or_member_epoch,
+        )
+        .await;
     let topics = req.topics;
     let shape: Vec<(TopicName, Vec<i32>)> = topics
         .iter()
@@ -74,6 +83,9 @@ pub(crate) async fn offset_commit(
         })
         .collect();
     let result = blocking(move || {
+        if membership != code::NONE {
+            return Ok(Err(membership));
+        }
         let offsets: Vec<(TopicPartition, i64)> = topics
             .iter()
             .flat_map(|t| {
@@ -85,11 +97,14 @@ pub(crate) async fn offset_commit(
                 })
             })
             .collect();
-        group_consumer(&st, &group).and_then(|c| c.commit_offsets(&offsets))
+        group_consumer(&st, &group)
+            .and_then(|c| c.commit_offsets(&offsets))
+            .map(Ok)
     })
     .await;
     let error = match result {
-        Ok(Ok(())) => code::NONE,
+        Ok(Ok(Ok(()))) => code::NONE,
+        Ok(Ok(Err(membership))) => membership,
         Ok(Err(strata_broker::Error::InvalidConfig { .. })) => code::INVALID_GROUP_ID,
         Ok(Err(e)) => broker_error_code(&e),
         Err(e) => {

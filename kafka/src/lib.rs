@@ -20,8 +20,9 @@
 //! # What is served
 //!
 //! One broker (node id 0) that leads every partition. ApiVersions, Metadata, Produce, Fetch,
-//! ListOffsets, FindCoordinator, OffsetCommit and OffsetFetch, at the versions in
-//! [`SUPPORTED_APIS`]; nothing else is advertised. Requests on one connection are answered in
+//! ListOffsets, FindCoordinator, OffsetCommit, OffsetFetch and the classic group protocol
+//! (JoinGroup, SyncGroup, Heartbeat, LeaveGroup), at the versions in [`SUPPORTED_APIS`];
+//! nothing else is advertised. Requests on one connection are answered in
 //! order, one at a time, as Kafka does.
 //!
 //! # Untrusted input
@@ -36,11 +37,13 @@
 
 mod api_versions;
 mod config;
+mod coordinator;
 mod decompress;
 mod error;
 mod fetch;
 mod frame;
 mod group_offsets;
+mod groups;
 mod list_offsets;
 mod metadata;
 mod produce;

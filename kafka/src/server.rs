@@ -7,9 +7,9 @@ use std::sync::Arc;
 
 use bytes::{Buf, Bytes, BytesMut};
 use kafka_protocol::messages::{
-    ApiKey, ApiVersionsRequest, FetchRequest, FindCoordinatorRequest, ListOffsetsRequest,
-    MetadataRequest, OffsetCommitRequest, OffsetFetchRequest, ProduceRequest, RequestHeader,
-    ResponseHeader,
+    ApiKey, ApiVersionsRequest, FetchRequest, FindCoordinatorRequest, HeartbeatRequest,
+    JoinGroupRequest, LeaveGroupRequest, ListOffsetsRequest, MetadataRequest, OffsetCommitRequest,
+    OffsetFetchRequest, ProduceRequest, RequestHeader, ResponseHeader, SyncGroupRequest,
 };
 use kafka_protocol::protocol::{Decodable, Encodable};
 use strata_broker::{Acks, Broker, Producer, ProducerConfig};
@@ -19,10 +19,11 @@ use tokio::task::JoinSet;
 
 use crate::api_versions;
 use crate::config::KafkaConfig;
+use crate::coordinator::Coordinator;
 use crate::error::{Closed, Error, Result};
 use crate::frame::{read_frame, write_frame};
 use crate::validate::ProduceValidator;
-use crate::{fetch, group_offsets, list_offsets, metadata, produce};
+use crate::{fetch, group_offsets, groups, list_offsets, metadata, produce};
 
 /// What every connection shares.
 pub(crate) struct State {
@@ -37,6 +38,8 @@ pub(crate) struct State {
     pub producer_all: Producer,
     /// Checks produced records before they are appended, if set.
     pub validator: Option<Arc<dyn ProduceValidator>>,
+    /// Group membership of Kafka clients.
+    pub coordinator: Arc<Coordinator>,
 }
 
 impl std::fmt::Debug for State {
@@ -101,6 +104,7 @@ impl KafkaServer {
             host,
             port,
             validator: None,
+            coordinator: Arc::new(Coordinator::default()),
         });
         Ok(KafkaServer {
             listener,
@@ -132,6 +136,7 @@ impl KafkaServer {
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) {
         let permits = Arc::new(Semaphore::new(self.state.config.max_connections));
         let mut connections = JoinSet::new();
+        let sweeper = tokio::spawn(self.state.coordinator.clone().sweep_forever());
         tokio::pin!(shutdown);
         loop {
             tokio::select! {
@@ -160,6 +165,7 @@ impl KafkaServer {
                 }
             }
         }
+        sweeper.abort();
         connections.shutdown().await;
     }
 }
@@ -311,6 +317,26 @@ async fn handle(state: &Arc<State>, frame: Bytes) -> Result<Option<BytesMut>, Cl
             let resp = group_offsets::offset_fetch(state, req, version).await;
             encode_response(api, version, rh, correlation_id, &resp)?
         }
+        ApiKey::JoinGroup => {
+            let req: JoinGroupRequest = decode(&mut buf, api, version)?;
+            let resp = groups::join_group(state, req, version, &client).await;
+            encode_response(api, version, rh, correlation_id, &resp)?
+        }
+        ApiKey::SyncGroup => {
+            let req: SyncGroupRequest = decode(&mut buf, api, version)?;
+            let resp = groups::sync_group(state, req).await;
+            encode_response(api, version, rh, correlation_id, &resp)?
+        }
+        ApiKey::Heartbeat => {
+            let req: HeartbeatRequest = decode(&mut buf, api, version)?;
+            let resp = groups::heartbeat(state, req).await;
+            encode_response(api, version, rh, correlation_id, &resp)?
+        }
+        ApiKey::LeaveGroup => {
+            let req: LeaveGroupRequest = decode(&mut buf, api, version)?;
+            let resp = groups::leave_group(state, req, version).await;
+            encode_response(api, version, rh, correlation_id, &resp)?
+        }
         _ => return Err(Closed::UnknownApi(key)),
     };
     Ok(Some(response))
@@ -326,6 +352,10 @@ fn api_name(api: ApiKey) -> &'static str {
         ApiKey::OffsetFetch => "OffsetFetch",
         ApiKey::FindCoordinator => "FindCoordinator",
         ApiKey::ApiVersions => "ApiVersions",
+        ApiKey::JoinGroup => "JoinGroup",
+        ApiKey::SyncGroup => "SyncGroup",
+        ApiKey::Heartbeat => "Heartbeat",
+        ApiKey::LeaveGroup => "LeaveGroup",
         _ => "this API",
     }
 }

@@ -7,11 +7,20 @@ use std::time::{Duration, Instant};
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 use indexmap::IndexMap;
 use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
+use kafka_protocol::messages::join_group_request::JoinGroupRequestProtocol;
 use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
+use kafka_protocol::messages::offset_commit_request::{
+    OffsetCommitRequestPartition, OffsetCommitRequestTopic,
+};
 use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
+use kafka_protocol::messages::sync_group_request::SyncGroupRequestAssignment;
 use kafka_protocol::messages::{
     ApiKey, ApiVersionsRequest, ApiVersionsResponse, FetchRequest, FetchResponse, MetadataRequest,
     MetadataResponse, ProduceRequest, ProduceResponse, RequestHeader, ResponseHeader, TopicName,
+};
+use kafka_protocol::messages::{
+    GroupId, HeartbeatRequest, HeartbeatResponse, JoinGroupRequest, JoinGroupResponse,
+    OffsetCommitRequest, OffsetCommitResponse, SyncGroupRequest, SyncGroupResponse,
 };
 use kafka_protocol::protocol::{Decodable, Encodable, StrBytes};
 use kafka_protocol::records::{
@@ -124,8 +133,8 @@ fn api_versions_advertises_exactly_the_implemented_apis() {
         .collect();
     assert_eq!(got, want);
     assert!(
-        !got.iter().any(|k| k.0 == ApiKey::JoinGroup as i16),
-        "JoinGroup is not advertised"
+        !got.iter().any(|k| k.0 == ApiKey::InitProducerId as i16),
+        "InitProducerId is not advertised"
     );
 }
 
@@ -609,4 +618,125 @@ fn a_batch_decompressing_past_the_limit_is_refused_before_it_is_inflated() {
             "{compression:?}"
         );
     }
+}
+
+fn join(s: &mut TcpStream, member: &str, session_ms: i32) -> JoinGroupResponse {
+    send(
+        s,
+        ApiKey::JoinGroup,
+        5,
+        &JoinGroupRequest::default()
+            .with_group_id(GroupId(StrBytes::from_static_str("raw-group")))
+            .with_session_timeout_ms(session_ms)
+            .with_rebalance_timeout_ms(1_000)
+            .with_member_id(StrBytes::from_string(member.to_owned()))
+            .with_protocol_type(StrBytes::from_static_str("consumer"))
+            .with_protocols(vec![JoinGroupRequestProtocol::default()
+                .with_name(StrBytes::from_static_str("range"))
+                .with_metadata(Bytes::from_static(b"meta"))]),
+    );
+    receive(s, ApiKey::JoinGroup, 5, None)
+}
+
+fn heartbeat(s: &mut TcpStream, member: &str, generation: i32) -> i16 {
+    send(
+        s,
+        ApiKey::Heartbeat,
+        3,
+        &HeartbeatRequest::default()
+            .with_group_id(GroupId(StrBytes::from_static_str("raw-group")))
+            .with_generation_id(generation)
+            .with_member_id(StrBytes::from_string(member.to_owned())),
+    );
+    let r: HeartbeatResponse = receive(s, ApiKey::Heartbeat, 3, None);
+    r.error_code
+}
+
+#[test]
+fn the_group_coordinator_answers_kafkas_error_codes() {
+    let tb = TestBroker::start();
+    let mut s = connect(&tb);
+    // KIP-394: a new member first gets its id.
+    let r = join(&mut s, "", 10_000);
+    assert_eq!(r.error_code, 79, "MEMBER_ID_REQUIRED");
+    let me = r.member_id.to_string();
+    assert!(!me.is_empty());
+    assert_eq!(
+        join(&mut s, "someone-else", 10_000).error_code,
+        25,
+        "UNKNOWN_MEMBER_ID"
+    );
+    let r = join(&mut s, &me, 10_000);
+    assert_eq!((r.error_code, r.generation_id), (0, 1));
+    assert_eq!(r.leader.as_str(), me, "the only member leads");
+    assert_eq!(r.members.len(), 1);
+    assert_eq!(r.members[0].metadata, Bytes::from_static(b"meta"));
+
+    let sync = |s: &mut TcpStream, generation: i32| -> SyncGroupResponse {
+        send(
+            s,
+            ApiKey::SyncGroup,
+            3,
+            &SyncGroupRequest::default()
+                .with_group_id(GroupId(StrBytes::from_static_str("raw-group")))
+                .with_generation_id(generation)
+                .with_member_id(StrBytes::from_string(me.clone()))
+                .with_assignments(vec![SyncGroupRequestAssignment::default()
+                    .with_member_id(StrBytes::from_string(me.clone()))
+                    .with_assignment(Bytes::from_static(b"all of it"))]),
+        );
+        receive(s, ApiKey::SyncGroup, 3, None)
+    };
+    assert_eq!(sync(&mut s, 7).error_code, 22, "ILLEGAL_GENERATION");
+    let r = sync(&mut s, 1);
+    assert_eq!(
+        (r.error_code, r.assignment.clone()),
+        (0, Bytes::from_static(b"all of it"))
+    );
+    assert_eq!(heartbeat(&mut s, &me, 1), 0);
+    assert_eq!(heartbeat(&mut s, &me, 0), 22, "ILLEGAL_GENERATION");
+    assert_eq!(heartbeat(&mut s, "nobody", 1), 25, "UNKNOWN_MEMBER_ID");
+
+    // A commit from a stale generation is refused; from the current one it is kept.
+    let commit = |s: &mut TcpStream, generation: i32| -> i16 {
+        send(
+            s,
+            ApiKey::OffsetCommit,
+            7,
+            &OffsetCommitRequest::default()
+                .with_group_id(GroupId(StrBytes::from_static_str("raw-group")))
+                .with_generation_id_or_member_epoch(generation)
+                .with_member_id(StrBytes::from_string(me.clone()))
+                .with_topics(vec![OffsetCommitRequestTopic::default()
+                    .with_name(TopicName(StrBytes::from_static_str("t")))
+                    .with_partitions(vec![OffsetCommitRequestPartition::default()
+                        .with_partition_index(0)
+                        .with_committed_offset(5)])]),
+        );
+        let r: OffsetCommitResponse = receive(s, ApiKey::OffsetCommit, 7, None);
+        r.topics[0].partitions[0].error_code
+    };
+    tb.broker
+        .create_topic("t", 1, TopicConfig::default())
+        .unwrap();
+    assert_eq!(commit(&mut s, 0), 22, "ILLEGAL_GENERATION");
+    assert_eq!(commit(&mut s, 1), 0);
+
+    // A member that stops heartbeating is dropped after its session timeout.
+    let r = join(&mut s, "", 1_000);
+    let short = r.member_id.to_string();
+    // Joining starts a rebalance; the first member rejoins so that it completes.
+    let mut s2 = connect(&tb);
+    let me2 = me.clone();
+    let rejoin = std::thread::spawn(move || join(&mut s2, &me2, 10_000));
+    let r = join(&mut s, &short, 1_000);
+    assert_eq!(r.error_code, 0);
+    let r2 = rejoin.join().unwrap();
+    assert_eq!((r2.error_code, r2.generation_id), (0, 2));
+    std::thread::sleep(Duration::from_millis(1_600));
+    assert_eq!(
+        heartbeat(&mut s, &short, 2),
+        25,
+        "expired: UNKNOWN_MEMBER_ID"
+    );
 }
