@@ -114,3 +114,36 @@ def test_confluent_kafka_produces_and_reads_back_every_record_once_in_order(kafk
     committed = consumer.committed([TopicPartition("py-orders", 0)], timeout=10)
     assert committed[0].offset == 1234
     consumer.close()
+
+
+def test_confluent_kafka_group_consumer_with_subscribe_reads_every_record_once(kafka_bootstrap):
+    producer = Producer({"bootstrap.servers": kafka_bootstrap, "acks": "all"})
+    values = [f"grp-{i:04d}".encode() for i in range(500)]
+    for v in values:
+        producer.produce("py-grouped", value=v)
+    assert producer.flush(20) == 0
+
+    consumer = Consumer(
+        {
+            "bootstrap.servers": kafka_bootstrap,
+            "group.id": "py-group",
+            "auto.offset.reset": "earliest",
+            "session.timeout.ms": 6000,
+            "fetch.wait.max.ms": 100,
+        }
+    )
+    consumer.subscribe(["py-grouped"])
+    got = []
+    deadline = time.time() + 30
+    while len(got) < len(values) and time.time() < deadline:
+        msg = consumer.poll(0.2)
+        if msg is None:
+            continue
+        if msg.error():
+            raise KafkaException(msg.error())
+        got.append(msg.value())
+    assert got == values, "every record once, in order, through JoinGroup/SyncGroup"
+    consumer.commit(asynchronous=False)
+    committed = consumer.committed([TopicPartition("py-grouped", 0)], timeout=10)
+    assert committed[0].offset == len(values)
+    consumer.close()
