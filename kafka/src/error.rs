@@ -64,7 +64,6 @@ pub(crate) mod code {
     pub const UNSUPPORTED_VERSION: i16 = 35;
     pub const COORDINATOR_NOT_AVAILABLE: i16 = 15;
     pub const KAFKA_STORAGE_ERROR: i16 = 56;
-    pub const UNSUPPORTED_COMPRESSION_TYPE: i16 = 76;
     pub const INVALID_RECORD: i16 = 87;
 }
 

@@ -11,7 +11,6 @@ use kafka_protocol::messages::produce_response::{
 };
 use kafka_protocol::messages::{ProduceRequest, ProduceResponse};
 use kafka_protocol::protocol::StrBytes;
-use kafka_protocol::records::{Compression, RecordBatchDecoder};
 use strata_broker::{Producer, RecordRef};
 
 use crate::decompress::{decode_batches, DecodeError};
@@ -101,27 +100,6 @@ fn append(
     let Some(bytes) = records else {
         return failed(partition, code::CORRUPT_MESSAGE, Some("no records".into()));
     };
-    // lz4 and zstd are not built in yet: say so rather than "corrupt".
-    match RecordBatchDecoder::decode_batch_info(&mut bytes.clone()) {
-        Ok(infos) => {
-            if let Some(c) = infos
-                .iter()
-                .map(|i| i.compression)
-                .find(|c| matches!(c, Compression::Lz4 | Compression::Zstd))
-            {
-                return failed(
-                    partition,
-                    code::UNSUPPORTED_COMPRESSION_TYPE,
-                    Some(format!(
-                        "{c:?} compression is not supported yet; use none, gzip or snappy"
-                    )),
-                );
-            }
-        }
-        Err(e) => {
-            return failed(partition, code::CORRUPT_MESSAGE, Some(format!("{e}")));
-        }
-    }
     let sets = match decode_batches(bytes, state.config.max_uncompressed_batch_bytes) {
         Ok(s) => s,
         Err(DecodeError::TooLarge { max }) => {

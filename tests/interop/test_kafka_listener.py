@@ -147,3 +147,29 @@ def test_confluent_kafka_group_consumer_with_subscribe_reads_every_record_once(k
     committed = consumer.committed([TopicPartition("py-grouped", 0)], timeout=10)
     assert committed[0].offset == len(values)
     consumer.close()
+
+
+@pytest.mark.parametrize("codec", ["gzip", "snappy", "lz4", "zstd"])
+def test_confluent_kafka_compressed_batches_are_stored_and_read_back(kafka_bootstrap, codec):
+    producer = Producer(
+        {"bootstrap.servers": kafka_bootstrap, "compression.type": codec, "linger.ms": 20}
+    )
+    values = [(f"{codec}-{i:04d}-" + "x" * 200).encode() for i in range(300)]
+    for v in values:
+        producer.produce(f"py-{codec}", value=v)
+    assert producer.flush(20) == 0
+    consumer = Consumer(
+        {"bootstrap.servers": kafka_bootstrap, "group.id": "py-codec", "fetch.wait.max.ms": 100}
+    )
+    consumer.assign([TopicPartition(f"py-{codec}", 0, OFFSET_BEGINNING)])
+    got = []
+    deadline = time.time() + 20
+    while len(got) < len(values) and time.time() < deadline:
+        msg = consumer.poll(0.2)
+        if msg is None:
+            continue
+        if msg.error():
+            raise KafkaException(msg.error())
+        got.append(msg.value())
+    consumer.close()
+    assert got == values

@@ -229,14 +229,14 @@ fn librdkafka_records_round_trip_exactly_once_and_in_order_with_each_acks_level(
 }
 
 #[test]
-fn gzip_and_snappy_batches_from_librdkafka_are_stored_and_read_back() {
+fn gzip_snappy_and_lz4_batches_from_librdkafka_are_stored_and_read_back() {
     let tb = TestBroker::start();
     tb.broker
         .create_topic("zipped", 2, TopicConfig::default())
         .unwrap();
     let mut v_all = Vec::new();
     let mut d_all = Vec::new();
-    for codec in ["gzip", "snappy"] {
+    for codec in ["gzip", "snappy", "lz4"] {
         let v = values(codec, 300);
         let d = produce(
             &tb,
@@ -249,40 +249,6 @@ fn gzip_and_snappy_batches_from_librdkafka_are_stored_and_read_back() {
     }
     let read = consume_all(&tb, "zipped", 2, v_all.len());
     assert_once_in_order(&v_all, &d_all, &read);
-}
-
-#[test]
-fn lz4_batches_are_refused_with_a_clear_error_and_nothing_is_stored() {
-    let tb = TestBroker::start();
-    tb.broker
-        .create_topic("lz", 1, TopicConfig::default())
-        .unwrap();
-    let deliveries = Deliveries::default();
-    let producer: BaseProducer<Deliveries> = tb
-        .client_config()
-        .set("compression.codec", "lz4")
-        .set("message.timeout.ms", "3000")
-        .set("retries", "0")
-        .create_with_context(deliveries.clone())
-        .unwrap();
-    // Compressible, or librdkafka sends it uncompressed.
-    let value = "strata ".repeat(2_000);
-    producer
-        .send(BaseRecord::to("lz").key("k").payload(&value))
-        .unwrap();
-    let _ = producer.flush(Duration::from_secs(10));
-    let reports = deliveries.0.lock().unwrap().clone();
-    assert_eq!(reports.len(), 1);
-    let err = reports[0].clone().expect_err("an lz4 batch is refused");
-    assert!(
-        err.to_lowercase().contains("compression"),
-        "the error names compression: {err}"
-    );
-    assert_eq!(
-        tb.broker.offsets("lz", 0).unwrap(),
-        (0, 0),
-        "nothing was appended"
-    );
 }
 
 #[test]

@@ -463,15 +463,38 @@ fn compressed_batch(values: &[Vec<u8>], compression: Compression) -> BytesMut {
         })
         .collect();
     let mut buf = BytesMut::new();
-    RecordBatchEncoder::encode(
-        &mut buf,
-        &records,
-        &RecordEncodeOptions {
-            version: 2,
-            compression,
-        },
-    )
-    .unwrap();
+    let options = RecordEncodeOptions {
+        version: 2,
+        compression,
+    };
+    // kafka-protocol encodes gzip and snappy itself; lz4 (frame format) and zstd here.
+    let compressor =
+        |records: &mut BytesMut, out: &mut BytesMut, c: Compression| -> anyhow::Result<()> {
+            match c {
+                Compression::Lz4 => {
+                    let mut e = lz4_flex::frame::FrameEncoder::new(Vec::new());
+                    std::io::Write::write_all(&mut e, records)?;
+                    out.put_slice(&e.finish()?);
+                }
+                Compression::Zstd => out.put_slice(&ruzstd::encoding::compress_to_vec(
+                    &records[..],
+                    ruzstd::encoding::CompressionLevel::Fastest,
+                )),
+                _ => unreachable!("only lz4 and zstd come here"),
+            }
+            Ok(())
+        };
+    if matches!(compression, Compression::Lz4 | Compression::Zstd) {
+        RecordBatchEncoder::encode_with_custom_compression(
+            &mut buf,
+            &records,
+            &options,
+            Some(compressor),
+        )
+        .unwrap();
+    } else {
+        RecordBatchEncoder::encode(&mut buf, &records, &options).unwrap();
+    }
     buf
 }
 
@@ -554,10 +577,15 @@ fn acks_zero_produce_sends_no_response_and_appends() {
 }
 
 #[test]
-fn a_batch_decompressing_past_the_limit_is_refused_before_it_is_inflated() {
+fn a_batch_decompressing_past_the_limit_is_refused_before_it_is_inflated_and_under_it_is_stored() {
     // 2,000 records of 1 KiB of zeros: 2 MiB inflated, a few KiB compressed.
     let values: Vec<Vec<u8>> = (0..2_000).map(|_| vec![0u8; 1024]).collect();
-    for compression in [Compression::Gzip, Compression::Snappy] {
+    for compression in [
+        Compression::Gzip,
+        Compression::Snappy,
+        Compression::Lz4,
+        Compression::Zstd,
+    ] {
         let bomb = compressed_batch(&values, compression).freeze();
         assert!(
             bomb.len() < 200_000,
