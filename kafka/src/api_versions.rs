@@ -24,6 +24,7 @@ pub const SUPPORTED_APIS: &[(ApiKey, i16, i16)] = &[
     (ApiKey::Heartbeat, 0, 4),
     (ApiKey::LeaveGroup, 0, 4),
     (ApiKey::SyncGroup, 0, 4),
+    (ApiKey::InitProducerId, 0, 4),
     (ApiKey::ApiVersions, 0, 4),
 ];
 

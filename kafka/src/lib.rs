@@ -20,8 +20,9 @@
 //! # What is served
 //!
 //! One broker (node id 0) that leads every partition. ApiVersions, Metadata, Produce, Fetch,
-//! ListOffsets, FindCoordinator, OffsetCommit, OffsetFetch and the classic group protocol
-//! (JoinGroup, SyncGroup, Heartbeat, LeaveGroup), at the versions in [`SUPPORTED_APIS`];
+//! ListOffsets, FindCoordinator, OffsetCommit, OffsetFetch, the classic group protocol
+//! (JoinGroup, SyncGroup, Heartbeat, LeaveGroup) and InitProducerId for idempotent producers
+//! (not transactions), at the versions in [`SUPPORTED_APIS`];
 //! nothing else is advertised. Requests on one connection are answered in
 //! order, one at a time, as Kafka does.
 //!
@@ -44,6 +45,7 @@ mod fetch;
 mod frame;
 mod group_offsets;
 mod groups;
+mod idempotence;
 mod list_offsets;
 mod metadata;
 mod produce;

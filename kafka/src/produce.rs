@@ -3,7 +3,7 @@
 //! the batch is written to the operating system (acks=0 sends no answer at all); acks=all once
 //! it is fsynced.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use kafka_protocol::messages::produce_response::{
@@ -11,16 +11,22 @@ use kafka_protocol::messages::produce_response::{
 };
 use kafka_protocol::messages::{ProduceRequest, ProduceResponse};
 use kafka_protocol::protocol::StrBytes;
+use kafka_protocol::records::RecordSet;
 use strata_broker::{Producer, RecordRef};
 
 use crate::decompress::{decode_batches, DecodeError};
 use crate::error::{broker_error_code, code};
+use crate::idempotence::{hold, idem_code, Sequences, Verdict};
 use crate::server::{blocking, State};
 use crate::validate::RecordToValidate;
 
 pub(crate) async fn handle(state: &Arc<State>, req: ProduceRequest) -> ProduceResponse {
     let st = state.clone();
     let acks = req.acks;
+    let transactional = req
+        .transactional_id
+        .as_ref()
+        .is_some_and(|t| !t.0.is_empty());
     let topics = req.topic_data;
     let names: Vec<_> = topics
         .iter()
@@ -39,7 +45,17 @@ pub(crate) async fn handle(state: &Arc<State>, req: ProduceRequest) -> ProduceRe
                 let partitions = t
                     .partition_data
                     .into_iter()
-                    .map(|p| append(&st, acks, &name, p.index, p.records))
+                    .map(|p| {
+                        if transactional {
+                            failed(
+                                p.index,
+                                idem_code::TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
+                                Some("transactions are not supported by Strata's broker".into()),
+                            )
+                        } else {
+                            append(&st, acks, &name, p.index, p.records)
+                        }
+                    })
                     .collect::<Vec<_>>();
                 TopicProduceResponse::default()
                     .with_name(t.name)
@@ -68,6 +84,33 @@ pub(crate) async fn handle(state: &Arc<State>, req: ProduceRequest) -> ProduceRe
         }
     };
     ProduceResponse::default().with_responses(responses)
+}
+
+/// The producer id, epoch and first and last sequence of idempotent batches; `None` for a
+/// plain producer. Transactions are refused.
+fn idempotence_of(sets: &[RecordSet]) -> Result<Option<(i64, i16, i32, i32)>, String> {
+    let Some(first) = sets.iter().flat_map(|s| s.records.iter()).next() else {
+        return Ok(None);
+    };
+    let all = || sets.iter().flat_map(|s| s.records.iter());
+    if all().any(|r| r.transactional || r.control) {
+        return Err("transactions are not supported by Strata's broker".into());
+    }
+    if first.producer_id < 0 {
+        return Ok(None);
+    }
+    if all().any(|r| r.producer_id != first.producer_id || r.producer_epoch != first.producer_epoch)
+    {
+        return Err("the batches of one partition come from several producers".into());
+    }
+    let count = all().count() as i32;
+    let last = first.sequence.wrapping_add(count - 1);
+    Ok(Some((
+        first.producer_id,
+        first.producer_epoch,
+        first.sequence,
+        last,
+    )))
 }
 
 fn failed(index: i32, error: i16, message: Option<String>) -> PartitionProduceResponse {
@@ -158,6 +201,41 @@ fn append(
                 .with_batch_index_error_message(Some(StrBytes::from_string(refusal.message)))]);
         }
     }
+    // Idempotent producers: check the sequence numbers, and hold this producer's state on
+    // this partition until the append is done.
+    let idempotent = match idempotence_of(&sets) {
+        Ok(i) => i,
+        Err(message) => return failed(partition, code::CORRUPT_MESSAGE, Some(message)),
+    };
+    let sequences: Option<Arc<Mutex<Sequences>>> = match idempotent {
+        Some((pid, ..)) => match state.producers.sequences(pid, topic, partition) {
+            Some(s) => Some(s),
+            None => {
+                return failed(
+                    partition,
+                    idem_code::UNKNOWN_PRODUCER_ID,
+                    Some(format!("producer id {pid} is not known to this broker")),
+                )
+            }
+        },
+        None => None,
+    };
+    let mut held = match (&sequences, idempotent) {
+        (Some(s), Some((_, epoch, first, last))) => {
+            let mut g = hold(s);
+            match g.check(epoch, first, last) {
+                Verdict::Append => Some((g, first, last)),
+                Verdict::Duplicate(base) => {
+                    return PartitionProduceResponse::default()
+                        .with_index(partition)
+                        .with_base_offset(base)
+                        .with_log_append_time_ms(-1)
+                }
+                Verdict::Refuse(error, message) => return failed(partition, error, Some(message)),
+            }
+        }
+        _ => None,
+    };
     let refs = records.iter().zip(&headers).map(|(r, h)| RecordRef {
         partition: Some(partition),
         key: r.key.as_deref(),
@@ -168,6 +246,9 @@ fn append(
     match producer.send_batch_ref(topic, refs) {
         Ok(positions) => {
             let base = positions.first().map_or(-1, |p| p.offset);
+            if let Some((g, first, last)) = held.as_mut() {
+                g.appended(*first, *last, base);
+            }
             PartitionProduceResponse::default()
                 .with_index(partition)
                 .with_base_offset(base)

@@ -8,8 +8,9 @@ use std::sync::Arc;
 use bytes::{Buf, Bytes, BytesMut};
 use kafka_protocol::messages::{
     ApiKey, ApiVersionsRequest, FetchRequest, FindCoordinatorRequest, HeartbeatRequest,
-    JoinGroupRequest, LeaveGroupRequest, ListOffsetsRequest, MetadataRequest, OffsetCommitRequest,
-    OffsetFetchRequest, ProduceRequest, RequestHeader, ResponseHeader, SyncGroupRequest,
+    InitProducerIdRequest, JoinGroupRequest, LeaveGroupRequest, ListOffsetsRequest,
+    MetadataRequest, OffsetCommitRequest, OffsetFetchRequest, ProduceRequest, RequestHeader,
+    ResponseHeader, SyncGroupRequest,
 };
 use kafka_protocol::protocol::{Decodable, Encodable};
 use strata_broker::{Acks, Broker, Producer, ProducerConfig};
@@ -22,6 +23,7 @@ use crate::config::KafkaConfig;
 use crate::coordinator::Coordinator;
 use crate::error::{Closed, Error, Result};
 use crate::frame::{read_frame, write_frame};
+use crate::idempotence::{self, Producers};
 use crate::validate::ProduceValidator;
 use crate::{fetch, group_offsets, groups, list_offsets, metadata, produce};
 
@@ -40,6 +42,8 @@ pub(crate) struct State {
     pub validator: Option<Arc<dyn ProduceValidator>>,
     /// Group membership of Kafka clients.
     pub coordinator: Arc<Coordinator>,
+    /// Idempotent producers' ids and sequences.
+    pub producers: Producers,
 }
 
 impl std::fmt::Debug for State {
@@ -105,6 +109,7 @@ impl KafkaServer {
             port,
             validator: None,
             coordinator: Arc::new(Coordinator::default()),
+            producers: Producers::default(),
         });
         Ok(KafkaServer {
             listener,
@@ -337,6 +342,11 @@ async fn handle(state: &Arc<State>, frame: Bytes) -> Result<Option<BytesMut>, Cl
             let resp = groups::leave_group(state, req, version).await;
             encode_response(api, version, rh, correlation_id, &resp)?
         }
+        ApiKey::InitProducerId => {
+            let req: InitProducerIdRequest = decode(&mut buf, api, version)?;
+            let resp = idempotence::init_producer_id(&state.producers, req);
+            encode_response(api, version, rh, correlation_id, &resp)?
+        }
         _ => return Err(Closed::UnknownApi(key)),
     };
     Ok(Some(response))
@@ -356,6 +366,7 @@ fn api_name(api: ApiKey) -> &'static str {
         ApiKey::SyncGroup => "SyncGroup",
         ApiKey::Heartbeat => "Heartbeat",
         ApiKey::LeaveGroup => "LeaveGroup",
+        ApiKey::InitProducerId => "InitProducerId",
         _ => "this API",
     }
 }

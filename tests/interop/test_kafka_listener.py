@@ -64,7 +64,7 @@ def kafka_bootstrap():
             assert code == 0, "strata serve must shut down cleanly on SIGTERM: " + open(log.name).read()
 
 
-def test_confluent_kafka_produces_and_reads_back_every_record_once_in_order(kafka_bootstrap):
+def test_confluent_kafka_idempotent_producer_and_reader_see_every_record_once_in_order(kafka_bootstrap):
     errors = []
     delivered = []
 
@@ -74,7 +74,9 @@ def test_confluent_kafka_produces_and_reads_back_every_record_once_in_order(kafk
         else:
             delivered.append((msg.partition(), msg.offset(), msg.value()))
 
-    producer = Producer({"bootstrap.servers": kafka_bootstrap, "acks": "all", "linger.ms": 5})
+    producer = Producer(
+        {"bootstrap.servers": kafka_bootstrap, "acks": "all", "enable.idempotence": True, "linger.ms": 5}
+    )
     values = [f"py-{i:05d}".encode() for i in range(2000)]
     for i, v in enumerate(values):
         producer.produce("py-orders", key=f"k{i % 5}".encode(), value=v, on_delivery=on_delivery)

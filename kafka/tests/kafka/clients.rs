@@ -480,3 +480,20 @@ fn offsets_committed_by_librdkafka_are_the_library_groups_offsets_and_the_revers
         Offset::Offset(11)
     );
 }
+
+#[test]
+fn a_librdkafka_idempotent_producer_writes_every_record_once_and_in_order() {
+    let tb = TestBroker::start();
+    tb.broker
+        .create_topic("idem", 3, TopicConfig::default())
+        .unwrap();
+    let v = values("idem", 600);
+    let d = produce(
+        &tb,
+        "idem",
+        &v,
+        &[("enable.idempotence", "true"), ("acks", "all")],
+    );
+    let read = consume_all(&tb, "idem", 3, v.len());
+    assert_once_in_order(&v, &d, &read);
+}

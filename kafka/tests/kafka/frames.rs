@@ -19,8 +19,9 @@ use kafka_protocol::messages::{
     MetadataResponse, ProduceRequest, ProduceResponse, RequestHeader, ResponseHeader, TopicName,
 };
 use kafka_protocol::messages::{
-    GroupId, HeartbeatRequest, HeartbeatResponse, JoinGroupRequest, JoinGroupResponse,
-    OffsetCommitRequest, OffsetCommitResponse, SyncGroupRequest, SyncGroupResponse,
+    GroupId, HeartbeatRequest, HeartbeatResponse, InitProducerIdRequest, InitProducerIdResponse,
+    JoinGroupRequest, JoinGroupResponse, OffsetCommitRequest, OffsetCommitResponse, ProducerId,
+    SyncGroupRequest, SyncGroupResponse, TransactionalId,
 };
 use kafka_protocol::protocol::{Decodable, Encodable, StrBytes};
 use kafka_protocol::records::{
@@ -133,8 +134,8 @@ fn api_versions_advertises_exactly_the_implemented_apis() {
         .collect();
     assert_eq!(got, want);
     assert!(
-        !got.iter().any(|k| k.0 == ApiKey::InitProducerId as i16),
-        "InitProducerId is not advertised"
+        !got.iter().any(|k| k.0 == ApiKey::CreateTopics as i16),
+        "CreateTopics is not advertised"
     );
 }
 
@@ -443,6 +444,16 @@ fn batch(values: &[&str]) -> BytesMut {
 }
 
 fn compressed_batch(values: &[Vec<u8>], compression: Compression) -> BytesMut {
+    idempotent_batch(values, compression, -1, -1, -1)
+}
+
+fn idempotent_batch(
+    values: &[Vec<u8>],
+    compression: Compression,
+    producer_id: i64,
+    epoch: i16,
+    first_sequence: i32,
+) -> BytesMut {
     let records: Vec<Record> = values
         .iter()
         .enumerate()
@@ -451,11 +462,15 @@ fn compressed_batch(values: &[Vec<u8>], compression: Compression) -> BytesMut {
             control: false,
             delete_horizon: false,
             partition_leader_epoch: -1,
-            producer_id: -1,
-            producer_epoch: -1,
+            producer_id,
+            producer_epoch: epoch,
             timestamp_type: TimestampType::Creation,
             offset: i as i64,
-            sequence: i as i32,
+            sequence: if producer_id < 0 {
+                i as i32
+            } else {
+                first_sequence + i as i32
+            },
             timestamp: 1_000,
             key: None,
             value: Some(Bytes::copy_from_slice(v)),
@@ -767,4 +782,60 @@ fn the_group_coordinator_answers_kafkas_error_codes() {
         25,
         "expired: UNKNOWN_MEMBER_ID"
     );
+}
+
+#[test]
+fn an_idempotent_producers_duplicate_is_answered_without_a_second_append() {
+    let tb = TestBroker::start();
+    tb.broker
+        .create_topic("crc", 1, TopicConfig::default())
+        .unwrap();
+    let mut s = connect(&tb);
+    send(
+        &mut s,
+        ApiKey::InitProducerId,
+        4,
+        &InitProducerIdRequest::default()
+            .with_transactional_id(None)
+            .with_producer_id(ProducerId(-1))
+            .with_producer_epoch(-1)
+            .with_transaction_timeout_ms(60_000),
+    );
+    let r: InitProducerIdResponse = receive(&mut s, ApiKey::InitProducerId, 4, None);
+    assert_eq!(r.error_code, 0);
+    let (pid, epoch) = (r.producer_id.0, r.producer_epoch);
+    assert!(pid >= 0);
+    let values =
+        |n: usize| -> Vec<Vec<u8>> { (0..n).map(|i| format!("v{i}").into_bytes()).collect() };
+    let mut produce = |first: i32, n: usize, producer: i64| -> (i16, i64) {
+        let b = idempotent_batch(&values(n), Compression::None, producer, epoch, first).freeze();
+        send(&mut s, ApiKey::Produce, 9, &produce_request(b, -1));
+        let r: ProduceResponse = receive(&mut s, ApiKey::Produce, 9, None);
+        let p = &r.responses[0].partition_responses[0];
+        (p.error_code, p.base_offset)
+    };
+    assert_eq!(produce(0, 3, pid), (0, 0));
+    assert_eq!(produce(3, 2, pid), (0, 3));
+    // A retry of the first batch: its original offset, nothing appended.
+    assert_eq!(produce(0, 3, pid), (0, 0));
+    assert_eq!(tb.broker.offsets("crc", 0).unwrap(), (0, 5));
+    // A gap in the sequence numbers.
+    assert_eq!(produce(9, 1, pid).0, 45, "OUT_OF_ORDER_SEQUENCE_NUMBER");
+    // An id this broker never handed out.
+    assert_eq!(produce(0, 1, pid + 1_000_000).0, 59, "UNKNOWN_PRODUCER_ID");
+    assert_eq!(produce(5, 1, pid), (0, 5));
+    assert_eq!(tb.broker.offsets("crc", 0).unwrap(), (0, 6));
+
+    // Transactions are refused.
+    send(
+        &mut s,
+        ApiKey::InitProducerId,
+        4,
+        &InitProducerIdRequest::default()
+            .with_transactional_id(Some(TransactionalId(StrBytes::from_static_str("tx"))))
+            .with_producer_id(ProducerId(-1))
+            .with_producer_epoch(-1),
+    );
+    let r: InitProducerIdResponse = receive(&mut s, ApiKey::InitProducerId, 4, None);
+    assert_eq!(r.error_code, 53);
 }
