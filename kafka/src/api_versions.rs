@@ -11,7 +11,8 @@ use crate::server::encode_response;
 /// exactly this list. The ceilings stop before versions whose meaning is not implemented:
 /// Fetch v13+ and Produce v13 name topics by id, ListOffsets v8+ adds tiered-storage
 /// timestamps, OffsetFetch v8+ and FindCoordinator v4 batch several groups, JoinGroup v6+ is
-/// where clients expect static membership to work.
+/// where clients expect static membership to work, DeleteTopics v6 names topics by id and
+/// CreateTopics v5+ answers with every config of the new topic.
 pub const SUPPORTED_APIS: &[(ApiKey, i16, i16)] = &[
     (ApiKey::Produce, 3, 11),
     (ApiKey::Fetch, 4, 12),
@@ -25,6 +26,11 @@ pub const SUPPORTED_APIS: &[(ApiKey, i16, i16)] = &[
     (ApiKey::LeaveGroup, 0, 4),
     (ApiKey::SyncGroup, 0, 4),
     (ApiKey::InitProducerId, 0, 4),
+    (ApiKey::CreateTopics, 2, 4),
+    (ApiKey::DeleteTopics, 1, 5),
+    (ApiKey::CreatePartitions, 0, 3),
+    (ApiKey::DescribeConfigs, 1, 4),
+    (ApiKey::DeleteRecords, 0, 2),
     (ApiKey::ApiVersions, 0, 4),
 ];
 

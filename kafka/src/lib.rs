@@ -21,8 +21,9 @@
 //!
 //! One broker (node id 0) that leads every partition. ApiVersions, Metadata, Produce, Fetch,
 //! ListOffsets, FindCoordinator, OffsetCommit, OffsetFetch, the classic group protocol
-//! (JoinGroup, SyncGroup, Heartbeat, LeaveGroup) and InitProducerId for idempotent producers
-//! (not transactions), at the versions in [`SUPPORTED_APIS`];
+//! (JoinGroup, SyncGroup, Heartbeat, LeaveGroup), InitProducerId for idempotent producers
+//! (not transactions) and the admin APIs CreateTopics, DeleteTopics, CreatePartitions,
+//! DescribeConfigs and DeleteRecords, at the versions in [`SUPPORTED_APIS`];
 //! nothing else is advertised. Requests on one connection are answered in
 //! order, one at a time, as Kafka does.
 //!
@@ -36,6 +37,7 @@
 
 #![forbid(unsafe_code)]
 
+mod admin;
 mod api_versions;
 mod config;
 mod coordinator;

@@ -7,10 +7,11 @@ use std::sync::Arc;
 
 use bytes::{Buf, Bytes, BytesMut};
 use kafka_protocol::messages::{
-    ApiKey, ApiVersionsRequest, FetchRequest, FindCoordinatorRequest, HeartbeatRequest,
-    InitProducerIdRequest, JoinGroupRequest, LeaveGroupRequest, ListOffsetsRequest,
-    MetadataRequest, OffsetCommitRequest, OffsetFetchRequest, ProduceRequest, RequestHeader,
-    ResponseHeader, SyncGroupRequest,
+    ApiKey, ApiVersionsRequest, CreatePartitionsRequest, CreateTopicsRequest, DeleteRecordsRequest,
+    DeleteTopicsRequest, DescribeConfigsRequest, FetchRequest, FindCoordinatorRequest,
+    HeartbeatRequest, InitProducerIdRequest, JoinGroupRequest, LeaveGroupRequest,
+    ListOffsetsRequest, MetadataRequest, OffsetCommitRequest, OffsetFetchRequest, ProduceRequest,
+    RequestHeader, ResponseHeader, SyncGroupRequest,
 };
 use kafka_protocol::protocol::{Decodable, Encodable};
 use strata_broker::{Acks, Broker, Producer, ProducerConfig};
@@ -25,7 +26,7 @@ use crate::error::{Closed, Error, Result};
 use crate::frame::{read_frame, write_frame};
 use crate::idempotence::{self, Producers};
 use crate::validate::ProduceValidator;
-use crate::{fetch, group_offsets, groups, list_offsets, metadata, produce};
+use crate::{admin, fetch, group_offsets, groups, list_offsets, metadata, produce};
 
 /// What every connection shares.
 pub(crate) struct State {
@@ -347,6 +348,31 @@ async fn handle(state: &Arc<State>, frame: Bytes) -> Result<Option<BytesMut>, Cl
             let resp = idempotence::init_producer_id(&state.producers, req);
             encode_response(api, version, rh, correlation_id, &resp)?
         }
+        ApiKey::CreateTopics => {
+            let req: CreateTopicsRequest = decode(&mut buf, api, version)?;
+            let resp = admin::create_topics(state, req).await;
+            encode_response(api, version, rh, correlation_id, &resp)?
+        }
+        ApiKey::DeleteTopics => {
+            let req: DeleteTopicsRequest = decode(&mut buf, api, version)?;
+            let resp = admin::delete_topics(state, req).await;
+            encode_response(api, version, rh, correlation_id, &resp)?
+        }
+        ApiKey::CreatePartitions => {
+            let req: CreatePartitionsRequest = decode(&mut buf, api, version)?;
+            let resp = admin::create_partitions(state, req).await;
+            encode_response(api, version, rh, correlation_id, &resp)?
+        }
+        ApiKey::DescribeConfigs => {
+            let req: DescribeConfigsRequest = decode(&mut buf, api, version)?;
+            let resp = admin::describe_configs(state, req).await;
+            encode_response(api, version, rh, correlation_id, &resp)?
+        }
+        ApiKey::DeleteRecords => {
+            let req: DeleteRecordsRequest = decode(&mut buf, api, version)?;
+            let resp = admin::delete_records(state, req).await;
+            encode_response(api, version, rh, correlation_id, &resp)?
+        }
         _ => return Err(Closed::UnknownApi(key)),
     };
     Ok(Some(response))
@@ -367,6 +393,11 @@ fn api_name(api: ApiKey) -> &'static str {
         ApiKey::Heartbeat => "Heartbeat",
         ApiKey::LeaveGroup => "LeaveGroup",
         ApiKey::InitProducerId => "InitProducerId",
+        ApiKey::CreateTopics => "CreateTopics",
+        ApiKey::DeleteTopics => "DeleteTopics",
+        ApiKey::CreatePartitions => "CreatePartitions",
+        ApiKey::DescribeConfigs => "DescribeConfigs",
+        ApiKey::DeleteRecords => "DeleteRecords",
         _ => "this API",
     }
 }

@@ -3,6 +3,7 @@
 
 mod support;
 
+mod admin;
 mod clients;
 mod frames;
 mod groups;
