@@ -1,5 +1,6 @@
 //! Admin APIs over the bundled broker's own admin calls: CreateTopics, DeleteTopics,
-//! CreatePartitions, DescribeConfigs (topic configs) and DeleteRecords. One broker: a
+//! CreatePartitions, DescribeConfigs and IncrementalAlterConfigs (topic configs), DeleteRecords,
+//! ListGroups and DescribeGroups. One broker: a
 //! replication factor other than 1 (or -1, the default) and manual replica assignments are
 //! refused.
 
@@ -14,10 +15,15 @@ use kafka_protocol::messages::delete_topics_response::DeletableTopicResult;
 use kafka_protocol::messages::describe_configs_response::{
     DescribeConfigsResourceResult, DescribeConfigsResult,
 };
+use kafka_protocol::messages::describe_groups_response::{DescribedGroup, DescribedGroupMember};
+use kafka_protocol::messages::incremental_alter_configs_response::AlterConfigsResourceResponse;
+use kafka_protocol::messages::list_groups_response::ListedGroup;
 use kafka_protocol::messages::{
     CreatePartitionsRequest, CreatePartitionsResponse, CreateTopicsRequest, CreateTopicsResponse,
     DeleteRecordsRequest, DeleteRecordsResponse, DeleteTopicsRequest, DeleteTopicsResponse,
-    DescribeConfigsRequest, DescribeConfigsResponse, TopicName,
+    DescribeConfigsRequest, DescribeConfigsResponse, DescribeGroupsRequest, DescribeGroupsResponse,
+    GroupId, IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponse, ListGroupsResponse,
+    TopicName,
 };
 use kafka_protocol::protocol::StrBytes;
 use strata_broker::{Error as BrokerError, TopicConfig};
@@ -32,6 +38,7 @@ mod admin_code {
     pub const INVALID_REPLICATION_FACTOR: i16 = 38;
     pub const INVALID_REPLICA_ASSIGNMENT: i16 = 39;
     pub const INVALID_CONFIG: i16 = 40;
+    pub const INVALID_REQUEST: i16 = 42;
 }
 
 /// DescribeConfigs resource types.
@@ -284,4 +291,161 @@ pub(crate) async fn delete_records(
     )
     .await;
     DeleteRecordsResponse::default().with_topics(topics)
+}
+
+/// IncrementalAlterConfigs operations.
+const OP_SET: i8 = 0;
+const OP_DELETE: i8 = 1;
+
+pub(crate) async fn incremental_alter_configs(
+    state: &Arc<State>,
+    req: IncrementalAlterConfigsRequest,
+) -> IncrementalAlterConfigsResponse {
+    let st = state.clone();
+    let responses = run(
+        move || {
+            let defaults = TopicConfig::default().to_pairs();
+            req.resources
+                .into_iter()
+                .map(|r| {
+                    let resp = AlterConfigsResourceResponse::default()
+                        .with_resource_type(r.resource_type)
+                        .with_resource_name(r.resource_name.clone());
+                    let fail = |code: i16, m: String| resp.clone().with_error_code(code).with_error_message(msg(m));
+                    if r.resource_type != RESOURCE_TOPIC {
+                        return fail(
+                            admin_code::INVALID_REQUEST,
+                            "only topic configs can be altered on Strata's broker".into(),
+                        );
+                    }
+                    let name = r.resource_name.to_string();
+                    let mut config = match st.broker.describe_topic(&name) {
+                        Ok(t) => t.config,
+                        Err(e) => return fail(admin_error(&e), e.to_string()),
+                    };
+                    for c in &r.configs {
+                        let key = c.name.as_str();
+                        let value = match c.config_operation {
+                            OP_SET => c.value.as_ref().map(|v| v.to_string()).unwrap_or_default(),
+                            // Kafka's DELETE returns a config to its default.
+                            OP_DELETE => match defaults.iter().find(|(k, _)| *k == key) {
+                                Some((_, v)) => v.clone(),
+                                None => {
+                                    return fail(admin_code::INVALID_CONFIG, format!("`{key}` is not a topic config of Strata's broker"))
+                                }
+                            },
+                            op => {
+                                return fail(
+                                    admin_code::INVALID_REQUEST,
+                                    format!("config operation {op} (APPEND/SUBTRACT) is not supported; use SET"),
+                                )
+                            }
+                        };
+                        if let Err(e) = config.set(key, &value) {
+                            return fail(admin_error(&e), e.to_string());
+                        }
+                    }
+                    if req.validate_only {
+                        return resp;
+                    }
+                    match st.broker.alter_topic_config(&name, config) {
+                        Ok(()) => resp,
+                        Err(e) => fail(admin_error(&e), e.to_string()),
+                    }
+                })
+                .collect()
+        },
+        Vec::new(),
+    )
+    .await;
+    IncrementalAlterConfigsResponse::default().with_responses(responses)
+}
+
+pub(crate) async fn list_groups(state: &Arc<State>, version: i16) -> ListGroupsResponse {
+    let st = state.clone();
+    // Groups with committed offsets on disk (the library's too), and this server's members.
+    let on_disk = run(
+        move || st.broker.list_groups().unwrap_or_default(),
+        Vec::new(),
+    )
+    .await;
+    let mut groups: std::collections::BTreeMap<String, (String, &'static str)> = on_disk
+        .into_iter()
+        .map(|g| (g, ("consumer".to_owned(), "Empty")))
+        .collect();
+    for id in state.coordinator.group_ids().await {
+        if let Some(v) = state.coordinator.describe(&id).await {
+            groups.insert(id, (v.protocol_type, v.state));
+        }
+    }
+    ListGroupsResponse::default().with_groups(
+        groups
+            .into_iter()
+            .map(|(id, (protocol_type, group_state))| {
+                let g = ListedGroup::default()
+                    .with_group_id(GroupId(StrBytes::from_string(id)))
+                    .with_protocol_type(StrBytes::from_string(protocol_type));
+                if version >= 4 {
+                    g.with_group_state(StrBytes::from_static_str(group_state))
+                } else {
+                    g
+                }
+            })
+            .collect(),
+    )
+}
+
+pub(crate) async fn describe_groups(
+    state: &Arc<State>,
+    req: DescribeGroupsRequest,
+) -> DescribeGroupsResponse {
+    let mut out = Vec::new();
+    for id in req.groups {
+        let view = state.coordinator.describe(id.0.as_str()).await;
+        let g = DescribedGroup::default().with_group_id(id.clone());
+        out.push(match view {
+            Some(v) => g
+                .with_group_state(StrBytes::from_static_str(v.state))
+                .with_protocol_type(StrBytes::from_string(v.protocol_type))
+                .with_protocol_data(StrBytes::from_string(v.protocol))
+                .with_members(
+                    v.members
+                        .into_iter()
+                        .map(|(member, client, meta, assignment)| {
+                            DescribedGroupMember::default()
+                                .with_member_id(StrBytes::from_string(member))
+                                .with_client_id(StrBytes::from_string(client))
+                                .with_member_metadata(meta)
+                                .with_member_assignment(assignment)
+                        })
+                        .collect(),
+                ),
+            // Kafka describes a group it has no members of as Empty (with offsets) or Dead.
+            None => {
+                let st = state.clone();
+                let name = id.0.to_string();
+                let known = run(
+                    move || {
+                        st.broker
+                            .list_groups()
+                            .map(|g| g.contains(&name))
+                            .unwrap_or(false)
+                    },
+                    false,
+                )
+                .await;
+                g.with_group_state(StrBytes::from_static_str(if known {
+                    "Empty"
+                } else {
+                    "Dead"
+                }))
+                .with_protocol_type(StrBytes::from_static_str(if known {
+                    "consumer"
+                } else {
+                    ""
+                }))
+            }
+        });
+    }
+    DescribeGroupsResponse::default().with_groups(out)
 }

@@ -46,6 +46,7 @@ enum Phase {
 
 #[derive(Debug)]
 struct Member {
+    client_id: String,
     protocols: Vec<(String, Bytes)>,
     session_timeout: Duration,
     rebalance_timeout: Duration,
@@ -217,6 +218,16 @@ impl Group {
     }
 }
 
+/// A group as DescribeGroups reports it.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct GroupView {
+    pub state: &'static str,
+    pub protocol_type: String,
+    pub protocol: String,
+    /// (member id, client id, metadata for the chosen protocol, assignment).
+    pub members: Vec<(String, String, Bytes, Bytes)>,
+}
+
 /// Every group's membership, in memory.
 #[derive(Debug, Default)]
 pub(crate) struct Coordinator {
@@ -327,6 +338,7 @@ impl Coordinator {
             g.members.insert(
                 id.clone(),
                 Member {
+                    client_id: client_id.to_owned(),
                     protocols,
                     session_timeout,
                     rebalance_timeout,
@@ -468,6 +480,42 @@ impl Coordinator {
             return group_code::ILLEGAL_GENERATION;
         }
         code::NONE
+    }
+
+    /// The groups with members or a past here, sorted.
+    pub async fn group_ids(&self) -> Vec<String> {
+        let mut ids: Vec<String> = self.groups.lock().await.keys().cloned().collect();
+        ids.sort();
+        ids
+    }
+
+    /// A group's state and members; `None` for a group this coordinator never saw.
+    pub async fn describe(&self, group_id: &str) -> Option<GroupView> {
+        let group = self.existing(group_id).await?;
+        let g = group.lock().await;
+        Some(GroupView {
+            state: match g.phase {
+                Phase::Empty => "Empty",
+                Phase::PreparingRebalance => "PreparingRebalance",
+                Phase::CompletingRebalance => "CompletingRebalance",
+                Phase::Stable => "Stable",
+            },
+            protocol_type: g.protocol_type.clone(),
+            protocol: g.protocol.clone(),
+            members: g
+                .members
+                .iter()
+                .map(|(id, m)| {
+                    let meta = m
+                        .protocols
+                        .iter()
+                        .find(|(n, _)| *n == g.protocol)
+                        .map(|(_, b)| b.clone())
+                        .unwrap_or_default();
+                    (id.clone(), m.client_id.clone(), meta, m.assignment.clone())
+                })
+                .collect(),
+        })
     }
 
     /// Drops members whose session expired, forever (until the coordinator is dropped).

@@ -8,8 +8,9 @@ use std::sync::Arc;
 use bytes::{Buf, Bytes, BytesMut};
 use kafka_protocol::messages::{
     ApiKey, ApiVersionsRequest, CreatePartitionsRequest, CreateTopicsRequest, DeleteRecordsRequest,
-    DeleteTopicsRequest, DescribeConfigsRequest, FetchRequest, FindCoordinatorRequest,
-    HeartbeatRequest, InitProducerIdRequest, JoinGroupRequest, LeaveGroupRequest,
+    DeleteTopicsRequest, DescribeConfigsRequest, DescribeGroupsRequest, FetchRequest,
+    FindCoordinatorRequest, HeartbeatRequest, IncrementalAlterConfigsRequest,
+    InitProducerIdRequest, JoinGroupRequest, LeaveGroupRequest, ListGroupsRequest,
     ListOffsetsRequest, MetadataRequest, OffsetCommitRequest, OffsetFetchRequest, ProduceRequest,
     RequestHeader, ResponseHeader, SyncGroupRequest,
 };
@@ -373,6 +374,21 @@ async fn handle(state: &Arc<State>, frame: Bytes) -> Result<Option<BytesMut>, Cl
             let resp = admin::delete_records(state, req).await;
             encode_response(api, version, rh, correlation_id, &resp)?
         }
+        ApiKey::IncrementalAlterConfigs => {
+            let req: IncrementalAlterConfigsRequest = decode(&mut buf, api, version)?;
+            let resp = admin::incremental_alter_configs(state, req).await;
+            encode_response(api, version, rh, correlation_id, &resp)?
+        }
+        ApiKey::ListGroups => {
+            let _req: ListGroupsRequest = decode(&mut buf, api, version)?;
+            let resp = admin::list_groups(state, version).await;
+            encode_response(api, version, rh, correlation_id, &resp)?
+        }
+        ApiKey::DescribeGroups => {
+            let req: DescribeGroupsRequest = decode(&mut buf, api, version)?;
+            let resp = admin::describe_groups(state, req).await;
+            encode_response(api, version, rh, correlation_id, &resp)?
+        }
         _ => return Err(Closed::UnknownApi(key)),
     };
     Ok(Some(response))
@@ -398,6 +414,9 @@ fn api_name(api: ApiKey) -> &'static str {
         ApiKey::CreatePartitions => "CreatePartitions",
         ApiKey::DescribeConfigs => "DescribeConfigs",
         ApiKey::DeleteRecords => "DeleteRecords",
+        ApiKey::IncrementalAlterConfigs => "IncrementalAlterConfigs",
+        ApiKey::ListGroups => "ListGroups",
+        ApiKey::DescribeGroups => "DescribeGroups",
         _ => "this API",
     }
 }

@@ -7,6 +7,9 @@ use std::time::{Duration, Instant};
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 use indexmap::IndexMap;
 use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
+use kafka_protocol::messages::incremental_alter_configs_request::{
+    AlterConfigsResource, AlterableConfig,
+};
 use kafka_protocol::messages::join_group_request::JoinGroupRequestProtocol;
 use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
 use kafka_protocol::messages::offset_commit_request::{
@@ -19,7 +22,8 @@ use kafka_protocol::messages::{
     MetadataResponse, ProduceRequest, ProduceResponse, RequestHeader, ResponseHeader, TopicName,
 };
 use kafka_protocol::messages::{
-    GroupId, HeartbeatRequest, HeartbeatResponse, InitProducerIdRequest, InitProducerIdResponse,
+    GroupId, HeartbeatRequest, HeartbeatResponse, IncrementalAlterConfigsRequest,
+    IncrementalAlterConfigsResponse, InitProducerIdRequest, InitProducerIdResponse,
     JoinGroupRequest, JoinGroupResponse, OffsetCommitRequest, OffsetCommitResponse, ProducerId,
     SyncGroupRequest, SyncGroupResponse, TransactionalId,
 };
@@ -839,4 +843,57 @@ fn an_idempotent_producers_duplicate_is_answered_without_a_second_append() {
     );
     let r: InitProducerIdResponse = receive(&mut s, ApiKey::InitProducerId, 4, None);
     assert_eq!(r.error_code, 53);
+}
+
+#[test]
+fn incremental_alter_configs_sets_and_resets_topic_configs() {
+    let tb = TestBroker::start();
+    tb.broker
+        .create_topic("configured", 1, TopicConfig::default())
+        .unwrap();
+    let mut s = connect(&tb);
+    let alter = |s: &mut TcpStream,
+                 name: &'static str,
+                 op: i8,
+                 value: Option<&'static str>|
+     -> IncrementalAlterConfigsResponse {
+        send(
+            s,
+            ApiKey::IncrementalAlterConfigs,
+            1,
+            &IncrementalAlterConfigsRequest::default().with_resources(vec![
+                AlterConfigsResource::default()
+                    .with_resource_type(2)
+                    .with_resource_name(StrBytes::from_static_str("configured"))
+                    .with_configs(vec![AlterableConfig::default()
+                        .with_name(StrBytes::from_static_str(name))
+                        .with_config_operation(op)
+                        .with_value(value.map(StrBytes::from_static_str))]),
+            ]),
+        );
+        receive(s, ApiKey::IncrementalAlterConfigs, 1, None)
+    };
+    let r = alter(&mut s, "retention.ms", 0, Some("1234567"));
+    assert_eq!(r.responses[0].error_code, 0);
+    assert_eq!(
+        tb.broker
+            .describe_topic("configured")
+            .unwrap()
+            .config
+            .retention_ms,
+        Some(1_234_567)
+    );
+    let r = alter(&mut s, "cleanup.policy", 0, Some("sometimes"));
+    assert_eq!(r.responses[0].error_code, 40, "INVALID_CONFIG");
+    let r = alter(&mut s, "retention.ms", 1, None);
+    assert_eq!(r.responses[0].error_code, 0);
+    assert_eq!(
+        tb.broker
+            .describe_topic("configured")
+            .unwrap()
+            .config
+            .retention_ms,
+        TopicConfig::default().retention_ms,
+        "DELETE returns the config to its default"
+    );
 }
