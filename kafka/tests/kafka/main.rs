@@ -4,6 +4,7 @@
 mod support;
 
 mod admin;
+mod bench;
 mod clients;
 mod frames;
 mod groups;
