@@ -1,7 +1,7 @@
 //! A throughput measurement, not a check: run it in release with
 //! `cargo test --release -p strata-kafka --test kafka bench -- --ignored --nocapture`.
 //! 1,000,000 records of 100 bytes produced by librdkafka to the listener and fetched back, and
-//! the broker library's own `send_batch_ref` on the same machine for comparison.
+//! the broker library's own `send_batch` and `send_batch_ref` on the same machine for comparison.
 
 use std::time::{Duration, Instant};
 
@@ -9,7 +9,7 @@ use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::Message;
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 use rdkafka::{Offset, TopicPartitionList};
-use strata_broker::{ProducerConfig, RecordRef, TopicConfig};
+use strata_broker::{ProducerConfig, ProducerRecord, RecordRef, TopicConfig};
 
 use crate::support::TestBroker;
 
@@ -86,12 +86,28 @@ fn bench_a_million_records_through_the_listener_and_the_library() {
     }
     let library = start.elapsed();
 
+    tb.broker
+        .create_topic("bench-owned", 1, TopicConfig::default())
+        .unwrap();
+    let start = Instant::now();
+    for _ in 0..N / 1000 {
+        lib.send_batch(
+            (0..1000)
+                .map(|_| ProducerRecord::new("bench-owned", value.clone()))
+                .collect(),
+        )
+        .unwrap();
+    }
+    let owned = start.elapsed();
+
     let rate = |d: Duration| N as f64 / d.as_secs_f64();
     println!(
-        "produce over Kafka: {:.0} records/s; fetch over Kafka: {:.0} records/s; library send_batch_ref: {:.0} records/s; produce/library = {:.2}",
+        "produce over Kafka: {:.0} records/s; fetch over Kafka: {:.0} records/s; library send_batch: {:.0} records/s; library send_batch_ref: {:.0} records/s; produce/send_batch = {:.2}; produce/send_batch_ref = {:.2}",
         rate(produce),
         rate(fetch),
+        rate(owned),
         rate(library),
+        rate(produce) / rate(owned),
         rate(produce) / rate(library)
     );
 }
