@@ -101,3 +101,34 @@ fn snappy_claimed_len(buf: &Bytes) -> anyhow::Result<usize> {
     }
     Ok(total)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn snappy_claimed_lengths_are_added_up_over_xerial_blocks() {
+        let block = snap::raw::Encoder::new()
+            .compress_vec(&[7u8; 1000])
+            .unwrap();
+        let mut framed = XERIAL_MAGIC.to_vec();
+        for _ in 0..3 {
+            framed.extend_from_slice(&(block.len() as u32).to_be_bytes());
+            framed.extend_from_slice(&block);
+        }
+        assert_eq!(
+            snappy_claimed_len(&Bytes::from(framed.clone())).unwrap(),
+            3000
+        );
+        assert_eq!(
+            snappy_claimed_len(&Bytes::from(block)).unwrap(),
+            1000,
+            "raw snappy"
+        );
+        framed.truncate(framed.len() - 1);
+        assert!(
+            snappy_claimed_len(&Bytes::from(framed)).is_err(),
+            "a truncated block"
+        );
+    }
+}

@@ -203,3 +203,74 @@ pub(crate) fn init_producer_id(
         Err(code) => resp.with_error_code(code),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn appended(s: &mut Sequences, epoch: i16, first: i32, last: i32, base: i64) {
+        assert!(matches!(s.check(epoch, first, last), Verdict::Append));
+        s.appended(first, last, base);
+    }
+
+    #[test]
+    fn sequences_must_follow_on_and_a_recent_batch_is_a_duplicate() {
+        let mut s = Sequences::default();
+        assert!(matches!(
+            s.check(0, 3, 4),
+            Verdict::Refuse(idem_code::OUT_OF_ORDER_SEQUENCE_NUMBER, _)
+        ));
+        appended(&mut s, 0, 0, 2, 100);
+        appended(&mut s, 0, 3, 3, 103);
+        assert!(matches!(s.check(0, 0, 2), Verdict::Duplicate(100)));
+        assert!(matches!(s.check(0, 3, 3), Verdict::Duplicate(103)));
+        assert!(matches!(
+            s.check(0, 5, 5),
+            Verdict::Refuse(idem_code::OUT_OF_ORDER_SEQUENCE_NUMBER, _)
+        ));
+        appended(&mut s, 0, 4, 4, 104);
+    }
+
+    #[test]
+    fn only_the_last_five_batches_are_remembered() {
+        let mut s = Sequences::default();
+        for i in 0..6 {
+            appended(&mut s, 0, i, i, i64::from(i));
+        }
+        assert!(matches!(s.check(0, 1, 1), Verdict::Duplicate(1)));
+        // The first batch is forgotten: its retry is now out of order.
+        assert!(matches!(
+            s.check(0, 0, 0),
+            Verdict::Refuse(idem_code::OUT_OF_ORDER_SEQUENCE_NUMBER, _)
+        ));
+    }
+
+    #[test]
+    fn a_new_epoch_starts_at_zero_and_an_old_epoch_is_fenced() {
+        let mut s = Sequences::default();
+        appended(&mut s, 0, 0, 9, 0);
+        assert!(matches!(
+            s.check(1, 10, 10),
+            Verdict::Refuse(idem_code::OUT_OF_ORDER_SEQUENCE_NUMBER, _)
+        ));
+        appended(&mut s, 1, 0, 0, 10);
+        assert!(matches!(
+            s.check(0, 10, 10),
+            Verdict::Refuse(idem_code::INVALID_PRODUCER_EPOCH, _)
+        ));
+    }
+
+    #[test]
+    fn init_hands_out_new_ids_and_bumps_the_epoch_of_a_known_one() {
+        let p = Producers::default();
+        let (a, ea) = p.init(-1, -1).unwrap();
+        let (b, _) = p.init(-1, -1).unwrap();
+        assert_ne!(a, b);
+        assert_eq!(ea, 0);
+        assert_eq!(p.init(a, 0), Ok((a, 1)));
+        assert_eq!(p.init(a, 0), Err(idem_code::INVALID_PRODUCER_EPOCH));
+        assert_eq!(p.init(b + 1_000, 0), Err(idem_code::UNKNOWN_PRODUCER_ID));
+        assert!(p.sequences(b + 1_000, "t", 0).is_none());
+        assert!(p.sequences(a, "t", 0).is_some());
+    }
+}

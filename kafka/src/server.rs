@@ -429,3 +429,26 @@ pub(crate) async fn blocking<T: Send + 'static>(
         .await
         .map_err(|e| format!("a broker task failed: {e}"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn advertised_addresses_need_a_host_and_a_port() {
+        assert_eq!(
+            parse_host_port("kafka.example.com:9092").unwrap(),
+            ("kafka.example.com".into(), 9092)
+        );
+        assert_eq!(parse_host_port("[::1]:9092").unwrap(), ("::1".into(), 9092));
+        for bad in [
+            "kafka.example.com",
+            ":9092",
+            "host:0",
+            "host:99999",
+            "host:port",
+        ] {
+            assert!(parse_host_port(bad).is_err(), "{bad}");
+        }
+    }
+}
