@@ -1,5 +1,6 @@
 //! `strata serve`: run the registry until SIGINT or SIGTERM.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -92,6 +93,27 @@ pub struct ServeArgs {
     /// are evicted past it.
     #[arg(long, env = "STRATA_CACHE_MAX_BYTES", default_value_t = 256 * 1024 * 1024)]
     cache_max_bytes: usize,
+    /// Also serve the Kafka protocol on this address (e.g. 0.0.0.0:9092) over the bundled
+    /// broker in --log-dir (preview: see the README). Off without this flag.
+    #[arg(long, env = "STRATA_KAFKA_LISTEN", value_name = "ADDR")]
+    kafka_listen: Option<String>,
+    /// HOST:PORT that Kafka clients are told to connect to [default: the --kafka-listen
+    /// address, 0.0.0.0 read as 127.0.0.1].
+    #[arg(
+        long,
+        env = "STRATA_KAFKA_ADVERTISED_ADDRESS",
+        value_name = "HOST:PORT"
+    )]
+    kafka_advertised_address: Option<String>,
+    /// The bundled broker's log directory that --kafka-listen serves (the one `strata produce`
+    /// and `strata consume` use).
+    #[arg(
+        long,
+        env = "STRATA_LOG_DIR",
+        value_name = "DIR",
+        default_value = "./strata-data/log"
+    )]
+    log_dir: PathBuf,
 }
 
 fn parse_duration(s: &str) -> Result<Duration, String> {
@@ -144,7 +166,35 @@ pub fn run(args: ServeArgs) -> ExitCode {
             },
         },
     };
+    let kafka = args.kafka_listen.map(|listen| {
+        (
+            args.log_dir,
+            strata_kafka::KafkaConfig {
+                listen,
+                advertised_address: args.kafka_advertised_address,
+                ..strata_kafka::KafkaConfig::default()
+            },
+        )
+    });
     runtime.block_on(async move {
+        // One signal stops both listeners.
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let kafka_task = match kafka {
+            Some((log_dir, kafka_config)) => match start_kafka(&log_dir, kafka_config).await {
+                Ok(server) => {
+                    let mut stop = stop_rx.clone();
+                    Some(tokio::spawn(server.run_until(async move {
+                        let _ = stop.changed().await;
+                    })))
+                }
+                Err(e) => {
+                    tracing::error!("{e}");
+                    eprintln!("error: {e}");
+                    return ExitCode::from(1);
+                }
+            },
+            None => None,
+        };
         let app = match Application::build(config.clone()).await {
             Ok(app) => app,
             Err(e) => {
@@ -158,7 +208,16 @@ pub fn run(args: ServeArgs) -> ExitCode {
             storage = %strata_registry::storage::redact(&config.database_url),
             "strata registry listening"
         );
-        match app.run_until(shutdown_signal()).await {
+        let result = app
+            .run_until(async move {
+                shutdown_signal().await;
+                let _ = stop_tx.send(true);
+            })
+            .await;
+        if let Some(task) = kafka_task {
+            let _ = task.await;
+        }
+        match result {
             Ok(()) => {
                 tracing::info!("shut down cleanly");
                 ExitCode::SUCCESS
@@ -169,6 +228,22 @@ pub fn run(args: ServeArgs) -> ExitCode {
             }
         }
     })
+}
+
+/// Opens (or creates) the log directory and binds the Kafka listener.
+async fn start_kafka(
+    log_dir: &std::path::Path,
+    config: strata_kafka::KafkaConfig,
+) -> Result<strata_kafka::KafkaServer, strata_kafka::Error> {
+    let broker = strata_broker::Broker::open_or_create(log_dir)?;
+    let server = strata_kafka::KafkaServer::build(broker, config).await?;
+    tracing::info!(
+        address = %server.local_addr(),
+        advertised = %server.advertised_address(),
+        log_dir = %log_dir.display(),
+        "strata Kafka listener (preview) listening"
+    );
+    Ok(server)
 }
 
 /// Completes on SIGINT (Ctrl-C) or SIGTERM.

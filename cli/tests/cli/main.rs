@@ -14,3 +14,4 @@ mod release_profile;
 mod replicas;
 mod serde_cmds;
 mod serve;
+mod serve_kafka;

@@ -1,0 +1,177 @@
+"""confluent-kafka for Python (librdkafka) against `strata serve --kafka-listen` (preview)."""
+
+import os
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.request
+
+import pytest
+from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, Producer, TopicPartition
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture()
+def kafka_bootstrap():
+    binary = os.environ.get("STRATA_BIN")
+    if not binary or not os.path.exists(binary):
+        pytest.fail("STRATA_BIN must name the built strata binary (scripts/test.sh sets it)")
+    with tempfile.TemporaryDirectory() as tmp:
+        port, kafka_port = _free_port(), _free_port()
+        log = open(os.path.join(tmp, "serve.log"), "w")
+        proc = subprocess.Popen(
+            [
+                binary,
+                "serve",
+                "--listen",
+                f"127.0.0.1:{port}",
+                "--database-url",
+                f"sqlite://{tmp}/registry.db",
+                "--kafka-listen",
+                f"127.0.0.1:{kafka_port}",
+                "--log-dir",
+                f"{tmp}/log",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            deadline = time.time() + 30
+            while True:
+                try:
+                    urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=1).read()
+                    break
+                except OSError:
+                    if proc.poll() is not None or time.time() > deadline:
+                        log.flush()
+                        pytest.fail("strata serve did not start: " + open(log.name).read())
+                    time.sleep(0.05)
+            yield f"127.0.0.1:{kafka_port}"
+        finally:
+            proc.terminate()
+            try:
+                code = proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                code = proc.wait()
+            log.close()
+            assert code == 0, "strata serve must shut down cleanly on SIGTERM: " + open(log.name).read()
+
+
+def test_confluent_kafka_idempotent_producer_and_reader_see_every_record_once_in_order(kafka_bootstrap):
+    errors = []
+    delivered = []
+
+    def on_delivery(err, msg):
+        if err is not None:
+            errors.append(err)
+        else:
+            delivered.append((msg.partition(), msg.offset(), msg.value()))
+
+    producer = Producer(
+        {"bootstrap.servers": kafka_bootstrap, "acks": "all", "enable.idempotence": True, "linger.ms": 5}
+    )
+    values = [f"py-{i:05d}".encode() for i in range(2000)]
+    for i, v in enumerate(values):
+        producer.produce("py-orders", key=f"k{i % 5}".encode(), value=v, on_delivery=on_delivery)
+        producer.poll(0)
+    assert producer.flush(20) == 0, "every record delivered"
+    assert errors == []
+    assert sorted(o for _, o, _ in delivered) == list(range(len(values))), "offsets 0..n-1, once each"
+
+    consumer = Consumer(
+        {
+            "bootstrap.servers": kafka_bootstrap,
+            "group.id": "py-readers",
+            "enable.auto.commit": False,
+            "fetch.wait.max.ms": 100,
+        }
+    )
+    consumer.assign([TopicPartition("py-orders", 0, OFFSET_BEGINNING)])
+    got = []
+    deadline = time.time() + 20
+    while len(got) < len(values) and time.time() < deadline:
+        msg = consumer.poll(0.2)
+        if msg is None:
+            continue
+        if msg.error():
+            raise KafkaException(msg.error())
+        got.append((msg.offset(), msg.value()))
+    # Nothing more arrives: no record twice.
+    end = time.time() + 0.5
+    while time.time() < end:
+        msg = consumer.poll(0.1)
+        assert msg is None or msg.error(), "an extra record arrived"
+    assert [v for _, v in got] == values, "every record once, in the order produced"
+    assert [o for o, _ in got] == list(range(len(values)))
+
+    # OffsetCommit / OffsetFetch round trip through the bundled broker's group offsets.
+    consumer.commit(offsets=[TopicPartition("py-orders", 0, 1234)], asynchronous=False)
+    committed = consumer.committed([TopicPartition("py-orders", 0)], timeout=10)
+    assert committed[0].offset == 1234
+    consumer.close()
+
+
+def test_confluent_kafka_group_consumer_with_subscribe_reads_every_record_once(kafka_bootstrap):
+    producer = Producer({"bootstrap.servers": kafka_bootstrap, "acks": "all"})
+    values = [f"grp-{i:04d}".encode() for i in range(500)]
+    for v in values:
+        producer.produce("py-grouped", value=v)
+    assert producer.flush(20) == 0
+
+    consumer = Consumer(
+        {
+            "bootstrap.servers": kafka_bootstrap,
+            "group.id": "py-group",
+            "auto.offset.reset": "earliest",
+            "session.timeout.ms": 6000,
+            "fetch.wait.max.ms": 100,
+        }
+    )
+    consumer.subscribe(["py-grouped"])
+    got = []
+    deadline = time.time() + 30
+    while len(got) < len(values) and time.time() < deadline:
+        msg = consumer.poll(0.2)
+        if msg is None:
+            continue
+        if msg.error():
+            raise KafkaException(msg.error())
+        got.append(msg.value())
+    assert got == values, "every record once, in order, through JoinGroup/SyncGroup"
+    consumer.commit(asynchronous=False)
+    committed = consumer.committed([TopicPartition("py-grouped", 0)], timeout=10)
+    assert committed[0].offset == len(values)
+    consumer.close()
+
+
+@pytest.mark.parametrize("codec", ["gzip", "snappy", "lz4", "zstd"])
+def test_confluent_kafka_compressed_batches_are_stored_and_read_back(kafka_bootstrap, codec):
+    producer = Producer(
+        {"bootstrap.servers": kafka_bootstrap, "compression.type": codec, "linger.ms": 20}
+    )
+    values = [(f"{codec}-{i:04d}-" + "x" * 200).encode() for i in range(300)]
+    for v in values:
+        producer.produce(f"py-{codec}", value=v)
+    assert producer.flush(20) == 0
+    consumer = Consumer(
+        {"bootstrap.servers": kafka_bootstrap, "group.id": "py-codec", "fetch.wait.max.ms": 100}
+    )
+    consumer.assign([TopicPartition(f"py-{codec}", 0, OFFSET_BEGINNING)])
+    got = []
+    deadline = time.time() + 20
+    while len(got) < len(values) and time.time() < deadline:
+        msg = consumer.poll(0.2)
+        if msg is None:
+            continue
+        if msg.error():
+            raise KafkaException(msg.error())
+        got.append(msg.value())
+    consumer.close()
+    assert got == values
