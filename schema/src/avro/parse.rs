@@ -13,7 +13,7 @@
 //! its 42201 "Invalid schema" details; where Java's text would only name a Java class, we say
 //! what is wrong instead.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use serde_json::Value;
 
@@ -232,7 +232,13 @@ impl<'m> Parser<'m> {
                 self.in_progress.pop();
                 self.define(&name, id)?;
             }
+            // A set of names seen so far keeps this linear in the number of fields (a record of
+            // 50k fields was quadratic); the first position is looked up only on a duplicate.
+            let mut seen_fields: HashSet<&str> = HashSet::with_capacity(fields.len());
             for (i, f) in fields.iter().enumerate() {
+                if seen_fields.insert(f.name.as_str()) {
+                    continue;
+                }
                 if let Some(first) = fields[..i].iter().position(|g| g.name == f.name) {
                     let kind = |f: &Field| self.model.node(f.ty).kind().java_name();
                     return Err(format!(
@@ -259,6 +265,7 @@ impl<'m> Parser<'m> {
                 _ => return Err(format!("Enum has no symbols: {}", value_to_string(json))),
             };
             let mut symbols: Vec<String> = Vec::with_capacity(symbols_json.len());
+            let mut seen_symbols: HashSet<&str> = HashSet::with_capacity(symbols_json.len());
             for s in symbols_json {
                 let Some(s) = s.as_str() else {
                     return Err(format!(
@@ -268,7 +275,7 @@ impl<'m> Parser<'m> {
                     ));
                 };
                 self.check_simple_name(s)?;
-                if symbols.iter().any(|x| x == s) {
+                if !seen_symbols.insert(s) {
                     return Err(format!("Duplicate enum symbol: {s}"));
                 }
                 symbols.push(s.to_string());

@@ -11,6 +11,7 @@ mod levels;
 mod names;
 mod normalize;
 mod references;
+mod wide;
 
 use strata_schema::avro::AvroSchema;
 use strata_schema::{Dependency, FormatSchema, ParseOptions, SchemaType};
