@@ -1,6 +1,7 @@
 //! `strata`: the registry server and the everyday schema, serde and broker commands.
 
 mod admin;
+mod auth;
 mod broker_args;
 mod check;
 mod codec;
@@ -91,6 +92,8 @@ enum Command {
     Produce(produce::ProduceArgs),
     /// Consume schema-framed records as JSON lines (bundled broker, or Kafka).
     Consume(consume::ConsumeArgs),
+    /// Registry security tools: `strata auth mkpasswd` writes a users-file entry.
+    Auth(auth::AuthArgs),
 }
 
 fn main() -> ExitCode {
@@ -116,6 +119,7 @@ fn main() -> ExitCode {
         Command::Decode(args) => encode::run_decode(args, output),
         Command::Produce(args) => produce::run(args, output),
         Command::Consume(args) => consume::run(args, output),
+        Command::Auth(args) => auth::run(args),
     }
 }
 

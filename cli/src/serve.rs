@@ -48,6 +48,11 @@ pub struct ServeArgs {
     #[allow(dead_code)]
     #[arg(long, hide = true, value_enum, default_value_t = Output::Text)]
     output: Output,
+    /// Require credentials: a users file in Karapace's registry_authfile format (users and
+    /// permissions; entries from `strata auth mkpasswd`). Re-read on SIGHUP and when it
+    /// changes.
+    #[arg(long, env = "STRATA_AUTH_FILE", value_name = "PATH")]
+    auth_file: Option<std::path::PathBuf>,
 }
 
 fn parse_level(s: &str) -> Result<CompatibilityLevel, String> {
@@ -69,8 +74,8 @@ pub fn run(args: ServeArgs) -> ExitCode {
         }
     };
     let config = ServerConfig {
-        listen: args.listen,
-        database_url: args.database_url,
+        listen: args.listen.clone(),
+        database_url: args.database_url.clone(),
         settings: Settings {
             incompatible_code_40901: args.incompatible_error_code == "40901",
             default_compatibility: args.default_compatibility,
@@ -79,7 +84,13 @@ pub fn run(args: ServeArgs) -> ExitCode {
         },
     };
     runtime.block_on(async move {
-        let app = match Application::build(config.clone()).await {
+        let built = match &args.auth_file {
+            Some(path) => Application::build(config.clone())
+                .await
+                .and_then(|app| app.with_auth_file(path)),
+            None => Application::build(config.clone()).await,
+        };
+        let app = match built {
             Ok(app) => app,
             Err(e) => {
                 tracing::error!("{e}");
@@ -87,6 +98,9 @@ pub fn run(args: ServeArgs) -> ExitCode {
                 return ExitCode::from(1);
             }
         };
+        if let Some(path) = &args.auth_file {
+            tracing::info!(users_file = %path.display(), "credentials required");
+        }
         tracing::info!(
             address = %app.local_addr(),
             storage = %strata_registry::storage::redact(&config.database_url),

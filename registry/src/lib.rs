@@ -17,6 +17,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod auth;
 mod cache;
 mod entities;
 mod error;
@@ -63,6 +64,9 @@ pub enum StartError {
     /// Serving failed.
     #[error("the server failed: {0}")]
     Serve(#[source] std::io::Error),
+    /// The users file (`--auth-file`) could not be loaded.
+    #[error(transparent)]
+    Auth(#[from] auth::UsersFileError),
 }
 
 /// A built, bound registry server.
@@ -71,6 +75,9 @@ pub struct Application {
     addr: SocketAddr,
     registry: Arc<Registry>,
     storage: storage::SqlStorage,
+    auth: Option<Arc<auth::Authenticator>>,
+    #[cfg(unix)]
+    sighup: Option<tokio::signal::unix::Signal>,
 }
 
 impl std::fmt::Debug for Application {
@@ -101,7 +108,30 @@ impl Application {
             addr,
             registry,
             storage,
+            auth: None,
+            #[cfg(unix)]
+            sighup: None,
         })
+    }
+
+    /// Require credentials from the users file at `path` (Karapace's `registry_authfile`
+    /// format). The file is re-read on SIGHUP and when it changes; a file that does not load
+    /// then keeps the previous one in force and logs why.
+    pub fn with_auth_file(mut self, path: &std::path::Path) -> Result<Self, StartError> {
+        let authenticator = auth::Authenticator::load(path)?;
+        #[cfg(unix)]
+        {
+            // Registered now, so a SIGHUP from here on reloads rather than ends the process.
+            self.sighup =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
+        }
+        self.auth = Some(Arc::new(authenticator));
+        Ok(self)
+    }
+
+    /// The users file in force, when credentials are required.
+    pub fn authenticator(&self) -> Option<Arc<auth::Authenticator>> {
+        self.auth.clone()
     }
 
     /// The bound address.
@@ -119,12 +149,67 @@ impl Application {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), StartError> {
-        let app = routes::router(self.registry.clone());
-        let result = axum::serve(self.listener, app)
-            .with_graceful_shutdown(shutdown)
-            .await
-            .map_err(StartError::Serve);
+        let mut app = routes::router(self.registry.clone());
+        let mut reloader = None;
+        match &self.auth {
+            Some(authenticator) => {
+                app = auth::middleware::layer(
+                    app,
+                    auth::middleware::AuthState {
+                        authenticator: authenticator.clone(),
+                        registry: self.registry.clone(),
+                    },
+                );
+                #[cfg(unix)]
+                let sighup = self.sighup;
+                #[cfg(not(unix))]
+                let sighup = None;
+                reloader = Some(tokio::spawn(auth::reload::watch(
+                    authenticator.clone(),
+                    sighup,
+                )));
+            }
+            None => {
+                if let Some(warning) = unauthenticated_exposure(self.addr) {
+                    tracing::warn!("{warning}");
+                }
+            }
+        }
+        let result = axum::serve(
+            self.listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await
+        .map_err(StartError::Serve);
+        if let Some(task) = reloader {
+            task.abort();
+        }
         self.storage.close().await;
         result
+    }
+}
+
+/// The warning logged at start when the registry listens beyond loopback without a users file.
+pub fn unauthenticated_exposure(addr: SocketAddr) -> Option<String> {
+    (!addr.ip().is_loopback()).then(|| {
+        format!(
+            "listening on {addr} without authentication: anyone who reaches this port can change \
+             or delete every schema. Give a users file with --auth-file (STRATA_AUTH_FILE), or \
+             listen on 127.0.0.1"
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn only_non_loopback_addresses_without_auth_are_warned_about() {
+        let warn = |a: &str| super::unauthenticated_exposure(a.parse().unwrap());
+        assert!(warn("0.0.0.0:8081").is_some_and(|w| w.contains("--auth-file")));
+        assert!(warn("10.1.2.3:8081").is_some());
+        assert!(warn("[::]:8081").is_some());
+        assert!(warn("127.0.0.1:8081").is_none());
+        assert!(warn("[::1]:8081").is_none());
     }
 }

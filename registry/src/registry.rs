@@ -141,6 +141,11 @@ impl Registry {
         &self.settings
     }
 
+    /// Whether the database answers (readiness).
+    pub async fn ping(&self) -> Result<()> {
+        Ok(self.storage.ping().await?)
+    }
+
     // ---------------------------------------------------------------- schemas by id
 
     /// The schema with this id, from memory after first use.

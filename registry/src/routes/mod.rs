@@ -19,6 +19,8 @@ use axum::Router;
 use crate::registry::Registry;
 use crate::Error;
 
+pub(crate) use params::schema_id as parse_schema_id;
+
 /// Shared state of every handler.
 pub type AppState = Arc<Registry>;
 

@@ -1,6 +1,7 @@
 //! Integration tests of the registry over real HTTP on loopback, on real SQLite files and a
 //! real PostgreSQL server. Every storage scenario runs on both engines.
 
+mod auth;
 mod formats;
 mod harness;
 mod http_conventions;
