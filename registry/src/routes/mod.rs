@@ -4,6 +4,7 @@ mod associations;
 mod compatibility;
 mod config;
 mod contexts;
+mod health;
 mod metadata;
 mod mode;
 mod params;
@@ -41,6 +42,7 @@ pub fn router(state: AppState) -> Router {
         .merge(mode::router())
         .merge(contexts::router())
         .merge(associations::router())
+        .merge(health::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::extract::DefaultBodyLimit::max(body_limit))

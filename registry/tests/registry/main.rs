@@ -4,6 +4,7 @@
 mod auth;
 mod formats;
 mod harness;
+mod health;
 mod http_conventions;
 mod scenarios;
 
