@@ -17,6 +17,7 @@
 //! # Ok(()) }
 //! ```
 
+mod audit;
 pub mod auth;
 mod cache;
 mod entities;
@@ -175,6 +176,7 @@ impl Application {
                 }
             }
         }
+        let app = audit::layer(app);
         let result = axum::serve(
             self.listener,
             app.into_make_service_with_connect_info::<SocketAddr>(),

@@ -199,3 +199,160 @@ fn serve_without_a_users_file_warns_when_listening_beyond_loopback() {
     let log = stop(child);
     assert!(!log.contains("without authentication"), "{log}");
 }
+
+#[tokio::test]
+async fn every_mutation_is_one_audit_line_on_its_own_target() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut users = Vec::new();
+    for (user, pw) in [("admin", "admin-pw"), ("reader", "reader-pw")] {
+        let (code, stdout, stderr) =
+            mkpasswd(&["-u", user, "-a", "sha256", "-i", "1000", pw], None);
+        assert_eq!(code, 0, "{stderr}");
+        users.push(serde_json::from_str::<Value>(&stdout).expect("entry"));
+    }
+    let file = dir.path().join("users.json");
+    let text = json!({"users": users, "permissions": [
+        {"username": "admin", "operation": "Write", "resource": ".*"},
+        {"username": "reader", "operation": "Read", "resource": ".*"},
+    ]});
+    std::fs::write(&file, text.to_string()).expect("write");
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_strata"));
+    let child = cmd
+        .args(["serve", "--log-format", "json", "--auth-file"])
+        .arg(&file)
+        .env("STRATA_LISTEN", format!("127.0.0.1:{port}"))
+        .env(
+            "STRATA_DATABASE_URL",
+            format!("sqlite://{}/r.db", dir.path().display()),
+        )
+        // Only the audit target: what an operator routing it separately would set.
+        .env("STRATA_LOG", "off,audit=info")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("serve starts");
+    wait_up(port);
+    let client = reqwest::Client::new();
+    let schema = json!({"schema": json!({"type": "record", "name": "O", "fields": [{"name": "a", "type": "int"}]}).to_string()});
+    let send = |method: reqwest::Method, path: &str, who: (&str, &str), body: Option<&Value>| {
+        let mut req = client
+            .request(method, format!("{base}{path}"))
+            .basic_auth(who.0, Some(who.1));
+        if let Some(b) = body {
+            req = req
+                .header("Content-Type", "application/json")
+                .body(b.to_string());
+        }
+        req.send()
+    };
+    let admin = ("admin", "admin-pw");
+    let reader = ("reader", "reader-pw");
+    use reqwest::Method;
+    let r = send(
+        Method::POST,
+        "/subjects/orders-value/versions",
+        admin,
+        Some(&schema),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 200);
+    // Reads, lookups and compatibility tests are not audited.
+    send(Method::GET, "/subjects", admin, None).await.unwrap();
+    send(Method::POST, "/subjects/orders-value", admin, Some(&schema))
+        .await
+        .unwrap();
+    let r = send(
+        Method::POST,
+        "/subjects/orders-value/versions",
+        reader,
+        Some(&schema),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 403);
+    let r = send(
+        Method::PUT,
+        "/config",
+        admin,
+        Some(&json!({"compatibility": "NONE"})),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 200);
+    let r = send(Method::DELETE, "/subjects/orders-value", admin, None)
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let r = client
+        .put(format!("{base}/mode"))
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    let log = stop(child);
+    let lines: Vec<Value> = log
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .collect();
+    assert!(lines.iter().all(|l| l["target"] == "audit"), "{log}");
+    let seen: Vec<Value> = lines
+        .iter()
+        .map(|l| {
+            let f = &l["fields"];
+            json!([
+                f["user"],
+                f["method"],
+                f["route"],
+                f["subject"],
+                f["version"],
+                f["outcome"],
+                f["status"]
+            ])
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        vec![
+            json!([
+                "admin",
+                "POST",
+                "/subjects/{subject}/versions",
+                "orders-value",
+                "1",
+                "ok",
+                200
+            ]),
+            json!([
+                "reader",
+                "POST",
+                "/subjects/{subject}/versions",
+                "orders-value",
+                "",
+                "refused",
+                403
+            ]),
+            json!(["admin", "PUT", "/config", "", "", "ok", 200]),
+            json!([
+                "admin",
+                "DELETE",
+                "/subjects/{subject}",
+                "orders-value",
+                "1",
+                "ok",
+                200
+            ]),
+            json!(["", "PUT", "/mode", "", "", "refused", 401]),
+        ],
+        "{log}"
+    );
+    assert_eq!(lines[0]["fields"]["id"], "1");
+    assert!(lines[0]["fields"]["remote"]
+        .as_str()
+        .unwrap()
+        .starts_with("127.0.0.1:"));
+}

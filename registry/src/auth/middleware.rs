@@ -95,6 +95,7 @@ async fn authorize(State(state): State<AuthState>, req: Request, next: Next) -> 
             .find(|(k, _)| k == name)
             .map(|(_, v)| v.as_str())
     };
+    let user_name = crate::audit::AuditUser(access.user().unwrap_or_default().to_string());
     let decision = decide(
         &state.registry,
         &access,
@@ -105,11 +106,15 @@ async fn authorize(State(state): State<AuthState>, req: Request, next: Next) -> 
         param("guid"),
     )
     .await;
-    if let Err(e) = decision {
-        return e.into_response();
-    }
-    parts.extensions.insert(access);
-    next.run(Request::from_parts(parts, body)).await
+    let mut response = match decision {
+        Err(e) => e.into_response(),
+        Ok(()) => {
+            parts.extensions.insert(access);
+            next.run(Request::from_parts(parts, body)).await
+        }
+    };
+    response.extensions_mut().insert(user_name);
+    response
 }
 
 /// Whether the route allows the user; `Err` is the answer when not.
