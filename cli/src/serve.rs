@@ -53,6 +53,22 @@ pub struct ServeArgs {
     /// changes.
     #[arg(long, env = "STRATA_AUTH_FILE", value_name = "PATH")]
     auth_file: Option<std::path::PathBuf>,
+    /// Serve HTTPS with this certificate chain (PEM); needs --tls-key. Re-read on SIGHUP.
+    #[arg(
+        long,
+        env = "STRATA_TLS_CERT",
+        value_name = "PEM",
+        requires = "tls_key"
+    )]
+    tls_cert: Option<std::path::PathBuf>,
+    /// The private key (PEM: PKCS#8, PKCS#1 or SEC1) of --tls-cert.
+    #[arg(
+        long,
+        env = "STRATA_TLS_KEY",
+        value_name = "PEM",
+        requires = "tls_cert"
+    )]
+    tls_key: Option<std::path::PathBuf>,
 }
 
 fn parse_level(s: &str) -> Result<CompatibilityLevel, String> {
@@ -84,12 +100,13 @@ pub fn run(args: ServeArgs) -> ExitCode {
         },
     };
     runtime.block_on(async move {
-        let built = match &args.auth_file {
-            Some(path) => Application::build(config.clone())
-                .await
-                .and_then(|app| app.with_auth_file(path)),
-            None => Application::build(config.clone()).await,
-        };
+        let mut built = Application::build(config.clone()).await;
+        if let Some(path) = &args.auth_file {
+            built = built.and_then(|app| app.with_auth_file(path));
+        }
+        if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {
+            built = built.and_then(|app| app.with_tls(cert, key));
+        }
         let app = match built {
             Ok(app) => app,
             Err(e) => {
@@ -103,6 +120,7 @@ pub fn run(args: ServeArgs) -> ExitCode {
         }
         tracing::info!(
             address = %app.local_addr(),
+            tls = args.tls_cert.is_some(),
             storage = %strata_registry::storage::redact(&config.database_url),
             "strata registry listening"
         );

@@ -8,8 +8,6 @@
 //! that change nothing and are not audited. A mutation refused for its credentials is audited
 //! too (no user, `refused`), besides the authentication layer's warning.
 
-use std::net::SocketAddr;
-
 use axum::body::{to_bytes, Body};
 use axum::extract::{ConnectInfo, MatchedPath, Request};
 use axum::http::Method;
@@ -54,8 +52,8 @@ async fn audit(req: Request, next: Next) -> Response {
     let path = req.uri().path().to_string();
     let remote = req
         .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.to_string())
+        .get::<ConnectInfo<crate::tls::RemoteAddr>>()
+        .map(|c| c.0 .0.to_string())
         .unwrap_or_default();
     let subject = subject_of(&route, &path);
     let response = next.run(req).await;

@@ -26,6 +26,7 @@ mod http;
 mod registry;
 mod routes;
 pub mod storage;
+pub mod tls;
 mod types;
 
 use std::future::Future;
@@ -68,6 +69,9 @@ pub enum StartError {
     /// The users file (`--auth-file`) could not be loaded.
     #[error(transparent)]
     Auth(#[from] auth::UsersFileError),
+    /// The TLS certificate or key (`--tls-cert`, `--tls-key`) could not be used.
+    #[error(transparent)]
+    Tls(#[from] tls::TlsError),
 }
 
 /// A built, bound registry server.
@@ -79,6 +83,9 @@ pub struct Application {
     auth: Option<Arc<auth::Authenticator>>,
     #[cfg(unix)]
     sighup: Option<tokio::signal::unix::Signal>,
+    tls: Option<(Arc<tls::CertificateStore>, Arc<rustls::ServerConfig>)>,
+    #[cfg(unix)]
+    tls_sighup: Option<tokio::signal::unix::Signal>,
 }
 
 impl std::fmt::Debug for Application {
@@ -112,7 +119,28 @@ impl Application {
             auth: None,
             #[cfg(unix)]
             sighup: None,
+            tls: None,
+            #[cfg(unix)]
+            tls_sighup: None,
         })
+    }
+
+    /// Serve HTTPS with the certificate chain and private key of these PEM files (re-read on
+    /// SIGHUP; a pair that does not load then keeps the previous one and logs why).
+    pub fn with_tls(
+        mut self,
+        cert: &std::path::Path,
+        key: &std::path::Path,
+    ) -> Result<Self, StartError> {
+        let store = Arc::new(tls::CertificateStore::load(cert, key)?);
+        let config = store.server_config()?;
+        #[cfg(unix)]
+        {
+            self.tls_sighup =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
+        }
+        self.tls = Some((store, config));
+        Ok(self)
     }
 
     /// Require credentials from the users file at `path` (Karapace's `registry_authfile`
@@ -177,13 +205,38 @@ impl Application {
             }
         }
         let app = audit::layer(app);
-        let result = axum::serve(
-            self.listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(shutdown)
-        .await
-        .map_err(StartError::Serve);
+        let make_service = app.into_make_service_with_connect_info::<tls::RemoteAddr>();
+        let result = match self.tls {
+            Some((store, config)) => {
+                #[cfg(unix)]
+                let cert_reloader = self.tls_sighup.map(|mut signal| {
+                    tokio::spawn(async move {
+                        while signal.recv().await.is_some() {
+                            store.reload_and_log();
+                        }
+                    })
+                });
+                #[cfg(not(unix))]
+                let cert_reloader: Option<tokio::task::JoinHandle<()>> = {
+                    let _ = store;
+                    None
+                };
+                let listener =
+                    tls::TlsListener::new(self.listener, config).map_err(StartError::Serve)?;
+                let result = axum::serve(listener, make_service)
+                    .with_graceful_shutdown(shutdown)
+                    .await
+                    .map_err(StartError::Serve);
+                if let Some(task) = cert_reloader {
+                    task.abort();
+                }
+                result
+            }
+            None => axum::serve(self.listener, make_service)
+                .with_graceful_shutdown(shutdown)
+                .await
+                .map_err(StartError::Serve),
+        };
         if let Some(task) = reloader {
             task.abort();
         }

@@ -356,3 +356,69 @@ async fn every_mutation_is_one_audit_line_on_its_own_target() {
         .unwrap()
         .starts_with("127.0.0.1:"));
 }
+
+#[test]
+fn serve_speaks_https_to_the_cli_trusting_a_private_ca() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let rcgen::CertifiedKey { cert, key_pair } =
+        rcgen::generate_simple_self_signed(vec!["localhost".to_string(), "127.0.0.1".to_string()])
+            .expect("certificate");
+    let (cert_path, key_path) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    std::fs::write(&cert_path, cert.pem()).expect("write cert");
+    std::fs::write(&key_path, key_pair.serialize_pem()).expect("write key");
+    let (code, entry, stderr) = mkpasswd(&["-u", "admin", "admin-pw"], None);
+    assert_eq!(code, 0, "{stderr}");
+    let entry: Value = serde_json::from_str(&entry).expect("entry");
+    let file = dir.path().join("users.json");
+    let users = json!({"users": [entry], "permissions": [
+        {"username": "admin", "operation": "Write", "resource": ".*"}]});
+    std::fs::write(&file, users.to_string()).expect("write users");
+
+    let port = free_port();
+    let child = Command::new(env!("CARGO_BIN_EXE_strata"))
+        .arg("serve")
+        .arg("--auth-file")
+        .arg(&file)
+        .env("STRATA_TLS_CERT", &cert_path)
+        .env("STRATA_TLS_KEY", &key_path)
+        .env("STRATA_LISTEN", format!("127.0.0.1:{port}"))
+        .env(
+            "STRATA_DATABASE_URL",
+            format!("sqlite://{}/r.db", dir.path().display()),
+        )
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("serve starts");
+    wait_up(port);
+    let base = format!("https://127.0.0.1:{port}");
+    let ca = cert_path.display().to_string();
+    let run = |extra: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_strata"))
+            .args(["subjects", "list", "--registry", &base, "--output", "json"])
+            .args(extra)
+            .env_remove("STRATA_REGISTRY_BASIC_AUTH")
+            .env_remove("STRATA_REGISTRY_CA_CERT")
+            .env_remove("STRATA_CONFIG")
+            .env("XDG_CONFIG_HOME", dir.path().join("no-config"))
+            .output()
+            .expect("strata runs");
+        (
+            out.status.code().expect("exit code"),
+            String::from_utf8_lossy(&out.stdout).into_owned()
+                + &String::from_utf8_lossy(&out.stderr),
+        )
+    };
+    let (code, out) = run(&["--ca-cert", &ca, "--basic-auth", "admin:admin-pw"]);
+    assert_eq!((code, out.trim()), (0, "[]"), "{out}");
+    let (code, out) = run(&["--ca-cert", &ca, "--basic-auth", "admin:wrong"]);
+    assert_eq!(code, 1, "wrong password: {out}");
+    let (code, out) = run(&["--basic-auth", "admin:admin-pw"]);
+    assert_ne!(code, 0, "a CA the CLI does not trust: {out}");
+    let log = stop(child);
+    assert!(
+        log.contains("tls=true") || log.contains("tls: true"),
+        "{log}"
+    );
+}

@@ -13,7 +13,6 @@
 //!   schema is; otherwise the missing schema's 40403.
 //! - Listings are filtered by the handlers through [`Access`].
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::extract::{ConnectInfo, FromRequestParts, MatchedPath, RawPathParams, Request, State};
@@ -57,8 +56,8 @@ async fn authorize(State(state): State<AuthState>, req: Request, next: Next) -> 
     }
     let remote = req
         .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.to_string())
+        .get::<ConnectInfo<crate::tls::RemoteAddr>>()
+        .map(|c| c.0 .0.to_string())
         .unwrap_or_default();
     let user = match state
         .authenticator

@@ -74,7 +74,11 @@ impl TestServer {
         Self::serve(app, database_url, dir)
     }
 
-    fn serve(app: Application, database_url: String, dir: Option<tempfile::TempDir>) -> TestServer {
+    pub fn serve(
+        app: Application,
+        database_url: String,
+        dir: Option<tempfile::TempDir>,
+    ) -> TestServer {
         let base = format!("http://{}", app.local_addr());
         let (tx, rx) = oneshot::channel();
         let task = tokio::spawn(async move {

@@ -7,6 +7,7 @@ mod harness;
 mod health;
 mod http_conventions;
 mod scenarios;
+mod tls;
 
 // (the database_restarts module is at the end of this file)
 
