@@ -132,5 +132,5 @@ def test_a_forbidden_subject_looks_missing_and_listings_are_filtered(secure_regi
     # The id is shared with team-value, so it is readable; its subjects show only team-value.
     assert team.get_schema(secret_id).schema_type == "AVRO"
     with pytest.raises(SchemaRegistryError) as err:
-        team.set_config(subject_name=None, config=None, level="NONE")
+        team.set_compatibility(level="NONE")
     assert err.value.http_status_code == 403
