@@ -8,6 +8,9 @@ use strata_registry::auth::password::{self, Algorithm, DEFAULT_PBKDF2_ITERATIONS
 
 /// `strata auth`.
 #[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  strata auth mkpasswd -u alice\n  strata serve --auth-file users.json"
+)]
 pub struct AuthArgs {
     #[command(subcommand)]
     command: AuthCommand,

@@ -69,6 +69,34 @@ pub struct ServeArgs {
         requires = "tls_cert"
     )]
     tls_key: Option<std::path::PathBuf>,
+    /// Also accept bearer tokens (OIDC) signed by a key of this JWKS file; the token's user
+    /// gets its permissions from --auth-file. Needs --oidc-issuer and --oidc-audience.
+    #[arg(long, env = "STRATA_OIDC_JWKS", value_name = "PATH", requires_all = ["oidc_issuer", "oidc_audience", "auth_file"])]
+    oidc_jwks: Option<std::path::PathBuf>,
+    /// The `iss` bearer tokens must carry.
+    #[arg(
+        long,
+        env = "STRATA_OIDC_ISSUER",
+        value_name = "URL",
+        requires = "oidc_jwks"
+    )]
+    oidc_issuer: Option<String>,
+    /// The `aud` bearer tokens must carry.
+    #[arg(
+        long,
+        env = "STRATA_OIDC_AUDIENCE",
+        value_name = "AUDIENCE",
+        requires = "oidc_jwks"
+    )]
+    oidc_audience: Option<String>,
+    /// The claim naming the user.
+    #[arg(
+        long,
+        env = "STRATA_OIDC_USER_CLAIM",
+        value_name = "CLAIM",
+        default_value = "sub"
+    )]
+    oidc_user_claim: String,
 }
 
 fn parse_level(s: &str) -> Result<CompatibilityLevel, String> {
@@ -103,6 +131,17 @@ pub fn run(args: ServeArgs) -> ExitCode {
         let mut built = Application::build(config.clone()).await;
         if let Some(path) = &args.auth_file {
             built = built.and_then(|app| app.with_auth_file(path));
+        }
+        if let (Some(jwks), Some(issuer), Some(audience)) =
+            (&args.oidc_jwks, &args.oidc_issuer, &args.oidc_audience)
+        {
+            let oidc = strata_registry::auth::bearer::OidcConfig {
+                jwks_file: jwks.clone(),
+                issuer: issuer.clone(),
+                audience: audience.clone(),
+                user_claim: args.oidc_user_claim.clone(),
+            };
+            built = built.and_then(|app| app.with_oidc(oidc));
         }
         if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {
             built = built.and_then(|app| app.with_tls(cert, key));

@@ -69,6 +69,12 @@ pub enum StartError {
     /// The users file (`--auth-file`) could not be loaded.
     #[error(transparent)]
     Auth(#[from] auth::UsersFileError),
+    /// The OIDC settings could not be used.
+    #[error(transparent)]
+    Oidc(#[from] auth::bearer::OidcError),
+    /// Bearer tokens were asked for without a users file to take permissions from.
+    #[error("bearer tokens (OIDC) need a users file (--auth-file) for their users' permissions")]
+    OidcWithoutUsersFile,
     /// The TLS certificate or key (`--tls-cert`, `--tls-key`) could not be used.
     #[error(transparent)]
     Tls(#[from] tls::TlsError),
@@ -83,6 +89,7 @@ pub struct Application {
     auth: Option<Arc<auth::Authenticator>>,
     #[cfg(unix)]
     sighup: Option<tokio::signal::unix::Signal>,
+    bearer: Option<Arc<auth::bearer::BearerValidator>>,
     tls: Option<(Arc<tls::CertificateStore>, Arc<rustls::ServerConfig>)>,
     #[cfg(unix)]
     tls_sighup: Option<tokio::signal::unix::Signal>,
@@ -119,10 +126,21 @@ impl Application {
             auth: None,
             #[cfg(unix)]
             sighup: None,
+            bearer: None,
             tls: None,
             #[cfg(unix)]
             tls_sighup: None,
         })
+    }
+
+    /// Also accept `Authorization: Bearer <JWT>` checked against `config` (after
+    /// [`Application::with_auth_file`], whose permissions apply to the token's user).
+    pub fn with_oidc(mut self, config: auth::bearer::OidcConfig) -> Result<Self, StartError> {
+        if self.auth.is_none() {
+            return Err(StartError::OidcWithoutUsersFile);
+        }
+        self.bearer = Some(Arc::new(auth::bearer::BearerValidator::load(config)?));
+        Ok(self)
     }
 
     /// Serve HTTPS with the certificate chain and private key of these PEM files (re-read on
@@ -187,6 +205,7 @@ impl Application {
                     auth::middleware::AuthState {
                         authenticator: authenticator.clone(),
                         registry: self.registry.clone(),
+                        bearer: self.bearer.clone(),
                     },
                 );
                 #[cfg(unix)]

@@ -129,6 +129,11 @@ impl Authenticator {
         h.finalize().into()
     }
 
+    /// The permissions of a user authenticated by other means (a bearer token).
+    pub fn access_for(&self, name: &str) -> Arc<UserAccess> {
+        self.current.load().users.access_for(name)
+    }
+
     /// Check a request's `Authorization` header. Password hashing runs on the blocking pool.
     pub async fn authenticate(
         &self,

@@ -33,6 +33,8 @@ pub struct AuthState {
     pub authenticator: Arc<Authenticator>,
     /// The registry.
     pub registry: Arc<Registry>,
+    /// Bearer tokens, when OIDC is configured.
+    pub bearer: Option<Arc<super::bearer::BearerValidator>>,
 }
 
 /// Routes that answer without credentials.
@@ -59,11 +61,29 @@ async fn authorize(State(state): State<AuthState>, req: Request, next: Next) -> 
         .get::<ConnectInfo<crate::tls::RemoteAddr>>()
         .map(|c| c.0 .0.to_string())
         .unwrap_or_default();
-    let user = match state
-        .authenticator
-        .authenticate(req.headers().get(AUTHORIZATION))
-        .await
-    {
+    let header = req.headers().get(AUTHORIZATION);
+    let token = header
+        .and_then(|h| h.to_str().ok())
+        .and_then(|h| h.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim());
+    let authenticated = match (token, &state.bearer) {
+        (Some(token), Some(bearer)) => match bearer.validate(token) {
+            Ok(name) => Ok(state.authenticator.access_for(&name)),
+            Err(reason) => {
+                tracing::warn!(
+                    remote = %remote,
+                    method = %req.method(),
+                    path = %req.uri().path(),
+                    reason = %reason,
+                    "bearer token refused"
+                );
+                return Error::Unauthorized.into_response();
+            }
+        },
+        _ => state.authenticator.authenticate(header).await,
+    };
+    let user = match authenticated {
         Ok(user) => user,
         Err(refusal) => {
             // Never the password.

@@ -9,6 +9,7 @@
 //! What must hold: a subject the user may not read answers exactly as a missing one (40401; an
 //! id held only by such subjects 40403), so permissions never reveal what exists.
 
+pub mod bearer;
 pub mod credentials;
 pub mod middleware;
 pub mod password;

@@ -56,7 +56,8 @@ struct Grant {
 #[derive(Debug)]
 pub struct UserAccess {
     name: String,
-    password: StoredPassword,
+    /// `None`: a name that only has permissions (a bearer-token or certificate user).
+    password: Option<StoredPassword>,
     grants: Vec<Grant>,
     /// A grant of `.*` or `Subject:.*`: every subject is readable, so schema-id checks need
     /// not look up the subjects holding an id.
@@ -72,7 +73,7 @@ impl UserAccess {
     /// Whether `password` is this user's, in constant time (argon2 and scrypt are slow: call
     /// off the async workers).
     pub fn verify(&self, password: &str) -> bool {
-        self.password.verify(password)
+        self.password.as_ref().is_some_and(|p| p.verify(password))
     }
 
     /// Karapace's rule: a grant allows `Read` whatever its operation, `Write` only if it is a
@@ -196,9 +197,6 @@ impl UsersFile {
                     p.username, p.resource
                 ))
             })?;
-            if !passwords.contains_key(&p.username) {
-                tracing::warn!(user = %p.username, "a permission names a user the users file does not define");
-            }
             grants.entry(p.username).or_default().push((
                 Grant {
                     operation,
@@ -207,9 +205,17 @@ impl UsersFile {
                 p.resource,
             ));
         }
-        let users = passwords
+        let mut names: Vec<String> = passwords.keys().cloned().collect();
+        names.extend(
+            grants
+                .keys()
+                .filter(|n| !passwords.contains_key(*n))
+                .cloned(),
+        );
+        let users = names
             .into_iter()
-            .map(|(name, password)| {
+            .map(|name| {
+                let password = passwords.remove(&name);
                 let grants = grants.remove(&name).unwrap_or_default();
                 let reads_every_subject = grants
                     .iter()
@@ -226,9 +232,22 @@ impl UsersFile {
         Ok(UsersFile { users })
     }
 
-    /// The user named `name`.
+    /// The user named `name` (with a password, or only permissions).
     pub fn user(&self, name: &str) -> Option<&Arc<UserAccess>> {
         self.users.get(name)
+    }
+
+    /// The access of a user authenticated elsewhere (a bearer token): its permissions, or
+    /// none when the file does not name it.
+    pub fn access_for(&self, name: &str) -> Arc<UserAccess> {
+        self.users.get(name).cloned().unwrap_or_else(|| {
+            Arc::new(UserAccess {
+                name: name.to_string(),
+                password: None,
+                grants: Vec::new(),
+                reads_every_subject: false,
+            })
+        })
     }
 
     /// How many users the file defines.
