@@ -69,6 +69,15 @@ pub struct ServeArgs {
         requires = "tls_cert"
     )]
     tls_key: Option<std::path::PathBuf>,
+    /// Require client certificates issued by this CA (PEM): mTLS. With --auth-file, a
+    /// certificate's subject CN names the user when a request carries no credentials.
+    #[arg(
+        long,
+        env = "STRATA_TLS_CLIENT_CA",
+        value_name = "PEM",
+        requires = "tls_cert"
+    )]
+    tls_client_ca: Option<std::path::PathBuf>,
     /// Also accept bearer tokens (OIDC) signed by a key of this JWKS file; the token's user
     /// gets its permissions from --auth-file. Needs --oidc-issuer and --oidc-audience.
     #[arg(long, env = "STRATA_OIDC_JWKS", value_name = "PATH", requires_all = ["oidc_issuer", "oidc_audience", "auth_file"])]
@@ -144,7 +153,8 @@ pub fn run(args: ServeArgs) -> ExitCode {
             built = built.and_then(|app| app.with_oidc(oidc));
         }
         if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {
-            built = built.and_then(|app| app.with_tls(cert, key));
+            let client_ca = args.tls_client_ca.as_deref();
+            built = built.and_then(|app| app.with_tls(cert, key, client_ca));
         }
         let app = match built {
             Ok(app) => app,

@@ -53,7 +53,7 @@ async fn audit(req: Request, next: Next) -> Response {
     let remote = req
         .extensions()
         .get::<ConnectInfo<crate::tls::RemoteAddr>>()
-        .map(|c| c.0 .0.to_string())
+        .map(|c| c.0.to_string())
         .unwrap_or_default();
     let subject = subject_of(&route, &path);
     let response = next.run(req).await;

@@ -145,13 +145,16 @@ impl Application {
 
     /// Serve HTTPS with the certificate chain and private key of these PEM files (re-read on
     /// SIGHUP; a pair that does not load then keeps the previous one and logs why).
+    /// With `client_ca`, clients must present a certificate issued by that CA (mTLS); with a
+    /// users file, its subject CN names the user when the request carries no credentials.
     pub fn with_tls(
         mut self,
         cert: &std::path::Path,
         key: &std::path::Path,
+        client_ca: Option<&std::path::Path>,
     ) -> Result<Self, StartError> {
         let store = Arc::new(tls::CertificateStore::load(cert, key)?);
-        let config = store.server_config()?;
+        let config = store.server_config(client_ca)?;
         #[cfg(unix)]
         {
             self.tls_sighup =

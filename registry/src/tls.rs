@@ -103,15 +103,45 @@ impl CertificateStore {
     }
 
     /// A rustls server configuration answering with the certificate in force (HTTP/2 and
-    /// HTTP/1.1 by ALPN).
-    pub fn server_config(self: &Arc<Self>) -> Result<Arc<rustls::ServerConfig>, TlsError> {
-        let mut config = rustls::ServerConfig::builder_with_provider(Arc::new(
-            rustls::crypto::ring::default_provider(),
-        ))
-        .with_safe_default_protocol_versions()
-        .map_err(|e| TlsError::Rustls(e.to_string()))?
-        .with_no_client_auth()
-        .with_cert_resolver(self.clone());
+    /// HTTP/1.1 by ALPN). With `client_ca` (PEM), every client must present a certificate
+    /// that CA issued (mTLS).
+    pub fn server_config(
+        self: &Arc<Self>,
+        client_ca: Option<&Path>,
+    ) -> Result<Arc<rustls::ServerConfig>, TlsError> {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let builder = rustls::ServerConfig::builder_with_provider(provider.clone())
+            .with_safe_default_protocol_versions()
+            .map_err(|e| TlsError::Rustls(e.to_string()))?;
+        let builder = match client_ca {
+            None => builder.with_no_client_auth(),
+            Some(ca) => {
+                let pem_error = |message: String| TlsError::Pem {
+                    what: "the client CA",
+                    path: ca.display().to_string(),
+                    message,
+                };
+                let mut roots = rustls::RootCertStore::empty();
+                for cert in
+                    CertificateDer::pem_file_iter(ca).map_err(|e| pem_error(e.to_string()))?
+                {
+                    roots
+                        .add(cert.map_err(|e| pem_error(e.to_string()))?)
+                        .map_err(|e| pem_error(e.to_string()))?;
+                }
+                if roots.is_empty() {
+                    return Err(pem_error("no CERTIFICATE block".into()));
+                }
+                let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+                    Arc::new(roots),
+                    provider,
+                )
+                .build()
+                .map_err(|e| TlsError::Rustls(e.to_string()))?;
+                builder.with_client_cert_verifier(verifier)
+            }
+        };
+        let mut config = builder.with_cert_resolver(self.clone());
         config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
         Ok(Arc::new(config))
     }
@@ -192,15 +222,36 @@ impl axum::serve::Listener for TlsListener {
     }
 }
 
-/// The client's address, as the middleware sees it (`ConnectInfo<RemoteAddr>`), over TCP or TLS.
-#[derive(Debug, Clone, Copy)]
-pub struct RemoteAddr(pub SocketAddr);
+/// Who is connected, as the middleware sees it (`ConnectInfo<RemoteAddr>`), over TCP or TLS.
+#[derive(Debug, Clone)]
+pub struct RemoteAddr {
+    /// The client's address.
+    pub addr: SocketAddr,
+    /// The subject CN of the client's certificate (mTLS), which names its user.
+    pub client_cn: Option<String>,
+}
+
+impl std::fmt::Display for RemoteAddr {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.addr.fmt(f)
+    }
+}
+
+/// The first subject common name of a DER certificate.
+pub fn common_name(der: &[u8]) -> Option<String> {
+    let (_, cert) = x509_parser::parse_x509_certificate(der).ok()?;
+    let cn = cert.subject().iter_common_name().next()?;
+    cn.as_str().ok().map(str::to_string)
+}
 
 impl axum::extract::connect_info::Connected<axum::serve::IncomingStream<'_, TcpListener>>
     for RemoteAddr
 {
     fn connect_info(stream: axum::serve::IncomingStream<'_, TcpListener>) -> Self {
-        RemoteAddr(*stream.remote_addr())
+        RemoteAddr {
+            addr: *stream.remote_addr(),
+            client_cn: None,
+        }
     }
 }
 
@@ -208,6 +259,14 @@ impl axum::extract::connect_info::Connected<axum::serve::IncomingStream<'_, TlsL
     for RemoteAddr
 {
     fn connect_info(stream: axum::serve::IncomingStream<'_, TlsListener>) -> Self {
-        RemoteAddr(*stream.remote_addr())
+        let (_, connection) = stream.io().get_ref();
+        let client_cn = connection
+            .peer_certificates()
+            .and_then(|chain| chain.first())
+            .and_then(|cert| common_name(cert.as_ref()));
+        RemoteAddr {
+            addr: *stream.remote_addr(),
+            client_cn,
+        }
     }
 }

@@ -134,3 +134,77 @@ def test_a_forbidden_subject_looks_missing_and_listings_are_filtered(secure_regi
     with pytest.raises(SchemaRegistryError) as err:
         team.set_compatibility(level="NONE")
     assert err.value.http_status_code == 403
+
+
+def _openssl(*args: str) -> None:
+    subprocess.run(["openssl", *args], check=True, capture_output=True)
+
+
+@pytest.fixture()
+def mtls_registry():
+    """strata serve requiring client certificates from a CA made here; the CN names the user."""
+    binary = os.environ.get("STRATA_BIN")
+    if not binary or not os.path.exists(binary):
+        pytest.fail("STRATA_BIN must name the built strata binary (scripts/test.sh sets it)")
+    with tempfile.TemporaryDirectory() as tmp:
+        p = lambda name: os.path.join(tmp, name)  # noqa: E731
+        _openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                 "-keyout", p("server.key"), "-out", p("server.pem"), "-subj", "/CN=localhost",
+                 "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1")
+        _openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                 "-keyout", p("ca.key"), "-out", p("ca.pem"), "-subj", "/CN=strata test CA",
+                 "-addext", "basicConstraints=critical,CA:TRUE",
+                 "-addext", "keyUsage=critical,keyCertSign")
+        _openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", p("client.key"),
+                 "-out", p("client.csr"), "-subj", "/CN=team")
+        with open(p("client.ext"), "w") as f:
+            f.write("extendedKeyUsage=clientAuth\n")
+        _openssl("x509", "-req", "-in", p("client.csr"), "-CA", p("ca.pem"), "-CAkey", p("ca.key"),
+                 "-CAcreateserial", "-days", "1", "-out", p("client.pem"), "-extfile", p("client.ext"))
+        with open(p("users.json"), "w") as f:
+            json.dump({"users": [], "permissions": [
+                {"username": "team", "operation": "Write", "resource": "Subject:team-.*"}]}, f)
+        port = _free_port()
+        log = open(p("serve.log"), "w")
+        proc = subprocess.Popen(
+            [binary, "serve", "--listen", f"127.0.0.1:{port}",
+             "--database-url", f"sqlite://{tmp}/registry.db", "--auth-file", p("users.json"),
+             "--tls-cert", p("server.pem"), "--tls-key", p("server.key"),
+             "--tls-client-ca", p("ca.pem")],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            deadline = time.time() + 30
+            while True:
+                try:
+                    socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                    break
+                except OSError:
+                    if proc.poll() is not None or time.time() > deadline:
+                        log.flush()
+                        pytest.fail("strata serve did not start: " + open(log.name).read())
+                    time.sleep(0.05)
+            yield f"https://127.0.0.1:{port}", p("server.pem"), p("client.pem"), p("client.key")
+        finally:
+            proc.terminate()
+            proc.wait(timeout=10)
+            log.close()
+
+
+def test_client_certificates_authenticate_and_their_cn_names_the_user(mtls_registry):
+    url, ca, cert, key = mtls_registry
+    team = SchemaRegistryClient(
+        {"url": url, "ssl.ca.location": ca, "ssl.certificate.location": cert,
+         "ssl.key.location": key}
+    )
+    team.register_schema("team-value", Schema(ORDER, "AVRO"))
+    assert team.get_subjects() == ["team-value"]
+    with pytest.raises(SchemaRegistryError) as err:
+        team.register_schema("orders-value", Schema(ORDER, "AVRO"))
+    assert (err.value.http_status_code, err.value.error_code) == (404, 40401)
+    # Without a client certificate the TLS handshake fails.
+    anonymous = SchemaRegistryClient({"url": url, "ssl.ca.location": ca})
+    with pytest.raises(Exception) as err:
+        anonymous.get_subjects()
+    assert not isinstance(err.value, SchemaRegistryError), "no HTTP answer at all"

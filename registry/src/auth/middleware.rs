@@ -56,11 +56,16 @@ async fn authorize(State(state): State<AuthState>, req: Request, next: Next) -> 
     {
         return next.run(req).await;
     }
-    let remote = req
+    let connection = req
         .extensions()
         .get::<ConnectInfo<crate::tls::RemoteAddr>>()
-        .map(|c| c.0 .0.to_string())
+        .map(|c| c.0.clone());
+    let remote = connection
+        .as_ref()
+        .map(|c| c.to_string())
         .unwrap_or_default();
+    // mTLS: without an Authorization header, the client certificate's CN names the user.
+    let certificate_user = connection.and_then(|c| c.client_cn);
     let header = req.headers().get(AUTHORIZATION);
     let token = header
         .and_then(|h| h.to_str().ok())
@@ -68,6 +73,9 @@ async fn authorize(State(state): State<AuthState>, req: Request, next: Next) -> 
         .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
         .map(|(_, token)| token.trim());
     let authenticated = match (token, &state.bearer) {
+        _ if header.is_none() && certificate_user.is_some() => Ok(state
+            .authenticator
+            .access_for(certificate_user.as_deref().unwrap_or_default())),
         (Some(token), Some(bearer)) => match bearer.validate(token) {
             Ok(name) => Ok(state.authenticator.access_for(&name)),
             Err(reason) => {
