@@ -489,25 +489,23 @@ async fn ids_held_only_by_forbidden_subjects_answer_as_missing_ids() {
         // By GUID too.
         let guid = get(&s, ADMIN, &format!("/schemas/ids/{secret}")).await.1["guid"].clone();
         let guid = guid.as_str().expect("a guid");
-        {
-            let a = get(&s, who, &format!("/schemas/guids/{guid}")).await;
-            assert_eq!(
-                a.1,
-                json!({"error_code": 40403, "message": format!("Schema {guid} not found")})
-            );
-            assert_eq!(
-                get(&s, who, &format!("/schemas/guids/{guid}/ids")).await.1,
-                json!([])
-            );
-            assert_eq!(
-                get(&s, ADMIN, &format!("/schemas/guids/{guid}/ids"))
-                    .await
-                    .1
-                    .as_array()
-                    .map(Vec::len),
-                Some(1)
-            );
-        }
+        let a = get(&s, who, &format!("/schemas/guids/{guid}")).await;
+        assert_eq!(
+            a.1,
+            json!({"error_code": 40403, "message": format!("Schema {guid} not found")})
+        );
+        assert_eq!(
+            get(&s, who, &format!("/schemas/guids/{guid}/ids")).await.1,
+            json!([])
+        );
+        assert_eq!(
+            get(&s, ADMIN, &format!("/schemas/guids/{guid}/ids"))
+                .await
+                .1
+                .as_array()
+                .map(Vec::len),
+            Some(1)
+        );
     }
     assert_eq!(
         get(&s, ADMIN, &format!("/schemas/ids/{secret}/subjects"))
