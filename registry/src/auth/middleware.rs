@@ -46,26 +46,20 @@ pub fn layer(router: axum::Router, state: AuthState) -> axum::Router {
 }
 
 async fn authorize(State(state): State<AuthState>, req: Request, next: Next) -> Response {
-    let template = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|m| m.as_str().to_string());
-    if template
-        .as_deref()
-        .is_some_and(|t| OPEN_ROUTES.contains(&t))
-    {
+    // Per request on the hot path: no allocation before the decision needs one.
+    let matched = req.extensions().get::<MatchedPath>().cloned();
+    let template = matched.as_ref().map_or("", MatchedPath::as_str);
+    if OPEN_ROUTES.contains(&template) {
         return next.run(req).await;
     }
     let connection = req
         .extensions()
         .get::<ConnectInfo<crate::tls::RemoteAddr>>()
-        .map(|c| c.0.clone());
-    let remote = connection
-        .as_ref()
-        .map(|c| c.to_string())
-        .unwrap_or_default();
+        .map(|c| &c.0);
+    let addr = connection.map(|c| c.addr);
+    let remote = move || addr.map(|a| a.to_string()).unwrap_or_default();
     // mTLS: without an Authorization header, the client certificate's CN names the user.
-    let certificate_user = connection.and_then(|c| c.client_cn);
+    let certificate_user = connection.and_then(|c| c.client_cn.clone());
     let header = req.headers().get(AUTHORIZATION);
     let token = header
         .and_then(|h| h.to_str().ok())
@@ -80,7 +74,7 @@ async fn authorize(State(state): State<AuthState>, req: Request, next: Next) -> 
             Ok(name) => Ok(state.authenticator.access_for(&name)),
             Err(reason) => {
                 tracing::warn!(
-                    remote = %remote,
+                    remote = %remote(),
                     method = %req.method(),
                     path = %req.uri().path(),
                     reason = %reason,
@@ -97,7 +91,7 @@ async fn authorize(State(state): State<AuthState>, req: Request, next: Next) -> 
             // Never the password.
             tracing::warn!(
                 user = refusal.user().unwrap_or(""),
-                remote = %remote,
+                remote = %remote(),
                 method = %req.method(),
                 path = %req.uri().path(),
                 reason = refusal.reason(),
@@ -108,26 +102,33 @@ async fn authorize(State(state): State<AuthState>, req: Request, next: Next) -> 
     };
     let access = Access::User(user);
     let (mut parts, body) = req.into_parts();
-    let params: Vec<(String, String)> =
+    let params: Vec<(String, String)> = if template.contains('{') {
         match RawPathParams::from_request_parts(&mut parts, &()).await {
             Ok(p) => p
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),
             Err(_) => Vec::new(),
-        };
+        }
+    } else {
+        Vec::new()
+    };
     let param = |name: &str| {
         params
             .iter()
             .find(|(k, _)| k == name)
             .map(|(_, v)| v.as_str())
     };
-    let user_name = crate::audit::AuditUser(access.user().unwrap_or_default().to_string());
+    // The audit layer names the user of mutations only.
+    let reading =
+        parts.method == axum::http::Method::GET || parts.method == axum::http::Method::HEAD;
+    let user_name =
+        (!reading).then(|| crate::audit::AuditUser(access.user().unwrap_or_default().to_string()));
     let decision = decide(
         &state.registry,
         &access,
         &parts.method,
-        template.as_deref().unwrap_or(""),
+        template,
         param("subject"),
         param("id"),
         param("guid"),
@@ -140,7 +141,9 @@ async fn authorize(State(state): State<AuthState>, req: Request, next: Next) -> 
             next.run(Request::from_parts(parts, body)).await
         }
     };
-    response.extensions_mut().insert(user_name);
+    if let Some(user_name) = user_name {
+        response.extensions_mut().insert(user_name);
+    }
     response
 }
 
