@@ -5,6 +5,10 @@
 #     wrk drives GET /schemas/ids/{id} over random ids and GET / (the HTTP floor of the same
 #     server). Prints both rates, p99 latencies and their ratio (target: ratio >= 0.7, p99 < 5 ms
 #     at 32 connections).
+#     Then, in the same run, a second server with --auth-file over the same database: the same
+#     GET /schemas/ids/{id} load with Basic credentials (argon2id; verified credentials are
+#     cached), for a user with Read on `.*` and one with Read on `Subject:bench-.*` (whose
+#     reads check the subjects holding each id). Target: the first within 10% of no auth.
 #  2. `strata serve` on a throwaway PostgreSQL; wrk with 16 connections registers new schemas
 #     (each request a new subject and a new schema). Target: >= 1,000 registrations/s.
 #
@@ -67,6 +71,32 @@ echo "GET /schemas/ids/{id}: $IDS"
 echo "GET / (HTTP floor):    $ROOTR"
 RATIO=$(python3 -c "print(f'{$(field rps "$IDS")/$(field rps "$ROOTR"):.2f}')")
 echo "ratio ids/floor = $RATIO (target >= 0.7); p99 ids = $(field p99_ms "$IDS") ms (target < 5 ms)"
+
+echo
+echo "== 1b. the same read path with --auth-file =="
+python3 - "$BIN" "$WORK/users.json" <<'PY'
+import json, subprocess, sys
+entry = lambda u, p: json.loads(subprocess.run([sys.argv[1], "auth", "mkpasswd", "-u", u, p],
+                                                capture_output=True, text=True, check=True).stdout)
+json.dump({"users": [entry("admin", "admin-pw"), entry("team", "team-pw")],
+           "permissions": [{"username": "admin", "operation": "Read", "resource": ".*"},
+                           {"username": "team", "operation": "Read", "resource": "Subject:bench-.*"}]},
+          open(sys.argv[2], "w"))
+PY
+PORT3=$(free_port)
+"$BIN" serve --listen 127.0.0.1:$PORT3 --database-url "sqlite://$WORK/registry.db" --auth-file "$WORK/users.json" --log-format json 2>"$WORK/serve-auth.log" &
+PIDS+=($!)
+URL3=http://127.0.0.1:$PORT3
+wait_up "$URL3"
+ADMIN="Authorization: Basic $(printf admin:admin-pw | base64)"
+TEAM="Authorization: Basic $(printf team:team-pw | base64)"
+BENCH_IDS=1000 wrk -t2 -c8 -d2s -H "$ADMIN" -s scripts/bench/get_ids.lua "$URL3" >/dev/null
+AUTH_IDS=$(BENCH_IDS=1000 wrk -t2 -c$CONNS -d${SECS}s --latency -H "$ADMIN" -s scripts/bench/get_ids.lua "$URL3" | grep RESULT)
+TEAM_IDS=$(BENCH_IDS=1000 wrk -t2 -c$CONNS -d${SECS}s --latency -H "$TEAM" -s scripts/bench/get_ids.lua "$URL3" | grep RESULT)
+echo "GET /schemas/ids/{id}, Read .*:               $AUTH_IDS"
+echo "GET /schemas/ids/{id}, Read Subject:bench-.*: $TEAM_IDS"
+AUTH_RATIO=$(python3 -c "print(f'{$(field rps "$AUTH_IDS")/$(field rps "$IDS"):.2f}')")
+echo "ratio auth/no auth = $AUTH_RATIO (target >= 0.9; non-2xx must be 0: $(field non2xx "$AUTH_IDS"))"
 
 echo
 echo "== 2. registrations on PostgreSQL, $WRITERS concurrent clients =="

@@ -1,6 +1,7 @@
 //! `strata`: the registry server and the everyday schema, serde and broker commands.
 
 mod admin;
+mod auth;
 mod broker_args;
 mod check;
 mod codec;
@@ -94,6 +95,8 @@ enum Command {
     Consume(consume::ConsumeArgs),
     /// Verify the bundled broker's logs and repair damaged partitions.
     Topics(topics::TopicsArgs),
+    /// Registry security tools: `strata auth mkpasswd` writes a users-file entry.
+    Auth(auth::AuthArgs),
 }
 
 fn main() -> ExitCode {
@@ -120,6 +123,7 @@ fn main() -> ExitCode {
         Command::Produce(args) => produce::run(args, output),
         Command::Consume(args) => consume::run(args, output),
         Command::Topics(args) => finish(topics::run(args, output), output),
+        Command::Auth(args) => auth::run(args),
     }
 }
 

@@ -114,6 +114,64 @@ pub struct ServeArgs {
         default_value = "./strata-data/log"
     )]
     log_dir: PathBuf,
+    /// Require credentials: a users file in Karapace's registry_authfile format (users and
+    /// permissions; entries from `strata auth mkpasswd`). Re-read on SIGHUP and when it
+    /// changes.
+    #[arg(long, env = "STRATA_AUTH_FILE", value_name = "PATH")]
+    auth_file: Option<std::path::PathBuf>,
+    /// Serve HTTPS with this certificate chain (PEM); needs --tls-key. Re-read on SIGHUP.
+    #[arg(
+        long,
+        env = "STRATA_TLS_CERT",
+        value_name = "PEM",
+        requires = "tls_key"
+    )]
+    tls_cert: Option<std::path::PathBuf>,
+    /// The private key (PEM: PKCS#8, PKCS#1 or SEC1) of --tls-cert.
+    #[arg(
+        long,
+        env = "STRATA_TLS_KEY",
+        value_name = "PEM",
+        requires = "tls_cert"
+    )]
+    tls_key: Option<std::path::PathBuf>,
+    /// Require client certificates issued by this CA (PEM): mTLS. With --auth-file, a
+    /// certificate's subject CN names the user when a request carries no credentials.
+    #[arg(
+        long,
+        env = "STRATA_TLS_CLIENT_CA",
+        value_name = "PEM",
+        requires = "tls_cert"
+    )]
+    tls_client_ca: Option<std::path::PathBuf>,
+    /// Also accept bearer tokens (OIDC) signed by a key of this JWKS file; the token's user
+    /// gets its permissions from --auth-file. Needs --oidc-issuer and --oidc-audience.
+    #[arg(long, env = "STRATA_OIDC_JWKS", value_name = "PATH", requires_all = ["oidc_issuer", "oidc_audience", "auth_file"])]
+    oidc_jwks: Option<std::path::PathBuf>,
+    /// The `iss` bearer tokens must carry.
+    #[arg(
+        long,
+        env = "STRATA_OIDC_ISSUER",
+        value_name = "URL",
+        requires = "oidc_jwks"
+    )]
+    oidc_issuer: Option<String>,
+    /// The `aud` bearer tokens must carry.
+    #[arg(
+        long,
+        env = "STRATA_OIDC_AUDIENCE",
+        value_name = "AUDIENCE",
+        requires = "oidc_jwks"
+    )]
+    oidc_audience: Option<String>,
+    /// The claim naming the user.
+    #[arg(
+        long,
+        env = "STRATA_OIDC_USER_CLAIM",
+        value_name = "CLAIM",
+        default_value = "sub"
+    )]
+    oidc_user_claim: String,
 }
 
 fn parse_duration(s: &str) -> Result<Duration, String> {
@@ -139,8 +197,8 @@ pub fn run(args: ServeArgs) -> ExitCode {
         }
     };
     let config = ServerConfig {
-        listen: args.listen,
-        database_url: args.database_url,
+        listen: args.listen.clone(),
+        database_url: args.database_url.clone(),
         settings: Settings {
             incompatible_code_40901: args.incompatible_error_code == "40901",
             default_compatibility: args.default_compatibility,
@@ -195,7 +253,26 @@ pub fn run(args: ServeArgs) -> ExitCode {
             },
             None => None,
         };
-        let app = match Application::build(config.clone()).await {
+        let mut built = Application::build(config.clone()).await;
+        if let Some(path) = &args.auth_file {
+            built = built.and_then(|app| app.with_auth_file(path));
+        }
+        if let (Some(jwks), Some(issuer), Some(audience)) =
+            (&args.oidc_jwks, &args.oidc_issuer, &args.oidc_audience)
+        {
+            let oidc = strata_registry::auth::bearer::OidcConfig {
+                jwks_file: jwks.clone(),
+                issuer: issuer.clone(),
+                audience: audience.clone(),
+                user_claim: args.oidc_user_claim.clone(),
+            };
+            built = built.and_then(|app| app.with_oidc(oidc));
+        }
+        if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {
+            let client_ca = args.tls_client_ca.as_deref();
+            built = built.and_then(|app| app.with_tls(cert, key, client_ca));
+        }
+        let app = match built {
             Ok(app) => app,
             Err(e) => {
                 tracing::error!("{e}");
@@ -203,8 +280,12 @@ pub fn run(args: ServeArgs) -> ExitCode {
                 return ExitCode::from(1);
             }
         };
+        if let Some(path) = &args.auth_file {
+            tracing::info!(users_file = %path.display(), "credentials required");
+        }
         tracing::info!(
             address = %app.local_addr(),
+            tls = args.tls_cert.is_some(),
             storage = %strata_registry::storage::redact(&config.database_url),
             "strata registry listening"
         );

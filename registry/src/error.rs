@@ -101,6 +101,13 @@ pub enum Error {
     /// 404 with Confluent's association code (association endpoints are not supported).
     #[error("{0}")]
     AssociationNotFound(String),
+    /// 401: missing or wrong credentials (answered with `WWW-Authenticate`).
+    #[error("Unauthorized")]
+    Unauthorized,
+    /// 40301: the user may not perform the operation (global config and mode, or a write to
+    /// a subject it may read).
+    #[error("{0}")]
+    Forbidden(String),
     /// 406.
     #[error("HTTP 406 Not Acceptable")]
     NotAcceptable,
@@ -167,6 +174,8 @@ impl Error {
             Error::InvalidRuleSet(_) => 42210,
             Error::BadRequest(_) => 400,
             Error::NotFound => 404,
+            Error::Unauthorized => 401,
+            Error::Forbidden(_) => 40301,
             Error::NotAcceptable => 406,
             Error::UnsupportedMediaType => 415,
             Error::Unprocessable(_) => 422,
@@ -216,6 +225,13 @@ impl IntoResponse for Error {
                 other => tracing::error!(error = %other, "server error"),
             }
         }
-        crate::http::json_response(status, &self.body())
+        let mut response = crate::http::json_response(status, &self.body());
+        if matches!(self, Error::Unauthorized) {
+            response.headers_mut().insert(
+                axum::http::header::WWW_AUTHENTICATE,
+                axum::http::HeaderValue::from_static("Basic realm=\"strata\""),
+            );
+        }
+        response
     }
 }

@@ -17,6 +17,8 @@
 //! # Ok(()) }
 //! ```
 
+mod audit;
+pub mod auth;
 mod cache;
 mod coherence;
 mod entities;
@@ -29,6 +31,7 @@ mod registry;
 mod routes;
 mod server;
 pub mod storage;
+pub mod tls;
 mod types;
 pub mod work;
 
@@ -69,6 +72,18 @@ pub enum StartError {
     /// Serving failed.
     #[error("the server failed: {0}")]
     Serve(#[source] std::io::Error),
+    /// The users file (`--auth-file`) could not be loaded.
+    #[error(transparent)]
+    Auth(#[from] auth::UsersFileError),
+    /// The OIDC settings could not be used.
+    #[error(transparent)]
+    Oidc(#[from] auth::bearer::OidcError),
+    /// Bearer tokens were asked for without a users file to take permissions from.
+    #[error("bearer tokens (OIDC) need a users file (--auth-file) for their users' permissions")]
+    OidcWithoutUsersFile,
+    /// The TLS certificate or key (`--tls-cert`, `--tls-key`) could not be used.
+    #[error(transparent)]
+    Tls(#[from] tls::TlsError),
 }
 
 /// A built, bound registry server.
@@ -79,6 +94,13 @@ pub struct Application {
     storage: storage::SqlStorage,
     /// Follows other instances' deletes (see `coherence`); stopped with the application.
     follower: AbortOnDrop,
+    auth: Option<Arc<auth::Authenticator>>,
+    #[cfg(unix)]
+    sighup: Option<tokio::signal::unix::Signal>,
+    bearer: Option<Arc<auth::bearer::BearerValidator>>,
+    tls: Option<(Arc<tls::CertificateStore>, Arc<rustls::ServerConfig>)>,
+    #[cfg(unix)]
+    tls_sighup: Option<tokio::signal::unix::Signal>,
 }
 
 /// A background task that ends when its owner is dropped.
@@ -123,7 +145,65 @@ impl Application {
             registry,
             storage,
             follower,
+            auth: None,
+            #[cfg(unix)]
+            sighup: None,
+            bearer: None,
+            tls: None,
+            #[cfg(unix)]
+            tls_sighup: None,
         })
+    }
+
+    /// Also accept `Authorization: Bearer <JWT>` checked against `config` (after
+    /// [`Application::with_auth_file`], whose permissions apply to the token's user).
+    pub fn with_oidc(mut self, config: auth::bearer::OidcConfig) -> Result<Self, StartError> {
+        if self.auth.is_none() {
+            return Err(StartError::OidcWithoutUsersFile);
+        }
+        self.bearer = Some(Arc::new(auth::bearer::BearerValidator::load(config)?));
+        Ok(self)
+    }
+
+    /// Serve HTTPS with the certificate chain and private key of these PEM files (re-read on
+    /// SIGHUP; a pair that does not load then keeps the previous one and logs why).
+    /// With `client_ca`, clients must present a certificate issued by that CA (mTLS); with a
+    /// users file, its subject CN names the user when the request carries no credentials.
+    pub fn with_tls(
+        mut self,
+        cert: &std::path::Path,
+        key: &std::path::Path,
+        client_ca: Option<&std::path::Path>,
+    ) -> Result<Self, StartError> {
+        let store = Arc::new(tls::CertificateStore::load(cert, key)?);
+        let config = store.server_config(client_ca)?;
+        #[cfg(unix)]
+        {
+            self.tls_sighup =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
+        }
+        self.tls = Some((store, config));
+        Ok(self)
+    }
+
+    /// Require credentials from the users file at `path` (Karapace's `registry_authfile`
+    /// format). The file is re-read on SIGHUP and when it changes; a file that does not load
+    /// then keeps the previous one in force and logs why.
+    pub fn with_auth_file(mut self, path: &std::path::Path) -> Result<Self, StartError> {
+        let authenticator = auth::Authenticator::load(path)?;
+        #[cfg(unix)]
+        {
+            // Registered now, so a SIGHUP from here on reloads rather than ends the process.
+            self.sighup =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
+        }
+        self.auth = Some(Arc::new(authenticator));
+        Ok(self)
+    }
+
+    /// The users file in force, when credentials are required.
+    pub fn authenticator(&self) -> Option<Arc<auth::Authenticator>> {
+        self.auth.clone()
     }
 
     /// The bound address.
@@ -141,13 +221,93 @@ impl Application {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), StartError> {
-        let app = routes::router(self.registry.clone());
+        let mut app = routes::router(self.registry.clone());
+        let mut reloader = None;
+        match &self.auth {
+            Some(authenticator) => {
+                app = auth::middleware::layer(
+                    app,
+                    auth::middleware::AuthState {
+                        authenticator: authenticator.clone(),
+                        registry: self.registry.clone(),
+                        bearer: self.bearer.clone(),
+                    },
+                );
+                #[cfg(unix)]
+                let sighup = self.sighup;
+                #[cfg(not(unix))]
+                let sighup = None;
+                reloader = Some(tokio::spawn(auth::reload::watch(
+                    authenticator.clone(),
+                    sighup,
+                )));
+            }
+            None => {
+                if let Some(warning) = unauthenticated_exposure(self.addr) {
+                    tracing::warn!("{warning}");
+                }
+            }
+        }
+        let app = audit::layer(app);
         let limits = self.registry.settings().limits.clone();
-        let result = server::serve(self.listener, app, &limits, shutdown)
-            .await
-            .map_err(StartError::Serve);
+        let result = match self.tls {
+            Some((store, config)) => {
+                #[cfg(unix)]
+                let cert_reloader = self.tls_sighup.map(|mut signal| {
+                    tokio::spawn(async move {
+                        while signal.recv().await.is_some() {
+                            store.reload_and_log();
+                        }
+                    })
+                });
+                #[cfg(not(unix))]
+                let cert_reloader: Option<tokio::task::JoinHandle<()>> = {
+                    let _ = store;
+                    None
+                };
+                let listener =
+                    tls::TlsListener::new(self.listener, config).map_err(StartError::Serve)?;
+                let result = server::serve(listener, app, &limits, tls::tls_remote, shutdown)
+                    .await
+                    .map_err(StartError::Serve);
+                if let Some(task) = cert_reloader {
+                    task.abort();
+                }
+                result
+            }
+            None => server::serve(self.listener, app, &limits, tls::tcp_remote, shutdown)
+                .await
+                .map_err(StartError::Serve),
+        };
         drop(self.follower);
+        if let Some(task) = reloader {
+            task.abort();
+        }
         self.storage.close().await;
         result
+    }
+}
+
+/// The warning logged at start when the registry listens beyond loopback without a users file.
+pub fn unauthenticated_exposure(addr: SocketAddr) -> Option<String> {
+    (!addr.ip().is_loopback()).then(|| {
+        format!(
+            "listening on {addr} without authentication: anyone who reaches this port can change \
+             or delete every schema. Give a users file with --auth-file (STRATA_AUTH_FILE), or \
+             listen on 127.0.0.1"
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn only_non_loopback_addresses_without_auth_are_warned_about() {
+        let warn = |a: &str| super::unauthenticated_exposure(a.parse().unwrap());
+        assert!(warn("0.0.0.0:8081").is_some_and(|w| w.contains("--auth-file")));
+        assert!(warn("10.1.2.3:8081").is_some());
+        assert!(warn("[::]:8081").is_some());
+        assert!(warn("127.0.0.1:8081").is_none());
+        assert!(warn("[::1]:8081").is_none());
     }
 }

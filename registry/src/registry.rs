@@ -176,6 +176,11 @@ impl Registry {
         self.caches.usage()
     }
 
+    /// Whether the database answers (readiness).
+    pub async fn ping(&self) -> Result<()> {
+        Ok(self.storage.ping().await?)
+    }
+
     // ---------------------------------------------------------------- schemas by id
 
     /// The schema with this id, from memory after first use.

@@ -2,31 +2,36 @@
 //! sends half its headers (slowloris) or keeps an idle connection open is disconnected after
 //! `header_read_timeout`; graceful shutdown finishes the requests in flight.
 //!
-//! axum's `serve` offers no timeouts, hence this loop. Everything about a request (body timeout,
+//! axum's `serve` offers no timeouts, hence this loop. It serves any axum [`Listener`] (plain TCP,
+//! or TLS through [`crate::tls::TlsListener`]) and gives each request the connection's
+//! [`RemoteAddr`] as `ConnectInfo`, which authentication and the audit log read.
+//! Everything about a request (body timeout,
 //! request timeout, concurrency limit, panics) is handled by the router's middleware in
 //! [`crate::middleware`].
 
 use std::future::Future;
 use std::pin::pin;
-use std::time::Duration;
 
 use axum::body::Body;
-use axum::extract::Request;
+use axum::extract::{ConnectInfo, Request};
+use axum::serve::Listener;
 use axum::Router;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
-use tokio::net::TcpListener;
 use tower::ServiceExt;
 
 use crate::limits::Limits;
+use crate::tls::RemoteAddr;
 
 /// Serve `app` on `listener` until `shutdown` completes, then stop accepting, let every open
-/// connection finish its current request, and return.
-pub async fn serve(
-    listener: TcpListener,
+/// connection finish its current request, and return. `remote` tells who a new connection is
+/// (and may tune its socket).
+pub async fn serve<L: Listener>(
+    mut listener: L,
     app: Router,
     limits: &Limits,
+    remote: impl Fn(&L::Io, L::Addr) -> RemoteAddr,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let mut builder = hyper::server::conn::http1::Builder::new();
@@ -38,25 +43,22 @@ pub async fn serve(
     let mut connections = tokio::task::JoinSet::new();
     let mut shutdown = pin!(shutdown);
     loop {
-        let (stream, _peer) = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok(pair) => pair,
-                Err(e) => {
-                    // Out of file descriptors and the like: wait instead of spinning.
-                    tracing::warn!(error = %e, "accepting a connection failed");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                }
-            },
+        // axum's listeners retry failed accepts (out of descriptors and the like) themselves,
+        // pausing between tries instead of spinning.
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => accepted,
             () = &mut shutdown => break,
         };
         // Finished connection tasks are reaped as we go so the set stays small.
         while connections.try_join_next().is_some() {}
-        let _ = stream.set_nodelay(true);
-        let service = TowerToHyperService::new(
-            app.clone()
-                .map_request(|req: Request<Incoming>| req.map(Body::new)),
-        );
+        let info = ConnectInfo(remote(&stream, peer));
+        let service = TowerToHyperService::new(app.clone().map_request(
+            move |req: Request<Incoming>| {
+                let mut req = req.map(Body::new);
+                req.extensions_mut().insert(info.clone());
+                req
+            },
+        ));
         let builder = builder.clone();
         let mut close_rx = close_rx.clone();
         connections.spawn(async move {

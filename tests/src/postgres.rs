@@ -204,6 +204,24 @@ impl TestPostgres {
         self.pg_ctl_start(&sock)
     }
 
+    /// Stop the throwaway server (fast shutdown) until [`TestPostgres::start_again`].
+    pub fn stop(&self) -> Result<(), String> {
+        let (Some(bin), Some(data)) = (&self.bin_dir, &self.data_dir) else {
+            return Err("TEST_DATABASE_URL servers are not stopped by tests".into());
+        };
+        let mut stop = pg_command(&bin.join("pg_ctl"), is_root());
+        stop.arg("-D").arg(data).args(["-m", "fast", "-w", "stop"]);
+        run(stop, "pg_ctl stop")
+    }
+
+    /// Start a throwaway server stopped by [`TestPostgres::stop`], on the same port.
+    pub fn start_again(&self) -> Result<(), String> {
+        let Some(data) = &self.data_dir else {
+            return Err("TEST_DATABASE_URL servers are not started by tests".into());
+        };
+        self.pg_ctl_start(&data.join("../sock"))
+    }
+
     /// Whether this server can be restarted by [`TestPostgres::restart`].
     pub fn can_restart(&self) -> bool {
         self.data_dir.is_some()

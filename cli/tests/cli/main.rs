@@ -1,6 +1,7 @@
 //! Tests of the `strata` binary as users run it.
 
 mod apply;
+mod auth;
 mod check;
 mod check_online;
 mod completions;

@@ -4,6 +4,7 @@ mod associations;
 mod compatibility;
 mod config;
 mod contexts;
+mod health;
 mod metadata;
 mod mode;
 mod params;
@@ -19,6 +20,8 @@ use axum::Router;
 use crate::middleware::{self, Guard};
 use crate::registry::Registry;
 use crate::Error;
+
+pub(crate) use params::schema_id as parse_schema_id;
 
 /// Shared state of every handler.
 pub type AppState = Arc<Registry>;
@@ -40,6 +43,7 @@ pub fn router(state: AppState) -> Router {
         .merge(mode::router())
         .merge(contexts::router())
         .merge(associations::router())
+        .merge(health::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::extract::DefaultBodyLimit::max(body_limit));

@@ -10,6 +10,7 @@ use strata_schema::SchemaType;
 
 use super::params::{paginate, schema_id, subject_prefix, Params};
 use super::AppState;
+use crate::auth::Access;
 use crate::entities::{SchemaEntity, SchemaStringEntity, SubjectVersionEntity};
 use crate::http::{bytes_response, ok, Accept};
 use crate::{Error, Result};
@@ -136,6 +137,7 @@ struct ListParams {
 async fn subjects_of_id(
     State(reg): State<AppState>,
     Accept(media): Accept,
+    access: Access,
     Path(raw): Path<String>,
     Params(params): Params<ListParams>,
 ) -> Result<Response> {
@@ -148,6 +150,7 @@ async fn subjects_of_id(
         .await?
         .into_iter()
         .filter(|sv| params.deleted || !sv.version.deleted)
+        .filter(|sv| access.may_read_subject(&sv.subject))
         .map(|sv| sv.subject)
         .collect();
     subjects.dedup();
@@ -157,6 +160,7 @@ async fn subjects_of_id(
 async fn versions_of_id(
     State(reg): State<AppState>,
     Accept(media): Accept,
+    access: Access,
     Path(raw): Path<String>,
     Params(params): Params<ListParams>,
 ) -> Result<Response> {
@@ -169,6 +173,7 @@ async fn versions_of_id(
         .await?
         .into_iter()
         .filter(|sv| params.deleted || !sv.version.deleted)
+        .filter(|sv| access.may_read_subject(&sv.subject))
         .map(|sv| SubjectVersionEntity {
             subject: sv.subject,
             version: sv.version.version,
@@ -200,9 +205,16 @@ async fn by_guid(
 async fn ids_of_guid(
     State(reg): State<AppState>,
     Accept(media): Accept,
+    access: Access,
     Path(guid): Path<String>,
 ) -> Result<Response> {
     let ids: Vec<serde_json::Value> = match reg.schema_by_guid(&guid).await? {
+        // A schema only forbidden subjects hold is answered as a missing one.
+        Some(c)
+            if !crate::auth::middleware::may_read_schema(&reg, &access, c.record.id).await? =>
+        {
+            Vec::new()
+        }
         Some(c) => vec![serde_json::json!({"context": ".", "id": c.record.id})],
         None => Vec::new(),
     };
@@ -224,6 +236,7 @@ struct SchemasParams {
 async fn list(
     State(reg): State<AppState>,
     Accept(media): Accept,
+    access: Access,
     Params(params): Params<SchemasParams>,
 ) -> Result<Response> {
     let prefix = subject_prefix(params.subject_prefix.as_deref());
@@ -232,6 +245,7 @@ async fn list(
         .await?
         .into_iter()
         .filter(|sv| sv.subject.starts_with(prefix) && (params.deleted || !sv.version.deleted))
+        .filter(|sv| access.may_read_subject(&sv.subject))
         .collect();
     if params.latest_only {
         // all_versions is ordered by subject then version: keep the last of each subject.

@@ -11,6 +11,7 @@ use serde_json::json;
 use super::params::{paginate, subject, subject_prefix, version, Params};
 use super::schemas::formatted;
 use super::AppState;
+use crate::auth::Access;
 use crate::entities::{RegisterSchemaRequest, SchemaEntity};
 use crate::http::{bytes_response, ok, Accept, JsonBody};
 use crate::registry::RegisterOptions;
@@ -92,12 +93,13 @@ struct ListParams {
 async fn list(
     State(reg): State<AppState>,
     Accept(media): Accept,
+    access: Access,
     Params(params): Params<ListParams>,
 ) -> Result<Response> {
     let prefix = subject_prefix(params.subject_prefix.as_deref());
     let mut subjects: Vec<(String, bool, bool)> = Vec::new(); // (subject, any live, any deleted)
     for sv in reg.all_versions().await? {
-        if !sv.subject.starts_with(prefix) {
+        if !sv.subject.starts_with(prefix) || !access.may_read_subject(&sv.subject) {
             continue;
         }
         match subjects.last_mut() {

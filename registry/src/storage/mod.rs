@@ -217,6 +217,8 @@ pub trait Storage: Send + Sync + 'static {
     async fn mode_scopes(&self) -> StorageResult<Vec<String>>;
     /// The largest schema id in use (0 when empty).
     async fn max_schema_id(&self) -> StorageResult<i64>;
+    /// A round trip to the database (readiness): `Ok` when it answers.
+    async fn ping(&self) -> StorageResult<()>;
 }
 
 /// Open the storage named by `url` (`sqlite://…` or `postgres://…`), creating and migrating

@@ -722,4 +722,9 @@ impl Storage for SqlStorage {
             .await?;
         Ok(max.unwrap_or(0))
     }
+
+    async fn ping(&self) -> StorageResult<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
 }

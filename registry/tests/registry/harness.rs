@@ -43,6 +43,42 @@ impl TestServer {
         })
         .await
         .expect("registry starts");
+        Self::serve(app, database_url, dir)
+    }
+
+    /// A registry over a fresh SQLite file that requires the credentials of `auth_file`.
+    pub async fn sqlite_with_auth(auth_file: &std::path::Path) -> TestServer {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = format!("sqlite://{}/registry.db", dir.path().display());
+        Self::with_auth(url, Some(dir), auth_file).await
+    }
+
+    /// A registry over `database_url` that requires the credentials of `auth_file`.
+    pub async fn with_auth(
+        database_url: String,
+        dir: Option<tempfile::TempDir>,
+        auth_file: &std::path::Path,
+    ) -> TestServer {
+        if std::env::var("TEST_LOG").is_ok_and(|v| v == "1") {
+            let _ = tracing_subscriber::fmt().with_test_writer().try_init();
+        }
+        let app = Application::build(ServerConfig {
+            listen: "127.0.0.1:0".into(),
+            database_url: database_url.clone(),
+            settings: Settings::default(),
+        })
+        .await
+        .expect("registry starts")
+        .with_auth_file(auth_file)
+        .expect("users file loads");
+        Self::serve(app, database_url, dir)
+    }
+
+    pub fn serve(
+        app: Application,
+        database_url: String,
+        dir: Option<tempfile::TempDir>,
+    ) -> TestServer {
         let base = format!("http://{}", app.local_addr());
         let (tx, rx) = oneshot::channel();
         let task = tokio::spawn(async move {

@@ -1,10 +1,14 @@
 //! Integration tests of the registry over real HTTP on loopback, on real SQLite files and a
 //! real PostgreSQL server. Every storage scenario runs on both engines.
 
+mod auth;
 mod formats;
 mod harness;
+mod health;
 mod http_conventions;
+mod oidc;
 mod scenarios;
+mod tls;
 
 // (the database_restarts module is at the end of this file)
 

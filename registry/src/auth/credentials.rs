@@ -1,0 +1,204 @@
+//! Basic credentials checked against the users file, with a bounded cache of verified
+//! credentials so argon2 and scrypt are paid once per credential, not per request.
+//!
+//! The cache is keyed by SHA-256 over a per-process random key, the user name and the
+//! password: it holds no password, and its keys are useless outside this process. Only
+//! successful verifications are cached (failures stay expensive), the cache belongs to one
+//! loaded file (a reload starts an empty one), and it is cleared when it reaches
+//! [`VERIFIED_CACHE_ENTRIES`].
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
+use axum::http::HeaderValue;
+use base64::Engine as _;
+use dashmap::DashMap;
+use rand::RngCore as _;
+use sha2::Digest as _;
+
+use super::users_file::{UserAccess, UsersFile, UsersFileError};
+
+/// Most verified credentials remembered per loaded users file.
+pub const VERIFIED_CACHE_ENTRIES: usize = 10_000;
+
+struct Snapshot {
+    users: UsersFile,
+    verified: DashMap<[u8; 32], Arc<UserAccess>>,
+}
+
+/// The users file in force and the verified-credentials cache.
+pub struct Authenticator {
+    path: PathBuf,
+    current: ArcSwap<Snapshot>,
+    cache_key: [u8; 32],
+}
+
+impl std::fmt::Debug for Authenticator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Authenticator")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why a request's credentials were refused (logged; the client sees one 401 for all).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// No `Authorization` header.
+    Missing,
+    /// Not `Basic base64(user:password)`.
+    Malformed,
+    /// The user is not in the users file.
+    UnknownUser(String),
+    /// The password does not match.
+    WrongPassword(String),
+}
+
+impl Refusal {
+    /// The user named by the credentials, if any.
+    pub fn user(&self) -> Option<&str> {
+        match self {
+            Refusal::UnknownUser(u) | Refusal::WrongPassword(u) => Some(u),
+            _ => None,
+        }
+    }
+
+    /// Why, for the log.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Refusal::Missing => "no credentials",
+            Refusal::Malformed => "malformed Authorization header",
+            Refusal::UnknownUser(_) => "unknown user",
+            Refusal::WrongPassword(_) => "wrong password",
+        }
+    }
+}
+
+impl Authenticator {
+    /// Load the users file at `path` (refused with the reason when it is not valid).
+    pub fn load(path: &Path) -> Result<Authenticator, UsersFileError> {
+        let users = UsersFile::load(path)?;
+        let mut cache_key = [0u8; 32];
+        rand::rng().fill_bytes(&mut cache_key);
+        Ok(Authenticator {
+            path: path.to_path_buf(),
+            current: ArcSwap::from_pointee(Snapshot {
+                users,
+                verified: DashMap::new(),
+            }),
+            cache_key,
+        })
+    }
+
+    /// The users file's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Re-read the users file. A file that does not load keeps the one in force; the error
+    /// says why. Returns the number of users now in force.
+    pub fn reload(&self) -> Result<usize, UsersFileError> {
+        let users = UsersFile::load(&self.path)?;
+        let count = users.len();
+        self.current.store(Arc::new(Snapshot {
+            users,
+            verified: DashMap::new(),
+        }));
+        Ok(count)
+    }
+
+    /// Reload and log the outcome (SIGHUP, a changed file).
+    pub fn reload_and_log(&self) {
+        match self.reload() {
+            Ok(users) => tracing::info!(path = %self.path.display(), users, "users file reloaded"),
+            Err(e) => tracing::error!(
+                path = %self.path.display(),
+                error = %e,
+                "the users file was not reloaded; the previous one stays in force"
+            ),
+        }
+    }
+
+    fn cache_key(&self, user: &str, password: &str) -> [u8; 32] {
+        let mut h = sha2::Sha256::new();
+        h.update(self.cache_key);
+        h.update((user.len() as u64).to_be_bytes());
+        h.update(user.as_bytes());
+        h.update(password.as_bytes());
+        h.finalize().into()
+    }
+
+    /// The permissions of a user authenticated by other means (a bearer token).
+    pub fn access_for(&self, name: &str) -> Arc<UserAccess> {
+        self.current.load().users.access_for(name)
+    }
+
+    /// Check a request's `Authorization` header. Password hashing runs on the blocking pool.
+    pub async fn authenticate(
+        &self,
+        header: Option<&HeaderValue>,
+    ) -> Result<Arc<UserAccess>, Refusal> {
+        let header = header.ok_or(Refusal::Missing)?;
+        let (user, password) = parse_basic(header).ok_or(Refusal::Malformed)?;
+        let snapshot = self.current.load_full();
+        let key = self.cache_key(&user, &password);
+        if let Some(hit) = snapshot.verified.get(&key) {
+            return Ok(hit.clone());
+        }
+        let access = snapshot
+            .users
+            .user(&user)
+            .cloned()
+            .ok_or_else(|| Refusal::UnknownUser(user.clone()))?;
+        let checked = access.clone();
+        let ok = tokio::task::spawn_blocking(move || checked.verify(&password))
+            .await
+            .unwrap_or(false);
+        if !ok {
+            return Err(Refusal::WrongPassword(user));
+        }
+        if snapshot.verified.len() >= VERIFIED_CACHE_ENTRIES {
+            snapshot.verified.clear();
+        }
+        snapshot.verified.insert(key, access.clone());
+        Ok(access)
+    }
+}
+
+/// `Basic base64(user:password)`: the user is everything before the first colon.
+fn parse_basic(header: &HeaderValue) -> Option<(String, String)> {
+    let value = header.to_str().ok()?.trim();
+    let (scheme, encoded) = value.split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim())
+        .ok()?;
+    let text = String::from_utf8(decoded).ok()?;
+    let (user, password) = text.split_once(':')?;
+    Some((user.to_string(), password.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn basic_credentials_split_at_the_first_colon() {
+        let h = |s: &str| HeaderValue::from_str(s).unwrap();
+        let enc = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+        assert_eq!(
+            parse_basic(&h(&format!("Basic {}", enc("alice:pa:ss")))),
+            Some(("alice".into(), "pa:ss".into()))
+        );
+        assert_eq!(
+            parse_basic(&h(&format!("basic {}", enc("a:")))),
+            Some(("a".into(), "".into()))
+        );
+        assert_eq!(parse_basic(&h(&format!("Basic {}", enc("nocolon")))), None);
+        assert_eq!(parse_basic(&h("Bearer abc")), None);
+        assert_eq!(parse_basic(&h("Basic !!!")), None);
+    }
+}

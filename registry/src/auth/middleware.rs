@@ -1,0 +1,242 @@
+//! The authorization layer: who is asking (Basic credentials) and whether the route allows it,
+//! by Karapace's rules.
+//!
+//! - `GET /`, `/schemas/types` and `/health/*` need no credentials (Karapace's behaviour for
+//!   the first two; probes carry none).
+//! - Everything else needs valid credentials: 401, `WWW-Authenticate: Basic realm="strata"`.
+//! - Global `/config` and `/mode`: `Config:`, Read to read, Write to change (403 otherwise).
+//! - A subject's paths (`/subjects/{s}…`, `/config/{s}`, `/mode/{s}`,
+//!   `/compatibility/subjects/{s}…`): `Subject:{s}`. Reads (GET, lookup, compatibility test)
+//!   need Read; register and delete need Write. A subject the user may not read answers 40401
+//!   as a missing one does; one it may read but not write answers 403.
+//! - `/schemas/ids/{id}…` and `/schemas/guids/{guid}`: readable when some subject holding the
+//!   schema is; otherwise the missing schema's 40403.
+//! - Listings are filtered by the handlers through [`Access`].
+
+use std::sync::Arc;
+
+use axum::extract::{ConnectInfo, FromRequestParts, MatchedPath, RawPathParams, Request, State};
+use axum::http::header::AUTHORIZATION;
+use axum::http::Method;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use super::users_file::{subject_resource, CONFIG_RESOURCE};
+use super::{Access, Authenticator, Operation};
+use crate::registry::Registry;
+use crate::Error;
+
+/// What the layer needs: the users file and the registry (to find the subjects of an id).
+#[derive(Debug, Clone)]
+pub struct AuthState {
+    /// The users file in force.
+    pub authenticator: Arc<Authenticator>,
+    /// The registry.
+    pub registry: Arc<Registry>,
+    /// Bearer tokens, when OIDC is configured.
+    pub bearer: Option<Arc<super::bearer::BearerValidator>>,
+}
+
+/// Routes that answer without credentials.
+const OPEN_ROUTES: [&str; 4] = ["/", "/schemas/types", "/health/live", "/health/ready"];
+
+/// Add the layer to `router` (its routes must be in place: it runs after routing).
+pub fn layer(router: axum::Router, state: AuthState) -> axum::Router {
+    router.layer(axum::middleware::from_fn_with_state(state, authorize))
+}
+
+async fn authorize(State(state): State<AuthState>, req: Request, next: Next) -> Response {
+    // Per request on the hot path: no allocation before the decision needs one.
+    let matched = req.extensions().get::<MatchedPath>().cloned();
+    let template = matched.as_ref().map_or("", MatchedPath::as_str);
+    if OPEN_ROUTES.contains(&template) {
+        return next.run(req).await;
+    }
+    let connection = req
+        .extensions()
+        .get::<ConnectInfo<crate::tls::RemoteAddr>>()
+        .map(|c| &c.0);
+    let addr = connection.map(|c| c.addr);
+    let remote = move || addr.map(|a| a.to_string()).unwrap_or_default();
+    // mTLS: without an Authorization header, the client certificate's CN names the user.
+    let certificate_user = connection.and_then(|c| c.client_cn.clone());
+    let header = req.headers().get(AUTHORIZATION);
+    let token = header
+        .and_then(|h| h.to_str().ok())
+        .and_then(|h| h.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim());
+    let authenticated = match (token, &state.bearer) {
+        _ if header.is_none() && certificate_user.is_some() => Ok(state
+            .authenticator
+            .access_for(certificate_user.as_deref().unwrap_or_default())),
+        (Some(token), Some(bearer)) => match bearer.validate(token) {
+            Ok(name) => Ok(state.authenticator.access_for(&name)),
+            Err(reason) => {
+                tracing::warn!(
+                    remote = %remote(),
+                    method = %req.method(),
+                    path = %req.uri().path(),
+                    reason = %reason,
+                    "bearer token refused"
+                );
+                return Error::Unauthorized.into_response();
+            }
+        },
+        _ => state.authenticator.authenticate(header).await,
+    };
+    let user = match authenticated {
+        Ok(user) => user,
+        Err(refusal) => {
+            // Never the password.
+            tracing::warn!(
+                user = refusal.user().unwrap_or(""),
+                remote = %remote(),
+                method = %req.method(),
+                path = %req.uri().path(),
+                reason = refusal.reason(),
+                "authentication failed"
+            );
+            return Error::Unauthorized.into_response();
+        }
+    };
+    let access = Access::User(user);
+    let (mut parts, body) = req.into_parts();
+    let params: Vec<(String, String)> = if template.contains('{') {
+        match RawPathParams::from_request_parts(&mut parts, &()).await {
+            Ok(p) => p
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            Err(_) => Vec::new(),
+        }
+    } else {
+        Vec::new()
+    };
+    let param = |name: &str| {
+        params
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
+    // The audit layer names the user of mutations only.
+    let reading =
+        parts.method == axum::http::Method::GET || parts.method == axum::http::Method::HEAD;
+    let user_name =
+        (!reading).then(|| crate::audit::AuditUser(access.user().unwrap_or_default().to_string()));
+    let decision = decide(
+        &state.registry,
+        &access,
+        &parts.method,
+        template,
+        param("subject"),
+        param("id"),
+        param("guid"),
+    )
+    .await;
+    let mut response = match decision {
+        Err(e) => e.into_response(),
+        Ok(()) => {
+            parts.extensions.insert(access);
+            next.run(Request::from_parts(parts, body)).await
+        }
+    };
+    if let Some(user_name) = user_name {
+        response.extensions_mut().insert(user_name);
+    }
+    response
+}
+
+/// Whether the route allows the user; `Err` is the answer when not.
+async fn decide(
+    registry: &Registry,
+    access: &Access,
+    method: &Method,
+    template: &str,
+    subject: Option<&str>,
+    id: Option<&str>,
+    guid: Option<&str>,
+) -> Result<(), Error> {
+    let reading = method == Method::GET || method == Method::HEAD;
+    match template {
+        "/config" | "/mode" => {
+            let op = if reading {
+                Operation::Read
+            } else {
+                Operation::Write
+            };
+            if access.may(op, CONFIG_RESOURCE) {
+                Ok(())
+            } else {
+                Err(forbidden(access, op, CONFIG_RESOURCE))
+            }
+        }
+        _ if subject.is_some() => {
+            let subject = subject.unwrap_or_default();
+            let resource = subject_resource(subject);
+            // Lookup (POST /subjects/{s}) and compatibility tests change nothing.
+            let op = if reading
+                || template == "/subjects/{subject}" && method == Method::POST
+                || template.starts_with("/compatibility/")
+            {
+                Operation::Read
+            } else {
+                Operation::Write
+            };
+            if !access.may(Operation::Read, &resource) {
+                // Karapace: indistinguishable from a subject that does not exist.
+                return Err(Error::SubjectNotFound(subject.to_string()));
+            }
+            if !access.may(op, &resource) {
+                return Err(forbidden(access, op, &resource));
+            }
+            Ok(())
+        }
+        "/schemas/ids/{id}"
+        | "/schemas/ids/{id}/schema"
+        | "/schemas/ids/{id}/subjects"
+        | "/schemas/ids/{id}/versions" => {
+            // A malformed id is left to the handler (Jersey's plain 404).
+            let Some(parsed) = id.and_then(|raw| crate::routes::parse_schema_id(raw).ok()) else {
+                return Ok(());
+            };
+            if may_read_schema(registry, access, parsed).await? {
+                Ok(())
+            } else if template.ends_with("/subjects") || template.ends_with("/versions") {
+                Err(Error::SchemaNotFound)
+            } else {
+                Err(Error::SchemaIdNotFound(parsed.to_string()))
+            }
+        }
+        "/schemas/guids/{guid}" => {
+            let guid = guid.unwrap_or_default();
+            match registry.schema_by_guid(guid).await? {
+                Some(s) if !may_read_schema(registry, access, s.record.id).await? => {
+                    Err(Error::SchemaIdNotFound(guid.to_string()))
+                }
+                _ => Ok(()),
+            }
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Whether some subject holding schema `id` (deleted versions included, as their ids still
+/// resolve) is readable.
+pub async fn may_read_schema(registry: &Registry, access: &Access, id: i64) -> Result<bool, Error> {
+    if access.reads_every_subject() {
+        return Ok(true);
+    }
+    Ok(registry
+        .versions_of_schema(id)
+        .await?
+        .iter()
+        .any(|sv| access.may_read_subject(&sv.subject)))
+}
+
+fn forbidden(access: &Access, op: Operation, resource: &str) -> Error {
+    Error::Forbidden(format!(
+        "User '{}' is denied operation {op} on {resource}",
+        access.user().unwrap_or_default()
+    ))
+}
