@@ -52,13 +52,12 @@ pub async fn serve<L: Listener>(
         // Finished connection tasks are reaped as we go so the set stays small.
         while connections.try_join_next().is_some() {}
         let info = ConnectInfo(remote(&stream, peer));
-        let service = TowerToHyperService::new(app.clone().map_request(
-            move |req: Request<Incoming>| {
+        let service =
+            TowerToHyperService::new(app.clone().map_request(move |req: Request<Incoming>| {
                 let mut req = req.map(Body::new);
                 req.extensions_mut().insert(info.clone());
                 req
-            },
-        ));
+            }));
         let builder = builder.clone();
         let mut close_rx = close_rx.clone();
         connections.spawn(async move {
