@@ -1,67 +1,19 @@
 """confluent-kafka for Python (librdkafka) against `strata serve --kafka-listen` (preview)."""
 
-import os
-import socket
-import subprocess
 import tempfile
 import time
-import urllib.request
 
 import pytest
+from strata_process import free_port, strata_serve
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, Producer, TopicPartition
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture()
 def kafka_bootstrap():
-    binary = os.environ.get("STRATA_BIN")
-    if not binary or not os.path.exists(binary):
-        pytest.fail("STRATA_BIN must name the built strata binary (scripts/test.sh sets it)")
     with tempfile.TemporaryDirectory() as tmp:
-        port, kafka_port = _free_port(), _free_port()
-        log = open(os.path.join(tmp, "serve.log"), "w")
-        proc = subprocess.Popen(
-            [
-                binary,
-                "serve",
-                "--listen",
-                f"127.0.0.1:{port}",
-                "--database-url",
-                f"sqlite://{tmp}/registry.db",
-                "--kafka-listen",
-                f"127.0.0.1:{kafka_port}",
-                "--log-dir",
-                f"{tmp}/log",
-            ],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            deadline = time.time() + 30
-            while True:
-                try:
-                    urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=1).read()
-                    break
-                except OSError:
-                    if proc.poll() is not None or time.time() > deadline:
-                        log.flush()
-                        pytest.fail("strata serve did not start: " + open(log.name).read())
-                    time.sleep(0.05)
+        kafka_port = free_port()
+        with strata_serve(tmp, "--kafka-listen", f"127.0.0.1:{kafka_port}", "--log-dir", f"{tmp}/log"):
             yield f"127.0.0.1:{kafka_port}"
-        finally:
-            proc.terminate()
-            try:
-                code = proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                code = proc.wait()
-            log.close()
-            assert code == 0, "strata serve must shut down cleanly on SIGTERM: " + open(log.name).read()
 
 
 def test_confluent_kafka_idempotent_producer_and_reader_see_every_record_once_in_order(kafka_bootstrap):

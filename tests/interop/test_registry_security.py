@@ -5,24 +5,17 @@ the users file by `strata auth mkpasswd`."""
 
 import json
 import os
-import socket
 import subprocess
 import tempfile
-import time
 
 import pytest
+from strata_process import strata_binary, strata_serve
 from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
 from confluent_kafka.schema_registry.error import SchemaRegistryError
 
 ORDER = json.dumps(
     {"type": "record", "name": "Order", "fields": [{"name": "id", "type": "long"}]}
 )
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _mkpasswd(binary: str, user: str, password: str) -> dict:
@@ -38,9 +31,7 @@ def _mkpasswd(binary: str, user: str, password: str) -> dict:
 
 @pytest.fixture()
 def secure_registry():
-    binary = os.environ.get("STRATA_BIN")
-    if not binary or not os.path.exists(binary):
-        pytest.fail("STRATA_BIN must name the built strata binary (scripts/test.sh sets it)")
+    binary = strata_binary()
     with tempfile.TemporaryDirectory() as tmp:
         cert, key = os.path.join(tmp, "cert.pem"), os.path.join(tmp, "key.pem")
         subprocess.run(
@@ -62,36 +53,10 @@ def secure_registry():
         users_file = os.path.join(tmp, "users.json")
         with open(users_file, "w") as f:
             json.dump(users, f)
-        port = _free_port()
-        log = open(os.path.join(tmp, "serve.log"), "w")
-        proc = subprocess.Popen(
-            [
-                binary, "serve",
-                "--listen", f"127.0.0.1:{port}",
-                "--database-url", f"sqlite://{tmp}/registry.db",
-                "--auth-file", users_file,
-                "--tls-cert", cert,
-                "--tls-key", key,
-            ],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            deadline = time.time() + 30
-            while True:
-                try:
-                    socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                    break
-                except OSError:
-                    if proc.poll() is not None or time.time() > deadline:
-                        log.flush()
-                        pytest.fail("strata serve did not start: " + open(log.name).read())
-                    time.sleep(0.05)
+        with strata_serve(
+            tmp, "--auth-file", users_file, "--tls-cert", cert, "--tls-key", key
+        ) as port:
             yield f"https://127.0.0.1:{port}", cert
-        finally:
-            proc.terminate()
-            proc.wait(timeout=10)
-            log.close()
 
 
 def _client(url: str, ca: str, userinfo: str) -> SchemaRegistryClient:
@@ -143,9 +108,6 @@ def _openssl(*args: str) -> None:
 @pytest.fixture()
 def mtls_registry():
     """strata serve requiring client certificates from a CA made here; the CN names the user."""
-    binary = os.environ.get("STRATA_BIN")
-    if not binary or not os.path.exists(binary):
-        pytest.fail("STRATA_BIN must name the built strata binary (scripts/test.sh sets it)")
     with tempfile.TemporaryDirectory() as tmp:
         p = lambda name: os.path.join(tmp, name)  # noqa: E731
         _openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
@@ -164,32 +126,11 @@ def mtls_registry():
         with open(p("users.json"), "w") as f:
             json.dump({"users": [], "permissions": [
                 {"username": "team", "operation": "Write", "resource": "Subject:team-.*"}]}, f)
-        port = _free_port()
-        log = open(p("serve.log"), "w")
-        proc = subprocess.Popen(
-            [binary, "serve", "--listen", f"127.0.0.1:{port}",
-             "--database-url", f"sqlite://{tmp}/registry.db", "--auth-file", p("users.json"),
-             "--tls-cert", p("server.pem"), "--tls-key", p("server.key"),
-             "--tls-client-ca", p("ca.pem")],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            deadline = time.time() + 30
-            while True:
-                try:
-                    socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                    break
-                except OSError:
-                    if proc.poll() is not None or time.time() > deadline:
-                        log.flush()
-                        pytest.fail("strata serve did not start: " + open(log.name).read())
-                    time.sleep(0.05)
+        with strata_serve(
+            tmp, "--auth-file", p("users.json"), "--tls-cert", p("server.pem"),
+            "--tls-key", p("server.key"), "--tls-client-ca", p("ca.pem"),
+        ) as port:
             yield f"https://127.0.0.1:{port}", p("server.pem"), p("client.pem"), p("client.key")
-        finally:
-            proc.terminate()
-            proc.wait(timeout=10)
-            log.close()
 
 
 def test_client_certificates_authenticate_and_their_cn_names_the_user(mtls_registry):
