@@ -93,7 +93,8 @@ enum Command {
     Produce(produce::ProduceArgs),
     /// Consume schema-framed records as JSON lines (bundled broker, or Kafka).
     Consume(consume::ConsumeArgs),
-    /// Verify the bundled broker's logs and repair damaged partitions.
+    /// The bundled broker's topics: create, list, describe, alter, add-partitions, delete;
+    /// verify and repair damaged logs.
     Topics(topics::TopicsArgs),
     /// Registry security tools: `strata auth mkpasswd` writes a users-file entry.
     Auth(auth::AuthArgs),

@@ -1,8 +1,14 @@
-//! `strata topics verify|repair`: find and remove damage in the bundled broker's log (a byte
-//! changed on disk, a bad sector). Verify reads every batch and reports each damaged stretch
-//! with its offsets; repair removes the damaged bytes of one partition, keeping every intact
-//! batch and its offsets, or with `--truncate` cuts the partition at the first damage. Neither
-//! lowers the partition's next offset. Only the bundled broker: Kafka repairs its own logs.
+//! `strata topics`: the bundled broker's topics, administered as `kafka-topics.sh` does
+//! (`create`, `list`, `describe`, `alter`, `add-partitions`, `delete`; the administration lives
+//! in `topics/admin.rs`), and damage found and removed (`verify`, `repair`).
+//!
+//! Verify reads every batch and reports each damaged stretch (a byte changed on disk, a bad
+//! sector) with its offsets; repair removes the damaged bytes of one partition, keeping every
+//! intact batch and its offsets, or with `--truncate` cuts the partition at the first damage.
+//! Neither lowers the partition's next offset. Only the bundled broker: Kafka repairs its own
+//! logs.
+
+mod admin;
 
 use std::path::PathBuf;
 
@@ -16,12 +22,19 @@ use crate::output::{negative, print_json, Output};
 
 const EXAMPLES: &str = "\
 Examples:
+  strata topics create orders --partitions 3 --config cleanup.policy=compact --config retention.ms=-1
+  strata topics list
+  strata topics describe orders --output json
+  strata topics alter orders --config retention.ms=86400000 --delete-config cleanup.policy
+  strata topics add-partitions orders --partitions 6
+  strata topics delete orders
   strata topics verify                      # every topic of ./strata-data/log
   strata topics verify orders --output json
   strata topics repair orders --partition 2             # drop only the damaged batches
   strata topics repair orders --partition 2 --truncate  # cut the partition at the damage
 
-Exit codes: verify 0 no damage (a torn tail, which the next write cuts off, is reported but is
+Exit codes: 0 done; 1 refused (the topic does not exist or already exists, partitions would
+shrink); 2 could not run (a bad key or value, the log directory). verify 0 no damage (a torn tail, which the next write cuts off, is reported but is
 not damage), 1 damage found; repair 0 repaired or nothing to do; 2 could not run.";
 
 /// `strata topics`.
@@ -34,6 +47,74 @@ pub struct TopicsArgs {
 
 #[derive(Debug, Subcommand)]
 enum TopicsCommand {
+    /// Create a topic with its partitions and settings (kafka-topics.sh --create).
+    #[command(after_help = EXAMPLES)]
+    Create {
+        /// The topic.
+        topic: String,
+        /// Number of partitions.
+        #[arg(long, value_name = "N", default_value_t = 1)]
+        partitions: u32,
+        /// A topic setting, KEY=VALUE (cleanup.policy, retention.ms, retention.bytes,
+        /// segment.bytes, segment.ms, min.compaction.lag.ms, delete.retention.ms,
+        /// max.message.bytes, message.timestamp.type). Repeatable.
+        #[arg(long = "config", value_name = "KEY=VALUE")]
+        configs: Vec<String>,
+        #[command(flatten)]
+        log: LogDir,
+    },
+    /// List the topics.
+    #[command(after_help = EXAMPLES)]
+    List {
+        #[command(flatten)]
+        log: LogDir,
+    },
+    /// Show a topic's partitions (start and end offsets, size) and every setting with its value
+    /// and whether it is the default.
+    #[command(after_help = EXAMPLES)]
+    Describe {
+        /// The topic.
+        topic: String,
+        #[command(flatten)]
+        log: LogDir,
+    },
+    /// Change a topic's settings: --config sets, --delete-config goes back to the default.
+    #[command(after_help = EXAMPLES)]
+    Alter {
+        /// The topic.
+        topic: String,
+        /// A setting to change, KEY=VALUE. Repeatable.
+        #[arg(
+            long = "config",
+            value_name = "KEY=VALUE",
+            required_unless_present = "delete_configs"
+        )]
+        configs: Vec<String>,
+        /// A setting to put back to its default. Repeatable.
+        #[arg(long = "delete-config", value_name = "KEY")]
+        delete_configs: Vec<String>,
+        #[command(flatten)]
+        log: LogDir,
+    },
+    /// Grow a topic to N partitions in total (partitions are never removed).
+    #[command(after_help = EXAMPLES)]
+    AddPartitions {
+        /// The topic.
+        topic: String,
+        /// The new total number of partitions, more than the topic has.
+        #[arg(long, value_name = "N")]
+        partitions: u32,
+        #[command(flatten)]
+        log: LogDir,
+    },
+    /// Delete a topic and its data.
+    #[command(after_help = EXAMPLES)]
+    Delete {
+        /// The topic.
+        topic: String,
+        #[command(flatten)]
+        log: LogDir,
+    },
     /// Read every batch of a topic (or of every topic) in the bundled broker's log and report
     /// damage: file, byte position and the offsets it holds.
     #[command(after_help = EXAMPLES)]
@@ -73,12 +154,22 @@ struct LogDir {
 }
 
 impl LogDir {
-    fn open(&self) -> Result<Broker> {
-        let dir = self
-            .log_dir
+    fn dir(&self) -> PathBuf {
+        self.log_dir
             .clone()
-            .unwrap_or_else(|| PathBuf::from(DEFAULT_LOG_DIR));
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_LOG_DIR))
+    }
+
+    fn open(&self) -> Result<Broker> {
+        let dir = self.dir();
         Broker::open(&dir)
+            .with_context(|| format!("cannot open the bundled broker's log in {}", dir.display()))
+    }
+
+    /// Opens the log directory, creating it if it is missing (as produce does).
+    fn open_or_create(&self) -> Result<Broker> {
+        let dir = self.dir();
+        Broker::open_or_create(&dir)
             .with_context(|| format!("cannot open the bundled broker's log in {}", dir.display()))
     }
 }
@@ -86,6 +177,26 @@ impl LogDir {
 /// Run `strata topics`.
 pub fn run(args: TopicsArgs, output: Output) -> Result<()> {
     match args.command {
+        TopicsCommand::Create {
+            topic,
+            partitions,
+            configs,
+            log,
+        } => admin::create(&log.open_or_create()?, &topic, partitions, &configs, output),
+        TopicsCommand::List { log } => admin::list(&log.open()?, output),
+        TopicsCommand::Describe { topic, log } => admin::describe(&log.open()?, &topic, output),
+        TopicsCommand::Alter {
+            topic,
+            configs,
+            delete_configs,
+            log,
+        } => admin::alter(&log.open()?, &topic, &configs, &delete_configs, output),
+        TopicsCommand::AddPartitions {
+            topic,
+            partitions,
+            log,
+        } => admin::add_partitions(&log.open()?, &topic, partitions, output),
+        TopicsCommand::Delete { topic, log } => admin::delete(&log.open()?, &topic, output),
         TopicsCommand::Verify {
             topic,
             partition,

@@ -16,3 +16,4 @@ mod replicas;
 mod serde_cmds;
 mod serve;
 mod serve_kafka;
+mod topics;
