@@ -9,6 +9,7 @@ mod completions;
 mod connection;
 mod consume;
 mod encode;
+mod groups;
 mod logging;
 mod output;
 mod produce;
@@ -96,6 +97,9 @@ enum Command {
     /// The bundled broker's topics: create, list, describe, alter, add-partitions, delete;
     /// verify and repair damaged logs.
     Topics(topics::TopicsArgs),
+    /// The bundled broker's consumer groups: list, describe (members, offsets, lag),
+    /// reset-offsets, delete.
+    Groups(groups::GroupsArgs),
     /// Registry security tools: `strata auth mkpasswd` writes a users-file entry.
     Auth(auth::AuthArgs),
 }
@@ -124,6 +128,7 @@ fn main() -> ExitCode {
         Command::Produce(args) => produce::run(args, output),
         Command::Consume(args) => consume::run(args, output),
         Command::Topics(args) => finish(topics::run(args, output), output),
+        Command::Groups(args) => finish(groups::run(args, output), output),
         Command::Auth(args) => auth::run(args),
     }
 }

@@ -147,7 +147,7 @@ enum TopicsCommand {
 
 /// `--log-dir`, as produce and consume take it.
 #[derive(Debug, Args)]
-struct LogDir {
+pub(crate) struct LogDir {
     /// The bundled broker's log directory [default: ./strata-data/log].
     #[arg(long, env = "STRATA_LOG_DIR", value_name = "DIR")]
     log_dir: Option<PathBuf>,
@@ -160,7 +160,7 @@ impl LogDir {
             .unwrap_or_else(|| PathBuf::from(DEFAULT_LOG_DIR))
     }
 
-    fn open(&self) -> Result<Broker> {
+    pub(crate) fn open(&self) -> Result<Broker> {
         let dir = self.dir();
         Broker::open(&dir)
             .with_context(|| format!("cannot open the bundled broker's log in {}", dir.display()))

@@ -7,6 +7,7 @@ mod check_online;
 mod completions;
 mod consume_offsets;
 mod export_import;
+mod groups;
 mod harness;
 mod help_and_hints;
 mod readme;
