@@ -1,6 +1,7 @@
-//! `strata topics`: the bundled broker's topics, administered as `kafka-topics.sh` does
-//! (`create`, `list`, `describe`, `alter`, `add-partitions`, `delete`; the administration lives
-//! in `topics/admin.rs`), and damage found and removed (`verify`, `repair`).
+//! `strata topics`: topics administered as `kafka-topics.sh` does (`create`, `list`,
+//! `describe`, `alter`, `add-partitions`, `delete`, in `topics/admin.rs`) on the bundled broker
+//! or, all but `alter`, on Kafka (`topics/kafka.rs`); and damage found and removed in the
+//! bundled broker's log (`verify`, `repair`).
 //!
 //! Verify reads every batch and reports each damaged stretch (a byte changed on disk, a bad
 //! sector) with its offsets; repair removes the damaged bytes of one partition, keeping every
@@ -9,6 +10,7 @@
 //! logs.
 
 mod admin;
+mod kafka;
 
 use std::path::PathBuf;
 
@@ -17,7 +19,8 @@ use clap::{Args, Subcommand};
 use serde_json::{json, Value};
 use strata_broker::{Broker, Damage, PartitionCheck, RepairMode, RepairReport};
 
-use crate::broker_args::DEFAULT_LOG_DIR;
+use self::admin::Admin;
+use crate::broker_args::{BrokerArgs, DEFAULT_LOG_DIR};
 use crate::output::{negative, print_json, Output};
 
 const EXAMPLES: &str = "\
@@ -28,14 +31,16 @@ Examples:
   strata topics alter orders --config retention.ms=86400000 --delete-config cleanup.policy
   strata topics add-partitions orders --partitions 6
   strata topics delete orders
+  strata topics list --bootstrap-servers kafka:9092    # every command but alter, on Kafka
   strata topics verify                      # every topic of ./strata-data/log
   strata topics verify orders --output json
   strata topics repair orders --partition 2             # drop only the damaged batches
   strata topics repair orders --partition 2 --truncate  # cut the partition at the damage
 
 Exit codes: 0 done; 1 refused (the topic does not exist or already exists, partitions would
-shrink); 2 could not run (a bad key or value, the log directory). verify 0 no damage (a torn tail, which the next write cuts off, is reported but is
-not damage), 1 damage found; repair 0 repaired or nothing to do; 2 could not run.";
+shrink); 2 could not run (a bad key or value, the log directory, Kafka unreachable).
+verify 0 no damage (a torn tail, which the next write cuts off, is reported but is not
+damage), 1 damage found; repair 0 repaired or nothing to do; 2 could not run.";
 
 /// `strata topics`.
 #[derive(Debug, Args)]
@@ -61,13 +66,13 @@ enum TopicsCommand {
         #[arg(long = "config", value_name = "KEY=VALUE")]
         configs: Vec<String>,
         #[command(flatten)]
-        log: LogDir,
+        broker: BrokerArgs,
     },
     /// List the topics.
     #[command(after_help = EXAMPLES)]
     List {
         #[command(flatten)]
-        log: LogDir,
+        broker: BrokerArgs,
     },
     /// Show a topic's partitions (start and end offsets, size) and every setting with its value
     /// and whether it is the default.
@@ -76,7 +81,7 @@ enum TopicsCommand {
         /// The topic.
         topic: String,
         #[command(flatten)]
-        log: LogDir,
+        broker: BrokerArgs,
     },
     /// Change a topic's settings: --config sets, --delete-config goes back to the default.
     #[command(after_help = EXAMPLES)]
@@ -94,7 +99,7 @@ enum TopicsCommand {
         #[arg(long = "delete-config", value_name = "KEY")]
         delete_configs: Vec<String>,
         #[command(flatten)]
-        log: LogDir,
+        broker: BrokerArgs,
     },
     /// Grow a topic to N partitions in total (partitions are never removed).
     #[command(after_help = EXAMPLES)]
@@ -105,7 +110,7 @@ enum TopicsCommand {
         #[arg(long, value_name = "N")]
         partitions: u32,
         #[command(flatten)]
-        log: LogDir,
+        broker: BrokerArgs,
     },
     /// Delete a topic and its data.
     #[command(after_help = EXAMPLES)]
@@ -113,7 +118,7 @@ enum TopicsCommand {
         /// The topic.
         topic: String,
         #[command(flatten)]
-        log: LogDir,
+        broker: BrokerArgs,
     },
     /// Read every batch of a topic (or of every topic) in the bundled broker's log and report
     /// damage: file, byte position and the offsets it holds.
@@ -165,13 +170,6 @@ impl LogDir {
         Broker::open(&dir)
             .with_context(|| format!("cannot open the bundled broker's log in {}", dir.display()))
     }
-
-    /// Opens the log directory, creating it if it is missing (as produce does).
-    fn open_or_create(&self) -> Result<Broker> {
-        let dir = self.dir();
-        Broker::open_or_create(&dir)
-            .with_context(|| format!("cannot open the bundled broker's log in {}", dir.display()))
-    }
 }
 
 /// Run `strata topics`.
@@ -181,22 +179,32 @@ pub fn run(args: TopicsArgs, output: Output) -> Result<()> {
             topic,
             partitions,
             configs,
-            log,
-        } => admin::create(&log.open_or_create()?, &topic, partitions, &configs, output),
-        TopicsCommand::List { log } => admin::list(&log.open()?, output),
-        TopicsCommand::Describe { topic, log } => admin::describe(&log.open()?, &topic, output),
+            broker,
+        } => admin::create(&Admin::open(&broker)?, &topic, partitions, &configs, output),
+        TopicsCommand::List { broker } => admin::list(&Admin::open(&broker)?, output),
+        TopicsCommand::Describe { topic, broker } => {
+            admin::describe(&Admin::open(&broker)?, &topic, output)
+        }
         TopicsCommand::Alter {
             topic,
             configs,
             delete_configs,
-            log,
-        } => admin::alter(&log.open()?, &topic, &configs, &delete_configs, output),
+            broker,
+        } => admin::alter(
+            &Admin::open(&broker)?,
+            &topic,
+            &configs,
+            &delete_configs,
+            output,
+        ),
         TopicsCommand::AddPartitions {
             topic,
             partitions,
-            log,
-        } => admin::add_partitions(&log.open()?, &topic, partitions, output),
-        TopicsCommand::Delete { topic, log } => admin::delete(&log.open()?, &topic, output),
+            broker,
+        } => admin::add_partitions(&Admin::open(&broker)?, &topic, partitions, output),
+        TopicsCommand::Delete { topic, broker } => {
+            admin::delete(&Admin::open(&broker)?, &topic, output)
+        }
         TopicsCommand::Verify {
             topic,
             partition,

@@ -397,3 +397,156 @@ fn topics_refuse_unknown_keys_and_bad_values_naming_them_and_change_nothing() {
         "the first setting was not applied alone"
     );
 }
+
+/// `strata serve --kafka-listen` on a temp log directory, killed on drop.
+struct KafkaListener {
+    child: std::process::Child,
+    servers: String,
+    log: std::path::PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl KafkaListener {
+    fn start() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let port = crate::serve::free_port();
+        let kafka_port = crate::serve::free_port();
+        let log = dir.path().join("log");
+        let child = Command::new(env!("CARGO_BIN_EXE_strata"))
+            .arg("serve")
+            .args(["--kafka-listen", &format!("127.0.0.1:{kafka_port}")])
+            .env("STRATA_LISTEN", format!("127.0.0.1:{port}"))
+            .env(
+                "STRATA_DATABASE_URL",
+                format!("sqlite://{}/r.db", dir.path().display()),
+            )
+            .env("STRATA_LOG_DIR", &log)
+            .env("STRATA_LOG", "warn")
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("strata serve starts");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while std::net::TcpStream::connect(("127.0.0.1", kafka_port)).is_err() {
+            assert!(std::time::Instant::now() < deadline, "no Kafka listener");
+            std::thread::sleep(std::time::Duration::from_millis(30));
+        }
+        KafkaListener {
+            child,
+            servers: format!("127.0.0.1:{kafka_port}"),
+            log,
+            _dir: dir,
+        }
+    }
+
+    /// `strata ARGS --bootstrap-servers ...`.
+    fn strata(&self, args: &[&str]) -> Run {
+        let out = Command::new(env!("CARGO_BIN_EXE_strata"))
+            .args(args)
+            .args(["--bootstrap-servers", &self.servers])
+            .args(["-X", "broker.address.family=v4"])
+            .env_remove("STRATA_OUTPUT")
+            .env_remove("STRATA_LOG_DIR")
+            .output()
+            .expect("strata runs");
+        Run {
+            code: out.status.code().expect("exit code"),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+}
+
+impl Drop for KafkaListener {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn topics_create_describe_grow_and_delete_on_kafka_through_the_admin_api() {
+    let kafka = KafkaListener::start();
+    kafka
+        .strata(&[
+            "topics",
+            "create",
+            "remote",
+            "--partitions",
+            "2",
+            "--config",
+            "cleanup.policy=compact",
+            "--config",
+            "retention.ms=60000",
+        ])
+        .expect(0, "create on Kafka");
+    let broker = Broker::open(&kafka.log).unwrap();
+    let config = broker.describe_topic("remote").unwrap().config;
+    assert_eq!(config.cleanup_policy, CleanupPolicy::Compact);
+    assert_eq!(config.retention_ms, Some(60_000));
+
+    let list = kafka.strata(&["topics", "list"]).expect(0, "list on Kafka");
+    assert!(
+        list.stdout.lines().any(|l| l == "remote"),
+        "{}",
+        list.stdout
+    );
+
+    let producer = broker.producer(ProducerConfig::default());
+    for i in 0..3 {
+        producer
+            .send(
+                ProducerRecord::new("remote", format!("v{i}"))
+                    .with_key("k")
+                    .with_partition(1),
+            )
+            .unwrap();
+    }
+    let doc = kafka
+        .strata(&["topics", "describe", "remote", "--output", "json"])
+        .expect(0, "describe on Kafka")
+        .json();
+    assert_eq!(doc["partition_count"], 2);
+    assert_eq!(doc["partitions"][1]["end_offset"], 3);
+    assert_eq!(setting(&doc, "cleanup.policy"), ("compact", false));
+    assert_eq!(setting(&doc, "retention.ms"), ("60000", false));
+    assert!(setting(&doc, "segment.bytes").1, "{doc}");
+
+    kafka
+        .strata(&["topics", "create", "remote"])
+        .expect(1, "create an existing topic on Kafka");
+    kafka
+        .strata(&["topics", "add-partitions", "remote", "--partitions", "4"])
+        .expect(0, "grow on Kafka");
+    assert_eq!(broker.describe_topic("remote").unwrap().partitions.len(), 4);
+    kafka
+        .strata(&["topics", "add-partitions", "remote", "--partitions", "3"])
+        .expect(1, "shrink on Kafka");
+    kafka
+        .strata(&["topics", "delete", "remote"])
+        .expect(0, "delete on Kafka");
+    assert!(!broker
+        .list_topics()
+        .unwrap()
+        .contains(&"remote".to_string()));
+    let gone = kafka
+        .strata(&["topics", "describe", "remote"])
+        .expect(1, "describe a deleted topic on Kafka");
+    assert!(gone.stderr.contains("does not exist"), "{}", gone.stderr);
+    assert!(
+        !broker
+            .list_topics()
+            .unwrap()
+            .contains(&"remote".to_string()),
+        "describe did not create the topic again"
+    );
+    let alter = kafka
+        .strata(&["topics", "alter", "x", "--config", "retention.ms=1"])
+        .expect(2, "alter on Kafka");
+    assert!(
+        alter.stderr.contains("bundled broker only"),
+        "{}",
+        alter.stderr
+    );
+}

@@ -1,0 +1,174 @@
+//! `strata topics create|list|describe|add-partitions|delete --bootstrap-servers`: the same
+//! commands on Kafka through librdkafka's admin client. Kafka checks the settings itself.
+//! `alter` is not offered on Kafka: librdkafka's binding here only has the legacy AlterConfigs,
+//! which replaces every setting at once.
+
+use std::time::Duration;
+
+use anyhow::{anyhow, Context, Result};
+use rdkafka::admin::{
+    AdminClient, AdminOptions, NewPartitions, NewTopic, ResourceSpecifier, TopicReplication,
+};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::error::RDKafkaErrorCode;
+use rdkafka::ClientConfig;
+
+use super::admin::{PartitionView, TopicView};
+use crate::output::negative;
+
+const TIMEOUT: Duration = Duration::from_secs(30);
+
+/// An admin client for these rdkafka settings.
+pub struct Kafka {
+    admin: AdminClient<DefaultClientContext>,
+    rt: tokio::runtime::Runtime,
+}
+
+/// A topic-level refusal from Kafka: exit 1 for a topic that exists or does not, else 2.
+fn refused(topic: &str, what: &str, code: RDKafkaErrorCode) -> anyhow::Error {
+    match code {
+        RDKafkaErrorCode::TopicAlreadyExists => negative(format!("topic `{topic}` already exists")),
+        RDKafkaErrorCode::UnknownTopicOrPartition | RDKafkaErrorCode::UnknownTopic => {
+            negative(format!("topic `{topic}` does not exist"))
+        }
+        RDKafkaErrorCode::InvalidPartitions => {
+            negative(format!("cannot {what} topic `{topic}`: {code}"))
+        }
+        other => anyhow!("cannot {what} topic `{topic}`: Kafka answered {other}"),
+    }
+}
+
+impl Kafka {
+    pub fn connect(settings: &[(String, String)]) -> Result<Kafka> {
+        let mut config = ClientConfig::new();
+        for (k, v) in settings {
+            config.set(k, v);
+        }
+        let admin = config
+            .create()
+            .context("cannot create a Kafka admin client")?;
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .context("cannot start the async runtime")?;
+        Ok(Kafka { admin, rt })
+    }
+
+    fn options() -> AdminOptions {
+        AdminOptions::new().operation_timeout(Some(TIMEOUT))
+    }
+
+    pub fn create(
+        &self,
+        topic: &str,
+        partitions: u32,
+        settings: &[(String, String)],
+    ) -> Result<()> {
+        let count = i32::try_from(partitions).context("--partitions is too large")?;
+        let mut new = NewTopic::new(topic, count, TopicReplication::Fixed(-1));
+        for (k, v) in settings {
+            new = new.set(k, v);
+        }
+        let results = self
+            .rt
+            .block_on(self.admin.create_topics([&new], &Self::options()))
+            .with_context(|| format!("cannot create topic `{topic}` on Kafka"))?;
+        for r in results {
+            r.map_err(|(t, code)| refused(&t, "create", code))?;
+        }
+        Ok(())
+    }
+
+    pub fn delete(&self, topic: &str) -> Result<()> {
+        let results = self
+            .rt
+            .block_on(self.admin.delete_topics(&[topic], &Self::options()))
+            .with_context(|| format!("cannot delete topic `{topic}` on Kafka"))?;
+        for r in results {
+            r.map_err(|(t, code)| refused(&t, "delete", code))?;
+        }
+        Ok(())
+    }
+
+    pub fn add_partitions(&self, topic: &str, total: u32) -> Result<()> {
+        let new = NewPartitions::new(topic, total as usize);
+        let results = self
+            .rt
+            .block_on(self.admin.create_partitions([&new], &Self::options()))
+            .with_context(|| format!("cannot add partitions to `{topic}` on Kafka"))?;
+        for r in results {
+            r.map_err(|(t, code)| refused(&t, "add partitions to", code))?;
+        }
+        Ok(())
+    }
+
+    /// The topics, sorted.
+    pub fn list(&self) -> Result<Vec<String>> {
+        let md = self
+            .admin
+            .inner()
+            .fetch_metadata(None, TIMEOUT)
+            .context("cannot read Kafka's metadata")?;
+        let mut names: Vec<String> = md.topics().iter().map(|t| t.name().to_owned()).collect();
+        names.sort();
+        Ok(names)
+    }
+
+    /// How many partitions the topic has. The metadata of every topic is asked for, as a
+    /// request naming the topic makes brokers that auto-create topics create it.
+    pub fn partition_count(&self, topic: &str) -> Result<usize> {
+        let md = self
+            .admin
+            .inner()
+            .fetch_metadata(None, TIMEOUT)
+            .context("cannot read Kafka's metadata")?;
+        let t = md
+            .topics()
+            .iter()
+            .find(|t| t.name() == topic)
+            .ok_or_else(|| negative(format!("topic `{topic}` does not exist")))?;
+        if let Some(e) = t.error() {
+            return Err(refused(topic, "describe", e.into()));
+        }
+        Ok(t.partitions().len())
+    }
+
+    pub fn describe(&self, topic: &str) -> Result<TopicView> {
+        let count = self.partition_count(topic)?;
+        let mut partitions = Vec::new();
+        for p in 0..count as i32 {
+            let (start, end) = self
+                .admin
+                .inner()
+                .fetch_watermarks(topic, p, TIMEOUT)
+                .with_context(|| format!("cannot read the offsets of {topic}-{p}"))?;
+            partitions.push(PartitionView {
+                partition: p,
+                start_offset: start,
+                end_offset: end,
+                size_bytes: None,
+                segments: None,
+            });
+        }
+        let results = self
+            .rt
+            .block_on(
+                self.admin
+                    .describe_configs([&ResourceSpecifier::Topic(topic)], &Self::options()),
+            )
+            .with_context(|| format!("cannot read the settings of `{topic}`"))?;
+        let mut configs = Vec::new();
+        for r in results {
+            let resource = r.map_err(|code| refused(topic, "describe", code))?;
+            for e in resource.entries {
+                configs.push((e.name, e.value.unwrap_or_default(), e.is_default));
+            }
+        }
+        configs.sort();
+        Ok(TopicView {
+            name: topic.to_owned(),
+            partitions,
+            configs,
+        })
+    }
+}
