@@ -167,6 +167,8 @@ impl Consumer {
             return Ok(());
         };
         member.heartbeat()?;
+        // Held until this member has published what it reads (`set_owned` below).
+        let _assignment = member.lock_assignment()?;
         let live = member.live_members()?;
         let my_id = member.id.clone();
         let mut counts = BTreeMap::new();

@@ -2,6 +2,8 @@
 //!
 //! ```text
 //! groups/<group>/group.lock            flock, held briefly for joins, sweeps and commits
+//! groups/<group>/assign.lock           flock, held by a member while it computes and publishes
+//!                                      what it reads (`Member::lock_assignment`)
 //! groups/<group>/offsets.json          committed offsets, replaced durably (`durable::replace_file`)
 //! groups/<group>/members/<id>.lock     flock held by the live member for its whole life
 //! groups/<group>/members/<id>.json     its subscription and last heartbeat
@@ -176,6 +178,23 @@ impl Member {
             self.write_file()?;
         }
         Ok(())
+    }
+
+    /// Serialises the group's assignment step (reading who is live and what each member
+    /// reads, then publishing what this one reads) across members and processes: without it
+    /// two members joining at once could each see the other owning nothing yet and both start
+    /// reading the same partitions from the beginning. Held until the returned file is
+    /// dropped. A file apart from `group.lock`, which commits and sweeps take inside this step.
+    pub fn lock_assignment(&self) -> Result<File> {
+        let path = self.dir.join("assign.lock");
+        let f = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .ctx("open group assignment lock", &path)?;
+        f.lock_exclusive().ctx("lock group assignment", &path)?;
+        Ok(f)
     }
 
     /// The live members, sorted by id; removes the files of dead ones.
