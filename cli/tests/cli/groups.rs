@@ -2,7 +2,6 @@
 //! them, on a temp log directory.
 
 use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
 
 use strata_broker::{
@@ -13,19 +12,7 @@ use crate::harness::Run;
 
 /// `strata ARGS --log-dir DIR`.
 fn strata(dir: &Path, args: &[&str]) -> Run {
-    let out = Command::new(env!("CARGO_BIN_EXE_strata"))
-        .args(args)
-        .arg("--log-dir")
-        .arg(dir)
-        .env_remove("STRATA_OUTPUT")
-        .env_remove("STRATA_LOG_DIR")
-        .output()
-        .expect("strata runs");
-    Run {
-        code: out.status.code().expect("exit code"),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    Run::on_log_dir(dir, args)
 }
 
 /// A log with topic `orders` (partition 0: 10 records stamped 0 s, 1 s, ... 9 s; partition 1:

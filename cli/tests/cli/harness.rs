@@ -69,6 +69,24 @@ impl Run {
         serde_json::from_str(&self.stdout)
             .unwrap_or_else(|e| panic!("not JSON ({e}):\n{}", self.stdout))
     }
+
+    /// `strata ARGS --log-dir DIR`: a bundled-broker command on the log in `dir`, with no
+    /// STRATA_OUTPUT or STRATA_LOG_DIR from the environment.
+    pub fn on_log_dir(dir: &Path, args: &[&str]) -> Run {
+        let out = Command::new(env!("CARGO_BIN_EXE_strata"))
+            .args(args)
+            .arg("--log-dir")
+            .arg(dir)
+            .env_remove("STRATA_OUTPUT")
+            .env_remove("STRATA_LOG_DIR")
+            .output()
+            .expect("strata runs");
+        Run {
+            code: out.status.code().expect("exit code"),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
 }
 
 /// A temp working directory to run `strata` in, against one registry.

@@ -11,19 +11,7 @@ use crate::harness::Run;
 
 /// `strata ARGS --log-dir DIR`.
 fn strata(dir: &Path, args: &[&str]) -> Run {
-    let out = Command::new(env!("CARGO_BIN_EXE_strata"))
-        .args(args)
-        .arg("--log-dir")
-        .arg(dir)
-        .env_remove("STRATA_OUTPUT")
-        .env_remove("STRATA_LOG_DIR")
-        .output()
-        .expect("strata runs");
-    Run {
-        code: out.status.code().expect("exit code"),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    Run::on_log_dir(dir, args)
 }
 
 /// The `value` and `default` of one setting in a describe document.
