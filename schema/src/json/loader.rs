@@ -19,6 +19,8 @@ use super::model::{
 use super::uri;
 use crate::{Error, Result, SchemaType};
 
+mod translate;
+
 /// One JSON document: the root schema or a referenced subject's schema.
 #[derive(Debug)]
 pub(crate) struct Document<'a> {
@@ -289,6 +291,9 @@ impl Loader<'_> {
             }
         }
         let meta = meta(map, draft);
+        if translated(draft) {
+            return self.build_translated(doc, ptr, map, &base, key, meta);
+        }
         let mut parts: Vec<Kind> = Vec::new();
 
         if let Some(reference) = map.get("$ref") {
@@ -333,17 +338,7 @@ impl Loader<'_> {
                 })?;
                 let mut ids = Vec::with_capacity(subs.len());
                 for i in 0..subs.len() {
-                    let id = self.load_at(doc, format!("{ptr}/{keyword}/{i}"), &base)?;
-                    // Confluent's translation of 2019-09/2020-12 schemas splices a subschema
-                    // made of several parts (a synthetic allOf) into the combined schema.
-                    match &self.nodes[id].kind {
-                        Kind::Combined(Criterion::All, parts)
-                            if translated(draft) && self.synthetic.contains(&id) =>
-                        {
-                            ids.extend(parts.iter().copied())
-                        }
-                        _ => ids.push(id),
-                    }
+                    ids.push(self.load_at(doc, format!("{ptr}/{keyword}/{i}"), &base)?);
                 }
                 combined.push(Kind::Combined(criterion, ids));
             }
@@ -384,15 +379,9 @@ impl Loader<'_> {
                             display_pointer(ptr)
                         ))
                     })?;
-                    // everit (up to draft 7) gives each type its keywords; Confluent's
-                    // translation of json-sKema's 2019-09/2020-12 model gives bare types, the
-                    // keywords becoming parts of their own next to the `anyOf`.
-                    let kind = if translated(draft) {
-                        bare_type(t).ok_or_else(|| unknown_type(t, ptr))?
-                    } else {
-                        consumed.extend(keywords_of(t, draft));
-                        self.typed(doc, ptr, map, &base, t)?
-                    };
+                    // everit gives each type of the list its keywords.
+                    consumed.extend(keywords_of(t, draft));
+                    let kind = self.typed(doc, ptr, map, &base, t)?;
                     let type_key = self.contents.of_type(t);
                     ids.push(self.push(node(kind, Meta::default(), type_key)));
                 }
@@ -711,27 +700,6 @@ impl Loader<'_> {
 /// translation to everit's model (2019-09 and 2020-12), rather than by everit directly.
 fn translated(draft: Draft) -> bool {
     draft >= Draft::Draft201909
-}
-
-/// A type with no keyword (Confluent's `SchemaTranslator.typeToSchema`).
-fn bare_type(t: &str) -> Option<Kind> {
-    Some(match t {
-        "string" => Kind::String(StringKind::default()),
-        "integer" => Kind::Number(NumberKind {
-            requires_integer: true,
-            ..NumberKind::default()
-        }),
-        "number" => Kind::Number(NumberKind::default()),
-        "boolean" => Kind::Boolean,
-        "null" => Kind::Null,
-        "object" => Kind::Object(Box::new(ObjectKind {
-            property_dependencies_keyword: "dependencies",
-            schema_dependencies_keyword: "dependencies",
-            ..ObjectKind::default()
-        })),
-        "array" => Kind::Array(Box::default()),
-        _ => return None,
-    })
 }
 
 fn unknown_type(t: &str, ptr: &str) -> Error {

@@ -738,9 +738,10 @@ fn verdict(
 }
 
 #[test]
-fn a_2020_12_type_list_is_bare_types_next_to_the_other_keywords_as_confluent_translates_it() {
+fn a_2020_12_type_list_is_read_as_confluents_translation_of_json_skema() {
     // allOf:[{maxLength}] -> allOf:[{type:[string,null], maxLength, format}], FORWARD: the new
-    // schema's parts are spliced into the allOf, and the old string schema matches one of them.
+    // subschema is allOf[anyOf[string, null], string(maxLength)] (format first keeps maxLength
+    // out of the type list), spliced into the allOf; the old string schema matches a part.
     assert_eq!(
         verdict(
             CompatibilityLevel::Forward,
@@ -750,7 +751,8 @@ fn a_2020_12_type_list_is_bare_types_next_to_the_other_keywords_as_confluent_tra
         (true, vec![])
     );
     // A draft-07 tuple item with a type list, then the same as 2020-12 prefixItems, FORWARD:
-    // Confluent finds no subschema of the old anyOf for the new bare-type anyOf.
+    // everit gives both types minimum; the translation merges it into the first number branch
+    // only (anyOf[number(minimum), integer]), so one branch has no counterpart.
     let (compatible, kinds) = verdict(
         CompatibilityLevel::Forward,
         json!({"items": [{"type": ["number", "integer"], "minimum": 0}]}),
@@ -787,4 +789,66 @@ fn a_2020_12_type_list_is_bare_types_next_to_the_other_keywords_as_confluent_tra
         ),
         (true, vec![])
     );
+}
+
+#[test]
+fn a_format_next_to_a_2020_12_type_list_changes_the_translation_as_in_confluent() {
+    // Issue 13, example 1. Without `format` the type list's string branch carries maxLength
+    // (anyOf[string(maxLength), boolean]); json-sKema hands `format` to the translator first
+    // (Java HashMap order), and its empty synthetic allOf keeps maxLength out of the branch:
+    // allOf[anyOf[string, boolean], string(maxLength)]. FULL: BACKWARD sees anyOf -> allOf
+    // (COMBINED_TYPE_CHANGED), FORWARD finds no match for the anyOf branch.
+    let old = json!({"$schema": S2020, "properties": {"p2": {"type": ["string", "boolean"], "maxLength": 5}}});
+    let new = json!({"$schema": S2020, "properties": {"p2": {"type": ["string", "boolean"], "maxLength": 5, "format": "email"}}});
+    assert_eq!(
+        verdict(CompatibilityLevel::Full, old.clone(), new.clone()),
+        (
+            false,
+            vec![
+                "COMBINED_TYPE_CHANGED".to_string(),
+                "COMBINED_TYPE_SUBSCHEMAS_CHANGED".to_string()
+            ]
+        )
+    );
+    let (old, new) = (parse(old), parse(new));
+    assert_eq!(
+        changes(&old, &new),
+        vec!["COMBINED_TYPE_CHANGED #/properties/p2"]
+    );
+    let forward = changes(&new, &old);
+    assert!(
+        forward.contains(&"COMBINED_TYPE_EXTENDED #/properties/p2".to_string())
+            && forward.contains(&"COMBINED_TYPE_SUBSCHEMAS_CHANGED #/properties/p2".to_string()),
+        "{forward:?}"
+    );
+    // The same keywords in draft 7 (everit) are compatible: each type carries maxLength and
+    // format is a string keyword that Confluent does not compare.
+    assert_eq!(
+        verdict(
+            CompatibilityLevel::Full,
+            json!({"properties": {"p2": {"type": ["string", "boolean"], "maxLength": 5}}}),
+            json!({"properties": {"p2": {"type": ["string", "boolean"], "maxLength": 5, "format": "email"}}}),
+        ),
+        (true, vec![])
+    );
+    // A keyword that comes after the type list in the hash order merges into its branch:
+    // minLength next to the type list is the same schema with or without the list first.
+    assert_eq!(
+        verdict(
+            CompatibilityLevel::Full,
+            json!({"$schema": S2020, "minLength": 1, "type": ["string", "null"]}),
+            json!({"$schema": S2020, "type": ["string", "null"], "minLength": 1}),
+        ),
+        (true, vec![])
+    );
+    // A lone type list with a keyword of one of its types is that type's branch narrowed:
+    // anyOf[string(maxLength 5), null] -> anyOf[string(maxLength 3), null] is BACKWARD
+    // incompatible only through the string branch.
+    let (compatible, kinds) = verdict(
+        CompatibilityLevel::Backward,
+        json!({"$schema": S2020, "type": ["string", "null"], "maxLength": 5}),
+        json!({"$schema": S2020, "type": ["string", "null"], "maxLength": 3}),
+    );
+    assert!(!compatible);
+    assert_eq!(kinds, vec!["COMBINED_TYPE_SUBSCHEMAS_CHANGED"]);
 }
