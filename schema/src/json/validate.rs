@@ -8,20 +8,39 @@ use super::draft::Draft;
 use super::loader::Document;
 use crate::{Error, Result, SchemaType};
 
-/// `value` without a `$schema` naming no known draft: Confluent reads such schemas as draft 7,
-/// while the validator would try to fetch the unknown meta-schema.
+/// `value` as the validator should read it. Without a `$schema` naming no known draft:
+/// Confluent reads such schemas as draft 7, while the validator would try to fetch the
+/// unknown meta-schema. A 2019-09 document declares 2020-12 instead: Confluent validates
+/// 2019-09 payloads with json-sKema, which applies 2020-12 rules (`prefixItems`), as its
+/// compatibility check reads the schema.
 fn known_meta_schema(value: &Value) -> Value {
-    let unknown = value
+    let declared = value
         .get("$schema")
         .and_then(Value::as_str)
-        .is_some_and(|url| Draft::from_meta_schema_url(url).is_none());
+        .map(Draft::from_meta_schema_url);
     let mut value = value.clone();
-    if unknown {
-        if let Value::Object(map) = &mut value {
-            map.shift_remove("$schema");
+    if let Value::Object(map) = &mut value {
+        match declared {
+            Some(None) => {
+                map.shift_remove("$schema");
+            }
+            Some(Some(Draft::Draft201909)) => {
+                map.insert("$schema".into(), Value::String(DRAFT_2020_12.into()));
+            }
+            _ => {}
         }
     }
     value
+}
+
+const DRAFT_2020_12: &str = "https://json-schema.org/draft/2020-12/schema";
+
+/// The rules the validator applies to a document of `draft` (2019-09 is read as 2020-12).
+fn validator_draft(draft: Draft) -> jsonschema::Draft {
+    match draft {
+        Draft::Draft201909 => jsonschema::Draft::Draft202012,
+        other => other.to_validator_draft(),
+    }
 }
 
 /// A compiled payload validator.
@@ -38,12 +57,9 @@ impl std::fmt::Debug for PayloadValidator {
 impl PayloadValidator {
     /// Compile the validator for `docs[0]`, with the other documents available to `$ref`.
     pub(crate) fn compile(docs: &[Document<'_>], draft: Draft) -> Result<Self> {
-        let mut options = jsonschema::options().with_draft(draft.to_validator_draft());
+        let mut options = jsonschema::options().with_draft(validator_draft(draft));
         for doc in docs.iter().skip(1) {
-            let resource = doc
-                .draft
-                .to_validator_draft()
-                .create_resource(known_meta_schema(doc.value));
+            let resource = validator_draft(doc.draft).create_resource(known_meta_schema(doc.value));
             options = options.with_resource(doc.uri.clone(), resource);
         }
         let root = docs

@@ -852,3 +852,42 @@ fn a_format_next_to_a_2020_12_type_list_changes_the_translation_as_in_confluent(
     assert!(!compatible);
     assert_eq!(kinds, vec!["COMBINED_TYPE_SUBSCHEMAS_CHANGED"]);
 }
+
+#[test]
+fn a_2019_09_payload_is_validated_with_prefix_items_as_confluent_does() {
+    // Confluent validates 2019-09 payloads with json-sKema (2020-12 rules), as its
+    // compatibility check reads the schema: prefixItems constrain the leading items and
+    // `items` the rest.
+    let schema = parse(json!({
+        "$schema": S2019,
+        "type": "array",
+        "prefixItems": [{"type": "string"}, {"type": "integer"}],
+        "items": {"type": "boolean"}
+    }));
+    assert!(schema.validate(&json!(["a", 1, true, false])).is_ok());
+    assert!(schema.validate(&json!(["a"])).is_ok());
+    let errors = schema.validate(&json!([1, 1])).unwrap_err();
+    assert!(errors.iter().any(|e| e.starts_with("#/0:")), "{errors:?}");
+    let errors = schema.validate(&json!(["a", "b"])).unwrap_err();
+    assert!(errors.iter().any(|e| e.starts_with("#/1:")), "{errors:?}");
+    let errors = schema
+        .validate(&json!(["a", 1, "not a boolean"]))
+        .unwrap_err();
+    assert!(errors.iter().any(|e| e.starts_with("#/2:")), "{errors:?}");
+    // `items: false` after prefixItems closes the tuple.
+    let closed =
+        parse(json!({"$schema": S2019, "prefixItems": [{"type": "string"}], "items": false}));
+    assert!(closed.validate(&json!(["a"])).is_ok());
+    assert!(closed.validate(&json!(["a", "b"])).is_err());
+    // The same in a referenced 2019-09 schema.
+    let deps = [dep(
+        "pair.json",
+        json!({"$schema": S2019, "prefixItems": [{"type": "string"}, {"type": "integer"}]}),
+    )];
+    let root = parse_with(
+        json!({"$schema": S2019, "type": "object", "properties": {"p": {"$ref": "pair.json"}}}),
+        &deps,
+    );
+    assert!(root.validate(&json!({"p": ["a", 1]})).is_ok());
+    assert!(root.validate(&json!({"p": [1, "a"]})).is_err());
+}
