@@ -114,10 +114,21 @@ fn invalid_schema(
     req_schema: &str,
     schema_type: SchemaType,
     refs: &[SchemaReference],
+    metadata: Option<&serde_json::Value>,
+    rule_set: Option<&serde_json::Value>,
     reason: &dyn std::fmt::Display,
 ) -> Error {
-    // Confluent: "Invalid schema " + Schema.toString() + ", details: " + cause.
-    let refs: Vec<String> = refs
+    // Confluent 8.x: the provider (`AvroSchemaProvider.parseSchemaOrElseThrow` and its JSON
+    // and Protobuf counterparts) throws "Invalid schema " + schema + " with refs " + refs +
+    // " of type " + type + ", details: " + cause, which `KafkaSchemaRegistry.loadSchema`
+    // wraps once more the same way; `schema` is the request's `Schema` entity (`toString`).
+    let guid = schema_guid(req_schema, refs, metadata, rule_set);
+    let shown = refs.len().min(crate::limits::QUOTED_REFERENCES);
+    let more = match refs.len() - shown {
+        0 => String::new(),
+        n => format!(", … {n} more"),
+    };
+    let refs: Vec<String> = refs[..shown]
         .iter()
         .map(|r| {
             format!(
@@ -126,18 +137,25 @@ fn invalid_schema(
             )
         })
         .collect();
+    let refs = format!("[{}{more}]", refs.join(", "));
+    let json = |v: Option<&serde_json::Value>| {
+        v.filter(|v| !v.is_null())
+            .map_or_else(|| "null".to_string(), |v| v.to_string())
+    };
     // Confluent echoes the whole schema; Strata quotes a short prefix (a 42201 on a 5 MB schema
     // must not answer 5 MB).
     let req_schema = crate::limits::quote_prefix(req_schema);
-    let shown = refs.len().min(crate::limits::QUOTED_REFERENCES);
-    let more = match refs.len() - shown {
-        0 => String::new(),
-        n => format!(", … {n} more"),
+    let entity = format!(
+        "{{subject={subject},version=0,id=-1,guid={guid},schemaType={schema_type},references={refs},metadata={},ruleSet={},schema={req_schema},schemaTags=null,ts=null,createTs=null,deleted=null}}",
+        json(metadata),
+        json(rule_set),
+    );
+    let wrap = |details: &dyn std::fmt::Display| {
+        format!(
+            "Invalid schema {entity} with refs {refs} of type {schema_type}, details: {details}"
+        )
     };
-    Error::InvalidSchema(format!(
-        "Invalid schema {{subject={subject}, version=0, id=-1, schemaType={schema_type}, references=[{}{more}], schema={req_schema}}}, details: {reason}",
-        refs[..shown].join(", ")
-    ))
+    Error::InvalidSchema(wrap(&wrap(reason)))
 }
 
 fn merge_config(
@@ -570,9 +588,15 @@ impl Registry {
             .resolve_references(&refs, 0)
             .await
             .map_err(|e| match e {
-                Error::InvalidSchema(reason) => {
-                    invalid_schema(subject.as_str(), &text, schema_type, &refs, &reason)
-                }
+                Error::InvalidSchema(reason) => invalid_schema(
+                    subject.as_str(),
+                    &text,
+                    schema_type,
+                    &refs,
+                    req.metadata.as_ref(),
+                    req.rule_set.as_ref(),
+                    &reason,
+                ),
                 other => other,
             })?;
         // Parse, normalise and canonicalise on the schema work pool (large stacks, bounded).
@@ -595,7 +619,17 @@ impl Registry {
                 Ok::<_, strata_schema::Error>((Arc::new(parsed), canonical))
             })
             .await?
-            .map_err(|e| invalid_schema(subject.as_str(), &text, schema_type, &refs, &e))?;
+            .map_err(|e| {
+                invalid_schema(
+                    subject.as_str(),
+                    &text,
+                    schema_type,
+                    &refs,
+                    req.metadata.as_ref(),
+                    req.rule_set.as_ref(),
+                    &e,
+                )
+            })?;
         let guid = schema_guid(&canonical, &refs, metadata.as_ref(), rule_set.as_ref()).to_string();
         Ok(Candidate {
             parsed,

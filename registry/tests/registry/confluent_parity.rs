@@ -239,15 +239,37 @@ pub async fn new_avro_schemas_follow_avro_1_12_1(s: &TestServer) {
         let (status, body) = s.register(subject, &schema).await;
         assert_eq!(status, 200, "{subject}: {body}");
     }
+    // The whole 42201 as Confluent 8.x words it: the provider's "Invalid schema <entity> with
+    // refs [] of type AVRO, details: <Avro's message>" wrapped once more by the registry, the
+    // entity being the request's Schema (guid: MD5 of the text, as a UUID).
+    let schema = r#"{"type":"record","name":"R","namespace":"foo-bar-baz","fields":[]}"#;
+    let (status, body) = s.register("names-value", schema).await;
+    let guid = strata_schema::guid::schema_guid(schema, &[], None, None);
+    let entity = format!(
+        "{{subject=names-value,version=0,id=-1,guid={guid},schemaType=AVRO,references=[],metadata=null,ruleSet=null,schema={schema},schemaTags=null,ts=null,createTs=null,deleted=null}}"
+    );
+    let provider = format!(
+        r#"Invalid schema {entity} with refs [] of type AVRO, details: Namespace part "foo-bar-baz" is invalid: Illegal character in: foo-bar-baz"#
+    );
+    assert_eq!(
+        (status, body),
+        (
+            422,
+            json!({
+                "error_code": 42201,
+                "message": format!("Invalid schema {entity} with refs [] of type AVRO, details: {provider}")
+            })
+        )
+    );
     // Names and namespace parts must be ASCII.
     for (schema, reason) in [
         (
             r#"{"type":"record","name":"R","namespace":"foo-bar-baz","fields":[]}"#,
-            r#"Namespace part "foo-bar-baz" is invalid"#,
+            r#"details: Namespace part "foo-bar-baz" is invalid: Illegal character in: foo-bar-baz"#,
         ),
         (
             r#"{"type":"record","name":"été","fields":[]}"#,
-            "Illegal initial character: été",
+            "details: Illegal initial character: été",
         ),
         (
             r#"{"type":"record","name":"R1","fields":[{"name":"f4","type":{"type":"record","name":"R3","namespace":"com.acme.v2","fields":[{"name":"children","type":{"type":"array","items":"R1"}}]}}]}"#,

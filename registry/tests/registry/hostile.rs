@@ -68,8 +68,10 @@ pub async fn protobuf_nested_800_deep_is_refused_on_every_endpoint_and_the_serve
         assert_eq!(body["error_code"], 42201, "{what}: {body}");
         let message = body["message"].as_str().unwrap();
         assert!(message.contains("max_nesting_depth"), "{what}: {message}");
+        // Confluent's wording quotes the schema twice (the provider's message wrapped by the
+        // registry's); each quote is a short prefix.
         assert!(
-            message.len() < 1024,
+            message.len() < 2048,
             "{what}: the message quotes a short prefix only ({} bytes)",
             message.len()
         );

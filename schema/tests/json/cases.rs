@@ -891,3 +891,40 @@ fn a_2019_09_payload_is_validated_with_prefix_items_as_confluent_does() {
     assert!(root.validate(&json!({"p": ["a", 1]})).is_ok());
     assert!(root.validate(&json!({"p": [1, "a"]})).is_err());
 }
+
+#[test]
+fn a_fractional_multiple_of_is_compared_by_value_where_confluent_truncates_it() {
+    // Confluent compares `multipleOf` with Java's intValue(): 5 -> 2.5 is "2 % 5, 5 % 2",
+    // MULTIPLE_OF_CHANGED (and below 1 it divides by zero). Every multiple of 5 is a multiple
+    // of 2.5, so the new schema reads the old data: REDUCED, compatible.
+    let old = parse(json!({"type": "number", "multipleOf": 5}));
+    let new = parse(json!({"type": "number", "multipleOf": 2.5}));
+    assert_eq!(
+        changes(&old, &new),
+        vec!["MULTIPLE_OF_REDUCED #/multipleOf"]
+    );
+    assert!(compatible(&old, &new, CompatibilityPolicy::Strict));
+    // Whole divisors answer as Confluent does.
+    let four = parse(json!({"type": "number", "multipleOf": 4}));
+    let two = parse(json!({"type": "number", "multipleOf": 2}));
+    let three = parse(json!({"type": "number", "multipleOf": 3}));
+    assert_eq!(
+        changes(&two, &four),
+        vec!["MULTIPLE_OF_EXPANDED #/multipleOf"]
+    );
+    assert_eq!(
+        changes(&four, &two),
+        vec!["MULTIPLE_OF_REDUCED #/multipleOf"]
+    );
+    assert_eq!(
+        changes(&two, &three),
+        vec!["MULTIPLE_OF_CHANGED #/multipleOf"]
+    );
+    // Below 1 (Confluent: an ArithmeticException, HTTP 500).
+    let tenth = parse(json!({"type": "number", "multipleOf": 0.1}));
+    let fifth = parse(json!({"type": "number", "multipleOf": 0.2}));
+    assert_eq!(
+        changes(&tenth, &fifth),
+        vec!["MULTIPLE_OF_EXPANDED #/multipleOf"]
+    );
+}
