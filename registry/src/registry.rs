@@ -118,10 +118,11 @@ fn invalid_schema(
     rule_set: Option<&serde_json::Value>,
     reason: &dyn std::fmt::Display,
 ) -> Error {
-    // Confluent 8.x: the provider (`AvroSchemaProvider.parseSchemaOrElseThrow` and its JSON
-    // and Protobuf counterparts) throws "Invalid schema " + schema + " with refs " + refs +
-    // " of type " + type + ", details: " + cause, which `KafkaSchemaRegistry.loadSchema`
-    // wraps once more the same way; `schema` is the request's `Schema` entity (`toString`).
+    // Confluent 8.x: `KafkaSchemaRegistry.loadSchema` answers "Invalid schema " + schema +
+    // " with refs " + refs + " of type " + type + ", details: " + cause, `schema` being the
+    // request's `Schema` entity (`toString`). `AvroSchemaProvider.parseSchemaOrElseThrow`
+    // wraps the parser's message the same way first; the JSON Schema provider rethrows it
+    // as it is (the Protobuf one is taken to do the same).
     let guid = schema_guid(req_schema, refs, metadata, rule_set);
     let shown = refs.len().min(crate::limits::QUOTED_REFERENCES);
     let more = match refs.len() - shown {
@@ -155,7 +156,10 @@ fn invalid_schema(
             "Invalid schema {entity} with refs {refs} of type {schema_type}, details: {details}"
         )
     };
-    Error::InvalidSchema(wrap(&wrap(reason)))
+    Error::InvalidSchema(match schema_type {
+        SchemaType::Avro => wrap(&wrap(reason)),
+        _ => wrap(reason),
+    })
 }
 
 fn merge_config(

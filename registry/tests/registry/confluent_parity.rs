@@ -261,6 +261,25 @@ pub async fn new_avro_schemas_follow_avro_1_12_1(s: &TestServer) {
             })
         )
     );
+    // The JSON Schema provider rethrows the parser's error: one wrapping only.
+    let text = r#"{"type": 12}"#;
+    let (status, body) = s
+        .post(
+            "/subjects/json-value/versions",
+            json!({"schema": text, "schemaType": "JSON"}),
+        )
+        .await;
+    let guid = strata_schema::guid::schema_guid(text, &[], None, None);
+    let prefix = format!(
+        "Invalid schema {{subject=json-value,version=0,id=-1,guid={guid},schemaType=JSON,references=[],metadata=null,ruleSet=null,schema={text},schemaTags=null,ts=null,createTs=null,deleted=null}} with refs [] of type JSON, details: "
+    );
+    let message = body["message"].as_str().unwrap_or_default();
+    assert_eq!(status, 422, "{body}");
+    assert!(message.starts_with(&prefix), "{message}");
+    assert!(
+        !message[prefix.len()..].contains("Invalid schema"),
+        "{message}"
+    );
     // Names and namespace parts must be ASCII.
     for (schema, reason) in [
         (
