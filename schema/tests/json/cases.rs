@@ -928,3 +928,39 @@ fn a_fractional_multiple_of_is_compared_by_value_where_confluent_truncates_it() 
         vec!["MULTIPLE_OF_EXPANDED #/multipleOf"]
     );
 }
+
+#[test]
+fn read_only_next_to_a_2020_12_type_list_counts_as_a_part_like_format() {
+    // json-sKema makes a part of `readOnly: true` (not of false), visited before `type` here.
+    let base = json!({"$schema": S2020, "type": ["string", "null"], "maxLength": 5});
+    let mut read_only = base.clone();
+    read_only["readOnly"] = json!(true);
+    let (compatible, kinds) = verdict(CompatibilityLevel::Full, base.clone(), read_only);
+    assert!(!compatible);
+    assert_eq!(
+        kinds,
+        vec!["COMBINED_TYPE_CHANGED", "COMBINED_TYPE_SUBSCHEMAS_CHANGED"]
+    );
+    let mut not_read_only = base.clone();
+    not_read_only["readOnly"] = json!(false);
+    assert_eq!(
+        verdict(CompatibilityLevel::Full, base, not_read_only),
+        (true, vec![])
+    );
+    // In front of minLength too: minLength, format, type in the hash order.
+    let (compatible, _) = verdict(
+        CompatibilityLevel::Full,
+        json!({"$schema": S2020, "type": ["string", "null"], "minLength": 1}),
+        json!({"$schema": S2020, "type": ["string", "null"], "minLength": 1, "format": "uri"}),
+    );
+    assert!(!compatible);
+    // Draft 7 reads readOnly and format as annotations of each type: compatible.
+    assert_eq!(
+        verdict(
+            CompatibilityLevel::Full,
+            json!({"type": ["string", "null"], "maxLength": 5}),
+            json!({"type": ["string", "null"], "maxLength": 5, "readOnly": true, "format": "uri"}),
+        ),
+        (true, vec![])
+    );
+}

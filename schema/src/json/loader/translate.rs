@@ -12,10 +12,11 @@
 //! - inside `allOf`/`anyOf`/`oneOf` each subschema is appended, a synthetic `allOf` spliced;
 //! - anything else becomes a synthetic `allOf` of the parts (merging parts of one class).
 //!
-//! `format` (ignored by the translator) still yields an empty synthetic `allOf`, which breaks
-//! the merge into a type list's branch when it comes first: `{"type": ["string","boolean"],
-//! "maxLength": 5, "format": "email"}` is `allOf[anyOf[string, boolean], string(maxLength)]`
-//! while without `format` it is `anyOf[string(maxLength), boolean]`. Then `properties`,
+//! `format` and a true `readOnly`/`writeOnly` (ignored by the translator) still yield an empty
+//! synthetic `allOf`, which breaks the merge into a type list's branch when it comes first:
+//! `{"type": ["string","boolean"], "maxLength": 5, "format": "email"}` is
+//! `allOf[anyOf[string, boolean], string(maxLength)]` while without `format` it is
+//! `anyOf[string(maxLength), boolean]`. Then `properties`,
 //! `patternProperties` and the `unevaluated*` keywords are joined, in that order. A synthetic
 //! `allOf` left with no part is `{}`, with one part that part.
 
@@ -453,8 +454,10 @@ impl Loader<'_> {
                 pattern: value.as_str().map(str::to_string),
                 ..StringKind::default()
             }),
-            // Ignored by the translator, yet still an (empty) synthetic allOf.
-            "format" => {
+            // Ignored by the translator, yet still an (empty) synthetic allOf; json-sKema makes
+            // a part of `readOnly`/`writeOnly` only when true.
+            "readOnly" | "writeOnly" if value != &Value::Bool(true) => None,
+            "format" | "readOnly" | "writeOnly" => {
                 return Ok(Some(self.part(
                     Kind::Combined(Criterion::All, Vec::new()),
                     true,
