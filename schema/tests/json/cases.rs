@@ -964,3 +964,64 @@ fn read_only_next_to_a_2020_12_type_list_counts_as_a_part_like_format() {
         (true, vec![])
     );
 }
+
+#[test]
+fn unevaluated_true_or_empty_differs_from_absent_as_in_confluents_array_diff() {
+    // Confluent's ArraySchemaDiff reads unevaluatedItems from the translated schema: `true` or
+    // `{}` appearing narrows (incompatible), disappearing extends; both leave the content
+    // model open.
+    let absent =
+        parse(json!({"$schema": S2020, "type": "array", "prefixItems": [{"type": "string"}]}));
+    let open = parse(
+        json!({"$schema": S2020, "type": "array", "prefixItems": [{"type": "string"}], "unevaluatedItems": true}),
+    );
+    let empty = parse(
+        json!({"$schema": S2020, "type": "array", "prefixItems": [{"type": "string"}], "unevaluatedItems": {}}),
+    );
+    let typed = parse(
+        json!({"$schema": S2020, "type": "array", "prefixItems": [{"type": "string"}], "unevaluatedItems": {"type": "integer"}}),
+    );
+    assert_eq!(
+        changes(&absent, &open),
+        vec!["UNEVALUATED_ITEMS_NARROWED #/unevaluatedItems"]
+    );
+    assert!(!compatible(&absent, &open, CompatibilityPolicy::Strict));
+    assert_eq!(
+        changes(&open, &absent),
+        vec!["UNEVALUATED_ITEMS_EXTENDED #/unevaluatedItems"]
+    );
+    assert!(compatible(&open, &absent, CompatibilityPolicy::Strict));
+    assert_eq!(changes(&open, &empty), Vec::<String>::new());
+    assert_eq!(
+        changes(&empty, &typed),
+        vec!["UNEVALUATED_ITEMS_NARROWED #/unevaluatedItems"]
+    );
+    // Open with `true`: an item added to the tuple is ITEM_ADDED_TO_OPEN_CONTENT_MODEL.
+    let longer = parse(
+        json!({"$schema": S2020, "type": "array", "prefixItems": [{"type": "string"}, {"type": "integer"}], "unevaluatedItems": true}),
+    );
+    assert!(
+        changes(&open, &longer).contains(&"ITEM_ADDED_TO_OPEN_CONTENT_MODEL #/items/1".to_string()),
+        "{:?}",
+        changes(&open, &longer)
+    );
+    // A schema partially opens it: an added item it covers is compatible.
+    let typed_longer = parse(
+        json!({"$schema": S2020, "type": "array", "prefixItems": [{"type": "string"}, {"type": "integer"}], "unevaluatedItems": {"type": "integer"}}),
+    );
+    assert!(
+        changes(&typed, &typed_longer).contains(
+            &"ITEM_ADDED_IS_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL #/items/1".to_string()
+        ),
+        "{:?}",
+        changes(&typed, &typed_longer)
+    );
+    // The same reading for unevaluatedProperties.
+    let object = parse(json!({"$schema": S2020, "type": "object"}));
+    let object_open =
+        parse(json!({"$schema": S2020, "type": "object", "unevaluatedProperties": true}));
+    assert_eq!(
+        changes(&object, &object_open),
+        vec!["UNEVALUATED_PROPERTIES_NARROWED #/unevaluatedProperties"]
+    );
+}

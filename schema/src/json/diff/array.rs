@@ -3,7 +3,7 @@
 //! with `additionalItems` (2019-09/2020-12: `items`) as the partial schema. Paths are everit's
 //! (`#/items/N`, `#/additionalItems`) whatever the draft, as Confluent reports them.
 
-use super::object::compare_extra;
+use super::object::{compare_extra, compare_unevaluated, Unevaluated};
 use super::{Ctx, DifferenceType as T};
 use crate::json::model::{ArrayKind, Extra, NodeId};
 
@@ -24,7 +24,7 @@ pub(super) fn compare(ctx: &mut Ctx<'_>, original: &ArrayKind, update: &ArrayKin
             T::ADDITIONAL_ITEMS_EXTENDED,
         ],
     );
-    compare_extra(
+    compare_unevaluated(
         ctx,
         "unevaluatedItems",
         original.unevaluated,
@@ -97,15 +97,20 @@ pub(super) fn compare(ctx: &mut Ctx<'_>, original: &ArrayKind, update: &ArrayKin
     );
 }
 
-fn is_open(array: &ArrayKind) -> bool {
-    array.additional == Extra::Allowed && array.unevaluated == Extra::Allowed
+/// Confluent's `isOpenContentModel`: no `additionalItems` (or `true`), and `unevaluatedItems`
+/// absent, `true` or `{}`.
+fn is_open(ctx: &Ctx<'_>, array: &ArrayKind, side_a: bool) -> bool {
+    array.additional == Extra::Allowed && Unevaluated::of(ctx, array.unevaluated, side_a).open()
 }
 
-fn partial_schema(array: &ArrayKind) -> Option<NodeId> {
-    array
-        .additional
-        .schema()
-        .or_else(|| array.unevaluated.schema())
+/// Confluent's `schemaFromPartiallyOpenContentModel`: the `additionalItems` schema, or without
+/// `additionalItems` an `unevaluatedItems` schema.
+fn partial_schema(ctx: &Ctx<'_>, array: &ArrayKind, side_a: bool) -> Option<NodeId> {
+    match array.additional {
+        Extra::Schema(id) => Some(id),
+        Extra::Allowed => Unevaluated::of(ctx, array.unevaluated, side_a).schema(),
+        Extra::Denied => None,
+    }
 }
 
 fn compare_item_schemas(ctx: &mut Ctx<'_>, original: &ArrayKind, update: &ArrayKind) {
@@ -125,10 +130,10 @@ fn compare_item_schemas(ctx: &mut Ctx<'_>, original: &ArrayKind, update: &ArrayK
 }
 
 fn item_removed(ctx: &mut Ctx<'_>, o: NodeId, update: &ArrayKind) {
-    if is_open(update) {
+    if is_open(ctx, update, false) {
         return ctx.add(T::ITEM_REMOVED_FROM_OPEN_CONTENT_MODEL);
     }
-    if let Some(partial) = partial_schema(update) {
+    if let Some(partial) = partial_schema(ctx, update, false) {
         let found = ctx.sub(|c| c.compare(Some(o), Some(partial)));
         let compatible = ctx.compatible(&found);
         ctx.extend(found);
@@ -145,14 +150,14 @@ fn item_removed(ctx: &mut Ctx<'_>, o: NodeId, update: &ArrayKind) {
 }
 
 fn item_added(ctx: &mut Ctx<'_>, u: NodeId, original: &ArrayKind) {
-    if is_open(original) {
+    if is_open(ctx, original, true) {
         return ctx.add(if ctx.update_is_empty(u) {
             T::ITEM_WITH_EMPTY_SCHEMA_ADDED_TO_OPEN_CONTENT_MODEL
         } else {
             T::ITEM_ADDED_TO_OPEN_CONTENT_MODEL
         });
     }
-    if let Some(partial) = partial_schema(original) {
+    if let Some(partial) = partial_schema(ctx, original, true) {
         let found = ctx.sub(|c| c.compare(Some(partial), Some(u)));
         let compatible = ctx.compatible(&found);
         ctx.extend(found);

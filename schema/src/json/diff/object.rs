@@ -4,7 +4,7 @@
 //! schema or (2019-09+) an `unevaluatedProperties` schema.
 
 use super::{Ctx, DifferenceType as T};
-use crate::json::model::{Extra, NodeId, ObjectKind};
+use crate::json::model::{Extra, Kind, NodeId, ObjectKind};
 
 pub(super) fn compare(ctx: &mut Ctx<'_>, original: &ObjectKind, update: &ObjectKind) {
     compare_required(ctx, original, update);
@@ -17,7 +17,7 @@ pub(super) fn compare(ctx: &mut Ctx<'_>, original: &ObjectKind, update: &ObjectK
         update.additional,
         ADDITIONAL,
     );
-    compare_extra(
+    compare_unevaluated(
         ctx,
         "unevaluatedProperties",
         original.unevaluated,
@@ -162,25 +162,112 @@ fn union_keys<'k>(
     a.chain(b).filter(|k| seen.insert(k)).collect()
 }
 
-/// Confluent's `isOpenContentModel`, extended with `unevaluatedProperties`.
-fn is_open(object: &ObjectKind) -> bool {
-    object.pattern_properties.is_empty()
-        && object.additional == Extra::Allowed
-        && object.unevaluated == Extra::Allowed
+/// What an `unevaluatedItems`/`unevaluatedProperties` keyword says, as Confluent's diff reads
+/// the translated schema: absent, `false`, `true` or `{}` (everit's `EmptySchema`), or a schema.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Unevaluated {
+    Absent,
+    False,
+    Empty,
+    Schema(NodeId),
 }
 
-/// The schema a property not named by `object` must match, if `object` is partially open.
-fn partial_schema(object: &ObjectKind, property: &str) -> Option<NodeId> {
+impl Unevaluated {
+    /// `extra` of the original (`side_a`) or the update model.
+    pub(super) fn of(ctx: &Ctx<'_>, extra: Extra, side_a: bool) -> Self {
+        match extra {
+            Extra::Allowed => Unevaluated::Absent,
+            Extra::Denied => Unevaluated::False,
+            Extra::Schema(id) => {
+                let kind = if side_a {
+                    ctx.node_a(id)
+                } else {
+                    ctx.node_b(id)
+                };
+                match kind {
+                    Kind::False => Unevaluated::False,
+                    k if k.is_empty_like() => Unevaluated::Empty,
+                    _ => Unevaluated::Schema(id),
+                }
+            }
+        }
+    }
+
+    /// Whether it leaves the content model open (absent, `true` or `{}`).
+    pub(super) fn open(self) -> bool {
+        matches!(self, Unevaluated::Absent | Unevaluated::Empty)
+    }
+
+    /// The schema extra members must match, when it constrains them.
+    pub(super) fn schema(self) -> Option<NodeId> {
+        match self {
+            Unevaluated::Schema(id) => Some(id),
+            _ => None,
+        }
+    }
+}
+
+/// Confluent's `compareUnevaluatedItems` (and its properties counterpart): unlike
+/// `additionalItems`, a `true` or `{}` that appears narrows and one that goes extends.
+pub(super) fn compare_unevaluated(
+    ctx: &mut Ctx<'_>,
+    keyword: &str,
+    original: Extra,
+    update: Extra,
+    [added, removed, narrowed, extended]: [T; 4],
+) {
+    use Unevaluated::*;
+    let (o, u) = (
+        Unevaluated::of(ctx, original, true),
+        Unevaluated::of(ctx, update, false),
+    );
+    if (o, u) == (Absent, Absent) {
+        return;
+    }
+    ctx.push(keyword);
+    match (o, u) {
+        (Absent, False) => ctx.add(removed),
+        (Absent, _) => ctx.add(narrowed),
+        (False, Absent) => ctx.add(added),
+        (_, Absent) => ctx.add(extended),
+        (False, False) => {}
+        (False, _) => ctx.add(added),
+        (_, False) => ctx.add(removed),
+        (Empty, Empty) => {}
+        (Empty, _) => ctx.add(narrowed),
+        (_, Empty) => ctx.add(extended),
+        (Schema(o), Schema(u)) => ctx.compare(Some(o), Some(u)),
+    }
+    ctx.pop();
+}
+
+/// Confluent's `isOpenContentModel`, with `unevaluatedProperties` absent, `true` or `{}`.
+fn is_open(ctx: &Ctx<'_>, object: &ObjectKind, side_a: bool) -> bool {
+    object.pattern_properties.is_empty()
+        && object.additional == Extra::Allowed
+        && Unevaluated::of(ctx, object.unevaluated, side_a).open()
+}
+
+/// The schema a property not named by `object` must match, if `object` is partially open: a
+/// matching `patternProperties` schema, the `additionalProperties` schema, or without
+/// `additionalProperties` an `unevaluatedProperties` schema.
+fn partial_schema(
+    ctx: &Ctx<'_>,
+    object: &ObjectKind,
+    property: &str,
+    side_a: bool,
+) -> Option<NodeId> {
     for (pattern, id) in &object.pattern_properties {
         // Java's `Matcher.find`: the pattern may match anywhere in the name.
         if pattern.regex.as_ref().is_some_and(|r| r.is_match(property)) {
             return Some(*id);
         }
     }
-    object
-        .additional
-        .schema()
-        .or_else(|| object.unevaluated.schema())
+    match object.additional {
+        Extra::Schema(id) => Some(id),
+        Extra::Allowed => Unevaluated::of(ctx, object.unevaluated, side_a).schema(),
+        Extra::Denied => None,
+    }
 }
 
 fn compare_properties(ctx: &mut Ctx<'_>, original: &ObjectKind, update: &ObjectKind) {
@@ -202,10 +289,10 @@ fn compare_properties(ctx: &mut Ctx<'_>, original: &ObjectKind, update: &ObjectK
 
 /// Only the update's content model matters: it must still accept the property.
 fn property_removed(ctx: &mut Ctx<'_>, o: NodeId, update: &ObjectKind, key: &str) {
-    if is_open(update) {
+    if is_open(ctx, update, false) {
         return ctx.add(T::PROPERTY_REMOVED_FROM_OPEN_CONTENT_MODEL);
     }
-    if let Some(partial) = partial_schema(update, key) {
+    if let Some(partial) = partial_schema(ctx, update, key, false) {
         let found = ctx.sub(|c| c.compare(Some(o), Some(partial)));
         let compatible = ctx.compatible(&found);
         ctx.extend(found);
@@ -230,7 +317,7 @@ fn property_added(
     key: &str,
 ) {
     let required = update.required.contains(key);
-    if is_open(original) {
+    if is_open(ctx, original, true) {
         // Confluent 8.x splits the 7.x PROPERTY_ADDED_TO_OPEN_CONTENT_MODEL by requiredness.
         let kind = if ctx.update_is_empty(u) {
             T::PROPERTY_WITH_EMPTY_SCHEMA_ADDED_TO_OPEN_CONTENT_MODEL
@@ -243,7 +330,7 @@ fn property_added(
         };
         return ctx.add(kind);
     }
-    if let Some(partial) = partial_schema(original, key) {
+    if let Some(partial) = partial_schema(ctx, original, key, true) {
         let found = ctx.sub(|c| c.compare(Some(partial), Some(u)));
         let compatible = ctx.compatible(&found);
         ctx.extend(found);

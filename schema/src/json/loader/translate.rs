@@ -252,8 +252,10 @@ impl Loader<'_> {
             }
         }
         if map.contains_key("unevaluatedItems") {
+            // Kept as a schema even when `true` or `false`: Confluent's diff tells them from
+            // an absent keyword.
             let array = ArrayKind {
-                unevaluated: self.extra(doc, ptr, map, "unevaluatedItems", base)?,
+                unevaluated: Extra::Schema(self.child(doc, ptr, "unevaluatedItems", base)?),
                 ..ArrayKind::default()
             };
             let part = self.part(Kind::Array(Box::new(array)), false, &mut fresh);
@@ -261,7 +263,7 @@ impl Loader<'_> {
         }
         if map.contains_key("unevaluatedProperties") {
             let object = ObjectKind {
-                unevaluated: self.extra(doc, ptr, map, "unevaluatedProperties", base)?,
+                unevaluated: Extra::Schema(self.child(doc, ptr, "unevaluatedProperties", base)?),
                 ..object_kind()
             };
             let part = self.part(Kind::Object(Box::new(object)), false, &mut fresh);
