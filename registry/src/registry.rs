@@ -118,11 +118,14 @@ fn invalid_schema(
     rule_set: Option<&serde_json::Value>,
     reason: &dyn std::fmt::Display,
 ) -> Error {
-    // Confluent 8.x: `KafkaSchemaRegistry.loadSchema` answers "Invalid schema " + schema +
-    // " with refs " + refs + " of type " + type + ", details: " + cause, `schema` being the
-    // request's `Schema` entity (`toString`). `AvroSchemaProvider.parseSchemaOrElseThrow`
-    // wraps the parser's message the same way first; the JSON Schema provider rethrows it
-    // as it is (the Protobuf one is taken to do the same).
+    // Confluent 8.x, `schema` being the request's `Schema` entity (`toString`): a schema the
+    // provider cannot parse is refused by `KafkaSchemaRegistry.loadSchema` as "Invalid schema "
+    // + schema + " with refs " + refs + " of type " + type + ", details: " + cause, and
+    // `AvroSchemaProvider.parseSchemaOrElseThrow` has wrapped Avro's message the same way
+    // first (the Protobuf provider is taken to rethrow it as it is). A JSON schema is only
+    // read as a schema later, in `maybeValidateAndNormalizeSchema`: "Invalid schema " + schema
+    // + ", details: " + cause (Confluent's cause there is the bare "Invalid JSON Schema";
+    // Strata gives the reason).
     let guid = schema_guid(req_schema, refs, metadata, rule_set);
     let shown = refs.len().min(crate::limits::QUOTED_REFERENCES);
     let more = match refs.len() - shown {
@@ -158,6 +161,7 @@ fn invalid_schema(
     };
     Error::InvalidSchema(match schema_type {
         SchemaType::Avro => wrap(&wrap(reason)),
+        SchemaType::Json => format!("Invalid schema {entity}, details: {reason}"),
         _ => wrap(reason),
     })
 }

@@ -261,7 +261,8 @@ pub async fn new_avro_schemas_follow_avro_1_12_1(s: &TestServer) {
             })
         )
     );
-    // The JSON Schema provider rethrows the parser's error: one wrapping only.
+    // A JSON schema is read as a schema after the provider (which only reads the JSON):
+    // Confluent's validation step words it without "with refs".
     let text = r#"{"type": 12}"#;
     let (status, body) = s
         .post(
@@ -271,7 +272,7 @@ pub async fn new_avro_schemas_follow_avro_1_12_1(s: &TestServer) {
         .await;
     let guid = strata_schema::guid::schema_guid(text, &[], None, None);
     let prefix = format!(
-        "Invalid schema {{subject=json-value,version=0,id=-1,guid={guid},schemaType=JSON,references=[],metadata=null,ruleSet=null,schema={text},schemaTags=null,ts=null,createTs=null,deleted=null}} with refs [] of type JSON, details: "
+        "Invalid schema {{subject=json-value,version=0,id=-1,guid={guid},schemaType=JSON,references=[],metadata=null,ruleSet=null,schema={text},schemaTags=null,ts=null,createTs=null,deleted=null}}, details: "
     );
     let message = body["message"].as_str().unwrap_or_default();
     assert_eq!(status, 422, "{body}");
