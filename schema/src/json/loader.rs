@@ -361,7 +361,8 @@ impl Loader<'_> {
         if map.contains_key("not") {
             parts.push(Kind::Not(self.child(doc, ptr, "not", &base)?));
         }
-        if let Some(value) = map.get("const") {
+        // everit reads `const` from draft 6 on.
+        if let Some(value) = map.get("const").filter(|_| draft >= Draft::Draft6) {
             parts.push(Kind::Const(value.clone()));
         }
         let mut consumed: Vec<&str> = Vec::new();
@@ -780,6 +781,10 @@ fn strings(values: &[Value]) -> Vec<String> {
 
 fn object_keywords(draft: Draft) -> Vec<&'static str> {
     let mut k = OBJECT_KEYWORDS.to_vec();
+    if draft == Draft::Draft4 {
+        // A draft-6 keyword (everit's `SpecificationVersion.objectKeywords`).
+        k.retain(|&keyword| keyword != "propertyNames");
+    }
     if draft >= Draft::Draft201909 {
         k.extend_from_slice(OBJECT_KEYWORDS_2019);
     }
@@ -788,6 +793,10 @@ fn object_keywords(draft: Draft) -> Vec<&'static str> {
 
 fn array_keywords(draft: Draft) -> Vec<&'static str> {
     let mut k = ARRAY_KEYWORDS.to_vec();
+    if draft == Draft::Draft4 {
+        // A draft-6 keyword (everit's `SpecificationVersion.arrayKeywords`).
+        k.retain(|&keyword| keyword != "contains");
+    }
     if draft >= Draft::Draft201909 {
         k.extend_from_slice(ARRAY_KEYWORDS_2019);
     }

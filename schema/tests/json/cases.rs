@@ -1048,3 +1048,36 @@ fn odd_2020_12_schemas_translate_and_compare_with_themselves_cleanly() {
         );
     }
 }
+
+#[test]
+fn draft_4_ignores_the_draft_6_keywords_const_contains_and_property_names_as_everit_does() {
+    const S4: &str = "http://json-schema.org/draft-04/schema#";
+    // everit's draft-4 loader makes nothing of them: each schema is `{}`, and `{}` to `{}` is
+    // no change; in draft 7 they constrain.
+    for keyword in [
+        json!({"const": 1}),
+        json!({"contains": {"type": "string"}}),
+        json!({"propertyNames": {"maxLength": 3}}),
+    ] {
+        let mut draft4 = keyword.clone();
+        draft4["$schema"] = json!(S4);
+        let empty = parse(json!({"$schema": S4}));
+        let constrained = parse(draft4.clone());
+        assert_eq!(
+            changes(&constrained, &empty),
+            Vec::<String>::new(),
+            "{draft4}"
+        );
+        assert_eq!(
+            changes(&empty, &constrained),
+            Vec::<String>::new(),
+            "{draft4}"
+        );
+        let draft7 = parse(keyword.clone());
+        assert_ne!(
+            changes(&draft7, &parse(json!({"type": "string"}))),
+            Vec::<String>::new(),
+            "{keyword}"
+        );
+    }
+}
