@@ -6,6 +6,10 @@
 //! synthetic `allOf` of them; a `type` list becomes an `anyOf`; up to draft 7 `$ref` replaces
 //! its siblings. `$ref` is resolved within the document (JSON pointers, `$id` and anchors) and
 //! into the referenced subjects' documents.
+//!
+//! Drafts 4 to 7 are read here as everit reads them; 2019-09 and 2020-12 schema objects are read
+//! in [`translate`] as Confluent's translation of json-sKema's model gives them. (The 2019-09
+//! branches left in [`Loader::object`] and [`Loader::array`] are reached only by drafts 4 to 7.)
 
 use std::collections::HashMap;
 
