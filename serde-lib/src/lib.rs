@@ -77,7 +77,7 @@ pub use consumer::{Consumer, ErrorPolicy, Message};
 pub use error::{Error, Result};
 pub use json::{JsonDeserializer, JsonSerializer};
 #[cfg(feature = "kafka")]
-pub use kafka::{KafkaConsumer, KafkaProducer};
+pub use kafka::{KafkaConsumer, KafkaConsumerOptions, KafkaPipeline, KafkaProducer, StartAt};
 pub use producer::{BytesSerde, Producer, Record, StringSerde};
 pub use protobuf::{
     ProtoImport, ProtobufDeserializer, ProtobufDynamicDeserializer, ProtobufDynamicSerializer,
