@@ -57,6 +57,7 @@ mod cache;
 pub mod client;
 pub mod consumer;
 mod error;
+pub mod error_code;
 pub mod json;
 #[cfg(feature = "kafka")]
 pub mod kafka;
@@ -70,8 +71,8 @@ pub use avro::{
     AvroCodec, AvroDeserializer, AvroSerializer, AvroValueDeserializer, AvroValueSerializer,
 };
 pub use client::{
-    Auth, CompatibilityCheck, FetchedSchema, RegisteredSchema, RegistryClient, RegistryConfig,
-    SchemaDef,
+    Auth, ClientIdentity, CompatibilityCheck, FetchedSchema, RegisteredSchema, RegistryClient,
+    RegistryConfig, SchemaDef,
 };
 pub use consumer::{Consumer, ErrorPolicy, Message};
 pub use error::{Error, Result};
