@@ -372,7 +372,7 @@ fn describe_json(d: &GroupView) -> Value {
 }
 
 /// A reset plan: per partition, the committed offset (if any) and the new one.
-type Plan = Vec<((String, i32), Option<i64>, i64)>;
+pub(crate) type Plan = Vec<((String, i32), Option<i64>, i64)>;
 
 fn print_plan(group: &str, plan: &Plan, execute: bool, output: Output) {
     match output {

@@ -237,7 +237,7 @@ impl Kafka {
         all_topics: bool,
         to: &super::ResetTo,
         execute: bool,
-    ) -> Result<Vec<((String, i32), Option<i64>, i64)>> {
+    ) -> Result<super::Plan> {
         let live = self.members(group)?.map_or(0, |(_, members)| members.len());
         if execute && live > 0 {
             return Err(negative(format!(
