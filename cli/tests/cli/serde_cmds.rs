@@ -2042,8 +2042,8 @@ async fn kafka_group_members_commit_on_revocation_so_a_joining_member_goes_on_af
     let mut one = spawn_consume(&env, &args);
     let stdout = one.stdout.take().unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
-    // The first member is read slowly (4,000 lines in about 8 s), so the second joins while
-    // it is in the middle of every partition.
+    // The first member is read slowly (4,000 lines in about 20 s), so the second joins while
+    // it is in the middle of every partition, even on a loaded machine.
     let first = std::thread::spawn(move || {
         use std::io::BufRead;
         let mut out = Vec::new();
@@ -2052,7 +2052,7 @@ async fn kafka_group_members_commit_on_revocation_so_a_joining_member_goes_on_af
             if n == 200 {
                 tx.send(()).unwrap();
             }
-            std::thread::sleep(Duration::from_millis(2));
+            std::thread::sleep(Duration::from_millis(5));
         }
         out
     });
