@@ -1,23 +1,20 @@
 //! Where `produce` and `consume` send and read records: the bundled broker in a log directory
 //! (the default) or Kafka (`--bootstrap-servers`, rdkafka settings passed through with `-X`).
-//! Builds strata-serde transports; the Kafka consumer is the CLI's own so that it can seek and
-//! commit exact offsets (a command may stop in the middle of a poll's records).
+//! Builds strata-serde transports (which seek, pipeline sends and commit exact offsets: a
+//! command may stop in the middle of a poll's records); this module keeps only the flags.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context, Result};
-use async_trait::async_trait;
 use clap::{Args, ValueEnum};
-use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer as _};
-use rdkafka::error::{KafkaError, RDKafkaErrorCode};
-use rdkafka::message::{Header, OwnedHeaders};
-use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord};
-use rdkafka::{ClientConfig, Offset, TopicPartitionList};
-use strata_broker::{ConsumerRecord, ProducerRecord, TopicPartition};
-use strata_serde::{BundledProducer, ConsumerTransport, KafkaProducer, ProducerTransport};
+use strata_broker::{ProducerRecord, RecordRef, TopicPartition};
+use strata_serde::{
+    BundledProducer, ConsumerTransport, KafkaConsumer, KafkaConsumerOptions, KafkaPipeline,
+    KafkaProducer, ProducerTransport, StartAt,
+};
 
 /// The bundled broker's directory when neither flag nor variable names one.
 pub const DEFAULT_LOG_DIR: &str = "strata-data/log";
@@ -128,11 +125,7 @@ pub fn producer(target: &Target, acks: AcksArg) -> Result<Arc<dyn ProducerTransp
             Arc::new(BundledProducer(broker.producer(config)))
         }
         Target::Kafka(settings) => {
-            let acks = match acks {
-                AcksArg::Zero => "0",
-                AcksArg::One => "1",
-                AcksArg::All => "all",
-            };
+            let acks = acks_setting(acks);
             // Records are sent one at a time, so lingering only adds latency; an unreachable
             // cluster fails a send after 30 s rather than librdkafka's 5 minutes.
             let settings = with_defaults(
@@ -149,18 +142,14 @@ pub fn producer(target: &Target, acks: AcksArg) -> Result<Arc<dyn ProducerTransp
 }
 
 /// Where `produce` sends: a transport, one acknowledged record at a time (the bundled broker),
-/// or rdkafka's producer with up to [`MAX_IN_FLIGHT`] records awaiting acknowledgement (Kafka,
-/// where one round trip per record would be slow). Counts what was acknowledged.
+/// or strata-serde's Kafka pipeline with up to [`MAX_IN_FLIGHT`] records awaiting
+/// acknowledgement (Kafka, where one round trip per record would be slow). Counts what was
+/// acknowledged.
 pub enum Sink {
     /// Send and wait, record by record.
     Transport(Arc<dyn ProducerTransport>),
-    /// Enqueue, and await acknowledgements in order.
-    Kafka {
-        /// The producer.
-        producer: FutureProducer,
-        /// (line number, acknowledgement) in send order.
-        in_flight: VecDeque<(usize, DeliveryFuture)>,
-    },
+    /// Enqueue, and await acknowledgements in order; records are tagged with their line.
+    Kafka(KafkaPipeline<usize>),
 }
 
 /// Records a Kafka sink lets wait for acknowledgement before it waits for the oldest.
@@ -172,25 +161,17 @@ impl Sink {
         match target {
             Target::Bundled(_) => Ok(Sink::Transport(producer(target, acks)?)),
             Target::Kafka(settings) => {
-                let acks = match acks {
-                    AcksArg::Zero => "0",
-                    AcksArg::One => "1",
-                    AcksArg::All => "all",
-                };
                 // An unreachable cluster fails a send after 30 s rather than librdkafka's 5 min.
-                let settings =
-                    with_defaults(settings, &[("acks", acks), ("message.timeout.ms", "30000")]);
-                let mut config = ClientConfig::new();
-                for (k, v) in &settings {
-                    config.set(k, v);
-                }
-                let producer: FutureProducer = config
-                    .create()
-                    .map_err(|e| anyhow!("cannot create the Kafka producer: {e}"))?;
-                Ok(Sink::Kafka {
-                    producer,
-                    in_flight: VecDeque::new(),
-                })
+                let settings = with_defaults(
+                    settings,
+                    &[
+                        ("acks", acks_setting(acks)),
+                        ("message.timeout.ms", "30000"),
+                    ],
+                );
+                let producer =
+                    KafkaProducer::new(settings).context("cannot create the Kafka producer")?;
+                Ok(Sink::Kafka(producer.pipeline(MAX_IN_FLIGHT)))
             }
         }
     }
@@ -205,52 +186,24 @@ impl Sink {
                     .with_context(|| format!("line {line} could not be produced"))?;
                 Ok(1)
             }
-            Sink::Kafka {
-                producer,
-                in_flight,
-            } => {
-                let mut headers = OwnedHeaders::new_with_capacity(record.headers.len());
-                for (k, v) in &record.headers {
-                    headers = headers.insert(Header {
-                        key: k,
-                        value: Some(v),
-                    });
-                }
-                let mut fr: FutureRecord<'_, [u8], [u8]> =
-                    FutureRecord::to(&record.topic).headers(headers);
-                if let Some(k) = &record.key {
-                    fr = fr.key(k.as_slice());
-                }
-                if let Some(v) = &record.value {
-                    fr = fr.payload(v.as_slice());
-                }
-                if let Some(p) = record.partition {
-                    fr = fr.partition(p);
-                }
-                let mut acknowledged = 0;
-                loop {
-                    match producer.send_result(fr) {
-                        Ok(delivery) => {
-                            in_flight.push_back((line, delivery));
-                            break;
-                        }
-                        Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
-                            fr = back;
-                            // Wait for room: the oldest acknowledgement, or a moment.
-                            match in_flight.pop_front() {
-                                Some((l, d)) => acknowledged += delivered(l, d).await?,
-                                None => tokio::time::sleep(Duration::from_millis(10)).await,
-                            }
-                        }
-                        Err((e, _)) => bail!("line {line} could not be produced: {e}"),
-                    }
-                }
-                while in_flight.len() > MAX_IN_FLIGHT {
-                    if let Some((l, d)) = in_flight.pop_front() {
-                        acknowledged += delivered(l, d).await?;
-                    }
-                }
-                Ok(acknowledged)
+            Sink::Kafka(pipeline) => {
+                let headers: Vec<(&str, &[u8])> = record
+                    .headers
+                    .iter()
+                    .map(|(k, v)| (k.as_str(), v.as_slice()))
+                    .collect();
+                let r = RecordRef {
+                    partition: record.partition,
+                    key: record.key.as_deref(),
+                    value: record.value.as_deref(),
+                    headers: &headers,
+                    timestamp: record.timestamp,
+                };
+                let acked = pipeline
+                    .send(line, &record.topic, r)
+                    .await
+                    .map_err(undelivered)?;
+                Ok(acked.len() as u64)
             }
         }
     }
@@ -262,22 +215,20 @@ impl Sink {
                 t.flush().await.context("cannot flush the producer")?;
                 Ok(0)
             }
-            Sink::Kafka { in_flight, .. } => {
-                let mut acknowledged = 0;
-                while let Some((l, d)) = in_flight.pop_front() {
-                    acknowledged += delivered(l, d).await?;
-                }
-                Ok(acknowledged)
-            }
+            Sink::Kafka(pipeline) => Ok(pipeline.finish().await.map_err(undelivered)?.len() as u64),
         }
     }
 }
 
-async fn delivered(line: usize, delivery: DeliveryFuture) -> Result<u64> {
-    match delivery.await {
-        Ok(Ok(_)) => Ok(1),
-        Ok(Err((e, _))) => bail!("line {line} could not be produced: {e}"),
-        Err(_) => bail!("line {line} could not be produced: the Kafka producer shut down"),
+fn undelivered(u: strata_serde::kafka::Undelivered<usize>) -> anyhow::Error {
+    anyhow!("line {} could not be produced: {}", u.tag, u.error)
+}
+
+fn acks_setting(acks: AcksArg) -> &'static str {
+    match acks {
+        AcksArg::Zero => "0",
+        AcksArg::One => "1",
+        AcksArg::All => "all",
     }
 }
 
@@ -288,8 +239,8 @@ pub type Positions = HashMap<(String, i32), i64>;
 pub enum Source {
     /// The bundled broker's consumer.
     Bundled(strata_broker::Consumer),
-    /// The CLI's Kafka consumer.
-    Kafka(KafkaSource),
+    /// strata-serde's Kafka consumer.
+    Kafka(KafkaConsumer),
 }
 
 impl Source {
@@ -303,29 +254,19 @@ impl Source {
 
     /// The next offset to read in every assigned partition (after everything polled).
     pub fn positions(&self) -> Result<Positions> {
-        let mut out = Positions::new();
         match self {
             Source::Bundled(c) => {
+                let mut out = Positions::new();
                 for tp in c.assignment() {
                     let o = c
                         .position(&tp)
                         .with_context(|| format!("cannot read the position in {tp:?}"))?;
                     out.insert((tp.topic.clone(), tp.partition), o);
                 }
+                Ok(out)
             }
-            Source::Kafka(k) => {
-                let list = k
-                    .inner
-                    .position()
-                    .map_err(|e| anyhow!("cannot read the consumer's positions: {e}"))?;
-                for e in list.elements() {
-                    if let Offset::Offset(o) = e.offset() {
-                        out.insert((e.topic().to_string(), e.partition()), o);
-                    }
-                }
-            }
+            Source::Kafka(k) => Ok(k.positions()),
         }
-        Ok(out)
     }
 
     /// Leave the group now, so that the group's next member need not wait for this one's
@@ -356,16 +297,9 @@ impl Source {
                 c.commit_offsets(&offsets)
                     .context("cannot commit the consumer group's offsets")
             }
-            Source::Kafka(k) => {
-                let mut list = TopicPartitionList::new();
-                for ((t, p), o) in positions {
-                    list.add_partition_offset(t, *p, Offset::Offset(*o))
-                        .map_err(|e| anyhow!("cannot commit offset {o} of {t}-{p}: {e}"))?;
-                }
-                k.inner
-                    .commit(&list, CommitMode::Sync)
-                    .map_err(|e| anyhow!("cannot commit the consumer group's offsets: {e}"))
-            }
+            Source::Kafka(k) => k
+                .commit_offsets(positions)
+                .context("cannot commit the consumer group's offsets"),
         }
     }
 }
@@ -546,123 +480,46 @@ fn kafka_consumer(
             ("group.id", group_id.as_str()),
             ("auto.offset.reset", reset),
             ("enable.auto.commit", "false"),
+            // Partitions that move are revoked after a completed round, so the revocation
+            // commit lands even on brokers that refuse commits while a round is in progress.
+            ("partition.assignment.strategy", "cooperative-sticky"),
         ],
     );
-    let mut config = ClientConfig::new();
-    for (k, v) in &settings {
-        config.set(k, v);
-    }
-    let inner: BaseConsumer = config
-        .create()
-        .map_err(|e| anyhow!("cannot create the Kafka consumer: {e}"))?;
+    // The command commits exactly what it printed: periodically and at exit itself, and the
+    // consumer commits what it handed out (printed by the next poll) when a rebalance takes
+    // partitions away, so the member that gets them goes on after.
+    let consumer = KafkaConsumer::with_options(
+        settings,
+        KafkaConsumerOptions {
+            commit_on_revoke: group.is_some(),
+            ..Default::default()
+        },
+    )
+    .context("cannot create the Kafka consumer")?;
     if partition.is_none() && !start.explicit() {
-        inner
-            .subscribe(&[topic])
-            .map_err(|e| anyhow!("cannot subscribe to '{topic}': {e}"))?;
+        consumer
+            .subscribe_to(&[topic])
+            .with_context(|| format!("cannot subscribe to '{topic}'"))?;
     } else {
-        let partitions: Vec<i32> = match partition {
+        let partitions = match partition {
             Some(p) => vec![p],
-            None => {
-                let md = inner
-                    .fetch_metadata(Some(topic), Duration::from_secs(10))
-                    .map_err(|e| anyhow!("cannot read the metadata of '{topic}': {e}"))?;
-                md.topics()
-                    .iter()
-                    .flat_map(|t| t.partitions().iter().map(|p| p.id()))
-                    .collect()
-            }
+            None => consumer.partitions(topic, METADATA_TIMEOUT)?,
         };
-        let mut list = TopicPartitionList::new();
-        for p in &partitions {
-            let offset = match start {
-                Start::Offset(o) => Offset::Offset(o),
-                Start::FromEnd(n) => Offset::OffsetTail(n),
-                Start::Earliest => Offset::Beginning,
-                Start::Latest => Offset::End,
-                Start::Timestamp(ts) => Offset::Offset(ts),
-                Start::Beginning => Offset::Beginning,
-                Start::Committed => Offset::Stored,
-            };
-            list.add_partition_offset(topic, *p, offset)
-                .map_err(|e| anyhow!("cannot assign {topic}-{p}: {e}"))?;
-        }
-        if let Start::Timestamp(_) = start {
-            list = inner
-                .offsets_for_times(list, Duration::from_secs(10))
-                .map_err(|e| anyhow!("cannot find offsets for the timestamp: {e}"))?;
-        }
-        inner
-            .assign(&list)
-            .map_err(|e| anyhow!("cannot assign partitions of '{topic}': {e}"))?;
+        let at = match start {
+            Start::Offset(o) => StartAt::Offset(o),
+            Start::FromEnd(n) => StartAt::FromEnd(n),
+            Start::Earliest | Start::Beginning => StartAt::Beginning,
+            Start::Latest => StartAt::End,
+            Start::Timestamp(ts) => StartAt::Timestamp(ts),
+            Start::Committed => StartAt::Committed,
+        };
+        consumer.assign(topic, &partitions, at, METADATA_TIMEOUT)?;
     }
-    Ok(Source::Kafka(KafkaSource {
-        inner: Arc::new(inner),
-    }))
+    Ok(Source::Kafka(consumer))
 }
 
-/// rdkafka's consumer as a transport (as strata-serde's `KafkaConsumer`, plus exact commits).
-/// A `BaseConsumer` polled on the blocking pool; dropping the last handle closes it (the member
-/// leaves its group).
-#[derive(Clone)]
-pub struct KafkaSource {
-    inner: Arc<BaseConsumer>,
-}
-
-#[async_trait]
-impl ConsumerTransport for KafkaSource {
-    async fn subscribe(&self, topics: &[String]) -> strata_serde::Result<()> {
-        let refs: Vec<&str> = topics.iter().map(String::as_str).collect();
-        self.inner
-            .subscribe(&refs)
-            .map_err(|e| strata_serde::Error::Kafka(format!("subscribing failed: {e}")))
-    }
-
-    async fn poll(&self, timeout: Duration) -> strata_serde::Result<Vec<ConsumerRecord>> {
-        let consumer = self.inner.clone();
-        tokio::task::spawn_blocking(move || {
-            let mut out = Vec::new();
-            // Wait for the first record up to the timeout; then take what is ready.
-            let mut wait = timeout;
-            while out.len() < 500 {
-                let m = match consumer.poll(wait) {
-                    None => break,
-                    Some(Ok(m)) => m,
-                    Some(Err(
-                        e @ KafkaError::MessageConsumption(
-                            RDKafkaErrorCode::UnknownTopicOrPartition
-                            | RDKafkaErrorCode::UnknownTopic
-                            | RDKafkaErrorCode::TopicAuthorizationFailed
-                            | RDKafkaErrorCode::GroupAuthorizationFailed,
-                        ),
-                    )) => {
-                        return Err(strata_serde::Error::Kafka(format!(
-                            "receiving from Kafka failed: {e}"
-                        )))
-                    }
-                    // librdkafka retries the rest (a broker down, a transport failure).
-                    Some(Err(e)) => {
-                        tracing::warn!(error = %e, "Kafka reported an error; retrying");
-                        if out.is_empty() {
-                            std::thread::sleep(Duration::from_millis(100));
-                        }
-                        break;
-                    }
-                };
-                wait = Duration::ZERO;
-                out.push(strata_serde::kafka::consumer_record(&m));
-            }
-            Ok(out)
-        })
-        .await
-        .map_err(|e| strata_serde::Error::Task(e.to_string()))?
-    }
-
-    async fn commit(&self) -> strata_serde::Result<()> {
-        self.inner
-            .commit_consumer_state(CommitMode::Sync)
-            .map_err(|e| strata_serde::Error::Kafka(format!("committing offsets failed: {e}")))
-    }
-}
+/// How long a Kafka metadata or offset lookup may take.
+const METADATA_TIMEOUT: Duration = Duration::from_secs(10);
 
 #[cfg(test)]
 mod tests {

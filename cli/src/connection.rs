@@ -11,6 +11,8 @@
 //! url = "https://registry.example.com,https://registry-2.example.com"
 //! basic_auth = "user:password"        # or: bearer_token = "..."
 //! ca_cert = "/etc/ssl/private-ca.pem"
+//! client_cert = "/etc/strata/client.pem"  # mutual TLS: a client certificate...
+//! client_key = "/etc/strata/client-key.pem"  # ...and its private key
 //! timeout = "30s"
 //! headers = { "X-Team" = "payments" }
 //! ```
@@ -22,6 +24,35 @@ use anyhow::{anyhow, bail, Context, Result};
 use clap::Args;
 use serde::Deserialize;
 use strata_serde::{Auth, RegistryConfig};
+
+/// A project's file, whose `[registry]` table is a fallback for the connection settings.
+pub const PROJECT_FILE: &str = "strata.toml";
+
+/// The `[registry]` table of the nearest `strata.toml` from the current directory upwards, if
+/// there is one (the rest of the file is the project's, read by `strata apply`).
+pub fn project_registry_table() -> Result<Option<FileRegistry>> {
+    let Ok(cwd) = std::env::current_dir() else {
+        return Ok(None);
+    };
+    let Some(path) = cwd
+        .ancestors()
+        .map(|d| d.join(PROJECT_FILE))
+        .find(|p| p.is_file())
+    else {
+        return Ok(None);
+    };
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    let mut table: toml::Table =
+        toml::from_str(&text).map_err(|e| anyhow!("{} is not valid: {e}", path.display()))?;
+    match table.remove("registry") {
+        None => Ok(None),
+        Some(registry) => registry
+            .try_into()
+            .map(Some)
+            .map_err(|e| anyhow!("{}: the [registry] table is not valid: {e}", path.display())),
+    }
+}
 
 /// The registry URL used when no flag, variable or config file names one.
 pub const DEFAULT_REGISTRY_URL: &str = "http://localhost:8081";
@@ -56,6 +87,15 @@ pub struct RegistryArgs {
     #[arg(long, env = "STRATA_REGISTRY_CA_CERT", value_name = "PEM")]
     pub ca_cert: Option<PathBuf>,
 
+    /// A PEM client certificate (and its chain) for registries that require mutual TLS;
+    /// give its key with --client-key.
+    #[arg(long, env = "STRATA_REGISTRY_CLIENT_CERT", value_name = "PEM")]
+    pub client_cert: Option<PathBuf>,
+
+    /// The PEM private key of --client-cert.
+    #[arg(long, env = "STRATA_REGISTRY_CLIENT_KEY", value_name = "PEM")]
+    pub client_key: Option<PathBuf>,
+
     /// An extra request header, NAME:VALUE. Repeatable.
     #[arg(long = "header", value_name = "NAME:VALUE")]
     pub headers: Vec<String>,
@@ -82,6 +122,10 @@ pub struct FileRegistry {
     #[serde(skip_serializing_if = "Option::is_none")]
     ca_cert: Option<PathBuf>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    client_cert: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    client_key: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     timeout: Option<String>,
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     headers: std::collections::BTreeMap<String, String>,
@@ -97,6 +141,8 @@ impl FileRegistry {
             basic_auth: self.basic_auth.or(other.basic_auth),
             bearer_token: self.bearer_token.or(other.bearer_token),
             ca_cert: self.ca_cert.or(other.ca_cert),
+            client_cert: self.client_cert.or(other.client_cert),
+            client_key: self.client_key.or(other.client_key),
             timeout: self.timeout.or(other.timeout),
             headers,
         }
@@ -113,7 +159,7 @@ impl RegistryArgs {
     /// The settings these flags describe, with strata.toml's `[registry]` table (when there is
     /// one in the current directory) as a fallback.
     pub fn registry_config(&self) -> Result<RegistryConfig> {
-        let project = crate::project::Project::registry_table()?;
+        let project = project_registry_table()?;
         self.registry_config_with(project.as_ref())
     }
 
@@ -172,6 +218,28 @@ impl RegistryArgs {
                 .with_context(|| format!("cannot read the CA certificate {}", ca.display()))?;
             config.root_certificates_pem.push(pem);
         }
+        let client_cert = self.client_cert.clone().or(file.client_cert);
+        let client_key = self.client_key.clone().or(file.client_key);
+        config.client_identity = match (client_cert, client_key) {
+            (None, None) => None,
+            (Some(cert), None) => bail!(
+                "the client certificate {} needs its private key: give --client-key (or \
+                 client_key in the config file)",
+                cert.display()
+            ),
+            (None, Some(key)) => bail!(
+                "the client key {} needs its certificate: give --client-cert (or client_cert \
+                 in the config file)",
+                key.display()
+            ),
+            (Some(cert), Some(key)) => Some(strata_serde::ClientIdentity {
+                cert_pem: std::fs::read(&cert).with_context(|| {
+                    format!("cannot read the client certificate {}", cert.display())
+                })?,
+                key_pem: std::fs::read(&key)
+                    .with_context(|| format!("cannot read the client key {}", key.display()))?,
+            }),
+        };
         config.headers = file.headers.into_iter().collect();
         for h in &self.headers {
             let (name, value) = h
@@ -217,7 +285,7 @@ fn read_config(path: &Path) -> Result<FileRegistry> {
     let file: ConfigFile = toml::from_str(&text).with_context(|| {
         format!(
             "the config file {} is not valid (expected a [registry] table with url, basic_auth, \
-             bearer_token, ca_cert, timeout, headers)",
+             bearer_token, ca_cert, client_cert, client_key, timeout, headers)",
             path.display()
         )
     })?;

@@ -1,17 +1,116 @@
-//! `strata groups list|describe|reset-offsets|delete`: the bundled broker's consumer groups, in
-//! the style of `kafka-consumer-groups.sh`. `reset-offsets` is a dry run unless `--execute`, and
-//! refuses to apply while the group has live members (they would overwrite it), as Kafka's
-//! tool does. Only the bundled broker so far.
+//! `strata groups list|describe|reset-offsets|delete`: consumer groups of the bundled broker,
+//! or of Kafka with `--bootstrap-servers` ([`kafka`]), in the style of
+//! `kafka-consumer-groups.sh`. `reset-offsets` is a dry run unless `--execute`, and refuses to
+//! apply while the group has live members (they would overwrite it), as Kafka's tool does.
+
+mod kafka;
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 
-use anyhow::{anyhow, Result};
+use anyhow::{anyhow, bail, Context, Result};
 use clap::{ArgGroup, Args, Subcommand};
 use serde_json::{json, Value};
 use strata_broker::{Broker, ConsumerConfig, GroupDescription, TopicPartition};
 
+use crate::broker_args::{BrokerArgs, DEFAULT_LOG_DIR};
 use crate::output::{negative, print_json, Output};
-use crate::topics::LogDir;
+
+/// A group as `describe` shows it, from either broker.
+pub struct GroupView {
+    group: String,
+    /// Kafka's group state (the bundled broker has none).
+    state: Option<String>,
+    members: Vec<MemberView>,
+    offsets: Vec<OffsetView>,
+}
+
+/// A live member: its id, its process (the bundled broker: the pid; Kafka: client id and
+/// host), the topics it subscribed to and the partitions it was assigned.
+pub struct MemberView {
+    member_id: String,
+    client: String,
+    pid: Option<u32>,
+    topics: Vec<String>,
+    assignment: Vec<(String, i32)>,
+}
+
+/// A partition's committed offset (none yet: `-`), end offset and lag.
+pub struct OffsetView {
+    topic: String,
+    partition: i32,
+    committed: Option<i64>,
+    end: i64,
+    lag: Option<i64>,
+}
+
+impl From<GroupDescription> for GroupView {
+    fn from(d: GroupDescription) -> Self {
+        GroupView {
+            group: d.group,
+            state: None,
+            members: d
+                .members
+                .into_iter()
+                .map(|m| MemberView {
+                    member_id: m.member_id,
+                    client: format!("pid {}", m.pid),
+                    pid: Some(m.pid),
+                    topics: m.topics,
+                    assignment: m
+                        .assignment
+                        .into_iter()
+                        .map(|tp| (tp.topic, tp.partition))
+                        .collect(),
+                })
+                .collect(),
+            offsets: d
+                .offsets
+                .into_iter()
+                .map(|o| OffsetView {
+                    topic: o.topic_partition.topic,
+                    partition: o.topic_partition.partition,
+                    committed: Some(o.committed),
+                    end: o.log_end_offset,
+                    lag: Some(o.lag),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// Where the groups are.
+enum Groups {
+    Bundled(Broker),
+    Kafka(kafka::Kafka),
+}
+
+impl Groups {
+    /// The bundled broker's existing log directory, or Kafka with `--bootstrap-servers`.
+    fn open(args: &BrokerArgs) -> Result<Groups> {
+        match &args.bootstrap_servers {
+            Some(_) => match args.target()? {
+                crate::broker_args::Target::Kafka(settings) => {
+                    Ok(Groups::Kafka(kafka::Kafka::connect(&settings)?))
+                }
+                crate::broker_args::Target::Bundled(_) => unreachable!("servers were given"),
+            },
+            None => {
+                if !args.kafka_config.is_empty() {
+                    bail!("-X settings are for Kafka; give --bootstrap-servers too");
+                }
+                let dir = args
+                    .log_dir
+                    .clone()
+                    .unwrap_or_else(|| PathBuf::from(DEFAULT_LOG_DIR));
+                let broker = Broker::open(&dir).with_context(|| {
+                    format!("cannot open the bundled broker's log in {}", dir.display())
+                })?;
+                Ok(Groups::Bundled(broker))
+            }
+        }
+    }
+}
 
 const EXAMPLES: &str = "\
 Examples:
@@ -39,7 +138,7 @@ enum GroupsCommand {
     #[command(after_help = EXAMPLES)]
     List {
         #[command(flatten)]
-        log: LogDir,
+        broker: BrokerArgs,
     },
     /// Show a group's live members and their assignments, and per partition the committed
     /// offset, the end offset and the lag.
@@ -48,7 +147,7 @@ enum GroupsCommand {
         /// The group.
         group: String,
         #[command(flatten)]
-        log: LogDir,
+        broker: BrokerArgs,
     },
     /// Move a group's committed offsets (a dry run that prints the new offsets, unless
     /// --execute). Offsets are kept inside each partition's log.
@@ -85,7 +184,7 @@ enum GroupsCommand {
         #[arg(long)]
         execute: bool,
         #[command(flatten)]
-        log: LogDir,
+        broker: BrokerArgs,
     },
     /// Delete a group's committed offsets (refused while it has live members).
     #[command(after_help = EXAMPLES)]
@@ -93,13 +192,13 @@ enum GroupsCommand {
         /// The group.
         group: String,
         #[command(flatten)]
-        log: LogDir,
+        broker: BrokerArgs,
     },
 }
 
 /// Where `reset-offsets` moves each partition.
 #[derive(Debug, Clone)]
-enum ResetTo {
+pub(crate) enum ResetTo {
     Earliest,
     Latest,
     Offset(i64),
@@ -121,8 +220,11 @@ fn refusal(e: strata_broker::Error) -> anyhow::Error {
 /// Run `strata groups`.
 pub fn run(args: GroupsArgs, output: Output) -> Result<()> {
     match args.command {
-        GroupsCommand::List { log } => {
-            let groups = log.open()?.list_groups().map_err(refusal)?;
+        GroupsCommand::List { broker } => {
+            let groups = match Groups::open(&broker)? {
+                Groups::Bundled(b) => b.list_groups().map_err(refusal)?,
+                Groups::Kafka(k) => k.list()?,
+            };
             match output {
                 Output::Text => {
                     for g in &groups {
@@ -133,16 +235,22 @@ pub fn run(args: GroupsArgs, output: Output) -> Result<()> {
             }
             Ok(())
         }
-        GroupsCommand::Describe { group, log } => {
-            let d = log.open()?.describe_group(&group).map_err(refusal)?;
+        GroupsCommand::Describe { group, broker } => {
+            let d: GroupView = match Groups::open(&broker)? {
+                Groups::Bundled(b) => b.describe_group(&group).map_err(refusal)?.into(),
+                Groups::Kafka(k) => k.describe(&group)?,
+            };
             match output {
                 Output::Text => print!("{}", describe_text(&d)),
                 Output::Json => print_json(&describe_json(&d)),
             }
             Ok(())
         }
-        GroupsCommand::Delete { group, log } => {
-            log.open()?.delete_group(&group).map_err(refusal)?;
+        GroupsCommand::Delete { group, broker } => {
+            match Groups::open(&broker)? {
+                Groups::Bundled(b) => b.delete_group(&group).map_err(refusal)?,
+                Groups::Kafka(k) => k.delete(&group)?,
+            }
             match output {
                 Output::Text => println!("deleted group {group}"),
                 Output::Json => print_json(&json!({ "group": group, "deleted": true })),
@@ -159,7 +267,7 @@ pub fn run(args: GroupsArgs, output: Output) -> Result<()> {
             to_datetime,
             shift_by,
             execute,
-            log,
+            broker,
         } => {
             let to = match (to_offset, &to_datetime, shift_by) {
                 (Some(n), _, _) => ResetTo::Offset(n),
@@ -169,8 +277,12 @@ pub fn run(args: GroupsArgs, output: Output) -> Result<()> {
                 _ if to_latest => ResetTo::Latest,
                 _ => return Err(anyhow!("give one of --to-earliest, --to-latest, --to-offset, --to-datetime, --shift-by")),
             };
-            let broker = log.open()?;
-            reset(&broker, &group, &topics, all_topics, &to, execute, output)
+            let plan = match Groups::open(&broker)? {
+                Groups::Bundled(b) => reset(&b, &group, &topics, all_topics, &to, execute)?,
+                Groups::Kafka(k) => k.reset(&group, &topics, all_topics, &to, execute)?,
+            };
+            print_plan(&group, &plan, execute, output);
+            Ok(())
         }
     }
 }
@@ -189,18 +301,22 @@ fn parse_time(text: &str) -> Result<i64> {
     i64::try_from(ms).map_err(|_| anyhow!("--to-datetime '{text}' is too far in the future"))
 }
 
-fn describe_text(d: &GroupDescription) -> String {
-    let mut out = format!("Group: {}\tMembers: {}\n", d.group, d.members.len());
+fn describe_text(d: &GroupView) -> String {
+    let mut out = format!("Group: {}\tMembers: {}", d.group, d.members.len());
+    if let Some(state) = &d.state {
+        out.push_str(&format!("\tState: {state}"));
+    }
+    out.push('\n');
     for m in &d.members {
         let assigned: Vec<String> = m
             .assignment
             .iter()
-            .map(|tp| format!("{}-{}", tp.topic, tp.partition))
+            .map(|(t, p)| format!("{t}-{p}"))
             .collect();
         out.push_str(&format!(
-            "\tMember: {}\tPid: {}\tTopics: {}\tAssigned: {}\n",
+            "\tMember: {}\tClient: {}\tTopics: {}\tAssigned: {}\n",
             m.member_id,
-            m.pid,
+            m.client,
             m.topics.join(","),
             if assigned.is_empty() {
                 "-".to_string()
@@ -210,39 +326,77 @@ fn describe_text(d: &GroupDescription) -> String {
         ));
     }
     out.push_str("TOPIC\tPARTITION\tCURRENT-OFFSET\tLOG-END-OFFSET\tLAG\n");
+    let dash = |v: Option<i64>| v.map_or("-".to_string(), |v| v.to_string());
     for o in &d.offsets {
         out.push_str(&format!(
             "{}\t{}\t{}\t{}\t{}\n",
-            o.topic_partition.topic,
-            o.topic_partition.partition,
-            o.committed,
-            o.log_end_offset,
-            o.lag
+            o.topic,
+            o.partition,
+            dash(o.committed),
+            o.end,
+            dash(o.lag)
         ));
     }
     out
 }
 
-fn describe_json(d: &GroupDescription) -> Value {
-    json!({
+fn describe_json(d: &GroupView) -> Value {
+    let mut out = json!({
         "group": d.group,
         "members": d.members.iter().map(|m| json!({
             "member_id": m.member_id,
-            "pid": m.pid,
+            "client": m.client,
             "topics": m.topics,
-            "assignment": m.assignment.iter().map(|tp| json!({
-                "topic": tp.topic,
-                "partition": tp.partition,
+            "assignment": m.assignment.iter().map(|(t, p)| json!({
+                "topic": t,
+                "partition": p,
             })).collect::<Vec<_>>(),
         })).collect::<Vec<_>>(),
         "offsets": d.offsets.iter().map(|o| json!({
-            "topic": o.topic_partition.topic,
-            "partition": o.topic_partition.partition,
+            "topic": o.topic,
+            "partition": o.partition,
             "committed_offset": o.committed,
-            "log_end_offset": o.log_end_offset,
+            "log_end_offset": o.end,
             "lag": o.lag,
         })).collect::<Vec<_>>(),
-    })
+    });
+    if let Some(state) = &d.state {
+        out["state"] = json!(state);
+    }
+    for (j, m) in d.members.iter().enumerate() {
+        if let Some(pid) = m.pid {
+            out["members"][j]["pid"] = json!(pid);
+        }
+    }
+    out
+}
+
+/// A reset plan: per partition, the committed offset (if any) and the new one.
+pub(crate) type Plan = Vec<((String, i32), Option<i64>, i64)>;
+
+fn print_plan(group: &str, plan: &Plan, execute: bool, output: Output) {
+    match output {
+        Output::Text => {
+            println!("GROUP\tTOPIC\tPARTITION\tCURRENT-OFFSET\tNEW-OFFSET");
+            for ((topic, partition), current, new) in plan {
+                let current = current.map_or("-".to_string(), |c| c.to_string());
+                println!("{group}\t{topic}\t{partition}\t{current}\t{new}");
+            }
+            if !execute {
+                eprintln!("dry run: nothing changed; add --execute to apply these offsets");
+            }
+        }
+        Output::Json => print_json(&json!({
+            "group": group,
+            "executed": execute,
+            "offsets": plan.iter().map(|((topic, partition), current, new)| json!({
+                "topic": topic,
+                "partition": partition,
+                "current_offset": current,
+                "new_offset": new,
+            })).collect::<Vec<_>>(),
+        })),
+    }
 }
 
 /// `strata groups reset-offsets`.
@@ -253,8 +407,7 @@ fn reset(
     all_topics: bool,
     to: &ResetTo,
     execute: bool,
-    output: Output,
-) -> Result<()> {
+) -> Result<Plan> {
     // A group never used has no description; it starts with no committed offsets.
     let description = match broker.describe_group(group) {
         Ok(d) => Some(d),
@@ -332,27 +485,8 @@ fn reset(
             plan.iter().map(|(tp, _, new)| (tp.clone(), *new)).collect();
         consumer.commit_offsets(&offsets).map_err(refusal)?;
     }
-    match output {
-        Output::Text => {
-            println!("GROUP\tTOPIC\tPARTITION\tCURRENT-OFFSET\tNEW-OFFSET");
-            for (tp, current, new) in &plan {
-                let current = current.map_or("-".to_string(), |c| c.to_string());
-                println!("{group}\t{}\t{}\t{current}\t{new}", tp.topic, tp.partition);
-            }
-            if !execute {
-                eprintln!("dry run: nothing changed; add --execute to apply these offsets");
-            }
-        }
-        Output::Json => print_json(&json!({
-            "group": group,
-            "executed": execute,
-            "offsets": plan.iter().map(|(tp, current, new)| json!({
-                "topic": tp.topic,
-                "partition": tp.partition,
-                "current_offset": current,
-                "new_offset": new,
-            })).collect::<Vec<_>>(),
-        })),
-    }
-    Ok(())
+    Ok(plan
+        .into_iter()
+        .map(|(tp, current, new)| ((tp.topic, tp.partition), current, new))
+        .collect())
 }

@@ -214,23 +214,24 @@ pub fn classify(e: &anyhow::Error) -> (u8, Option<&'static str>) {
 
 /// What to do after a registry refusal, by Confluent error code.
 fn hint(status: u16, code: i32) -> Option<&'static str> {
+    use strata_serde::error_code::*;
     Some(match (status, code) {
         (401, _) => "the registry wants credentials: give --basic-auth USER:PASSWORD or --bearer-token TOKEN",
         (403, _) => "these credentials may not do this: ask the registry's administrator for access",
-        (_, 40401) => "list the subjects with `strata subjects list` (add --deleted for soft-deleted ones)",
-        (_, 40402) => "list the versions with `strata subjects versions SUBJECT --deleted`",
-        (_, 40403) => "no schema has that id; find ids with `strata subjects get SUBJECT --output json`",
-        (_, 40404) | (_, 40406) => "it is already soft-deleted; add --permanent to remove it for good",
-        (_, 40405) | (_, 40407) => "soft-delete it first (without --permanent), then delete it with --permanent",
-        (_, 40408) => "the subject has no level of its own; add --default-to-global to see the one in force",
-        (_, 40409) => "the subject has no mode of its own; add --default-to-global to see the one in force",
-        (_, 409) | (_, 40901) => "see why with `strata check FILE --subject SUBJECT`; change the schema or the subject's level (`strata config set SUBJECT LEVEL`)",
-        (_, 42201) => "the schema does not parse as that type: check the file, --type and --reference",
-        (_, 42202) => "a version is a number from 1, or latest",
-        (_, 42203) => "levels are NONE, BACKWARD, BACKWARD_TRANSITIVE, FORWARD, FORWARD_TRANSITIVE, FULL, FULL_TRANSITIVE",
-        (_, 42204) => "modes are READWRITE, READONLY, IMPORT (and FORWARD, global only)",
-        (_, 42205) => "the registry or subject mode forbids this: see `strata mode get [SUBJECT]`",
-        (_, 42206) => "other schemas reference it: delete those first (see GET /subjects/S/versions/V/referencedby)",
+        (_, SUBJECT_NOT_FOUND) => "list the subjects with `strata subjects list` (add --deleted for soft-deleted ones)",
+        (_, VERSION_NOT_FOUND) => "list the versions with `strata subjects versions SUBJECT --deleted`",
+        (_, SCHEMA_NOT_FOUND) => "no schema has that id; find ids with `strata subjects get SUBJECT --output json`",
+        (_, SUBJECT_SOFT_DELETED) | (_, VERSION_SOFT_DELETED) => "it is already soft-deleted; add --permanent to remove it for good",
+        (_, SUBJECT_NOT_SOFT_DELETED) | (_, VERSION_NOT_SOFT_DELETED) => "soft-delete it first (without --permanent), then delete it with --permanent",
+        (_, SUBJECT_COMPATIBILITY_NOT_CONFIGURED) => "the subject has no level of its own; add --default-to-global to see the one in force",
+        (_, SUBJECT_MODE_NOT_CONFIGURED) => "the subject has no mode of its own; add --default-to-global to see the one in force",
+        (_, INCOMPATIBLE_SCHEMA) | (_, INCOMPATIBLE_SCHEMA_40901) => "see why with `strata check FILE --subject SUBJECT`; change the schema or the subject's level (`strata config set SUBJECT LEVEL`)",
+        (_, INVALID_SCHEMA) => "the schema does not parse as that type: check the file, --type and --reference",
+        (_, INVALID_VERSION) => "a version is a number from 1, or latest",
+        (_, INVALID_COMPATIBILITY_LEVEL) => "levels are NONE, BACKWARD, BACKWARD_TRANSITIVE, FORWARD, FORWARD_TRANSITIVE, FULL, FULL_TRANSITIVE",
+        (_, INVALID_MODE) => "modes are READWRITE, READONLY, IMPORT (and FORWARD, global only)",
+        (_, OPERATION_NOT_PERMITTED) => "the registry or subject mode forbids this: see `strata mode get [SUBJECT]`",
+        (_, REFERENCE_EXISTS) => "other schemas reference it: delete those first (see GET /subjects/S/versions/V/referencedby)",
         _ => return None,
     })
 }

@@ -1,6 +1,6 @@
 //! `strata topics`: topics administered as `kafka-topics.sh` does (`create`, `list`,
 //! `describe`, `alter`, `add-partitions`, `delete`, in `topics/admin.rs`) on the bundled broker
-//! or, all but `alter`, on Kafka (`topics/kafka.rs`); and damage found and removed in the
+//! or on Kafka (`topics/kafka.rs`); and damage found and removed in the
 //! bundled broker's log (`verify`, `repair`).
 //!
 //! Verify reads every batch and reports each damaged stretch (a byte changed on disk, a bad
@@ -11,6 +11,8 @@
 
 mod admin;
 mod kafka;
+
+pub(crate) use kafka::admin_code;
 
 use std::path::PathBuf;
 
@@ -31,7 +33,7 @@ Examples:
   strata topics alter orders --config retention.ms=86400000 --delete-config cleanup.policy
   strata topics add-partitions orders --partitions 6
   strata topics delete orders
-  strata topics list --bootstrap-servers kafka:9092    # every command but alter, on Kafka
+  strata topics list --bootstrap-servers kafka:9092    # the same commands on Kafka
   strata topics verify                      # every topic of ./strata-data/log
   strata topics verify orders --output json
   strata topics repair orders --partition 2             # drop only the damaged batches

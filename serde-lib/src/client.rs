@@ -60,6 +60,8 @@ pub struct RegistryConfig {
     pub headers: Vec<(String, String)>,
     /// Extra trusted root certificates, PEM encoded.
     pub root_certificates_pem: Vec<Vec<u8>>,
+    /// A client certificate and its key, for registries that require mutual TLS.
+    pub client_identity: Option<ClientIdentity>,
     /// Timeout of one request.
     pub request_timeout: Duration,
     /// Timeout of connecting.
@@ -77,6 +79,7 @@ impl RegistryConfig {
             auth: None,
             headers: Vec::new(),
             root_certificates_pem: Vec::new(),
+            client_identity: None,
             request_timeout: Duration::from_secs(30),
             connect_timeout: Duration::from_secs(10),
             latest_ttl: Duration::from_secs(60),
@@ -88,6 +91,55 @@ impl RegistryConfig {
         let mut config = RegistryConfig::new("");
         config.urls = urls.into_iter().map(Into::into).collect();
         config
+    }
+}
+
+/// A client certificate (with its chain) and its private key, PEM encoded: what the client
+/// presents to a registry that requires mutual TLS (`--tls-client-ca` on `strata serve`).
+#[derive(Clone)]
+pub struct ClientIdentity {
+    /// The certificate, then any intermediate certificates.
+    pub cert_pem: Vec<u8>,
+    /// The private key (PKCS#8, PKCS#1 or SEC1).
+    pub key_pem: Vec<u8>,
+}
+
+impl std::fmt::Debug for ClientIdentity {
+    // Never print the key.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientIdentity").finish_non_exhaustive()
+    }
+}
+
+impl ClientIdentity {
+    /// The identity as reqwest takes it, after checking that each part holds what it should.
+    fn to_reqwest(&self) -> Result<reqwest::Identity> {
+        let has = |pem: &[u8], label: &str| {
+            String::from_utf8_lossy(pem)
+                .lines()
+                .any(|l| l.starts_with("-----BEGIN ") && l.contains(label))
+        };
+        if !has(&self.cert_pem, "CERTIFICATE") {
+            return Err(Error::Config(
+                "the client certificate holds no PEM certificate".into(),
+            ));
+        }
+        if !has(&self.key_pem, "PRIVATE KEY") {
+            return Err(Error::Config(
+                "the client key holds no PEM private key (give the key that goes with the \
+                 client certificate)"
+                    .into(),
+            ));
+        }
+        let mut pem = self.cert_pem.clone();
+        pem.push(b'\n');
+        pem.extend_from_slice(&self.key_pem);
+        reqwest::Identity::from_pem(&pem).map_err(|e| {
+            Error::Config(format!(
+                "the client certificate or key is not valid PEM: {}",
+                error_chain(&e)
+            ))
+        })
     }
 }
 
@@ -266,9 +318,21 @@ impl RegistryClient {
                 .map_err(|e| Error::Config(format!("a root certificate is not valid PEM: {e}")))?;
             builder = builder.add_root_certificate(cert);
         }
-        let http = builder
-            .build()
-            .map_err(|e| Error::Config(format!("the HTTP client cannot be built: {e}")))?;
+        if let Some(identity) = &config.client_identity {
+            builder = builder.identity(identity.to_reqwest()?);
+        }
+        let http = builder.build().map_err(|e| {
+            let reason = error_chain(&e);
+            if config.client_identity.is_some() {
+                // rustls checks here that the key belongs to the certificate.
+                Error::Config(format!(
+                    "the HTTP client cannot be built with the client certificate (does the key \
+                     belong to the certificate?): {reason}"
+                ))
+            } else {
+                Error::Config(format!("the HTTP client cannot be built: {reason}"))
+            }
+        })?;
         Ok(RegistryClient {
             inner: Arc::new(Inner {
                 http,
@@ -572,6 +636,139 @@ impl RegistryClient {
         })
     }
 
+    /// The subjects (`GET /subjects`), soft-deleted ones too with `deleted`.
+    pub async fn subjects(&self, deleted: bool) -> Result<Vec<String>> {
+        let path = if deleted {
+            "/subjects?deleted=true"
+        } else {
+            "/subjects"
+        };
+        self.request(Method::GET, path, None::<&()>).await
+    }
+
+    /// The compatibility level of `subject`, or the global one with `None`
+    /// (`GET /config[/{subject}]`). A subject without a level of its own fails with
+    /// [`SUBJECT_COMPATIBILITY_NOT_CONFIGURED`](crate::error_code::SUBJECT_COMPATIBILITY_NOT_CONFIGURED)
+    /// unless `default_to_global`.
+    pub async fn compatibility(
+        &self,
+        subject: Option<&str>,
+        default_to_global: bool,
+    ) -> Result<String> {
+        #[derive(Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Level {
+            compatibility_level: Option<String>,
+            compatibility: Option<String>,
+        }
+        let mut path = scoped("/config", subject);
+        if default_to_global && subject.is_some() {
+            path.push_str("?defaultToGlobal=true");
+        }
+        let level: Level = self.request(Method::GET, &path, None::<&()>).await?;
+        level
+            .compatibility_level
+            .or(level.compatibility)
+            .ok_or_else(|| {
+                Error::Config(format!("the registry's answer to GET {path} has no level"))
+            })
+    }
+
+    /// Set the compatibility level of `subject`, or the global one with `None`
+    /// (`PUT /config[/{subject}]`); returns the level set.
+    pub async fn set_compatibility(&self, subject: Option<&str>, level: &str) -> Result<String> {
+        #[derive(Deserialize)]
+        struct Set {
+            compatibility: String,
+        }
+        let set: Set = self
+            .request(
+                Method::PUT,
+                &scoped("/config", subject),
+                Some(&serde_json::json!({ "compatibility": level })),
+            )
+            .await?;
+        Ok(set.compatibility)
+    }
+
+    /// Remove the level of `subject`, or reset the global one with `None`
+    /// (`DELETE /config[/{subject}]`); returns the level removed.
+    pub async fn delete_compatibility(&self, subject: Option<&str>) -> Result<String> {
+        #[derive(Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Deleted {
+            compatibility_level: Option<String>,
+            compatibility: Option<String>,
+        }
+        let d: Deleted = self
+            .request(Method::DELETE, &scoped("/config", subject), None::<&()>)
+            .await?;
+        Ok(d.compatibility_level
+            .or(d.compatibility)
+            .unwrap_or_default())
+    }
+
+    /// The mode of `subject`, or the global one with `None` (`GET /mode[/{subject}]`).
+    pub async fn mode(&self, subject: Option<&str>, default_to_global: bool) -> Result<String> {
+        let mut path = scoped("/mode", subject);
+        if default_to_global && subject.is_some() {
+            path.push_str("?defaultToGlobal=true");
+        }
+        let mode: ModeBody = self.request(Method::GET, &path, None::<&()>).await?;
+        Ok(mode.mode)
+    }
+
+    /// Set the mode of `subject`, or the global one with `None` (`PUT /mode[/{subject}]`,
+    /// `force` to enter IMPORT with schemas present); returns the mode set.
+    pub async fn set_mode(&self, subject: Option<&str>, mode: &str, force: bool) -> Result<String> {
+        let mut path = scoped("/mode", subject);
+        if force {
+            path.push_str("?force=true");
+        }
+        let set: ModeBody = self
+            .request(
+                Method::PUT,
+                &path,
+                Some(&serde_json::json!({ "mode": mode })),
+            )
+            .await?;
+        Ok(set.mode)
+    }
+
+    /// Remove the mode of `subject` (`DELETE /mode/{subject}`); returns the mode removed.
+    pub async fn delete_mode(&self, subject: &str) -> Result<String> {
+        let d: ModeBody = self
+            .request(Method::DELETE, &scoped("/mode", Some(subject)), None::<&()>)
+            .await?;
+        Ok(d.mode)
+    }
+
+    /// Delete `subject` (`DELETE /subjects/{subject}`): soft, or for good with `permanent`
+    /// (after a soft delete); returns the versions deleted.
+    pub async fn delete_subject(&self, subject: &str, permanent: bool) -> Result<Vec<i32>> {
+        let mut path = format!("/subjects/{}", encode(subject));
+        if permanent {
+            path.push_str("?permanent=true");
+        }
+        self.request(Method::DELETE, &path, None::<&()>).await
+    }
+
+    /// Delete one version of `subject` (`DELETE /subjects/{subject}/versions/{version}`,
+    /// `None` for latest); returns the version deleted.
+    pub async fn delete_version(
+        &self,
+        subject: &str,
+        version: Option<i32>,
+        permanent: bool,
+    ) -> Result<i32> {
+        let version = version.map_or_else(|| "latest".to_string(), |v| v.to_string());
+        let mut path = format!("/subjects/{}/versions/{version}", encode(subject));
+        if permanent {
+            path.push_str("?permanent=true");
+        }
+        self.request(Method::DELETE, &path, None::<&()>).await
+    }
+
     /// Any registry request, for tools (the `strata` CLI's registry commands) that need more
     /// than the serializers do: `method` and `path` (with query, already percent-encoded) as in
     /// Confluent's REST API, an optional JSON body, the JSON answer. Failover, auth, headers
@@ -673,6 +870,20 @@ fn registry_error(status: StatusCode, body: &[u8]) -> Error {
             message: String::from_utf8_lossy(body).into_owned(),
         },
     }
+}
+
+/// `base` for the global resource, `base/{subject}` for a subject's.
+fn scoped(base: &str, subject: Option<&str>) -> String {
+    match subject {
+        Some(s) => format!("{base}/{}", encode(s)),
+        None => base.to_string(),
+    }
+}
+
+/// A mode as the registry sends it.
+#[derive(Deserialize)]
+struct ModeBody {
+    mode: String,
 }
 
 fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {

@@ -57,6 +57,7 @@ mod cache;
 pub mod client;
 pub mod consumer;
 mod error;
+pub mod error_code;
 pub mod json;
 #[cfg(feature = "kafka")]
 pub mod kafka;
@@ -70,14 +71,14 @@ pub use avro::{
     AvroCodec, AvroDeserializer, AvroSerializer, AvroValueDeserializer, AvroValueSerializer,
 };
 pub use client::{
-    Auth, CompatibilityCheck, FetchedSchema, RegisteredSchema, RegistryClient, RegistryConfig,
-    SchemaDef,
+    Auth, ClientIdentity, CompatibilityCheck, FetchedSchema, RegisteredSchema, RegistryClient,
+    RegistryConfig, SchemaDef,
 };
 pub use consumer::{Consumer, ErrorPolicy, Message};
 pub use error::{Error, Result};
 pub use json::{JsonDeserializer, JsonSerializer};
 #[cfg(feature = "kafka")]
-pub use kafka::{KafkaConsumer, KafkaProducer};
+pub use kafka::{KafkaConsumer, KafkaConsumerOptions, KafkaPipeline, KafkaProducer, StartAt};
 pub use producer::{BytesSerde, Producer, Record, StringSerde};
 pub use protobuf::{
     ProtoImport, ProtobufDeserializer, ProtobufDynamicDeserializer, ProtobufDynamicSerializer,

@@ -36,6 +36,7 @@
 //! ascending.
 
 use std::path::{Path, PathBuf};
+use strata_serde::error_code;
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
@@ -345,9 +346,12 @@ async fn export_subject(
             .with_context(|| format!("cannot list the versions of '{name}'"))?,
     )
     .context("the registry's version list is not a list of numbers")?;
-    // A subject whose versions are all soft-deleted has no live list (40401).
+    // A subject whose versions are all soft-deleted has no live list (SUBJECT_NOT_FOUND).
     let live: Vec<i32> = match ctx
-        .get_opt(&format!("/subjects/{s}/versions"), &[40401])
+        .get_opt(
+            &format!("/subjects/{s}/versions"),
+            &[error_code::SUBJECT_NOT_FOUND],
+        )
         .await?
     {
         Some(v) => serde_json::from_value(v).unwrap_or_default(),
@@ -372,10 +376,22 @@ async fn export_subject(
         )?);
     }
     let config = ctx
-        .get_opt(&format!("/config/{s}"), &[40408, 40401])
+        .get_opt(
+            &format!("/config/{s}"),
+            &[
+                error_code::SUBJECT_COMPATIBILITY_NOT_CONFIGURED,
+                error_code::SUBJECT_NOT_FOUND,
+            ],
+        )
         .await?;
     let mode = ctx
-        .get_opt(&format!("/mode/{s}"), &[40409, 40401])
+        .get_opt(
+            &format!("/mode/{s}"),
+            &[
+                error_code::SUBJECT_MODE_NOT_CONFIGURED,
+                error_code::SUBJECT_NOT_FOUND,
+            ],
+        )
         .await?
         .and_then(|m| m["mode"].as_str().map(str::to_string));
     Ok(ExportedSubject {

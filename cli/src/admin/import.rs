@@ -16,6 +16,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
+use strata_serde::error_code;
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
@@ -84,7 +85,9 @@ pub fn run(args: ImportArgs, output: Output) -> Result<()> {
             .unwrap_or("READWRITE")
             .to_string();
         if let Err(e) = set_mode(&ctx, None, "IMPORT", args.force).await {
-            if crate::admin::subjects::error_code(&e) == Some(42205) && !args.force {
+            if crate::admin::subjects::error_code(&e) == Some(error_code::OPERATION_NOT_PERMITTED)
+                && !args.force
+            {
                 // Confluent refuses IMPORT while live subjects exist.
                 return Err(anyhow::Error::new(Negative(format!(
                     "{} already has subjects: import into an empty registry, or pass --force \
@@ -246,7 +249,15 @@ async fn import(ctx: &Ctx, dir: &Path, manifest: &Manifest, force: bool) -> Resu
     progress.finish();
     for (subject, v) in order.iter().filter(|(_, v)| v.deleted) {
         let path = format!("/subjects/{}/versions/{}", segment(subject), v.version);
-        if force && ctx.get_opt(&path, &[40401, 40402]).await?.is_none() {
+        if force
+            && ctx
+                .get_opt(
+                    &path,
+                    &[error_code::SUBJECT_NOT_FOUND, error_code::VERSION_NOT_FOUND],
+                )
+                .await?
+                .is_none()
+        {
             // Already soft-deleted there.
             continue;
         }
@@ -333,7 +344,13 @@ async fn already_there(ctx: &Ctx, subject: &str, v: &ExportedVersion) -> Result<
         segment(subject),
         v.version
     );
-    match ctx.get_opt(&path, &[40401, 40402]).await? {
+    match ctx
+        .get_opt(
+            &path,
+            &[error_code::SUBJECT_NOT_FOUND, error_code::VERSION_NOT_FOUND],
+        )
+        .await?
+    {
         None => Ok(false),
         Some(there) if there["id"].as_i64() == Some(i64::from(v.id)) => Ok(true),
         Some(there) => Err(anyhow::Error::new(Negative(format!(
@@ -347,7 +364,10 @@ async fn already_there(ctx: &Ctx, subject: &str, v: &ExportedVersion) -> Result<
 /// With --force: an id the target gives to another schema cannot be preserved.
 async fn id_free(ctx: &Ctx, v: &ExportedVersion, text: &str) -> Result<()> {
     let there = ctx
-        .get_opt(&format!("/schemas/ids/{}", v.id), &[40403])
+        .get_opt(
+            &format!("/schemas/ids/{}", v.id),
+            &[error_code::SCHEMA_NOT_FOUND],
+        )
         .await?;
     match there {
         Some(there) if there["schema"].as_str() != Some(text) => {

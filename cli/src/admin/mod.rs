@@ -52,7 +52,7 @@ impl Ctx {
     /// The strata.toml found from the current directory upwards, if any, names the registry
     /// when flags, variables and an explicit config file do not.
     pub fn new(args: &RegistryArgs, output: Output) -> Result<Self> {
-        let project = crate::project::Project::registry_table()?;
+        let project = connection::project_registry_table()?;
         Self::with_project(args, output, project.as_ref())
     }
 

@@ -2,8 +2,8 @@
 
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
-use serde_json::{json, Value};
-use strata_serde::Method;
+use serde_json::json;
+use strata_serde::error_code;
 
 use super::{block_on, parse_version, query, segment, Ctx};
 use crate::connection::RegistryArgs;
@@ -179,33 +179,43 @@ async fn get(ctx: &Ctx, subject: &str, version: &str, deleted: bool) -> Result<(
 }
 
 async fn delete(ctx: &Ctx, subject: &str, version: Option<&str>, permanent: bool) -> Result<()> {
-    let base = match version {
-        Some(v) => format!("/subjects/{}/versions/{v}", segment(subject)),
-        None => format!("/subjects/{}", segment(subject)),
-    };
     let what = match version {
         Some(v) => format!("version {v} of subject '{subject}'"),
         None => format!("subject '{subject}'"),
     };
-    let soft = ctx.send(Method::DELETE, &base, None).await;
-    let deleted = match soft {
-        Ok(v) => Some(v),
-        // Confluent: already soft-deleted (40404 subject, 40406 version); fine before a
-        // permanent delete.
-        Err(e) if permanent && matches!(error_code(&e), Some(40404 | 40406)) => None,
-        Err(e) => return Err(e.context(format!("cannot delete {what}"))),
+    // A version argument is a number or `latest` (checked by its parser).
+    let number = version.and_then(|v| v.parse::<i32>().ok());
+    let delete = |permanent: bool| async move {
+        match version {
+            None => ctx.client.delete_subject(subject, permanent).await,
+            Some(_) => ctx
+                .client
+                .delete_version(subject, number, permanent)
+                .await
+                .map(|v| vec![v]),
+        }
     };
-    let deleted = if permanent {
-        ctx.send(Method::DELETE, &format!("{base}?permanent=true"), None)
+    let deleted = match delete(false).await {
+        Ok(v) => v,
+        // Confluent: already soft-deleted (the subject, or the version); fine before a
+        // permanent delete.
+        Err(e)
+            if permanent
+                && matches!(
+                    e.error_code(),
+                    Some(error_code::SUBJECT_SOFT_DELETED | error_code::VERSION_SOFT_DELETED)
+                ) =>
+        {
+            Vec::new()
+        }
+        Err(e) => return Err(anyhow::Error::new(e).context(format!("cannot delete {what}"))),
+    };
+    let versions = if permanent {
+        delete(true)
             .await
             .with_context(|| format!("cannot permanently delete {what}"))?
     } else {
-        deleted.unwrap_or(Value::Null)
-    };
-    let versions: Vec<Value> = match deleted {
-        Value::Array(a) => a,
-        Value::Null => Vec::new(),
-        v => vec![v],
+        deleted
     };
     match ctx.output {
         Output::Json => print_json(&json!({
@@ -214,7 +224,7 @@ async fn delete(ctx: &Ctx, subject: &str, version: Option<&str>, permanent: bool
             "permanent": permanent,
         })),
         Output::Text => {
-            let list: Vec<String> = versions.iter().map(Value::to_string).collect();
+            let list: Vec<String> = versions.iter().map(i32::to_string).collect();
             let how = if permanent {
                 "permanently deleted"
             } else {

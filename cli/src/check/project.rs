@@ -5,6 +5,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
+use strata_serde::error_code;
 
 use anyhow::{bail, Context, Result};
 
@@ -144,7 +145,10 @@ fn check_online(args: &CheckArgs, project: &Project, format: OutputFormat) -> Re
                     // A subject the registry does not have yet has nothing to be incompatible
                     // with, even when what it references is new too.
                     let versions = format!("/subjects/{}/versions", segment(&subject.name));
-                    let result = match ctx.get_opt(&versions, &[40401]).await {
+                    let result = match ctx
+                        .get_opt(&versions, &[error_code::SUBJECT_NOT_FOUND])
+                        .await
+                    {
                         Ok(None) => FileResult {
                             file: subject.shown.clone(),
                             subject: None,

@@ -39,6 +39,7 @@ pub mod pull;
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
+use strata_serde::error_code;
 
 use anyhow::{anyhow, bail, Context, Result};
 use serde::{Deserialize, Serialize};
@@ -50,7 +51,7 @@ use crate::check::inputs;
 use crate::connection::FileRegistry;
 
 /// The project file's name.
-pub const FILE_NAME: &str = "strata.toml";
+pub const FILE_NAME: &str = crate::connection::PROJECT_FILE;
 
 /// `strata.toml` as written.
 #[derive(Debug, Default, Deserialize, Serialize)]
@@ -171,33 +172,6 @@ impl Project {
             }
         };
         Project::load(&path)
-    }
-
-    /// The `[registry]` table of the strata.toml found from the current directory upwards,
-    /// if there is one: the fallback connection settings of every registry command. Only that
-    /// table is read, so a project whose subjects do not validate still names its registry.
-    pub fn registry_table() -> Result<Option<FileRegistry>> {
-        let Ok(cwd) = std::env::current_dir() else {
-            return Ok(None);
-        };
-        let Some(path) = cwd
-            .ancestors()
-            .map(|d| d.join(FILE_NAME))
-            .find(|p| p.is_file())
-        else {
-            return Ok(None);
-        };
-        let text = std::fs::read_to_string(&path)
-            .with_context(|| format!("cannot read {}", path.display()))?;
-        let mut table: toml::Table =
-            toml::from_str(&text).map_err(|e| anyhow!("{} is not valid: {e}", path.display()))?;
-        match table.remove("registry") {
-            None => Ok(None),
-            Some(registry) => registry
-                .try_into()
-                .map(Some)
-                .map_err(|e| anyhow!("{}: the [registry] table is not valid: {e}", path.display())),
-        }
     }
 
     /// Read and validate `path`.
@@ -337,8 +311,15 @@ pub async fn lookup(
     );
     match ctx.send(Method::POST, &path, Some(body)).await {
         Ok(found) => Ok(Some(found)),
-        // Confluent: 40401 no such subject, 40403 not among its versions.
-        Err(e) if matches!(crate::admin::subjects::error_code(&e), Some(40401 | 40403)) => Ok(None),
+        // Confluent: no such subject, or the schema is not among its versions.
+        Err(e)
+            if matches!(
+                crate::admin::subjects::error_code(&e),
+                Some(error_code::SUBJECT_NOT_FOUND | error_code::SCHEMA_NOT_FOUND)
+            ) =>
+        {
+            Ok(None)
+        }
         Err(e) => Err(e.context(format!(
             "cannot look up {} under subject '{}'",
             subject.shown, subject.name
@@ -361,7 +342,7 @@ pub async fn resolve_references(
                 let latest = ctx
                     .get_opt(
                         &format!("/subjects/{}/versions/latest", segment(&r.subject)),
-                        &[40401, 40402],
+                        &[error_code::SUBJECT_NOT_FOUND, error_code::VERSION_NOT_FOUND],
                     )
                     .await?;
                 latest

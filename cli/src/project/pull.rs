@@ -16,6 +16,7 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use strata_serde::error_code;
 
 use anyhow::{anyhow, Context, Result};
 use clap::Args;
@@ -193,8 +194,14 @@ async fn pull(ctx: &Ctx, prefix: Option<&str>, project: &ProjectFile) -> Result<
         let own = if dot_subject(name) {
             None
         } else {
-            ctx.get_opt(&format!("/config/{}", segment(name)), &[40408, 40401])
-                .await?
+            ctx.get_opt(
+                &format!("/config/{}", segment(name)),
+                &[
+                    error_code::SUBJECT_COMPATIBILITY_NOT_CONFIGURED,
+                    error_code::SUBJECT_NOT_FOUND,
+                ],
+            )
+            .await?
         };
         let compatibility = own
             .as_ref()

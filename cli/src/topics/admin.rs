@@ -1,10 +1,10 @@
 //! `strata topics create|list|describe|alter|add-partitions|delete` on the bundled broker or
-//! (all but alter) on Kafka with `--bootstrap-servers`, in the style of `kafka-topics.sh`. Settings go by Kafka's names (`cleanup.policy`,
+//! on Kafka with `--bootstrap-servers`, in the style of `kafka-topics.sh`. Settings go by Kafka's names (`cleanup.policy`,
 //! `retention.ms`, ...); a key the broker does not know, or a value it cannot take, is refused
 //! before anything changes, with the key and what it accepts. With `--output json`, create,
 //! alter and add-partitions print the topic as `describe` shows it afterwards.
 
-use anyhow::{anyhow, bail, Result};
+use anyhow::{anyhow, Result};
 use serde_json::{json, Value};
 use strata_broker::{Broker, TopicConfig};
 
@@ -241,8 +241,23 @@ pub fn alter(
     deletes: &[String],
     output: Output,
 ) -> Result<()> {
-    let Admin::Bundled(broker) = admin else {
-        bail!("`strata topics alter` works on the bundled broker only so far; on Kafka use kafka-configs.sh --alter");
+    let broker = match admin {
+        Admin::Bundled(broker) => broker,
+        Admin::Kafka(kafka) => {
+            let mut pairs = Vec::new();
+            for s in settings {
+                let (k, v) = s
+                    .split_once('=')
+                    .ok_or_else(|| negative(format!("--config '{s}' is not KEY=VALUE")))?;
+                pairs.push((k.trim().to_string(), v.trim().to_string()));
+            }
+            kafka.alter(topic, &pairs, deletes)?;
+            match output {
+                Output::Text => println!("altered the settings of topic {topic}"),
+                Output::Json => print_json(&describe_json(&describe_topic(admin, topic)?)),
+            }
+            return Ok(());
+        }
     };
     let mut config = broker.describe_topic(topic).map_err(refusal)?.config;
     let defaults = TopicConfig::default().to_pairs();

@@ -1,13 +1,15 @@
-//! `strata topics create|list|describe|add-partitions|delete --bootstrap-servers`: the same
-//! commands on Kafka through librdkafka's admin client. Kafka checks the settings itself.
-//! `alter` is not offered on Kafka: librdkafka's binding here only has the legacy AlterConfigs,
-//! which replaces every setting at once.
+//! `strata topics create|list|describe|alter|add-partitions|delete --bootstrap-servers`: the
+//! same commands on Kafka through librdkafka's admin client. Kafka checks the settings itself.
+//! rdkafka binds only the legacy AlterConfigs, which replaces a topic's every override at
+//! once, so `alter` reads the overrides with DescribeConfigs, changes them and writes the full
+//! set back, as kafka-configs.sh did before KIP-339 (a concurrent change in between is lost).
 
 use std::time::Duration;
 
 use anyhow::{anyhow, Context, Result};
 use rdkafka::admin::{
-    AdminClient, AdminOptions, NewPartitions, NewTopic, ResourceSpecifier, TopicReplication,
+    AdminClient, AdminOptions, AlterConfig, ConfigSource, NewPartitions, NewTopic,
+    ResourceSpecifier, TopicReplication,
 };
 use rdkafka::client::DefaultClientContext;
 use rdkafka::error::RDKafkaErrorCode;
@@ -170,5 +172,84 @@ impl Kafka {
             partitions,
             configs,
         })
+    }
+
+    /// `alter`: the topic's overrides without `deletes` and with `settings`, written back as
+    /// the full set (legacy AlterConfigs).
+    pub fn alter(
+        &self,
+        topic: &str,
+        settings: &[(String, String)],
+        deletes: &[String],
+    ) -> Result<()> {
+        let results = self
+            .rt
+            .block_on(
+                self.admin
+                    .describe_configs([&ResourceSpecifier::Topic(topic)], &Self::options()),
+            )
+            .with_context(|| format!("cannot read the settings of `{topic}`"))?;
+        let mut overrides: Vec<(String, String)> = Vec::new();
+        for r in results {
+            let resource = r.map_err(|code| refused(topic, "alter", code))?;
+            for e in resource.entries {
+                if e.source != ConfigSource::DynamicTopic {
+                    continue;
+                }
+                match e.value {
+                    Some(v) => overrides.push((e.name, v)),
+                    None => {
+                        return Err(anyhow!(
+                            "cannot alter topic `{topic}`: Kafka hides the value of its setting \
+                             `{}`, which rewriting every setting would lose; use \
+                             kafka-configs.sh --alter",
+                            e.name
+                        ))
+                    }
+                }
+            }
+        }
+        overrides.retain(|(k, _)| !deletes.iter().any(|d| d.trim() == k));
+        for (k, v) in settings {
+            overrides.retain(|(o, _)| o != k);
+            overrides.push((k.clone(), v.clone()));
+        }
+        let mut change = AlterConfig::new(ResourceSpecifier::Topic(topic));
+        for (k, v) in &overrides {
+            change = change.set(k, v);
+        }
+        let unsupported = |code: RDKafkaErrorCode| {
+            anyhow!(
+                "cannot alter topic `{topic}`: this Kafka broker does not support AlterConfigs \
+                 ({code})"
+            )
+        };
+        let results = self
+            .rt
+            .block_on(self.admin.alter_configs([&change], &Self::options()))
+            .map_err(|e| match admin_code(&e) {
+                Some(
+                    code @ (RDKafkaErrorCode::UnsupportedFeature
+                    | RDKafkaErrorCode::UnsupportedVersion),
+                ) => unsupported(code),
+                _ => anyhow!("cannot alter topic `{topic}` on Kafka: {e}"),
+            })?;
+        for r in results {
+            r.map_err(|(_, code)| match code {
+                RDKafkaErrorCode::UnsupportedFeature | RDKafkaErrorCode::UnsupportedVersion => {
+                    unsupported(code)
+                }
+                other => refused(topic, "alter", other),
+            })?;
+        }
+        Ok(())
+    }
+}
+
+/// The error code of a failed admin call (librdkafka's own or the broker's).
+pub(crate) fn admin_code(e: &rdkafka::error::KafkaError) -> Option<RDKafkaErrorCode> {
+    match e {
+        rdkafka::error::KafkaError::AdminOp(code) => Some(*code),
+        other => other.rdkafka_error_code(),
     }
 }

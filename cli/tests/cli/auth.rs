@@ -422,3 +422,162 @@ fn serve_speaks_https_to_the_cli_trusting_a_private_ca() {
         "{log}"
     );
 }
+
+/// A CA, a server certificate for 127.0.0.1 it issued, and a client certificate for `cn` it
+/// issued: (CA PEM, server cert PEM, server key PEM, client cert PEM, client key PEM).
+fn mtls_certificates(cn: &str) -> (String, String, String, String, String) {
+    let ca_key = rcgen::KeyPair::generate().unwrap();
+    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    ca_params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "strata test CA");
+    let ca = ca_params.self_signed(&ca_key).unwrap();
+    let server_key = rcgen::KeyPair::generate().unwrap();
+    let server = rcgen::CertificateParams::new(vec!["127.0.0.1".to_string()])
+        .unwrap()
+        .signed_by(&server_key, &ca, &ca_key)
+        .unwrap();
+    let client_key = rcgen::KeyPair::generate().unwrap();
+    let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, cn);
+    params.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ClientAuth];
+    let client = params.signed_by(&client_key, &ca, &ca_key).unwrap();
+    (
+        ca.pem(),
+        server.pem(),
+        server_key.serialize_pem(),
+        client.pem(),
+        client_key.serialize_pem(),
+    )
+}
+
+#[test]
+fn the_cli_presents_a_client_certificate_from_flags_or_the_config_file_to_an_mtls_registry() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let d = dir.path();
+    let (ca, server_cert, server_key, client_cert, client_key) = mtls_certificates("team");
+    let (_, _, _, _, other_key) = mtls_certificates("other");
+    for (name, text) in [
+        ("ca.pem", &ca),
+        ("server.pem", &server_cert),
+        ("server-key.pem", &server_key),
+        ("client.pem", &client_cert),
+        ("client-key.pem", &client_key),
+        ("other-key.pem", &other_key),
+    ] {
+        std::fs::write(d.join(name), text).expect("write");
+    }
+    let port = free_port();
+    let child = Command::new(env!("CARGO_BIN_EXE_strata"))
+        .arg("serve")
+        .arg("--tls-cert")
+        .arg(d.join("server.pem"))
+        .arg("--tls-key")
+        .arg(d.join("server-key.pem"))
+        .arg("--tls-client-ca")
+        .arg(d.join("ca.pem"))
+        .env("STRATA_LISTEN", format!("127.0.0.1:{port}"))
+        .env(
+            "STRATA_DATABASE_URL",
+            format!("sqlite://{}/r.db", d.display()),
+        )
+        .env_remove("STRATA_AUTH_FILE")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("serve starts");
+    wait_up(port);
+    let base = format!("https://127.0.0.1:{port}");
+    let path = |name: &str| d.join(name).display().to_string();
+    let run = |extra: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_strata"))
+            .args(["subjects", "list", "--registry", &base, "--output", "json"])
+            .args(extra)
+            .env_remove("STRATA_REGISTRY_CA_CERT")
+            .env_remove("STRATA_REGISTRY_CLIENT_CERT")
+            .env_remove("STRATA_REGISTRY_CLIENT_KEY")
+            .env_remove("STRATA_CONFIG")
+            .env("XDG_CONFIG_HOME", d.join("no-config"))
+            .output()
+            .expect("strata runs");
+        (
+            out.status.code().expect("exit code"),
+            String::from_utf8_lossy(&out.stdout).into_owned()
+                + &String::from_utf8_lossy(&out.stderr),
+        )
+    };
+    let ca_flag = path("ca.pem");
+    let (code, out) = run(&[
+        "--ca-cert",
+        &ca_flag,
+        "--client-cert",
+        &path("client.pem"),
+        "--client-key",
+        &path("client-key.pem"),
+    ]);
+    assert_eq!((code, out.trim()), (0, "[]"), "flags: {out}");
+
+    // The same from the config file.
+    let config = d.join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[registry]\nca_cert = {:?}\nclient_cert = {:?}\nclient_key = {:?}\n",
+            path("ca.pem"),
+            path("client.pem"),
+            path("client-key.pem")
+        ),
+    )
+    .unwrap();
+    let config_flag = config.display().to_string();
+    let (code, out) = run(&["--config", &config_flag]);
+    assert_eq!((code, out.trim()), (0, "[]"), "config file: {out}");
+
+    // No certificate: the registry refuses the handshake.
+    let (code, out) = run(&["--ca-cert", &ca_flag]);
+    assert_ne!(code, 0, "no client certificate: {out}");
+
+    // A certificate without its key, a key of another certificate, a key file that holds no
+    // key: clear errors naming the problem, before any request.
+    let (code, out) = run(&["--ca-cert", &ca_flag, "--client-cert", &path("client.pem")]);
+    assert_ne!(code, 0, "{out}");
+    assert!(out.contains("needs its private key"), "{out}");
+    let (code, out) = run(&[
+        "--ca-cert",
+        &ca_flag,
+        "--client-cert",
+        &path("client.pem"),
+        "--client-key",
+        &path("other-key.pem"),
+    ]);
+    assert_ne!(code, 0, "{out}");
+    assert!(
+        out.contains("does the key belong to the certificate?"),
+        "{out}"
+    );
+    let (code, out) = run(&[
+        "--ca-cert",
+        &ca_flag,
+        "--client-cert",
+        &path("client.pem"),
+        "--client-key",
+        &path("client.pem"),
+    ]);
+    assert_ne!(code, 0, "{out}");
+    assert!(out.contains("holds no PEM private key"), "{out}");
+    let (code, out) = run(&[
+        "--ca-cert",
+        &ca_flag,
+        "--client-cert",
+        &path("client.pem"),
+        "--client-key",
+        &path("missing-key.pem"),
+    ]);
+    assert_ne!(code, 0, "{out}");
+    assert!(out.contains("cannot read the client key"), "{out}");
+    stop(child);
+}

@@ -1,5 +1,6 @@
 //! `strata groups list|describe|reset-offsets|delete` on the bundled broker, run as a user runs
-//! them, on a temp log directory.
+//! them, on a temp log directory; and on Kafka (`--bootstrap-servers`) against
+//! `strata serve --kafka-listen`.
 
 use std::path::Path;
 use std::time::Duration;
@@ -8,7 +9,7 @@ use strata_broker::{
     Broker, ConsumerConfig, ProducerConfig, ProducerRecord, TopicConfig, TopicPartition,
 };
 
-use crate::harness::Run;
+use crate::harness::{KafkaListener, Run};
 
 /// `strata ARGS --log-dir DIR`.
 fn strata(dir: &Path, args: &[&str]) -> Run {
@@ -269,4 +270,181 @@ fn groups_delete_removes_a_group_and_refuses_one_that_does_not_exist() {
     )
     .expect(0, "to-offset without commits");
     assert_eq!(committed(&broker), vec![(0, 2), (1, 2)]);
+}
+
+/// 10 records to partition 0 and 4 to partition 1 of `orders` on Kafka.
+fn produce_on_kafka(servers: &str) {
+    use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
+    let producer: ThreadedProducer<DefaultProducerContext> = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", servers)
+        .set("broker.address.family", "v4")
+        .create()
+        .unwrap();
+    for (partition, n) in [(0, 10), (1, 4)] {
+        for i in 0..n {
+            let value = format!("v{i}");
+            producer
+                .send(
+                    BaseRecord::<(), _>::to("orders")
+                        .partition(partition)
+                        .payload(&value),
+                )
+                .map_err(|(e, _)| e)
+                .unwrap();
+        }
+    }
+    producer.flush(Duration::from_secs(30)).unwrap();
+}
+
+/// A member of `billing` on Kafka subscribed to `orders`, polled until it holds partitions.
+fn live_member(servers: &str) -> rdkafka::consumer::BaseConsumer {
+    use rdkafka::consumer::Consumer;
+    let c: rdkafka::consumer::BaseConsumer = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", servers)
+        .set("broker.address.family", "v4")
+        .set("group.id", "billing")
+        .set("enable.auto.commit", "false")
+        .create()
+        .unwrap();
+    c.subscribe(&["orders"]).unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while c.assignment().unwrap().count() == 0 {
+        assert!(std::time::Instant::now() < deadline, "never assigned");
+        let _ = c.poll(Duration::from_millis(100));
+    }
+    c
+}
+
+#[test]
+fn groups_on_kafka_reset_describe_list_and_refuse_while_members_are_live() {
+    let kafka = KafkaListener::start();
+    kafka
+        .strata(&["topics", "create", "orders", "--partitions", "2"])
+        .expect(0, "create");
+    produce_on_kafka(&kafka.servers);
+
+    // A reset is a dry run until --execute; with it, the group's offsets are committed.
+    let dry = kafka.strata(&[
+        "groups",
+        "reset-offsets",
+        "billing",
+        "--topic",
+        "orders",
+        "--to-offset",
+        "3",
+        "--output",
+        "json",
+    ]);
+    let plan = dry.expect(0, "dry run").json();
+    assert_eq!(plan["executed"], false);
+    let news: Vec<i64> = plan["offsets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["new_offset"].as_i64().unwrap())
+        .collect();
+    // Partition 1 holds 4 records: offset 3 is in it.
+    assert_eq!(news, vec![3, 3]);
+    let described = kafka.strata(&["groups", "describe", "billing"]);
+    assert_eq!(
+        described.code, 1,
+        "nothing committed yet: {}",
+        described.stderr
+    );
+    kafka
+        .strata(&[
+            "groups",
+            "reset-offsets",
+            "billing",
+            "--topic",
+            "orders",
+            "--to-offset",
+            "3",
+            "--execute",
+        ])
+        .expect(0, "execute");
+    kafka
+        .strata(&[
+            "groups",
+            "reset-offsets",
+            "billing",
+            "--all-topics",
+            "--shift-by",
+            "2",
+            "--execute",
+        ])
+        .expect(0, "shift");
+
+    let d = kafka
+        .strata(&["groups", "describe", "billing", "--output", "json"])
+        .expect(0, "describe")
+        .json();
+    let offsets: Vec<(i64, i64, i64, i64)> = d["offsets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| {
+            (
+                o["partition"].as_i64().unwrap(),
+                o["committed_offset"].as_i64().unwrap(),
+                o["log_end_offset"].as_i64().unwrap(),
+                o["lag"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    // 3 + 2 = 5 of 10; 3 + 2 clamped to the end, 4.
+    assert_eq!(offsets, vec![(0, 5, 10, 5), (1, 4, 4, 0)]);
+    assert_eq!(d["members"].as_array().unwrap().len(), 0);
+
+    // A live member: describe shows it and what it holds; --execute is refused.
+    let member = live_member(&kafka.servers);
+    let d = kafka
+        .strata(&["groups", "describe", "billing", "--output", "json"])
+        .expect(0, "describe live")
+        .json();
+    let members = d["members"].as_array().unwrap();
+    assert_eq!(members.len(), 1, "{d}");
+    assert_eq!(members[0]["topics"], serde_json::json!(["orders"]));
+    assert_eq!(members[0]["assignment"].as_array().unwrap().len(), 2, "{d}");
+    let text = kafka
+        .strata(&["groups", "describe", "billing"])
+        .expect(0, "text");
+    assert!(text.stdout.contains("orders-0,orders-1"), "{}", text.stdout);
+    let list = kafka
+        .strata(&["groups", "list", "--output", "json"])
+        .expect(0, "list")
+        .json();
+    assert!(
+        list["groups"]
+            .as_array()
+            .unwrap()
+            .contains(&serde_json::json!("billing")),
+        "{list}"
+    );
+    let refused = kafka.strata(&[
+        "groups",
+        "reset-offsets",
+        "billing",
+        "--topic",
+        "orders",
+        "--to-earliest",
+        "--execute",
+    ]);
+    assert_eq!(refused.code, 1, "{}", refused.stderr);
+    assert!(refused.stderr.contains("live member"), "{}", refused.stderr);
+    drop(member);
+}
+
+#[test]
+fn groups_delete_on_kafka_reports_what_the_broker_answered() {
+    let kafka = KafkaListener::start();
+    let out = kafka.strata(&["groups", "delete", "billing"]);
+    // strata serve's Kafka listener has no DeleteGroups: the command says so and fails.
+    assert_ne!(out.code, 0, "{}", out.stdout);
+    assert!(
+        out.stderr
+            .contains("cannot delete group `billing`: this Kafka broker does not support it"),
+        "{}",
+        out.stderr
+    );
 }

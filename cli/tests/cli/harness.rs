@@ -173,3 +173,77 @@ pub const ORDER_V2: &str = r#"{"type":"record","name":"Order","namespace":"com.a
 pub const ORDER_BAD: &str = r#"{"type":"record","name":"Order","namespace":"com.acme","fields":[{"name":"id","type":"long"},{"name":"to","type":"com.acme.Address"},{"name":"qty","type":"int"}]}"#;
 pub const USER_PROTO: &str =
     "syntax = \"proto3\";\npackage acme;\n\nmessage User {\n  int64 id = 1;\n  string name = 2;\n}\n";
+
+/// `strata serve --kafka-listen` on a temp log directory, killed on drop.
+pub struct KafkaListener {
+    child: std::process::Child,
+    /// host:port of the Kafka listener.
+    pub servers: String,
+    /// The log directory it serves.
+    pub log: std::path::PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl KafkaListener {
+    pub fn start() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let port = free_port();
+        let kafka_port = free_port();
+        let log = dir.path().join("log");
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_strata"))
+            .arg("serve")
+            .args(["--kafka-listen", &format!("127.0.0.1:{kafka_port}")])
+            .env("STRATA_LISTEN", format!("127.0.0.1:{port}"))
+            .env(
+                "STRATA_DATABASE_URL",
+                format!("sqlite://{}/r.db", dir.path().display()),
+            )
+            .env("STRATA_LOG_DIR", &log)
+            .env("STRATA_LOG", "warn")
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("strata serve starts");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        for p in [kafka_port, port] {
+            while std::net::TcpStream::connect(("127.0.0.1", p)).is_err() {
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "strata serve is not up"
+                );
+                std::thread::sleep(std::time::Duration::from_millis(30));
+            }
+        }
+        KafkaListener {
+            child,
+            servers: format!("127.0.0.1:{kafka_port}"),
+            log,
+            _dir: dir,
+        }
+    }
+
+    /// `strata ARGS --bootstrap-servers ...`.
+    pub fn strata(&self, args: &[&str]) -> Run {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_strata"))
+            .args(args)
+            .args(["--bootstrap-servers", &self.servers])
+            .args(["-X", "broker.address.family=v4"])
+            .env_remove("STRATA_OUTPUT")
+            .env_remove("STRATA_LOG_DIR")
+            .output()
+            .expect("strata runs");
+        Run {
+            code: out.status.code().expect("exit code"),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+}
+
+impl Drop for KafkaListener {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -1988,3 +1988,109 @@ async fn a_group_member_killed_after_a_periodic_commit_leaves_nothing_to_redeliv
         again.json_lines().len()
     );
 }
+
+/// (partition, offset) of each record line a member prints to `stdout`, read `pace` apart
+/// (a slow reader of the pipe slows the member down).
+fn drain(stdout: std::process::ChildStdout, pace: Duration) -> Vec<(i64, i64)> {
+    use std::io::BufRead;
+    let mut out = Vec::new();
+    for line in std::io::BufReader::new(stdout).lines() {
+        out.extend(positions(line.unwrap().as_bytes()));
+        std::thread::sleep(pace);
+    }
+    out
+}
+
+#[tokio::test]
+async fn kafka_group_members_commit_on_revocation_so_a_joining_member_goes_on_after_them() {
+    let env = Env::start().await;
+    let cluster = rdkafka::mocking::MockCluster::new(1).expect("mock cluster");
+    cluster.create_topic("users", 4, 1).expect("topic");
+    let bootstrap = cluster.bootstrap_servers();
+    let values: Vec<Value> = (0..4000)
+        .map(|i| json!({"value": {"id": i, "name": format!("n{i}")}, "partition": i % 4}))
+        .collect();
+    env.run(
+        &[
+            "produce",
+            "users",
+            "--bootstrap-servers",
+            &bootstrap,
+            "--value-schema",
+            &env.path("user.avsc"),
+            "--auto-register",
+            "--with-keys",
+        ],
+        &lines(&values),
+    )
+    .assert_ok("produce 4000 to Kafka");
+    // The mock cluster holds a rebalance round open for the session timeout less 1 s.
+    let args = [
+        "users",
+        "--group",
+        "g",
+        "--from-beginning",
+        "--idle-timeout",
+        "10s",
+        "--bootstrap-servers",
+        &bootstrap,
+        "-X",
+        "session.timeout.ms=4500",
+        "-X",
+        "heartbeat.interval.ms=200",
+    ];
+    let mut one = spawn_consume(&env, &args);
+    let stdout = one.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    // The first member is read slowly (4,000 lines in about 20 s), so the second joins while
+    // it is in the middle of every partition, even on a loaded machine.
+    let first = std::thread::spawn(move || {
+        use std::io::BufRead;
+        let mut out = Vec::new();
+        for (n, line) in std::io::BufReader::new(stdout).lines().enumerate() {
+            out.extend(positions(line.unwrap().as_bytes()));
+            if n == 200 {
+                tx.send(()).unwrap();
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        out
+    });
+    rx.recv_timeout(Duration::from_secs(60))
+        .expect("the first member printed 200 records");
+    let mut two = spawn_consume(&env, &args);
+    let second = two.stdout.take().unwrap();
+    let second = std::thread::spawn(move || drain(second, Duration::ZERO));
+    let (first, second) = (first.join().unwrap(), second.join().unwrap());
+    for (name, mut member) in [("first", one), ("second", two)] {
+        let status = member.wait().unwrap();
+        let mut err = String::new();
+        std::io::Read::read_to_string(member.stderr.as_mut().unwrap(), &mut err).unwrap();
+        assert!(status.success(), "{name} member: {err}");
+    }
+    assert!(
+        !second.is_empty(),
+        "the second member got partitions in the rebalance"
+    );
+    let all: Vec<(i64, i64)> = first.iter().chain(second.iter()).copied().collect();
+    let distinct: std::collections::BTreeSet<_> = all.iter().copied().collect();
+    assert_eq!(distinct.len(), 4000, "every record was printed");
+    let duplicates = all.len() - distinct.len();
+    assert!(duplicates < 200, "{duplicates} duplicates of {}", all.len());
+    let third = env.run(
+        &[
+            "consume",
+            "users",
+            "--group",
+            "g",
+            "--from-beginning",
+            "--idle-timeout",
+            "6s",
+            "--bootstrap-servers",
+            &bootstrap,
+        ],
+        b"",
+    );
+    third.assert_ok("a third run");
+    assert!(third.stdout.is_empty(), "{}", third.text());
+}
