@@ -1,0 +1,347 @@
+//! Registration and lookup: a request's schema is parsed into a [`Candidate`] (on the work
+//! pool), checked against the subject's history, and stored in one storage call; the stored
+//! schema and its parsed form go to the caches.
+
+use std::sync::Arc;
+
+use strata_schema::guid::schema_guid;
+use strata_schema::{ParseOptions, ParsedSchema, SchemaReference, SchemaType};
+
+use super::config::validate_rule_set;
+use super::{live, Registry};
+use crate::cache::CachedSchema;
+use crate::entities::RegisterSchemaRequest;
+use crate::storage::{NewSchema, SchemaRecord, StorageError, VersionInsert, VersionRecord};
+use crate::types::{Mode, Subject};
+use crate::{Error, Result};
+
+/// How often a registration is retried when a concurrent writer took its version number.
+const MAX_WRITE_ATTEMPTS: usize = 64;
+
+/// Options of a register call.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RegisterOptions {
+    /// `normalize=true`.
+    pub normalize: bool,
+    /// `force=true`: skip the compatibility check.
+    pub force: bool,
+}
+
+/// The result of a registration.
+#[derive(Debug, Clone)]
+pub struct Registered {
+    /// The subject version.
+    pub version: i32,
+    /// The stored schema.
+    pub schema: Arc<CachedSchema>,
+}
+
+/// A schema as given in a request, parsed and identified.
+pub(super) struct Candidate {
+    pub(super) parsed: Arc<ParsedSchema>,
+    pub(super) new: NewSchema,
+}
+
+pub(super) fn invalid_schema(
+    subject: &str,
+    req_schema: &str,
+    schema_type: SchemaType,
+    refs: &[SchemaReference],
+    reason: &dyn std::fmt::Display,
+) -> Error {
+    // Confluent: "Invalid schema " + Schema.toString() + ", details: " + cause.
+    let refs: Vec<String> = refs
+        .iter()
+        .map(|r| {
+            format!(
+                "{{name='{}', subject='{}', version={}}}",
+                r.name, r.subject, r.version
+            )
+        })
+        .collect();
+    // Confluent echoes the whole schema; Strata quotes a short prefix (a 42201 on a 5 MB schema
+    // must not answer 5 MB).
+    let req_schema = crate::limits::quote_prefix(req_schema);
+    let shown = refs.len().min(crate::limits::QUOTED_REFERENCES);
+    let more = match refs.len() - shown {
+        0 => String::new(),
+        n => format!(", … {n} more"),
+    };
+    Error::InvalidSchema(format!(
+        "Invalid schema {{subject={subject}, version=0, id=-1, schemaType={schema_type}, references=[{}{more}], schema={req_schema}}}, details: {reason}",
+        refs[..shown].join(", ")
+    ))
+}
+
+impl Registry {
+    /// Parse a request's schema for `subject`: the empty schema means the latest version's;
+    /// metadata and rule set are inherited from the latest live version when omitted.
+    pub(super) async fn candidate(
+        &self,
+        subject: &Subject,
+        req: &RegisterSchemaRequest,
+        versions: &[VersionRecord],
+        normalize: bool,
+        validate_as_new: bool,
+        inherit: bool,
+    ) -> Result<Candidate> {
+        let latest = match live(versions).next_back() {
+            Some(v) => self.schema(v.schema_id).await?,
+            None => None,
+        };
+        let text = req.schema.as_deref().unwrap_or("");
+        let (text, schema_type, refs) = if text.trim().is_empty() {
+            // Confluent: an empty schema re-registers the latest version's (new metadata only).
+            match &latest {
+                Some(l) => (
+                    l.record.schema.clone(),
+                    l.record.schema_type,
+                    l.record.references.clone(),
+                ),
+                None => return Err(Error::InvalidSchema("Empty schema".into())),
+            }
+        } else {
+            let schema_type = match req.schema_type.as_deref() {
+                None | Some("") => SchemaType::Avro,
+                Some(t) => t
+                    .parse::<SchemaType>()
+                    .map_err(|e| Error::InvalidSchema(e.to_string()))?,
+            };
+            (
+                text.to_string(),
+                schema_type,
+                req.references.clone().unwrap_or_default(),
+            )
+        };
+        if text.len() > self.settings.max_schema_bytes {
+            return Err(Error::SchemaTooLarge(
+                text.len(),
+                self.settings.max_schema_bytes,
+            ));
+        }
+        validate_rule_set(req.rule_set.as_ref())?;
+        let (metadata, rule_set) = match (&latest, inherit) {
+            (Some(l), true) => (
+                req.metadata.clone().or_else(|| l.record.metadata.clone()),
+                req.rule_set.clone().or_else(|| l.record.rule_set.clone()),
+            ),
+            _ => (req.metadata.clone(), req.rule_set.clone()),
+        };
+        let deps = self
+            .resolve_references(&refs, 0)
+            .await
+            .map_err(|e| match e {
+                Error::InvalidSchema(reason) => {
+                    invalid_schema(subject.as_str(), &text, schema_type, &refs, &reason)
+                }
+                other => other,
+            })?;
+        // Parse, normalise and canonicalise on the schema work pool (large stacks, bounded).
+        let text_limits = self.settings.limits.text();
+        let work_text = text.clone();
+        let (parsed, canonical) = self
+            .pool
+            .run("parse a schema", move || {
+                let mut parsed = ParsedSchema::parse_with_limits(
+                    schema_type,
+                    &work_text,
+                    &deps,
+                    ParseOptions { validate_as_new },
+                    text_limits,
+                )?;
+                if normalize {
+                    parsed = parsed.normalize()?;
+                }
+                let canonical = parsed.canonical().to_string();
+                Ok::<_, strata_schema::Error>((Arc::new(parsed), canonical))
+            })
+            .await?
+            .map_err(|e| invalid_schema(subject.as_str(), &text, schema_type, &refs, &e))?;
+        let guid = schema_guid(&canonical, &refs, metadata.as_ref(), rule_set.as_ref()).to_string();
+        Ok(Candidate {
+            parsed,
+            new: NewSchema {
+                schema_type,
+                guid,
+                schema: canonical,
+                references: refs,
+                metadata,
+                rule_set,
+            },
+        })
+    }
+
+    /// Register a schema under a subject (Confluent's `POST /subjects/{s}/versions`).
+    pub async fn register(
+        &self,
+        subject: &Subject,
+        req: &RegisterSchemaRequest,
+        opts: RegisterOptions,
+    ) -> Result<Registered> {
+        let in_force = self.in_force(subject).await?;
+        let mode = in_force.mode;
+        if mode.is_read_only() {
+            return Err(Error::OperationNotPermitted(format!(
+                "Subject {subject} is in read-only mode"
+            )));
+        }
+        if req.id.is_some() && mode != Mode::Import {
+            return Err(Error::OperationNotPermitted(format!(
+                "Subject {subject} is not in import mode"
+            )));
+        }
+        if req.id.is_none() && mode == Mode::Import {
+            return Err(Error::OperationNotPermitted(format!(
+                "Subject {subject} is not in read-write mode"
+            )));
+        }
+        let config = &in_force;
+        let normalize = opts.normalize || config.normalize;
+        let skip_compat = opts.force || matches!(mode, Mode::Import | Mode::Forward);
+
+        for _ in 0..MAX_WRITE_ATTEMPTS {
+            let versions = self.versions(subject).await?;
+            let candidate = self
+                .candidate(subject, req, &versions, normalize, true, true)
+                .await?;
+            let existing_id = self
+                .storage
+                .schema_id_by_content(candidate.new.schema_type, &candidate.new.guid)
+                .await?;
+            // Confluent: an identical live schema in this subject is returned, not re-registered.
+            if let Some(id) = existing_id {
+                if let Some(v) = live(&versions).rev().find(|v| v.schema_id == id) {
+                    if let Some(requested) = req.id.filter(|r| *r != id) {
+                        return Err(Error::OperationNotPermitted(format!(
+                            "Schema already registered with id {id} instead of input id {requested}"
+                        )));
+                    }
+                    let schema = self.schema(id).await?.ok_or(Error::SchemaNotFound)?;
+                    return Ok(Registered {
+                        version: v.version,
+                        schema,
+                    });
+                }
+            }
+            if !skip_compat {
+                let result = self
+                    .check_against(
+                        &candidate.parsed,
+                        &versions,
+                        config.level,
+                        config.policy,
+                        None,
+                    )
+                    .await?;
+                if !result.is_compatible {
+                    return Err(Error::Incompatible {
+                        subject: subject.to_string(),
+                        messages: result.messages,
+                        code_40901: self.settings.incompatible_code_40901,
+                    });
+                }
+            }
+            let next = versions.last().map_or(1, |v| v.version + 1);
+            let version = match req.version {
+                Some(v) if mode == Mode::Import => {
+                    if v < 1 {
+                        return Err(Error::InvalidVersion(v.to_string()));
+                    }
+                    if versions.iter().any(|x| x.version == v) {
+                        return Err(Error::OperationNotPermitted(format!(
+                            "Overwrite new schema version {v} of subject {subject} is not permitted."
+                        )));
+                    }
+                    v
+                }
+                _ => next,
+            };
+            // Confluent tombstones soft-deleted versions of the same content on re-registration.
+            let tombstone_deleted = existing_id
+                .is_some_and(|id| versions.iter().any(|v| v.deleted && v.schema_id == id));
+            match self
+                .storage
+                .insert_version(VersionInsert {
+                    subject: subject.as_str(),
+                    version,
+                    schema: &candidate.new,
+                    explicit_id: req.id,
+                    tombstone_deleted,
+                })
+                .await
+            {
+                Ok(id) => {
+                    let Candidate { parsed, new } = candidate;
+                    self.caches.parsed.get_or_insert(id, parsed);
+                    // The stored row is exactly what was inserted: cache it without reading back.
+                    let schema = match self.caches.schemas.get(&id) {
+                        Some(hit) => hit.clone(),
+                        None => self.cache_schema(SchemaRecord {
+                            id,
+                            schema_type: new.schema_type,
+                            guid: new.guid,
+                            schema: new.schema,
+                            references: new.references,
+                            metadata: new.metadata,
+                            rule_set: new.rule_set,
+                        }),
+                    };
+                    return Ok(Registered { version, schema });
+                }
+                Err(StorageError::Conflict(_)) => continue,
+                Err(e @ (StorageError::IdTaken(_) | StorageError::ContentHasOtherId { .. })) => {
+                    return Err(Error::OperationNotPermitted(e.to_string()))
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(Error::Internal(format!(
+            "registration under {subject} kept conflicting with concurrent writers"
+        )))
+    }
+
+    /// Look a schema up in a subject (Confluent's `POST /subjects/{s}`).
+    pub async fn lookup(
+        &self,
+        subject: &Subject,
+        req: &RegisterSchemaRequest,
+        normalize: bool,
+        deleted: bool,
+    ) -> Result<(VersionRecord, Arc<CachedSchema>)> {
+        let versions = self.versions(subject).await?;
+        if versions.is_empty() || (!deleted && live(&versions).next().is_none()) {
+            return Err(Error::SubjectNotFound(subject.to_string()));
+        }
+        // Confluent fills in the latest schema only when registering: a lookup without a
+        // schema matches nothing (40403).
+        if req.schema.as_deref().is_none_or(|t| t.trim().is_empty()) {
+            return Err(Error::SchemaNotFound);
+        }
+        let config = self.in_force(subject).await?;
+        let normalize = normalize || config.normalize;
+        // First as given, then (Confluent's fallback) with the latest metadata and rule set.
+        for inherit in [false, true] {
+            if inherit && req.metadata.is_some() && req.rule_set.is_some() {
+                break;
+            }
+            let candidate = self
+                .candidate(subject, req, &versions, normalize, false, inherit)
+                .await?;
+            if let Some(id) = self
+                .storage
+                .schema_id_by_content(candidate.new.schema_type, &candidate.new.guid)
+                .await?
+            {
+                let found = versions
+                    .iter()
+                    .rev()
+                    .find(|v| v.schema_id == id && (deleted || !v.deleted));
+                if let Some(v) = found {
+                    let schema = self.schema(id).await?.ok_or(Error::SchemaNotFound)?;
+                    return Ok((*v, schema));
+                }
+            }
+        }
+        Err(Error::SchemaNotFound)
+    }
+}
