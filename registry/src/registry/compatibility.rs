@@ -65,7 +65,8 @@ impl Registry {
         normalize: bool,
         verbose: bool,
     ) -> Result<CompatibilityResult> {
-        let versions = self.versions(subject).await?;
+        let state = self.storage.subject_state(subject.as_str()).await?;
+        let versions = state.versions;
         let only = match version {
             None => None,
             Some(VersionId::Latest) => match live(&versions).next_back() {
@@ -86,7 +87,7 @@ impl Registry {
                     .ok_or_else(|| Error::VersionNotFound(n.to_string()))?,
             ),
         };
-        let config = self.in_force(subject).await?;
+        let config = self.in_force_from(subject, &state.scope)?;
         let candidate = match self
             .candidate(
                 subject,

@@ -6,6 +6,7 @@ use serde_json::{Map, Value};
 use strata_schema::{CompatibilityLevel, CompatibilityPolicy};
 
 use super::Registry;
+use crate::storage::ScopeRows;
 use crate::types::{Mode, Subject};
 use crate::{Error, Result};
 
@@ -282,6 +283,11 @@ impl Registry {
     /// The mode and config in force for a subject, read in one round trip.
     pub(super) async fn in_force(&self, subject: &Subject) -> Result<InForce> {
         let rows = self.storage.scope(subject.as_str()).await?;
+        self.in_force_from(subject, &rows)
+    }
+
+    /// The mode and config in force for a subject, from its scope's stored rows.
+    pub(super) fn in_force_from(&self, subject: &Subject, rows: &ScopeRows) -> Result<InForce> {
         let mut config = match &rows.global_config {
             Some(body) => parse_stored("", body)?,
             None => Config::default(),
@@ -389,4 +395,98 @@ pub(super) fn validate_rule_set(rule_set: Option<&serde_json::Value>) -> Result<
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn map(v: Value) -> Map<String, Value> {
+        match v {
+            Value::Object(m) => m,
+            _ => unreachable!("a JSON object"),
+        }
+    }
+
+    #[test]
+    fn known_keys_are_typed_and_other_keys_are_kept_verbatim() {
+        let stored = map(json!({
+            "compatibilityLevel": "FULL",
+            "normalize": true,
+            "alias": "other-subject",
+            "defaultMetadata": {"properties": {"owner": "team"}},
+        }));
+        let config = Config::from_map(stored.clone());
+        assert_eq!(config.compatibility_level, Some(CompatibilityLevel::Full));
+        assert_eq!(config.normalize, Some(true));
+        assert_eq!(
+            config.other.len(),
+            2,
+            "alias and defaultMetadata: {config:?}"
+        );
+        assert_eq!(config.to_map(), stored);
+    }
+
+    #[test]
+    fn a_stored_known_key_that_does_not_parse_is_kept_verbatim_not_acted_on() {
+        let config = Config::from_map(map(json!({"compatibilityLevel": "SOMETIMES"})));
+        assert_eq!(config.compatibility_level, None);
+        assert_eq!(
+            config.to_map(),
+            map(json!({"compatibilityLevel": "SOMETIMES"}))
+        );
+    }
+
+    #[test]
+    fn an_update_merges_clears_with_null_and_names_the_level_either_way() {
+        let mut config = Config::from_map(map(json!({"compatibilityLevel": "FULL", "alias": "a"})));
+        config
+            .apply_update(&map(
+                json!({"compatibility": "NONE", "alias": null, "x": 1}),
+            ))
+            .unwrap();
+        assert_eq!(
+            config.to_map(),
+            map(json!({"compatibilityLevel": "NONE", "x": 1}))
+        );
+    }
+
+    #[test]
+    fn a_refused_update_changes_nothing() {
+        let before = Config::from_map(map(json!({"compatibilityLevel": "FULL"})));
+        let mut config = before.clone();
+        let err = config
+            .apply_update(&map(json!({"alias": "b", "normalize": "yes"})))
+            .unwrap_err();
+        assert!(err.to_string().contains("normalize"), "{err}");
+        assert_eq!(config, before);
+        assert!(matches!(
+            config.apply_update(&map(json!({"compatibility": "SOMETIMES"}))),
+            Err(Error::InvalidCompatibilityLevel)
+        ));
+    }
+
+    #[test]
+    fn a_subject_config_is_laid_over_the_global_one_key_by_key() {
+        let mut global = Config::from_map(map(
+            json!({"compatibilityLevel": "FULL", "normalize": true}),
+        ));
+        global.merge(&Config::from_map(map(
+            json!({"compatibilityLevel": "NONE", "alias": "x"}),
+        )));
+        assert_eq!(
+            global.to_map(),
+            map(json!({"compatibilityLevel": "NONE", "normalize": true, "alias": "x"}))
+        );
+    }
+
+    #[test]
+    fn the_global_scope_has_a_key_no_subject_can_have() {
+        assert_eq!(Scope::Global.key(), "");
+        let s: Subject = "orders-value".parse().unwrap();
+        assert_eq!(Scope::Subject(s).key(), "orders-value");
+        assert!("".parse::<Subject>().is_err());
+    }
 }

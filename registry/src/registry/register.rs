@@ -11,7 +11,9 @@ use super::config::validate_rule_set;
 use super::{live, Registry};
 use crate::cache::CachedSchema;
 use crate::entities::RegisterSchemaRequest;
-use crate::storage::{NewSchema, SchemaRecord, StorageError, VersionInsert, VersionRecord};
+use crate::storage::{
+    NewSchema, SchemaRecord, StorageError, VersionInsert, VersionRecord, Written,
+};
 use crate::types::{Mode, Subject};
 use crate::{Error, Result};
 
@@ -172,64 +174,60 @@ impl Registry {
     }
 
     /// Register a schema under a subject (Confluent's `POST /subjects/{s}/versions`).
+    ///
+    /// One straight line: read what applies to the subject (one round trip), parse the request
+    /// (work pool), check compatibility (work pool), write (one round trip on PostgreSQL), cache.
+    /// A concurrent writer that took the version number sends it round again.
     pub async fn register(
         &self,
         subject: &Subject,
         req: &RegisterSchemaRequest,
         opts: RegisterOptions,
     ) -> Result<Registered> {
-        let in_force = self.in_force(subject).await?;
-        let mode = in_force.mode;
-        if mode.is_read_only() {
-            return Err(Error::OperationNotPermitted(format!(
-                "Subject {subject} is in read-only mode"
-            )));
-        }
-        if req.id.is_some() && mode != Mode::Import {
-            return Err(Error::OperationNotPermitted(format!(
-                "Subject {subject} is not in import mode"
-            )));
-        }
-        if req.id.is_none() && mode == Mode::Import {
-            return Err(Error::OperationNotPermitted(format!(
-                "Subject {subject} is not in read-write mode"
-            )));
-        }
-        let config = &in_force;
-        let normalize = opts.normalize || config.normalize;
-        let skip_compat = opts.force || matches!(mode, Mode::Import | Mode::Forward);
-
         for _ in 0..MAX_WRITE_ATTEMPTS {
-            let versions = self.versions(subject).await?;
+            let state = self.storage.subject_state(subject.as_str()).await?;
+            let versions = state.versions;
+            let in_force = self.in_force_from(subject, &state.scope)?;
+            let mode = in_force.mode;
+            if mode.is_read_only() {
+                return Err(Error::OperationNotPermitted(format!(
+                    "Subject {subject} is in read-only mode"
+                )));
+            }
+            if req.id.is_some() && mode != Mode::Import {
+                return Err(Error::OperationNotPermitted(format!(
+                    "Subject {subject} is not in import mode"
+                )));
+            }
+            if req.id.is_none() && mode == Mode::Import {
+                return Err(Error::OperationNotPermitted(format!(
+                    "Subject {subject} is not in read-write mode"
+                )));
+            }
+            let normalize = opts.normalize || in_force.normalize;
+            let skip_compat = opts.force || matches!(mode, Mode::Import | Mode::Forward);
+
             let candidate = self
                 .candidate(subject, req, &versions, normalize, true, true)
                 .await?;
-            let existing_id = self
-                .storage
-                .schema_id_by_content(candidate.new.schema_type, &candidate.new.guid)
-                .await?;
-            // Confluent: an identical live schema in this subject is returned, not re-registered.
-            if let Some(id) = existing_id {
-                if let Some(v) = live(&versions).rev().find(|v| v.schema_id == id) {
-                    if let Some(requested) = req.id.filter(|r| *r != id) {
-                        return Err(Error::OperationNotPermitted(format!(
-                            "Schema already registered with id {id} instead of input id {requested}"
-                        )));
-                    }
-                    let schema = self.schema(id).await?.ok_or(Error::SchemaNotFound)?;
-                    return Ok(Registered {
-                        version: v.version,
-                        schema,
-                    });
+            // Confluent: an identical live schema in this subject is returned, not re-registered
+            // (nor checked against the history). Found in memory when the subject's schemas are
+            // cached; a new subject has none to look for.
+            if let Some((v, id)) = self.live_version_of(&candidate, &versions).await? {
+                if let Some(requested) = req.id.filter(|r| *r != id) {
+                    return Err(Error::OperationNotPermitted(format!(
+                        "Schema already registered with id {id} instead of input id {requested}"
+                    )));
                 }
+                return self.existing(v, id).await;
             }
             if !skip_compat {
                 let result = self
                     .check_against(
                         &candidate.parsed,
                         &versions,
-                        config.level,
-                        config.policy,
+                        in_force.level,
+                        in_force.policy,
                         None,
                     )
                     .await?;
@@ -256,9 +254,6 @@ impl Registry {
                 }
                 _ => next,
             };
-            // Confluent tombstones soft-deleted versions of the same content on re-registration.
-            let tombstone_deleted = existing_id
-                .is_some_and(|id| versions.iter().any(|v| v.deleted && v.schema_id == id));
             match self
                 .storage
                 .insert_version(VersionInsert {
@@ -266,16 +261,19 @@ impl Registry {
                     version,
                     schema: &candidate.new,
                     explicit_id: req.id,
-                    tombstone_deleted,
                 })
                 .await
             {
-                Ok(id) => {
+                // Confluent: an identical live schema in this subject is returned, not
+                // re-registered (the storage found it while writing).
+                Ok(Written::Existing { id, version }) => return self.existing(version, id).await,
+                Ok(Written::Added { id }) => {
                     let Candidate { parsed, new } = candidate;
                     self.caches.parsed.get_or_insert(id, parsed);
-                    // The stored row is exactly what was inserted: cache it without reading back.
+                    // The stored row has exactly this content (one content, one id): cache it
+                    // without reading it back.
                     let schema = match self.caches.schemas.get(&id) {
-                        Some(hit) => hit.clone(),
+                        Some(hit) => hit,
                         None => self.cache_schema(SchemaRecord {
                             id,
                             schema_type: new.schema_type,
@@ -300,6 +298,47 @@ impl Registry {
         )))
     }
 
+    /// The live version of `versions` holding the candidate's content, with its id: from the
+    /// schema cache when it holds every live version's schema, else one database lookup.
+    async fn live_version_of(
+        &self,
+        candidate: &Candidate,
+        versions: &[VersionRecord],
+    ) -> Result<Option<(i32, i64)>> {
+        let mut all_cached = true;
+        for v in live(versions).rev() {
+            match self.caches.schemas.get(&v.schema_id) {
+                Some(s)
+                    if s.record.guid == candidate.new.guid
+                        && s.record.schema_type == candidate.new.schema_type =>
+                {
+                    return Ok(Some((v.version, v.schema_id)));
+                }
+                Some(_) => {}
+                None => all_cached = false,
+            }
+        }
+        if all_cached {
+            return Ok(None);
+        }
+        let Some(id) = self
+            .storage
+            .schema_id_by_content(candidate.new.schema_type, &candidate.new.guid)
+            .await?
+        else {
+            return Ok(None);
+        };
+        Ok(live(versions)
+            .rev()
+            .find(|v| v.schema_id == id)
+            .map(|v| (v.version, id)))
+    }
+
+    async fn existing(&self, version: i32, id: i64) -> Result<Registered> {
+        let schema = self.schema(id).await?.ok_or(Error::SchemaNotFound)?;
+        Ok(Registered { version, schema })
+    }
+
     /// Look a schema up in a subject (Confluent's `POST /subjects/{s}`).
     pub async fn lookup(
         &self,
@@ -308,7 +347,8 @@ impl Registry {
         normalize: bool,
         deleted: bool,
     ) -> Result<(VersionRecord, Arc<CachedSchema>)> {
-        let versions = self.versions(subject).await?;
+        let state = self.storage.subject_state(subject.as_str()).await?;
+        let versions = state.versions;
         if versions.is_empty() || (!deleted && live(&versions).next().is_none()) {
             return Err(Error::SubjectNotFound(subject.to_string()));
         }
@@ -317,7 +357,7 @@ impl Registry {
         if req.schema.as_deref().is_none_or(|t| t.trim().is_empty()) {
             return Err(Error::SchemaNotFound);
         }
-        let config = self.in_force(subject).await?;
+        let config = self.in_force_from(subject, &state.scope)?;
         let normalize = normalize || config.normalize;
         // First as given, then (Confluent's fallback) with the latest metadata and rule set.
         for inherit in [false, true] {

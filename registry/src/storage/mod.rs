@@ -157,9 +157,32 @@ pub struct VersionInsert<'a> {
     pub schema: &'a NewSchema,
     /// IMPORT mode: the id to store the content under.
     pub explicit_id: Option<i64>,
-    /// Whether the subject holds soft-deleted versions of this same content, which Confluent
-    /// tombstones (removes) when it is registered again, unless they are referenced.
-    pub tombstone_deleted: bool,
+}
+
+/// What `insert_version` did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Written {
+    /// The version was added; the content has this id (new, or shared with other subjects).
+    Added {
+        /// The schema id.
+        id: i64,
+    },
+    /// The subject already had a live version of this content: nothing was written.
+    Existing {
+        /// The schema id.
+        id: i64,
+        /// The live version holding it.
+        version: i32,
+    },
+}
+
+/// What a registration reads about a subject before it writes.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SubjectState {
+    /// The configs and modes that apply.
+    pub scope: ScopeRows,
+    /// All versions of the subject, soft-deleted included, in version order.
+    pub versions: Vec<VersionRecord>,
 }
 
 /// The persistence the registry needs. Every method is one short transaction.
@@ -181,13 +204,17 @@ pub trait Storage: Send + Sync + 'static {
     async fn versions_of_schema(&self, id: i64) -> StorageResult<Vec<SubjectVersion>>;
     /// Every subject version, ordered by subject then version.
     async fn all_versions(&self) -> StorageResult<Vec<SubjectVersion>>;
-    /// In one transaction: store the content unless it is stored (under `explicit_id` when
-    /// given), remove unreferenced soft-deleted versions of the same content in the subject when
-    /// asked, and add the version. A concurrent writer that took the version number yields
+    /// In one transaction (on PostgreSQL one round trip, without an explicit id): store the
+    /// content unless it is stored (under `explicit_id` when given); when the subject has a live
+    /// version of it, return that version and write nothing; otherwise remove the subject's
+    /// unreferenced soft-deleted versions of the same content (Confluent's tombstones) and add
+    /// the version. A concurrent writer that took the version number yields
     /// [`StorageError::Conflict`].
-    async fn insert_version(&self, insert: VersionInsert<'_>) -> StorageResult<i64>;
+    async fn insert_version(&self, insert: VersionInsert<'_>) -> StorageResult<Written>;
     /// The configs and modes of the global scope and of `subject`, in one round trip.
     async fn scope(&self, subject: &str) -> StorageResult<ScopeRows>;
+    /// The configs and modes that apply to `subject` and its versions, in one round trip.
+    async fn subject_state(&self, subject: &str) -> StorageResult<SubjectState>;
     /// Mark versions soft-deleted, and log the invalidation for other instances in the same
     /// transaction.
     async fn soft_delete(&self, subject: &str, versions: &[i32]) -> StorageResult<()>;
