@@ -1,7 +1,7 @@
 //! Schemas by id and GUID, their parsed forms, reference resolution, and the reads of subject
 //! versions. Immutable data is answered from [`Caches`](crate::cache::Caches) after first use.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use futures::future::BoxFuture;
@@ -20,6 +20,13 @@ struct Resolution {
     fetched: HashMap<(String, i32), Arc<CachedSchema>>,
     /// Dependencies expanded (a schema referenced twice counts twice).
     expanded: usize,
+}
+
+fn too_many_references(max: usize) -> Error {
+    Error::InvalidSchema(format!(
+        "References expand to more than {max} schemas (max_references); \
+         a schema that references another several times counts it each time"
+    ))
 }
 
 impl Registry {
@@ -132,24 +139,31 @@ impl Registry {
                 )));
             }
             let mut deps = Vec::with_capacity(refs.len());
+            let mut names = HashSet::with_capacity(refs.len());
             for r in refs {
-                resolution.expanded += 1;
-                if resolution.expanded > limits.max_references {
-                    return Err(Error::InvalidSchema(format!(
-                        "References expand to more than {} schemas (max_references); \
-                         a schema that references another several times counts it each time",
-                        limits.max_references
-                    )));
-                }
                 let key = (r.subject.clone(), r.version);
                 let cached = match resolution.fetched.get(&key) {
                     Some(hit) => hit.clone(),
                     None => {
+                        if resolution.fetched.len() >= limits.max_references {
+                            return Err(too_many_references(limits.max_references));
+                        }
                         let fetched = self.referenced_schema(&r).await?;
                         resolution.fetched.insert(key, fetched.clone());
                         fetched
                     }
                 };
+                // Confluent resolves each reference name once (`AbstractSchemaProvider`: a
+                // name already visited is skipped, after its version was looked up): a
+                // duplicate entry in a list collapses into the first, and costs no expansion.
+                // The stored list keeps the entries as given, as Confluent's does.
+                if !names.insert(r.name.clone()) {
+                    continue;
+                }
+                resolution.expanded += 1;
+                if resolution.expanded > limits.max_references {
+                    return Err(too_many_references(limits.max_references));
+                }
                 let dependencies = self
                     .resolve_with(cached.record.references.clone(), depth + 1, resolution)
                     .await?;
