@@ -12,10 +12,19 @@ use super::{live, Registry};
 use crate::cache::CachedSchema;
 use crate::entities::RegisterSchemaRequest;
 use crate::storage::{
-    NewSchema, SchemaRecord, StorageError, VersionInsert, VersionRecord, Written,
+    FirstVersion, NewSchema, SchemaRecord, StorageError, SubjectState, VersionInsert,
+    VersionRecord, Written,
 };
 use crate::types::{Mode, Subject};
 use crate::{Error, Result};
+
+/// How a first-version attempt ended.
+enum FirstAttempt {
+    /// Registered (or found registered).
+    Done(Registered),
+    /// The subject was not new: its state, and the request as parsed for a new subject.
+    NotNew(SubjectState, Box<Candidate>),
+}
 
 /// How often a registration is retried when a concurrent writer took its version number.
 const MAX_WRITE_ATTEMPTS: usize = 64;
@@ -184,8 +193,18 @@ impl Registry {
         req: &RegisterSchemaRequest,
         opts: RegisterOptions,
     ) -> Result<Registered> {
+        // A first version needs nothing read first: on PostgreSQL it is tried in one round trip,
+        // parsed as for a new subject; the storage answers with the subject's state when the
+        // subject was not new, and the registration goes on from there.
+        let mut first = self.try_first_version(subject, req, opts).await?;
+        if let Some(FirstAttempt::Done(registered)) = first {
+            return Ok(registered);
+        }
         for _ in 0..MAX_WRITE_ATTEMPTS {
-            let state = self.storage.subject_state(subject.as_str()).await?;
+            let (state, parsed_as_new) = match first.take() {
+                Some(FirstAttempt::NotNew(state, candidate)) => (state, Some(*candidate)),
+                _ => (self.storage.subject_state(subject.as_str()).await?, None),
+            };
             let versions = state.versions;
             let in_force = self.in_force_from(subject, &state.scope)?;
             let mode = in_force.mode;
@@ -207,9 +226,21 @@ impl Registry {
             let normalize = opts.normalize || in_force.normalize;
             let skip_compat = opts.force || matches!(mode, Mode::Import | Mode::Forward);
 
-            let candidate = self
-                .candidate(subject, req, &versions, normalize, true, true)
-                .await?;
+            let reusable = match parsed_as_new {
+                Some(c)
+                    if normalize == opts.normalize && !self.inherits(req, &versions).await? =>
+                {
+                    Some(c)
+                }
+                _ => None,
+            };
+            let candidate = match reusable {
+                Some(c) => c,
+                None => {
+                    self.candidate(subject, req, &versions, normalize, true, true)
+                        .await?
+                }
+            };
             // Confluent: an identical live schema in this subject is returned, not re-registered
             // (nor checked against the history). Found in memory when the subject's schemas are
             // cached; a new subject has none to look for.
@@ -267,25 +298,7 @@ impl Registry {
                 // Confluent: an identical live schema in this subject is returned, not
                 // re-registered (the storage found it while writing).
                 Ok(Written::Existing { id, version }) => return self.existing(version, id).await,
-                Ok(Written::Added { id }) => {
-                    let Candidate { parsed, new } = candidate;
-                    self.caches.parsed.get_or_insert(id, parsed);
-                    // The stored row has exactly this content (one content, one id): cache it
-                    // without reading it back.
-                    let schema = match self.caches.schemas.get(&id) {
-                        Some(hit) => hit,
-                        None => self.cache_schema(SchemaRecord {
-                            id,
-                            schema_type: new.schema_type,
-                            guid: new.guid,
-                            schema: new.schema,
-                            references: new.references,
-                            metadata: new.metadata,
-                            rule_set: new.rule_set,
-                        }),
-                    };
-                    return Ok(Registered { version, schema });
-                }
+                Ok(Written::Added { id }) => return Ok(self.stored(id, version, candidate)),
                 Err(StorageError::Conflict(_)) => continue,
                 Err(e @ (StorageError::IdTaken(_) | StorageError::ContentHasOtherId { .. })) => {
                     return Err(Error::OperationNotPermitted(e.to_string()))
@@ -296,6 +309,84 @@ impl Registry {
         Err(Error::Internal(format!(
             "registration under {subject} kept conflicting with concurrent writers"
         )))
+    }
+
+    /// On an engine where it saves a round trip, and for a request with a schema of its own and
+    /// no explicit id: parse it as for a new subject and register it as version 1 unless the
+    /// storage finds the subject is not new. `None` when not tried (or when the request does
+    /// not parse as for a new subject: the regular path then reports it in Confluent's order,
+    /// mode before schema).
+    async fn try_first_version(
+        &self,
+        subject: &Subject,
+        req: &RegisterSchemaRequest,
+        opts: RegisterOptions,
+    ) -> Result<Option<FirstAttempt>> {
+        let has_text = req.schema.as_deref().is_some_and(|t| !t.trim().is_empty());
+        if !self.storage.registers_first_versions_in_one_call() || req.id.is_some() || !has_text {
+            return Ok(None);
+        }
+        let Ok(candidate) = self
+            .candidate(subject, req, &[], opts.normalize, true, true)
+            .await
+        else {
+            return Ok(None);
+        };
+        match self
+            .storage
+            .register_first_version(subject.as_str(), opts.normalize, &candidate.new)
+            .await
+        {
+            Ok(FirstVersion::Written(Written::Added { id })) => {
+                Ok(Some(FirstAttempt::Done(self.stored(id, 1, candidate))))
+            }
+            Ok(FirstVersion::Written(Written::Existing { id, version })) => {
+                Ok(Some(FirstAttempt::Done(self.existing(version, id).await?)))
+            }
+            Ok(FirstVersion::State(state)) => {
+                Ok(Some(FirstAttempt::NotNew(state, Box::new(candidate))))
+            }
+            // A concurrent writer got there first: read and go on.
+            Err(StorageError::Conflict(_)) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Whether parsing `req` in a subject with these versions inherits metadata or a rule set
+    /// from the latest live version (so a parse made as for a new subject cannot be reused).
+    async fn inherits(
+        &self,
+        req: &RegisterSchemaRequest,
+        versions: &[VersionRecord],
+    ) -> Result<bool> {
+        let Some(latest) = live(versions).next_back() else {
+            return Ok(false);
+        };
+        let Some(latest) = self.schema(latest.schema_id).await? else {
+            return Ok(true);
+        };
+        Ok((req.metadata.is_none() && latest.record.metadata.is_some())
+            || (req.rule_set.is_none() && latest.record.rule_set.is_some()))
+    }
+
+    /// Cache what was just stored under `id` (the stored row has exactly the candidate's
+    /// content: one content, one id) without reading it back.
+    fn stored(&self, id: i64, version: i32, candidate: Candidate) -> Registered {
+        let Candidate { parsed, new } = candidate;
+        self.caches.parsed.get_or_insert(id, parsed);
+        let schema = match self.caches.schemas.get(&id) {
+            Some(hit) => hit,
+            None => self.cache_schema(SchemaRecord {
+                id,
+                schema_type: new.schema_type,
+                guid: new.guid,
+                schema: new.schema,
+                references: new.references,
+                metadata: new.metadata,
+                rule_set: new.rule_set,
+            }),
+        };
+        Registered { version, schema }
     }
 
     /// The live version of `versions` holding the candidate's content, with its id: from the

@@ -176,6 +176,16 @@ pub enum Written {
     },
 }
 
+/// What `register_first_version` did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FirstVersion {
+    /// The subject was new, as assumed: the content was stored as its version 1.
+    Written(Written),
+    /// It was not (or its settings ask for more than a plain registration): nothing was
+    /// written, and this is the subject's state, as [`Storage::subject_state`] reads it.
+    State(SubjectState),
+}
+
 /// What a registration reads about a subject before it writes.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SubjectState {
@@ -215,6 +225,24 @@ pub trait Storage: Send + Sync + 'static {
     async fn scope(&self, subject: &str) -> StorageResult<ScopeRows>;
     /// The configs and modes that apply to `subject` and its versions, in one round trip.
     async fn subject_state(&self, subject: &str) -> StorageResult<SubjectState>;
+    /// Whether [`Storage::register_first_version`] saves a round trip on this engine (then the
+    /// registry tries it first for a registration without an explicit id).
+    fn registers_first_versions_in_one_call(&self) -> bool {
+        false
+    }
+    /// In one round trip: register `schema` as version 1 of `subject` when the subject has no
+    /// version, its mode and the global one are READWRITE, and no config asks to normalise
+    /// (unless `normalize`, the request's own); otherwise write nothing and return the
+    /// subject's state. A concurrent writer yields [`StorageError::Conflict`].
+    async fn register_first_version(
+        &self,
+        subject: &str,
+        normalize: bool,
+        schema: &NewSchema,
+    ) -> StorageResult<FirstVersion> {
+        let _ = (normalize, schema);
+        Ok(FirstVersion::State(self.subject_state(subject).await?))
+    }
     /// Mark versions soft-deleted, and log the invalidation for other instances in the same
     /// transaction.
     async fn soft_delete(&self, subject: &str, versions: &[i32]) -> StorageResult<()>;

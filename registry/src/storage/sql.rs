@@ -11,8 +11,8 @@ use sqlx::{AnyConnection, AnyPool, Executor, Row};
 use strata_schema::SchemaType;
 
 use super::{
-    Invalidation, NewSchema, SchemaRecord, ScopeRows, Storage, StorageError, StorageResult,
-    SubjectState, SubjectVersion, VersionInsert, VersionRecord, Written,
+    FirstVersion, Invalidation, NewSchema, SchemaRecord, ScopeRows, Storage, StorageError,
+    StorageResult, SubjectState, SubjectVersion, VersionInsert, VersionRecord, Written,
 };
 
 /// What differs between the engines.
@@ -429,6 +429,49 @@ impl SqlStorage {
     }
 }
 
+/// PostgreSQL text cannot hold NUL; refuse it on both engines alike.
+fn refuse_nul(subject: &str, schema: &NewSchema) -> StorageResult<()> {
+    let texts = [subject, schema.schema.as_str(), schema.guid.as_str()]
+        .into_iter()
+        .chain(
+            schema
+                .references
+                .iter()
+                .flat_map(|r| [r.name.as_str(), r.subject.as_str()]),
+        );
+    for text in texts {
+        if text.contains('\0') {
+            return Err(StorageError::Unstorable(
+                "a NUL character (\\u0000) in a schema, subject or reference name".into(),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The rows of a subject's state (configs, modes, versions: `kind`, `scope`, `value`,
+/// `version`, `schema_id`, `deleted`), gathered.
+fn state_from_rows(
+    rows: impl IntoIterator<Item = (String, String, String, VersionRecord)>,
+) -> SubjectState {
+    let mut state = SubjectState::default();
+    for (kind, scope, value, version) in rows {
+        let slot = match (kind.as_str(), scope.is_empty()) {
+            ("version", _) => {
+                state.versions.push(version);
+                continue;
+            }
+            ("config", true) => &mut state.scope.global_config,
+            ("config", false) => &mut state.scope.subject_config,
+            (_, true) => &mut state.scope.global_mode,
+            (_, false) => &mut state.scope.subject_mode,
+        };
+        *slot = Some(value);
+    }
+    state.versions.sort_unstable_by_key(|v| v.version);
+    state
+}
+
 /// Make sure the directory of a SQLite file exists and ask sqlx to create the file.
 fn prepare_sqlite_url(url: &str) -> Result<String, sqlx::Error> {
     let rest = url
@@ -526,23 +569,7 @@ impl Storage for SqlStorage {
     }
 
     async fn insert_version(&self, insert: VersionInsert<'_>) -> StorageResult<Written> {
-        // PostgreSQL text cannot hold NUL; refuse it on both engines alike.
-        let schema = insert.schema;
-        let texts = [insert.subject, schema.schema.as_str(), schema.guid.as_str()]
-            .into_iter()
-            .chain(
-                schema
-                    .references
-                    .iter()
-                    .flat_map(|r| [r.name.as_str(), r.subject.as_str()]),
-            );
-        for text in texts {
-            if text.contains('\0') {
-                return Err(StorageError::Unstorable(
-                    "a NUL character (\\u0000) in a schema, subject or reference name".into(),
-                ));
-            }
-        }
+        refuse_nul(insert.subject, insert.schema)?;
         if self.dialect == Dialect::Postgres && insert.explicit_id.is_none() {
             return self.register_in_one_call(&insert).await;
         }
@@ -624,25 +651,82 @@ impl Storage for SqlStorage {
         .bind(subject)
         .fetch_all(&self.pool)
         .await?;
-        let mut state = SubjectState::default();
-        for row in &rows {
-            let kind: String = row.try_get("kind")?;
-            if kind == "version" {
-                state.versions.push(version_from_row(row)?);
-                continue;
-            }
-            let scope: String = row.try_get("scope")?;
-            let value: String = row.try_get("value")?;
-            let slot = match (kind.as_str(), scope.is_empty()) {
-                ("config", true) => &mut state.scope.global_config,
-                ("config", false) => &mut state.scope.subject_config,
-                (_, true) => &mut state.scope.global_mode,
-                (_, false) => &mut state.scope.subject_mode,
-            };
-            *slot = Some(value);
-        }
-        state.versions.sort_unstable_by_key(|v| v.version);
+        let rows = rows
+            .iter()
+            .map(|row| {
+                Ok((
+                    row.try_get("kind")?,
+                    row.try_get("scope")?,
+                    row.try_get("value")?,
+                    version_from_row(row)?,
+                ))
+            })
+            .collect::<StorageResult<Vec<_>>>()?;
+        let state = state_from_rows(rows);
         Ok(state)
+    }
+
+    fn registers_first_versions_in_one_call(&self) -> bool {
+        self.dialect == Dialect::Postgres
+    }
+
+    async fn register_first_version(
+        &self,
+        subject: &str,
+        normalize: bool,
+        schema: &NewSchema,
+    ) -> StorageResult<FirstVersion> {
+        if self.dialect != Dialect::Postgres {
+            return Ok(FirstVersion::State(self.subject_state(subject).await?));
+        }
+        refuse_nul(subject, schema)?;
+        let refs = serde_json::to_string(&schema.references)
+            .map_err(|e| StorageError::Corrupt(e.to_string()))?;
+        let rows = sqlx::query(
+            "SELECT o_kind, o_scope, o_value, o_version, o_schema_id, o_deleted \
+             FROM strata_register_first($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(subject)
+        .bind(normalize)
+        .bind(schema.schema_type.as_str())
+        .bind(&schema.guid)
+        .bind(&schema.schema)
+        .bind(&refs)
+        .bind(to_json(&schema.metadata))
+        .bind(to_json(&schema.rule_set))
+        .bind(now_ms())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(conflict_or)?;
+        let mut gathered = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let kind: String = row.try_get("o_kind")?;
+            let version = VersionRecord {
+                version: version_from(row.try_get("o_version")?)?,
+                schema_id: row.try_get("o_schema_id")?,
+                deleted: row.try_get::<i64, _>("o_deleted")? != 0,
+            };
+            if kind == "written" {
+                // `o_deleted` carries whether the subject already held the content.
+                return Ok(FirstVersion::Written(if version.deleted {
+                    Written::Existing {
+                        id: version.schema_id,
+                        version: version.version,
+                    }
+                } else {
+                    Written::Added {
+                        id: version.schema_id,
+                    }
+                }));
+            }
+            gathered.push((
+                kind,
+                row.try_get("o_scope")?,
+                row.try_get("o_value")?,
+                version,
+            ));
+        }
+        Ok(FirstVersion::State(state_from_rows(gathered)))
     }
 
     async fn scope(&self, subject: &str) -> StorageResult<ScopeRows> {
