@@ -10,9 +10,15 @@
 #     cached), for a user with Read on `.*` and one with Read on `Subject:bench-.*` (whose
 #     reads check the subjects holding each id). Target: the first within 10% of no auth.
 #  2. `strata serve` on a throwaway PostgreSQL; wrk with 16 connections registers new schemas
-#     (each request a new subject and a new schema). Target: >= 1,000 registrations/s.
+#     (each request a new subject and a new schema). In the same run and on the same server, the
+#     baseline: pgbench with as many clients, each transaction one single-row INSERT into a
+#     scratch table (`pgbench -n -f insert.sql -c 16 -j 2 -T N`). Prints both rates, their ratio
+#     (targets: >= 0.25x pgbench and >= 2,000 registrations/s) and the database transactions
+#     per registration (pg_stat_database.xact_commit).
 #
-# Environment: BENCH_SECONDS (default 10), BENCH_CONNECTIONS (32), BENCH_WRITERS (16).
+# Environment: BENCH_SECONDS (default 10), BENCH_CONNECTIONS (32), BENCH_WRITERS (16),
+# BENCH_ONLY=postgres (part 2 alone), STRATA_BIN (a `strata` binary to use instead of building
+# one).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -25,8 +31,13 @@ if ! command -v wrk >/dev/null; then
   if [ "$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null
   else echo "error: wrk is missing; install it (apt-get install wrk)" >&2; exit 2; fi
 fi
-cargo build --release -p strata-cli --locked
-BIN=${CARGO_TARGET_DIR:-$ROOT/target}/release/strata
+if [ -n "${STRATA_BIN:-}" ]; then
+  BIN=$STRATA_BIN
+else
+  cargo build --release -p strata-cli --locked
+  BIN=${CARGO_TARGET_DIR:-$ROOT/target}/release/strata
+fi
+ONLY=${BENCH_ONLY:-all}
 WORK=$(mktemp -d /tmp/strata-bench.XXXXXX)
 chmod 755 "$WORK"
 PIDS=()
@@ -44,6 +55,7 @@ wait_up() { for _ in $(seq 1 200); do curl -sf "$1/" >/dev/null && return 0; sle
 field() { sed -n "s/.*$1=\([0-9.]*\).*/\1/p" <<<"$2"; }
 runas() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 
+if [ "$ONLY" != postgres ]; then
 echo "== 1. read path on SQLite =="
 PORT=$(free_port)
 "$BIN" serve --listen 127.0.0.1:$PORT --database-url "sqlite://$WORK/registry.db" --log-format json 2>"$WORK/serve.log" &
@@ -98,6 +110,8 @@ echo "GET /schemas/ids/{id}, Read Subject:bench-.*: $TEAM_IDS"
 AUTH_RATIO=$(python3 -c "print(f'{$(field rps "$AUTH_IDS")/$(field rps "$IDS"):.2f}')")
 echo "ratio auth/no auth = $AUTH_RATIO (target >= 0.9; non-2xx must be 0: $(field non2xx "$AUTH_IDS"))"
 
+fi
+
 echo
 echo "== 2. registrations on PostgreSQL, $WRITERS concurrent clients =="
 PGBIN=$(ls -d /usr/lib/postgresql/*/bin | sort | tail -1)
@@ -112,8 +126,30 @@ PORT2=$(free_port)
 PIDS+=($!)
 URL2=http://127.0.0.1:$PORT2
 wait_up "$URL2"
+PGURL="postgres://postgres@127.0.0.1:$PGPORT/postgres"
+psqlq() { "$PGBIN/psql" -qAt "$PGURL" -c "$1"; }
+# The baseline: single-row INSERT transactions from as many clients, on the same server.
+psqlq "CREATE TABLE bench_scratch (id BIGSERIAL PRIMARY KEY, payload TEXT NOT NULL, created_ms BIGINT NOT NULL)"
+cat >"$WORK/insert.sql" <<'SQL'
+\set n random(1, 1000000000)
+INSERT INTO bench_scratch (payload, created_ms) VALUES ('row ' || :n, :n);
+SQL
+PGB=$("$PGBIN/pgbench" -n -f "$WORK/insert.sql" -c "$WRITERS" -j 2 -T "$SECS" "$PGURL" 2>&1)
+PGB_TPS=$(sed -n 's/^tps = \([0-9.]*\).*/\1/p' <<<"$PGB" | head -1)
+echo "pgbench baseline (single-row INSERT transactions, $WRITERS clients): tps = $PGB_TPS"
+XACT_BEFORE=$(psqlq "SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = 'postgres'")
 REG=$(wrk -t2 -c$WRITERS -d${SECS}s --latency -s scripts/bench/register.lua "$URL2" | grep RESULT)
 echo "POST register (new schema each): $REG"
 COUNT=$(curl -sf "$URL2/subjects" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')
 echo "subjects stored: $COUNT (non-2xx must be 0: $(field non2xx "$REG"))"
-echo "registrations/s = $(field rps "$REG") (target >= 1000)"
+sleep 1 # pg_stat_database is updated when a backend reports (at most every second)
+XACT_AFTER=$(psqlq "SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = 'postgres'")
+REG_RPS=$(field rps "$REG")
+echo "registrations/s = $REG_RPS (target >= 2000)"
+python3 - "$REG_RPS" "$PGB_TPS" "$XACT_BEFORE" "$XACT_AFTER" "$COUNT" <<'PY'
+import sys
+rps, tps, before, after, count = (float(x) for x in sys.argv[1:])
+print(f"ratio registrations/pgbench = {rps / tps:.3f} (target >= 0.25)")
+print(f"database transactions per registration = {(after - before) / max(count, 1):.2f} "
+      "(reads and writes; includes the listing above)")
+PY

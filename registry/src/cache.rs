@@ -1,9 +1,9 @@
 //! In-memory caches of immutable data, so cached reads never touch the database.
 //!
 //! Memory model: the three caches together hold at most `cache_max_bytes` (256 MiB by default)
-//! as [`Weigh`] estimates it: a stored schema counts its text, its pre-serialised body, its
-//! metadata and rule set; a parsed schema counts [`PARSED_BYTES_PER_TEXT_BYTE`] times its
-//! canonical text; a version body its bytes. Past the budget the least recently used entries
+//! as [`Weigh`] estimates it: a stored schema counts its text, the body the HTTP layer renders
+//! from it once (estimated in advance), its metadata and rule set; a parsed schema counts
+//! [`PARSED_BYTES_PER_TEXT_BYTE`] times its canonical text; a version its subject and body. Past the budget the least recently used entries
 //! are evicted (see [`ByteLru`]) and read again from the database when next needed. Schemas,
 //! parsed forms and version bodies get 40%, 40% and 20% of the budget.
 //!
@@ -21,13 +21,13 @@
 //! what it inserted if an invalidation happened meanwhile.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
-use axum::body::Bytes;
+use bytes::Bytes;
 use strata_schema::ParsedSchema;
 
 use crate::lru::{ByteLru, Weigh};
-use crate::storage::SchemaRecord;
+use crate::storage::{SchemaRecord, VersionRecord};
 
 /// The estimate of a parsed schema's memory per byte of its canonical text (trees, names and
 /// derived indexes take several times the text).
@@ -38,24 +38,62 @@ pub const PARSED_BYTES_PER_TEXT_BYTE: usize = 8;
 pub struct CachedSchema {
     /// The stored record.
     pub record: SchemaRecord,
-    /// The body of `GET /schemas/ids/{id}` with no query parameters.
-    pub id_body: Bytes,
+    /// A rendering of the record that the transport layer computes once and reuses (the body
+    /// of `GET /schemas/ids/{id}`); the registry itself never looks at it.
+    pub rendered: OnceLock<Bytes>,
+}
+
+impl CachedSchema {
+    /// A cache entry for `record`, not yet rendered.
+    pub fn new(record: SchemaRecord) -> Self {
+        CachedSchema {
+            record,
+            rendered: OnceLock::new(),
+        }
+    }
+}
+
+/// An estimate of a rendered body carrying `record` (JSON escaping adds a little to the text).
+fn rendered_estimate(record: &SchemaRecord) -> usize {
+    let json = |v: &Option<serde_json::Value>| v.as_ref().map_or(0, |v| v.to_string().len());
+    record.schema.len()
+        + record.schema.len() / 8
+        + json(&record.metadata)
+        + json(&record.rule_set)
+        + record
+            .references
+            .iter()
+            .map(|x| x.name.len() + x.subject.len() + 48)
+            .sum::<usize>()
+        + 128
 }
 
 impl Weigh for Arc<CachedSchema> {
     fn weigh(&self) -> usize {
         let r = &self.record;
-        let json = |v: &Option<serde_json::Value>| v.as_ref().map_or(0, |v| v.to_string().len());
-        r.schema.len()
-            + self.id_body.len()
-            + r.guid.len()
-            + json(&r.metadata)
-            + json(&r.rule_set)
-            + r.references
-                .iter()
-                .map(|x| x.name.len() + x.subject.len() + 48)
-                .sum::<usize>()
-            + 256
+        // The record (text, references, metadata) and its rendering take about as much again.
+        2 * rendered_estimate(r) + r.guid.len() + 128
+    }
+}
+
+/// A live subject version and its schema, with a rendering the transport layer computes once
+/// (the body of `GET /subjects/{s}/versions/{v}`).
+#[derive(Debug)]
+pub struct CachedVersion {
+    /// The subject.
+    pub subject: String,
+    /// The version.
+    pub version: VersionRecord,
+    /// Its schema (shared with the schema cache).
+    pub schema: Arc<CachedSchema>,
+    /// The rendered body, filled on first use by the transport layer.
+    pub rendered: OnceLock<Bytes>,
+}
+
+impl Weigh for Arc<CachedVersion> {
+    fn weigh(&self) -> usize {
+        // The schema is counted by the schema cache; here the key and the rendered body.
+        2 * self.subject.len() + rendered_estimate(&self.schema.record) + 128
     }
 }
 
@@ -73,8 +111,8 @@ pub struct Caches {
     pub schemas: ByteLru<i64, Arc<CachedSchema>>,
     /// id → parsed form (for compatibility checks: history is not re-parsed while cached).
     pub parsed: ByteLru<i64, Arc<ParsedSchema>>,
-    /// (subject, version) → body of `GET /subjects/{s}/versions/{v}` for a live version.
-    pub versions: ByteLru<(String, i32), Bytes>,
+    /// (subject, version) → a live version with its schema.
+    pub versions: ByteLru<(String, i32), Arc<CachedVersion>>,
     /// Bumped by every invalidation.
     generation: AtomicU64,
 }

@@ -1,12 +1,14 @@
 -- POST /subjects/{unique}/versions with a new Avro schema per request: every request is a
 -- real registration (new schema id, new subject), never an idempotent re-registration.
+-- Each thread's Lua state starts with the same random sequence, so the tag that keeps the
+-- threads' subjects apart is set from the main state, numbered (a global: `thread:set` sets
+-- globals, which a `local tag` would shadow).
 local counter = 0
-local tag = ""
+local threads = 0
+tag = ""
 setup = function(thread)
-  thread:set("tag", tostring(math.random(1, 1e9)))
-end
-init = function(args)
-  tag = tag .. "_" .. tostring(math.random(1, 1e9))
+  threads = threads + 1
+  thread:set("tag", tostring(threads) .. "x" .. tostring(os.time()) .. "x" .. tostring(math.random(1, 1e9)))
 end
 request = function()
   counter = counter + 1

@@ -13,7 +13,7 @@ use serde_json::{Map, Value};
 use super::params::{subject, Params};
 use super::AppState;
 use crate::http::{ok, Accept, JsonBody};
-use crate::registry::GLOBAL;
+use crate::registry::{Config, Scope};
 use crate::{Error, Result};
 
 pub fn router() -> Router<AppState> {
@@ -29,7 +29,8 @@ pub fn router() -> Router<AppState> {
 }
 
 /// The PUT echo names the level `compatibility`, as the request does.
-fn as_update(mut map: Map<String, Value>) -> Map<String, Value> {
+fn as_update(config: &Config) -> Map<String, Value> {
+    let mut map = config.to_map();
     if let Some(level) = map.shift_remove("compatibilityLevel") {
         map.insert("compatibility".into(), level);
     }
@@ -47,7 +48,7 @@ fn body_object(body: Value) -> Result<Map<String, Value>> {
 }
 
 async fn get_global(State(reg): State<AppState>, Accept(media): Accept) -> Result<Response> {
-    Ok(ok(media, &reg.global_config().await?))
+    Ok(ok(media, &reg.global_config().await?.to_map()))
 }
 
 async fn put_global(
@@ -55,14 +56,16 @@ async fn put_global(
     Accept(media): Accept,
     JsonBody(body): JsonBody<Value>,
 ) -> Result<Response> {
-    let updated = reg.update_config(GLOBAL, &body_object(body)?).await?;
-    Ok(ok(media, &as_update(updated)))
+    let updated = reg
+        .update_config(&Scope::Global, &body_object(body)?)
+        .await?;
+    Ok(ok(media, &as_update(&updated)))
 }
 
 async fn delete_global(State(reg): State<AppState>, Accept(media): Accept) -> Result<Response> {
     let previous = reg.global_config().await?;
-    reg.delete_config(GLOBAL).await?;
-    Ok(ok(media, &previous))
+    reg.delete_config(&Scope::Global).await?;
+    Ok(ok(media, &previous.to_map()))
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -80,10 +83,10 @@ async fn get_subject(
 ) -> Result<Response> {
     let subject = subject(&raw)?;
     if params.default_to_global {
-        return Ok(ok(media, &reg.config_in_scope(&subject).await?));
+        return Ok(ok(media, &reg.config_in_scope(&subject).await?.to_map()));
     }
-    match reg.stored_config(subject.as_str()).await? {
-        Some(map) => Ok(ok(media, &map)),
+    match reg.stored_config(&Scope::Subject(subject.clone())).await? {
+        Some(config) => Ok(ok(media, &config.to_map())),
         None => Err(Error::SubjectConfigNotFound(subject.to_string())),
     }
 }
@@ -96,9 +99,9 @@ async fn put_subject(
 ) -> Result<Response> {
     let subject = subject(&raw)?;
     let updated = reg
-        .update_config(subject.as_str(), &body_object(body)?)
+        .update_config(&Scope::Subject(subject), &body_object(body)?)
         .await?;
-    Ok(ok(media, &as_update(updated)))
+    Ok(ok(media, &as_update(&updated)))
 }
 
 async fn delete_subject(
@@ -107,8 +110,8 @@ async fn delete_subject(
     Path(raw): Path<String>,
 ) -> Result<Response> {
     let subject = subject(&raw)?;
-    match reg.delete_config(subject.as_str()).await? {
-        Some(previous) => Ok(ok(media, &previous)),
+    match reg.delete_config(&Scope::Subject(subject.clone())).await? {
+        Some(previous) => Ok(ok(media, &previous.to_map())),
         None => Err(Error::SubjectNotFound(subject.to_string())),
     }
 }

@@ -11,7 +11,7 @@ use serde_json::json;
 use super::params::{subject, Params};
 use super::AppState;
 use crate::http::{ok, Accept, JsonBody};
-use crate::registry::GLOBAL;
+use crate::registry::Scope;
 use crate::types::Mode;
 use crate::{Error, Result};
 
@@ -62,12 +62,14 @@ async fn put_global(
     Params(params): Params<PutParams>,
     JsonBody(body): JsonBody<ModeBody>,
 ) -> Result<Response> {
-    let mode = reg.set_mode(None, parse_mode(&body)?, params.force).await?;
+    let mode = reg
+        .set_mode(&Scope::Global, parse_mode(&body)?, params.force)
+        .await?;
     Ok(ok(media, &json!({"mode": mode.as_str()})))
 }
 
 async fn delete_global(State(reg): State<AppState>, Accept(media): Accept) -> Result<Response> {
-    let previous = reg.delete_mode(GLOBAL).await?.unwrap_or_default();
+    let previous = reg.delete_mode(&Scope::Global).await?.unwrap_or_default();
     Ok(ok(media, &json!({"mode": previous.as_str()})))
 }
 
@@ -78,7 +80,7 @@ async fn get_subject(
     Params(params): Params<GetParams>,
 ) -> Result<Response> {
     let subject = subject(&raw)?;
-    let mode = match reg.stored_mode(subject.as_str()).await? {
+    let mode = match reg.stored_mode(&Scope::Subject(subject.clone())).await? {
         Some(m) => m,
         None if params.default_to_global => reg.global_mode().await?,
         None => return Err(Error::SubjectModeNotFound(subject.to_string())),
@@ -95,7 +97,7 @@ async fn put_subject(
 ) -> Result<Response> {
     let subject = subject(&raw)?;
     let mode = reg
-        .set_mode(Some(&subject), parse_mode(&body)?, params.force)
+        .set_mode(&Scope::Subject(subject), parse_mode(&body)?, params.force)
         .await?;
     Ok(ok(media, &json!({"mode": mode.as_str()})))
 }
@@ -106,7 +108,7 @@ async fn delete_subject(
     Path(raw): Path<String>,
 ) -> Result<Response> {
     let subject = subject(&raw)?;
-    match reg.delete_mode(subject.as_str()).await? {
+    match reg.delete_mode(&Scope::Subject(subject.clone())).await? {
         Some(previous) => Ok(ok(media, &json!({"mode": previous.as_str()}))),
         None => Err(Error::SubjectNotFound(subject.to_string())),
     }

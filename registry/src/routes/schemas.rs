@@ -1,5 +1,6 @@
 //! `/schemas`: schemas by id and GUID, the type list, and the listing of all schemas.
 
+use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -11,6 +12,7 @@ use strata_schema::SchemaType;
 use super::params::{paginate, schema_id, subject_prefix, Params};
 use super::AppState;
 use crate::auth::Access;
+use crate::cache::CachedSchema;
 use crate::entities::{SchemaEntity, SchemaStringEntity, SubjectVersionEntity};
 use crate::http::{bytes_response, ok, Accept};
 use crate::{Error, Result};
@@ -49,8 +51,8 @@ async fn by_id(
 ) -> Result<Response> {
     let id = schema_id(&raw)?;
     if query.as_deref().is_none_or(str::is_empty) {
-        if let Some(body) = reg.cached_id_body(id) {
-            return Ok(bytes_response(StatusCode::OK, media, body));
+        if let Some(cached) = reg.cached_schema(id) {
+            return Ok(bytes_response(StatusCode::OK, media, id_body(&cached)?));
         }
     }
     let params: IdParams = serde_urlencoded_params(query.as_deref())?;
@@ -59,11 +61,7 @@ async fn by_id(
         .await?
         .ok_or_else(|| Error::SchemaIdNotFound(id.to_string()))?;
     if params.format.is_none() && !params.fetch_max_id {
-        return Ok(bytes_response(
-            StatusCode::OK,
-            media,
-            cached.id_body.clone(),
-        ));
+        return Ok(bytes_response(StatusCode::OK, media, id_body(&cached)?));
     }
     let text = formatted(&reg, id, params.format.as_deref()).await?;
     let mut entity = SchemaStringEntity::new(
@@ -74,6 +72,17 @@ async fn by_id(
         entity.max_id = Some(reg.max_schema_id().await?);
     }
     Ok(ok(media, &entity))
+}
+
+/// The body of `GET /schemas/ids/{id}` without parameters, rendered once per cached schema.
+fn id_body(cached: &CachedSchema) -> Result<Bytes> {
+    if let Some(body) = cached.rendered.get() {
+        return Ok(body.clone());
+    }
+    let record = &cached.record;
+    let body = serde_json::to_vec(&SchemaStringEntity::new(record, &record.schema))
+        .map_err(|e| Error::Internal(e.to_string()))?;
+    Ok(cached.rendered.get_or_init(|| Bytes::from(body)).clone())
 }
 
 fn serde_urlencoded_params<T: serde::de::DeserializeOwned + Default>(

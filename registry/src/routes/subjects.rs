@@ -1,5 +1,6 @@
 //! `/subjects`: listing, lookup, registration, versions, references and deletes.
 
+use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -12,6 +13,7 @@ use super::params::{paginate, subject, subject_prefix, version, Params};
 use super::schemas::formatted;
 use super::AppState;
 use crate::auth::Access;
+use crate::cache::CachedVersion;
 use crate::entities::{RegisterSchemaRequest, SchemaEntity};
 use crate::http::{bytes_response, ok, Accept, JsonBody};
 use crate::registry::RegisterOptions;
@@ -264,8 +266,12 @@ async fn get_version(
     let subject = subject(&raw)?;
     let version = version(&raw_version)?;
     if params.format.is_none() {
-        let body = reg.version_body(&subject, version, params.deleted).await?;
-        return Ok(bytes_response(StatusCode::OK, media, body));
+        let cached = reg.version(&subject, version, params.deleted).await?;
+        return Ok(bytes_response(
+            StatusCode::OK,
+            media,
+            version_body(&cached)?,
+        ));
     }
     let (v, schema) = reg
         .version_schema(&subject, version, params.deleted)
@@ -276,6 +282,23 @@ async fn get_version(
         entity.schema = text;
     }
     Ok(ok(media, &entity))
+}
+
+/// The body of `GET /subjects/{s}/versions/{v}` without `format`, rendered once per cached
+/// version.
+fn version_body(cached: &CachedVersion) -> Result<Bytes> {
+    if let Some(body) = cached.rendered.get() {
+        return Ok(body.clone());
+    }
+    let v = &cached.version;
+    let body = serde_json::to_vec(&SchemaEntity::new(
+        &cached.subject,
+        v.version,
+        &cached.schema.record,
+        v.deleted,
+    ))
+    .map_err(|e| crate::Error::Internal(e.to_string()))?;
+    Ok(cached.rendered.get_or_init(|| Bytes::from(body)).clone())
 }
 
 async fn raw_version(

@@ -157,9 +157,42 @@ pub struct VersionInsert<'a> {
     pub schema: &'a NewSchema,
     /// IMPORT mode: the id to store the content under.
     pub explicit_id: Option<i64>,
-    /// Whether the subject holds soft-deleted versions of this same content, which Confluent
-    /// tombstones (removes) when it is registered again, unless they are referenced.
-    pub tombstone_deleted: bool,
+}
+
+/// What `insert_version` did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Written {
+    /// The version was added; the content has this id (new, or shared with other subjects).
+    Added {
+        /// The schema id.
+        id: i64,
+    },
+    /// The subject already had a live version of this content: nothing was written.
+    Existing {
+        /// The schema id.
+        id: i64,
+        /// The live version holding it.
+        version: i32,
+    },
+}
+
+/// What `register_first_version` did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FirstVersion {
+    /// The subject was new, as assumed: the content was stored as its version 1.
+    Written(Written),
+    /// It was not (or its settings ask for more than a plain registration): nothing was
+    /// written, and this is the subject's state, as [`Storage::subject_state`] reads it.
+    State(SubjectState),
+}
+
+/// What a registration reads about a subject before it writes.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SubjectState {
+    /// The configs and modes that apply.
+    pub scope: ScopeRows,
+    /// All versions of the subject, soft-deleted included, in version order.
+    pub versions: Vec<VersionRecord>,
 }
 
 /// The persistence the registry needs. Every method is one short transaction.
@@ -181,13 +214,35 @@ pub trait Storage: Send + Sync + 'static {
     async fn versions_of_schema(&self, id: i64) -> StorageResult<Vec<SubjectVersion>>;
     /// Every subject version, ordered by subject then version.
     async fn all_versions(&self) -> StorageResult<Vec<SubjectVersion>>;
-    /// In one transaction: store the content unless it is stored (under `explicit_id` when
-    /// given), remove unreferenced soft-deleted versions of the same content in the subject when
-    /// asked, and add the version. A concurrent writer that took the version number yields
+    /// In one transaction (on PostgreSQL one round trip, without an explicit id): store the
+    /// content unless it is stored (under `explicit_id` when given); when the subject has a live
+    /// version of it, return that version and write nothing; otherwise remove the subject's
+    /// unreferenced soft-deleted versions of the same content (Confluent's tombstones) and add
+    /// the version. A concurrent writer that took the version number yields
     /// [`StorageError::Conflict`].
-    async fn insert_version(&self, insert: VersionInsert<'_>) -> StorageResult<i64>;
+    async fn insert_version(&self, insert: VersionInsert<'_>) -> StorageResult<Written>;
     /// The configs and modes of the global scope and of `subject`, in one round trip.
     async fn scope(&self, subject: &str) -> StorageResult<ScopeRows>;
+    /// The configs and modes that apply to `subject` and its versions, in one round trip.
+    async fn subject_state(&self, subject: &str) -> StorageResult<SubjectState>;
+    /// Whether [`Storage::register_first_version`] saves a round trip on this engine (then the
+    /// registry tries it first for a registration without an explicit id).
+    fn registers_first_versions_in_one_call(&self) -> bool {
+        false
+    }
+    /// In one round trip: register `schema` as version 1 of `subject` when the subject has no
+    /// version, its mode and the global one are READWRITE, and no config asks to normalise
+    /// (unless `normalize`, the request's own); otherwise write nothing and return the
+    /// subject's state. A concurrent writer yields [`StorageError::Conflict`].
+    async fn register_first_version(
+        &self,
+        subject: &str,
+        normalize: bool,
+        schema: &NewSchema,
+    ) -> StorageResult<FirstVersion> {
+        let _ = (normalize, schema);
+        Ok(FirstVersion::State(self.subject_state(subject).await?))
+    }
     /// Mark versions soft-deleted, and log the invalidation for other instances in the same
     /// transaction.
     async fn soft_delete(&self, subject: &str, versions: &[i32]) -> StorageResult<()>;

@@ -11,8 +11,8 @@ use sqlx::{AnyConnection, AnyPool, Executor, Row};
 use strata_schema::SchemaType;
 
 use super::{
-    Invalidation, NewSchema, SchemaRecord, ScopeRows, Storage, StorageError, StorageResult,
-    SubjectVersion, VersionInsert, VersionRecord,
+    FirstVersion, Invalidation, NewSchema, SchemaRecord, ScopeRows, Storage, StorageError,
+    StorageResult, SubjectState, SubjectVersion, VersionInsert, VersionRecord, Written,
 };
 
 /// What differs between the engines.
@@ -290,7 +290,7 @@ impl SqlStorage {
         conn: &mut AnyConnection,
         schema: &NewSchema,
         explicit_id: Option<i64>,
-    ) -> StorageResult<i64> {
+    ) -> StorageResult<(i64, bool)> {
         let refs = serde_json::to_string(&schema.references)
             .map_err(|e| StorageError::Corrupt(e.to_string()))?;
         let id = match explicit_id {
@@ -314,7 +314,7 @@ impl SqlStorage {
                 .map_err(conflict_or)?;
                 match inserted {
                     Some(id) => id,
-                    None => return self.content_id(conn, schema).await,
+                    None => return Ok((self.content_id(conn, schema).await?, false)),
                 }
             }
             Some(requested) => {
@@ -327,7 +327,7 @@ impl SqlStorage {
                 .await?;
                 if let Some(id) = existing {
                     return if id == requested {
-                        Ok(id)
+                        Ok((id, false))
                     } else {
                         Err(StorageError::ContentHasOtherId {
                             existing: id,
@@ -383,7 +383,40 @@ impl SqlStorage {
             .execute(&mut *conn)
             .await?;
         }
-        Ok(id)
+        Ok((id, true))
+    }
+
+    /// PostgreSQL, without an explicit id: the whole registration is one call of
+    /// `strata_register` (migration 0015), one round trip and one implicit transaction.
+    async fn register_in_one_call(&self, insert: &VersionInsert<'_>) -> StorageResult<Written> {
+        let schema = insert.schema;
+        let refs = serde_json::to_string(&schema.references)
+            .map_err(|e| StorageError::Corrupt(e.to_string()))?;
+        let row = sqlx::query(
+            "SELECT out_schema_id, out_version, out_existing \
+             FROM strata_register($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(insert.subject)
+        .bind(i64::from(insert.version))
+        .bind(schema.schema_type.as_str())
+        .bind(&schema.guid)
+        .bind(&schema.schema)
+        .bind(&refs)
+        .bind(to_json(&schema.metadata))
+        .bind(to_json(&schema.rule_set))
+        .bind(now_ms())
+        .fetch_one(&self.pool)
+        .await
+        .map_err(conflict_or)?;
+        let id: i64 = row.try_get("out_schema_id")?;
+        Ok(if row.try_get::<i64, _>("out_existing")? != 0 {
+            Written::Existing {
+                id,
+                version: version_from(row.try_get("out_version")?)?,
+            }
+        } else {
+            Written::Added { id }
+        })
     }
 
     async fn content_id(&self, conn: &mut AnyConnection, schema: &NewSchema) -> StorageResult<i64> {
@@ -394,6 +427,49 @@ impl SqlStorage {
             .await?
             .ok_or_else(|| StorageError::Conflict("schema content vanished during insert".into()))
     }
+}
+
+/// PostgreSQL text cannot hold NUL; refuse it on both engines alike.
+fn refuse_nul(subject: &str, schema: &NewSchema) -> StorageResult<()> {
+    let texts = [subject, schema.schema.as_str(), schema.guid.as_str()]
+        .into_iter()
+        .chain(
+            schema
+                .references
+                .iter()
+                .flat_map(|r| [r.name.as_str(), r.subject.as_str()]),
+        );
+    for text in texts {
+        if text.contains('\0') {
+            return Err(StorageError::Unstorable(
+                "a NUL character (\\u0000) in a schema, subject or reference name".into(),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The rows of a subject's state (configs, modes, versions: `kind`, `scope`, `value`,
+/// `version`, `schema_id`, `deleted`), gathered.
+fn state_from_rows(
+    rows: impl IntoIterator<Item = (String, String, String, VersionRecord)>,
+) -> SubjectState {
+    let mut state = SubjectState::default();
+    for (kind, scope, value, version) in rows {
+        let slot = match (kind.as_str(), scope.is_empty()) {
+            ("version", _) => {
+                state.versions.push(version);
+                continue;
+            }
+            ("config", true) => &mut state.scope.global_config,
+            ("config", false) => &mut state.scope.subject_config,
+            (_, true) => &mut state.scope.global_mode,
+            (_, false) => &mut state.scope.subject_mode,
+        };
+        *slot = Some(value);
+    }
+    state.versions.sort_unstable_by_key(|v| v.version);
+    state
 }
 
 /// Make sure the directory of a SQLite file exists and ask sqlx to create the file.
@@ -492,33 +568,37 @@ impl Storage for SqlStorage {
         rows.iter().map(subject_version_from_row).collect()
     }
 
-    async fn insert_version(&self, insert: VersionInsert<'_>) -> StorageResult<i64> {
-        // PostgreSQL text cannot hold NUL; refuse it on both engines alike.
-        let schema = insert.schema;
-        let texts = [insert.subject, schema.schema.as_str(), schema.guid.as_str()]
-            .into_iter()
-            .chain(
-                schema
-                    .references
-                    .iter()
-                    .flat_map(|r| [r.name.as_str(), r.subject.as_str()]),
-            );
-        for text in texts {
-            if text.contains('\0') {
-                return Err(StorageError::Unstorable(
-                    "a NUL character (\\u0000) in a schema, subject or reference name".into(),
-                ));
-            }
+    async fn insert_version(&self, insert: VersionInsert<'_>) -> StorageResult<Written> {
+        refuse_nul(insert.subject, insert.schema)?;
+        if self.dialect == Dialect::Postgres && insert.explicit_id.is_none() {
+            return self.register_in_one_call(&insert).await;
         }
+        // SQLite (a local file: statements cost no network round trip) and IMPORT with an
+        // explicit id: the same steps as strata_register, as one transaction of statements.
         let mut tx = self
             .pool
             .begin_with(self.dialect.begin())
             .await
             .map_err(conflict_or)?;
-        let id = self
+        let (id, inserted) = self
             .insert_schema(&mut tx, insert.schema, insert.explicit_id)
             .await?;
-        if insert.tombstone_deleted {
+        if !inserted {
+            let existing: Option<i64> = sqlx::query_scalar(
+                "SELECT version FROM subject_versions \
+                 WHERE subject = $1 AND schema_id = $2 AND NOT deleted",
+            )
+            .bind(insert.subject)
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if let Some(version) = existing {
+                tx.commit().await.map_err(conflict_or)?;
+                return Ok(Written::Existing {
+                    id,
+                    version: version_from(version)?,
+                });
+            }
             // Confluent tombstones an older soft-deleted version of the same schema when it is
             // registered again, unless another schema references that version.
             sqlx::query(
@@ -544,7 +624,109 @@ impl Storage for SqlStorage {
         .await
         .map_err(conflict_or)?;
         tx.commit().await.map_err(conflict_or)?;
-        Ok(id)
+        Ok(Written::Added { id })
+    }
+
+    async fn subject_state(&self, subject: &str) -> StorageResult<SubjectState> {
+        if subject.contains('\0') {
+            // Never stored (PostgreSQL text cannot hold NUL); the global scope still applies.
+            return Ok(SubjectState {
+                scope: self.scope("").await?,
+                versions: Vec::new(),
+            });
+        }
+        // One round trip: the scope's settings and the subject's versions as one result.
+        let rows = sqlx::query(
+            "SELECT 'config' AS kind, scope, body AS value, \
+                    CAST(0 AS BIGINT) AS version, CAST(0 AS BIGINT) AS schema_id, CAST(0 AS BIGINT) AS deleted \
+             FROM configs WHERE scope = '' OR scope = $1 \
+             UNION ALL \
+             SELECT 'mode', scope, mode, CAST(0 AS BIGINT), CAST(0 AS BIGINT), CAST(0 AS BIGINT) \
+             FROM modes WHERE scope = '' OR scope = $1 \
+             UNION ALL \
+             SELECT 'version', subject, '', version, schema_id, \
+                    CAST(CASE WHEN deleted THEN 1 ELSE 0 END AS BIGINT) \
+             FROM subject_versions WHERE subject = $1",
+        )
+        .bind(subject)
+        .fetch_all(&self.pool)
+        .await?;
+        let rows = rows
+            .iter()
+            .map(|row| {
+                Ok((
+                    row.try_get("kind")?,
+                    row.try_get("scope")?,
+                    row.try_get("value")?,
+                    version_from_row(row)?,
+                ))
+            })
+            .collect::<StorageResult<Vec<_>>>()?;
+        let state = state_from_rows(rows);
+        Ok(state)
+    }
+
+    fn registers_first_versions_in_one_call(&self) -> bool {
+        self.dialect == Dialect::Postgres
+    }
+
+    async fn register_first_version(
+        &self,
+        subject: &str,
+        normalize: bool,
+        schema: &NewSchema,
+    ) -> StorageResult<FirstVersion> {
+        if self.dialect != Dialect::Postgres {
+            return Ok(FirstVersion::State(self.subject_state(subject).await?));
+        }
+        refuse_nul(subject, schema)?;
+        let refs = serde_json::to_string(&schema.references)
+            .map_err(|e| StorageError::Corrupt(e.to_string()))?;
+        let rows = sqlx::query(
+            "SELECT o_kind, o_scope, o_value, o_version, o_schema_id, o_deleted \
+             FROM strata_register_first($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(subject)
+        .bind(normalize)
+        .bind(schema.schema_type.as_str())
+        .bind(&schema.guid)
+        .bind(&schema.schema)
+        .bind(&refs)
+        .bind(to_json(&schema.metadata))
+        .bind(to_json(&schema.rule_set))
+        .bind(now_ms())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(conflict_or)?;
+        let mut gathered = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let kind: String = row.try_get("o_kind")?;
+            let version = VersionRecord {
+                version: version_from(row.try_get("o_version")?)?,
+                schema_id: row.try_get("o_schema_id")?,
+                deleted: row.try_get::<i64, _>("o_deleted")? != 0,
+            };
+            if kind == "written" {
+                // `o_deleted` carries whether the subject already held the content.
+                return Ok(FirstVersion::Written(if version.deleted {
+                    Written::Existing {
+                        id: version.schema_id,
+                        version: version.version,
+                    }
+                } else {
+                    Written::Added {
+                        id: version.schema_id,
+                    }
+                }));
+            }
+            gathered.push((
+                kind,
+                row.try_get("o_scope")?,
+                row.try_get("o_value")?,
+                version,
+            ));
+        }
+        Ok(FirstVersion::State(state_from_rows(gathered)))
     }
 
     async fn scope(&self, subject: &str) -> StorageResult<ScopeRows> {

@@ -426,6 +426,49 @@ pub async fn references_that_double_per_level_are_refused_at_the_limit_in_bounde
     narrow.stop().await;
 }
 
+pub async fn duplicate_reference_entries_collapse_into_the_first_as_confluent_resolves_them(
+    s: &TestServer,
+) {
+    // Confluent resolves each reference name once: a repeated entry is skipped (after its
+    // version was looked up). A list of 50 copies costs one expansion, not 50, and the stored
+    // list keeps the entries as given.
+    let narrow = with_settings(s, |st| st.limits.max_references = 3).await;
+    let leaf = json!({"type": "record", "name": "Leaf", "fields": [{"name": "x", "type": "int"}]});
+    let (status, body) = narrow
+        .post(
+            "/subjects/dup-leaf/versions",
+            json!({"schema": leaf.to_string()}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let entry = json!({"name": "Leaf", "subject": "dup-leaf", "version": 1});
+    let refs: Vec<Value> = (0..50).map(|_| entry.clone()).collect();
+    let schema =
+        json!({"type": "record", "name": "Holder", "fields": [{"name": "l", "type": "Leaf"}]});
+    let (status, body) = narrow
+        .post(
+            "/subjects/dup-holder/versions",
+            json!({"schema": schema.to_string(), "references": refs}),
+        )
+        .await;
+    assert_eq!(status, 200, "50 copies of one reference are one: {body}");
+    let (status, version) = narrow.get("/subjects/dup-holder/versions/1").await;
+    assert_eq!(status, 200, "{version}");
+    assert_eq!(version["references"].as_array().map(Vec::len), Some(50));
+
+    // A repeated name whose version does not exist is still refused, as Confluent looks it up.
+    let refs = json!([entry, {"name": "Leaf", "subject": "dup-missing", "version": 1}]);
+    let (status, body) = narrow
+        .post(
+            "/subjects/dup-holder2/versions",
+            json!({"schema": schema.to_string(), "references": refs}),
+        )
+        .await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["error_code"], 42201, "{body}");
+    narrow.stop().await;
+}
+
 fn nested_any_of(depth: usize, tag: &mut usize) -> Value {
     if depth == 0 {
         *tag += 1;
@@ -652,6 +695,7 @@ on_both_engines!(
     caches_stay_within_cache_max_bytes_and_evicted_entries_are_read_again,
     nested_combined_json_schemas_hit_max_compared_pairs_in_bounded_time,
     references_that_double_per_level_are_refused_at_the_limit_in_bounded_time,
+    duplicate_reference_entries_collapse_into_the_first_as_confluent_resolves_them,
     protobuf_nested_800_deep_is_refused_on_every_endpoint_and_the_server_survives,
     deeply_nested_avro_json_schema_and_json_bodies_are_refused_and_the_server_survives,
     nesting_beyond_the_default_runs_on_large_stacks_when_the_limit_is_raised,

@@ -70,6 +70,7 @@ on_both_engines!(
     a_changed_schema_type_is_incompatible,
     register_then_read_by_id_and_by_version,
     registering_an_identical_schema_returns_the_existing_version,
+    an_identical_live_schema_is_returned_even_when_the_history_would_refuse_it,
     the_same_schema_under_another_subject_reuses_its_id,
     an_incompatible_schema_answers_409_with_confluent_details,
     force_registers_an_incompatible_schema,

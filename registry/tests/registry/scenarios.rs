@@ -87,6 +87,38 @@ pub async fn registering_an_identical_schema_returns_the_existing_version(s: &Te
     assert_eq!(s.get("/subjects/a-value/versions").await.1, json!([1]));
 }
 
+pub async fn an_identical_live_schema_is_returned_even_when_the_history_would_refuse_it(
+    s: &TestServer,
+) {
+    // Confluent returns the existing version before any compatibility check. Checked by this
+    // server (schemas cached) and by a fresh one on the same database (nothing cached).
+    assert_eq!(
+        s.put("/config/h-value", json!({"compatibility": "NONE"}))
+            .await
+            .0,
+        200
+    );
+    let id = s.register_ok("h-value", V2_INCOMPATIBLE).await;
+    s.register_ok("h-value", V1).await;
+    assert_eq!(
+        s.put("/config/h-value", json!({"compatibility": "FULL"}))
+            .await
+            .0,
+        200
+    );
+    let fresh = TestServer::start(s.database_url.clone(), None, Settings::default()).await;
+    for server in [s, &fresh] {
+        let (status, body) = server.register("h-value", V2_INCOMPATIBLE).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(
+            (body["id"].as_i64(), body["version"].as_i64()),
+            (Some(id), Some(1))
+        );
+    }
+    assert_eq!(s.get("/subjects/h-value/versions").await.1, json!([1, 2]));
+    fresh.stop().await;
+}
+
 pub async fn the_same_schema_under_another_subject_reuses_its_id(s: &TestServer) {
     let a = s.register_ok("a-value", V1).await;
     let b = s.register_ok("b-value", V1).await;

@@ -337,9 +337,10 @@ impl<'a> Checker<'a> {
         let mut out = Vec::new();
         location.push(Token::Lit("fields"));
         let rm: &'a Model = self.r;
+        let mut index = None;
         for (pos, rf) in rm.fields(r).iter().enumerate() {
             location.push(Token::Index(pos));
-            match self.lookup_writer_field(w, rf, pos)? {
+            match self.lookup_writer_field(w, rf, pos, &mut index)? {
                 None => {
                     if rf.default.is_none() {
                         let enum_default = matches!(
@@ -369,27 +370,35 @@ impl<'a> Checker<'a> {
     }
 
     /// `lookupWriterField`: by name, then by each reader alias; more than one match throws.
+    /// `index` is the writer record's fields by name, built by the first lookup that needs it
+    /// and kept for the record's other fields (so a reordered record costs linear time).
     fn lookup_writer_field(
         &self,
         w: NodeId,
         rf: &Field,
         pos: usize,
+        index: &mut FieldIndex<'a>,
     ) -> Result<Option<NodeId>, String> {
-        let wfields = self.w.fields(w);
-        let mut found: Vec<NodeId> = Vec::new();
-        // Field names are unique within a record; try the same position first (the common case
-        // of an evolved record) before scanning.
-        let direct = match wfields.get(pos) {
-            Some(f) if f.name == rf.name => Some(f),
-            _ => wfields.iter().find(|f| f.name == rf.name),
+        let wm: &'a Model = self.w;
+        let wfields: &'a [Field] = wm.fields(w);
+        let mut by_name = |name: &str| -> Option<NodeId> {
+            index
+                .get_or_insert_with(|| {
+                    // Field names are unique within a record (the parser refuses duplicates).
+                    wfields.iter().map(|f| (f.name.as_str(), f.ty)).collect()
+                })
+                .get(name)
+                .copied()
         };
-        if let Some(f) = direct {
-            found.push(f.ty);
-        }
+        let mut found: Vec<NodeId> = Vec::new();
+        // Try the same position first (the common case of an evolved record), then the index.
+        let direct = match wfields.get(pos) {
+            Some(f) if f.name == rf.name => Some(f.ty),
+            _ => by_name(&rf.name),
+        };
+        found.extend(direct);
         for alias in &rf.aliases {
-            if let Some(f) = wfields.iter().find(|f| &f.name == alias) {
-                found.push(f.ty);
-            }
+            found.extend(by_name(alias));
         }
         match found.len() {
             0 => Ok(None),
@@ -406,6 +415,9 @@ impl<'a> Checker<'a> {
         }
     }
 }
+
+/// A writer record's fields by name (see `lookup_writer_field`).
+type FieldIndex<'m> = Option<HashMap<&'m str, NodeId>>;
 
 /// A string ordered as Java's `String.compareTo`.
 #[derive(PartialEq, Eq)]
