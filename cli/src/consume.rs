@@ -451,17 +451,32 @@ fn consume(args: ConsumeArgs, output: Output) -> Result<()> {
             if !messages.is_empty() {
                 last_record = Instant::now();
             }
+            // The partition of the records just printed and the offset after them: noted in
+            // `printed_at` once per run of records, not per record.
+            let mut run: Option<(Arc<str>, i32, i64)> = None;
             for m in messages {
-                let tp = (m.topic.to_string(), m.partition);
                 if args.max_messages.is_some_and(|max| printed >= max) {
-                    unprinted.entry(tp).or_insert(m.offset);
+                    unprinted
+                        .entry((m.topic.to_string(), m.partition))
+                        .or_insert(m.offset);
                     continue;
                 }
                 line.clear();
                 write_line(&mut line, &m, args.value_only, args.key_format)?;
                 out.write_all(&line)?;
                 printed += 1;
-                printed_at.insert(tp, m.offset + 1);
+                match &mut run {
+                    Some((t, p, o)) if *p == m.partition && **t == *m.topic => *o = m.offset + 1,
+                    _ => {
+                        if let Some((t, p, o)) = run.take() {
+                            printed_at.insert((t.to_string(), p), o);
+                        }
+                        run = Some((m.topic.clone(), m.partition, m.offset + 1));
+                    }
+                }
+            }
+            if let Some((t, p, o)) = run {
+                printed_at.insert((t.to_string(), p), o);
             }
             out.flush().context("cannot write to stdout")?;
             // Every few seconds, commit what was printed (Kafka's auto.commit.interval.ms), so
