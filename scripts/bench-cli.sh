@@ -14,7 +14,8 @@
 # Prints each rate and the ratios. Targets: produce and consume >= 500,000 records/s, encode
 # and decode >= 1,000,000 records/s and >= 10x the Python rates.
 #
-# Environment: BENCH_RECORDS (default 500000). Installs a venv in target/bench-venv
+# Environment: BENCH_RECORDS (default 500000); STRATA_BIN: a strata binary to measure instead
+# of building the release one (to compare with an older build). Installs a venv in target/bench-venv
 # (confluent-kafka 2.16.1, fastavro, httpx, attrs, cachetools, certifi, authlib) on first use.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,8 +23,12 @@ ROOT=$PWD
 N=${BENCH_RECORDS:-500000}
 TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
 
-cargo build --release -p strata-cli --bin strata --locked
-BIN=$TARGET/release/strata
+if [ -n "${STRATA_BIN:-}" ]; then
+  BIN=$STRATA_BIN
+else
+  cargo build --release -p strata-cli --bin strata --locked
+  BIN=$TARGET/release/strata
+fi
 
 VENV=$TARGET/bench-venv
 if ! "$VENV/bin/python" -c 'import confluent_kafka.schema_registry.avro, fastavro, httpx' 2>/dev/null; then
@@ -88,7 +93,8 @@ from confluent_kafka.serialization import SerializationContext, MessageField
 registry, schema, lines_path, n = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
 client = SchemaRegistryClient({"url": registry})
 ctx = SerializationContext("bench", MessageField.VALUE)
-ser = AvroSerializer(client, schema, conf={"auto.register.schemas": False, "use.latest.version": True})
+# The default configuration, as an application would use it (the id is looked up once and cached).
+ser = AvroSerializer(client, schema)
 de = AvroDeserializer(client)
 with open(lines_path) as f:
     lines = f.readlines()

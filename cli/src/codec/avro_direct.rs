@@ -255,17 +255,25 @@ impl DirectPlan {
     }
 
     fn encode_json_with(&self, node: NodeId, json: &[u8], out: &mut Vec<u8>) -> R<()> {
+        thread_local! {
+            /// Unescaped strings, kept from value to value.
+            static SCRATCH: std::cell::Cell<Vec<u8>> = const { std::cell::Cell::new(Vec::new()) };
+        }
         let mut e = Enc {
             plan: self,
             c: Cursor { s: json, i: 0 },
-            scratch: Vec::new(),
+            scratch: SCRATCH.take(),
         };
-        e.value(node, out, 0)?;
-        e.c.ws();
-        if e.c.i != e.c.s.len() {
-            return Err(GiveUp);
-        }
-        Ok(())
+        let result = e.value(node, out, 0).and_then(|()| {
+            e.c.ws();
+            if e.c.i == e.c.s.len() {
+                Ok(())
+            } else {
+                Err(GiveUp)
+            }
+        });
+        SCRATCH.set(e.scratch);
+        result
     }
 
     /// Append `payload` (one Avro datum that fills it exactly) as JSON text, as
@@ -274,13 +282,10 @@ impl DirectPlan {
     pub fn decode_to_json(&self, payload: &[u8], out: &mut Vec<u8>) -> R<()> {
         let start = out.len();
         let mut input = payload;
-        let result = self.decode(self.root, &mut input, out, 0).and_then(|()| {
-            if input.is_empty() {
-                Ok(())
-            } else {
-                Err(GiveUp)
-            }
-        });
+        let mut result = self.decode(self.root, &mut input, out, 0);
+        if result.is_ok() && !input.is_empty() {
+            result = Err(GiveUp);
+        }
         if result.is_err() {
             out.truncate(start);
         }
@@ -724,6 +729,72 @@ impl<'a> Cursor<'a> {
     }
 }
 
+/// Powers of ten a double holds exactly.
+const POW10: [f64; 23] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
+    1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+];
+
+/// A JSON number token (already checked by [`Cursor::number`]) with at most 18 digits and a
+/// decimal exponent within ±22, read with the operations serde_json (without its
+/// `float_roundtrip` feature) applies to such a token: the digits as one integer, converted,
+/// then multiplied or divided by an exact power of ten. So the bits are serde_json's; any other
+/// token is left to serde_json itself.
+#[inline]
+fn short_float(text: &[u8]) -> Option<f64> {
+    let (negative, body) = match text.split_first() {
+        Some((b'-', rest)) => (true, rest),
+        _ => (false, text),
+    };
+    let mut significand: u64 = 0;
+    let mut digits = 0;
+    let mut exponent: i32 = 0;
+    let mut i = 0;
+    let mut fraction = false;
+    while i < body.len() {
+        match body[i] {
+            d @ b'0'..=b'9' => {
+                significand = significand * 10 + u64::from(d - b'0');
+                digits += 1;
+                if digits > 18 {
+                    return None;
+                }
+                if fraction {
+                    exponent -= 1;
+                }
+            }
+            b'.' => fraction = true,
+            b'e' | b'E' => {
+                let rest = &body[i + 1..];
+                let (sign, rest) = match rest.split_first() {
+                    Some((b'-', r)) => (-1, r),
+                    Some((b'+', r)) => (1, r),
+                    _ => (1, rest),
+                };
+                if rest.len() > 3 {
+                    return None;
+                }
+                let mut e: i32 = 0;
+                for &d in rest {
+                    e = e * 10 + i32::from(d - b'0');
+                }
+                exponent += sign * e;
+                break;
+            }
+            _ => return None,
+        }
+        i += 1;
+    }
+    let pow = *POW10.get(exponent.unsigned_abs() as usize)?;
+    let mut f = significand as f64;
+    if exponent >= 0 {
+        f *= pow;
+    } else {
+        f /= pow;
+    }
+    Some(if negative { -f } else { f })
+}
+
 fn hex4(hex: &[u8]) -> R<u32> {
     let mut v = 0u32;
     for &h in hex {
@@ -757,6 +828,9 @@ impl Enc<'_, '_> {
             };
         }
         let (text, _) = self.c.number()?;
+        if let Some(f) = short_float(text) {
+            return Ok(f);
+        }
         // serde_json's own number reading, so the value is bit for bit the general path's.
         let text = std::str::from_utf8(text).map_err(|_| GiveUp)?;
         serde_json::from_str::<f64>(text).map_err(|_| GiveUp)
@@ -1228,6 +1302,61 @@ mod tests {
                 if let Ok(t) = std::str::from_utf8(&mutated) {
                     both.agree(t);
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn short_floats_read_bit_for_bit_as_serde_json_reads_them() {
+        let mut taken = 0;
+        for text in [
+            "0",
+            "-0",
+            "1",
+            "-1",
+            "0.1",
+            "0.2",
+            "0.3",
+            "1.165",
+            "15.801",
+            "99.999",
+            "-0.0",
+            "1e0",
+            "1e22",
+            "1e-22",
+            "1.5e10",
+            "2.5E-3",
+            "123456789012345678",
+            "0.000001",
+            "3.141592653589793",
+            "9007199254740993",
+            "1.7976931348623157",
+            "4.35",
+            "0.1e1",
+            "123456789.123456789",
+            "1e23",
+            "1e-23",
+            "1234567890123456789",
+            "5e-324",
+        ] {
+            let expected: f64 = serde_json::from_str(text).unwrap();
+            if let Some(f) = short_float(text.as_bytes()) {
+                assert_eq!(f.to_bits(), expected.to_bits(), "{text}");
+                taken += 1;
+            }
+        }
+        assert!(taken >= 20, "{taken}");
+        let mut x: u64 = 0x9e3779b97f4a7c15;
+        for _ in 0..20_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let digits = (x % 1_000_000_000_000_000) as f64;
+            let scale = (x >> 60) as i32;
+            let text = format!("{}", digits / 10f64.powi(scale));
+            let expected: f64 = serde_json::from_str(&text).unwrap();
+            if let Some(f) = short_float(text.as_bytes()) {
+                assert_eq!(f.to_bits(), expected.to_bits(), "{text}");
             }
         }
     }
