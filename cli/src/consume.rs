@@ -22,7 +22,7 @@ use strata_serde::wire::{Field, SchemaId};
 use strata_serde::{Consumer, Deserializer, ErrorPolicy};
 
 use crate::broker_args::{self, AcksArg, BrokerArgs, Positions, Source, Start, Target};
-use crate::codec::{Decoded, Reader};
+use crate::codec::{avro_direct, Reader};
 use crate::connection::{runtime, RegistryArgs};
 use crate::output::{finish, negative, notice, report_error, show_progress, Output};
 
@@ -206,22 +206,82 @@ impl Deserializer<Json> for KeyDecoder {
     }
 }
 
+/// A value decoded to JSON text, and the schema it was written with.
+struct Shown {
+    json: Vec<u8>,
+    schema: SchemaId,
+}
+
+/// Decodes values straight to JSON text (see `Reader::decode_text`).
 struct ValueDecoder(Arc<Reader>);
 
 #[async_trait]
-impl Deserializer<Decoded> for ValueDecoder {
+impl Deserializer<Shown> for ValueDecoder {
     async fn deserialize(
         &self,
         _topic: &str,
         field: Field,
         headers: &[(String, Bytes)],
         payload: &[u8],
-    ) -> strata_serde::Result<Decoded> {
-        self.0
-            .decode(field, headers, payload)
+    ) -> strata_serde::Result<Shown> {
+        let mut json = Vec::with_capacity(payload.len() * 2 + 16);
+        let schema = self
+            .0
+            .decode_text(field, headers, payload, &mut json)
             .await
-            .map_err(strata_error)
+            .map_err(strata_error)?;
+        Ok(Shown { json, schema })
     }
+}
+
+/// Append `message` as the line `consume` prints: its value alone, or the record as
+/// {"topic", "partition", "offset", "timestamp", "key", "value", "headers", "schema_id"}.
+fn write_line(
+    out: &mut Vec<u8>,
+    m: &strata_serde::Message<Json, Shown>,
+    value_only: bool,
+    key_format: KeyFormat,
+) -> Result<()> {
+    if value_only {
+        match &m.value {
+            Some(v) => out.extend_from_slice(&v.json),
+            None => out.extend_from_slice(b"null"),
+        }
+        out.push(b'\n');
+        return Ok(());
+    }
+    out.extend_from_slice(b"{\"topic\":");
+    serde_json::to_writer(&mut *out, &*m.topic)?;
+    out.extend_from_slice(b",\"partition\":");
+    avro_direct::write_int(out, i64::from(m.partition));
+    out.extend_from_slice(b",\"offset\":");
+    avro_direct::write_int(out, m.offset);
+    out.extend_from_slice(b",\"timestamp\":");
+    avro_direct::write_int(out, m.timestamp);
+    out.extend_from_slice(b",\"key\":");
+    match &m.key {
+        Some(k) if key_format != KeyFormat::None => serde_json::to_writer(&mut *out, k)?,
+        _ => out.extend_from_slice(b"null"),
+    }
+    out.extend_from_slice(b",\"value\":");
+    match &m.value {
+        Some(v) => out.extend_from_slice(&v.json),
+        None => out.extend_from_slice(b"null"),
+    }
+    out.extend_from_slice(b",\"headers\":");
+    if m.headers.is_empty() {
+        out.extend_from_slice(b"{}");
+    } else {
+        serde_json::to_writer(&mut *out, &headers_json(&m.headers))?;
+    }
+    out.extend_from_slice(b",\"schema_id\":");
+    match m.value.as_ref().map(|v| v.schema) {
+        Some(SchemaId::Id(id)) => avro_direct::write_int(out, i64::from(id)),
+        Some(id) => serde_json::to_writer(&mut *out, &schema_json(id))?,
+        None => out.extend_from_slice(b"null"),
+    }
+    out.extend_from_slice(b"}\n");
+    Ok(())
 }
 
 fn parse_time(text: &str) -> Result<i64> {
@@ -306,7 +366,7 @@ fn consume(args: ConsumeArgs, output: Output) -> Result<()> {
             }
         }
     };
-    let consumer: Consumer<Json, Decoded> = Consumer::new(
+    let consumer: Consumer<Json, Shown> = Consumer::new(
         source.transport(),
         Arc::new(KeyDecoder {
             format: args.key_format,
@@ -317,7 +377,8 @@ fn consume(args: ConsumeArgs, output: Output) -> Result<()> {
     );
 
     let stdout = std::io::stdout();
-    let mut out = std::io::BufWriter::new(stdout.lock());
+    let mut out = std::io::BufWriter::with_capacity(256 * 1024, stdout.lock());
+    let mut line = Vec::new();
     let progress = show_progress();
     let mut printed: u64 = 0;
     // Offsets of damaged batches skipped under --on-error skip.
@@ -390,35 +451,32 @@ fn consume(args: ConsumeArgs, output: Output) -> Result<()> {
             if !messages.is_empty() {
                 last_record = Instant::now();
             }
+            // The partition of the records just printed and the offset after them: noted in
+            // `printed_at` once per run of records, not per record.
+            let mut run: Option<(Arc<str>, i32, i64)> = None;
             for m in messages {
-                let tp = (m.topic.to_string(), m.partition);
                 if args.max_messages.is_some_and(|max| printed >= max) {
-                    unprinted.entry(tp).or_insert(m.offset);
+                    unprinted
+                        .entry((m.topic.to_string(), m.partition))
+                        .or_insert(m.offset);
                     continue;
                 }
-                let line = if args.value_only {
-                    m.value.map(|d| d.value).unwrap_or(Json::Null)
-                } else {
-                    let schema_id = m
-                        .value
-                        .as_ref()
-                        .map(|d| schema_json(d.schema))
-                        .unwrap_or(Json::Null);
-                    json!({
-                        "topic": &*m.topic,
-                        "partition": m.partition,
-                        "offset": m.offset,
-                        "timestamp": m.timestamp,
-                        "key": if args.key_format == KeyFormat::None { Json::Null } else { m.key.unwrap_or(Json::Null) },
-                        "value": m.value.map(|d| d.value).unwrap_or(Json::Null),
-                        "headers": headers_json(&m.headers),
-                        "schema_id": schema_id,
-                    })
-                };
-                serde_json::to_writer(&mut out, &line)?;
-                out.write_all(b"\n")?;
+                line.clear();
+                write_line(&mut line, &m, args.value_only, args.key_format)?;
+                out.write_all(&line)?;
                 printed += 1;
-                printed_at.insert(tp, m.offset + 1);
+                match &mut run {
+                    Some((t, p, o)) if *p == m.partition && **t == *m.topic => *o = m.offset + 1,
+                    _ => {
+                        if let Some((t, p, o)) = run.take() {
+                            printed_at.insert((t.to_string(), p), o);
+                        }
+                        run = Some((m.topic.clone(), m.partition, m.offset + 1));
+                    }
+                }
+            }
+            if let Some((t, p, o)) = run {
+                printed_at.insert((t.to_string(), p), o);
             }
             out.flush().context("cannot write to stdout")?;
             // Every few seconds, commit what was printed (Kafka's auto.commit.interval.ms), so

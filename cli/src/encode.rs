@@ -41,13 +41,40 @@ impl Encoding {
         }
     }
 
-    fn decode_text(self, text: &str) -> Result<Vec<u8>> {
+    /// Append the text form of `bytes` (base64 or hex) to `out`.
+    fn append_text(self, bytes: &[u8], out: &mut String) {
+        match self {
+            Encoding::Base64 | Encoding::Binary => {
+                base64::engine::general_purpose::STANDARD.encode_string(bytes, out)
+            }
+            Encoding::Hex => {
+                const HEX: &[u8; 16] = b"0123456789abcdef";
+                for &b in bytes {
+                    out.push(char::from(HEX[usize::from(b >> 4)]));
+                    out.push(char::from(HEX[usize::from(b & 15)]));
+                }
+            }
+        }
+    }
+
+    /// Decode the text form of a record (base64 or hex) into `out`.
+    fn decode_into(self, text: &str, out: &mut Vec<u8>) -> Result<()> {
         match self {
             Encoding::Base64 | Encoding::Binary => base64::engine::general_purpose::STANDARD
-                .decode(text)
+                .decode_vec(text, out)
                 .map_err(|e| anyhow!("it is not base64 ({e}); give --encoding hex or binary if the input is that")),
-            Encoding::Hex => hex_decode(text),
+            Encoding::Hex => {
+                *out = hex_decode(text)?;
+                Ok(())
+            }
         }
+    }
+
+    #[cfg(test)]
+    fn decode_text(self, text: &str) -> Result<Vec<u8>> {
+        let mut out = Vec::new();
+        self.decode_into(text, &mut out)?;
+        Ok(out)
     }
 }
 
@@ -74,12 +101,20 @@ fn hex_decode(text: &str) -> Result<Vec<u8>> {
         .collect()
 }
 
+/// Input and output are read and written in blocks of this size.
+const INPUT_BUFFER: usize = 256 * 1024;
+const OUTPUT_BUFFER: usize = 256 * 1024;
+
 fn open_input(path: Option<&PathBuf>) -> Result<Box<dyn BufRead>> {
     Ok(match path {
-        Some(p) if p.as_os_str() != "-" => Box::new(std::io::BufReader::new(
+        Some(p) if p.as_os_str() != "-" => Box::new(std::io::BufReader::with_capacity(
+            INPUT_BUFFER,
             std::fs::File::open(p).with_context(|| format!("cannot open {}", p.display()))?,
         )),
-        _ => Box::new(std::io::BufReader::new(std::io::stdin())),
+        _ => Box::new(std::io::BufReader::with_capacity(
+            INPUT_BUFFER,
+            std::io::stdin(),
+        )),
     })
 }
 
@@ -217,12 +252,56 @@ fn encode(args: EncodeArgs, output: Output) -> Result<()> {
     };
     let rt = runtime()?;
     let writer = rt.block_on(schema_source::choose(&client, &registry, &choice))?;
-    let input = open_input(args.input.as_ref())?;
+    let mut input = open_input(args.input.as_ref())?;
     let stdout = std::io::stdout();
-    let mut out = std::io::BufWriter::new(stdout.lock());
+    let mut out = std::io::BufWriter::with_capacity(OUTPUT_BUFFER, stdout.lock());
+    // The fast path: one value per line, framed straight from the text. The first line it
+    // does not take (another shape of input, or a value that does not fit) and everything
+    // after it go through serde_json's stream reader below, which decides and words errors.
+    let mut n = 0usize;
+    let mut lines_before = 0usize;
+    let mut rest: Option<Vec<u8>> = None;
+    if output == Output::Text && args.encoding != Encoding::Binary {
+        let mut line = Vec::new();
+        let mut frame = Vec::new();
+        let mut text = String::new();
+        loop {
+            line.clear();
+            if input
+                .read_until(b'\n', &mut line)
+                .context("cannot read the input")?
+                == 0
+            {
+                break;
+            }
+            if line
+                .iter()
+                .all(|b| matches!(b, b' ' | b'\n' | b'\t' | b'\r'))
+            {
+                lines_before += 1;
+                continue;
+            }
+            frame.clear();
+            if std::str::from_utf8(&line).is_err()
+                || !writer.frame_fast(&line, args.id_placement, &mut frame)
+            {
+                rest = Some(std::mem::take(&mut line));
+                break;
+            }
+            lines_before += 1;
+            n += 1;
+            text.clear();
+            args.encoding.append_text(&frame, &mut text);
+            text.push('\n');
+            out.write_all(text.as_bytes())?;
+        }
+    }
+    let input: Box<dyn Read> = match rest {
+        Some(line) => Box::new(std::io::Cursor::new(line).chain(input)),
+        None => Box::new(input),
+    };
     let mut values = serde_json::Deserializer::from_reader(input).into_iter::<Json>();
     let field = if args.key { Field::Key } else { Field::Value };
-    let mut n = 0usize;
     loop {
         let value = match values.next() {
             None => break,
@@ -231,7 +310,7 @@ fn encode(args: EncodeArgs, output: Output) -> Result<()> {
                 return Err(negative(format!(
                     "value {} is not JSON (line {}, column {}): {e}",
                     n + 1,
-                    e.line(),
+                    e.line() + lines_before,
                     e.column()
                 )))
             }
@@ -333,13 +412,13 @@ pub fn run_decode(args: DecodeArgs, output: Output) -> ExitCode {
 }
 
 /// A record's bytes and where in the input it is: its number and line (none for binary).
-struct Located {
+struct Located<'a> {
     number: usize,
     line: Option<usize>,
-    bytes: Vec<u8>,
+    bytes: &'a [u8],
 }
 
-impl Located {
+impl Located<'_> {
     fn place(&self) -> String {
         match self.line {
             Some(l) => format!("record {} (line {l})", self.number),
@@ -349,49 +428,96 @@ impl Located {
 }
 
 /// One item of the input: a record, a record that is not even bytes, or a failure to read.
-enum Item {
-    Record(Located),
-    Bad(Located, anyhow::Error),
+enum Item<'a> {
+    Record(Located<'a>),
+    Bad(Located<'a>, anyhow::Error),
     Fatal(anyhow::Error),
 }
 
-/// The records of the input: the whole input for binary, else one per non-blank line.
-fn records(input: Box<dyn BufRead>, encoding: Encoding) -> Box<dyn Iterator<Item = Item>> {
-    if encoding == Encoding::Binary {
-        let mut input = input;
-        let mut bytes = Vec::new();
-        let item = match input.read_to_end(&mut bytes) {
-            Ok(_) => Item::Record(Located {
-                number: 1,
-                line: None,
-                bytes,
-            }),
-            Err(e) => Item::Fatal(anyhow!("cannot read the input: {e}")),
-        };
-        return Box::new(std::iter::once(item));
+/// The records of the input: the whole input for binary, else one per non-blank line. Lines
+/// and bytes are read into buffers kept from record to record.
+struct Records {
+    input: Box<dyn BufRead>,
+    encoding: Encoding,
+    line: Vec<u8>,
+    bytes: Vec<u8>,
+    line_no: usize,
+    number: usize,
+    done: bool,
+}
+
+impl Records {
+    fn new(input: Box<dyn BufRead>, encoding: Encoding) -> Self {
+        Records {
+            input,
+            encoding,
+            line: Vec::new(),
+            bytes: Vec::new(),
+            line_no: 0,
+            number: 0,
+            done: false,
+        }
     }
-    let mut n = 0usize;
-    Box::new(input.lines().enumerate().filter_map(move |(i, line)| {
-        let line_no = i + 1;
-        let line = match line {
-            Ok(l) => l,
-            Err(e) => return Some(Item::Fatal(anyhow!("cannot read the input: {e}"))),
-        };
-        let text = line.trim();
-        if text.is_empty() {
+
+    fn next_item(&mut self) -> Option<Item<'_>> {
+        if self.done {
             return None;
         }
-        n += 1;
-        let at = |bytes| Located {
-            number: n,
-            line: Some(line_no),
-            bytes,
-        };
-        Some(match encoding.decode_text(text) {
-            Ok(bytes) => Item::Record(at(bytes)),
-            Err(e) => Item::Bad(at(Vec::new()), e),
-        })
-    }))
+        if self.encoding == Encoding::Binary {
+            self.done = true;
+            return Some(match self.input.read_to_end(&mut self.bytes) {
+                Ok(_) => Item::Record(Located {
+                    number: 1,
+                    line: None,
+                    bytes: &self.bytes,
+                }),
+                Err(e) => Item::Fatal(anyhow!("cannot read the input: {e}")),
+            });
+        }
+        loop {
+            self.line.clear();
+            match self.input.read_until(b'\n', &mut self.line) {
+                Ok(0) => {
+                    self.done = true;
+                    return None;
+                }
+                Ok(_) => {}
+                Err(e) => return Some(Item::Fatal(anyhow!("cannot read the input: {e}"))),
+            }
+            self.line_no += 1;
+            let text = match std::str::from_utf8(&self.line) {
+                Ok(t) => t.trim(),
+                // As `BufRead::lines` words it.
+                Err(_) => {
+                    return Some(Item::Fatal(anyhow!(
+                        "cannot read the input: stream did not contain valid UTF-8"
+                    )))
+                }
+            };
+            if text.is_empty() {
+                continue;
+            }
+            self.number += 1;
+            let (number, line) = (self.number, Some(self.line_no));
+            self.bytes.clear();
+            let decoded = self.encoding.decode_into(text, &mut self.bytes);
+            return Some(match decoded {
+                Ok(()) => Item::Record(Located {
+                    number,
+                    line,
+                    bytes: &self.bytes,
+                }),
+                Err(e) => Item::Bad(
+                    Located {
+                        number,
+                        line,
+                        bytes: &[],
+                    },
+                    e,
+                ),
+            });
+        }
+    }
 }
 
 fn decode(args: DecodeArgs, output: Output) -> Result<()> {
@@ -401,13 +527,40 @@ fn decode(args: DecodeArgs, output: Output) -> Result<()> {
     let input = open_input(args.input.as_ref())?;
     let rt = runtime()?;
     let stdout = std::io::stdout();
-    let mut out = std::io::BufWriter::new(stdout.lock());
+    let mut out = std::io::BufWriter::with_capacity(OUTPUT_BUFFER, stdout.lock());
     let (mut decoded_n, mut skipped) = (0usize, 0usize);
-    for item in records(input, args.encoding) {
+    let mut records = Records::new(input, args.encoding);
+    // The value as JSON text, and the codec of the last frame (most inputs use one schema).
+    let mut text = Vec::new();
+    let mut last: Option<(SchemaId, std::sync::Arc<crate::codec::Codec>)> = None;
+    while let Some(item) = records.next_item() {
+        text.clear();
         let decoded = match item {
             Item::Fatal(e) => return Err(e),
-            Item::Record(at) => match rt.block_on(reader.decode(Field::Value, &[], &at.bytes)) {
-                Ok(d) => Ok(d),
+            Item::Record(at) if !args.with_schema_id => {
+                // The fast path: the same schema as the last frame, straight to text.
+                let fast = match (&last, strata_serde::wire::parse_prefix(at.bytes, false)) {
+                    (Some((id, codec)), Ok(frame)) if *id == frame.schema => {
+                        codec.decode_fast(frame.payload, &mut text)
+                    }
+                    _ => false,
+                };
+                if fast {
+                    Ok(None)
+                } else {
+                    match rt.block_on(reader.decode_text(Field::Value, &[], at.bytes, &mut text)) {
+                        Ok(id) => {
+                            if last.as_ref().is_none_or(|(l, _)| *l != id) {
+                                last = rt.block_on(reader.codec(id)).ok().map(|c| (id, c));
+                            }
+                            Ok(None)
+                        }
+                        Err(e) => Err((at, e)),
+                    }
+                }
+            }
+            Item::Record(at) => match rt.block_on(reader.decode(Field::Value, &[], at.bytes)) {
+                Ok(d) => Ok(Some(d)),
                 Err(e) => Err((at, e)),
             },
             Item::Bad(at, e) => Err((at, e)),
@@ -434,30 +587,33 @@ fn decode(args: DecodeArgs, output: Output) -> Result<()> {
                 }
             },
         };
-        let shown = if args.with_schema_id {
-            let mut o = json!({});
-            match decoded.schema {
-                SchemaId::Id(id) => {
-                    o["schema_id"] = json!(id);
-                    // Best effort: the subjects and versions that use the id.
-                    let subjects = rt
-                        .block_on(client.call(
-                            strata_serde::Method::GET,
-                            &format!("/schemas/ids/{id}/versions"),
-                            None,
-                        ))
-                        .unwrap_or(Json::Null);
-                    o["subjects"] = subjects;
-                }
-                SchemaId::Guid(g) => o["schema_guid"] = json!(g.to_string()),
+        match decoded {
+            None => {
+                text.push(b'\n');
+                out.write_all(&text)?;
             }
-            o["value"] = decoded.value;
-            o
-        } else {
-            decoded.value
-        };
-        serde_json::to_writer(&mut out, &shown)?;
-        out.write_all(b"\n")?;
+            Some(decoded) => {
+                let mut o = json!({});
+                match decoded.schema {
+                    SchemaId::Id(id) => {
+                        o["schema_id"] = json!(id);
+                        // Best effort: the subjects and versions that use the id.
+                        let subjects = rt
+                            .block_on(client.call(
+                                strata_serde::Method::GET,
+                                &format!("/schemas/ids/{id}/versions"),
+                                None,
+                            ))
+                            .unwrap_or(Json::Null);
+                        o["subjects"] = subjects;
+                    }
+                    SchemaId::Guid(g) => o["schema_guid"] = json!(g.to_string()),
+                }
+                o["value"] = decoded.value;
+                serde_json::to_writer(&mut out, &o)?;
+                out.write_all(b"\n")?;
+            }
+        }
         decoded_n += 1;
     }
     out.flush().context("cannot write to stdout")?;

@@ -2,14 +2,14 @@
 //! Every line is validated and encoded before it is sent; a line that does not fit its schema
 //! is never written.
 
-use std::io::BufRead;
+use std::io::{BufRead, BufReader, Read};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{anyhow, bail, Context, Result};
 use clap::{Args, ValueEnum};
 use serde_json::Value as Json;
-use strata_broker::ProducerRecord;
+use strata_broker::{ProducerRecord, RecordRef};
 use strata_schema::SchemaReference;
 use strata_serde::wire::Field;
 
@@ -90,7 +90,10 @@ on stderr. Progress counters (--progress) go to stderr.
 
 Records go to the bundled broker in --log-dir (default ./strata-data/log; a missing topic is
 created with --partitions and the broker's defaults: retention.ms 7 days, cleanup.policy delete,
-segment.bytes 1 GiB), each acknowledged before the next line is read; or to Kafka with
+segment.bytes 1 GiB) in batches of up to 4096 lines, each batch written with one write per
+partition as soon as the input has no more lines ready (so a pipe that pauses has its lines
+produced, not held back), and the lines before a rejected line written before it is reported;
+a batch that fails stops the command naming its lines. Or to Kafka with
 --bootstrap-servers (and -X rdkafka settings), up to 10000 records awaiting acknowledgement, a
 failed delivery stopping the command with its line number.
 
@@ -326,6 +329,38 @@ impl Encoder {
         })
     }
 
+    /// Encode `line` (input line `line_no`) into `batch`: bare values straight from the text
+    /// when the fast path takes them, everything else through [`Encoder::record`].
+    fn add(&self, line_no: usize, line: &str, batch: &mut Batch) -> Result<(), LineError> {
+        if !self.with_keys {
+            let start = batch.bytes.len();
+            if self
+                .value
+                .frame_fast(line.as_bytes(), self.placement, &mut batch.bytes)
+            {
+                batch.records.push(Pending {
+                    line: line_no,
+                    partition: None,
+                    key: None,
+                    value: Some((start, batch.bytes.len())),
+                    headers: Vec::new(),
+                });
+                return Ok(());
+            }
+        }
+        let record = self.record(line)?;
+        let key = record.key.as_deref().map(|k| batch.span(k));
+        let value = record.value.as_deref().map(|v| batch.span(v));
+        batch.records.push(Pending {
+            line: line_no,
+            partition: record.partition,
+            key,
+            value,
+            headers: record.headers,
+        });
+        Ok(())
+    }
+
     fn key_bytes(
         &self,
         key: &Json,
@@ -367,6 +402,118 @@ fn frame(
         headers.push(h);
     }
     Ok(bytes)
+}
+
+/// The input is read in blocks of this size; a batch never waits for more than one.
+const INPUT_BUFFER: usize = 256 * 1024;
+/// A batch for the bundled broker is written at this many records...
+const BATCH_RECORDS: usize = 4096;
+/// ...or this many bytes of keys and values.
+const BATCH_BYTES: usize = 1 << 20;
+
+/// Encoded records waiting to be written to the bundled broker: their keys and values in one
+/// buffer, so that a record costs no allocation of its own.
+#[derive(Default)]
+struct Batch {
+    bytes: Vec<u8>,
+    records: Vec<Pending>,
+}
+
+/// A record of a [`Batch`]: spans of `Batch::bytes`.
+struct Pending {
+    line: usize,
+    partition: Option<i32>,
+    key: Option<(usize, usize)>,
+    value: Option<(usize, usize)>,
+    headers: Vec<(String, Vec<u8>)>,
+}
+
+impl Batch {
+    fn span(&mut self, bytes: &[u8]) -> (usize, usize) {
+        let start = self.bytes.len();
+        self.bytes.extend_from_slice(bytes);
+        (start, self.bytes.len())
+    }
+
+    /// Write the batch with one `send_batch_ref` (one write per partition); returns how many
+    /// records it held. A batch that fails counts as not produced.
+    fn write(&mut self, producer: &strata_broker::Producer, topic: &str) -> Result<u64> {
+        let (Some(first), Some(last)) = (self.records.first(), self.records.last()) else {
+            return Ok(0);
+        };
+        let lines = if first.line == last.line {
+            format!("line {}", first.line)
+        } else {
+            format!("lines {}-{}", first.line, last.line)
+        };
+        let headers: Vec<Vec<(&str, &[u8])>> = self
+            .records
+            .iter()
+            .map(|r| {
+                r.headers
+                    .iter()
+                    .map(|(k, v)| (k.as_str(), v.as_slice()))
+                    .collect()
+            })
+            .collect();
+        let bytes = &self.bytes;
+        let refs = self.records.iter().zip(&headers).map(|(r, h)| RecordRef {
+            partition: r.partition,
+            key: r.key.map(|(a, b)| &bytes[a..b]),
+            value: r.value.map(|(a, b)| &bytes[a..b]),
+            headers: h,
+            timestamp: None,
+        });
+        let result = producer.send_batch_ref(topic, refs);
+        let n = self.records.len() as u64;
+        drop(headers);
+        self.records.clear();
+        self.bytes.clear();
+        result.with_context(|| format!("{lines} could not be produced"))?;
+        Ok(n)
+    }
+}
+
+/// Where the encoded lines go.
+enum Sending {
+    /// The bundled broker, in batches.
+    Bundled {
+        producer: strata_broker::Producer,
+        batch: Batch,
+    },
+    /// Kafka, record by record.
+    Sink(Sink),
+}
+
+impl Sending {
+    fn full(&self) -> bool {
+        match self {
+            Sending::Bundled { batch, .. } => {
+                batch.records.len() >= BATCH_RECORDS || batch.bytes.len() >= BATCH_BYTES
+            }
+            Sending::Sink(_) => false,
+        }
+    }
+
+    /// Write what is batched; returns how many records that was.
+    fn write(&mut self, topic: &str) -> Result<u64> {
+        match self {
+            Sending::Bundled { producer, batch } => batch.write(producer, topic),
+            Sending::Sink(_) => Ok(0),
+        }
+    }
+
+    /// Write everything; returns how many more records were acknowledged.
+    async fn finish(&mut self, topic: &str) -> Result<u64> {
+        match self {
+            Sending::Bundled { producer, batch } => {
+                let n = batch.write(producer, topic)?;
+                producer.flush().context("cannot flush the producer")?;
+                Ok(n)
+            }
+            Sending::Sink(sink) => sink.finish().await,
+        }
+    }
 }
 
 fn produce(args: ProduceArgs, output: Output) -> Result<()> {
@@ -456,22 +603,49 @@ fn produce(args: ProduceArgs, output: Output) -> Result<()> {
                 .with_context(|| format!("cannot create topic '{}'", args.topic))?;
         }
     }
-    let mut sink = Sink::new(&target, args.acks)?;
-
-    let input: Box<dyn BufRead> = match &args.input {
-        Some(p) if p.as_os_str() != "-" => Box::new(std::io::BufReader::new(
-            std::fs::File::open(p).with_context(|| format!("cannot open {}", p.display()))?,
-        )),
-        _ => Box::new(std::io::BufReader::new(std::io::stdin())),
+    // The bundled broker takes lines in batches (one write per partition per batch); Kafka
+    // takes them one by one into rdkafka's queue.
+    let mut sink = match &target {
+        Target::Bundled(broker) => Sending::Bundled {
+            producer: broker.producer(strata_broker::ProducerConfig {
+                acks: match args.acks {
+                    AcksArg::Zero => strata_broker::Acks::None,
+                    AcksArg::One => strata_broker::Acks::Leader,
+                    AcksArg::All => strata_broker::Acks::All,
+                },
+                ..Default::default()
+            }),
+            batch: Batch::default(),
+        },
+        Target::Kafka(_) => Sending::Sink(Sink::new(&target, args.acks)?),
     };
+
+    let source: Box<dyn Read> = match &args.input {
+        Some(p) if p.as_os_str() != "-" => Box::new(
+            std::fs::File::open(p).with_context(|| format!("cannot open {}", p.display()))?,
+        ),
+        _ => Box::new(std::io::stdin()),
+    };
+    let mut input = BufReader::with_capacity(INPUT_BUFFER, source);
     let (mut produced, mut rejected) = (0u64, 0u64);
     let progress = show_progress();
     let mut last_progress = std::time::Instant::now();
     let result: Result<()> = rt.block_on(async {
         let sent = async {
-            for (i, line) in input.lines().enumerate() {
-                let line_no = i + 1;
-                let line = line.context("cannot read the input")?;
+            let mut text = String::new();
+            let mut line_no = 0usize;
+            loop {
+                text.clear();
+                if input
+                    .read_line(&mut text)
+                    .context("cannot read the input")?
+                    == 0
+                {
+                    break;
+                }
+                line_no += 1;
+                let line = text.strip_suffix('\n').unwrap_or(&text);
+                let line = line.strip_suffix('\r').unwrap_or(line);
                 if line.trim().is_empty() {
                     continue;
                 }
@@ -485,10 +659,22 @@ fn produce(args: ProduceArgs, output: Output) -> Result<()> {
                     }
                     last_progress = std::time::Instant::now();
                 }
-                match encoder.record(&line) {
-                    Ok(record) => produced += sink.send(line_no, record).await?,
+                let outcome = match &mut sink {
+                    Sending::Bundled { batch, .. } => encoder.add(line_no, line, batch),
+                    Sending::Sink(sink) => match encoder.record(line) {
+                        Ok(record) => {
+                            produced += sink.send(line_no, record).await?;
+                            Ok(())
+                        }
+                        Err(e) => Err(e),
+                    },
+                };
+                match outcome {
+                    Ok(()) => {}
                     Err(LineError::Fatal(e)) => return Err(e.context(format!("line {line_no}"))),
                     Err(LineError::Rejected(why)) => {
+                        // The lines before it are produced before it is reported.
+                        produced += sink.write(&args.topic)?;
                         rejected += 1;
                         match args.on_invalid {
                             OnInvalid::Fail => {
@@ -506,12 +692,17 @@ fn produce(args: ProduceArgs, output: Output) -> Result<()> {
                         }
                     }
                 }
+                // A full batch, or nothing more to read without waiting (a pipe that pauses
+                // has its lines produced, not held back).
+                if sink.full() || input.buffer().is_empty() {
+                    produced += sink.write(&args.topic)?;
+                }
             }
             Ok(())
         }
         .await;
         // What was sent before a failure is still written and counted.
-        let finished = sink.finish().await;
+        let finished = sink.finish(&args.topic).await;
         if let Ok(n) = &finished {
             produced += n;
         }

@@ -52,7 +52,7 @@ impl<'s> Names<'s> {
         Names { names }
     }
 
-    fn resolve<'a>(&'a self, schema: &'a Schema) -> &'a Schema {
+    pub(crate) fn resolve<'a>(&'a self, schema: &'a Schema) -> &'a Schema {
         match schema {
             Schema::Ref { name } => self
                 .names
@@ -123,7 +123,7 @@ fn kind(json: &Json) -> String {
 }
 
 /// The name a union branch goes by in Avro's JSON encoding.
-fn branch_name(schema: &Schema, names: &Names<'_>) -> String {
+pub(crate) fn branch_name(schema: &Schema, names: &Names<'_>) -> String {
     match names.resolve(schema) {
         Schema::Null => "null".into(),
         Schema::Boolean => "boolean".into(),

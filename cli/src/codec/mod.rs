@@ -15,6 +15,7 @@
 //! frame names, so this glue lives here, built on strata-serde's `AvroCodec`, wire format and
 //! registry client. It is a candidate to move into strata-serde if other tools need it.
 
+pub mod avro_direct;
 pub mod avro_json;
 
 use std::collections::HashMap;
@@ -31,6 +32,7 @@ use strata_serde::{AvroCodec, RegistryClient};
 use tokio::sync::Mutex;
 
 use crate::schema_source::Placement;
+use avro_direct::DirectPlan;
 
 /// Why a value cannot be written with a schema: the value's fault, not the tool's.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,7 +48,8 @@ impl std::error::Error for InvalidValue {}
 
 /// A compiled schema: what encodes and decodes one schema's values.
 enum Compiled {
-    Avro(Box<AvroCodec>),
+    /// apache-avro's codec, and the fast path from and to JSON text.
+    Avro(Box<AvroCodec>, Box<DirectPlan>),
     Json,
     Protobuf,
 }
@@ -66,9 +69,12 @@ impl Codec {
     /// Compile a fetched schema.
     pub fn new(fetched: Arc<strata_serde::client::FetchedSchema>) -> anyhow::Result<Self> {
         let compiled = match &fetched.parsed {
-            ParsedSchema::Avro(s) => Compiled::Avro(Box::new(
-                AvroCodec::new(s).context("the Avro schema cannot be compiled for values")?,
-            )),
+            ParsedSchema::Avro(s) => {
+                let codec =
+                    AvroCodec::new(s).context("the Avro schema cannot be compiled for values")?;
+                let direct = DirectPlan::new(codec.schema());
+                Compiled::Avro(Box::new(codec), Box::new(direct))
+            }
             ParsedSchema::Json(_) => Compiled::Json,
             ParsedSchema::Protobuf(_) => Compiled::Protobuf,
         };
@@ -132,7 +138,7 @@ impl Codec {
     ) -> Result<Vec<u8>, InvalidValue> {
         let mut out = Vec::new();
         match (&self.compiled, &self.parsed.parsed) {
-            (Compiled::Avro(codec), _) => {
+            (Compiled::Avro(codec, _), _) => {
                 let names = avro_json::Names::of(codec.schema());
                 let avro = avro_json::from_json(value, codec.schema(), &names)
                     .map_err(|e| InvalidValue(e.to_string()))?;
@@ -169,10 +175,28 @@ impl Codec {
         Ok(out)
     }
 
+    /// Append an Avro datum as JSON text straight from the bytes, when the fast path takes it
+    /// (see [`avro_direct`]); `false` (and `out` unchanged) otherwise.
+    pub fn decode_fast(&self, payload: &[u8], out: &mut Vec<u8>) -> bool {
+        match &self.compiled {
+            Compiled::Avro(_, direct) => direct.decode_to_json(payload, out).is_ok(),
+            _ => false,
+        }
+    }
+
+    /// Append the encoding of the JSON text `json` straight from the text, when the fast path
+    /// takes it (see [`avro_direct`]); `false` (and `out` unchanged) otherwise.
+    pub fn encode_fast(&self, json: &[u8], out: &mut Vec<u8>) -> bool {
+        match &self.compiled {
+            Compiled::Avro(_, direct) => direct.encode_json(json, out).is_ok(),
+            _ => false,
+        }
+    }
+
     /// Decode a datum; `indexes` are the frame's Protobuf message indexes.
     pub fn decode(&self, indexes: &[i32], payload: &[u8]) -> anyhow::Result<Json> {
         match (&self.compiled, &self.parsed.parsed) {
-            (Compiled::Avro(codec), _) => {
+            (Compiled::Avro(codec, _), _) => {
                 let value = codec.decode(payload)?;
                 let names = avro_json::Names::of(codec.schema());
                 Ok(avro_json::to_json(&value, codec.schema(), &names))
@@ -280,6 +304,30 @@ impl Writer {
     }
 }
 
+impl Writer {
+    /// Frame the JSON text `json` straight into `out` with an id or GUID prefix, when the fast
+    /// path takes it (see [`avro_direct`]); `false` (and `out` unchanged) otherwise: then parse
+    /// the text and use [`Writer::frame`], which decides and words any error.
+    pub fn frame_fast(&self, json: &[u8], placement: Placement, out: &mut Vec<u8>) -> bool {
+        let id = match (placement, self.codec.id, self.codec.guid) {
+            (Placement::Prefix, Some(id), _) => SchemaId::Id(id),
+            (Placement::GuidPrefix, _, Some(guid)) => guid,
+            _ => return false,
+        };
+        if self.message.is_some() {
+            return false;
+        }
+        let start = out.len();
+        wire::write_prefix(out, id, None);
+        if self.codec.encode_fast(json, out) {
+            true
+        } else {
+            out.truncate(start);
+            false
+        }
+    }
+}
+
 /// Why a value could not be framed.
 #[derive(Debug)]
 pub enum FrameError {
@@ -315,7 +363,8 @@ impl Reader {
         }
     }
 
-    async fn codec(&self, id: SchemaId) -> anyhow::Result<Arc<Codec>> {
+    /// The codec of schema `id`, fetched and compiled on first use.
+    pub async fn codec(&self, id: SchemaId) -> anyhow::Result<Arc<Codec>> {
         if let Some(c) = self.codecs.lock().await.get(&id) {
             return Ok(c.clone());
         }
@@ -336,6 +385,31 @@ impl Reader {
         let codec = Arc::new(Codec::new(fetched)?);
         self.codecs.lock().await.insert(id, codec.clone());
         Ok(codec)
+    }
+
+    /// Decode `payload` as [`Reader::decode`] does and append its value as JSON text (as
+    /// `serde_json::to_writer` prints it) to `out`: straight from the bytes when the fast path
+    /// takes the frame, else through [`Reader::decode`]. Returns the frame's schema.
+    pub async fn decode_text(
+        &self,
+        field: Field,
+        headers: &[(String, Bytes)],
+        payload: &[u8],
+        out: &mut Vec<u8>,
+    ) -> anyhow::Result<SchemaId> {
+        if !headers.iter().any(|(k, _)| k == field.header()) {
+            if let Ok(frame) = wire::parse_prefix(payload, false) {
+                let codec = self.codec(frame.schema).await?;
+                if codec.schema_type() == SchemaType::Avro && codec.decode_fast(frame.payload, out)
+                {
+                    return Ok(frame.schema);
+                }
+            }
+        }
+        let decoded = self.decode(field, headers, payload).await?;
+        serde_json::to_writer(&mut *out, &decoded.value)
+            .context("the value cannot be written as JSON")?;
+        Ok(decoded.schema)
     }
 
     /// Decode `payload` (with `headers`, for ids carried in a header).

@@ -2094,3 +2094,176 @@ async fn kafka_group_members_commit_on_revocation_so_a_joining_member_goes_on_af
     third.assert_ok("a third run");
     assert!(third.stdout.is_empty(), "{}", third.text());
 }
+
+/// Lines the fast path (JSON text straight to Avro and back) takes, mixed with lines it leaves
+/// to the general path (fields out of order, escaped surrogate pairs): `encode` writes the
+/// bytes `encode --output json` (the general path only) writes, `decode` prints what
+/// `decode --with-schema-id` (the general path only) prints, `produce` and `consume` carry the
+/// same values, and bad lines give the same errors naming the value and line.
+#[tokio::test]
+async fn the_fast_and_general_paths_write_the_same_bytes_and_give_the_same_errors() {
+    let env = Env::start().await;
+    let user = env.path("user.avsc");
+    let good = concat!(
+        "{\"id\": 1, \"name\": \"ada\"}\n",
+        "{\"id\": 9223372036854775807, \"name\": \"\\u00e9\\\"\\\\\\n\\t\\u0001 \u{4e2d}\", \"email\": null}\n",
+        "\n",
+        "  {\"id\": -9223372036854775808, \"name\": \"\", \"email\": {\"string\": \"a@b\"}, \"avatar\": \"\\u00ff\\u0000\"}  \n",
+        "{\"id\": 0, \"name\": \"x\", \"email\": \"plain@union\", \"avatar\": \"\u{e9}\"}\r\n",
+        // The general path from here on in encode; line by line in produce.
+        "{\"name\": \"out of order\", \"id\": 5}\n",
+        "{\"id\": 6, \"name\": \"\\ud83d\\ude00\"}\n",
+        "{\"id\": 7, \"name\": \"after\"}\n",
+    );
+    let fast = env.run(
+        &[
+            "encode",
+            "--subject",
+            "users-value",
+            "--schema",
+            &user,
+            "--auto-register",
+        ],
+        good.as_bytes(),
+    );
+    fast.assert_ok("encode");
+    let general = env.run(
+        &["encode", "--subject", "users-value", "--output", "json"],
+        good.as_bytes(),
+    );
+    general.assert_ok("encode --output json");
+    let general_frames: Vec<String> = general
+        .json_lines()
+        .iter()
+        .map(|o| o["base64"].as_str().expect("base64").to_string())
+        .collect();
+    let fast_frames: Vec<String> = fast.text().lines().map(str::to_string).collect();
+    assert_eq!(fast_frames.len(), 7);
+    assert_eq!(fast_frames, general_frames, "the same bytes");
+
+    let decoded = env.run(&["decode"], fast.text().as_bytes());
+    decoded.assert_ok("decode");
+    let with_id = env.run(&["decode", "--with-schema-id"], fast.text().as_bytes());
+    with_id.assert_ok("decode --with-schema-id");
+    let general_values: Vec<String> = with_id
+        .json_lines()
+        .iter()
+        .map(|o| o["value"].to_string())
+        .collect();
+    let fast_values: Vec<String> = decoded.text().lines().map(str::to_string).collect();
+    assert_eq!(fast_values, general_values, "the same text");
+    assert_eq!(
+        fast_values[1],
+        r#"{"id":9223372036854775807,"name":"é\"\\\n\t\u0001 中","email":null,"avatar":""}"#
+    );
+    assert_eq!(
+        fast_values[2],
+        r#"{"id":-9223372036854775808,"name":"","email":{"string":"a@b"},"avatar":"ÿ\u0000"}"#
+    );
+    assert_eq!(
+        fast_values[5],
+        r#"{"id":6,"name":"😀","email":null,"avatar":""}"#
+    );
+
+    // produce and consume carry the same values.
+    env.run(&["produce", "users"], good.as_bytes())
+        .assert_ok("produce");
+    let consumed = consume(&env, &["--from-beginning", "--value-only"]);
+    consumed.assert_ok("consume");
+    assert_eq!(consumed.text(), decoded.text());
+    let records = consume(&env, &["--from-beginning"]).json_lines();
+    assert_eq!(records.len(), 7);
+    for (i, r) in records.iter().enumerate() {
+        assert_eq!(r["offset"], json!(i), "{r}");
+        assert_eq!(r["value"].to_string(), fast_values[i], "{r}");
+        assert_eq!(r["headers"], json!({}), "{r}");
+        assert!(r["schema_id"].is_i64(), "{r}");
+    }
+
+    // Errors: the value's number and line, whichever path read the lines before.
+    for (input, needle, written) in [
+        (
+            "{\"id\": 1, \"name\": \"a\"}\n\n{\"id\": \"x\", \"name\": \"b\"}\n",
+            "value 2 does not fit",
+            1,
+        ),
+        (
+            "{\"id\": 1, \"name\": \"a\"}\n{\"id\": 9223372036854775808, \"name\": \"b\"}\n",
+            "value 2 does not fit",
+            1,
+        ),
+        (
+            "{\"id\": 1, \"name\": \"a\"}\n\n{\"id\": 2, \"name\": \"b\"}\n{\"id\": 1,, }\n",
+            "value 3 is not JSON (line 4, column 10)",
+            2,
+        ),
+        (
+            "{\"name\": \"a\", \"id\": 1}\n{\"id\": 2, \"name\": \"b\"}\n{\"id\": 1,, }\n",
+            "value 3 is not JSON (line 3, column 10)",
+            2,
+        ),
+    ] {
+        for output in ["text", "json"] {
+            let out = env.run(
+                &["encode", "--subject", "users-value", "--output", output],
+                input.as_bytes(),
+            );
+            out.assert_clear_error(input, needle);
+            assert_eq!(
+                out.text().lines().count(),
+                written,
+                "{input}: the values before it are written"
+            );
+        }
+    }
+
+    // produce: the lines before a bad one are produced, and the bad one is named.
+    let input = "{\"id\": 10, \"name\": \"a\"}\n{\"id\": 11, \"name\": \"b\"}\n{\"id\": \"x\"}\n{\"id\": 13, \"name\": \"d\"}\n";
+    let out = env.run(
+        &["produce", "fresh", "--value-subject", "users-value"],
+        input.as_bytes(),
+    );
+    out.assert_clear_error("produce", "line 3 rejected, nothing of it was written");
+    assert!(
+        out.stderr
+            .contains("2 record(s) produced to 'fresh', 1 line(s) rejected"),
+        "{}",
+        out.stderr
+    );
+    let out = env.run(
+        &[
+            "produce",
+            "fresh",
+            "--value-subject",
+            "users-value",
+            "--on-invalid",
+            "skip",
+        ],
+        input.as_bytes(),
+    );
+    out.assert_clear_error("produce --on-invalid skip", "line 3 rejected");
+    assert!(
+        out.stderr
+            .contains("3 record(s) produced to 'fresh', 1 line(s) rejected"),
+        "{}",
+        out.stderr
+    );
+    let values = env
+        .run(
+            &[
+                "consume",
+                "fresh",
+                "--idle-timeout",
+                "1s",
+                "--from-beginning",
+                "--value-only",
+            ],
+            b"",
+        )
+        .json_lines();
+    let ids: Vec<i64> = values
+        .iter()
+        .map(|v| v["id"].as_i64().expect("id"))
+        .collect();
+    assert_eq!(ids, [10, 11, 10, 11, 13]);
+}
