@@ -172,6 +172,10 @@ pub struct ServeArgs {
         default_value = "sub"
     )]
     oidc_user_claim: String,
+    /// Serve `GET /metrics` (Prometheus) on this address instead of on --listen, e.g.
+    /// 127.0.0.1:9464. It answers without credentials either way.
+    #[arg(long, env = "STRATA_METRICS_LISTEN", value_name = "ADDR")]
+    metrics_listen: Option<String>,
 }
 
 fn parse_duration(s: &str) -> Result<Duration, String> {
@@ -272,6 +276,12 @@ pub fn run(args: ServeArgs) -> ExitCode {
             let client_ca = args.tls_client_ca.as_deref();
             built = built.and_then(|app| app.with_tls(cert, key, client_ca));
         }
+        if let Some(addr) = &args.metrics_listen {
+            built = match built {
+                Ok(app) => app.with_metrics_listen(addr).await,
+                Err(e) => Err(e),
+            };
+        }
         let app = match built {
             Ok(app) => app,
             Err(e) => {
@@ -286,6 +296,9 @@ pub fn run(args: ServeArgs) -> ExitCode {
         tracing::info!(
             address = %app.local_addr(),
             tls = args.tls_cert.is_some(),
+            metrics = %app
+                .metrics_addr()
+                .map_or_else(|| "on the API address".to_string(), |a| a.to_string()),
             storage = %strata_registry::storage::redact(&config.database_url),
             "strata registry listening"
         );

@@ -111,6 +111,15 @@ impl Caches {
         )
     }
 
+    /// Each cache's name and statistics (for metrics).
+    pub fn stats(&self) -> [(&'static str, crate::lru::CacheStats); 3] {
+        [
+            ("schemas", self.schemas.stats()),
+            ("parsed", self.parsed.stats()),
+            ("versions", self.versions.stats()),
+        ]
+    }
+
     /// The number of invalidations so far (see the module doc).
     pub fn generation(&self) -> u64 {
         self.generation.load(Ordering::Acquire)

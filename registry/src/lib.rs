@@ -26,6 +26,7 @@ mod error;
 mod http;
 pub mod limits;
 mod lru;
+pub mod metrics;
 mod middleware;
 mod registry;
 mod routes;
@@ -101,6 +102,9 @@ pub struct Application {
     tls: Option<(Arc<tls::CertificateStore>, Arc<rustls::ServerConfig>)>,
     #[cfg(unix)]
     tls_sighup: Option<tokio::signal::unix::Signal>,
+    metrics: Arc<metrics::Metrics>,
+    /// `--metrics-listen`: `/metrics` served there instead of on the API's address.
+    metrics_listener: Option<(tokio::net::TcpListener, SocketAddr)>,
 }
 
 /// A background task that ends when its owner is dropped.
@@ -139,6 +143,7 @@ impl Application {
             registry.clone(),
             storage.clone(),
         )));
+        let metrics = metrics::Metrics::new(registry.clone(), storage.clone());
         Ok(Application {
             listener,
             addr,
@@ -152,7 +157,29 @@ impl Application {
             tls: None,
             #[cfg(unix)]
             tls_sighup: None,
+            metrics,
+            metrics_listener: None,
         })
+    }
+
+    /// Serve `GET /metrics` on `addr` (plain HTTP, no credentials) instead of on the API's
+    /// address.
+    pub async fn with_metrics_listen(mut self, addr: &str) -> Result<Self, StartError> {
+        let bind_error = |source| StartError::Bind {
+            addr: addr.to_string(),
+            source,
+        };
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(bind_error)?;
+        let bound = listener.local_addr().map_err(bind_error)?;
+        self.metrics_listener = Some((listener, bound));
+        Ok(self)
+    }
+
+    /// Where `GET /metrics` is served when not on the API's address (`--metrics-listen`).
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_listener.as_ref().map(|(_, addr)| *addr)
     }
 
     /// Also accept `Authorization: Bearer <JWT>` checked against `config` (after
@@ -250,6 +277,36 @@ impl Application {
         }
         let app = audit::layer(app);
         let limits = self.registry.settings().limits.clone();
+        let (app, metrics_server) = match self.metrics_listener {
+            None => (
+                metrics::layer(
+                    app.merge(metrics::router(self.metrics.clone())),
+                    self.metrics.clone(),
+                ),
+                None,
+            ),
+            Some((listener, _)) => {
+                let scrapes =
+                    metrics::layer(metrics::router(self.metrics.clone()), self.metrics.clone());
+                let limits = limits.clone();
+                let server = tokio::spawn(async move {
+                    let serving = server::serve(
+                        listener,
+                        scrapes,
+                        &limits,
+                        tls::tcp_remote,
+                        std::future::pending(),
+                    );
+                    if let Err(e) = serving.await {
+                        tracing::error!(error = %e, "the metrics listener failed");
+                    }
+                });
+                (
+                    metrics::layer(app, self.metrics.clone()),
+                    Some(AbortOnDrop(server)),
+                )
+            }
+        };
         let result = match self.tls {
             Some((store, config)) => {
                 #[cfg(unix)]
@@ -279,6 +336,7 @@ impl Application {
                 .await
                 .map_err(StartError::Serve),
         };
+        drop(metrics_server);
         drop(self.follower);
         if let Some(task) = reloader {
             task.abort();

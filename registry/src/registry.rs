@@ -95,6 +95,8 @@ pub struct Registry {
     settings: Settings,
     /// Parsing and compatibility run here, never on an async worker.
     pool: WorkPool,
+    /// Counted for metrics.
+    events: crate::metrics::Events,
 }
 
 impl std::fmt::Debug for Registry {
@@ -158,7 +160,13 @@ impl Registry {
             caches: Caches::new(settings.limits.cache_max_bytes),
             settings,
             pool,
+            events: Default::default(),
         }
+    }
+
+    /// What the registry counted (for metrics).
+    pub(crate) fn events(&self) -> &crate::metrics::Events {
+        &self.events
     }
 
     /// The settings.
@@ -712,6 +720,7 @@ impl Registry {
                 .await
             {
                 Ok(id) => {
+                    self.events.registered();
                     let Candidate { parsed, new } = candidate;
                     self.caches.parsed.get_or_insert(id, parsed);
                     // The stored row is exactly what was inserted: cache it without reading back.
@@ -825,6 +834,7 @@ impl Registry {
         {
             return Err(Error::InvalidSchema(limit.clone()));
         }
+        self.events.compatibility_checked(result.is_compatible);
         Ok(result)
     }
 

@@ -6,6 +6,7 @@ mod formats;
 mod harness;
 mod health;
 mod http_conventions;
+mod metrics;
 mod oidc;
 mod scenarios;
 mod tls;
