@@ -28,6 +28,7 @@ pub mod limits;
 mod lru;
 pub mod metrics;
 mod middleware;
+mod openapi;
 mod registry;
 mod routes;
 mod server;
@@ -183,12 +184,13 @@ impl Application {
     }
 
     /// Also accept `Authorization: Bearer <JWT>` checked against `config` (after
-    /// [`Application::with_auth_file`], whose permissions apply to the token's user).
-    pub fn with_oidc(mut self, config: auth::bearer::OidcConfig) -> Result<Self, StartError> {
+    /// [`Application::with_auth_file`], whose permissions apply to the token's user). A JWKS
+    /// URL is fetched now, and kept fresh while the server runs.
+    pub async fn with_oidc(mut self, config: auth::bearer::OidcConfig) -> Result<Self, StartError> {
         if self.auth.is_none() {
             return Err(StartError::OidcWithoutUsersFile);
         }
-        self.bearer = Some(Arc::new(auth::bearer::BearerValidator::load(config)?));
+        self.bearer = Some(Arc::new(auth::bearer::BearerValidator::load(config).await?));
         Ok(self)
     }
 
@@ -250,6 +252,10 @@ impl Application {
     ) -> Result<(), StartError> {
         let mut app = routes::router(self.registry.clone());
         let mut reloader = None;
+        let jwks_refresher = self
+            .bearer
+            .clone()
+            .map(|bearer| AbortOnDrop(tokio::spawn(bearer.keep_fresh())));
         match &self.auth {
             Some(authenticator) => {
                 app = auth::middleware::layer(
@@ -337,6 +343,7 @@ impl Application {
                 .map_err(StartError::Serve),
         };
         drop(metrics_server);
+        drop(jwks_refresher);
         drop(self.follower);
         if let Some(task) = reloader {
             task.abort();

@@ -329,11 +329,18 @@ async fn measure(State(metrics): State<Arc<Metrics>>, req: Request, next: Next) 
     response
 }
 
+fn routes() -> utoipa_axum::router::OpenApiRouter<Arc<Metrics>> {
+    utoipa_axum::router::OpenApiRouter::new().routes(utoipa_axum::routes!(serve))
+}
+
 /// The router serving `GET /metrics` alone.
 pub fn router(metrics: Arc<Metrics>) -> Router {
-    Router::new()
-        .route(METRICS_PATH, axum::routing::get(serve))
-        .with_state(metrics)
+    routes().split_for_parts().0.with_state(metrics)
+}
+
+/// The OpenAPI description of `GET /metrics`.
+pub fn document() -> utoipa::openapi::OpenApi {
+    routes().split_for_parts().1
 }
 
 /// The metrics in the OpenMetrics text format.
@@ -341,6 +348,8 @@ pub fn router(metrics: Arc<Metrics>) -> Router {
     get,
     path = "/metrics",
     tag = "operations",
+    operation_id = "operations_metrics",
+    summary = "Metrics for Prometheus (served on --metrics-listen instead when given)",
     responses((status = 200, description = "The metrics, in the OpenMetrics text format",
         content_type = "application/openmetrics-text", body = String))
 )]

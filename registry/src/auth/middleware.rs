@@ -2,7 +2,8 @@
 //! by Karapace's rules.
 //!
 //! - `GET /`, `/schemas/types` and `/health/*` need no credentials (Karapace's behaviour for
-//!   the first two; probes carry none).
+//!   the first two; probes carry none), nor does `/openapi.json` (the API's shape, not its
+//!   data). `/metrics` is served outside this layer (see `crate::metrics`).
 //! - Everything else needs valid credentials: 401, `WWW-Authenticate: Basic realm="strata"`.
 //! - Global `/config` and `/mode`: `Config:`, Read to read, Write to change (403 otherwise).
 //! - A subject's paths (`/subjects/{s}…`, `/config/{s}`, `/mode/{s}`,
@@ -38,7 +39,13 @@ pub struct AuthState {
 }
 
 /// Routes that answer without credentials.
-const OPEN_ROUTES: [&str; 4] = ["/", "/schemas/types", "/health/live", "/health/ready"];
+const OPEN_ROUTES: [&str; 5] = [
+    "/",
+    "/schemas/types",
+    "/health/live",
+    "/health/ready",
+    "/openapi.json",
+];
 
 /// Add the layer to `router` (its routes must be in place: it runs after routing).
 pub fn layer(router: axum::Router, state: AuthState) -> axum::Router {
@@ -70,7 +77,7 @@ async fn authorize(State(state): State<AuthState>, req: Request, next: Next) -> 
         _ if header.is_none() && certificate_user.is_some() => Ok(state
             .authenticator
             .access_for(certificate_user.as_deref().unwrap_or_default())),
-        (Some(token), Some(bearer)) => match bearer.validate(token) {
+        (Some(token), Some(bearer)) => match bearer.validate(token).await {
             Ok(name) => Ok(state.authenticator.access_for(&name)),
             Err(reason) => {
                 tracing::warn!(

@@ -8,6 +8,7 @@ mod health;
 mod http_conventions;
 mod metrics;
 mod oidc;
+mod openapi;
 mod scenarios;
 mod tls;
 
