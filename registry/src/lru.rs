@@ -166,12 +166,23 @@ impl<K: Hash + Eq + Weigh, V: Clone + Weigh> ByteLru<K, V> {
         }
     }
 
+    /// Remove every entry.
+    pub fn clear(&self) {
+        for shard in self.shards.iter() {
+            let mut shard = shard.write();
+            shard.map.clear();
+            shard.bytes = 0;
+        }
+    }
+
     /// Bytes held now (estimated).
+    #[cfg(test)]
     pub fn bytes(&self) -> usize {
         self.shards.iter().map(|s| s.read().bytes).sum()
     }
 
     /// Entries held now.
+    #[cfg(test)]
     pub fn len(&self) -> usize {
         self.shards.iter().map(|s| s.read().map.len()).sum()
     }
@@ -237,6 +248,12 @@ impl Weigh for (String, i32) {
     }
 }
 
+impl Weigh for std::sync::Arc<[Box<str>]> {
+    fn weigh(&self) -> usize {
+        self.iter().map(|s| s.len() + 16).sum::<usize>() + 32
+    }
+}
+
 impl Weigh for axum::body::Bytes {
     fn weigh(&self) -> usize {
         self.len() + 48
@@ -291,11 +308,12 @@ mod tests {
     #[test]
     fn stats_count_hits_misses_and_evictions() {
         let cache: ByteLru<i64, Blob> = ByteLru::new(SHARDS * 100);
+        // Larger than a shard's budget: evicted at once (first, so that it is the only entry
+        // its shard could evict, whichever shard it hashes to).
+        cache.insert(3, Blob(1_000));
         cache.insert(1, Blob(10));
         assert!(cache.get(&1).is_some());
         assert!(cache.get(&2).is_none());
-        // Larger than a shard's budget: evicted at once.
-        cache.insert(3, Blob(1_000));
         let stats = cache.stats();
         assert_eq!((stats.hits, stats.misses, stats.evictions), (1, 1, 1));
         assert_eq!((stats.entries, stats.bytes), (1, 18));

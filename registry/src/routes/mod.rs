@@ -136,7 +136,7 @@ mod tests {
             assert!(!document.paths.paths.contains_key(path));
         }
         assert!(
-            document.paths.paths.len() >= 30,
+            document.paths.paths.len() >= 25,
             "{}",
             document.paths.paths.len()
         );

@@ -10,7 +10,7 @@ use strata_registry::{Application, ServerConfig, Settings};
 
 use crate::harness::{record, TestServer};
 
-type Exposition = MetricsExposition<OpenMetricsType, OpenMetricsValue>;
+pub type Exposition = MetricsExposition<OpenMetricsType, OpenMetricsValue>;
 
 async fn scrape_url(client: &reqwest::Client, url: &str) -> Exposition {
     let resp = client.get(url).send().await.expect("scrape sent");
@@ -24,13 +24,13 @@ async fn scrape_url(client: &reqwest::Client, url: &str) -> Exposition {
     parse_openmetrics(&text).unwrap_or_else(|e| panic!("the exposition parses: {e:?}\n{text}"))
 }
 
-async fn scrape(s: &TestServer) -> Exposition {
+pub async fn scrape(s: &TestServer) -> Exposition {
     scrape_url(&s.client, &format!("{}/metrics", s.base)).await
 }
 
 /// The sum of the samples of `family` whose labels include `labels` (0 when there is none):
 /// a counter's or gauge's value, a histogram's count.
-fn value(scrape: &Exposition, family: &str, labels: &[(&str, &str)]) -> f64 {
+pub fn value(scrape: &Exposition, family: &str, labels: &[(&str, &str)]) -> f64 {
     let Some(family) = scrape.families.get(family) else {
         return 0.0;
     };
