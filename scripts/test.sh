@@ -40,8 +40,9 @@ VENV=target/interop-venv
 PY_PACKAGES=(
   "confluent-kafka==2.16.1" fastavro attrs cachetools httpx certifi authlib requests
   protobuf googleapis-common-protos jsonschema referencing orjson pytest
+  openapi-spec-validator prometheus-client
 )
-if ! "$VENV/bin/python" -c "import confluent_kafka, fastavro, pytest, google.protobuf, jsonschema" >/dev/null 2>&1; then
+if ! "$VENV/bin/python" -c "import confluent_kafka, fastavro, pytest, google.protobuf, jsonschema, openapi_spec_validator, prometheus_client" >/dev/null 2>&1; then
   step "creating the interop venv in $VENV"
   mkdir -p target
   python3 -m venv "$VENV"

@@ -146,14 +146,27 @@ pub struct ServeArgs {
     tls_client_ca: Option<std::path::PathBuf>,
     /// Also accept bearer tokens (OIDC) signed by a key of this JWKS file; the token's user
     /// gets its permissions from --auth-file. Needs --oidc-issuer and --oidc-audience.
-    #[arg(long, env = "STRATA_OIDC_JWKS", value_name = "PATH", requires_all = ["oidc_issuer", "oidc_audience", "auth_file"])]
+    #[arg(long, env = "STRATA_OIDC_JWKS", value_name = "PATH", group = "jwks", requires_all = ["oidc_issuer", "oidc_audience", "auth_file"])]
     oidc_jwks: Option<std::path::PathBuf>,
+    /// Like --oidc-jwks, with the keys fetched from the provider's jwks_uri: at start, every
+    /// --oidc-jwks-refresh, and when a token names an unknown kid (at most every 10 s).
+    #[arg(long, env = "STRATA_OIDC_JWKS_URL", value_name = "URL", group = "jwks", requires_all = ["oidc_issuer", "oidc_audience", "auth_file"])]
+    oidc_jwks_url: Option<String>,
+    /// How often --oidc-jwks-url is fetched again.
+    #[arg(
+        long,
+        env = "STRATA_OIDC_JWKS_REFRESH",
+        value_name = "DURATION",
+        default_value = "5m",
+        value_parser = parse_duration
+    )]
+    oidc_jwks_refresh: Duration,
     /// The `iss` bearer tokens must carry.
     #[arg(
         long,
         env = "STRATA_OIDC_ISSUER",
         value_name = "URL",
-        requires = "oidc_jwks"
+        requires = "jwks"
     )]
     oidc_issuer: Option<String>,
     /// The `aud` bearer tokens must carry.
@@ -161,7 +174,7 @@ pub struct ServeArgs {
         long,
         env = "STRATA_OIDC_AUDIENCE",
         value_name = "AUDIENCE",
-        requires = "oidc_jwks"
+        requires = "jwks"
     )]
     oidc_audience: Option<String>,
     /// The claim naming the user.
@@ -172,6 +185,10 @@ pub struct ServeArgs {
         default_value = "sub"
     )]
     oidc_user_claim: String,
+    /// Serve `GET /metrics` (Prometheus) on this address instead of on --listen, e.g.
+    /// 127.0.0.1:9464. It answers without credentials either way.
+    #[arg(long, env = "STRATA_METRICS_LISTEN", value_name = "ADDR")]
+    metrics_listen: Option<String>,
 }
 
 fn parse_duration(s: &str) -> Result<Duration, String> {
@@ -257,20 +274,38 @@ pub fn run(args: ServeArgs) -> ExitCode {
         if let Some(path) = &args.auth_file {
             built = built.and_then(|app| app.with_auth_file(path));
         }
+        use strata_registry::auth::bearer::JwksSource;
+        let jwks = match (&args.oidc_jwks, &args.oidc_jwks_url) {
+            (Some(path), _) => Some(JwksSource::File(path.clone())),
+            (None, Some(url)) => Some(JwksSource::Url {
+                url: url.clone(),
+                refresh: args.oidc_jwks_refresh,
+            }),
+            (None, None) => None,
+        };
         if let (Some(jwks), Some(issuer), Some(audience)) =
-            (&args.oidc_jwks, &args.oidc_issuer, &args.oidc_audience)
+            (jwks, &args.oidc_issuer, &args.oidc_audience)
         {
             let oidc = strata_registry::auth::bearer::OidcConfig {
-                jwks_file: jwks.clone(),
+                jwks,
                 issuer: issuer.clone(),
                 audience: audience.clone(),
                 user_claim: args.oidc_user_claim.clone(),
             };
-            built = built.and_then(|app| app.with_oidc(oidc));
+            built = match built {
+                Ok(app) => app.with_oidc(oidc).await,
+                Err(e) => Err(e),
+            };
         }
         if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {
             let client_ca = args.tls_client_ca.as_deref();
             built = built.and_then(|app| app.with_tls(cert, key, client_ca));
+        }
+        if let Some(addr) = &args.metrics_listen {
+            built = match built {
+                Ok(app) => app.with_metrics_listen(addr).await,
+                Err(e) => Err(e),
+            };
         }
         let app = match built {
             Ok(app) => app,
@@ -286,6 +321,9 @@ pub fn run(args: ServeArgs) -> ExitCode {
         tracing::info!(
             address = %app.local_addr(),
             tls = args.tls_cert.is_some(),
+            metrics = %app
+                .metrics_addr()
+                .map_or_else(|| "on the API address".to_string(), |a| a.to_string()),
             storage = %strata_registry::storage::redact(&config.database_url),
             "strata registry listening"
         );

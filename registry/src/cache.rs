@@ -1,11 +1,18 @@
 //! In-memory caches of immutable data, so cached reads never touch the database.
 //!
-//! Memory model: the three caches together hold at most `cache_max_bytes` (256 MiB by default)
+//! Memory model: the four caches together hold at most `cache_max_bytes` (256 MiB by default)
 //! as [`Weigh`] estimates it: a stored schema counts its text, the body the HTTP layer renders
 //! from it once (estimated in advance), its metadata and rule set; a parsed schema counts
 //! [`PARSED_BYTES_PER_TEXT_BYTE`] times its canonical text; a version its subject and body. Past the budget the least recently used entries
 //! are evicted (see [`ByteLru`]) and read again from the database when next needed. Schemas,
-//! parsed forms and version bodies get 40%, 40% and 20% of the budget.
+//! parsed forms, version bodies and the subjects of ids get 40%, 40%, 15% and 5% of the budget.
+//!
+//! `id → subjects` (the subjects holding an id, deleted versions included) serves the
+//! authorization of `/schemas/ids/{id}` for users limited to some subjects. It is trusted only
+//! to allow: a registration elsewhere can add a subject to an id without any invalidation, so
+//! when no cached subject is readable the database is asked again (and the entry refreshed).
+//! Deletes, which can remove a subject from an id, clear it whole (they are rare), here and,
+//! through `crate::coherence`, on the other instances.
 //!
 //! Schema ids are never reused and a schema's content never changes, so `id → schema` (with its
 //! pre-serialised `/schemas/ids/{id}` body and its parsed form) can be cached forever; it is
@@ -113,6 +120,8 @@ pub struct Caches {
     pub parsed: ByteLru<i64, Arc<ParsedSchema>>,
     /// (subject, version) → a live version with its schema.
     pub versions: ByteLru<(String, i32), Arc<CachedVersion>>,
+    /// id → the subjects holding it (see the module doc: trusted only to allow).
+    id_subjects: ByteLru<i64, Arc<[Box<str>]>>,
     /// Bumped by every invalidation.
     generation: AtomicU64,
 }
@@ -123,7 +132,8 @@ impl Caches {
         Caches {
             schemas: ByteLru::new(max_bytes / 5 * 2),
             parsed: ByteLru::new(max_bytes / 5 * 2),
-            versions: ByteLru::new(max_bytes / 5),
+            versions: ByteLru::new(max_bytes / 20 * 3),
+            id_subjects: ByteLru::new(max_bytes / 20),
             generation: AtomicU64::new(0),
         }
     }
@@ -132,6 +142,7 @@ impl Caches {
     pub fn forget_version(&self, subject: &str, version: i32) {
         self.generation.fetch_add(1, Ordering::AcqRel);
         self.versions.remove(&(subject.to_string(), version));
+        self.id_subjects.clear();
     }
 
     /// Forget a schema id (after a permanent delete removed it).
@@ -139,14 +150,38 @@ impl Caches {
         self.generation.fetch_add(1, Ordering::AcqRel);
         self.schemas.remove(&id);
         self.parsed.remove(&id);
+        self.id_subjects.clear();
     }
 
-    /// (entries, estimated bytes) held by the three caches together.
+    /// The subjects holding `id`, as last read (may miss subjects registered since).
+    pub fn subjects_of_id(&self, id: i64) -> Option<Arc<[Box<str>]>> {
+        self.id_subjects.get(&id)
+    }
+
+    /// Remember the subjects holding `id`, read from the database when the invalidation count
+    /// was `generation` (dropped if a delete came since: what was read may be gone).
+    pub fn remember_subjects_of_id(&self, id: i64, subjects: Arc<[Box<str>]>, generation: u64) {
+        self.id_subjects.insert(id, subjects);
+        if self.generation() != generation {
+            self.id_subjects.remove(&id);
+        }
+    }
+
+    /// (entries, estimated bytes) held by the caches together.
     pub fn usage(&self) -> (usize, usize) {
-        (
-            self.schemas.len() + self.parsed.len() + self.versions.len(),
-            self.schemas.bytes() + self.parsed.bytes() + self.versions.bytes(),
-        )
+        self.stats()
+            .iter()
+            .fold((0, 0), |(n, b), (_, s)| (n + s.entries, b + s.bytes))
+    }
+
+    /// Each cache's name and statistics (for metrics).
+    pub fn stats(&self) -> [(&'static str, crate::lru::CacheStats); 4] {
+        [
+            ("schemas", self.schemas.stats()),
+            ("parsed", self.parsed.stats()),
+            ("versions", self.versions.stats()),
+            ("id_subjects", self.id_subjects.stats()),
+        ]
     }
 
     /// The number of invalidations so far (see the module doc).

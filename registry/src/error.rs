@@ -226,6 +226,11 @@ impl IntoResponse for Error {
             }
         }
         let mut response = crate::http::json_response(status, &self.body());
+        if matches!(self, Error::Store(_)) {
+            response
+                .extensions_mut()
+                .insert(crate::metrics::QueryFailed);
+        }
         if matches!(self, Error::Unauthorized) {
             response.headers_mut().insert(
                 axum::http::header::WWW_AUTHENTICATE,

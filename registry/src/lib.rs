@@ -26,7 +26,9 @@ mod error;
 mod http;
 pub mod limits;
 mod lru;
+pub mod metrics;
 mod middleware;
+mod openapi;
 mod registry;
 mod routes;
 mod server;
@@ -101,6 +103,9 @@ pub struct Application {
     tls: Option<(Arc<tls::CertificateStore>, Arc<rustls::ServerConfig>)>,
     #[cfg(unix)]
     tls_sighup: Option<tokio::signal::unix::Signal>,
+    metrics: Arc<metrics::Metrics>,
+    /// `--metrics-listen`: `/metrics` served there instead of on the API's address.
+    metrics_listener: Option<(tokio::net::TcpListener, SocketAddr)>,
 }
 
 /// A background task that ends when its owner is dropped.
@@ -139,6 +144,7 @@ impl Application {
             registry.clone(),
             storage.clone(),
         )));
+        let metrics = metrics::Metrics::new(registry.clone(), storage.clone());
         Ok(Application {
             listener,
             addr,
@@ -152,16 +158,39 @@ impl Application {
             tls: None,
             #[cfg(unix)]
             tls_sighup: None,
+            metrics,
+            metrics_listener: None,
         })
     }
 
+    /// Serve `GET /metrics` on `addr` (plain HTTP, no credentials) instead of on the API's
+    /// address.
+    pub async fn with_metrics_listen(mut self, addr: &str) -> Result<Self, StartError> {
+        let bind_error = |source| StartError::Bind {
+            addr: addr.to_string(),
+            source,
+        };
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(bind_error)?;
+        let bound = listener.local_addr().map_err(bind_error)?;
+        self.metrics_listener = Some((listener, bound));
+        Ok(self)
+    }
+
+    /// Where `GET /metrics` is served when not on the API's address (`--metrics-listen`).
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_listener.as_ref().map(|(_, addr)| *addr)
+    }
+
     /// Also accept `Authorization: Bearer <JWT>` checked against `config` (after
-    /// [`Application::with_auth_file`], whose permissions apply to the token's user).
-    pub fn with_oidc(mut self, config: auth::bearer::OidcConfig) -> Result<Self, StartError> {
+    /// [`Application::with_auth_file`], whose permissions apply to the token's user). A JWKS
+    /// URL is fetched now, and kept fresh while the server runs.
+    pub async fn with_oidc(mut self, config: auth::bearer::OidcConfig) -> Result<Self, StartError> {
         if self.auth.is_none() {
             return Err(StartError::OidcWithoutUsersFile);
         }
-        self.bearer = Some(Arc::new(auth::bearer::BearerValidator::load(config)?));
+        self.bearer = Some(Arc::new(auth::bearer::BearerValidator::load(config).await?));
         Ok(self)
     }
 
@@ -223,6 +252,10 @@ impl Application {
     ) -> Result<(), StartError> {
         let mut app = routes::router(self.registry.clone());
         let mut reloader = None;
+        let jwks_refresher = self
+            .bearer
+            .clone()
+            .map(|bearer| AbortOnDrop(tokio::spawn(bearer.keep_fresh())));
         match &self.auth {
             Some(authenticator) => {
                 app = auth::middleware::layer(
@@ -250,6 +283,36 @@ impl Application {
         }
         let app = audit::layer(app);
         let limits = self.registry.settings().limits.clone();
+        let (app, metrics_server) = match self.metrics_listener {
+            None => (
+                metrics::layer(
+                    app.merge(metrics::router(self.metrics.clone())),
+                    self.metrics.clone(),
+                ),
+                None,
+            ),
+            Some((listener, _)) => {
+                let scrapes =
+                    metrics::layer(metrics::router(self.metrics.clone()), self.metrics.clone());
+                let limits = limits.clone();
+                let server = tokio::spawn(async move {
+                    let serving = server::serve(
+                        listener,
+                        scrapes,
+                        &limits,
+                        tls::tcp_remote,
+                        std::future::pending(),
+                    );
+                    if let Err(e) = serving.await {
+                        tracing::error!(error = %e, "the metrics listener failed");
+                    }
+                });
+                (
+                    metrics::layer(app, self.metrics.clone()),
+                    Some(AbortOnDrop(server)),
+                )
+            }
+        };
         let result = match self.tls {
             Some((store, config)) => {
                 #[cfg(unix)]
@@ -279,6 +342,8 @@ impl Application {
                 .await
                 .map_err(StartError::Serve),
         };
+        drop(metrics_server);
+        drop(jwks_refresher);
         drop(self.follower);
         if let Some(task) = reloader {
             task.abort();

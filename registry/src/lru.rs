@@ -34,6 +34,26 @@ struct Entry<V> {
 struct Shard<K, V> {
     map: IndexMap<K, Entry<V>>,
     bytes: usize,
+    /// Counted per shard (under its read lock), so readers of different shards share no
+    /// counter.
+    hits: AtomicU64,
+    misses: AtomicU64,
+    evictions: u64,
+}
+
+/// What a cache did so far and holds now (for metrics).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CacheStats {
+    /// Reads that found their key.
+    pub hits: u64,
+    /// Reads that did not.
+    pub misses: u64,
+    /// Entries evicted to stay within the budget.
+    pub evictions: u64,
+    /// Entries held now.
+    pub entries: usize,
+    /// Bytes held now (estimated).
+    pub bytes: usize,
 }
 
 /// A concurrent map bounded by bytes (keys and values, as [`Weigh`] estimates them).
@@ -64,6 +84,9 @@ impl<K: Hash + Eq + Weigh, V: Clone + Weigh> ByteLru<K, V> {
                 RwLock::new(Shard {
                     map: IndexMap::new(),
                     bytes: 0,
+                    hits: AtomicU64::new(0),
+                    misses: AtomicU64::new(0),
+                    evictions: 0,
                 })
             })
             .collect();
@@ -87,7 +110,11 @@ impl<K: Hash + Eq + Weigh, V: Clone + Weigh> ByteLru<K, V> {
     /// The value under `key`, marked as just used.
     pub fn get(&self, key: &K) -> Option<V> {
         let shard = self.shard(key).read();
-        let entry = shard.map.get(key)?;
+        let Some(entry) = shard.map.get(key) else {
+            shard.misses.fetch_add(1, Ordering::Relaxed);
+            return None;
+        };
+        shard.hits.fetch_add(1, Ordering::Relaxed);
         entry.used.store(self.tick(), Ordering::Relaxed);
         Some(entry.value.clone())
     }
@@ -139,14 +166,40 @@ impl<K: Hash + Eq + Weigh, V: Clone + Weigh> ByteLru<K, V> {
         }
     }
 
+    /// Remove every entry.
+    pub fn clear(&self) {
+        for shard in self.shards.iter() {
+            let mut shard = shard.write();
+            shard.map.clear();
+            shard.bytes = 0;
+        }
+    }
+
     /// Bytes held now (estimated).
+    #[cfg(test)]
     pub fn bytes(&self) -> usize {
         self.shards.iter().map(|s| s.read().bytes).sum()
     }
 
     /// Entries held now.
+    #[cfg(test)]
     pub fn len(&self) -> usize {
         self.shards.iter().map(|s| s.read().map.len()).sum()
+    }
+
+    /// Hits, misses and evictions so far, and what is held now.
+    pub fn stats(&self) -> CacheStats {
+        self.shards
+            .iter()
+            .fold(CacheStats::default(), |mut total, shard| {
+                let shard = shard.read();
+                total.hits += shard.hits.load(Ordering::Relaxed);
+                total.misses += shard.misses.load(Ordering::Relaxed);
+                total.evictions += shard.evictions;
+                total.entries += shard.map.len();
+                total.bytes += shard.bytes;
+                total
+            })
     }
 
     /// Evict sampled least-recently-used entries until the shard fits its budget. An entry
@@ -177,6 +230,7 @@ impl<K: Hash + Eq + Weigh, V: Clone + Weigh> ByteLru<K, V> {
             }
             if let Some((_, old)) = shard.map.swap_remove_index(victim) {
                 shard.bytes -= old.bytes;
+                shard.evictions += 1;
             }
         }
     }
@@ -191,6 +245,12 @@ impl Weigh for i64 {
 impl Weigh for (String, i32) {
     fn weigh(&self) -> usize {
         self.0.len() + 32
+    }
+}
+
+impl Weigh for std::sync::Arc<[Box<str>]> {
+    fn weigh(&self) -> usize {
+        self.iter().map(|s| s.len() + 16).sum::<usize>() + 32
     }
 }
 
@@ -243,5 +303,19 @@ mod tests {
         assert_eq!(cache.bytes(), 18);
         cache.remove(&1);
         assert_eq!((cache.bytes(), cache.len()), (0, 0));
+    }
+
+    #[test]
+    fn stats_count_hits_misses_and_evictions() {
+        let cache: ByteLru<i64, Blob> = ByteLru::new(SHARDS * 100);
+        // Larger than a shard's budget: evicted at once (first, so that it is the only entry
+        // its shard could evict, whichever shard it hashes to).
+        cache.insert(3, Blob(1_000));
+        cache.insert(1, Blob(10));
+        assert!(cache.get(&1).is_some());
+        assert!(cache.get(&2).is_none());
+        let stats = cache.stats();
+        assert_eq!((stats.hits, stats.misses, stats.evictions), (1, 1, 1));
+        assert_eq!((stats.entries, stats.bytes), (1, 18));
     }
 }

@@ -2,7 +2,8 @@
 //! by Karapace's rules.
 //!
 //! - `GET /`, `/schemas/types` and `/health/*` need no credentials (Karapace's behaviour for
-//!   the first two; probes carry none).
+//!   the first two; probes carry none), nor does `/openapi.json` (the API's shape, not its
+//!   data). `/metrics` is served outside this layer (see `crate::metrics`).
 //! - Everything else needs valid credentials: 401, `WWW-Authenticate: Basic realm="strata"`.
 //! - Global `/config` and `/mode`: `Config:`, Read to read, Write to change (403 otherwise).
 //! - A subject's paths (`/subjects/{s}…`, `/config/{s}`, `/mode/{s}`,
@@ -38,7 +39,13 @@ pub struct AuthState {
 }
 
 /// Routes that answer without credentials.
-const OPEN_ROUTES: [&str; 4] = ["/", "/schemas/types", "/health/live", "/health/ready"];
+const OPEN_ROUTES: [&str; 5] = [
+    "/",
+    "/schemas/types",
+    "/health/live",
+    "/health/ready",
+    "/openapi.json",
+];
 
 /// Add the layer to `router` (its routes must be in place: it runs after routing).
 pub fn layer(router: axum::Router, state: AuthState) -> axum::Router {
@@ -70,7 +77,7 @@ async fn authorize(State(state): State<AuthState>, req: Request, next: Next) -> 
         _ if header.is_none() && certificate_user.is_some() => Ok(state
             .authenticator
             .access_for(certificate_user.as_deref().unwrap_or_default())),
-        (Some(token), Some(bearer)) => match bearer.validate(token) {
+        (Some(token), Some(bearer)) => match bearer.validate(token).await {
             Ok(name) => Ok(state.authenticator.access_for(&name)),
             Err(reason) => {
                 tracing::warn!(
@@ -101,6 +108,15 @@ async fn authorize(State(state): State<AuthState>, req: Request, next: Next) -> 
         }
     };
     let access = Access::User(user);
+    // Hot path: reading schemas (by id, GUID or listing) decides nothing for a user who reads
+    // every subject, so skip the path parameters and the decision.
+    let reading_schemas = (req.method() == Method::GET || req.method() == Method::HEAD)
+        && template.starts_with("/schemas");
+    if reading_schemas && access.reads_every_subject() {
+        let mut req = req;
+        req.extensions_mut().insert(access);
+        return next.run(req).await;
+    }
     let (mut parts, body) = req.into_parts();
     let params: Vec<(String, String)> = if template.contains('{') {
         match RawPathParams::from_request_parts(&mut parts, &()).await {
@@ -222,16 +238,32 @@ async fn decide(
 }
 
 /// Whether some subject holding schema `id` (deleted versions included, as their ids still
-/// resolve) is readable.
+/// resolve) is readable. The subjects of an id are cached: a cached readable subject allows
+/// without a database round trip; otherwise the database is asked (a subject may have been
+/// registered since), see `crate::cache`.
 pub async fn may_read_schema(registry: &Registry, access: &Access, id: i64) -> Result<bool, Error> {
     if access.reads_every_subject() {
         return Ok(true);
     }
-    Ok(registry
-        .versions_of_schema(id)
-        .await?
-        .iter()
-        .any(|sv| access.may_read_subject(&sv.subject)))
+    let caches = registry.caches();
+    if let Some(subjects) = caches.subjects_of_id(id) {
+        if subjects.iter().any(|s| access.may_read_subject(s)) {
+            return Ok(true);
+        }
+    }
+    let generation = caches.generation();
+    let versions = registry.versions_of_schema(id).await?;
+    let mut subjects: Vec<Box<str>> = Vec::new();
+    for sv in &versions {
+        if subjects.last().is_none_or(|s| **s != *sv.subject) {
+            subjects.push(sv.subject.as_str().into());
+        }
+    }
+    let readable = subjects.iter().any(|s| access.may_read_subject(s));
+    if !subjects.is_empty() {
+        caches.remember_subjects_of_id(id, subjects.into(), generation);
+    }
+    Ok(readable)
 }
 
 fn forbidden(access: &Access, op: Operation, resource: &str) -> Error {

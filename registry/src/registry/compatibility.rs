@@ -51,6 +51,7 @@ impl Registry {
         {
             return Err(Error::InvalidSchema(limit.clone()));
         }
+        self.events.compatibility_checked(result.is_compatible);
         Ok(result)
     }
 

@@ -67,6 +67,8 @@ pub struct Registry {
     settings: Settings,
     /// Parsing and compatibility run here, never on an async worker.
     pool: WorkPool,
+    /// Counted for metrics.
+    events: crate::metrics::Events,
 }
 
 impl std::fmt::Debug for Registry {
@@ -91,7 +93,13 @@ impl Registry {
             caches: Caches::new(settings.limits.cache_max_bytes),
             settings,
             pool,
+            events: Default::default(),
         }
+    }
+
+    /// What the registry counted (for metrics).
+    pub(crate) fn events(&self) -> &crate::metrics::Events {
+        &self.events
     }
 
     /// The settings.

@@ -414,6 +414,7 @@ impl Registry {
     /// Cache what was just stored under `id` (the stored row has exactly the candidate's
     /// content: one content, one id) without reading it back.
     fn stored(&self, id: i64, version: i32, candidate: Candidate) -> Registered {
+        self.events.registered();
         let Candidate { parsed, new } = candidate;
         self.caches.parsed.get_or_insert(id, parsed);
         let schema = match self.caches.schemas.get(&id) {

@@ -2,9 +2,9 @@
 
 use axum::extract::{Path, State};
 use axum::response::Response;
-use axum::routing::post;
-use axum::Router;
 use serde::Deserialize;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::params::{subject, version, Params};
 use super::AppState;
@@ -12,16 +12,10 @@ use crate::entities::{CompatibilityCheckResponse, RegisterSchemaRequest};
 use crate::http::{ok, Accept, JsonBody};
 use crate::Result;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route(
-            "/compatibility/subjects/{subject}/versions",
-            post(against_all),
-        )
-        .route(
-            "/compatibility/subjects/{subject}/versions/{version}",
-            post(against_version),
-        )
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(against_all))
+        .routes(routes!(against_version))
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -32,6 +26,16 @@ struct CompatParams {
     verbose: bool,
 }
 
+#[utoipa::path(
+    post,
+    path = "/compatibility/subjects/{subject}/versions",
+    tag = "compatibility",
+    operation_id = "compatibility_against_all",
+    summary = "Test a schema against a subject as a registration would",
+    params(("subject" = String, Path, description = "The subject"), ("normalize" = Option<bool>, Query, description = "Normalize the schema first"), ("verbose" = Option<bool>, Query, description = "Explain incompatibilities")),
+    request_body(content = crate::openapi::SchemaRequest, content_type = "application/vnd.schemaregistry.v1+json"),
+    responses((status = 200, description = "The result", body = crate::openapi::CompatibilityResult), (status = 422, description = "42201: invalid schema", body = crate::openapi::ErrorBody))
+)]
 async fn against_all(
     State(reg): State<AppState>,
     Accept(media): Accept,
@@ -43,6 +47,16 @@ async fn against_all(
     respond(&reg, media, &subject, None, &req, &params).await
 }
 
+#[utoipa::path(
+    post,
+    path = "/compatibility/subjects/{subject}/versions/{version}",
+    tag = "compatibility",
+    operation_id = "compatibility_against_version",
+    summary = "Test a schema against one subject version",
+    params(("subject" = String, Path, description = "The subject"), ("version" = String, Path, description = "A version number, or `latest` (-1)"), ("normalize" = Option<bool>, Query, description = "Normalize the schema first"), ("verbose" = Option<bool>, Query, description = "Explain incompatibilities")),
+    request_body(content = crate::openapi::SchemaRequest, content_type = "application/vnd.schemaregistry.v1+json"),
+    responses((status = 200, description = "The result", body = crate::openapi::CompatibilityResult), (status = 404, description = "40401: no such subject; 40402: no such version", body = crate::openapi::ErrorBody))
+)]
 async fn against_version(
     State(reg): State<AppState>,
     Accept(media): Accept,

@@ -5,10 +5,10 @@
 
 use axum::extract::{Path, State};
 use axum::response::Response;
-use axum::routing::get;
-use axum::Router;
 use serde::Deserialize;
 use serde_json::{Map, Value};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::params::{subject, Params};
 use super::AppState;
@@ -16,16 +16,10 @@ use crate::http::{ok, Accept, JsonBody};
 use crate::registry::{Config, Scope};
 use crate::{Error, Result};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route(
-            "/config",
-            get(get_global).put(put_global).delete(delete_global),
-        )
-        .route(
-            "/config/{subject}",
-            get(get_subject).put(put_subject).delete(delete_subject),
-        )
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(get_global, put_global, delete_global))
+        .routes(routes!(get_subject, put_subject, delete_subject))
 }
 
 /// The PUT echo names the level `compatibility`, as the request does.
@@ -47,10 +41,27 @@ fn body_object(body: Value) -> Result<Map<String, Value>> {
     }
 }
 
+#[utoipa::path(
+    get,
+    path = "/config",
+    tag = "config",
+    operation_id = "config_get_global",
+    summary = "The global configuration",
+    responses((status = 200, description = "The configuration", body = crate::openapi::ConfigBody))
+)]
 async fn get_global(State(reg): State<AppState>, Accept(media): Accept) -> Result<Response> {
     Ok(ok(media, &reg.global_config().await?.to_map()))
 }
 
+#[utoipa::path(
+    put,
+    path = "/config",
+    tag = "config",
+    operation_id = "config_put_global",
+    summary = "Change the global configuration",
+    request_body(content = crate::openapi::ConfigBody, content_type = "application/vnd.schemaregistry.v1+json"),
+    responses((status = 200, description = "The change", body = crate::openapi::ConfigBody), (status = 422, description = "42203: invalid level", body = crate::openapi::ErrorBody))
+)]
 async fn put_global(
     State(reg): State<AppState>,
     Accept(media): Accept,
@@ -62,6 +73,14 @@ async fn put_global(
     Ok(ok(media, &as_update(&updated)))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/config",
+    tag = "config",
+    operation_id = "config_delete_global",
+    summary = "Reset the global configuration",
+    responses((status = 200, description = "The configuration removed", body = crate::openapi::ConfigBody))
+)]
 async fn delete_global(State(reg): State<AppState>, Accept(media): Accept) -> Result<Response> {
     let previous = reg.global_config().await?;
     reg.delete_config(&Scope::Global).await?;
@@ -75,6 +94,15 @@ struct GetParams {
     default_to_global: bool,
 }
 
+#[utoipa::path(
+    get,
+    path = "/config/{subject}",
+    tag = "config",
+    operation_id = "config_get_subject",
+    summary = "A subject's configuration",
+    params(("subject" = String, Path, description = "The subject"), ("defaultToGlobal" = Option<bool>, Query, description = "Fall back to the global setting")),
+    responses((status = 200, description = "The configuration", body = crate::openapi::ConfigBody), (status = 404, description = "40408: no configuration for the subject", body = crate::openapi::ErrorBody))
+)]
 async fn get_subject(
     State(reg): State<AppState>,
     Accept(media): Accept,
@@ -91,6 +119,16 @@ async fn get_subject(
     }
 }
 
+#[utoipa::path(
+    put,
+    path = "/config/{subject}",
+    tag = "config",
+    operation_id = "config_put_subject",
+    summary = "Change a subject's configuration",
+    params(("subject" = String, Path, description = "The subject")),
+    request_body(content = crate::openapi::ConfigBody, content_type = "application/vnd.schemaregistry.v1+json"),
+    responses((status = 200, description = "The change", body = crate::openapi::ConfigBody), (status = 422, description = "42203: invalid level", body = crate::openapi::ErrorBody))
+)]
 async fn put_subject(
     State(reg): State<AppState>,
     Accept(media): Accept,
@@ -104,6 +142,15 @@ async fn put_subject(
     Ok(ok(media, &as_update(&updated)))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/config/{subject}",
+    tag = "config",
+    operation_id = "config_delete_subject",
+    summary = "Remove a subject's configuration",
+    params(("subject" = String, Path, description = "The subject")),
+    responses((status = 200, description = "The configuration removed", body = crate::openapi::ConfigBody), (status = 404, description = "40401: no such subject", body = crate::openapi::ErrorBody))
+)]
 async fn delete_subject(
     State(reg): State<AppState>,
     Accept(media): Accept,

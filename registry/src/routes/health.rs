@@ -7,9 +7,9 @@ use std::time::Duration;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::get;
-use axum::Router;
 use serde_json::json;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::AppState;
 use crate::http::json_response;
@@ -17,16 +17,32 @@ use crate::http::json_response;
 /// How long readiness waits for the database before answering 503.
 pub const READY_TIMEOUT: Duration = Duration::from_secs(2);
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/health/live", get(live))
-        .route("/health/ready", get(ready))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(live))
+        .routes(routes!(ready))
 }
 
+#[utoipa::path(
+    get,
+    path = "/health/live",
+    tag = "operations",
+    operation_id = "operations_live",
+    summary = "Liveness: the process serves HTTP",
+    responses((status = 200, description = "UP", body = crate::openapi::HealthBody))
+)]
 async fn live() -> Response {
     json_response(StatusCode::OK, &json!({"status": "UP"}))
 }
 
+#[utoipa::path(
+    get,
+    path = "/health/ready",
+    tag = "operations",
+    operation_id = "operations_ready",
+    summary = "Readiness: the database answers",
+    responses((status = 200, description = "UP", body = crate::openapi::HealthBody), (status = 503, description = "DOWN, with the reason", body = crate::openapi::HealthBody))
+)]
 async fn ready(State(reg): State<AppState>) -> Response {
     let reason = match tokio::time::timeout(READY_TIMEOUT, reg.ping()).await {
         Ok(Ok(())) => return json_response(StatusCode::OK, &json!({"status": "UP"})),

@@ -4,10 +4,10 @@ use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::get;
-use axum::Router;
 use serde::Deserialize;
 use strata_schema::SchemaType;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::params::{paginate, schema_id, subject_prefix, Params};
 use super::AppState;
@@ -17,18 +17,26 @@ use crate::entities::{SchemaEntity, SchemaStringEntity, SubjectVersionEntity};
 use crate::http::{bytes_response, ok, Accept};
 use crate::{Error, Result};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/schemas", get(list))
-        .route("/schemas/types", get(types))
-        .route("/schemas/ids/{id}", get(by_id))
-        .route("/schemas/ids/{id}/schema", get(raw_by_id))
-        .route("/schemas/ids/{id}/subjects", get(subjects_of_id))
-        .route("/schemas/ids/{id}/versions", get(versions_of_id))
-        .route("/schemas/guids/{guid}", get(by_guid))
-        .route("/schemas/guids/{guid}/ids", get(ids_of_guid))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list))
+        .routes(routes!(types))
+        .routes(routes!(by_id))
+        .routes(routes!(raw_by_id))
+        .routes(routes!(subjects_of_id))
+        .routes(routes!(versions_of_id))
+        .routes(routes!(by_guid))
+        .routes(routes!(ids_of_guid))
 }
 
+#[utoipa::path(
+    get,
+    path = "/schemas/types",
+    tag = "schemas",
+    operation_id = "schemas_types",
+    summary = "The schema types served",
+    responses((status = 200, description = "AVRO, PROTOBUF, JSON", body = Vec<String>))
+)]
 async fn types(Accept(media): Accept) -> Response {
     let names: Vec<&str> = SchemaType::ALL.iter().map(|t| t.as_str()).collect();
     ok(media, &names)
@@ -43,6 +51,15 @@ struct IdParams {
 }
 
 /// The hot path: a cached id answers from memory with pre-serialised bytes.
+#[utoipa::path(
+    get,
+    path = "/schemas/ids/{id}",
+    tag = "schemas",
+    operation_id = "schemas_by_id",
+    summary = "A schema by id",
+    params(("id" = i64, Path, description = "The schema id"), ("format" = Option<String>, Query, description = "Schema format (e.g. `resolved` for Avro, `serialized` for Protobuf)"), ("fetchMaxId" = Option<bool>, Query, description = "Also answer the largest id in use"), ("subject" = Option<String>, Query, description = "Only this subject")),
+    responses((status = 200, description = "The schema", body = crate::openapi::SchemaById), (status = 404, description = "40403: no such schema", body = crate::openapi::ErrorBody))
+)]
 async fn by_id(
     State(reg): State<AppState>,
     Accept(media): Accept,
@@ -118,6 +135,15 @@ pub(crate) async fn formatted(
     }
 }
 
+#[utoipa::path(
+    get,
+    path = "/schemas/ids/{id}/schema",
+    tag = "schemas",
+    operation_id = "schemas_raw_by_id",
+    summary = "The schema text alone, by id",
+    params(("id" = i64, Path, description = "The schema id"), ("format" = Option<String>, Query, description = "Schema format (e.g. `resolved` for Avro, `serialized` for Protobuf)"), ("subject" = Option<String>, Query, description = "Only this subject")),
+    responses((status = 200, description = "The schema text as JSON", body = Object), (status = 404, description = "40403: no such schema", body = crate::openapi::ErrorBody))
+)]
 async fn raw_by_id(
     State(reg): State<AppState>,
     Accept(media): Accept,
@@ -143,6 +169,15 @@ struct ListParams {
     limit: Option<i64>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/schemas/ids/{id}/subjects",
+    tag = "schemas",
+    operation_id = "schemas_subjects_of_id",
+    summary = "Subjects holding a schema id",
+    params(("id" = i64, Path, description = "The schema id"), ("subject" = Option<String>, Query, description = "Only this subject"), ("deleted" = Option<bool>, Query, description = "Include soft-deleted entries"), ("offset" = Option<i64>, Query, description = "Skip this many entries"), ("limit" = Option<i64>, Query, description = "At most this many entries")),
+    responses((status = 200, description = "Subjects", body = Vec<String>), (status = 404, description = "40403: no such schema", body = crate::openapi::ErrorBody))
+)]
 async fn subjects_of_id(
     State(reg): State<AppState>,
     Accept(media): Accept,
@@ -166,6 +201,15 @@ async fn subjects_of_id(
     Ok(ok(media, &paginate(subjects, params.offset, params.limit)))
 }
 
+#[utoipa::path(
+    get,
+    path = "/schemas/ids/{id}/versions",
+    tag = "schemas",
+    operation_id = "schemas_versions_of_id",
+    summary = "Subject versions holding a schema id",
+    params(("id" = i64, Path, description = "The schema id"), ("subject" = Option<String>, Query, description = "Only this subject"), ("deleted" = Option<bool>, Query, description = "Include soft-deleted entries"), ("offset" = Option<i64>, Query, description = "Skip this many entries"), ("limit" = Option<i64>, Query, description = "At most this many entries")),
+    responses((status = 200, description = "Subject versions", body = Vec<crate::openapi::SubjectVersion>), (status = 404, description = "40403: no such schema", body = crate::openapi::ErrorBody))
+)]
 async fn versions_of_id(
     State(reg): State<AppState>,
     Accept(media): Accept,
@@ -191,6 +235,15 @@ async fn versions_of_id(
     Ok(ok(media, &paginate(list, params.offset, params.limit)))
 }
 
+#[utoipa::path(
+    get,
+    path = "/schemas/guids/{guid}",
+    tag = "schemas",
+    operation_id = "schemas_by_guid",
+    summary = "A schema by GUID",
+    params(("guid" = String, Path, description = "The schema GUID"), ("format" = Option<String>, Query, description = "Schema format (e.g. `resolved` for Avro, `serialized` for Protobuf)")),
+    responses((status = 200, description = "The schema", body = crate::openapi::SchemaById), (status = 404, description = "40403: no such schema", body = crate::openapi::ErrorBody))
+)]
 async fn by_guid(
     State(reg): State<AppState>,
     Accept(media): Accept,
@@ -211,6 +264,15 @@ async fn by_guid(
     ))
 }
 
+#[utoipa::path(
+    get,
+    path = "/schemas/guids/{guid}/ids",
+    tag = "schemas",
+    operation_id = "schemas_ids_of_guid",
+    summary = "The ids of a schema GUID",
+    params(("guid" = String, Path, description = "The schema GUID")),
+    responses((status = 200, description = "Ids", body = Object), (status = 404, description = "40403: no such schema", body = crate::openapi::ErrorBody))
+)]
 async fn ids_of_guid(
     State(reg): State<AppState>,
     Accept(media): Accept,
@@ -242,6 +304,15 @@ struct SchemasParams {
     limit: Option<i64>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/schemas",
+    tag = "schemas",
+    operation_id = "schemas_list",
+    summary = "Every schema version",
+    params(("subjectPrefix" = Option<String>, Query, description = "Only subjects starting with this"), ("deleted" = Option<bool>, Query, description = "Include soft-deleted entries"), ("latestOnly" = Option<bool>, Query, description = "Only the latest version of each subject"), ("offset" = Option<i64>, Query, description = "Skip this many entries"), ("limit" = Option<i64>, Query, description = "At most this many entries")),
+    responses((status = 200, description = "Schema versions", body = Vec<crate::openapi::VersionBody>))
+)]
 async fn list(
     State(reg): State<AppState>,
     Accept(media): Accept,

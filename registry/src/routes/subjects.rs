@@ -4,10 +4,10 @@ use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::get;
-use axum::Router;
 use serde::Deserialize;
 use serde_json::json;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::params::{paginate, subject, subject_prefix, version, Params};
 use super::schemas::formatted;
@@ -19,32 +19,29 @@ use crate::http::{bytes_response, ok, Accept, JsonBody};
 use crate::registry::RegisterOptions;
 use crate::Result;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/subjects", get(list))
-        .route(
-            "/subjects/{subject}",
-            axum::routing::post(lookup).delete(delete_subject),
-        )
-        .route("/subjects/{subject}/versions", get(versions).post(register))
-        .route(
-            "/subjects/{subject}/versions/{version}",
-            get(get_version).delete(delete_version),
-        )
-        .route(
-            "/subjects/{subject}/versions/{version}/schema",
-            get(raw_version),
-        )
-        .route(
-            "/subjects/{subject}/versions/{version}/referencedby",
-            get(referenced_by),
-        )
-        .route("/subjects/{subject}/metadata", get(latest_with_metadata))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list))
+        .routes(routes!(lookup, delete_subject))
+        .routes(routes!(versions, register))
+        .routes(routes!(get_version, delete_version))
+        .routes(routes!(raw_version))
+        .routes(routes!(referenced_by))
+        .routes(routes!(latest_with_metadata))
 }
 
 /// `GET /subjects/{subject}/metadata?key=K&value=V…[&deleted=true][&format=F]`: the latest
 /// version whose schema metadata properties hold every pair (the n-th `key` goes with the n-th
 /// `value`), as `GET /subjects/{subject}/versions/{version}` shows a version.
+#[utoipa::path(
+    get,
+    path = "/subjects/{subject}/metadata",
+    tag = "subjects",
+    operation_id = "subjects_latest_with_metadata",
+    summary = "The latest version whose metadata holds the given properties",
+    params(("subject" = String, Path, description = "The subject"), ("key" = Option<String>, Query, description = "Metadata property name (repeatable)"), ("value" = Option<String>, Query, description = "Metadata property value (repeatable)"), ("deleted" = Option<bool>, Query, description = "Include soft-deleted entries"), ("format" = Option<String>, Query, description = "Schema format (e.g. `resolved` for Avro, `serialized` for Protobuf)")),
+    responses((status = 200, description = "The version", body = crate::openapi::VersionBody), (status = 404, description = "40401: no such subject; 40403: none matches", body = crate::openapi::ErrorBody))
+)]
 async fn latest_with_metadata(
     State(reg): State<AppState>,
     Accept(media): Accept,
@@ -92,6 +89,15 @@ struct ListParams {
     limit: Option<i64>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/subjects",
+    tag = "subjects",
+    operation_id = "subjects_list",
+    summary = "Subjects",
+    params(("subjectPrefix" = Option<String>, Query, description = "Only subjects starting with this"), ("deleted" = Option<bool>, Query, description = "Include soft-deleted entries"), ("deletedOnly" = Option<bool>, Query, description = "Only soft-deleted entries"), ("offset" = Option<i64>, Query, description = "Skip this many entries"), ("limit" = Option<i64>, Query, description = "At most this many entries")),
+    responses((status = 200, description = "Subject names", body = Vec<String>))
+)]
 async fn list(
     State(reg): State<AppState>,
     Accept(media): Accept,
@@ -134,6 +140,16 @@ struct LookupParams {
     deleted: bool,
 }
 
+#[utoipa::path(
+    post,
+    path = "/subjects/{subject}",
+    tag = "subjects",
+    operation_id = "subjects_lookup",
+    summary = "Look a schema up in a subject",
+    params(("subject" = String, Path, description = "The subject"), ("normalize" = Option<bool>, Query, description = "Normalize the schema first"), ("deleted" = Option<bool>, Query, description = "Include soft-deleted entries")),
+    request_body(content = crate::openapi::SchemaRequest, content_type = "application/vnd.schemaregistry.v1+json"),
+    responses((status = 200, description = "The version holding it", body = crate::openapi::VersionBody), (status = 404, description = "40401: no such subject; 40403: no such schema", body = crate::openapi::ErrorBody))
+)]
 async fn lookup(
     State(reg): State<AppState>,
     Accept(media): Accept,
@@ -157,6 +173,15 @@ struct PermanentParams {
     permanent: bool,
 }
 
+#[utoipa::path(
+    delete,
+    path = "/subjects/{subject}",
+    tag = "subjects",
+    operation_id = "subjects_delete_subject",
+    summary = "Delete a subject (soft, or permanent)",
+    params(("subject" = String, Path, description = "The subject"), ("permanent" = Option<bool>, Query, description = "Delete permanently (after a soft delete)")),
+    responses((status = 200, description = "The deleted versions", body = Vec<i32>), (status = 404, description = "40401: no such subject", body = crate::openapi::ErrorBody))
+)]
 async fn delete_subject(
     State(reg): State<AppState>,
     Accept(media): Accept,
@@ -181,6 +206,15 @@ struct VersionsParams {
     limit: Option<i64>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/subjects/{subject}/versions",
+    tag = "subjects",
+    operation_id = "subjects_versions",
+    summary = "A subject's versions",
+    params(("subject" = String, Path, description = "The subject"), ("deleted" = Option<bool>, Query, description = "Include soft-deleted entries"), ("deletedOnly" = Option<bool>, Query, description = "Only soft-deleted entries"), ("deletedAsNegative" = Option<bool>, Query, description = "Soft-deleted versions as negative numbers"), ("offset" = Option<i64>, Query, description = "Skip this many entries"), ("limit" = Option<i64>, Query, description = "At most this many entries")),
+    responses((status = 200, description = "Version numbers", body = Vec<i32>), (status = 404, description = "40401: no such subject", body = crate::openapi::ErrorBody))
+)]
 async fn versions(
     State(reg): State<AppState>,
     Accept(media): Accept,
@@ -220,6 +254,16 @@ struct RegisterParams {
     force: bool,
 }
 
+#[utoipa::path(
+    post,
+    path = "/subjects/{subject}/versions",
+    tag = "subjects",
+    operation_id = "subjects_register",
+    summary = "Register a schema under a subject",
+    params(("subject" = String, Path, description = "The subject"), ("normalize" = Option<bool>, Query, description = "Normalize the schema first")),
+    request_body(content = crate::openapi::SchemaRequest, content_type = "application/vnd.schemaregistry.v1+json"),
+    responses((status = 200, description = "Its id", body = crate::openapi::RegisteredId), (status = 409, description = "Incompatible with earlier versions", body = crate::openapi::ErrorBody), (status = 422, description = "42201: invalid schema", body = crate::openapi::ErrorBody))
+)]
 async fn register(
     State(reg): State<AppState>,
     Accept(media): Accept,
@@ -257,6 +301,15 @@ struct VersionParams {
     format: Option<String>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/subjects/{subject}/versions/{version}",
+    tag = "subjects",
+    operation_id = "subjects_get_version",
+    summary = "A subject version",
+    params(("subject" = String, Path, description = "The subject"), ("version" = String, Path, description = "A version number, or `latest` (-1)"), ("deleted" = Option<bool>, Query, description = "Include soft-deleted entries"), ("format" = Option<String>, Query, description = "Schema format (e.g. `resolved` for Avro, `serialized` for Protobuf)")),
+    responses((status = 200, description = "The version", body = crate::openapi::VersionBody), (status = 404, description = "40401: no such subject; 40402: no such version", body = crate::openapi::ErrorBody))
+)]
 async fn get_version(
     State(reg): State<AppState>,
     Accept(media): Accept,
@@ -301,6 +354,15 @@ fn version_body(cached: &CachedVersion) -> Result<Bytes> {
     Ok(cached.rendered.get_or_init(|| Bytes::from(body)).clone())
 }
 
+#[utoipa::path(
+    get,
+    path = "/subjects/{subject}/versions/{version}/schema",
+    tag = "subjects",
+    operation_id = "subjects_raw_version",
+    summary = "The schema text alone of a subject version",
+    params(("subject" = String, Path, description = "The subject"), ("version" = String, Path, description = "A version number, or `latest` (-1)"), ("deleted" = Option<bool>, Query, description = "Include soft-deleted entries"), ("format" = Option<String>, Query, description = "Schema format (e.g. `resolved` for Avro, `serialized` for Protobuf)")),
+    responses((status = 200, description = "The schema text as JSON", body = Object), (status = 404, description = "40401: no such subject; 40402: no such version", body = crate::openapi::ErrorBody))
+)]
 async fn raw_version(
     State(reg): State<AppState>,
     Accept(media): Accept,
@@ -326,6 +388,15 @@ struct ReferencedByParams {
     limit: Option<i64>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/subjects/{subject}/versions/{version}/referencedby",
+    tag = "subjects",
+    operation_id = "subjects_referenced_by",
+    summary = "Ids of schemas referencing a subject version",
+    params(("subject" = String, Path, description = "The subject"), ("version" = String, Path, description = "A version number, or `latest` (-1)"), ("deleted" = Option<bool>, Query, description = "Include soft-deleted entries"), ("offset" = Option<i64>, Query, description = "Skip this many entries"), ("limit" = Option<i64>, Query, description = "At most this many entries")),
+    responses((status = 200, description = "Schema ids", body = Vec<i64>), (status = 404, description = "40401: no such subject; 40402: no such version", body = crate::openapi::ErrorBody))
+)]
 async fn referenced_by(
     State(reg): State<AppState>,
     Accept(media): Accept,
@@ -341,6 +412,15 @@ async fn referenced_by(
     Ok(ok(media, &paginate(ids, params.offset, params.limit)))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/subjects/{subject}/versions/{version}",
+    tag = "subjects",
+    operation_id = "subjects_delete_version",
+    summary = "Delete a subject version (soft, or permanent)",
+    params(("subject" = String, Path, description = "The subject"), ("version" = String, Path, description = "A version number, or `latest` (-1)"), ("permanent" = Option<bool>, Query, description = "Delete permanently (after a soft delete)")),
+    responses((status = 200, description = "The deleted version", body = i32), (status = 404, description = "40401: no such subject; 40402: no such version", body = crate::openapi::ErrorBody))
+)]
 async fn delete_version(
     State(reg): State<AppState>,
     Accept(media): Accept,

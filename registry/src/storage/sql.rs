@@ -209,6 +209,27 @@ impl SqlStorage {
         }
     }
 
+    /// Connections of the pool: (in use, idle).
+    pub fn pool_usage(&self) -> (u32, usize) {
+        let idle = self.pool.num_idle();
+        let size = self.pool.size();
+        (size.saturating_sub(idle as u32), idle)
+    }
+
+    /// What the registry holds (for metrics): (schemas, subjects with a live version, live
+    /// versions).
+    pub async fn counts(&self) -> StorageResult<(i64, i64, i64)> {
+        let schemas: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM schemas")
+            .fetch_one(&self.pool)
+            .await?;
+        let row = sqlx::query(
+            "SELECT COUNT(DISTINCT subject), COUNT(*) FROM subject_versions WHERE NOT deleted",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        Ok((schemas, row.try_get(0)?, row.try_get(1)?))
+    }
+
     /// Close the pool, waiting for connections to be returned.
     pub async fn close(&self) {
         self.pool.close().await;

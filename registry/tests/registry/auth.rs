@@ -701,3 +701,107 @@ where
     }
     panic!("the condition did not hold within 10 s");
 }
+
+/// `strata_cache_{hits,misses}_total{cache="id_subjects"}` from `/metrics`.
+async fn id_subjects_cache(s: &TestServer) -> (f64, f64) {
+    let scrape = crate::metrics::scrape(s).await;
+    (
+        crate::metrics::value(&scrape, "strata_cache_hits", &[("cache", "id_subjects")]),
+        crate::metrics::value(&scrape, "strata_cache_misses", &[("cache", "id_subjects")]),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_subjects_of_an_id_are_cached_for_limited_users_and_follow_registrations_and_deletes() {
+    let (s, _dir) = server().await;
+    let id = register(&s, ADMIN, "secret-cached", &schema("Cached"))
+        .await
+        .1["id"]
+        .as_i64()
+        .unwrap();
+    let path = format!("/schemas/ids/{id}");
+    // Held only by a forbidden subject: missing, every time (a cached "no" is re-checked).
+    assert_eq!(get(&s, TEAM, &path).await.1["error_code"], 40403);
+    assert_eq!(get(&s, TEAM, &path).await.1["error_code"], 40403);
+    // Registered under a permitted subject: readable at once, then from the cache.
+    assert_eq!(
+        register(&s, ADMIN, "team-cached", &schema("Cached"))
+            .await
+            .1["id"],
+        id
+    );
+    assert_eq!(get(&s, TEAM, &path).await.0, 200);
+    let (hits, misses) = id_subjects_cache(&s).await;
+    for _ in 0..5 {
+        assert_eq!(get(&s, TEAM, &path).await.0, 200);
+    }
+    let (hits_after, misses_after) = id_subjects_cache(&s).await;
+    assert_eq!(hits_after - hits, 5.0, "read from the cache");
+    assert_eq!(misses_after, misses, "no database round trip");
+    // Deleted from the permitted subject for good: missing again for the team.
+    let deleted = |permanent: bool| {
+        format!(
+            "/subjects/team-cached/versions/1{}",
+            if permanent { "?permanent=true" } else { "" }
+        )
+    };
+    assert_eq!(
+        call(&s, Some(ADMIN), Method::DELETE, &deleted(false), None)
+            .await
+            .status,
+        200
+    );
+    // Soft-deleted versions still resolve their id (Confluent).
+    assert_eq!(get(&s, TEAM, &path).await.0, 200);
+    assert_eq!(
+        call(&s, Some(ADMIN), Method::DELETE, &deleted(true), None)
+            .await
+            .status,
+        200
+    );
+    assert_eq!(get(&s, TEAM, &path).await.1["error_code"], 40403);
+    assert_eq!(
+        get(&s, ADMIN, &path).await.0,
+        200,
+        "still held by secret-cached"
+    );
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_delete_on_another_instance_clears_the_cached_subjects_of_an_id() {
+    let dir = tempfile::tempdir().unwrap();
+    let users = write_file(dir.path(), &users_file());
+    let url = format!("sqlite://{}/registry.db", dir.path().display());
+    let a = TestServer::with_auth(url.clone(), None, &users).await;
+    let b = TestServer::with_auth(url, None, &users).await;
+    let id = register(&a, ADMIN, "secret-replica", &schema("Replica"))
+        .await
+        .1["id"]
+        .as_i64()
+        .unwrap();
+    register(&a, ADMIN, "team-replica", &schema("Replica")).await;
+    let path = format!("/schemas/ids/{id}");
+    // B caches the subjects of the id.
+    assert_eq!(get(&b, TEAM, &path).await.0, 200);
+    assert_eq!(get(&b, TEAM, &path).await.0, 200);
+    for suffix in ["", "?permanent=true"] {
+        let delete = format!("/subjects/team-replica/versions/1{suffix}");
+        assert_eq!(
+            call(&a, Some(ADMIN), Method::DELETE, &delete, None)
+                .await
+                .status,
+            200
+        );
+    }
+    let start = std::time::Instant::now();
+    while get(&b, TEAM, &path).await.0 != 404 {
+        assert!(
+            start.elapsed() < std::time::Duration::from_millis(1500),
+            "B still lets the team read an id only a forbidden subject holds"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    a.stop().await;
+    b.stop().await;
+}

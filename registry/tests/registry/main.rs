@@ -6,7 +6,9 @@ mod formats;
 mod harness;
 mod health;
 mod http_conventions;
+mod metrics;
 mod oidc;
+mod openapi;
 mod scenarios;
 mod tls;
 
