@@ -141,5 +141,33 @@ fn combined(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, wide, deep, combined);
+fn reordered(c: &mut Criterion) {
+    // Issue 14: a record checked against itself with every field reversed; fields away from
+    // their position are found through a name index (linear), not a scan per field.
+    let mut group = c.benchmark_group("reordered_fields");
+    group.sample_size(10);
+    for n in [4_000usize, 16_000] {
+        let new = parse(SchemaType::Avro, &avro_record(n));
+        let fields: Vec<Value> = (0..n)
+            .rev()
+            .map(|i| json!({"name": format!("f{i}"), "type": "int"}))
+            .collect();
+        let reversed = json!({"type": "record", "name": "R", "fields": fields}).to_string();
+        let old = parse(SchemaType::Avro, &reversed);
+        group.bench_with_input(BenchmarkId::new("avro_backward", n), &n, |b, _| {
+            b.iter(|| {
+                let r = strata_schema::check_compatibility(
+                    strata_schema::CompatibilityLevel::Backward,
+                    CompatibilityPolicy::Strict,
+                    &new,
+                    &[(1, &old)],
+                );
+                assert!(r.is_compatible);
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, wide, deep, combined, reordered);
 criterion_main!(benches);
