@@ -176,6 +176,10 @@ fn append(
         })
         .collect();
     if let Some(validator) = &state.validator {
+        let config = match state.broker.topic_config(topic) {
+            Ok(c) => c,
+            Err(e) => return failed(partition, broker_error_code(&e), Some(e.to_string())),
+        };
         let views: Vec<RecordToValidate<'_>> = records
             .iter()
             .zip(&headers)
@@ -187,7 +191,7 @@ fn append(
                 headers: h,
             })
             .collect();
-        if let Err(refusal) = validator.validate(topic, partition, &views) {
+        if let Err(refusal) = validator.validate(topic, partition, &config, &views) {
             // Kafka's INVALID_RECORD carries the failing record's index and the reason
             // (record_errors from Produce v8 on, error_message from v8 too).
             tracing::debug!(topic, partition, index = refusal.index, reason = %refusal.message, "refused a produced batch");
