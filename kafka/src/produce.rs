@@ -250,8 +250,18 @@ fn append(
     match producer.send_batch_ref(topic, refs) {
         Ok(positions) => {
             let base = positions.first().map_or(-1, |p| p.offset);
-            if let Some((g, first, last)) = held.as_mut() {
+            if let (Some((g, first, last)), Some((pid, epoch, ..))) = (held.as_mut(), idempotent) {
                 g.appended(*first, *last, base);
+                state.producers.appended(
+                    pid,
+                    epoch,
+                    topic,
+                    partition,
+                    *first,
+                    *last,
+                    base,
+                    acks == -1,
+                );
             }
             PartitionProduceResponse::default()
                 .with_index(partition)

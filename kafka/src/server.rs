@@ -102,6 +102,7 @@ impl KafkaServer {
                 ..ProducerConfig::default()
             })
         };
+        let producers = Producers::open(broker.dir()).map_err(Error::ProducerJournal)?;
         let state = Arc::new(State {
             producer_leader: producer(Acks::Leader),
             producer_all: producer(Acks::All),
@@ -111,7 +112,7 @@ impl KafkaServer {
             port,
             validator: None,
             coordinator: Arc::new(Coordinator::default()),
-            producers: Producers::default(),
+            producers,
         });
         Ok(KafkaServer {
             listener,
