@@ -193,8 +193,10 @@ async fn serve_connection(state: Arc<State>, mut stream: TcpStream, peer: Socket
     let _ = stream.set_nodelay(true);
     tracing::debug!(%peer, "Kafka client connected");
     let result: Result<(), Closed> = async {
+        let mut buf = BytesMut::new();
         while let Some(frame) = read_frame(
             &mut stream,
+            &mut buf,
             state.config.max_request_bytes,
             state.config.idle_timeout,
         )
