@@ -35,14 +35,27 @@ if ! command -v curl >/dev/null || ! command -v jq >/dev/null; then
   fi
 fi
 
+# 2b. kcat (librdkafka's command-line client) for the Kafka listener's interop tests
+#     (tests/interop/test_kafka_clients.py skips its kcat tests, saying so, when it is missing).
+if ! command -v kcat >/dev/null && ! command -v kafkacat >/dev/null; then
+  if [ "$(id -u)" = 0 ]; then
+    step "installing kcat"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq kcat >/dev/null \
+      || echo "warning: kcat could not be installed; its interop tests will be skipped" >&2
+  else
+    echo "note: kcat is missing and this is not root; its interop tests will be skipped" >&2
+  fi
+fi
+
 # 3. The Python venv for interop tests (confluent-kafka pinned; see docs/development.md).
 VENV=target/interop-venv
 PY_PACKAGES=(
   "confluent-kafka==2.16.1" fastavro attrs cachetools httpx certifi authlib requests
-  protobuf googleapis-common-protos jsonschema referencing orjson pytest
+  protobuf googleapis-common-protos jsonschema referencing orjson pytest "kafka-python==3.0.12"
   openapi-spec-validator prometheus-client
 )
-if ! "$VENV/bin/python" -c "import confluent_kafka, fastavro, pytest, google.protobuf, jsonschema, openapi_spec_validator, prometheus_client" >/dev/null 2>&1; then
+if ! "$VENV/bin/python" -c "import confluent_kafka, fastavro, pytest, google.protobuf, jsonschema, kafka, openapi_spec_validator, prometheus_client" >/dev/null 2>&1; then
   step "creating the interop venv in $VENV"
   mkdir -p target
   python3 -m venv "$VENV"

@@ -317,6 +317,12 @@ impl Broker {
         })
     }
 
+    /// A topic's configuration in force, from memory (re-read from `topic.json` at most every
+    /// metadata interval, so a change made by another process is seen soon after).
+    pub fn topic_config(&self, name: &str) -> Result<TopicConfig> {
+        Ok(self.topic(name)?.config())
+    }
+
     /// Replaces a topic's configuration. Retention and compaction use it from their next run.
     pub fn alter_topic_config(&self, name: &str, config: TopicConfig) -> Result<()> {
         config.validate()?;

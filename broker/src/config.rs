@@ -76,6 +76,117 @@ pub struct TopicConfig {
     pub max_message_bytes: usize,
     /// `message.timestamp.type`.
     pub timestamp_type: TimestampType,
+    /// Broker-side schema validation of record keys (`confluent.key.schema.validation`,
+    /// `confluent.key.subject.name.strategy`, their `redpanda.*` aliases and
+    /// `strata.key.schema.validation`). The broker only stores it; whoever serves produce
+    /// requests with a registry at hand (strata-kafka's validator hook) applies it.
+    pub key_schema_validation: SchemaValidation,
+    /// Broker-side schema validation of record values (the `*.value.*` settings).
+    pub value_schema_validation: SchemaValidation,
+}
+
+/// How strictly records of a topic are checked against the schema registry, for keys or values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum ValidationMode {
+    /// No check (the default).
+    #[default]
+    Off,
+    /// Every non-null key or value must carry Confluent framing naming a schema registered under
+    /// the subject the strategy names (Confluent Server's and Redpanda's schema id validation).
+    SchemaId,
+    /// As `SchemaId`, and the bytes must also decode with that schema
+    /// (`strata.*.schema.validation=full`).
+    Full,
+}
+
+/// Which subject a record's schema must be registered under (Confluent's
+/// `SubjectNameStrategy`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+pub enum SubjectNameStrategy {
+    /// `<topic>-key` / `<topic>-value`.
+    #[default]
+    TopicNameStrategy,
+    /// The record's fully qualified name.
+    RecordNameStrategy,
+    /// `<topic>-<record's fully qualified name>`.
+    TopicRecordNameStrategy,
+}
+
+impl SubjectNameStrategy {
+    /// Confluent's class name, as Confluent Server shows it.
+    pub fn class_name(self) -> &'static str {
+        match self {
+            SubjectNameStrategy::TopicNameStrategy => {
+                "io.confluent.kafka.serializers.subject.TopicNameStrategy"
+            }
+            SubjectNameStrategy::RecordNameStrategy => {
+                "io.confluent.kafka.serializers.subject.RecordNameStrategy"
+            }
+            SubjectNameStrategy::TopicRecordNameStrategy => {
+                "io.confluent.kafka.serializers.subject.TopicRecordNameStrategy"
+            }
+        }
+    }
+
+    /// Parses a short name (`TopicNameStrategy`, as Redpanda writes it) or Confluent's class
+    /// name.
+    fn parse(key: &str, value: &str) -> Result<Self> {
+        let short = value
+            .trim()
+            .strip_prefix("io.confluent.kafka.serializers.subject.")
+            .unwrap_or(value.trim());
+        match short {
+            "TopicNameStrategy" => Ok(SubjectNameStrategy::TopicNameStrategy),
+            "RecordNameStrategy" => Ok(SubjectNameStrategy::RecordNameStrategy),
+            "TopicRecordNameStrategy" => Ok(SubjectNameStrategy::TopicRecordNameStrategy),
+            _ => Err(bad(
+                key,
+                value,
+                "expected TopicNameStrategy, RecordNameStrategy or TopicRecordNameStrategy \
+                 (or Confluent's class name, io.confluent.kafka.serializers.subject.…)",
+            )),
+        }
+    }
+}
+
+/// Broker-side schema validation of one part of a record (key or value).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct SchemaValidation {
+    /// How strictly.
+    pub mode: ValidationMode,
+    /// Which subject the schema must be registered under.
+    pub strategy: SubjectNameStrategy,
+}
+
+/// The alias keys of [`TopicConfig::set`] that [`TopicConfig::to_pairs`] does not list: Redpanda's
+/// names for Confluent's schema validation settings.
+pub const TOPIC_CONFIG_ALIASES: &[(&str, &str)] = &[
+    (
+        "redpanda.key.schema.id.validation",
+        "confluent.key.schema.validation",
+    ),
+    (
+        "redpanda.value.schema.id.validation",
+        "confluent.value.schema.validation",
+    ),
+    (
+        "redpanda.key.subject.name.strategy",
+        "confluent.key.subject.name.strategy",
+    ),
+    (
+        "redpanda.value.subject.name.strategy",
+        "confluent.value.subject.name.strategy",
+    ),
+];
+
+fn parse_bool(key: &str, value: &str) -> Result<bool> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "true" => Ok(true),
+        "false" => Ok(false),
+        _ => Err(bad(key, value, "expected true or false")),
+    }
 }
 
 impl Default for TopicConfig {
@@ -90,6 +201,8 @@ impl Default for TopicConfig {
             min_compaction_lag_ms: 0,
             max_message_bytes: 1_048_588,
             timestamp_type: TimestampType::CreateTime,
+            key_schema_validation: SchemaValidation::default(),
+            value_schema_validation: SchemaValidation::default(),
         }
     }
 }
@@ -112,9 +225,38 @@ fn parse_i64(key: &str, value: &str) -> Result<i64> {
 impl TopicConfig {
     /// Sets one setting by its Kafka name (`retention.ms`, `retention.bytes`, `segment.bytes`,
     /// `segment.ms`, `cleanup.policy`, `delete.retention.ms`, `min.compaction.lag.ms`,
-    /// `max.message.bytes`, `message.timestamp.type`).
+    /// `max.message.bytes`, `message.timestamp.type`), and the schema validation settings
+    /// `confluent.{key,value}.schema.validation` (`true`/`false`),
+    /// `confluent.{key,value}.subject.name.strategy`, `strata.{key,value}.schema.validation`
+    /// (`false`, `true` or `full`) and the `redpanda.*` aliases in [`TOPIC_CONFIG_ALIASES`].
     pub fn set(&mut self, key: &str, value: &str) -> Result<()> {
+        let key = TOPIC_CONFIG_ALIASES
+            .iter()
+            .find(|(alias, _)| *alias == key)
+            .map_or(key, |(_, name)| name);
         match key {
+            "confluent.key.schema.validation" | "confluent.value.schema.validation" => {
+                let on = parse_bool(key, value)?;
+                let v = self.validation_mut(key);
+                v.mode = match (on, v.mode) {
+                    (false, _) => ValidationMode::Off,
+                    (true, ValidationMode::Full) => ValidationMode::Full,
+                    (true, _) => ValidationMode::SchemaId,
+                };
+            }
+            "strata.key.schema.validation" | "strata.value.schema.validation" => {
+                let mode = match value.trim().to_ascii_lowercase().as_str() {
+                    "false" => ValidationMode::Off,
+                    "true" => ValidationMode::SchemaId,
+                    "full" => ValidationMode::Full,
+                    _ => return Err(bad(key, value, "expected false, true or full")),
+                };
+                self.validation_mut(key).mode = mode;
+            }
+            "confluent.key.subject.name.strategy" | "confluent.value.subject.name.strategy" => {
+                let strategy = SubjectNameStrategy::parse(key, value)?;
+                self.validation_mut(key).strategy = strategy;
+            }
             "retention.ms" => {
                 let v = parse_i64(key, value)?;
                 self.retention_ms = match v {
@@ -194,6 +336,14 @@ impl TopicConfig {
         Ok(())
     }
 
+    fn validation_mut(&mut self, key: &str) -> &mut SchemaValidation {
+        if key.contains(".key.") {
+            &mut self.key_schema_validation
+        } else {
+            &mut self.value_schema_validation
+        }
+    }
+
     /// Builds a configuration from Kafka-style pairs over the defaults.
     pub fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Result<Self> {
         let mut config = TopicConfig::default();
@@ -208,6 +358,25 @@ impl TopicConfig {
         let opt = |v: Option<i64>| v.unwrap_or(-1).to_string();
         vec![
             ("cleanup.policy", self.cleanup_policy.as_kafka().to_owned()),
+            (
+                "confluent.key.schema.validation",
+                (self.key_schema_validation.mode != ValidationMode::Off).to_string(),
+            ),
+            (
+                "confluent.key.subject.name.strategy",
+                self.key_schema_validation.strategy.class_name().to_owned(),
+            ),
+            (
+                "confluent.value.schema.validation",
+                (self.value_schema_validation.mode != ValidationMode::Off).to_string(),
+            ),
+            (
+                "confluent.value.subject.name.strategy",
+                self.value_schema_validation
+                    .strategy
+                    .class_name()
+                    .to_owned(),
+            ),
             ("delete.retention.ms", self.delete_retention_ms.to_string()),
             ("max.message.bytes", self.max_message_bytes.to_string()),
             (
@@ -228,6 +397,14 @@ impl TopicConfig {
             ("retention.ms", opt(self.retention_ms)),
             ("segment.bytes", self.segment_bytes.to_string()),
             ("segment.ms", self.segment_ms.to_string()),
+            (
+                "strata.key.schema.validation",
+                mode_name(self.key_schema_validation.mode).to_owned(),
+            ),
+            (
+                "strata.value.schema.validation",
+                mode_name(self.value_schema_validation.mode).to_owned(),
+            ),
         ]
     }
 
@@ -248,6 +425,14 @@ impl TopicConfig {
             ));
         }
         Ok(())
+    }
+}
+
+fn mode_name(mode: ValidationMode) -> &'static str {
+    match mode {
+        ValidationMode::Off => "false",
+        ValidationMode::SchemaId => "true",
+        ValidationMode::Full => "full",
     }
 }
 
@@ -381,6 +566,70 @@ impl Default for BrokerConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn schema_validation_settings_take_confluent_redpanda_and_strata_names() {
+        let c = TopicConfig::from_pairs([
+            ("confluent.value.schema.validation", "true"),
+            (
+                "confluent.value.subject.name.strategy",
+                "io.confluent.kafka.serializers.subject.TopicRecordNameStrategy",
+            ),
+            ("redpanda.key.schema.id.validation", "true"),
+            ("redpanda.key.subject.name.strategy", "RecordNameStrategy"),
+        ])
+        .unwrap();
+        assert_eq!(c.value_schema_validation.mode, ValidationMode::SchemaId);
+        assert_eq!(
+            c.value_schema_validation.strategy,
+            SubjectNameStrategy::TopicRecordNameStrategy
+        );
+        assert_eq!(c.key_schema_validation.mode, ValidationMode::SchemaId);
+        assert_eq!(
+            c.key_schema_validation.strategy,
+            SubjectNameStrategy::RecordNameStrategy
+        );
+
+        let mut full =
+            TopicConfig::from_pairs([("strata.value.schema.validation", "full")]).unwrap();
+        assert_eq!(full.value_schema_validation.mode, ValidationMode::Full);
+        full.set("confluent.value.schema.validation", "true")
+            .unwrap();
+        assert_eq!(
+            full.value_schema_validation.mode,
+            ValidationMode::Full,
+            "turning id validation on keeps full validation"
+        );
+        full.set("confluent.value.schema.validation", "false")
+            .unwrap();
+        assert_eq!(full.value_schema_validation.mode, ValidationMode::Off);
+
+        let pairs = c.to_pairs();
+        let get = |k: &str| pairs.iter().find(|(n, _)| *n == k).unwrap().1.clone();
+        assert_eq!(get("confluent.value.schema.validation"), "true");
+        assert_eq!(get("strata.value.schema.validation"), "true");
+        assert_eq!(
+            get("confluent.key.subject.name.strategy"),
+            "io.confluent.kafka.serializers.subject.RecordNameStrategy"
+        );
+        // Every listed pair sets back to the same configuration.
+        let again = TopicConfig::from_pairs(pairs.iter().map(|(k, v)| (*k, v.as_str()))).unwrap();
+        assert_eq!(again, c);
+    }
+
+    #[test]
+    fn bad_schema_validation_values_are_refused_naming_the_key() {
+        for (key, value) in [
+            ("confluent.value.schema.validation", "yes"),
+            ("strata.key.schema.validation", "partial"),
+            ("redpanda.value.subject.name.strategy", "TopicStrategy"),
+        ] {
+            let e = TopicConfig::from_pairs([(key, value)])
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(value), "{key}={value}: {e}");
+        }
+    }
 
     #[test]
     fn kafka_style_pairs_set_each_setting() {

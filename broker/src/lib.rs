@@ -151,7 +151,8 @@ pub use crate::broker::{Broker, PartitionDescription, TopicDescription};
 pub use crate::cleaner::CleanerStats;
 pub use crate::config::{
     Acks, AutoOffsetReset, BrokerConfig, CleanupPolicy, ConsumerConfig, ProducerConfig,
-    TimestampType, TopicConfig, OFFSET_MAP_ENTRY_OVERHEAD,
+    SchemaValidation, SubjectNameStrategy, TimestampType, TopicConfig, ValidationMode,
+    OFFSET_MAP_ENTRY_OVERHEAD, TOPIC_CONFIG_ALIASES,
 };
 pub use crate::consumer::Consumer;
 pub use crate::error::{Error, Result};

@@ -254,22 +254,6 @@ pub fn run(args: ServeArgs) -> ExitCode {
     runtime.block_on(async move {
         // One signal stops both listeners.
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-        let kafka_task = match kafka {
-            Some((log_dir, kafka_config)) => match start_kafka(&log_dir, kafka_config).await {
-                Ok(server) => {
-                    let mut stop = stop_rx.clone();
-                    Some(tokio::spawn(server.run_until(async move {
-                        let _ = stop.changed().await;
-                    })))
-                }
-                Err(e) => {
-                    tracing::error!("{e}");
-                    eprintln!("error: {e}");
-                    return ExitCode::from(1);
-                }
-            },
-            None => None,
-        };
         let mut built = Application::build(config.clone()).await;
         if let Some(path) = &args.auth_file {
             built = built.and_then(|app| app.with_auth_file(path));
@@ -315,6 +299,24 @@ pub fn run(args: ServeArgs) -> ExitCode {
                 return ExitCode::from(1);
             }
         };
+        let kafka_task = match kafka {
+            Some((log_dir, kafka_config)) => {
+                match start_kafka(&log_dir, kafka_config, app.registry()).await {
+                    Ok(server) => {
+                        let mut stop = stop_rx.clone();
+                        Some(tokio::spawn(server.run_until(async move {
+                            let _ = stop.changed().await;
+                        })))
+                    }
+                    Err(e) => {
+                        tracing::error!("{e}");
+                        eprintln!("error: {e}");
+                        return ExitCode::from(1);
+                    }
+                }
+            }
+            None => None,
+        };
         if let Some(path) = &args.auth_file {
             tracing::info!(users_file = %path.display(), "credentials required");
         }
@@ -350,12 +352,21 @@ pub fn run(args: ServeArgs) -> ExitCode {
 }
 
 /// Opens (or creates) the log directory and binds the Kafka listener.
+/// Produced records are checked by the registry of this process, as each topic's schema
+/// validation settings ask.
 async fn start_kafka(
     log_dir: &std::path::Path,
     config: strata_kafka::KafkaConfig,
+    registry: std::sync::Arc<strata_registry::Registry>,
 ) -> Result<strata_kafka::KafkaServer, strata_kafka::Error> {
     let broker = strata_broker::Broker::open_or_create(log_dir)?;
-    let server = strata_kafka::KafkaServer::build(broker, config).await?;
+    let validator = strata_cli::schema_validation::SchemaValidator::new(
+        registry,
+        tokio::runtime::Handle::current(),
+    );
+    let server = strata_kafka::KafkaServer::build(broker, config)
+        .await?
+        .with_validator(std::sync::Arc::new(validator));
     tracing::info!(
         address = %server.local_addr(),
         advertised = %server.advertised_address(),

@@ -19,6 +19,10 @@ pub enum Error {
     /// The bundled broker failed.
     #[error(transparent)]
     Broker(#[from] strata_broker::Error),
+    /// The idempotent producers' journal (`<log-dir>/kafka/producers.journal`) could not be
+    /// read or written.
+    #[error("could not open the idempotent producers' journal in the log directory: {0}")]
+    ProducerJournal(#[source] std::io::Error),
 }
 
 /// This crate's result type.

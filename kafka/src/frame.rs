@@ -3,14 +3,18 @@
 
 use std::time::Duration;
 
-use bytes::{Bytes, BytesMut};
+use bytes::{BufMut, Bytes, BytesMut};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 use crate::error::Closed;
 
-/// Reads one request frame; `Ok(None)` when the client closed the connection between frames.
+/// Reads one request frame into `buf` (the connection's buffer, reused from frame to frame: once
+/// the previous frame's bytes are dropped its memory is taken again, without zeroing it and
+/// without the page faults of a fresh large allocation); `Ok(None)` when the client closed the
+/// connection between frames.
 pub(crate) async fn read_frame<R: AsyncRead + Unpin>(
     r: &mut R,
+    buf: &mut BytesMut,
     max: usize,
     idle: Duration,
 ) -> Result<Option<Bytes>, Closed> {
@@ -30,9 +34,29 @@ pub(crate) async fn read_frame<R: AsyncRead + Unpin>(
     if size as u64 > max as u64 {
         return Err(Closed::TooLarge { size, max });
     }
-    let mut body = BytesMut::zeroed(size as usize);
-    read_exact(r, &mut body, idle).await?;
-    Ok(Some(body.freeze()))
+    let size = size as usize;
+    buf.clear();
+    // A connection that once sent a huge frame does not keep its memory for small ones.
+    if buf.capacity() > 4 * size.max(1 << 20) {
+        *buf = BytesMut::new();
+    }
+    buf.reserve(size);
+    while buf.len() < size {
+        // Read at most what is left of this frame: the next frame starts its own buffer.
+        let left = size - buf.len();
+        let mut limited = (&mut *buf).limit(left);
+        match tokio::time::timeout(idle, r.read_buf(&mut limited)).await {
+            Err(_) => return Err(Closed::Idle(idle)),
+            Ok(Ok(0)) => {
+                return Err(Closed::Malformed(
+                    "the connection closed in the middle of a frame".into(),
+                ))
+            }
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => return Err(Closed::Io(e)),
+        }
+    }
+    Ok(Some(buf.split_to(size).freeze()))
 }
 
 async fn read_exact<R: AsyncRead + Unpin>(

@@ -2,12 +2,26 @@
 //! and Produce checks each (producer id, partition)'s sequence numbers: a batch must start at
 //! the last sequence + 1 (0 for a new epoch), a batch seen among the last five is a duplicate
 //! answered with its original offset and not appended again, anything else is
-//! OUT_OF_ORDER_SEQUENCE_NUMBER. The state lives in memory: after a restart a producer's id is
-//! unknown (UNKNOWN_PRODUCER_ID) and librdkafka and the Java client then start a new epoch.
+//! OUT_OF_ORDER_SEQUENCE_NUMBER.
+//!
+//! The state survives a restart: every producer id handed out (with its epoch) and every
+//! idempotent batch appended (producer, epoch, partition, sequences, base offset) is written to
+//! a journal, `<log-dir>/kafka/producers.journal`, right after the append (fsynced too for
+//! acks=all), and replayed when the listener starts, so a batch retried across a restart is
+//! still answered as a duplicate. The journal is rewritten to the last five batches per
+//! producer and partition at start and whenever it has grown by [`COMPACT_AFTER`] lines. A torn
+//! last line (a crash mid-write) is ignored. What it cannot cover: a machine crash between a
+//! batch's fsync and its journal line leaves the journal one batch behind the log.
 
 use std::collections::{HashMap, VecDeque};
+use std::fs::{File, OpenOptions};
+use std::io::{BufRead, BufReader, BufWriter, Write};
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
+
+/// Journal lines written before the journal is rewritten to its live state.
+pub(crate) const COMPACT_AFTER: usize = 100_000;
 
 /// Kafka error codes of idempotent produce.
 pub(crate) mod idem_code {
@@ -27,7 +41,7 @@ pub(crate) struct Sequences {
     /// The last sequence appended, -1 before the first batch of the epoch.
     last: i32,
     /// (first sequence, last sequence, base offset) of recent batches.
-    recent: VecDeque<(i32, i32, i64)>,
+    recent: Recent,
 }
 
 /// What to do with a batch.
@@ -113,12 +127,13 @@ pub(crate) struct Producers {
     next_id: AtomicI64,
     epochs: Mutex<HashMap<i64, i16>>,
     partitions: Mutex<HashMap<Key, Arc<Mutex<Sequences>>>>,
+    /// Where the state is kept across restarts; `None` keeps it in memory only.
+    journal: Option<Mutex<Journal>>,
 }
 
 impl Default for Producers {
     fn default() -> Self {
-        // Ids from the clock, so that ids handed out before a restart are not handed out again
-        // (their state is gone; their owners get UNKNOWN_PRODUCER_ID).
+        // Ids from the clock, so that ids handed out before a restart are not handed out again.
         let start = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(1, |d| d.as_millis() as i64)
@@ -127,7 +142,122 @@ impl Default for Producers {
             next_id: AtomicI64::new(start),
             epochs: Mutex::new(HashMap::new()),
             partitions: Mutex::new(HashMap::new()),
+            journal: None,
         }
+    }
+}
+
+/// The journal file and a mirror of what it must keep when rewritten.
+#[derive(Debug)]
+struct Journal {
+    path: PathBuf,
+    file: BufWriter<File>,
+    /// Lines written since the last rewrite.
+    lines: usize,
+    epochs: HashMap<i64, i16>,
+    batches: HashMap<Key, (i16, Recent)>,
+}
+
+/// (first sequence, last sequence, base offset) of a partition's recent batches.
+type Recent = VecDeque<(i32, i32, i64)>;
+
+/// One journal line.
+enum Entry {
+    /// A producer id at an epoch (InitProducerId).
+    Init(i64, i16),
+    /// An appended batch: producer, epoch, topic, partition, first and last sequence, base offset.
+    Batch(i64, i16, String, i32, i32, i32, i64),
+}
+
+impl Entry {
+    fn parse(line: &str) -> Option<Entry> {
+        let mut f = line.split(' ');
+        let entry = match f.next()? {
+            "I" => Entry::Init(f.next()?.parse().ok()?, f.next()?.parse().ok()?),
+            "B" => Entry::Batch(
+                f.next()?.parse().ok()?,
+                f.next()?.parse().ok()?,
+                f.next()?.to_owned(),
+                f.next()?.parse().ok()?,
+                f.next()?.parse().ok()?,
+                f.next()?.parse().ok()?,
+                f.next()?.parse().ok()?,
+            ),
+            _ => return None,
+        };
+        f.next().is_none().then_some(entry)
+    }
+}
+
+impl Journal {
+    fn remember(&mut self, entry: &Entry) {
+        match entry {
+            Entry::Init(pid, epoch) => {
+                self.epochs.insert(*pid, *epoch);
+            }
+            Entry::Batch(pid, epoch, topic, partition, first, last, base) => {
+                let slot = self
+                    .batches
+                    .entry((*pid, topic.clone(), *partition))
+                    .or_insert_with(|| (*epoch, VecDeque::new()));
+                if slot.0 != *epoch {
+                    *slot = (*epoch, VecDeque::new());
+                }
+                slot.1.push_back((*first, *last, *base));
+                while slot.1.len() > REMEMBERED {
+                    slot.1.pop_front();
+                }
+            }
+        }
+    }
+
+    fn write(&mut self, entry: &Entry, sync: bool) -> std::io::Result<()> {
+        match entry {
+            Entry::Init(pid, epoch) => writeln!(self.file, "I {pid} {epoch}")?,
+            Entry::Batch(pid, epoch, topic, partition, first, last, base) => writeln!(
+                self.file,
+                "B {pid} {epoch} {topic} {partition} {first} {last} {base}"
+            )?,
+        }
+        self.file.flush()?;
+        if sync {
+            self.file.get_ref().sync_data()?;
+        }
+        self.remember(entry);
+        self.lines += 1;
+        if self.lines >= COMPACT_AFTER {
+            self.rewrite()?;
+        }
+        Ok(())
+    }
+
+    /// Replaces the journal with the live state (atomically: a new file renamed over it).
+    fn rewrite(&mut self) -> std::io::Result<()> {
+        let tmp = self.path.with_extension("journal.tmp");
+        let mut out = BufWriter::new(File::create(&tmp)?);
+        let mut lines = 0;
+        for (pid, epoch) in &self.epochs {
+            writeln!(out, "I {pid} {epoch}")?;
+            lines += 1;
+        }
+        for ((pid, topic, partition), (epoch, batches)) in &self.batches {
+            for (first, last, base) in batches {
+                writeln!(
+                    out,
+                    "B {pid} {epoch} {topic} {partition} {first} {last} {base}"
+                )?;
+                lines += 1;
+            }
+        }
+        out.flush()?;
+        out.get_ref().sync_all()?;
+        std::fs::rename(&tmp, &self.path)?;
+        if let Some(dir) = self.path.parent() {
+            File::open(dir)?.sync_all()?;
+        }
+        self.file = BufWriter::new(OpenOptions::new().append(true).open(&self.path)?);
+        self.lines = lines;
+        Ok(())
     }
 }
 
@@ -137,6 +267,60 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Producers {
+    /// The state kept in `<log_dir>/kafka/producers.journal`: replayed now, written from now on.
+    pub fn open(log_dir: &Path) -> std::io::Result<Producers> {
+        let dir = log_dir.join("kafka");
+        std::fs::create_dir_all(&dir)?;
+        let path = dir.join("producers.journal");
+        let mut journal = Journal {
+            path: path.clone(),
+            file: BufWriter::new(OpenOptions::new().create(true).append(true).open(&path)?),
+            lines: 0,
+            epochs: HashMap::new(),
+            batches: HashMap::new(),
+        };
+        for line in BufReader::new(File::open(&path)?).lines() {
+            // A line that does not parse is the torn tail of a crash: what follows is ignored too.
+            match Entry::parse(&line?) {
+                Some(entry) => journal.remember(&entry),
+                None => break,
+            }
+        }
+        journal.rewrite()?;
+        let producers = Producers::default();
+        let max_id = journal.epochs.keys().copied().max().unwrap_or(-1);
+        producers
+            .next_id
+            .fetch_max(max_id.saturating_add(1), Ordering::Relaxed);
+        lock(&producers.epochs).extend(journal.epochs.iter().map(|(k, v)| (*k, *v)));
+        {
+            let mut partitions = lock(&producers.partitions);
+            for (key, (epoch, batches)) in &journal.batches {
+                let last = batches.back().map_or(-1, |b| b.1);
+                partitions.insert(
+                    key.clone(),
+                    Arc::new(Mutex::new(Sequences {
+                        epoch: *epoch,
+                        last,
+                        recent: batches.clone(),
+                    })),
+                );
+            }
+        }
+        Ok(Producers {
+            journal: Some(Mutex::new(journal)),
+            ..producers
+        })
+    }
+
+    fn journal(&self, entry: Entry, sync: bool) {
+        if let Some(j) = &self.journal {
+            if let Err(e) = lock(j).write(&entry, sync) {
+                tracing::error!(error = %e, "could not write the idempotent producers' journal");
+            }
+        }
+    }
+
     /// InitProducerId: a new id at epoch 0, or the next epoch of a known id.
     pub fn init(&self, producer_id: i64, epoch: i16) -> Result<(i64, i16), i16> {
         let mut epochs = lock(&self.epochs);
@@ -144,7 +328,9 @@ impl Producers {
             return match epochs.get_mut(&producer_id) {
                 Some(e) if *e == epoch => {
                     *e = e.saturating_add(1);
-                    Ok((producer_id, *e))
+                    let next = *e;
+                    self.journal(Entry::Init(producer_id, next), true);
+                    Ok((producer_id, next))
                 }
                 Some(_) => Err(idem_code::INVALID_PRODUCER_EPOCH),
                 None => Err(idem_code::UNKNOWN_PRODUCER_ID),
@@ -152,7 +338,36 @@ impl Producers {
         }
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         epochs.insert(id, 0);
+        self.journal(Entry::Init(id, 0), true);
         Ok((id, 0))
+    }
+
+    /// Records a batch appended for `producer_id` on a partition, after
+    /// [`Sequences::appended`], with the durability of the batch (`sync` for acks=all).
+    #[allow(clippy::too_many_arguments)]
+    pub fn appended(
+        &self,
+        producer_id: i64,
+        epoch: i16,
+        topic: &str,
+        partition: i32,
+        first: i32,
+        last: i32,
+        base: i64,
+        sync: bool,
+    ) {
+        self.journal(
+            Entry::Batch(
+                producer_id,
+                epoch,
+                topic.to_owned(),
+                partition,
+                first,
+                last,
+                base,
+            ),
+            sync,
+        );
     }
 
     /// The sequence state of a producer on a partition; `None` for an id never handed out.
@@ -258,6 +473,39 @@ mod tests {
             s.check(0, 10, 10),
             Verdict::Refuse(idem_code::INVALID_PRODUCER_EPOCH, _)
         ));
+    }
+
+    #[test]
+    fn the_journal_brings_ids_epochs_and_recent_batches_back_after_a_restart() {
+        let dir = tempfile::tempdir().unwrap();
+        let (pid, _) = {
+            let p = Producers::open(dir.path()).unwrap();
+            let (pid, epoch) = p.init(-1, -1).unwrap();
+            let s = p.sequences(pid, "t", 2).unwrap();
+            for (first, last, base) in [(0, 4, 10), (5, 9, 15)] {
+                let mut g = hold(&s);
+                assert!(matches!(g.check(epoch, first, last), Verdict::Append));
+                g.appended(first, last, base);
+                p.appended(pid, epoch, "t", 2, first, last, base, false);
+            }
+            (pid, epoch)
+        };
+        // A torn line at the end (a crash mid-write) is ignored.
+        let path = dir.path().join("kafka/producers.journal");
+        let mut f = OpenOptions::new().append(true).open(&path).unwrap();
+        write!(f, "B {pid} 0 t 2 10").unwrap();
+        drop(f);
+
+        let p = Producers::open(dir.path()).unwrap();
+        let s = p
+            .sequences(pid, "t", 2)
+            .expect("the producer id is still known");
+        assert!(matches!(hold(&s).check(0, 5, 9), Verdict::Duplicate(15)));
+        assert!(matches!(hold(&s).check(0, 0, 4), Verdict::Duplicate(10)));
+        assert!(matches!(hold(&s).check(0, 10, 12), Verdict::Append));
+        let (next, _) = p.init(-1, -1).unwrap();
+        assert!(next > pid, "ids are not handed out twice");
+        assert_eq!(p.init(pid, 0), Ok((pid, 1)), "the epoch is known");
     }
 
     #[test]

@@ -176,6 +176,10 @@ fn append(
         })
         .collect();
     if let Some(validator) = &state.validator {
+        let config = match state.broker.topic_config(topic) {
+            Ok(c) => c,
+            Err(e) => return failed(partition, broker_error_code(&e), Some(e.to_string())),
+        };
         let views: Vec<RecordToValidate<'_>> = records
             .iter()
             .zip(&headers)
@@ -187,7 +191,7 @@ fn append(
                 headers: h,
             })
             .collect();
-        if let Err(refusal) = validator.validate(topic, partition, &views) {
+        if let Err(refusal) = validator.validate(topic, partition, &config, &views) {
             // Kafka's INVALID_RECORD carries the failing record's index and the reason
             // (record_errors from Produce v8 on, error_message from v8 too).
             tracing::debug!(topic, partition, index = refusal.index, reason = %refusal.message, "refused a produced batch");
@@ -246,8 +250,18 @@ fn append(
     match producer.send_batch_ref(topic, refs) {
         Ok(positions) => {
             let base = positions.first().map_or(-1, |p| p.offset);
-            if let Some((g, first, last)) = held.as_mut() {
+            if let (Some((g, first, last)), Some((pid, epoch, ..))) = (held.as_mut(), idempotent) {
                 g.appended(*first, *last, base);
+                state.producers.appended(
+                    pid,
+                    epoch,
+                    topic,
+                    partition,
+                    *first,
+                    *last,
+                    base,
+                    acks == -1,
+                );
             }
             PartitionProduceResponse::default()
                 .with_index(partition)

@@ -102,6 +102,7 @@ impl KafkaServer {
                 ..ProducerConfig::default()
             })
         };
+        let producers = Producers::open(broker.dir()).map_err(Error::ProducerJournal)?;
         let state = Arc::new(State {
             producer_leader: producer(Acks::Leader),
             producer_all: producer(Acks::All),
@@ -111,7 +112,7 @@ impl KafkaServer {
             port,
             validator: None,
             coordinator: Arc::new(Coordinator::default()),
-            producers: Producers::default(),
+            producers,
         });
         Ok(KafkaServer {
             listener,
@@ -192,8 +193,10 @@ async fn serve_connection(state: Arc<State>, mut stream: TcpStream, peer: Socket
     let _ = stream.set_nodelay(true);
     tracing::debug!(%peer, "Kafka client connected");
     let result: Result<(), Closed> = async {
+        let mut buf = BytesMut::new();
         while let Some(frame) = read_frame(
             &mut stream,
+            &mut buf,
             state.config.max_request_bytes,
             state.config.idle_timeout,
         )

@@ -3,6 +3,8 @@
 //! implementation in with [`crate::KafkaServer::with_validator`]. Without one every well-formed
 //! batch is appended.
 
+use strata_broker::TopicConfig;
+
 /// One record of a produced batch, as the validator sees it.
 #[derive(Debug, Clone, Copy)]
 pub struct RecordToValidate<'a> {
@@ -29,11 +31,14 @@ pub struct InvalidRecord {
 /// refuses the whole batch with INVALID_RECORD (87), as Confluent Server and Redpanda do for
 /// broker-side schema validation; nothing of it is written.
 pub trait ProduceValidator: Send + Sync + 'static {
-    /// Accepts or refuses the records of one partition of one Produce request.
+    /// Accepts or refuses the records of one partition of one Produce request. `config` is the
+    /// topic's configuration in force (its schema validation settings among them). It runs on a
+    /// blocking thread, so it may wait (e.g. for a registry lookup on a cache miss).
     fn validate(
         &self,
         topic: &str,
         partition: i32,
+        config: &TopicConfig,
         records: &[RecordToValidate<'_>],
     ) -> Result<(), InvalidRecord>;
 }

@@ -211,6 +211,17 @@ impl AvroCodec {
         decode_typed(self.plan.as_deref(), bytes, || self.decode(bytes))
     }
 
+    /// Checks that `bytes` hold exactly one datum of the schema, without decoding it into a
+    /// value (what a broker validating payloads needs): the bounded walk [`Self::decode`]
+    /// runs first.
+    pub fn check(&self, bytes: &[u8]) -> Result<()> {
+        check::check(&self.schema, &self.names, bytes).map_err(|e| {
+            Error::Deserialize(format!(
+                "the payload is not valid Avro for its writer schema: {e}"
+            ))
+        })
+    }
+
     /// Decode one datum that must fill `bytes` exactly. The bytes are checked against the
     /// schema first (see `avro/check.rs`): a cut-off datum, bytes after it, or a length or
     /// item count the bytes cannot hold is an error, never a `null` or a huge allocation.

@@ -60,7 +60,10 @@ fn known_keys() -> Vec<&'static str> {
 /// Refuses a key the broker does not know, naming the ones it does.
 fn check_key(key: &str) -> Result<()> {
     let known = known_keys();
-    if known.contains(&key) {
+    let alias = strata_broker::TOPIC_CONFIG_ALIASES
+        .iter()
+        .any(|(a, _)| *a == key);
+    if known.contains(&key) || alias {
         return Ok(());
     }
     Err(anyhow!(

@@ -17,4 +17,5 @@ mod replicas;
 mod serde_cmds;
 mod serve;
 mod serve_kafka;
+mod serve_kafka_validation;
 mod topics;

@@ -505,3 +505,75 @@ fn topics_alter_on_kafka_rewrites_the_overrides_or_says_the_broker_cannot() {
         .json();
     assert_eq!(before, after);
 }
+
+#[test]
+fn topics_create_and_alter_take_the_schema_validation_settings_and_their_redpanda_aliases() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("log");
+    strata(
+        &log,
+        &[
+            "topics",
+            "create",
+            "checked",
+            "--config",
+            "redpanda.value.schema.id.validation=true",
+            "--config",
+            "redpanda.value.subject.name.strategy=TopicRecordNameStrategy",
+        ],
+    )
+    .expect(0, "create");
+    let doc = strata(
+        &log,
+        &[
+            "topics",
+            "alter",
+            "checked",
+            "--config",
+            "strata.value.schema.validation=full",
+            "--config",
+            "confluent.key.schema.validation=true",
+            "--output",
+            "json",
+        ],
+    )
+    .expect(0, "alter")
+    .json();
+    assert_eq!(
+        setting(&doc, "confluent.value.schema.validation"),
+        ("true", false)
+    );
+    assert_eq!(
+        setting(&doc, "confluent.value.subject.name.strategy"),
+        (
+            "io.confluent.kafka.serializers.subject.TopicRecordNameStrategy",
+            false
+        )
+    );
+    assert_eq!(
+        setting(&doc, "strata.value.schema.validation"),
+        ("full", false)
+    );
+    assert_eq!(
+        setting(&doc, "confluent.key.schema.validation"),
+        ("true", false)
+    );
+    let config = Broker::open(&log).unwrap().topic_config("checked").unwrap();
+    assert_eq!(
+        config.value_schema_validation.mode,
+        strata_broker::ValidationMode::Full
+    );
+
+    let bad = strata(
+        &log,
+        &[
+            "topics",
+            "alter",
+            "checked",
+            "--config",
+            "confluent.value.subject.name.strategy=SubjectStrategy",
+        ],
+    )
+    .expect(2, "a bad strategy");
+    assert!(bad.stderr.contains("SubjectStrategy"), "{}", bad.stderr);
+}

@@ -111,3 +111,86 @@ fn bench_a_million_records_through_the_listener_and_the_library() {
         rate(produce) / rate(library)
     );
 }
+
+/// The broker library's own `send_batch` rate (1,000 batches of 1,000 records of `value`), the
+/// baseline the network path is compared with.
+fn library_send_batch_rate(tb: &TestBroker, topic: &str, value: &[u8]) -> f64 {
+    tb.broker
+        .create_topic(topic, 1, TopicConfig::default())
+        .unwrap();
+    let lib = tb.broker.producer(ProducerConfig::default());
+    let start = Instant::now();
+    for _ in 0..N / 1000 {
+        lib.send_batch(
+            (0..1000)
+                .map(|_| ProducerRecord::new(topic, value.to_vec()))
+                .collect(),
+        )
+        .unwrap();
+    }
+    N as f64 / start.elapsed().as_secs_f64()
+}
+
+/// The issue's benchmark: `kcat -P` sends 1,000,000 records of 100 bytes to the listener and
+/// `kcat -C` reads them back, beside the library's `send_batch` in the same run. Run in release:
+/// `cargo test --release -p strata-kafka --test kafka bench_kcat -- --ignored --nocapture`
+/// (scripts/bench-kafka.sh). Needs kcat on the PATH.
+#[test]
+#[ignore = "a benchmark: run in release with --ignored --nocapture"]
+fn bench_kcat_produces_and_fetches_a_million_records_against_the_library_rate() {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+
+    let tb = TestBroker::start();
+    tb.broker
+        .create_topic("bench-kcat", 1, TopicConfig::default())
+        .unwrap();
+    let value = vec![b'x'; 100];
+    let mut input = Vec::with_capacity(N * 101);
+    for _ in 0..N {
+        input.extend_from_slice(&value);
+        input.push(b'\n');
+    }
+    let bootstrap = tb.addr.to_string();
+
+    let library_before = library_send_batch_rate(&tb, "bench-lib-1", &value);
+
+    let start = Instant::now();
+    let mut kcat = Command::new("kcat")
+        .args(["-P", "-b", &bootstrap, "-t", "bench-kcat", "-p", "0"])
+        .args(["-X", "linger.ms=5", "-X", "batch.size=1000000"])
+        .args(["-X", "queue.buffering.max.messages=2000000"])
+        .stdin(Stdio::piped())
+        .spawn()
+        .expect("kcat runs (apt-get install kcat)");
+    kcat.stdin.take().unwrap().write_all(&input).unwrap();
+    assert!(kcat.wait().unwrap().success(), "kcat -P succeeded");
+    let produce = start.elapsed();
+    assert_eq!(tb.broker.offsets("bench-kcat", 0).unwrap(), (0, N as i64));
+
+    let start = Instant::now();
+    let out = Command::new("kcat")
+        .args(["-C", "-b", &bootstrap, "-t", "bench-kcat", "-p", "0"])
+        .args(["-o", "beginning", "-e", "-q", "-f", "%o\\n"])
+        .args(["-X", "fetch.max.bytes=52428800"])
+        .output()
+        .expect("kcat runs");
+    let fetch = start.elapsed();
+    assert!(out.status.success());
+    let lines = out.stdout.split(|b| *b == b'\n').filter(|l| !l.is_empty());
+    assert_eq!(lines.count(), N, "every record read back");
+
+    let library_after = library_send_batch_rate(&tb, "bench-lib-2", &value);
+    let library = (library_before + library_after) / 2.0;
+    let rate = |d: Duration| N as f64 / d.as_secs_f64();
+    println!(
+        "kcat -P: {:.0} records/s; kcat -C: {:.0} records/s; library send_batch: {:.0} records/s \
+         (before {:.0}, after {:.0}); kcat -P / send_batch = {:.2}",
+        rate(produce),
+        rate(fetch),
+        library,
+        library_before,
+        library_after,
+        rate(produce) / library
+    );
+}

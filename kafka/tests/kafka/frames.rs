@@ -852,6 +852,69 @@ fn an_idempotent_producers_duplicate_is_answered_without_a_second_append() {
 }
 
 #[test]
+fn an_idempotent_producers_retry_after_a_broker_restart_is_still_answered_as_a_duplicate() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("log");
+    let values =
+        |n: usize| -> Vec<Vec<u8>> { (0..n).map(|i| format!("r{i}").into_bytes()).collect() };
+    let produce = |s: &mut TcpStream, pid: i64, epoch: i16, first: i32, n: usize| -> (i16, i64) {
+        let b = idempotent_batch(&values(n), Compression::None, pid, epoch, first).freeze();
+        send(s, ApiKey::Produce, 9, &produce_request(b, 1));
+        let r: ProduceResponse = receive(s, ApiKey::Produce, 9, None);
+        let p = &r.responses[0].partition_responses[0];
+        (p.error_code, p.base_offset)
+    };
+    let (pid, epoch) = {
+        let tb = TestBroker::start_on(&log, KafkaConfig::default(), None);
+        tb.broker
+            .create_topic("crc", 1, TopicConfig::default())
+            .unwrap();
+        let mut s = connect(&tb);
+        send(
+            &mut s,
+            ApiKey::InitProducerId,
+            4,
+            &InitProducerIdRequest::default()
+                .with_transactional_id(None)
+                .with_producer_id(ProducerId(-1))
+                .with_producer_epoch(-1)
+                .with_transaction_timeout_ms(60_000),
+        );
+        let r: InitProducerIdResponse = receive(&mut s, ApiKey::InitProducerId, 4, None);
+        let (pid, epoch) = (r.producer_id.0, r.producer_epoch);
+        assert_eq!(produce(&mut s, pid, epoch, 0, 4), (0, 0));
+        assert_eq!(produce(&mut s, pid, epoch, 4, 3), (0, 4));
+        (pid, epoch)
+        // The listener stops here: the process "restarts".
+    };
+    let tb = TestBroker::start_on(&log, KafkaConfig::default(), None);
+    let mut s = connect(&tb);
+    // The last batch, retried because its answer was lost in the restart.
+    assert_eq!(
+        produce(&mut s, pid, epoch, 4, 3),
+        (0, 4),
+        "answered with its original offset"
+    );
+    assert_eq!(produce(&mut s, pid, epoch, 0, 4), (0, 0));
+    assert_eq!(
+        tb.broker.offsets("crc", 0).unwrap(),
+        (0, 7),
+        "nothing appended twice"
+    );
+    assert_eq!(
+        produce(&mut s, pid, epoch, 9, 1).0,
+        45,
+        "a gap is still a gap"
+    );
+    assert_eq!(
+        produce(&mut s, pid, epoch, 7, 2),
+        (0, 7),
+        "the sequence goes on"
+    );
+    assert_eq!(tb.broker.offsets("crc", 0).unwrap(), (0, 9));
+}
+
+#[test]
 fn incremental_alter_configs_sets_and_resets_topic_configs() {
     let tb = TestBroker::start();
     tb.broker

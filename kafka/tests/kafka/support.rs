@@ -10,7 +10,7 @@ use strata_kafka::{KafkaConfig, KafkaServer, ProduceValidator};
 pub struct TestBroker {
     pub addr: SocketAddr,
     pub broker: Broker,
-    _dir: tempfile::TempDir,
+    _dir: Option<tempfile::TempDir>,
     runtime: Option<tokio::runtime::Runtime>,
 }
 
@@ -28,7 +28,19 @@ impl TestBroker {
         validator: Option<std::sync::Arc<dyn ProduceValidator>>,
     ) -> TestBroker {
         let dir = tempfile::tempdir().expect("a temporary directory");
-        let broker = Broker::open_or_create(dir.path().join("log")).expect("a log directory");
+        let mut tb = TestBroker::start_on(&dir.path().join("log"), config, validator);
+        tb._dir = Some(dir);
+        tb
+    }
+
+    /// A listener over an existing (or new) log directory that the caller owns, e.g. to serve
+    /// it again after a restart.
+    pub fn start_on(
+        log_dir: &std::path::Path,
+        config: KafkaConfig,
+        validator: Option<std::sync::Arc<dyn ProduceValidator>>,
+    ) -> TestBroker {
+        let broker = Broker::open_or_create(log_dir).expect("a log directory");
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -50,7 +62,7 @@ impl TestBroker {
         TestBroker {
             addr,
             broker,
-            _dir: dir,
+            _dir: None,
             runtime: Some(runtime),
         }
     }

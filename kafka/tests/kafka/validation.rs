@@ -17,6 +17,7 @@ impl ProduceValidator for NoBadValues {
         &self,
         topic: &str,
         partition: i32,
+        _config: &TopicConfig,
         records: &[RecordToValidate<'_>],
     ) -> Result<(), InvalidRecord> {
         for r in records {
