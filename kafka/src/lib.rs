@@ -38,10 +38,12 @@
 #![forbid(unsafe_code)]
 
 mod admin;
+mod alter_configs;
 mod api_versions;
 mod config;
 mod coordinator;
 mod decompress;
+mod delete_groups;
 mod error;
 mod fetch;
 mod frame;
