@@ -1,8 +1,8 @@
 //! Admin APIs over the bundled broker's own admin calls: CreateTopics, DeleteTopics,
 //! CreatePartitions, DescribeConfigs and IncrementalAlterConfigs (topic configs), DeleteRecords,
-//! ListGroups and DescribeGroups. One broker: a
-//! replication factor other than 1 (or -1, the default) and manual replica assignments are
-//! refused.
+//! ListGroups and DescribeGroups (AlterConfigs and DeleteGroups are in their own modules). One
+//! broker: a replication factor other than 1 (or -1, the default) and manual replica
+//! assignments are refused.
 
 use std::sync::Arc;
 
