@@ -388,3 +388,78 @@ fn a_member_commits_while_the_group_prepares_a_rebalance_but_not_while_it_comple
         "nothing refused was kept"
     );
 }
+
+/// Commits offset 3 of `revoking`-0 whenever its partitions are revoked, keeping the result.
+#[derive(Default)]
+struct CommitOnRevoke {
+    results: std::sync::Mutex<Vec<rdkafka::error::KafkaResult<()>>>,
+}
+
+impl rdkafka::ClientContext for CommitOnRevoke {}
+
+impl rdkafka::consumer::ConsumerContext for CommitOnRevoke {
+    fn pre_rebalance(
+        &self,
+        consumer: &BaseConsumer<Self>,
+        rebalance: &rdkafka::consumer::Rebalance<'_>,
+    ) {
+        if let rdkafka::consumer::Rebalance::Revoke(held) = rebalance {
+            if held.count() == 0 {
+                return;
+            }
+            let mut tpl = TopicPartitionList::new();
+            tpl.add_partition_offset("revoking", 0, Offset::Offset(3))
+                .unwrap();
+            let r = consumer.commit(&tpl, CommitMode::Sync);
+            self.results.lock().unwrap().push(r);
+        }
+    }
+}
+
+#[test]
+fn an_eager_librdkafka_consumer_commits_in_its_revocation_callback_when_another_joins() {
+    let tb = TestBroker::start();
+    tb.broker
+        .create_topic("revoking", 2, TopicConfig::default())
+        .unwrap();
+    let config = |c: &mut rdkafka::ClientConfig| {
+        c.set("group.id", "revokers")
+            .set("enable.auto.commit", "false")
+            .set("partition.assignment.strategy", "range")
+            .set("session.timeout.ms", "6000")
+            .set("heartbeat.interval.ms", "200");
+    };
+    let mut ca = tb.client_config();
+    config(&mut ca);
+    let first: BaseConsumer<CommitOnRevoke> =
+        ca.create_with_context(CommitOnRevoke::default()).unwrap();
+    first.subscribe(&["revoking"]).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while first.assignment().unwrap().count() != 2 {
+        assert!(
+            Instant::now() < deadline,
+            "the first never got both partitions"
+        );
+        let _ = first.poll(Duration::from_millis(100));
+    }
+
+    let mut cb = tb.client_config();
+    config(&mut cb);
+    let second: BaseConsumer = cb.create().unwrap();
+    second.subscribe(&["revoking"]).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while first.context().results.lock().unwrap().is_empty()
+        || second.assignment().unwrap().count() == 0
+    {
+        assert!(Instant::now() < deadline, "the rebalance never completed");
+        let _ = first.poll(Duration::from_millis(50));
+        let _ = second.poll(Duration::from_millis(50));
+    }
+    let results = first.context().results.lock().unwrap();
+    assert!(
+        results[0].is_ok(),
+        "the commit in the revocation callback: {:?}",
+        results[0]
+    );
+    assert_eq!(committed(&tb, "revokers", "revoking"), Some(3));
+}
