@@ -1,8 +1,8 @@
 //! Admin APIs over the bundled broker's own admin calls: CreateTopics, DeleteTopics,
 //! CreatePartitions, DescribeConfigs and IncrementalAlterConfigs (topic configs), DeleteRecords,
-//! ListGroups and DescribeGroups. One broker: a
-//! replication factor other than 1 (or -1, the default) and manual replica assignments are
-//! refused.
+//! ListGroups and DescribeGroups (AlterConfigs and DeleteGroups are in their own modules). One
+//! broker: a replication factor other than 1 (or -1, the default) and manual replica
+//! assignments are refused.
 
 use std::sync::Arc;
 
@@ -32,7 +32,7 @@ use crate::error::broker_error_code;
 use crate::server::{blocking, State};
 
 /// Kafka error codes of the admin APIs.
-mod admin_code {
+pub(crate) mod admin_code {
     pub const TOPIC_ALREADY_EXISTS: i16 = 36;
     pub const INVALID_PARTITIONS: i16 = 37;
     pub const INVALID_REPLICATION_FACTOR: i16 = 38;
@@ -42,12 +42,12 @@ mod admin_code {
 }
 
 /// DescribeConfigs resource types.
-const RESOURCE_TOPIC: i8 = 2;
+pub(crate) const RESOURCE_TOPIC: i8 = 2;
 /// Config sources: set on the topic, or the default.
 const SOURCE_TOPIC: i8 = 1;
 const SOURCE_DEFAULT: i8 = 5;
 
-fn admin_error(e: &BrokerError) -> i16 {
+pub(crate) fn admin_error(e: &BrokerError) -> i16 {
     match e {
         BrokerError::TopicAlreadyExists { .. } => admin_code::TOPIC_ALREADY_EXISTS,
         BrokerError::InvalidPartitions { .. } => admin_code::INVALID_PARTITIONS,
@@ -56,11 +56,14 @@ fn admin_error(e: &BrokerError) -> i16 {
     }
 }
 
-fn msg(s: String) -> Option<StrBytes> {
+pub(crate) fn msg(s: String) -> Option<StrBytes> {
     Some(StrBytes::from_string(s))
 }
 
-async fn run<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static, fallback: T) -> T {
+pub(crate) async fn run<T: Send + 'static>(
+    f: impl FnOnce() -> T + Send + 'static,
+    fallback: T,
+) -> T {
     blocking(f).await.unwrap_or_else(|e| {
         tracing::error!(error = %e, "an admin request failed");
         fallback

@@ -28,6 +28,8 @@ pub(crate) mod group_code {
     pub const INVALID_SESSION_TIMEOUT: i16 = 26;
     pub const REBALANCE_IN_PROGRESS: i16 = 27;
     pub const MEMBER_ID_REQUIRED: i16 = 79;
+    pub const NON_EMPTY_GROUP: i16 = 68;
+    pub const GROUP_ID_NOT_FOUND: i16 = 69;
 }
 
 /// How often expired sessions are looked for.
@@ -459,27 +461,64 @@ impl Coordinator {
         out
     }
 
-    /// OffsetCommit's membership check: members of a group this coordinator runs must commit
-    /// with their current generation; a commit with generation -1 and no member id is a
-    /// "simple" commit from a client that assigns partitions itself.
+    /// OffsetCommit's membership check, Kafka's GroupCoordinator rules: a commit with
+    /// generation -1 and no member id is a "simple" commit from a client that assigns
+    /// partitions itself, accepted only while the group has no members (UNKNOWN_MEMBER_ID
+    /// otherwise). Any other commit must come from a current member with the current
+    /// generation; it is accepted while the group is Stable and also while it is
+    /// PreparingRebalance (so an eager consumer can commit in its revocation callback; the
+    /// rebalance reaches it through its heartbeat), and refused with REBALANCE_IN_PROGRESS
+    /// while CompletingRebalance (the member already has the next generation's JoinGroup
+    /// answer). An accepted member commit counts as a heartbeat, as in Kafka.
     pub async fn check_commit(&self, group_id: &str, member_id: &str, generation: i32) -> i16 {
-        if generation < 0 && member_id.is_empty() {
-            return code::NONE;
-        }
+        let simple = generation < 0 && member_id.is_empty();
         let Some(group) = self.existing(group_id).await else {
+            return if simple {
+                code::NONE
+            } else {
+                group_code::UNKNOWN_MEMBER_ID
+            };
+        };
+        let mut g = group.lock().await;
+        if simple {
+            return if g.members.is_empty() {
+                code::NONE
+            } else {
+                group_code::UNKNOWN_MEMBER_ID
+            };
+        }
+        let phase = g.phase;
+        let current = g.generation;
+        let Some(m) = g.members.get_mut(member_id) else {
             return group_code::UNKNOWN_MEMBER_ID;
         };
-        let g = group.lock().await;
-        if !g.members.contains_key(member_id) {
-            return group_code::UNKNOWN_MEMBER_ID;
-        }
-        if g.phase == Phase::PreparingRebalance {
-            return group_code::REBALANCE_IN_PROGRESS;
-        }
-        if generation != g.generation {
+        if generation != current {
             return group_code::ILLEGAL_GENERATION;
         }
-        code::NONE
+        match phase {
+            Phase::CompletingRebalance => group_code::REBALANCE_IN_PROGRESS,
+            Phase::Empty | Phase::Stable | Phase::PreparingRebalance => {
+                m.last_seen = Instant::now();
+                code::NONE
+            }
+        }
+    }
+
+    /// DeleteGroups' membership check: NON_EMPTY_GROUP while the group has members here.
+    /// Returns whether the group is known to this coordinator; a deletable group is
+    /// forgotten (its generation starts over, as a deleted Kafka group's does).
+    pub async fn forget_if_empty(&self, group_id: &str) -> Result<bool, i16> {
+        let mut groups = self.groups.lock().await;
+        let Some(group) = groups.get(group_id).cloned() else {
+            return Ok(false);
+        };
+        let g = group.lock().await;
+        if !g.members.is_empty() || !g.pending_joins.is_empty() {
+            return Err(group_code::NON_EMPTY_GROUP);
+        }
+        drop(g);
+        groups.remove(group_id);
+        Ok(true)
     }
 
     /// The groups with members or a past here, sorted.

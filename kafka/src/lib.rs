@@ -23,7 +23,8 @@
 //! ListOffsets, FindCoordinator, OffsetCommit, OffsetFetch, the classic group protocol
 //! (JoinGroup, SyncGroup, Heartbeat, LeaveGroup), InitProducerId for idempotent producers
 //! (not transactions) and the admin APIs CreateTopics, DeleteTopics, CreatePartitions,
-//! DescribeConfigs and DeleteRecords, at the versions in [`SUPPORTED_APIS`];
+//! DescribeConfigs, IncrementalAlterConfigs, AlterConfigs, DeleteRecords, ListGroups,
+//! DescribeGroups and DeleteGroups, at the versions in [`SUPPORTED_APIS`];
 //! nothing else is advertised. Requests on one connection are answered in
 //! order, one at a time, as Kafka does.
 //!
@@ -38,10 +39,12 @@
 #![forbid(unsafe_code)]
 
 mod admin;
+mod alter_configs;
 mod api_versions;
 mod config;
 mod coordinator;
 mod decompress;
+mod delete_groups;
 mod error;
 mod fetch;
 mod frame;

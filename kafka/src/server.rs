@@ -7,12 +7,12 @@ use std::sync::Arc;
 
 use bytes::{Buf, Bytes, BytesMut};
 use kafka_protocol::messages::{
-    ApiKey, ApiVersionsRequest, CreatePartitionsRequest, CreateTopicsRequest, DeleteRecordsRequest,
-    DeleteTopicsRequest, DescribeConfigsRequest, DescribeGroupsRequest, FetchRequest,
-    FindCoordinatorRequest, HeartbeatRequest, IncrementalAlterConfigsRequest,
-    InitProducerIdRequest, JoinGroupRequest, LeaveGroupRequest, ListGroupsRequest,
-    ListOffsetsRequest, MetadataRequest, OffsetCommitRequest, OffsetFetchRequest, ProduceRequest,
-    RequestHeader, ResponseHeader, SyncGroupRequest,
+    AlterConfigsRequest, ApiKey, ApiVersionsRequest, CreatePartitionsRequest, CreateTopicsRequest,
+    DeleteGroupsRequest, DeleteRecordsRequest, DeleteTopicsRequest, DescribeConfigsRequest,
+    DescribeGroupsRequest, FetchRequest, FindCoordinatorRequest, HeartbeatRequest,
+    IncrementalAlterConfigsRequest, InitProducerIdRequest, JoinGroupRequest, LeaveGroupRequest,
+    ListGroupsRequest, ListOffsetsRequest, MetadataRequest, OffsetCommitRequest,
+    OffsetFetchRequest, ProduceRequest, RequestHeader, ResponseHeader, SyncGroupRequest,
 };
 use kafka_protocol::protocol::{Decodable, Encodable};
 use strata_broker::{Acks, Broker, Producer, ProducerConfig};
@@ -27,7 +27,10 @@ use crate::error::{Closed, Error, Result};
 use crate::frame::{read_frame, write_frame};
 use crate::idempotence::{self, Producers};
 use crate::validate::ProduceValidator;
-use crate::{admin, fetch, group_offsets, groups, list_offsets, metadata, produce};
+use crate::{
+    admin, alter_configs, delete_groups, fetch, group_offsets, groups, list_offsets, metadata,
+    produce,
+};
 
 /// What every connection shares.
 pub(crate) struct State {
@@ -392,6 +395,16 @@ async fn handle(state: &Arc<State>, frame: Bytes) -> Result<Option<BytesMut>, Cl
             let resp = admin::describe_groups(state, req).await;
             encode_response(api, version, rh, correlation_id, &resp)?
         }
+        ApiKey::AlterConfigs => {
+            let req: AlterConfigsRequest = decode(&mut buf, api, version)?;
+            let resp = alter_configs::alter_configs(state, req).await;
+            encode_response(api, version, rh, correlation_id, &resp)?
+        }
+        ApiKey::DeleteGroups => {
+            let req: DeleteGroupsRequest = decode(&mut buf, api, version)?;
+            let resp = delete_groups::delete_groups(state, req).await;
+            encode_response(api, version, rh, correlation_id, &resp)?
+        }
         _ => return Err(Closed::UnknownApi(key)),
     };
     Ok(Some(response))
@@ -420,6 +433,8 @@ fn api_name(api: ApiKey) -> &'static str {
         ApiKey::IncrementalAlterConfigs => "IncrementalAlterConfigs",
         ApiKey::ListGroups => "ListGroups",
         ApiKey::DescribeGroups => "DescribeGroups",
+        ApiKey::AlterConfigs => "AlterConfigs",
+        ApiKey::DeleteGroups => "DeleteGroups",
         _ => "this API",
     }
 }

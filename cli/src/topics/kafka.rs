@@ -3,6 +3,8 @@
 //! rdkafka binds only the legacy AlterConfigs, which replaces a topic's every override at
 //! once, so `alter` reads the overrides with DescribeConfigs, changes them and writes the full
 //! set back, as kafka-configs.sh did before KIP-339 (a concurrent change in between is lost).
+//! rdkafka 0.38 drops AlterConfigs' per-topic errors, so `alter` reads the settings back and
+//! reports any it finds not applied as the broker's refusal.
 
 use std::time::Duration;
 
@@ -182,33 +184,7 @@ impl Kafka {
         settings: &[(String, String)],
         deletes: &[String],
     ) -> Result<()> {
-        let results = self
-            .rt
-            .block_on(
-                self.admin
-                    .describe_configs([&ResourceSpecifier::Topic(topic)], &Self::options()),
-            )
-            .with_context(|| format!("cannot read the settings of `{topic}`"))?;
-        let mut overrides: Vec<(String, String)> = Vec::new();
-        for r in results {
-            let resource = r.map_err(|code| refused(topic, "alter", code))?;
-            for e in resource.entries {
-                if e.source != ConfigSource::DynamicTopic {
-                    continue;
-                }
-                match e.value {
-                    Some(v) => overrides.push((e.name, v)),
-                    None => {
-                        return Err(anyhow!(
-                            "cannot alter topic `{topic}`: Kafka hides the value of its setting \
-                             `{}`, which rewriting every setting would lose; use \
-                             kafka-configs.sh --alter",
-                            e.name
-                        ))
-                    }
-                }
-            }
-        }
+        let mut overrides = self.overrides(topic)?;
         overrides.retain(|(k, _)| !deletes.iter().any(|d| d.trim() == k));
         for (k, v) in settings {
             overrides.retain(|(o, _)| o != k);
@@ -242,7 +218,82 @@ impl Kafka {
                 other => refused(topic, "alter", other),
             })?;
         }
+        // rdkafka does not pass on AlterConfigs' per-topic errors (a refused set comes back
+        // as a success), so the settings are read back: what is not there was refused.
+        let now = self.settings(topic)?;
+        let same = |a: &str, b: &str| {
+            a == b || matches!((a.parse::<i64>(), b.parse::<i64>()), (Ok(x), Ok(y)) if x == y)
+        };
+        let missing: Vec<String> = overrides
+            .iter()
+            .filter(|(k, v)| {
+                !now.iter()
+                    .any(|(n, cur, _)| n == k && cur.as_deref().is_some_and(|c| same(c, v)))
+            })
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        let stale: Vec<&str> = now
+            .iter()
+            .filter(|(k, _, set)| *set && !overrides.iter().any(|(o, _)| o == k))
+            .map(|(k, _, _)| k.as_str())
+            .collect();
+        if !missing.is_empty() || !stale.is_empty() {
+            let mut what = Vec::new();
+            if !missing.is_empty() {
+                what.push(format!("not applied: {}", missing.join(", ")));
+            }
+            if !stale.is_empty() {
+                what.push(format!("not reset: {}", stale.join(", ")));
+            }
+            return Err(anyhow!(
+                "cannot alter topic `{topic}`: the broker refused the new settings ({}); \
+                 check the keys and values",
+                what.join("; ")
+            ));
+        }
         Ok(())
+    }
+
+    /// The topic's overrides (settings not at their default), by DescribeConfigs.
+    fn overrides(&self, topic: &str) -> Result<Vec<(String, String)>> {
+        let mut overrides = Vec::new();
+        for (name, value, set) in self.settings(topic)? {
+            if !set {
+                continue;
+            }
+            match value {
+                Some(v) => overrides.push((name, v)),
+                None => {
+                    return Err(anyhow!(
+                        "cannot alter topic `{topic}`: Kafka hides the value of its setting \
+                         `{name}`, which rewriting every setting would lose; use \
+                         kafka-configs.sh --alter"
+                    ))
+                }
+            }
+        }
+        Ok(overrides)
+    }
+
+    /// Every setting of the topic by DescribeConfigs: name, value (hidden if sensitive) and
+    /// whether it is set on the topic.
+    fn settings(&self, topic: &str) -> Result<Vec<(String, Option<String>, bool)>> {
+        let results = self
+            .rt
+            .block_on(
+                self.admin
+                    .describe_configs([&ResourceSpecifier::Topic(topic)], &Self::options()),
+            )
+            .with_context(|| format!("cannot read the settings of `{topic}`"))?;
+        let mut out = Vec::new();
+        for r in results {
+            let resource = r.map_err(|code| refused(topic, "alter", code))?;
+            for e in resource.entries {
+                let set = e.source == ConfigSource::DynamicTopic;
+                out.push((e.name, e.value, set));
+            }
+        }
+        Ok(out)
     }
 }
 

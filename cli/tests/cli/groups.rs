@@ -436,15 +436,74 @@ fn groups_on_kafka_reset_describe_list_and_refuse_while_members_are_live() {
 }
 
 #[test]
-fn groups_delete_on_kafka_reports_what_the_broker_answered() {
+fn groups_delete_on_kafka_deletes_an_idle_group_and_refuses_a_live_or_unknown_one() {
     let kafka = KafkaListener::start();
-    let out = kafka.strata(&["groups", "delete", "billing"]);
-    // strata serve's Kafka listener has no DeleteGroups: the command says so and fails.
-    assert_ne!(out.code, 0, "{}", out.stdout);
+    let unknown = kafka.strata(&["groups", "delete", "billing"]);
+    assert_eq!(unknown.code, 1, "{}", unknown.stderr);
     assert!(
-        out.stderr
-            .contains("cannot delete group `billing`: this Kafka broker does not support it"),
+        unknown.stderr.contains("group `billing` does not exist"),
         "{}",
-        out.stderr
+        unknown.stderr
     );
+
+    kafka
+        .strata(&["topics", "create", "orders", "--partitions", "2"])
+        .expect(0, "create");
+    produce_on_kafka(&kafka.servers);
+    kafka
+        .strata(&[
+            "groups",
+            "reset-offsets",
+            "billing",
+            "--topic",
+            "orders",
+            "--to-offset",
+            "3",
+            "--execute",
+        ])
+        .expect(0, "commit offsets");
+
+    // A live member keeps the group and its offsets.
+    let member = live_member(&kafka.servers);
+    let refused = kafka.strata(&["groups", "delete", "billing"]);
+    assert_eq!(refused.code, 1, "{}", refused.stderr);
+    assert!(
+        refused.stderr.contains("group `billing` has live members"),
+        "{}",
+        refused.stderr
+    );
+    kafka
+        .strata(&["groups", "describe", "billing"])
+        .expect(0, "still there");
+    drop(member);
+
+    let out = kafka
+        .strata(&["groups", "delete", "billing", "--output", "json"])
+        .expect(0, "delete once idle");
+    assert_eq!(
+        out.json(),
+        serde_json::json!({"group": "billing", "deleted": true})
+    );
+    let list = kafka
+        .strata(&["groups", "list", "--output", "json"])
+        .expect(0, "list")
+        .json();
+    assert!(
+        !list["groups"]
+            .as_array()
+            .unwrap()
+            .contains(&serde_json::json!("billing")),
+        "{list}"
+    );
+    let broker = Broker::open(&kafka.log).unwrap();
+    assert!(
+        !broker
+            .list_groups()
+            .unwrap()
+            .contains(&"billing".to_owned()),
+        "the committed offsets are gone"
+    );
+    kafka
+        .strata(&["groups", "delete", "billing"])
+        .expect(1, "delete again");
 }

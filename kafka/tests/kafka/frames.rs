@@ -36,7 +36,7 @@ use strata_kafka::{KafkaConfig, SUPPORTED_APIS};
 
 use crate::support::TestBroker;
 
-fn connect(tb: &TestBroker) -> TcpStream {
+pub(crate) fn connect(tb: &TestBroker) -> TcpStream {
     let s = TcpStream::connect(tb.addr).expect("connect to the listener");
     // Only bounds how long a test hangs on a server that never answers (longer than the
     // broker's 30 s cap on a fetch's max_wait_ms).
@@ -50,7 +50,7 @@ fn send_raw(s: &mut TcpStream, body: &[u8]) {
     s.write_all(&frame).expect("write the frame");
 }
 
-fn send<T: Encodable>(s: &mut TcpStream, api: ApiKey, version: i16, body: &T) {
+pub(crate) fn send<T: Encodable>(s: &mut TcpStream, api: ApiKey, version: i16, body: &T) {
     let mut buf = BytesMut::new();
     RequestHeader::default()
         .with_request_api_key(api as i16)
@@ -63,7 +63,7 @@ fn send<T: Encodable>(s: &mut TcpStream, api: ApiKey, version: i16, body: &T) {
     send_raw(s, &buf);
 }
 
-fn receive<T: Decodable>(
+pub(crate) fn receive<T: Decodable>(
     s: &mut TcpStream,
     api: ApiKey,
     version: i16,

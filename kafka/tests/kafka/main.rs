@@ -7,5 +7,6 @@ mod admin;
 mod bench;
 mod clients;
 mod frames;
+mod group_admin;
 mod groups;
 mod validation;
