@@ -293,15 +293,37 @@ pub async fn a_body_that_never_arrives_answers_408(s: &TestServer) {
 }
 
 pub async fn slow_work_answers_50002_after_the_request_timeout(s: &TestServer) {
-    let hasty = with_settings(s, |st| st.limits.request_timeout = Duration::ZERO).await;
+    // Work that takes seconds against a 200 ms request timeout, so the timeout wins whatever
+    // the machine's load: parsing the two 425 KB nested anyOf schemas (cold caches)
+    // and comparing them up to 50,000 pairs. (A timeout of zero raced the registration itself,
+    // which is one database round trip and can finish before the timer's first tick.)
+    let (mut ta, mut tb) = (0, 100_000);
+    let v1 = nested_any_of(8, &mut ta).to_string();
+    let v2 = nested_any_of(8, &mut tb).to_string();
+    let body = |schema: &str| json!({"schemaType": "JSON", "schema": schema});
+    let (status, registered) = s.post("/subjects/slow-work/versions", body(&v1)).await;
+    assert_eq!(status, 200, "{registered}");
+    let hasty = with_settings(s, |st| {
+        st.limits.request_timeout = Duration::from_millis(200);
+        st.limits.max_compared_pairs = 50_000;
+    })
+    .await;
     let (status, body) = hasty
-        .register("hasty", &record("R", &[("a", "int", None)]))
+        .post(
+            "/compatibility/subjects/slow-work/versions/latest",
+            body(&v2),
+        )
         .await;
-    assert_eq!((status, body["error_code"].clone()), (500, json!(50002)));
+    assert_eq!(
+        (status, body["error_code"].clone()),
+        (500, json!(50002)),
+        "{body}"
+    );
     assert!(body["message"]
         .as_str()
         .unwrap()
         .contains("request_timeout"));
+    assert_alive(&hasty, "after a timed-out request").await;
     hasty.stop().await;
 }
 
