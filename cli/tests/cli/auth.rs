@@ -60,6 +60,29 @@ fn wait_up(port: u16) {
     }
 }
 
+/// Wait until the server answers HTTP (not only accepts connections): by then it has logged
+/// what it logs at start, and a SIGTERM reaches its shutdown handler.
+fn wait_serving(port: u16) {
+    use std::io::Read as _;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let answered = std::net::TcpStream::connect(("127.0.0.1", port))
+            .and_then(|mut s| {
+                s.set_read_timeout(Some(Duration::from_secs(5)))?;
+                s.write_all(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")?;
+                let mut head = [0u8; 12];
+                s.read_exact(&mut head)?;
+                Ok(head.starts_with(b"HTTP/1.1 200"))
+            })
+            .unwrap_or(false);
+        if answered {
+            return;
+        }
+        assert!(Instant::now() < deadline, "strata serve did not answer");
+        std::thread::sleep(Duration::from_millis(30));
+    }
+}
+
 /// Stop the server and return what it logged.
 fn stop(child: Child) -> String {
     let _ = Command::new("kill")
@@ -187,7 +210,7 @@ fn serve_without_a_users_file_warns_when_listening_beyond_loopback() {
     let dir = tempfile::tempdir().expect("temp dir");
     let port = free_port();
     let child = serve(dir.path(), &format!("0.0.0.0:{port}"), None);
-    wait_up(port);
+    wait_serving(port);
     let log = stop(child);
     assert!(
         log.contains("without authentication") && log.contains("--auth-file"),
@@ -195,7 +218,7 @@ fn serve_without_a_users_file_warns_when_listening_beyond_loopback() {
     );
     let port = free_port();
     let child = serve(dir.path(), &format!("127.0.0.1:{port}"), None);
-    wait_up(port);
+    wait_serving(port);
     let log = stop(child);
     assert!(!log.contains("without authentication"), "{log}");
 }
