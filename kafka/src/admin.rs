@@ -296,6 +296,33 @@ pub(crate) async fn delete_records(
     DeleteRecordsResponse::default().with_topics(topics)
 }
 
+/// A resource refused: its error code and message.
+pub(crate) type Refusal = (i16, String);
+
+/// Set topic `name`'s overrides to what `build` makes of its current ones, for AlterConfigs and
+/// IncrementalAlterConfigs alike: only topics can be altered, the topic must exist, and with
+/// `validate_only` nothing changes. A refusal leaves the topic as it was.
+pub(crate) fn alter_topic(
+    broker: &strata_broker::Broker,
+    resource_type: i8,
+    name: &str,
+    validate_only: bool,
+    build: impl FnOnce(TopicConfig) -> Result<TopicConfig, Refusal>,
+) -> Result<(), Refusal> {
+    let refusal = |e: BrokerError| (admin_error(&e), e.to_string());
+    if resource_type != RESOURCE_TOPIC {
+        return Err((
+            admin_code::INVALID_REQUEST,
+            "only topic configs can be altered on Strata's broker".into(),
+        ));
+    }
+    let config = build(broker.describe_topic(name).map_err(refusal)?.config)?;
+    if validate_only {
+        return Ok(());
+    }
+    broker.alter_topic_config(name, config).map_err(refusal)
+}
+
 /// IncrementalAlterConfigs operations.
 const OP_SET: i8 = 0;
 const OP_DELETE: i8 = 1;
@@ -314,46 +341,38 @@ pub(crate) async fn incremental_alter_configs(
                     let resp = AlterConfigsResourceResponse::default()
                         .with_resource_type(r.resource_type)
                         .with_resource_name(r.resource_name.clone());
-                    let fail = |code: i16, m: String| resp.clone().with_error_code(code).with_error_message(msg(m));
-                    if r.resource_type != RESOURCE_TOPIC {
-                        return fail(
-                            admin_code::INVALID_REQUEST,
-                            "only topic configs can be altered on Strata's broker".into(),
-                        );
-                    }
-                    let name = r.resource_name.to_string();
-                    let mut config = match st.broker.describe_topic(&name) {
-                        Ok(t) => t.config,
-                        Err(e) => return fail(admin_error(&e), e.to_string()),
-                    };
-                    for c in &r.configs {
-                        let key = c.name.as_str();
-                        let value = match c.config_operation {
-                            OP_SET => c.value.as_ref().map(|v| v.to_string()).unwrap_or_default(),
-                            // Kafka's DELETE returns a config to its default.
-                            OP_DELETE => match defaults.iter().find(|(k, _)| *k == key) {
-                                Some((_, v)) => v.clone(),
-                                None => {
-                                    return fail(admin_code::INVALID_CONFIG, format!("`{key}` is not a topic config of Strata's broker"))
-                                }
-                            },
-                            op => {
-                                return fail(
-                                    admin_code::INVALID_REQUEST,
-                                    format!("config operation {op} (APPEND/SUBTRACT) is not supported; use SET"),
-                                )
+                    let altered = alter_topic(
+                        &st.broker,
+                        r.resource_type,
+                        r.resource_name.as_str(),
+                        req.validate_only,
+                        |mut config| {
+                            for c in &r.configs {
+                                let key = c.name.as_str();
+                                let value = match c.config_operation {
+                                    OP_SET => c.value.as_ref().map(|v| v.to_string()).unwrap_or_default(),
+                                    // Kafka's DELETE returns a config to its default.
+                                    OP_DELETE => match defaults.iter().find(|(k, _)| *k == key) {
+                                        Some((_, v)) => v.clone(),
+                                        None => {
+                                            return Err((admin_code::INVALID_CONFIG, format!("`{key}` is not a topic config of Strata's broker")))
+                                        }
+                                    },
+                                    op => {
+                                        return Err((
+                                            admin_code::INVALID_REQUEST,
+                                            format!("config operation {op} (APPEND/SUBTRACT) is not supported; use SET"),
+                                        ))
+                                    }
+                                };
+                                config.set(key, &value).map_err(|e| (admin_error(&e), e.to_string()))?;
                             }
-                        };
-                        if let Err(e) = config.set(key, &value) {
-                            return fail(admin_error(&e), e.to_string());
-                        }
-                    }
-                    if req.validate_only {
-                        return resp;
-                    }
-                    match st.broker.alter_topic_config(&name, config) {
+                            Ok(config)
+                        },
+                    );
+                    match altered {
                         Ok(()) => resp,
-                        Err(e) => fail(admin_error(&e), e.to_string()),
+                        Err((code, m)) => resp.with_error_code(code).with_error_message(msg(m)),
                     }
                 })
                 .collect()

@@ -10,7 +10,7 @@ use kafka_protocol::messages::alter_configs_response::AlterConfigsResourceRespon
 use kafka_protocol::messages::{AlterConfigsRequest, AlterConfigsResponse};
 use strata_broker::TopicConfig;
 
-use crate::admin::{admin_code, admin_error, msg, run, RESOURCE_TOPIC};
+use crate::admin::{admin_error, alter_topic, msg, run};
 use crate::server::State;
 
 pub(crate) async fn alter_configs(
@@ -26,35 +26,23 @@ pub(crate) async fn alter_configs(
                     let resp = AlterConfigsResourceResponse::default()
                         .with_resource_type(r.resource_type)
                         .with_resource_name(r.resource_name.clone());
-                    let fail = |code: i16, m: String| {
-                        resp.clone()
-                            .with_error_code(code)
-                            .with_error_message(msg(m))
-                    };
-                    if r.resource_type != RESOURCE_TOPIC {
-                        return fail(
-                            admin_code::INVALID_REQUEST,
-                            "only topic configs can be altered on Strata's broker".into(),
-                        );
-                    }
-                    let name = r.resource_name.to_string();
-                    if let Err(e) = st.broker.describe_topic(&name) {
-                        return fail(admin_error(&e), e.to_string());
-                    }
-                    // Kafka ignores entries without a value.
-                    let config =
-                        match TopicConfig::from_pairs(r.configs.iter().filter_map(|c| {
-                            c.value.as_ref().map(|v| (c.name.as_str(), v.as_str()))
-                        })) {
-                            Ok(c) => c,
-                            Err(e) => return fail(admin_error(&e), e.to_string()),
-                        };
-                    if req.validate_only {
-                        return resp;
-                    }
-                    match st.broker.alter_topic_config(&name, config) {
+                    // The given set replaces the current one (Kafka ignores entries without a
+                    // value).
+                    let altered = alter_topic(
+                        &st.broker,
+                        r.resource_type,
+                        r.resource_name.as_str(),
+                        req.validate_only,
+                        |_current| {
+                            TopicConfig::from_pairs(r.configs.iter().filter_map(|c| {
+                                c.value.as_ref().map(|v| (c.name.as_str(), v.as_str()))
+                            }))
+                            .map_err(|e| (admin_error(&e), e.to_string()))
+                        },
+                    );
+                    match altered {
                         Ok(()) => resp,
-                        Err(e) => fail(admin_error(&e), e.to_string()),
+                        Err((code, m)) => resp.with_error_code(code).with_error_message(msg(m)),
                     }
                 })
                 .collect()
