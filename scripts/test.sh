@@ -66,7 +66,9 @@ fi
 step "building"
 cargo build --workspace --all-targets --locked
 step "cargo test --workspace"
-cargo test --workspace --locked
+# Every test binary runs even when one fails, so a run reports all failures at once; the
+# script still fails (and stops before the interop suite) if any did.
+cargo test --workspace --locked --no-fail-fast
 
 # 5. Interop: the real confluent-kafka client against the real binary.
 step "interop suite (confluent-kafka for Python against strata serve)"
