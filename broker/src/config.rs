@@ -181,6 +181,15 @@ pub const TOPIC_CONFIG_ALIASES: &[(&str, &str)] = &[
     ),
 ];
 
+/// The name a setting is stored and described under: an alias from [`TOPIC_CONFIG_ALIASES`]
+/// becomes its Confluent name; any other key is returned as it is.
+pub fn canonical_key(key: &str) -> &str {
+    TOPIC_CONFIG_ALIASES
+        .iter()
+        .find(|(alias, _)| *alias == key)
+        .map_or(key, |(_, name)| name)
+}
+
 fn parse_bool(key: &str, value: &str) -> Result<bool> {
     match value.trim().to_ascii_lowercase().as_str() {
         "true" => Ok(true),
@@ -230,10 +239,7 @@ impl TopicConfig {
     /// `confluent.{key,value}.subject.name.strategy`, `strata.{key,value}.schema.validation`
     /// (`false`, `true` or `full`) and the `redpanda.*` aliases in [`TOPIC_CONFIG_ALIASES`].
     pub fn set(&mut self, key: &str, value: &str) -> Result<()> {
-        let key = TOPIC_CONFIG_ALIASES
-            .iter()
-            .find(|(alias, _)| *alias == key)
-            .map_or(key, |(_, name)| name);
+        let key = canonical_key(key);
         match key {
             "confluent.key.schema.validation" | "confluent.value.schema.validation" => {
                 let on = parse_bool(key, value)?;
@@ -334,6 +340,21 @@ impl TopicConfig {
             _ => return Err(bad(key, value, "unknown topic configuration key")),
         }
         Ok(())
+    }
+
+    /// Returns one setting to its default (Kafka's IncrementalAlterConfigs DELETE, `strata
+    /// topics alter --delete`). `key` may be an alias from [`TOPIC_CONFIG_ALIASES`]: deleting
+    /// `redpanda.value.schema.id.validation` resets `confluent.value.schema.validation`. An
+    /// unknown key is refused and nothing changes.
+    pub fn reset(&mut self, key: &str) -> Result<()> {
+        let name = canonical_key(key.trim());
+        let default = TopicConfig::default()
+            .to_pairs()
+            .into_iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v)
+            .ok_or_else(|| bad(key, "", "unknown topic configuration key"))?;
+        self.set(name, &default)
     }
 
     fn validation_mut(&mut self, key: &str) -> &mut SchemaValidation {
@@ -615,6 +636,29 @@ mod tests {
         // Every listed pair sets back to the same configuration.
         let again = TopicConfig::from_pairs(pairs.iter().map(|(k, v)| (*k, v.as_str()))).unwrap();
         assert_eq!(again, c);
+    }
+
+    #[test]
+    fn reset_returns_a_setting_or_its_redpanda_alias_to_the_default() {
+        let mut c = TopicConfig::from_pairs([
+            ("redpanda.key.schema.id.validation", "true"),
+            ("confluent.key.subject.name.strategy", "RecordNameStrategy"),
+            ("retention.ms", "1000"),
+        ])
+        .unwrap();
+        c.reset("redpanda.key.schema.id.validation").unwrap();
+        assert_eq!(c.key_schema_validation.mode, ValidationMode::Off);
+        c.reset("redpanda.key.subject.name.strategy").unwrap();
+        assert_eq!(
+            c.key_schema_validation.strategy,
+            SubjectNameStrategy::TopicNameStrategy
+        );
+        c.reset("retention.ms").unwrap();
+        assert_eq!(c, TopicConfig::default());
+
+        let e = c.reset("redpanda.no.such.key").unwrap_err().to_string();
+        assert!(e.contains("redpanda.no.such.key"), "{e}");
+        assert_eq!(c, TopicConfig::default(), "a refused reset changes nothing");
     }
 
     #[test]
