@@ -183,11 +183,26 @@ pub const TOPIC_CONFIG_ALIASES: &[(&str, &str)] = &[
 
 /// The name a setting is stored and described under: an alias from [`TOPIC_CONFIG_ALIASES`]
 /// becomes its Confluent name; any other key is returned as it is.
-pub fn canonical_key(key: &str) -> &str {
+fn canonical_key(key: &str) -> &str {
     TOPIC_CONFIG_ALIASES
         .iter()
         .find(|(alias, _)| *alias == key)
         .map_or(key, |(_, name)| name)
+}
+
+/// Whether two topic configuration keys name the same stored setting, so that deleting one
+/// deletes the other: an alias from [`TOPIC_CONFIG_ALIASES`] and its Confluent name, and
+/// `confluent.{key,value}.schema.validation` and `strata.{key,value}.schema.validation`, which
+/// both describe the one validation mode.
+pub fn same_topic_setting(a: &str, b: &str) -> bool {
+    fn stored(key: &str) -> &str {
+        match canonical_key(key.trim()) {
+            "strata.key.schema.validation" => "confluent.key.schema.validation",
+            "strata.value.schema.validation" => "confluent.value.schema.validation",
+            other => other,
+        }
+    }
+    stored(a) == stored(b)
 }
 
 fn parse_bool(key: &str, value: &str) -> Result<bool> {
@@ -655,6 +670,18 @@ mod tests {
         );
         c.reset("retention.ms").unwrap();
         assert_eq!(c, TopicConfig::default());
+        assert!(same_topic_setting(
+            "redpanda.value.schema.id.validation",
+            "strata.value.schema.validation"
+        ));
+        assert!(same_topic_setting(
+            "redpanda.key.subject.name.strategy",
+            "confluent.key.subject.name.strategy"
+        ));
+        assert!(!same_topic_setting(
+            "confluent.key.schema.validation",
+            "confluent.value.schema.validation"
+        ));
 
         let e = c.reset("redpanda.no.such.key").unwrap_err().to_string();
         assert!(e.contains("redpanda.no.such.key"), "{e}");

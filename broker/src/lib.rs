@@ -150,7 +150,7 @@ mod topic;
 pub use crate::broker::{Broker, PartitionDescription, TopicDescription};
 pub use crate::cleaner::CleanerStats;
 pub use crate::config::{
-    canonical_key, Acks, AutoOffsetReset, BrokerConfig, CleanupPolicy, ConsumerConfig,
+    same_topic_setting, Acks, AutoOffsetReset, BrokerConfig, CleanupPolicy, ConsumerConfig,
     ProducerConfig, SchemaValidation, SubjectNameStrategy, TimestampType, TopicConfig,
     ValidationMode, OFFSET_MAP_ENTRY_OVERHEAD, TOPIC_CONFIG_ALIASES,
 };

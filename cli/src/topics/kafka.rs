@@ -16,6 +16,7 @@ use rdkafka::admin::{
 use rdkafka::client::DefaultClientContext;
 use rdkafka::error::RDKafkaErrorCode;
 use rdkafka::ClientConfig;
+use strata_broker::same_topic_setting;
 
 use super::admin::{PartitionView, TopicView};
 use crate::output::negative;
@@ -185,9 +186,10 @@ impl Kafka {
         deletes: &[String],
     ) -> Result<()> {
         let mut overrides = self.overrides(topic)?;
-        overrides.retain(|(k, _)| !deletes.iter().any(|d| d.trim() == k));
+        // A key deletes every name of its setting (an alias, `strata.*.schema.validation`).
+        overrides.retain(|(k, _)| !deletes.iter().any(|d| same_topic_setting(d, k)));
         for (k, v) in settings {
-            overrides.retain(|(o, _)| o != k);
+            overrides.retain(|(o, _)| !same_topic_setting(o, k));
             overrides.push((k.clone(), v.clone()));
         }
         let mut change = AlterConfig::new(ResourceSpecifier::Topic(topic));
@@ -227,14 +229,15 @@ impl Kafka {
         let missing: Vec<String> = overrides
             .iter()
             .filter(|(k, v)| {
-                !now.iter()
-                    .any(|(n, cur, _)| n == k && cur.as_deref().is_some_and(|c| same(c, v)))
+                !now.iter().any(|(n, cur, _)| {
+                    same_topic_setting(n, k) && cur.as_deref().is_some_and(|c| same(c, v))
+                })
             })
             .map(|(k, v)| format!("{k}={v}"))
             .collect();
         let stale: Vec<&str> = now
             .iter()
-            .filter(|(k, _, set)| *set && !overrides.iter().any(|(o, _)| o == k))
+            .filter(|(k, _, set)| *set && !overrides.iter().any(|(o, _)| same_topic_setting(o, k)))
             .map(|(k, _, _)| k.as_str())
             .collect();
         if !missing.is_empty() || !stale.is_empty() {
