@@ -157,7 +157,7 @@ def test_kafka_python_producer_and_group_consumer_see_every_record_once_in_order
 KAFKAJS_MODULES = os.path.join(os.path.dirname(__file__), "..", "..", "target", "interop-node", "node_modules")
 
 
-def test_kafkajs_admin_producer_and_group_of_two_see_every_record_once_in_order(bootstrap):
+def test_kafkajs_admin_producers_and_a_group_of_two_that_rebalances_see_every_record_once_in_order(bootstrap):
     node = shutil.which("node")
     if node is None:
         pytest.skip("node is not installed (scripts/test.sh installs nodejs and npm with apt-get when run as root)")
@@ -178,9 +178,14 @@ def test_kafkajs_admin_producer_and_group_of_two_see_every_record_once_in_order(
 
     members = out["members"]
     assert sorted(members["a"] + members["b"]) == [0, 1, 2], f"the group split the partitions: {members}"
+    assert out["rebalanced"] == [0, 1, 2], "after b left, a has every partition"
     produced = [tuple(p) for p in out["produced"]]
+    assert len(produced) == 3300
     read = [(p, o, k, v) for p, o, k, v, _ in out["read"]]
     check_once_in_order(produced, read)
     for partition, _, key, value, member in out["read"]:
-        assert partition in members[member], f"{value} was read by the member that owns partition {partition}"
+        if int(value.split("-")[1]) < 3000:
+            assert partition in members[member], f"{value} was read by the member that owns partition {partition}"
+        else:
+            assert member == "a", f"{value}, produced after b left, was read by a"
         assert key == f"js{int(value.split('-')[1]) % 11}", "the key travels with its value"

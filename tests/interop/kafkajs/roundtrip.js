@@ -9,9 +9,12 @@
 // 2. two consumers join one group and wait until the group has settled with both in it;
 // 3. a producer with default settings (acks all) sends the first half of COUNT keyed records
 //    in batches, an idempotent producer the second half in gzip-compressed batches;
-// 4. both consumers read until COUNT records have arrived between them, and a second more.
+// 4. both consumers read until COUNT records have arrived between them;
+// 5. consumer b leaves, the group rebalances onto a, 300 more records are produced, and a reads
+//    until they have arrived, and a second more.
 //
-// Prints one JSON document: {created, described, produced, read, members}. Exits non-zero on
+// Prints one JSON document: {created, described, produced, read, members (the split of step 2),
+// rebalanced (a's partitions after b left)}. Exits non-zero on
 // any error, with the error on stderr.
 'use strict';
 
@@ -99,11 +102,25 @@ async function main() {
   }
 
   await until(`${count} records are read`, () => read.length >= count);
+  const members = { a: assigned.a, b: assigned.b };
+
+  // Member b leaves: the group rebalances and a takes every partition, from the offsets b
+  // committed; then more records arrive, all for a.
+  await consumers[1].consumer.disconnect();
+  await until('a has every partition', () => (assigned.a || []).length === 3);
+  const more = [];
+  for (let i = count; i < count + 300; i++) more.push([`js${i % 11}`, `kafkajs-${String(i).padStart(5, '0')}`]);
+  const after = kafka.producer();
+  await after.connect();
+  await after.send({ topic, messages: more.map(([key, value]) => ({ key, value })) });
+  await after.disconnect();
+  produced.push(...more);
+  await until(`${produced.length} records are read`, () => read.length >= produced.length);
   await sleep(1000); // anything read twice would arrive now
-  for (const { consumer } of consumers) await consumer.disconnect();
+  await consumers[0].consumer.disconnect();
 
   // Exit only once the whole document is written: a pipe takes 64 KiB at a time.
-  const doc = JSON.stringify({ created, described, produced, read, members: assigned });
+  const doc = JSON.stringify({ created, described, produced, read, members, rebalanced: assigned.a });
   await new Promise((resolve) => process.stdout.write(doc, resolve));
 }
 
