@@ -7,4 +7,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v kcat >/dev/null || { echo "error: kcat is missing: apt-get install kcat" >&2; exit 2; }
 cargo test --release -p strata-kafka --test kafka bench_kcat -- --ignored --nocapture 2>&1 \
-  | grep -E '^kcat -P:'
+  | grep -E '^(round [0-9]|kcat -P:)'

@@ -3,7 +3,7 @@
 #
 # Installs what is missing (PostgreSQL server packages when root and TEST_DATABASE_URL is
 # unset; curl and jq for the README's examples; a Python venv with confluent-kafka under
-# target/ for the interop suite), then runs `cargo test --workspace` and the interop suite
+# target/ for the interop suite; kcat, and kafkajs from npm under target/interop-node), then runs `cargo test --workspace` and the interop suite
 # against a real `strata serve`. What these need and why: docs/development.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -60,6 +60,28 @@ if ! "$VENV/bin/python" -c "import confluent_kafka, fastavro, pytest, google.pro
   mkdir -p target
   python3 -m venv "$VENV"
   "$VENV/bin/pip" install -q --disable-pip-version-check "${PY_PACKAGES[@]}"
+fi
+
+# 3b. kafkajs (pinned) from npm into target/interop-node for the Kafka listener's interop test
+#     (tests/interop/test_kafka_clients.py runs tests/interop/kafkajs/roundtrip.js with it, and
+#     skips, saying so, when node or kafkajs is missing).
+KAFKAJS_VERSION=2.2.4
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  if [ "$(id -u)" = 0 ]; then
+    step "installing nodejs and npm (for the kafkajs interop test)"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null \
+      || echo "WARNING: nodejs/npm could not be installed; the kafkajs interop test will be SKIPPED" >&2
+  else
+    echo "WARNING: node/npm are missing and this is not root; the kafkajs interop test will be SKIPPED" >&2
+  fi
+fi
+if command -v npm >/dev/null \
+  && ! grep -qs "\"version\": \"$KAFKAJS_VERSION\"" target/interop-node/node_modules/kafkajs/package.json; then
+  step "installing kafkajs $KAFKAJS_VERSION into target/interop-node"
+  mkdir -p target/interop-node
+  npm install --prefix target/interop-node --no-audit --no-fund --silent "kafkajs@$KAFKAJS_VERSION" \
+    || echo "WARNING: kafkajs could not be installed; its interop test will be SKIPPED" >&2
 fi
 
 # 4. The Rust workspace.

@@ -181,6 +181,30 @@ pub const TOPIC_CONFIG_ALIASES: &[(&str, &str)] = &[
     ),
 ];
 
+/// The name a setting is stored and described under: an alias from [`TOPIC_CONFIG_ALIASES`]
+/// becomes its Confluent name; any other key is returned as it is.
+fn canonical_key(key: &str) -> &str {
+    TOPIC_CONFIG_ALIASES
+        .iter()
+        .find(|(alias, _)| *alias == key)
+        .map_or(key, |(_, name)| name)
+}
+
+/// Whether two topic configuration keys name the same stored setting, so that deleting one
+/// deletes the other: an alias from [`TOPIC_CONFIG_ALIASES`] and its Confluent name, and
+/// `confluent.{key,value}.schema.validation` and `strata.{key,value}.schema.validation`, which
+/// both describe the one validation mode.
+pub fn same_topic_setting(a: &str, b: &str) -> bool {
+    fn stored(key: &str) -> &str {
+        match canonical_key(key.trim()) {
+            "strata.key.schema.validation" => "confluent.key.schema.validation",
+            "strata.value.schema.validation" => "confluent.value.schema.validation",
+            other => other,
+        }
+    }
+    stored(a) == stored(b)
+}
+
 fn parse_bool(key: &str, value: &str) -> Result<bool> {
     match value.trim().to_ascii_lowercase().as_str() {
         "true" => Ok(true),
@@ -230,10 +254,7 @@ impl TopicConfig {
     /// `confluent.{key,value}.subject.name.strategy`, `strata.{key,value}.schema.validation`
     /// (`false`, `true` or `full`) and the `redpanda.*` aliases in [`TOPIC_CONFIG_ALIASES`].
     pub fn set(&mut self, key: &str, value: &str) -> Result<()> {
-        let key = TOPIC_CONFIG_ALIASES
-            .iter()
-            .find(|(alias, _)| *alias == key)
-            .map_or(key, |(_, name)| name);
+        let key = canonical_key(key);
         match key {
             "confluent.key.schema.validation" | "confluent.value.schema.validation" => {
                 let on = parse_bool(key, value)?;
@@ -334,6 +355,21 @@ impl TopicConfig {
             _ => return Err(bad(key, value, "unknown topic configuration key")),
         }
         Ok(())
+    }
+
+    /// Returns one setting to its default (Kafka's IncrementalAlterConfigs DELETE, `strata
+    /// topics alter --delete`). `key` may be an alias from [`TOPIC_CONFIG_ALIASES`]: deleting
+    /// `redpanda.value.schema.id.validation` resets `confluent.value.schema.validation`. An
+    /// unknown key is refused and nothing changes.
+    pub fn reset(&mut self, key: &str) -> Result<()> {
+        let name = canonical_key(key.trim());
+        let default = TopicConfig::default()
+            .to_pairs()
+            .into_iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v)
+            .ok_or_else(|| bad(key, "", "unknown topic configuration key"))?;
+        self.set(name, &default)
     }
 
     fn validation_mut(&mut self, key: &str) -> &mut SchemaValidation {
@@ -615,6 +651,41 @@ mod tests {
         // Every listed pair sets back to the same configuration.
         let again = TopicConfig::from_pairs(pairs.iter().map(|(k, v)| (*k, v.as_str()))).unwrap();
         assert_eq!(again, c);
+    }
+
+    #[test]
+    fn reset_returns_a_setting_or_its_redpanda_alias_to_the_default() {
+        let mut c = TopicConfig::from_pairs([
+            ("redpanda.key.schema.id.validation", "true"),
+            ("confluent.key.subject.name.strategy", "RecordNameStrategy"),
+            ("retention.ms", "1000"),
+        ])
+        .unwrap();
+        c.reset("redpanda.key.schema.id.validation").unwrap();
+        assert_eq!(c.key_schema_validation.mode, ValidationMode::Off);
+        c.reset("redpanda.key.subject.name.strategy").unwrap();
+        assert_eq!(
+            c.key_schema_validation.strategy,
+            SubjectNameStrategy::TopicNameStrategy
+        );
+        c.reset("retention.ms").unwrap();
+        assert_eq!(c, TopicConfig::default());
+        assert!(same_topic_setting(
+            "redpanda.value.schema.id.validation",
+            "strata.value.schema.validation"
+        ));
+        assert!(same_topic_setting(
+            "redpanda.key.subject.name.strategy",
+            "confluent.key.subject.name.strategy"
+        ));
+        assert!(!same_topic_setting(
+            "confluent.key.schema.validation",
+            "confluent.value.schema.validation"
+        ));
+
+        let e = c.reset("redpanda.no.such.key").unwrap_err().to_string();
+        assert!(e.contains("redpanda.no.such.key"), "{e}");
+        assert_eq!(c, TopicConfig::default(), "a refused reset changes nothing");
     }
 
     #[test]

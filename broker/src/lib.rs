@@ -150,9 +150,9 @@ mod topic;
 pub use crate::broker::{Broker, PartitionDescription, TopicDescription};
 pub use crate::cleaner::CleanerStats;
 pub use crate::config::{
-    Acks, AutoOffsetReset, BrokerConfig, CleanupPolicy, ConsumerConfig, ProducerConfig,
-    SchemaValidation, SubjectNameStrategy, TimestampType, TopicConfig, ValidationMode,
-    OFFSET_MAP_ENTRY_OVERHEAD, TOPIC_CONFIG_ALIASES,
+    same_topic_setting, Acks, AutoOffsetReset, BrokerConfig, CleanupPolicy, ConsumerConfig,
+    ProducerConfig, SchemaValidation, SubjectNameStrategy, TimestampType, TopicConfig,
+    ValidationMode, OFFSET_MAP_ENTRY_OVERHEAD, TOPIC_CONFIG_ALIASES,
 };
 pub use crate::consumer::Consumer;
 pub use crate::error::{Error, Result};

@@ -334,7 +334,6 @@ pub(crate) async fn incremental_alter_configs(
     let st = state.clone();
     let responses = run(
         move || {
-            let defaults = TopicConfig::default().to_pairs();
             req.resources
                 .into_iter()
                 .map(|r| {
@@ -349,23 +348,21 @@ pub(crate) async fn incremental_alter_configs(
                         |mut config| {
                             for c in &r.configs {
                                 let key = c.name.as_str();
-                                let value = match c.config_operation {
-                                    OP_SET => c.value.as_ref().map(|v| v.to_string()).unwrap_or_default(),
-                                    // Kafka's DELETE returns a config to its default.
-                                    OP_DELETE => match defaults.iter().find(|(k, _)| *k == key) {
-                                        Some((_, v)) => v.clone(),
-                                        None => {
-                                            return Err((admin_code::INVALID_CONFIG, format!("`{key}` is not a topic config of Strata's broker")))
-                                        }
-                                    },
+                                match c.config_operation {
+                                    OP_SET => {
+                                        let value = c.value.as_ref().map(|v| v.as_str()).unwrap_or_default();
+                                        config.set(key, value)
+                                    }
+                                    // Kafka's DELETE returns a config (or its alias) to its default.
+                                    OP_DELETE => config.reset(key),
                                     op => {
                                         return Err((
                                             admin_code::INVALID_REQUEST,
                                             format!("config operation {op} (APPEND/SUBTRACT) is not supported; use SET"),
                                         ))
                                     }
-                                };
-                                config.set(key, &value).map_err(|e| (admin_error(&e), e.to_string()))?;
+                                }
+                                .map_err(|e| (admin_error(&e), e.to_string()))?;
                             }
                             Ok(config)
                         },

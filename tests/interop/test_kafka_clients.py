@@ -1,10 +1,12 @@
 """Kafka clients nobody here wrote against `strata serve --kafka-listen`: kcat (Debian's package,
-librdkafka's command-line tool) and kafka-python (a pure-Python client with its own protocol
-code). scripts/test.sh installs both; a test skips, saying why, only when its client is not
+librdkafka's command-line tool), kafka-python (a pure-Python client with its own protocol code)
+and kafkajs (a pure JavaScript client, from npm, run by tests/interop/kafkajs/roundtrip.js).
+scripts/test.sh installs them; a test skips, saying why, only when its client is not
 installed. Each test checks every record read back exactly once and, per partition, in the
 order it was produced."""
 
 import json
+import os
 import shutil
 import subprocess
 import tempfile
@@ -150,3 +152,40 @@ def test_kafka_python_producer_and_group_consumer_see_every_record_once_in_order
     consumer.commit()
     consumer.close()
     check_once_in_order(produced, read)
+
+
+KAFKAJS_MODULES = os.path.join(os.path.dirname(__file__), "..", "..", "target", "interop-node", "node_modules")
+
+
+def test_kafkajs_admin_producers_and_a_group_of_two_that_rebalances_see_every_record_once_in_order(bootstrap):
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("node is not installed (scripts/test.sh installs nodejs and npm with apt-get when run as root)")
+    modules = os.path.abspath(KAFKAJS_MODULES)
+    if not os.path.isdir(os.path.join(modules, "kafkajs")):
+        pytest.skip(f"kafkajs is not installed in {modules} (scripts/test.sh installs it with npm)")
+    script = os.path.join(os.path.dirname(__file__), "kafkajs", "roundtrip.js")
+    env = dict(os.environ, NODE_PATH=modules, KAFKAJS_NO_PARTITIONER_WARNING="1")
+    proc = subprocess.run(
+        [node, script, bootstrap, "js-orders", "3000"], capture_output=True, timeout=120, env=env
+    )
+    assert proc.returncode == 0, f"kafkajs failed: {proc.stderr.decode(errors='replace')}"
+    out = json.loads(proc.stdout)
+
+    assert out["created"] is True, "admin.createTopics made the topic"
+    assert out["described"]["retention.ms"] == {"value": "3600000", "isDefault": False}
+    assert out["described"]["cleanup.policy"] == {"value": "delete", "isDefault": True}
+
+    members = out["members"]
+    assert sorted(members["a"] + members["b"]) == [0, 1, 2], f"the group split the partitions: {members}"
+    assert out["rebalanced"] == [0, 1, 2], "after b left, a has every partition"
+    produced = [tuple(p) for p in out["produced"]]
+    assert len(produced) == 3300
+    read = [(p, o, k, v) for p, o, k, v, _ in out["read"]]
+    check_once_in_order(produced, read)
+    for partition, _, key, value, member in out["read"]:
+        if int(value.split("-")[1]) < 3000:
+            assert partition in members[member], f"{value} was read by the member that owns partition {partition}"
+        else:
+            assert member == "a", f"{value}, produced after b left, was read by a"
+        assert key == f"js{int(value.split('-')[1]) % 11}", "the key travels with its value"

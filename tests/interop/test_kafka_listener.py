@@ -127,3 +127,60 @@ def test_confluent_kafka_compressed_batches_are_stored_and_read_back(kafka_boots
         got.append(msg.value())
     consumer.close()
     assert got == values
+
+
+def test_confluent_kafka_incremental_alter_configs_sets_and_deletes_topic_configs_that_describe_configs_shows(
+    kafka_bootstrap,
+):
+    from confluent_kafka.admin import AdminClient, AlterConfigOpType, ConfigEntry, ConfigResource, NewTopic
+
+    admin = AdminClient({"bootstrap.servers": kafka_bootstrap})
+    admin.create_topics([NewTopic("py-altered", num_partitions=1, replication_factor=1)])["py-altered"].result(timeout=10)
+
+    def alter(*entries):
+        resource = ConfigResource(ConfigResource.Type.TOPIC, "py-altered", incremental_configs=list(entries))
+        return admin.incremental_alter_configs([resource])[resource]
+
+    def described():
+        resource = ConfigResource(ConfigResource.Type.TOPIC, "py-altered")
+        return admin.describe_configs([resource])[resource].result(timeout=10)
+
+    # SET, with a Confluent key and a Redpanda alias.
+    alter(
+        ConfigEntry("retention.ms", "7200000", incremental_operation=AlterConfigOpType.SET),
+        ConfigEntry("redpanda.value.schema.id.validation", "true", incremental_operation=AlterConfigOpType.SET),
+        ConfigEntry(
+            "redpanda.value.subject.name.strategy", "RecordNameStrategy", incremental_operation=AlterConfigOpType.SET
+        ),
+    ).result(timeout=10)
+    configs = described()
+    assert configs["retention.ms"].value == "7200000" and not configs["retention.ms"].is_default
+    assert configs["confluent.value.schema.validation"].value == "true"
+    assert (
+        configs["confluent.value.subject.name.strategy"].value
+        == "io.confluent.kafka.serializers.subject.RecordNameStrategy"
+    )
+
+    # A bad value is refused naming the key, and changes nothing.
+    with pytest.raises(KafkaException) as refused:
+        alter(
+            ConfigEntry("retention.ms", "60000", incremental_operation=AlterConfigOpType.SET),
+            ConfigEntry("cleanup.policy", "sometimes", incremental_operation=AlterConfigOpType.SET),
+        ).result(timeout=10)
+    assert "cleanup.policy" in str(refused.value)
+    assert described()["retention.ms"].value == "7200000"
+
+    # DELETE returns a setting to its default, through its alias as through its own name.
+    alter(
+        ConfigEntry("retention.ms", None, incremental_operation=AlterConfigOpType.DELETE),
+        ConfigEntry("redpanda.value.schema.id.validation", None, incremental_operation=AlterConfigOpType.DELETE),
+        ConfigEntry("redpanda.value.subject.name.strategy", None, incremental_operation=AlterConfigOpType.DELETE),
+    ).result(timeout=10)
+    configs = described()
+    assert configs["retention.ms"].is_default and configs["retention.ms"].value == "604800000"
+    assert configs["confluent.value.schema.validation"].value == "false"
+    assert configs["confluent.value.schema.validation"].is_default
+    assert (
+        configs["confluent.value.subject.name.strategy"].value
+        == "io.confluent.kafka.serializers.subject.TopicNameStrategy"
+    )

@@ -263,13 +263,10 @@ pub fn alter(
         }
     };
     let mut config = broker.describe_topic(topic).map_err(refusal)?.config;
-    let defaults = TopicConfig::default().to_pairs();
     for key in deletes {
         let key = key.trim();
         check_key(key)?;
-        if let Some((_, v)) = defaults.iter().find(|(k, _)| *k == key) {
-            config.set(key, v)?;
-        }
+        config.reset(key)?;
     }
     apply_settings(&mut config, settings)?;
     broker.alter_topic_config(topic, config).map_err(refusal)?;

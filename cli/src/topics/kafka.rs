@@ -11,11 +11,13 @@ use std::time::Duration;
 use anyhow::{anyhow, Context, Result};
 use rdkafka::admin::{
     AdminClient, AdminOptions, AlterConfig, ConfigSource, NewPartitions, NewTopic,
-    ResourceSpecifier, TopicReplication,
+    ResourceSpecifier, TopicReplication, TopicResult,
 };
 use rdkafka::client::DefaultClientContext;
 use rdkafka::error::RDKafkaErrorCode;
+use rdkafka::metadata::Metadata;
 use rdkafka::ClientConfig;
+use strata_broker::same_topic_setting;
 
 use super::admin::{PartitionView, TopicView};
 use crate::output::negative;
@@ -40,6 +42,14 @@ fn refused(topic: &str, what: &str, code: RDKafkaErrorCode) -> anyhow::Error {
         }
         other => anyhow!("cannot {what} topic `{topic}`: Kafka answered {other}"),
     }
+}
+
+/// The per-topic results of an admin request: the first refusal, if any.
+fn each_topic(results: Vec<TopicResult>, what: &str) -> Result<()> {
+    for r in results {
+        r.map_err(|(t, code)| refused(&t, what, code))?;
+    }
+    Ok(())
 }
 
 impl Kafka {
@@ -77,10 +87,7 @@ impl Kafka {
             .rt
             .block_on(self.admin.create_topics([&new], &Self::options()))
             .with_context(|| format!("cannot create topic `{topic}` on Kafka"))?;
-        for r in results {
-            r.map_err(|(t, code)| refused(&t, "create", code))?;
-        }
-        Ok(())
+        each_topic(results, "create")
     }
 
     pub fn delete(&self, topic: &str) -> Result<()> {
@@ -88,10 +95,7 @@ impl Kafka {
             .rt
             .block_on(self.admin.delete_topics(&[topic], &Self::options()))
             .with_context(|| format!("cannot delete topic `{topic}` on Kafka"))?;
-        for r in results {
-            r.map_err(|(t, code)| refused(&t, "delete", code))?;
-        }
-        Ok(())
+        each_topic(results, "delete")
     }
 
     pub fn add_partitions(&self, topic: &str, total: u32) -> Result<()> {
@@ -100,32 +104,29 @@ impl Kafka {
             .rt
             .block_on(self.admin.create_partitions([&new], &Self::options()))
             .with_context(|| format!("cannot add partitions to `{topic}` on Kafka"))?;
-        for r in results {
-            r.map_err(|(t, code)| refused(&t, "add partitions to", code))?;
-        }
-        Ok(())
+        each_topic(results, "add partitions to")
+    }
+
+    /// The metadata of every topic (a request naming a topic makes brokers that auto-create
+    /// topics create it).
+    fn metadata(&self) -> Result<Metadata> {
+        self.admin
+            .inner()
+            .fetch_metadata(None, TIMEOUT)
+            .context("cannot read Kafka's metadata")
     }
 
     /// The topics, sorted.
     pub fn list(&self) -> Result<Vec<String>> {
-        let md = self
-            .admin
-            .inner()
-            .fetch_metadata(None, TIMEOUT)
-            .context("cannot read Kafka's metadata")?;
+        let md = self.metadata()?;
         let mut names: Vec<String> = md.topics().iter().map(|t| t.name().to_owned()).collect();
         names.sort();
         Ok(names)
     }
 
-    /// How many partitions the topic has. The metadata of every topic is asked for, as a
-    /// request naming the topic makes brokers that auto-create topics create it.
+    /// How many partitions the topic has.
     pub fn partition_count(&self, topic: &str) -> Result<usize> {
-        let md = self
-            .admin
-            .inner()
-            .fetch_metadata(None, TIMEOUT)
-            .context("cannot read Kafka's metadata")?;
+        let md = self.metadata()?;
         let t = md
             .topics()
             .iter()
@@ -185,9 +186,10 @@ impl Kafka {
         deletes: &[String],
     ) -> Result<()> {
         let mut overrides = self.overrides(topic)?;
-        overrides.retain(|(k, _)| !deletes.iter().any(|d| d.trim() == k));
+        // A key deletes every name of its setting (an alias, `strata.*.schema.validation`).
+        overrides.retain(|(k, _)| !deletes.iter().any(|d| same_topic_setting(d, k)));
         for (k, v) in settings {
-            overrides.retain(|(o, _)| o != k);
+            overrides.retain(|(o, _)| !same_topic_setting(o, k));
             overrides.push((k.clone(), v.clone()));
         }
         let mut change = AlterConfig::new(ResourceSpecifier::Topic(topic));
@@ -227,14 +229,15 @@ impl Kafka {
         let missing: Vec<String> = overrides
             .iter()
             .filter(|(k, v)| {
-                !now.iter()
-                    .any(|(n, cur, _)| n == k && cur.as_deref().is_some_and(|c| same(c, v)))
+                !now.iter().any(|(n, cur, _)| {
+                    same_topic_setting(n, k) && cur.as_deref().is_some_and(|c| same(c, v))
+                })
             })
             .map(|(k, v)| format!("{k}={v}"))
             .collect();
         let stale: Vec<&str> = now
             .iter()
-            .filter(|(k, _, set)| *set && !overrides.iter().any(|(o, _)| o == k))
+            .filter(|(k, _, set)| *set && !overrides.iter().any(|(o, _)| same_topic_setting(o, k)))
             .map(|(k, _, _)| k.as_str())
             .collect();
         if !missing.is_empty() || !stale.is_empty() {

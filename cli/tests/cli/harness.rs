@@ -174,11 +174,14 @@ pub const ORDER_BAD: &str = r#"{"type":"record","name":"Order","namespace":"com.
 pub const USER_PROTO: &str =
     "syntax = \"proto3\";\npackage acme;\n\nmessage User {\n  int64 id = 1;\n  string name = 2;\n}\n";
 
-/// `strata serve --kafka-listen` on a temp log directory, killed on drop.
+/// `strata serve --kafka-listen` (the registry and the Kafka listener) on a temp log directory
+/// and SQLite file, killed on drop. The one harness for tests that need the listener.
 pub struct KafkaListener {
     child: std::process::Child,
     /// host:port of the Kafka listener.
     pub servers: String,
+    /// The registry's URL (`http://127.0.0.1:PORT`).
+    pub registry: String,
     /// The log directory it serves.
     pub log: std::path::PathBuf,
     _dir: tempfile::TempDir,
@@ -218,9 +221,20 @@ impl KafkaListener {
         KafkaListener {
             child,
             servers: format!("127.0.0.1:{kafka_port}"),
+            registry: format!("http://127.0.0.1:{port}"),
             log,
             _dir: dir,
         }
+    }
+
+    /// Stops `strata serve` with SIGTERM, as a service manager does; its exit status.
+    pub fn stop(&mut self) -> std::process::ExitStatus {
+        let status = std::process::Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(status.success(), "kill -TERM");
+        self.child.wait().expect("serve exits")
     }
 
     /// `strata ARGS --bootstrap-servers ...`.

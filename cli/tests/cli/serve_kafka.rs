@@ -8,33 +8,15 @@ use rdkafka::config::ClientConfig;
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 use strata_broker::{AutoOffsetReset, Broker, ConsumerConfig, TopicPartition};
 
-use crate::serve::{free_port, wait_up};
+use crate::harness::KafkaListener;
 
-#[tokio::test]
-async fn serve_with_kafka_listen_takes_records_from_librdkafka_into_the_log_dir() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let port = free_port();
-    let kafka_port = free_port();
-    let log_dir = dir.path().join("log");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_strata"))
-        .arg("serve")
-        .args(["--kafka-listen", &format!("127.0.0.1:{kafka_port}")])
-        .env("STRATA_LISTEN", format!("127.0.0.1:{port}"))
-        .env(
-            "STRATA_DATABASE_URL",
-            format!("sqlite://{}/r.db", dir.path().display()),
-        )
-        .env("STRATA_LOG_DIR", &log_dir)
-        .env("STRATA_LOG", "warn")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("strata serve starts");
-    wait_up(&format!("http://127.0.0.1:{port}")).await;
+#[test]
+fn serve_with_kafka_listen_takes_records_from_librdkafka_into_the_log_dir() {
+    let mut served = KafkaListener::start();
+    let log_dir = served.log.clone();
 
     let producer: BaseProducer = ClientConfig::new()
-        .set("bootstrap.servers", format!("127.0.0.1:{kafka_port}"))
+        .set("bootstrap.servers", &served.servers)
         .set("broker.address.family", "v4")
         .set("acks", "all")
         .set("message.timeout.ms", "10000")
@@ -75,12 +57,7 @@ async fn serve_with_kafka_listen_takes_records_from_librdkafka_into_the_log_dir(
     let want: Vec<String> = (0..20).map(|i| format!("record-{i}")).collect();
     assert_eq!(values, want);
 
-    let status = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .expect("kill runs");
-    assert!(status.success());
-    let exit = child.wait().expect("serve exits");
+    let exit = served.stop();
     assert!(exit.success(), "exit status after SIGTERM: {exit:?}");
 }
 

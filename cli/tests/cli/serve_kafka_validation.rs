@@ -3,7 +3,6 @@
 //! records framed with a schema registered under the subject the strategy names; a refused batch
 //! answers INVALID_RECORD and leaves nothing in the log.
 
-use std::process::{Child, Command, Stdio};
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -14,54 +13,7 @@ use rdkafka::producer::{BaseProducer, BaseRecord, DeliveryResult, Producer, Prod
 use rdkafka::ClientContext;
 use strata_broker::Broker;
 
-use crate::serve::{free_port, wait_up};
-
-/// `strata serve` with a Kafka listener, stopped on drop.
-struct Served {
-    child: Child,
-    registry: String,
-    kafka: String,
-    log_dir: std::path::PathBuf,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-async fn serve() -> Served {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let port = free_port();
-    let kafka_port = free_port();
-    let log_dir = dir.path().join("log");
-    let child = Command::new(env!("CARGO_BIN_EXE_strata"))
-        .arg("serve")
-        .args(["--kafka-listen", &format!("127.0.0.1:{kafka_port}")])
-        .env("STRATA_LISTEN", format!("127.0.0.1:{port}"))
-        .env(
-            "STRATA_DATABASE_URL",
-            format!("sqlite://{}/r.db", dir.path().display()),
-        )
-        .env("STRATA_LOG_DIR", &log_dir)
-        .env("STRATA_LOG", "warn")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("strata serve starts");
-    let registry = format!("http://127.0.0.1:{port}");
-    wait_up(&registry).await;
-    Served {
-        child,
-        registry,
-        kafka: format!("127.0.0.1:{kafka_port}"),
-        log_dir,
-        _dir: dir,
-    }
-}
+use crate::harness::KafkaListener;
 
 async fn register(registry: &str, subject: &str, schema: &str) -> i32 {
     let resp: serde_json::Value = reqwest::Client::new()
@@ -146,11 +98,11 @@ const OTHER: &str = r#"{"type":"record","name":"Other","namespace":"shop","field
 #[tokio::test]
 async fn validated_topics_take_framed_records_of_their_subject_and_refuse_the_rest_with_invalid_record(
 ) {
-    let s = serve().await;
+    let s = KafkaListener::start();
     let order = register(&s.registry, "orders-value", ORDER).await;
     let other = register(&s.registry, "elsewhere-value", OTHER).await;
     create_topics(
-        &s.kafka,
+        &s.servers,
         &[
             ("orders", &[("confluent.value.schema.validation", "true")]),
             ("strict", &[("strata.value.schema.validation", "full")]),
@@ -162,7 +114,7 @@ async fn validated_topics_take_framed_records_of_their_subject_and_refuse_the_re
 
     let good = framed(order, &[14]); // long 7
     assert_eq!(
-        send(&s.kafka, "orders", &good),
+        send(&s.servers, "orders", &good),
         None,
         "a framed record passes"
     );
@@ -195,21 +147,21 @@ async fn validated_topics_take_framed_records_of_their_subject_and_refuse_the_re
         ("a cut-short id", "orders", vec![0, 0, 1], "cut short"),
     ];
     for (what, topic, value, reason) in &cases {
-        let error = send(&s.kafka, topic, value).unwrap_or_else(|| panic!("{what} was accepted"));
+        let error = send(&s.servers, topic, value).unwrap_or_else(|| panic!("{what} was accepted"));
         assert!(
             error.contains("InvalidRecord") || error.contains("validate record"),
             "{what}: INVALID_RECORD expected, got {error}"
         );
-        let message = produce_error_message(&s.kafka, topic, value).await;
+        let message = produce_error_message(&s.servers, topic, value).await;
         assert!(
             message.contains(reason) && message.contains(&format!("{topic}-0")),
             "{what}: the broker's message names the reason ({reason}): {message}"
         );
     }
     // A framed record that fits passes full mode too; a tombstone passes everywhere.
-    assert_eq!(send(&s.kafka, "strict", &good), None);
+    assert_eq!(send(&s.servers, "strict", &good), None);
 
-    let broker = Broker::open(&s.log_dir).expect("the log directory");
+    let broker = Broker::open(&s.log).expect("the log directory");
     assert_eq!(
         broker.offsets("orders", 0).expect("offsets"),
         (0, 1),
@@ -225,10 +177,10 @@ async fn validated_topics_take_framed_records_of_their_subject_and_refuse_the_re
 
 #[tokio::test]
 async fn a_refused_batch_names_the_record_and_the_reason_and_writes_none_of_its_records() {
-    let s = serve().await;
+    let s = KafkaListener::start();
     let order = register(&s.registry, "mixed-value", ORDER).await;
     create_topics(
-        &s.kafka,
+        &s.servers,
         &[(
             "mixed",
             &[
@@ -240,7 +192,7 @@ async fn a_refused_batch_names_the_record_and_the_reason_and_writes_none_of_its_
     .await;
     // Three records in one batch (linger): the third is raw, so none is written.
     let producer: BaseProducer<Reports> = ClientConfig::new()
-        .set("bootstrap.servers", &s.kafka)
+        .set("bootstrap.servers", &s.servers)
         .set("broker.address.family", "v4")
         .set("retries", "0")
         .set("linger.ms", "200")
@@ -255,11 +207,11 @@ async fn a_refused_batch_names_the_record_and_the_reason_and_writes_none_of_its_
     producer.flush(Duration::from_secs(15)).expect("flushed");
     let errors = producer.context().0.lock().expect("reports").clone();
     assert_eq!(errors.len(), 3, "the whole batch is refused: {errors:?}");
-    let broker = Broker::open(&s.log_dir).expect("the log directory");
+    let broker = Broker::open(&s.log).expect("the log directory");
     assert_eq!(broker.offsets("mixed", 0).expect("offsets"), (0, 0));
 
     // The broker's answer itself (Produce v8+ error message), read with a raw client.
-    let message = produce_error_message(&s.kafka, "mixed", b"raw").await;
+    let message = produce_error_message(&s.servers, "mixed", b"raw").await;
     assert!(
         message.contains("record 0") && message.contains("schema-registry framing"),
         "the message names the record and the reason: {message}"
@@ -388,7 +340,7 @@ fn send_with_headers(
 #[tokio::test]
 async fn record_name_strategies_take_the_protobuf_message_named_by_the_indexes_and_guid_framing_counts(
 ) {
-    let s = serve().await;
+    let s = KafkaListener::start();
     let http = reqwest::Client::new();
     let registered: serde_json::Value = http
         .post(format!("{}/subjects/shop.Payment/versions", s.registry))
@@ -414,7 +366,7 @@ async fn record_name_strategies_take_the_protobuf_message_named_by_the_indexes_a
         .parse()
         .expect("a UUID");
     create_topics(
-        &s.kafka,
+        &s.servers,
         &[(
             "payments",
             &[
@@ -436,7 +388,7 @@ async fn record_name_strategies_take_the_protobuf_message_named_by_the_indexes_a
     as_payment.extend_from_slice(&[2, 2]);
     as_payment.extend_from_slice(&payment);
     assert_eq!(
-        send(&s.kafka, "payments", &as_payment),
+        send(&s.servers, "payments", &as_payment),
         None,
         "shop.Payment is its subject"
     );
@@ -446,8 +398,8 @@ async fn record_name_strategies_take_the_protobuf_message_named_by_the_indexes_a
     as_order.extend_from_slice(&id.to_be_bytes());
     as_order.push(0);
     as_order.extend_from_slice(&[8, 7]);
-    assert!(send(&s.kafka, "payments", &as_order).is_some());
-    let message = produce_error_message(&s.kafka, "payments", &as_order).await;
+    assert!(send(&s.servers, "payments", &as_order).is_some());
+    let message = produce_error_message(&s.servers, "payments", &as_order).await;
     assert!(
         message.contains("subject 'shop.Order'"),
         "the record name comes from the message indexes: {message}"
@@ -459,13 +411,13 @@ async fn record_name_strategies_take_the_protobuf_message_named_by_the_indexes_a
     guid_prefix.extend_from_slice(&guid_bytes);
     guid_prefix.extend_from_slice(&[2, 2]);
     guid_prefix.extend_from_slice(&payment);
-    assert_eq!(send(&s.kafka, "payments", &guid_prefix), None);
+    assert_eq!(send(&s.servers, "payments", &guid_prefix), None);
     let mut header = vec![1u8];
     header.extend_from_slice(&guid_bytes);
     header.extend_from_slice(&[2, 2]);
     assert_eq!(
         send_with_headers(
-            &s.kafka,
+            &s.servers,
             "payments",
             &payment,
             &[("__value_schema_id", &header)]
@@ -476,7 +428,7 @@ async fn record_name_strategies_take_the_protobuf_message_named_by_the_indexes_a
     // Full mode: a bare payload that is not a Payment (a truncated length-delimited field).
     assert!(
         send_with_headers(
-            &s.kafka,
+            &s.servers,
             "payments",
             &[0x0a, 9, b'p'],
             &[("__value_schema_id", &header)]
@@ -484,6 +436,6 @@ async fn record_name_strategies_take_the_protobuf_message_named_by_the_indexes_a
         .is_some(),
         "bytes that are not a shop.Payment are refused in full mode"
     );
-    let broker = Broker::open(&s.log_dir).expect("the log directory");
+    let broker = Broker::open(&s.log).expect("the log directory");
     assert_eq!(broker.offsets("payments", 0).expect("offsets"), (0, 3));
 }

@@ -597,3 +597,74 @@ fn topics_create_and_alter_take_the_schema_validation_settings_and_their_redpand
     .expect(2, "a bad strategy");
     assert!(bad.stderr.contains("SubjectStrategy"), "{}", bad.stderr);
 }
+
+#[test]
+fn topics_alter_delete_config_takes_a_redpanda_alias_on_the_bundled_broker_and_on_kafka() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("log");
+    let kafka = KafkaListener::start();
+    let create = [
+        "topics",
+        "create",
+        "aliased",
+        "--config",
+        "confluent.value.schema.validation=true",
+        "--config",
+        "confluent.value.subject.name.strategy=RecordNameStrategy",
+    ];
+    strata(&log, &create).expect(0, "create on the bundled broker");
+    kafka.strata(&create).expect(0, "create on Kafka");
+    let delete = [
+        "topics",
+        "alter",
+        "aliased",
+        "--delete-config",
+        "redpanda.value.schema.id.validation",
+        "--delete-config",
+        "redpanda.value.subject.name.strategy",
+        "--output",
+        "json",
+    ];
+    for (what, doc, log) in [
+        ("bundled", strata(&log, &delete), log.as_path()),
+        ("Kafka", kafka.strata(&delete), kafka.log.as_path()),
+    ] {
+        let doc = doc.expect(0, what).json();
+        assert_eq!(
+            setting(&doc, "confluent.value.schema.validation"),
+            ("false", true),
+            "{what}: deleting the alias deleted the Confluent setting"
+        );
+        assert_eq!(
+            setting(&doc, "confluent.value.subject.name.strategy"),
+            (
+                "io.confluent.kafka.serializers.subject.TopicNameStrategy",
+                true
+            ),
+            "{what}"
+        );
+        let config = Broker::open(log).unwrap().topic_config("aliased").unwrap();
+        assert_eq!(
+            config.value_schema_validation,
+            strata_broker::SchemaValidation::default(),
+            "{what}"
+        );
+    }
+    // And set back through the alias.
+    let set = [
+        "topics",
+        "alter",
+        "aliased",
+        "--config",
+        "redpanda.value.schema.id.validation=true",
+    ];
+    strata(&log, &set).expect(0, "bundled");
+    kafka.strata(&set).expect(0, "Kafka");
+    for log in [log.as_path(), kafka.log.as_path()] {
+        let config = Broker::open(log).unwrap().topic_config("aliased").unwrap();
+        assert_eq!(
+            config.value_schema_validation.mode,
+            strata_broker::ValidationMode::SchemaId
+        );
+    }
+}

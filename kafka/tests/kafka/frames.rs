@@ -31,7 +31,7 @@ use kafka_protocol::protocol::{Decodable, Encodable, StrBytes};
 use kafka_protocol::records::{
     Compression, Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
 };
-use strata_broker::{ProducerConfig, ProducerRecord, TopicConfig};
+use strata_broker::{ProducerConfig, ProducerRecord, SchemaValidation, TopicConfig};
 use strata_kafka::{KafkaConfig, SUPPORTED_APIS};
 
 use crate::support::TestBroker;
@@ -965,4 +965,67 @@ fn incremental_alter_configs_sets_and_resets_topic_configs() {
         TopicConfig::default().retention_ms,
         "DELETE returns the config to its default"
     );
+}
+
+#[test]
+fn incremental_alter_configs_deletes_a_redpanda_alias_as_it_deletes_the_confluent_key() {
+    let tb = TestBroker::start();
+    let validated = TopicConfig::from_pairs([
+        ("confluent.value.schema.validation", "true"),
+        (
+            "confluent.value.subject.name.strategy",
+            "RecordNameStrategy",
+        ),
+    ])
+    .unwrap();
+    tb.broker.create_topic("aliased", 1, validated).unwrap();
+    let mut s = connect(&tb);
+    let delete = |s: &mut TcpStream, names: &[&'static str]| -> IncrementalAlterConfigsResponse {
+        let configs = names
+            .iter()
+            .map(|n| {
+                AlterableConfig::default()
+                    .with_name(StrBytes::from_static_str(n))
+                    .with_config_operation(1)
+            })
+            .collect();
+        send(
+            s,
+            ApiKey::IncrementalAlterConfigs,
+            1,
+            &IncrementalAlterConfigsRequest::default().with_resources(vec![
+                AlterConfigsResource::default()
+                    .with_resource_type(2)
+                    .with_resource_name(StrBytes::from_static_str("aliased"))
+                    .with_configs(configs),
+            ]),
+        );
+        receive(s, ApiKey::IncrementalAlterConfigs, 1, None)
+    };
+    let r = delete(
+        &mut s,
+        &[
+            "redpanda.value.schema.id.validation",
+            "redpanda.value.subject.name.strategy",
+        ],
+    );
+    assert_eq!(
+        r.responses[0].error_code, 0,
+        "{:?}",
+        r.responses[0].error_message
+    );
+    assert_eq!(
+        tb.broker
+            .describe_topic("aliased")
+            .unwrap()
+            .config
+            .value_schema_validation,
+        SchemaValidation::default(),
+        "deleting the aliases returned validation and strategy to their defaults"
+    );
+
+    let r = delete(&mut s, &["redpanda.no.such.setting"]);
+    assert_eq!(r.responses[0].error_code, 40, "INVALID_CONFIG");
+    let message = r.responses[0].error_message.as_deref().unwrap_or_default();
+    assert!(message.contains("redpanda.no.such.setting"), "{message}");
 }
