@@ -7,11 +7,21 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
+/// A loopback port free right now, for a `strata serve` child to listen on. Never the same
+/// port twice in this process: the port is not held until the child binds it, and another
+/// bind to port 0 in the meantime (a test running in parallel) may be given it again.
 pub(crate) fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
+    static HANDED_OUT: std::sync::Mutex<std::collections::BTreeSet<u16>> =
+        std::sync::Mutex::new(std::collections::BTreeSet::new());
+    loop {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .expect("free port");
+        if HANDED_OUT.lock().expect("port set").insert(port) {
+            return port;
+        }
+    }
 }
 
 pub(crate) fn spawn_serve(db: &str, port: u16) -> Child {
