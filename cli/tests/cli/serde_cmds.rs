@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 use strata_broker::{Broker, ProducerRecord};
 
 use crate::harness::golden;
-use crate::serve::{free_port, spawn_serve, wait_up};
+use crate::serve::{spawn_serve_on_any_port, wait_up};
 
 const USER_V1: &str = r#"{"type":"record","name":"User","namespace":"acme","fields":[
     {"name":"id","type":"long"},{"name":"name","type":"string"},
@@ -38,9 +38,9 @@ struct Env {
 impl Env {
     async fn start() -> Env {
         let dir = tempfile::tempdir().expect("temp dir");
-        let port = free_port();
+        let (server, port) =
+            spawn_serve_on_any_port(&format!("sqlite://{}/r.db", dir.path().display()));
         let base = format!("http://127.0.0.1:{port}");
-        let server = spawn_serve(&format!("sqlite://{}/r.db", dir.path().display()), port);
         wait_up(&base).await;
         for (name, text) in [
             ("user.avsc", USER_V1),

@@ -38,6 +38,59 @@ pub(crate) fn spawn_serve(db: &str, port: u16) -> Child {
         .expect("strata serve starts")
 }
 
+/// `strata serve` on a port of its own choosing (`127.0.0.1:0`), and that port, read from its
+/// "strata registry listening" log line: no window between picking a free port and binding it
+/// in which another test can take it. Its stderr is read to the end, so it never blocks on a
+/// full pipe.
+pub(crate) fn spawn_serve_on_any_port(db: &str) -> (Child, u16) {
+    use std::io::BufRead;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_strata"))
+        .arg("serve")
+        .env("STRATA_LISTEN", "127.0.0.1:0")
+        .env("STRATA_DATABASE_URL", db)
+        .env("STRATA_LOG", "warn,strata::serve=info")
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("strata serve starts");
+    let stderr = child.stderr.take().expect("piped stderr");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut log = String::new();
+        let mut tx = Some(tx);
+        for line in std::io::BufReader::new(stderr).lines() {
+            let Ok(line) = line else { break };
+            let port = line
+                .split_once("strata registry listening address=127.0.0.1:")
+                .and_then(|(_, rest)| rest.split_whitespace().next())
+                .and_then(|p| p.parse::<u16>().ok());
+            match (port, tx.take()) {
+                (Some(port), Some(tx)) => {
+                    let _ = tx.send(Ok(port));
+                }
+                (_, t) => {
+                    tx = t;
+                    if tx.is_some() {
+                        log.push_str(&line);
+                        log.push('\n');
+                    }
+                }
+            }
+        }
+        // Exited (or closed stderr) before saying where it listens.
+        if let Some(tx) = tx {
+            let _ = tx.send(Err(log));
+        }
+    });
+    match rx.recv_timeout(Duration::from_secs(60)) {
+        Ok(Ok(port)) => (child, port),
+        Ok(Err(log)) => panic!("strata serve stopped before listening:\n{log}"),
+        Err(_) => panic!("strata serve did not say where it listens within 60 s"),
+    }
+}
+
 pub(crate) async fn wait_up(base: &str) {
     let client = reqwest::Client::new();
     let deadline = Instant::now() + Duration::from_secs(30);
