@@ -24,20 +24,6 @@ pub(crate) fn free_port() -> u16 {
     }
 }
 
-pub(crate) fn spawn_serve(db: &str, port: u16) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_strata"))
-        .arg("serve")
-        // Configured through the environment, as the README documents.
-        .env("STRATA_LISTEN", format!("127.0.0.1:{port}"))
-        .env("STRATA_DATABASE_URL", db)
-        .env("STRATA_LOG", "warn")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("strata serve starts")
-}
-
 /// `strata serve` on a port of its own choosing (`127.0.0.1:0`), and that port, read from its
 /// "strata registry listening" log line: no window between picking a free port and binding it
 /// in which another test can take it. Its stderr is read to the end, so it never blocks on a
@@ -111,8 +97,8 @@ fn schema(i: usize) -> String {
 #[tokio::test]
 async fn serve_stops_cleanly_on_sigterm() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let port = free_port();
-    let mut child = spawn_serve(&format!("sqlite://{}/r.db", dir.path().display()), port);
+    let (mut child, port) =
+        spawn_serve_on_any_port(&format!("sqlite://{}/r.db", dir.path().display()));
     wait_up(&format!("http://127.0.0.1:{port}")).await;
     let status = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
@@ -127,9 +113,8 @@ async fn serve_stops_cleanly_on_sigterm() {
 async fn a_killed_server_loses_no_acknowledged_registration() {
     let dir = tempfile::tempdir().expect("temp dir");
     let db = format!("sqlite://{}/r.db", dir.path().display());
-    let port = free_port();
+    let (mut child, port) = spawn_serve_on_any_port(&db);
     let base = format!("http://127.0.0.1:{port}");
-    let mut child = spawn_serve(&db, port);
     wait_up(&base).await;
 
     // Register in a loop (each schema in its own subject, 4 concurrent writers) and SIGKILL
@@ -172,9 +157,8 @@ async fn a_killed_server_loses_no_acknowledged_registration() {
     assert!(acknowledged.len() >= 50);
 
     // Restart over the same file: every acknowledged registration is there, with its id.
-    let port = free_port();
+    let (mut child, port) = spawn_serve_on_any_port(&db);
     let base = format!("http://127.0.0.1:{port}");
-    let mut child = spawn_serve(&db, port);
     wait_up(&base).await;
     let client = reqwest::Client::new();
     let mut ids = std::collections::HashSet::new();
