@@ -10,12 +10,24 @@ cd "$(dirname "$0")/.."
 
 step() { printf '\n==> %s\n' "$*"; }
 
+# apt-get update and install, tried three times: a mirror that fails once does not fail CI.
+apt_install() {
+  local try
+  for try in 1 2 3; do
+    if apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null; then
+      return 0
+    fi
+    echo "warning: apt-get install $* failed (try $try of 3)" >&2
+    sleep 10
+  done
+  return 1
+}
+
 # 1. PostgreSQL server binaries for the throwaway test server.
 if [ -z "${TEST_DATABASE_URL:-}" ] && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
   if [ "$(id -u)" = 0 ]; then
     step "installing PostgreSQL server packages"
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+    apt_install postgresql
   else
     echo "error: PostgreSQL server binaries are missing. Install them (apt-get install postgresql)" >&2
     echo "       or set TEST_DATABASE_URL=postgres://USER@HOST:PORT/DB." >&2
@@ -27,8 +39,7 @@ fi
 if ! command -v curl >/dev/null || ! command -v jq >/dev/null; then
   if [ "$(id -u)" = 0 ]; then
     step "installing curl and jq"
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq curl jq >/dev/null
+    apt_install curl jq
   else
     echo "error: curl or jq is missing (the README's examples use them): apt-get install curl jq" >&2
     exit 2
@@ -40,8 +51,7 @@ fi
 if ! command -v kcat >/dev/null && ! command -v kafkacat >/dev/null; then
   if [ "$(id -u)" = 0 ]; then
     step "installing kcat"
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq kcat >/dev/null \
+    apt_install kcat \
       || echo "warning: kcat could not be installed; its interop tests will be skipped" >&2
   else
     echo "note: kcat is missing and this is not root; its interop tests will be skipped" >&2
@@ -56,10 +66,22 @@ PY_PACKAGES=(
   openapi-spec-validator prometheus-client
 )
 if ! "$VENV/bin/python" -c "import confluent_kafka, fastavro, pytest, google.protobuf, jsonschema, kafka, openapi_spec_validator, prometheus_client" >/dev/null 2>&1; then
+  # Debian's python3 lacks the venv module (ensurepip) until python3-venv is installed.
+  if ! python3 -c "import ensurepip, venv" >/dev/null 2>&1; then
+    if [ "$(id -u)" = 0 ]; then
+      step "installing python3-venv"
+      apt_install python3 python3-venv
+    else
+      echo "error: python3 with the venv module is missing: apt-get install python3-venv" >&2
+      exit 2
+    fi
+  fi
   step "creating the interop venv in $VENV"
   mkdir -p target
+  # A venv left half made by an interrupted run is made again from scratch.
+  rm -rf "$VENV"
   python3 -m venv "$VENV"
-  "$VENV/bin/pip" install -q --disable-pip-version-check "${PY_PACKAGES[@]}"
+  "$VENV/bin/pip" install -q --disable-pip-version-check --retries 10 --timeout 60 "${PY_PACKAGES[@]}"
 fi
 
 # 3b. kafkajs (pinned) from npm into target/interop-node for the Kafka listener's interop test

@@ -429,10 +429,21 @@ impl Coordinator {
         let mut g = group.lock().await;
         let phase = g.phase;
         let current = g.generation;
+        let now = Instant::now();
+        let pending_join = g.pending_joins.contains_key(member_id);
         let Some(m) = g.members.get_mut(member_id) else {
             return group_code::UNKNOWN_MEMBER_ID;
         };
-        m.last_seen = Instant::now();
+        if !pending_join && now.duration_since(m.last_seen) > m.session_timeout {
+            // Expired, and the sweep has not come round yet (it runs every SWEEP_INTERVAL,
+            // later on a loaded machine): gone, as in Kafka, not brought back by a late
+            // heartbeat.
+            tracing::info!(member = %member_id, "a Kafka group member's session expired; rebalancing");
+            let timer = g.remove(member_id);
+            Self::arm(group.clone(), timer);
+            return group_code::UNKNOWN_MEMBER_ID;
+        }
+        m.last_seen = now;
         if phase == Phase::PreparingRebalance {
             return group_code::REBALANCE_IN_PROGRESS;
         }
@@ -582,5 +593,41 @@ impl Coordinator {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// No sweep runs here: only the heartbeat itself can find the session expired.
+    #[tokio::test]
+    async fn a_heartbeat_after_the_session_expired_is_refused_before_any_sweep() {
+        let c = Coordinator::default();
+        let joined = c
+            .join(
+                "g",
+                "",
+                "client",
+                "consumer",
+                vec![("range".to_owned(), Bytes::from_static(b"meta"))],
+                MIN_SESSION,
+                Duration::from_millis(1_000),
+                false,
+            )
+            .await;
+        assert_eq!(joined.error, code::NONE);
+        let (id, generation) = (joined.member_id, joined.generation);
+        assert_eq!(c.heartbeat("g", &id, generation).await, code::NONE);
+        tokio::time::sleep(MIN_SESSION + Duration::from_millis(200)).await;
+        assert_eq!(
+            c.heartbeat("g", &id, generation).await,
+            group_code::UNKNOWN_MEMBER_ID,
+            "a late heartbeat does not bring an expired member back"
+        );
+        assert_eq!(
+            c.heartbeat("g", &id, generation).await,
+            group_code::UNKNOWN_MEMBER_ID
+        );
     }
 }

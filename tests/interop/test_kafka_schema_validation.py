@@ -50,14 +50,20 @@ def produce_one(bootstrap, topic, value, key=None):
 
 
 def read_all(bootstrap, topic):
+    """Every record of partition 0 up to its end offset, asked first: the records produced
+    before the call, however long a loaded machine takes (a fixed read window missed some)."""
     consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"check-{topic}", "enable.auto.commit": False})
+    _, end = consumer.get_watermark_offsets(TopicPartition(topic, 0), timeout=30)
     consumer.assign([TopicPartition(topic, 0, OFFSET_BEGINNING)])
     got = []
-    deadline = time.time() + 3
-    while time.time() < deadline:
+    next_offset = 0
+    deadline = time.time() + 60
+    while next_offset < end:
+        assert time.time() < deadline, f"read {len(got)} records of {topic}, not up to offset {end}"
         msg = consumer.poll(0.2)
         if msg is not None and not msg.error():
             got.append(msg.value())
+            next_offset = msg.offset() + 1
     consumer.close()
     return got
 

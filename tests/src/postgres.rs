@@ -144,14 +144,24 @@ impl TestPostgres {
             ])
             .arg(&data);
         run(initdb, "initdb")?;
-        let port = free_port().map_err(|e| format!("free port: {e}"))?;
-        let server = TestPostgres {
-            admin_url: format!("postgres://postgres@127.0.0.1:{port}/postgres"),
-            data_dir: Some(data.clone()),
-            bin_dir: Some(bin.clone()),
-            port,
+        // The port is free when picked but not held: another process (tests run in parallel)
+        // may bind it before the server does, which fails the start. Try a few ports.
+        let mut attempt = 0;
+        let server = loop {
+            attempt += 1;
+            let port = free_port().map_err(|e| format!("free port: {e}"))?;
+            let server = TestPostgres {
+                admin_url: format!("postgres://postgres@127.0.0.1:{port}/postgres"),
+                data_dir: Some(data.clone()),
+                bin_dir: Some(bin.clone()),
+                port,
+            };
+            match server.pg_ctl_start(&sock) {
+                Ok(()) => break server,
+                Err(e) if attempt >= 5 => return Err(e),
+                Err(_) => {}
+            }
         };
-        server.pg_ctl_start(&sock)?;
         // Watchdog: when this test process exits, stop the server and remove its files.
         let stop = format!(
             "while kill -0 {pid} 2>/dev/null; do sleep 0.5; done; {runas}{pg_ctl} -D {data} -m immediate stop >/dev/null 2>&1; rm -rf {base}",
@@ -185,7 +195,8 @@ impl TestPostgres {
                 self.port,
                 sock.display()
             ))
-            .args(["-w", "-t", "60", "-l"])
+            // Generous: on 2 loaded cores a start that takes a second alone can take a minute.
+            .args(["-w", "-t", "180", "-l"])
             .arg(data.join("../server.log"))
             .arg("start");
         run(start, "pg_ctl start")

@@ -10,7 +10,7 @@ use strata_broker::{
     RepairMode, TopicConfig, TopicPartition,
 };
 
-use crate::support::{broker, poll_n};
+use crate::support::{broker, poll_n, PATIENCE};
 
 fn earliest() -> ConsumerConfig {
     ConsumerConfig {
@@ -60,27 +60,32 @@ fn damage(segment: &Path, k: usize, delta: usize, xor: u8) {
     std::fs::write(segment, &bytes).unwrap();
 }
 
-/// Polls from `offset` until an error or `timeout`: the records read, then the error.
+/// Polls from `offset` until an error or the log end: the records read, then the error.
 fn read_until_error(b: &Broker, offset: i64) -> (Vec<ConsumerRecord>, Option<Error>) {
     let c = b.consumer(earliest()).unwrap();
     let tp = TopicPartition::new("t", 0);
     c.assign(std::slice::from_ref(&tp)).unwrap();
     c.seek(&tp, offset).unwrap();
+    let end = b.offsets("t", 0).unwrap().1;
     let mut got = Vec::new();
-    // Returns at the first error, or once the position reaches the log end (records removed
-    // by a repair leave gaps, so counting records would not do); the deadline only bounds how
-    // long a failing test hangs.
-    let deadline = Instant::now() + Duration::from_secs(30);
+    // Returns at the first error, or once the position reached the end (and one more poll
+    // there found nothing wrong); the deadline only bounds how long a failing test hangs.
+    let deadline = Instant::now() + PATIENCE;
+    let mut at_end = false;
     while Instant::now() < deadline {
         match c.poll(Duration::from_millis(20)) {
             Ok(more) => got.extend(more),
             Err(e) => return (got, Some(e)),
         }
-        if c.position(&tp).unwrap() >= b.offsets("t", 0).unwrap().1 {
-            break;
+        if at_end {
+            return (got, None);
         }
+        at_end = c.position(&tp).unwrap() >= end;
     }
-    (got, None)
+    panic!(
+        "read {} records from {offset} but neither an error nor offset {end}",
+        got.len()
+    );
 }
 
 fn offsets(records: &[ConsumerRecord]) -> Vec<i64> {
@@ -194,7 +199,7 @@ fn records_of_healthy_partitions_are_delivered_before_the_error_of_a_damaged_one
         .unwrap();
     let mut healthy = 0;
     let mut errors = 0;
-    let deadline = Instant::now() + Duration::from_secs(30);
+    let deadline = Instant::now() + PATIENCE;
     while Instant::now() < deadline && (healthy < 10 || errors == 0) {
         match c.poll(Duration::from_millis(20)) {
             Ok(rs) => {
@@ -355,7 +360,7 @@ fn a_group_that_committed_past_a_lost_tail_sees_the_next_records() {
             })
             .unwrap();
         c.subscribe(&["t"]).unwrap();
-        assert_eq!(poll_n(&c, 20, Duration::from_secs(5)).len(), 20);
+        assert_eq!(poll_n(&c, 20, PATIENCE).len(), 20);
         c.commit().unwrap();
         c.close().unwrap();
     }
@@ -379,7 +384,7 @@ fn a_group_that_committed_past_a_lost_tail_sees_the_next_records() {
         })
         .unwrap();
     c.subscribe(&["t"]).unwrap();
-    let got = poll_n(&c, 1, Duration::from_secs(5));
+    let got = poll_n(&c, 1, PATIENCE);
     assert_eq!(values(&got), vec!["after"]);
 }
 

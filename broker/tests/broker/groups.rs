@@ -8,7 +8,7 @@ use strata_broker::{
     TopicPartition,
 };
 
-use crate::support::{broker, poll_n, wait_for};
+use crate::support::{broker, poll_n, wait_for, PATIENCE};
 
 fn member(group: &str) -> ConsumerConfig {
     ConsumerConfig {
@@ -28,15 +28,13 @@ fn two_members_share_the_partitions_and_one_takes_over_when_the_other_leaves() {
     let c = b.consumer(member("g")).unwrap();
     a.subscribe(&["t"]).unwrap();
     c.subscribe(&["t"]).unwrap();
-    wait_for("a balanced assignment", Duration::from_secs(5), || {
+    wait_for("a balanced assignment", PATIENCE, || {
         a.assignment().len() == 2 && c.assignment().len() == 2
     });
     let all: BTreeSet<_> = a.assignment().into_iter().chain(c.assignment()).collect();
     assert_eq!(all.len(), 4, "no partition is assigned twice");
     c.close().unwrap();
-    wait_for("the takeover", Duration::from_secs(5), || {
-        a.assignment().len() == 4
-    });
+    wait_for("the takeover", PATIENCE, || a.assignment().len() == 4);
 }
 
 #[test]
@@ -51,7 +49,7 @@ fn a_new_member_resumes_from_the_committed_offsets() {
     }
     let first = b.consumer(member("g")).unwrap();
     first.subscribe(&["t"]).unwrap();
-    let got = poll_n(&first, 20, Duration::from_secs(5));
+    let got = poll_n(&first, 20, PATIENCE);
     assert_eq!(got.len(), 20);
     first.commit().unwrap();
     first.close().unwrap();
@@ -61,7 +59,7 @@ fn a_new_member_resumes_from_the_committed_offsets() {
     }
     let second = b.consumer(member("g")).unwrap();
     second.subscribe(&["t"]).unwrap();
-    let got = poll_n(&second, 4, Duration::from_secs(5));
+    let got = poll_n(&second, 4, PATIENCE);
     assert_eq!(got.len(), 4);
     assert!(got.iter().all(|r| r.value.as_deref() == Some(&b"y"[..])));
     assert_eq!(
@@ -85,7 +83,7 @@ fn auto_commit_commits_on_close() {
         })
         .unwrap();
     c.subscribe(&["t"]).unwrap();
-    assert_eq!(poll_n(&c, 1, Duration::from_secs(5)).len(), 1);
+    assert_eq!(poll_n(&c, 1, PATIENCE).len(), 1);
     drop(c);
     let d = b.describe_group("g").unwrap();
     assert_eq!(d.offsets[0].committed, 1);
@@ -144,11 +142,11 @@ fn a_member_that_stops_polling_past_its_session_timeout_loses_its_partitions() {
     hung.subscribe(&["t"]).unwrap();
     let live = b.consumer(member("g")).unwrap();
     live.subscribe(&["t"]).unwrap();
-    wait_for("a split", Duration::from_secs(5), || {
+    wait_for("a split", PATIENCE, || {
         hung.assignment().len() == 1 && live.assignment().len() == 1
     });
     // `hung` never polls again: after its session timeout the other member takes over.
-    wait_for("the takeover", Duration::from_secs(5), || {
+    wait_for("the takeover", PATIENCE, || {
         live.poll(Duration::from_millis(20)).unwrap();
         live.assignment().len() == 2
     });
@@ -166,7 +164,7 @@ fn a_group_is_deleted_only_without_members_and_starts_empty_afterwards() {
     let tp = TopicPartition::new("t", 0);
     let c = b.consumer(member("g")).unwrap();
     c.subscribe(&["t"]).unwrap();
-    assert_eq!(poll_n(&c, 5, Duration::from_secs(5)).len(), 5);
+    assert_eq!(poll_n(&c, 5, PATIENCE).len(), 5);
     c.commit().unwrap();
     assert!(
         matches!(
@@ -187,26 +185,32 @@ fn a_group_is_deleted_only_without_members_and_starts_empty_afterwards() {
     let c = b.consumer(member("g")).unwrap();
     c.subscribe(&["t"]).unwrap();
     assert_eq!(c.committed(&tp).unwrap(), None);
-    assert_eq!(poll_n(&c, 5, Duration::from_secs(5)).len(), 5);
+    assert_eq!(poll_n(&c, 5, PATIENCE).len(), 5);
 }
 
-/// One member's run: polls until nothing arrives for `idle`, a little work after each poll,
-/// then commits and leaves. Returns every (partition, offset) it returned.
+/// One member's run: polls (a little work after each poll) until the group as a whole has
+/// delivered `total` distinct records, then commits and leaves. Returns every (partition,
+/// offset) it returned. Stopping on the group's count rather than on a quiet spell keeps a
+/// member starved of CPU on a loaded machine from leaving records behind.
 fn run_member(
-    b: &strata_broker::Broker,
-    config: ConsumerConfig,
-    idle: Duration,
+    c: strata_broker::Consumer,
+    delivered: &std::sync::Mutex<BTreeSet<(i32, i64)>>,
+    total: usize,
     work: Duration,
 ) -> Vec<(i32, i64)> {
-    let c = b.consumer(config).unwrap();
-    c.subscribe(&["t"]).unwrap();
     let mut seen = Vec::new();
-    let mut last = std::time::Instant::now();
-    while last.elapsed() < idle {
+    let deadline = std::time::Instant::now() + PATIENCE;
+    while delivered.lock().unwrap().len() < total {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the group delivered only {} of {total} records",
+            delivered.lock().unwrap().len()
+        );
         let records = c.poll(Duration::from_millis(20)).unwrap();
         if !records.is_empty() {
-            last = std::time::Instant::now();
-            seen.extend(records.iter().map(|r| (r.partition, r.offset)));
+            let these: Vec<(i32, i64)> = records.iter().map(|r| (r.partition, r.offset)).collect();
+            delivered.lock().unwrap().extend(these.iter().copied());
+            seen.extend(these);
             std::thread::sleep(work);
         }
     }
@@ -230,36 +234,48 @@ fn two_members_committing_on_revocation_share_4000_records_with_few_duplicates()
         commit_on_revoke: true,
         ..member("g")
     };
+    let delivered = std::sync::Mutex::new(BTreeSet::new());
+    // The first member reads a part of the log alone (at 50 records a poll it cannot have
+    // drained any partition), then the second joins: the first hands two partitions over,
+    // committing on revocation, with most of their records still to read.
+    let one = b.consumer(config.clone()).unwrap();
+    one.subscribe(&["t"]).unwrap();
+    let mut early = Vec::new();
+    wait_for("the first member's first records", PATIENCE, || {
+        let records = one.poll(Duration::from_millis(20)).unwrap();
+        early.extend(records.iter().map(|r| (r.partition, r.offset)));
+        early.len() >= 200
+    });
+    delivered.lock().unwrap().extend(early.iter().copied());
+    let two = b.consumer(config.clone()).unwrap();
+    two.subscribe(&["t"]).unwrap();
+    wait_for("the second member's share", PATIENCE, || {
+        two.assignment().len() == 2
+    });
     let (first, second) = std::thread::scope(|s| {
-        let one = s.spawn(|| {
-            run_member(
-                &b,
-                config.clone(),
-                Duration::from_millis(500),
-                Duration::from_millis(3),
-            )
-        });
-        // The second joins while the first is half-way through.
-        std::thread::sleep(Duration::from_millis(80));
-        let two = s.spawn(|| {
-            run_member(
-                &b,
-                config.clone(),
-                Duration::from_millis(500),
-                Duration::from_millis(3),
-            )
-        });
+        let one = s.spawn(|| run_member(one, &delivered, 4000, Duration::from_millis(3)));
+        let two = s.spawn(|| run_member(two, &delivered, 4000, Duration::from_millis(3)));
         (one.join().unwrap(), two.join().unwrap())
     });
-    assert!(!second.is_empty(), "the second member got partitions");
+    let first: Vec<(i32, i64)> = early.into_iter().chain(first).collect();
+    assert!(!second.is_empty(), "the second member got records");
     let total = first.len() + second.len();
     let distinct: BTreeSet<(i32, i64)> = first.iter().chain(&second).copied().collect();
     assert_eq!(distinct.len(), 4000, "every record was delivered");
     let duplicates = total - distinct.len();
     assert!(duplicates < 200, "{duplicates} duplicates (of {total})");
-    // A third run of the group finds nothing left.
-    let third = run_member(&b, config, Duration::from_millis(300), Duration::ZERO);
-    assert!(third.is_empty(), "{} records delivered again", third.len());
+    // A third run of the group finds nothing left: everything delivered was committed.
+    let third = b.consumer(config).unwrap();
+    third.subscribe(&["t"]).unwrap();
+    wait_for("the third member's assignment", PATIENCE, || {
+        third.assignment().len() == 4
+    });
+    let tps = third.assignment();
+    for tp in &tps {
+        assert_eq!(third.committed(tp).unwrap(), Some(1000), "{tp:?}");
+    }
+    let again = third.poll(Duration::from_millis(300)).unwrap();
+    assert!(again.is_empty(), "{} records delivered again", again.len());
 }
 
 #[test]
@@ -278,17 +294,17 @@ fn a_partition_handed_over_is_read_from_the_offset_its_previous_owner_committed_
     };
     let first = b.consumer(config.clone()).unwrap();
     first.subscribe(&["t"]).unwrap();
-    assert_eq!(poll_n(&first, 20, Duration::from_secs(5)).len(), 20);
+    assert_eq!(poll_n(&first, 20, PATIENCE).len(), 20);
     let second = b.consumer(config).unwrap();
     second.subscribe(&["t"]).unwrap();
-    wait_for("the second member's share", Duration::from_secs(5), || {
+    wait_for("the second member's share", PATIENCE, || {
         second.assignment().len() == 1
     });
     let tp = second.assignment()[0].clone();
     // Looked up while the first member still reads it: nothing committed yet.
     assert_eq!(second.position(&tp).unwrap(), 0);
     // The first member gives it up (committing 10) at its next poll.
-    wait_for("the hand-over", Duration::from_secs(5), || {
+    wait_for("the hand-over", PATIENCE, || {
         let _ = first.poll(Duration::from_millis(10)).unwrap();
         first.assignment().len() == 1
     });

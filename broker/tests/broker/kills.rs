@@ -10,7 +10,7 @@ use strata_broker::{
     TopicPartition,
 };
 
-use crate::support::{broker, poll_n, spawn_child, wait_for};
+use crate::support::{broker, poll_n, poll_to_end, spawn_child, wait_for, PATIENCE};
 
 /// The child side of the kill tests; does nothing in a normal test run.
 #[test]
@@ -120,7 +120,7 @@ fn a_producer_killed_mid_loop_loses_nothing_acknowledged_with_acks_all() {
             })
             .collect()
     };
-    wait_for("40 acknowledged records", Duration::from_secs(30), || {
+    wait_for("40 acknowledged records", PATIENCE, || {
         read_acked().len() >= 40
     });
     child.kill().unwrap(); // SIGKILL
@@ -136,8 +136,9 @@ fn a_producer_killed_mid_loop_loses_nothing_acknowledged_with_acks_all() {
             ..ConsumerConfig::default()
         })
         .unwrap();
-    c.assign(&[TopicPartition::new("t", 0)]).unwrap();
-    let recs = poll_n(&c, end as usize, Duration::from_secs(20));
+    let tp = TopicPartition::new("t", 0);
+    c.assign(std::slice::from_ref(&tp)).unwrap();
+    let recs = poll_to_end(&c, &tp, end);
     assert_eq!(
         recs.len() as i64,
         end,
@@ -203,11 +204,9 @@ fn compaction_killed_at(point: &str) {
     }
     let mut child = spawn_child("clean", dir.path(), &[("STRATA_BROKER_PAUSE_AT", point)]);
     let marker = dir.path().join(format!("topics/t/0/paused-{point}"));
-    wait_for(
-        "the cleaner to reach the kill point",
-        Duration::from_secs(20),
-        || marker.exists(),
-    );
+    wait_for("the cleaner to reach the kill point", PATIENCE, || {
+        marker.exists()
+    });
     child.kill().unwrap();
     child.wait().unwrap();
     std::fs::remove_file(&marker).unwrap();
@@ -221,8 +220,10 @@ fn compaction_killed_at(point: &str) {
                 ..ConsumerConfig::default()
             })
             .unwrap();
-        c.assign(&[TopicPartition::new("t", 0)]).unwrap();
-        let recs = poll_n(&c, 200, Duration::from_millis(300));
+        let tp = TopicPartition::new("t", 0);
+        c.assign(std::slice::from_ref(&tp)).unwrap();
+        // Compaction keeps offsets: the log still ends at 200, with fewer records.
+        let recs = poll_to_end(&c, &tp, 200);
         assert!(
             recs.windows(2).all(|w| w[0].offset < w[1].offset),
             "{label}: offsets increase without duplicates"
@@ -292,19 +293,19 @@ fn a_killed_group_member_has_its_partitions_taken_over() {
         })
         .unwrap();
     // Wait for the child to be a member before joining, then for the split.
-    wait_for("the child to join", Duration::from_secs(10), || {
+    wait_for("the child to join", PATIENCE, || {
         !child_assignment().is_empty()
     });
     me.subscribe(&["t"]).unwrap();
     let mut got = Vec::new();
-    wait_for("an even split", Duration::from_secs(10), || {
+    wait_for("an even split", PATIENCE, || {
         got.extend(me.poll(Duration::from_millis(10)).unwrap());
         me.assignment().len() == 2 && child_assignment() == "2"
     });
     me.commit().unwrap();
     child.kill().unwrap();
     child.wait().unwrap();
-    wait_for("the takeover", Duration::from_secs(10), || {
+    wait_for("the takeover", PATIENCE, || {
         got.extend(me.poll(Duration::from_millis(10)).unwrap());
         me.assignment().len() == 4
     });
@@ -312,7 +313,7 @@ fn a_killed_group_member_has_its_partitions_taken_over() {
         p.send(ProducerRecord::new("t", "after").with_partition(i % 4))
             .unwrap();
     }
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let deadline = std::time::Instant::now() + PATIENCE;
     while got
         .iter()
         .filter(|r| r.value.as_deref() == Some(&b"after"[..]))
@@ -352,7 +353,7 @@ fn a_consumer_sees_records_another_process_is_producing() {
     let mut child = spawn_child("produce", dir.path(), &[]);
     // The first poll starts before the child has written anything: it must wake up on the
     // child's records without any append in this process.
-    let recs = poll_n(&c, 100, Duration::from_secs(30));
+    let recs = poll_n(&c, 100, PATIENCE);
     child.kill().unwrap();
     child.wait().unwrap();
     assert!(recs.len() >= 100, "got {} records", recs.len());
@@ -383,11 +384,9 @@ fn two_processes_producing_to_one_partition_take_turns_and_lose_nothing() {
             })
             .collect()
     };
-    wait_for(
-        "both producers to make progress",
-        Duration::from_secs(30),
-        || names.iter().all(|n| read(n).len() >= 20),
-    );
+    wait_for("both producers to make progress", PATIENCE, || {
+        names.iter().all(|n| read(n).len() >= 20)
+    });
     for c in &mut children {
         c.kill().unwrap();
         c.wait().unwrap();
@@ -401,14 +400,39 @@ fn two_processes_producing_to_one_partition_take_turns_and_lose_nothing() {
             ..ConsumerConfig::default()
         })
         .unwrap();
-    c.assign(&[TopicPartition::new("t", 0)]).unwrap();
-    let recs = poll_n(&c, end as usize, Duration::from_secs(20));
-    assert_eq!(recs.len() as i64, end);
-    assert!(recs.iter().enumerate().all(|(i, r)| r.offset == i as i64));
+    let tp = TopicPartition::new("t", 0);
+    c.assign(std::slice::from_ref(&tp)).unwrap();
+    let recs = poll_to_end(&c, &tp, end);
+    // The first kill may tear a batch that the other process, still running, then cuts off;
+    // the offsets its header claimed stay handed out (see the test above), so the log may
+    // have one gap of at most one batch (50). Otherwise every offset holds a whole record.
+    let gaps: Vec<(i64, i64)> = recs
+        .windows(2)
+        .filter(|w| w[1].offset != w[0].offset + 1)
+        .map(|w| (w[0].offset, w[1].offset))
+        .collect();
+    assert!(
+        recs.first().is_none_or(|r| r.offset == 0),
+        "the log starts at 0"
+    );
+    assert!(
+        gaps.len() <= 1 && gaps.iter().all(|(a, b)| a < b && b - a <= 51),
+        "offsets increase with at most one torn batch's claim skipped: {gaps:?}"
+    );
+    for r in &recs {
+        let v = r.value.as_deref().unwrap();
+        assert!(
+            v == [0xab; 2000] || v.starts_with(b"acked-"),
+            "torn record at {}",
+            r.offset
+        );
+    }
     let by_offset: HashMap<i64, _> = recs.iter().map(|r| (r.offset, r)).collect();
     for name in names {
         for (offset, i) in read(name) {
-            let r = by_offset[&offset];
+            let r = by_offset
+                .get(&offset)
+                .unwrap_or_else(|| panic!("{name}: acked offset {offset} lost"));
             assert_eq!(
                 r.value.as_deref(),
                 Some(format!("acked-{name}-{i}").as_bytes())
@@ -423,21 +447,28 @@ fn a_writer_waiting_for_the_lock_gets_turns_while_another_process_appends_nonsto
     let b = broker(dir.path());
     b.create_topic("t", 1, TopicConfig::default()).unwrap();
     let mut child = spawn_child("hog", dir.path(), &[]);
-    wait_for(
-        "the other process to append",
-        Duration::from_secs(30),
-        || b.offsets("t", 0).unwrap().1 > 1000,
-    );
+    wait_for("the other process to append", PATIENCE, || {
+        b.offsets("t", 0).unwrap().1 > 1000
+    });
     // Every send here has to take the writer lock from a process that never stops appending;
-    // sending for much longer than a lease (20 ms) means the lock must change hands.
+    // sending for much longer than a lease (20 ms) means the lock must change hands. The
+    // sends go on until the other process has appended between them three times (about
+    // every lease, 20 ms, when measured), however slowly a loaded machine runs them.
     let p = b.producer(ProducerConfig::default());
     let mut slowest = Duration::ZERO;
-    let mut mine = Vec::new();
+    let mut mine: Vec<i64> = Vec::new();
+    let between = |mine: &[i64]| mine.windows(2).filter(|w| w[1] > w[0] + 1).count();
     let start = std::time::Instant::now();
     for i in 0.. {
-        if start.elapsed() > Duration::from_millis(500) {
+        if between(&mine) >= 3 {
             break;
         }
+        assert!(
+            start.elapsed() < PATIENCE,
+            "the lock went to the other process only {} times in {} sends",
+            between(&mine),
+            mine.len()
+        );
         let t = std::time::Instant::now();
         let md = p
             .send(ProducerRecord::new("t", format!("mine-{i}")).with_partition(0))
@@ -448,21 +479,11 @@ fn a_writer_waiting_for_the_lock_gets_turns_while_another_process_appends_nonsto
     let took = start.elapsed();
     // Then this process stops appending: its lease lapses and the other process goes on.
     let my_last = *mine.last().unwrap();
-    wait_for(
-        "the other process to append again",
-        Duration::from_secs(10),
-        || b.offsets("t", 0).unwrap().1 > my_last + 1000,
-    );
+    wait_for("the other process to append again", PATIENCE, || {
+        b.offsets("t", 0).unwrap().1 > my_last + 1000
+    });
     child.kill().unwrap();
     child.wait().unwrap();
-    // The other process made progress between this process's appends, not only after them:
-    // the lock changed hands several times (about every lease, 20 ms, when measured).
-    let between = mine.windows(2).filter(|w| w[1] > w[0] + 1).count();
-    assert!(
-        between >= 3,
-        "the lock went to the other process only {between} times in {} sends",
-        mine.len()
-    );
     // A liveness bound (no send starves behind the other process), generous because the
     // machine may be loaded; the hand-overs counted above are the deterministic check.
     assert!(

@@ -4,7 +4,13 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use strata_broker::{Broker, BrokerConfig, Consumer, ConsumerRecord};
+use strata_broker::{Broker, BrokerConfig, Consumer, ConsumerRecord, TopicPartition};
+
+/// How long a test waits for something that must happen (records arriving, a rebalance, a
+/// child process making progress) before failing. It only bounds how long a broken broker
+/// makes a test hang, so it is generous: CI runs the suite on 2 loaded cores, where a step
+/// that takes milliseconds alone can take seconds.
+pub const PATIENCE: Duration = Duration::from_secs(60);
 
 /// A broker without the background cleaner (tests run it by hand).
 pub fn broker(dir: &Path) -> Broker {
@@ -24,6 +30,24 @@ pub fn poll_n(consumer: &Consumer, n: usize, timeout: Duration) -> Vec<ConsumerR
     let deadline = Instant::now() + timeout;
     let mut out = Vec::new();
     while out.len() < n && Instant::now() < deadline {
+        out.extend(consumer.poll(Duration::from_millis(50)).unwrap());
+    }
+    out
+}
+
+/// Polls `tp` (assigned to `consumer`) until its position reaches `end`, the log end read
+/// before: every record the log holds up to there, however long a loaded machine takes, and
+/// without waiting for records that are not there (a compacted or gapped log holds fewer
+/// records than offsets). Panics after [`PATIENCE`].
+pub fn poll_to_end(consumer: &Consumer, tp: &TopicPartition, end: i64) -> Vec<ConsumerRecord> {
+    let deadline = Instant::now() + PATIENCE;
+    let mut out = Vec::new();
+    while consumer.position(tp).unwrap() < end {
+        assert!(
+            Instant::now() < deadline,
+            "read {} records but not up to offset {end} of {tp:?}",
+            out.len()
+        );
         out.extend(consumer.poll(Duration::from_millis(50)).unwrap());
     }
     out

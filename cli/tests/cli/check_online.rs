@@ -4,7 +4,7 @@ use std::process::Command;
 
 use serde_json::{json, Value};
 
-use crate::serve::{free_port, spawn_serve, wait_up};
+use crate::serve::{spawn_serve_on_any_port, wait_up};
 
 const V1: &str = r#"{"type":"record","name":"User","fields":[{"name":"id","type":"long"}]}"#;
 const V2_OK: &str = r#"{"type":"record","name":"User","fields":[{"name":"id","type":"long"},{"name":"email","type":["null","string"],"default":null}]}"#;
@@ -29,9 +29,9 @@ fn check(dir: &std::path::Path, schema: &str, args: &[&str]) -> (i32, String, St
 #[tokio::test]
 async fn online_check_asks_the_registry_and_exits_0_1_or_2() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let port = free_port();
+    let (mut server, port) =
+        spawn_serve_on_any_port(&format!("sqlite://{}/r.db", dir.path().display()));
     let base = format!("http://127.0.0.1:{port}");
-    let mut server = spawn_serve(&format!("sqlite://{}/r.db", dir.path().display()), port);
     wait_up(&base).await;
     let http = reqwest::Client::new();
     let resp = http

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
-use crate::serve::{free_port, spawn_serve};
+use crate::serve::{free_port, spawn_serve_on_any_port};
 
 /// A running `strata serve`.
 pub struct Registry {
@@ -20,8 +20,8 @@ pub struct Registry {
 impl Registry {
     pub fn start() -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
-        let port = free_port();
-        let child = spawn_serve(&format!("sqlite://{}/r.db", dir.path().display()), port);
+        let (child, port) =
+            spawn_serve_on_any_port(&format!("sqlite://{}/r.db", dir.path().display()));
         let deadline = Instant::now() + Duration::from_secs(30);
         while TcpStream::connect(("127.0.0.1", port)).is_err() {
             assert!(

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use crate::serve::{free_port, spawn_serve, wait_up};
+use crate::serve::{spawn_serve_on_any_port, wait_up};
 
 struct Server {
     base: String,
@@ -22,9 +22,8 @@ impl Drop for Server {
 }
 
 async fn start(db: &str) -> Server {
-    let port = free_port();
+    let (child, port) = spawn_serve_on_any_port(db);
     let base = format!("http://127.0.0.1:{port}");
-    let child = spawn_serve(db, port);
     wait_up(&base).await;
     Server { base, child }
 }

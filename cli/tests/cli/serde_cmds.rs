@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 use strata_broker::{Broker, ProducerRecord};
 
 use crate::harness::golden;
-use crate::serve::{free_port, spawn_serve, wait_up};
+use crate::serve::{spawn_serve_on_any_port, wait_up};
 
 const USER_V1: &str = r#"{"type":"record","name":"User","namespace":"acme","fields":[
     {"name":"id","type":"long"},{"name":"name","type":"string"},
@@ -38,9 +38,9 @@ struct Env {
 impl Env {
     async fn start() -> Env {
         let dir = tempfile::tempdir().expect("temp dir");
-        let port = free_port();
+        let (server, port) =
+            spawn_serve_on_any_port(&format!("sqlite://{}/r.db", dir.path().display()));
         let base = format!("http://127.0.0.1:{port}");
-        let server = spawn_serve(&format!("sqlite://{}/r.db", dir.path().display()), port);
         wait_up(&base).await;
         for (name, text) in [
             ("user.avsc", USER_V1),
@@ -1577,7 +1577,7 @@ async fn consume_from_kafka_by_timestamp_and_with_json_keys() {
     // The consumer's start is resolved asynchronously: keep writing new records until one
     // arrives, and check that it is not one written before it started.
     let mut n = 3;
-    let deadline = std::time::Instant::now() + Duration::from_secs(25);
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
     loop {
         if consumer.try_wait().expect("wait").is_some() {
             break;
@@ -1978,8 +1978,22 @@ async fn a_group_member_killed_after_a_periodic_commit_leaves_nothing_to_redeliv
         n
     });
     assert_eq!(reader.join().unwrap(), 4000);
-    // Past one commit interval (5 s), then SIGKILL: no exit commit runs.
-    std::thread::sleep(Duration::from_secs(6));
+    // Wait for the periodic commit (every 5 s) to cover everything printed, then SIGKILL: no
+    // exit commit runs. (A fixed sleep past the interval raced the commit on a loaded machine.)
+    let log = Broker::open(env.log_dir()).expect("the log directory");
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    loop {
+        let d = log.describe_group("g").expect("the group");
+        if d.offsets.iter().map(|o| o.committed).sum::<i64>() == 4000 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no periodic commit covered the 4000 records: {:?}",
+            d.offsets
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
     member.kill().unwrap();
     member.wait().unwrap();
     let again = consume(&env, &["--group", "g", "--from-beginning"]);

@@ -7,25 +7,74 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
+/// A loopback port free right now, for a `strata serve` child to listen on. Never the same
+/// port twice in this process: the port is not held until the child binds it, and another
+/// bind to port 0 in the meantime (a test running in parallel) may be given it again.
 pub(crate) fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
+    static HANDED_OUT: std::sync::Mutex<std::collections::BTreeSet<u16>> =
+        std::sync::Mutex::new(std::collections::BTreeSet::new());
+    loop {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .expect("free port");
+        if HANDED_OUT.lock().expect("port set").insert(port) {
+            return port;
+        }
+    }
 }
 
-pub(crate) fn spawn_serve(db: &str, port: u16) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_strata"))
+/// `strata serve` on a port of its own choosing (`127.0.0.1:0`), and that port, read from its
+/// "strata registry listening" log line: no window between picking a free port and binding it
+/// in which another test can take it. Its stderr is read to the end, so it never blocks on a
+/// full pipe.
+pub(crate) fn spawn_serve_on_any_port(db: &str) -> (Child, u16) {
+    use std::io::BufRead;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_strata"))
         .arg("serve")
-        // Configured through the environment, as the README documents.
-        .env("STRATA_LISTEN", format!("127.0.0.1:{port}"))
+        .env("STRATA_LISTEN", "127.0.0.1:0")
         .env("STRATA_DATABASE_URL", db)
-        .env("STRATA_LOG", "warn")
+        .env("STRATA_LOG", "warn,strata::serve=info")
+        .env("NO_COLOR", "1")
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
-        .expect("strata serve starts")
+        .expect("strata serve starts");
+    let stderr = child.stderr.take().expect("piped stderr");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut log = String::new();
+        let mut tx = Some(tx);
+        for line in std::io::BufReader::new(stderr).lines() {
+            let Ok(line) = line else { break };
+            let port = line
+                .split_once("strata registry listening address=127.0.0.1:")
+                .and_then(|(_, rest)| rest.split_whitespace().next())
+                .and_then(|p| p.parse::<u16>().ok());
+            match (port, tx.take()) {
+                (Some(port), Some(tx)) => {
+                    let _ = tx.send(Ok(port));
+                }
+                (_, t) => {
+                    tx = t;
+                    if tx.is_some() {
+                        log.push_str(&line);
+                        log.push('\n');
+                    }
+                }
+            }
+        }
+        // Exited (or closed stderr) before saying where it listens.
+        if let Some(tx) = tx {
+            let _ = tx.send(Err(log));
+        }
+    });
+    match rx.recv_timeout(Duration::from_secs(60)) {
+        Ok(Ok(port)) => (child, port),
+        Ok(Err(log)) => panic!("strata serve stopped before listening:\n{log}"),
+        Err(_) => panic!("strata serve did not say where it listens within 60 s"),
+    }
 }
 
 pub(crate) async fn wait_up(base: &str) {
@@ -48,8 +97,8 @@ fn schema(i: usize) -> String {
 #[tokio::test]
 async fn serve_stops_cleanly_on_sigterm() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let port = free_port();
-    let mut child = spawn_serve(&format!("sqlite://{}/r.db", dir.path().display()), port);
+    let (mut child, port) =
+        spawn_serve_on_any_port(&format!("sqlite://{}/r.db", dir.path().display()));
     wait_up(&format!("http://127.0.0.1:{port}")).await;
     let status = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
@@ -64,9 +113,8 @@ async fn serve_stops_cleanly_on_sigterm() {
 async fn a_killed_server_loses_no_acknowledged_registration() {
     let dir = tempfile::tempdir().expect("temp dir");
     let db = format!("sqlite://{}/r.db", dir.path().display());
-    let port = free_port();
+    let (mut child, port) = spawn_serve_on_any_port(&db);
     let base = format!("http://127.0.0.1:{port}");
-    let mut child = spawn_serve(&db, port);
     wait_up(&base).await;
 
     // Register in a loop (each schema in its own subject, 4 concurrent writers) and SIGKILL
@@ -109,9 +157,8 @@ async fn a_killed_server_loses_no_acknowledged_registration() {
     assert!(acknowledged.len() >= 50);
 
     // Restart over the same file: every acknowledged registration is there, with its id.
-    let port = free_port();
+    let (mut child, port) = spawn_serve_on_any_port(&db);
     let base = format!("http://127.0.0.1:{port}");
-    let mut child = spawn_serve(&db, port);
     wait_up(&base).await;
     let client = reqwest::Client::new();
     let mut ids = std::collections::HashSet::new();

@@ -28,14 +28,18 @@ fn consumer(bootstrap: &str, group: &str) -> KafkaConsumer {
     .expect("consumer")
 }
 
-/// Values read until `n` records came or nothing came for a few seconds.
+/// Values read until `n` records came or nothing came for a few seconds in a row (10 s before
+/// the first record, which on a loaded machine waits for the assignment and the first fetch;
+/// 3 s after one).
 async fn read(c: &KafkaConsumer, n: usize) -> Vec<(i32, i64, Vec<u8>)> {
     let mut out = Vec::new();
     let mut idle = 0;
-    while out.len() < n && idle < 6 {
+    while out.len() < n && idle < if out.is_empty() { 20 } else { 6 } {
         let records = c.poll(Duration::from_millis(500)).await.expect("poll");
         if records.is_empty() {
             idle += 1;
+        } else {
+            idle = 0;
         }
         out.extend(
             records
