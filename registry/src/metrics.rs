@@ -209,7 +209,6 @@ impl Collector for Live {
         )?;
         ConstGauge::new(i64::from(in_use)).encode(pool.encode_family(&[("state", "in_use")])?)?;
         ConstGauge::new(idle as i64).encode(pool.encode_family(&[("state", "idle")])?)?;
-        drop(pool);
         let acquires = ConstCounter::new(self.storage.acquires());
         acquires.encode(encoder.encode_descriptor(
             "strata_db_pool_acquires",
