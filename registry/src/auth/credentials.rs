@@ -251,4 +251,47 @@ mod tests {
         assert_eq!(parse_basic(&h("Bearer abc")), None);
         assert_eq!(parse_basic(&h("Basic !!!")), None);
     }
+
+    #[tokio::test]
+    async fn only_verified_headers_are_remembered_and_a_reload_forgets_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("users.json");
+        // Karapace's sha256 vector: the password is "hunter2".
+        let file = serde_json::json!({
+            "users": [{"username": "u", "algorithm": "sha256", "salt": "karapace-salt",
+                       "password_hash": "zJDQF6sEAst4kxpPh2YQ/3rhIYenknOoMC/3k8Cih5A="}],
+            "permissions": [],
+        });
+        std::fs::write(&path, file.to_string()).unwrap();
+        let auth = Authenticator::load(&path).unwrap();
+        let header = |scheme: &str, credentials: &str| {
+            let encoded = base64::engine::general_purpose::STANDARD.encode(credentials);
+            HeaderValue::from_str(&format!("{scheme} {encoded}")).unwrap()
+        };
+        let good = header("Basic", "u:hunter2");
+        assert!(auth.cached(None).is_none());
+        assert!(auth.cached(Some(&good)).is_none(), "not verified yet");
+        assert_eq!(auth.authenticate(Some(&good)).await.unwrap().name(), "u");
+        assert_eq!(auth.cached(Some(&good)).unwrap().name(), "u");
+        // Another spelling of the same credentials is a header of its own: checked, then kept.
+        let spelled = header("basic", "u:hunter2");
+        assert!(auth.cached(Some(&spelled)).is_none());
+        assert_eq!(auth.authenticate(Some(&spelled)).await.unwrap().name(), "u");
+        assert!(auth.cached(Some(&spelled)).is_some());
+        // Refusals are never remembered.
+        let wrong = header("Basic", "u:hunter3");
+        assert_eq!(
+            auth.authenticate(Some(&wrong)).await.unwrap_err(),
+            Refusal::WrongPassword("u".into())
+        );
+        assert!(auth.cached(Some(&wrong)).is_none());
+        let unknown = header("Basic", "nobody:hunter2");
+        assert!(auth.authenticate(Some(&unknown)).await.is_err());
+        assert!(auth.cached(Some(&unknown)).is_none());
+        auth.reload().unwrap();
+        assert!(
+            auth.cached(Some(&good)).is_none(),
+            "a reload starts an empty cache"
+        );
+    }
 }

@@ -331,3 +331,55 @@ fn forbidden(access: &Access, op: Operation, resource: &str) -> Error {
         access.user().unwrap_or_default()
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schema_ids_are_read_from_plain_digit_paths_only() {
+        let cases = [
+            (
+                "/schemas/ids/{id}",
+                "/schemas/ids/42",
+                Some(42),
+                "the schema",
+            ),
+            (
+                "/schemas/ids/{id}/schema",
+                "/schemas/ids/7/schema",
+                Some(7),
+                "its text",
+            ),
+            (
+                "/schemas/ids/{id}/subjects",
+                "/schemas/ids/7/subjects",
+                Some(7),
+                "its subjects",
+            ),
+            (
+                "/schemas/ids/{id}",
+                "/schemas/ids/%34%32",
+                None,
+                "percent-encoded: decide()",
+            ),
+            (
+                "/schemas/ids/{id}",
+                "/schemas/ids/-1",
+                None,
+                "not digits: decide()",
+            ),
+            ("/schemas/ids/{id}", "/schemas/ids/", None, "empty"),
+            (
+                "/schemas/guids/{guid}",
+                "/schemas/guids/42",
+                None,
+                "not an id route",
+            ),
+            ("/schemas", "/schemas", None, "the listing"),
+        ];
+        for (template, path, expected, what) in cases {
+            assert_eq!(schema_id_in_path(template, path), expected, "{what}");
+        }
+    }
+}

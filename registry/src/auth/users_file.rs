@@ -327,6 +327,37 @@ mod tests {
     }
 
     #[test]
+    fn remembered_subject_decisions_agree_with_the_patterns_past_their_bound() {
+        let f = file(serde_json::json!([
+            {"username": "u", "operation": "Read", "resource": "Subject:team-.*"},
+        ]));
+        let u = f.user("u").unwrap();
+        for round in 0..2 {
+            for i in 0..SUBJECT_DECISIONS + 10 {
+                let (subject, readable) = if i % 2 == 0 {
+                    (format!("team-{i}"), true)
+                } else {
+                    (format!("other-team-{i}"), false)
+                };
+                assert_eq!(
+                    u.may_read_subject(&subject),
+                    readable,
+                    "{subject}, round {round}"
+                );
+                assert_eq!(
+                    u.may(Operation::Read, &subject_resource(&subject)),
+                    readable
+                );
+            }
+        }
+        assert!(u.subject_reads.decisions.len() <= SUBJECT_DECISIONS);
+        let every = file(serde_json::json!([
+            {"username": "u", "operation": "Read", "resource": "Subject:.*"},
+        ]));
+        assert!(every.user("u").unwrap().may_read_subject("anything"));
+    }
+
+    #[test]
     fn resources_match_the_whole_name() {
         let f = file(serde_json::json!([
             {"username": "u", "operation": "Read", "resource": "Subject:orders"},
