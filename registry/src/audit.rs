@@ -40,15 +40,16 @@ fn is_mutation(method: &Method, route: &str) -> bool {
 }
 
 async fn audit(req: Request, next: Next) -> Response {
-    let route = req
+    let matched = req
         .extensions()
         .get::<MatchedPath>()
-        .map(|m| m.as_str().to_string())
-        .unwrap_or_default();
-    let method = req.method().clone();
-    if !is_mutation(&method, &route) {
+        .map(MatchedPath::as_str);
+    // Reads (the hot path) pass without an allocation.
+    if !is_mutation(req.method(), matched.unwrap_or_default()) {
         return next.run(req).await;
     }
+    let route = matched.unwrap_or_default().to_string();
+    let method = req.method().clone();
     let path = req.uri().path().to_string();
     let remote = req
         .extensions()
