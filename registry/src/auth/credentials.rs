@@ -6,7 +6,8 @@
 //! costs one digest of the header (no base64 decoding, no allocation) and a read of one shard
 //! of a concurrent map. Only successful verifications are cached (failures stay expensive),
 //! the cache belongs to one loaded file (a reload starts an empty one), and it is cleared when
-//! it reaches [`VERIFIED_CACHE_ENTRIES`].
+//! it reaches [`VERIFIED_CACHE_ENTRIES`]. Requests bringing the same new credentials at once
+//! share one verification, and at most as many hashes as there are cores run together.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -61,9 +62,29 @@ impl std::hash::Hasher for DigestHasher {
 type VerifiedCache =
     DashMap<HeaderDigest, Arc<UserAccess>, std::hash::BuildHasherDefault<DigestHasher>>;
 
+/// Verifications in progress, by header: requests that bring the same new credentials at once
+/// (a fleet of clients starting together) wait for one verification rather than each paying
+/// argon2.
+type InFlight = DashMap<
+    HeaderDigest,
+    Arc<tokio::sync::OnceCell<bool>>,
+    std::hash::BuildHasherDefault<DigestHasher>,
+>;
+
 struct Snapshot {
     users: UsersFile,
     verified: VerifiedCache,
+    in_flight: InFlight,
+}
+
+impl Snapshot {
+    fn new(users: UsersFile) -> Self {
+        Snapshot {
+            users,
+            verified: VerifiedCache::default(),
+            in_flight: InFlight::default(),
+        }
+    }
 }
 
 /// The users file in force and the verified-credentials cache.
@@ -71,6 +92,10 @@ pub struct Authenticator {
     path: PathBuf,
     current: ArcSwap<Snapshot>,
     cache_key: [u8; 32],
+    /// Bounds the password hashes computed at once (argon2id takes 19 MiB each), whatever
+    /// the number of new credentials arriving together.
+    hashing: tokio::sync::Semaphore,
+    verifications: std::sync::atomic::AtomicU64,
 }
 
 impl std::fmt::Debug for Authenticator {
@@ -120,13 +145,13 @@ impl Authenticator {
         let users = UsersFile::load(path)?;
         let mut cache_key = [0u8; 32];
         rand::rng().fill_bytes(&mut cache_key);
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         Ok(Authenticator {
             path: path.to_path_buf(),
-            current: ArcSwap::from_pointee(Snapshot {
-                users,
-                verified: VerifiedCache::default(),
-            }),
+            current: ArcSwap::from_pointee(Snapshot::new(users)),
             cache_key,
+            hashing: tokio::sync::Semaphore::new(cores.max(2)),
+            verifications: std::sync::atomic::AtomicU64::new(0),
         })
     }
 
@@ -140,10 +165,7 @@ impl Authenticator {
     pub fn reload(&self) -> Result<usize, UsersFileError> {
         let users = UsersFile::load(&self.path)?;
         let count = users.len();
-        self.current.store(Arc::new(Snapshot {
-            users,
-            verified: VerifiedCache::default(),
-        }));
+        self.current.store(Arc::new(Snapshot::new(users)));
         Ok(count)
     }
 
@@ -201,18 +223,68 @@ impl Authenticator {
             .user(&user)
             .cloned()
             .ok_or_else(|| Refusal::UnknownUser(user.clone()))?;
+        // One verification per header at a time; the others wait for its outcome.
+        let (cell, registered) = match snapshot.in_flight.entry(key) {
+            dashmap::Entry::Occupied(e) => (e.get().clone(), false),
+            dashmap::Entry::Vacant(e) => (e.insert(Default::default()).clone(), true),
+        };
+        // The request that registered the verification removes it.
+        let _in_flight = registered.then(|| InFlightEntry {
+            map: &snapshot.in_flight,
+            key,
+            cell: &cell,
+        });
+        // Verified (and out of flight) since the lookup above.
+        if let Some(hit) = snapshot.verified.get(&key) {
+            return Ok(hit.clone());
+        }
         let checked = access.clone();
-        let ok = tokio::task::spawn_blocking(move || checked.verify(&password))
-            .await
-            .unwrap_or(false);
+        let ok = *cell
+            .get_or_init(|| async move {
+                let Ok(_permit) = self.hashing.acquire().await else {
+                    return false;
+                };
+                self.verifications
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                tokio::task::spawn_blocking(move || checked.verify(&password))
+                    .await
+                    .unwrap_or(false)
+            })
+            .await;
+        if ok {
+            if snapshot.verified.len() >= VERIFIED_CACHE_ENTRIES {
+                snapshot.verified.clear();
+            }
+            snapshot.verified.insert(key, access.clone());
+        }
+        // `_in_flight` leaves only now, after the outcome is cached: a request arriving
+        // meanwhile finds one or the other.
         if !ok {
             return Err(Refusal::WrongPassword(user));
         }
-        if snapshot.verified.len() >= VERIFIED_CACHE_ENTRIES {
-            snapshot.verified.clear();
-        }
-        snapshot.verified.insert(key, access.clone());
         Ok(access)
+    }
+
+    /// Password verifications (argon2, scrypt, PBKDF2) computed so far.
+    pub fn verifications(&self) -> u64 {
+        self.verifications
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
+/// A verification in progress, removed from the in-flight map when the request that
+/// registered it is done or dropped (a client that went away leaves nothing behind; requests
+/// waiting on it carry on, one of them computing the hash).
+struct InFlightEntry<'a> {
+    map: &'a InFlight,
+    key: HeaderDigest,
+    cell: &'a Arc<tokio::sync::OnceCell<bool>>,
+}
+
+impl Drop for InFlightEntry<'_> {
+    fn drop(&mut self) {
+        self.map
+            .remove_if(&self.key, |_, pending| Arc::ptr_eq(pending, self.cell));
     }
 }
 
@@ -293,5 +365,47 @@ mod tests {
             auth.cached(Some(&good)).is_none(),
             "a reload starts an empty cache"
         );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn requests_bringing_the_same_new_credentials_at_once_share_one_verification() {
+        use crate::auth::password;
+        use crate::auth::Algorithm;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("users.json");
+        let salt = password::random_salt(Algorithm::Argon2id);
+        let hash = password::hash(Algorithm::Argon2id, &salt, "pw", 1000).unwrap();
+        let file = serde_json::json!({
+            "users": [{"username": "u", "algorithm": "argon2id", "salt": salt,
+                       "password_hash": hash}],
+            "permissions": [],
+        });
+        std::fs::write(&path, file.to_string()).unwrap();
+        let auth = Arc::new(Authenticator::load(&path).unwrap());
+        let header = |credentials: &str| {
+            let encoded = base64::engine::general_purpose::STANDARD.encode(credentials);
+            HeaderValue::from_str(&format!("Basic {encoded}")).unwrap()
+        };
+        let good = header("u:pw");
+        let tasks: Vec<_> = (0..32)
+            .map(|_| {
+                let (auth, good) = (auth.clone(), good.clone());
+                tokio::spawn(async move { auth.authenticate(Some(&good)).await })
+            })
+            .collect();
+        for task in tasks {
+            assert_eq!(task.await.unwrap().unwrap().name(), "u");
+        }
+        assert_eq!(auth.verifications(), 1, "one argon2 for 32 requests");
+        assert!(
+            auth.current.load().in_flight.is_empty(),
+            "nothing left in flight"
+        );
+        // A wrong password is verified again on every attempt (refusals are not cached).
+        let wrong = header("u:nope");
+        for _ in 0..2 {
+            assert!(auth.authenticate(Some(&wrong)).await.is_err());
+        }
+        assert_eq!(auth.verifications(), 3);
     }
 }
