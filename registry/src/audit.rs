@@ -22,9 +22,25 @@ pub struct AuditUser(pub String);
 /// Largest answer read back for its `id` and `version` (register and delete answers are small).
 const MAX_AUDITED_BODY: usize = 64 * 1024;
 
-/// Add the audit layer to `router` (outermost, so refused mutations are logged too).
-pub fn layer(router: axum::Router) -> axum::Router {
-    router.layer(axum::middleware::from_fn(audit))
+/// Add the audit layer to `router` (outside authorization, so refused mutations are logged
+/// too) and, when credentials are required, the authorization layer inside it. The two are one
+/// layer of the router: each layer a router adds is a boxed service per route that every
+/// request clones through, so authorization adds no level of its own.
+pub fn layer(
+    router: axum::Router,
+    auth: Option<crate::auth::middleware::AuthState>,
+) -> axum::Router {
+    let authorization = auth.map(|state| {
+        axum::middleware::from_fn_with_state(
+            std::sync::Arc::new(state),
+            crate::auth::middleware::authorize,
+        )
+    });
+    router.layer(
+        tower::ServiceBuilder::new()
+            .layer(axum::middleware::from_fn(audit))
+            .option_layer(authorization),
+    )
 }
 
 fn is_mutation(method: &Method, route: &str) -> bool {

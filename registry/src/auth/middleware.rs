@@ -47,12 +47,22 @@ const OPEN_ROUTES: [&str; 5] = [
     "/openapi.json",
 ];
 
-/// Add the layer to `router` (its routes must be in place: it runs after routing).
+/// Add the layer to `router` (its routes must be in place: it runs after routing). The server
+/// composes it with the audit layer instead (see `crate::audit::layer`).
 pub fn layer(router: axum::Router, state: AuthState) -> axum::Router {
-    router.layer(axum::middleware::from_fn_with_state(state, authorize))
+    router.layer(axum::middleware::from_fn_with_state(
+        Arc::new(state),
+        authorize,
+    ))
 }
 
-async fn authorize(State(state): State<AuthState>, req: Request, next: Next) -> Response {
+/// The layer's function, for `axum::middleware::from_fn_with_state` (its state is one `Arc`:
+/// one reference count touched per request, not one per field).
+pub(crate) async fn authorize(
+    State(state): State<Arc<AuthState>>,
+    req: Request,
+    next: Next,
+) -> Response {
     // Per request on the hot path: no allocation before the decision needs one.
     let matched = req.extensions().get::<MatchedPath>().cloned();
     let template = matched.as_ref().map_or("", MatchedPath::as_str);
@@ -164,7 +174,7 @@ fn schema_id_in_path(template: &str, path: &str) -> Option<i64> {
 
 /// The route's decision for an authenticated user (everything but the hot path above).
 async fn authorize_route(
-    state: AuthState,
+    state: Arc<AuthState>,
     access: Access,
     template: &str,
     req: Request,
