@@ -22,9 +22,25 @@ pub struct AuditUser(pub String);
 /// Largest answer read back for its `id` and `version` (register and delete answers are small).
 const MAX_AUDITED_BODY: usize = 64 * 1024;
 
-/// Add the audit layer to `router` (outermost, so refused mutations are logged too).
-pub fn layer(router: axum::Router) -> axum::Router {
-    router.layer(axum::middleware::from_fn(audit))
+/// Add the audit layer to `router` (outside authorization, so refused mutations are logged
+/// too) and, when credentials are required, the authorization layer inside it. The two are one
+/// layer of the router: each layer a router adds is a boxed service per route that every
+/// request clones through, so authorization adds no level of its own.
+pub fn layer(
+    router: axum::Router,
+    auth: Option<crate::auth::middleware::AuthState>,
+) -> axum::Router {
+    let authorization = auth.map(|state| {
+        axum::middleware::from_fn_with_state(
+            std::sync::Arc::new(state),
+            crate::auth::middleware::authorize,
+        )
+    });
+    router.layer(
+        tower::ServiceBuilder::new()
+            .layer(axum::middleware::from_fn(audit))
+            .option_layer(authorization),
+    )
 }
 
 fn is_mutation(method: &Method, route: &str) -> bool {
@@ -40,15 +56,16 @@ fn is_mutation(method: &Method, route: &str) -> bool {
 }
 
 async fn audit(req: Request, next: Next) -> Response {
-    let route = req
+    let matched = req
         .extensions()
         .get::<MatchedPath>()
-        .map(|m| m.as_str().to_string())
-        .unwrap_or_default();
-    let method = req.method().clone();
-    if !is_mutation(&method, &route) {
+        .map(MatchedPath::as_str);
+    // Reads (the hot path) pass without an allocation.
+    if !is_mutation(req.method(), matched.unwrap_or_default()) {
         return next.run(req).await;
     }
+    let route = matched.unwrap_or_default().to_string();
+    let method = req.method().clone();
     let path = req.uri().path().to_string();
     let remote = req
         .extensions()

@@ -250,22 +250,20 @@ impl Application {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), StartError> {
-        let mut app = routes::router(self.registry.clone());
+        let app = routes::router(self.registry.clone());
         let mut reloader = None;
         let jwks_refresher = self
             .bearer
             .clone()
             .map(|bearer| AbortOnDrop(tokio::spawn(bearer.keep_fresh())));
+        let mut authorization = None;
         match &self.auth {
             Some(authenticator) => {
-                app = auth::middleware::layer(
-                    app,
-                    auth::middleware::AuthState {
-                        authenticator: authenticator.clone(),
-                        registry: self.registry.clone(),
-                        bearer: self.bearer.clone(),
-                    },
-                );
+                authorization = Some(auth::middleware::AuthState {
+                    authenticator: authenticator.clone(),
+                    registry: self.registry.clone(),
+                    bearer: self.bearer.clone(),
+                });
                 #[cfg(unix)]
                 let sighup = self.sighup;
                 #[cfg(not(unix))]
@@ -281,7 +279,7 @@ impl Application {
                 }
             }
         }
-        let app = audit::layer(app);
+        let app = audit::layer(app, authorization);
         let limits = self.registry.settings().limits.clone();
         let (app, metrics_server) = match self.metrics_listener {
             None => (

@@ -14,7 +14,8 @@
 //! - `strata_registrations_total` (new versions) and
 //!   `strata_compatibility_checks_total{result}`: counted by the registry ([`Events`]).
 //! - `strata_db_connections{state="in_use"|"idle"}` and `strata_db_query_errors_total` (requests
-//!   answered 500 because a query failed).
+//!   answered 500 because a query failed); `strata_db_pool_acquires_total`: connections taken
+//!   from the pool, one per query or transaction (a cached read takes none).
 //! - `strata_build_info{version}`.
 //!
 //! `/metrics` needs no credentials, as Karapace serves it (Confluent's registry has no HTTP
@@ -208,6 +209,14 @@ impl Collector for Live {
         )?;
         ConstGauge::new(i64::from(in_use)).encode(pool.encode_family(&[("state", "in_use")])?)?;
         ConstGauge::new(idle as i64).encode(pool.encode_family(&[("state", "idle")])?)?;
+        let acquires = ConstCounter::new(self.storage.acquires());
+        acquires.encode(encoder.encode_descriptor(
+            "strata_db_pool_acquires",
+            "Connections taken from the database pool: one per query or transaction, background \
+             work included (a cached read takes none).",
+            None,
+            acquires.metric_type(),
+        )?)?;
         Ok(())
     }
 }

@@ -18,12 +18,12 @@ use std::sync::Arc;
 
 use axum::extract::{ConnectInfo, FromRequestParts, MatchedPath, RawPathParams, Request, State};
 use axum::http::header::AUTHORIZATION;
-use axum::http::Method;
+use axum::http::{HeaderValue, Method};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use super::users_file::{subject_resource, CONFIG_RESOURCE};
-use super::{Access, Authenticator, Operation};
+use super::{Access, Authenticator, Operation, UserAccess};
 use crate::registry::Registry;
 use crate::Error;
 
@@ -47,27 +47,79 @@ const OPEN_ROUTES: [&str; 5] = [
     "/openapi.json",
 ];
 
-/// Add the layer to `router` (its routes must be in place: it runs after routing).
+/// Add the layer to `router` (its routes must be in place: it runs after routing). The server
+/// composes it with the audit layer instead (see `crate::audit::layer`).
 pub fn layer(router: axum::Router, state: AuthState) -> axum::Router {
-    router.layer(axum::middleware::from_fn_with_state(state, authorize))
+    router.layer(axum::middleware::from_fn_with_state(
+        Arc::new(state),
+        authorize,
+    ))
 }
 
-async fn authorize(State(state): State<AuthState>, req: Request, next: Next) -> Response {
+/// The layer's function, for `axum::middleware::from_fn_with_state` (its state is one `Arc`:
+/// one reference count touched per request, not one per field).
+pub(crate) async fn authorize(
+    State(state): State<Arc<AuthState>>,
+    req: Request,
+    next: Next,
+) -> Response {
     // Per request on the hot path: no allocation before the decision needs one.
     let matched = req.extensions().get::<MatchedPath>().cloned();
     let template = matched.as_ref().map_or("", MatchedPath::as_str);
     if OPEN_ROUTES.contains(&template) {
         return next.run(req).await;
     }
-    let connection = req
-        .extensions()
-        .get::<ConnectInfo<crate::tls::RemoteAddr>>()
-        .map(|c| &c.0);
+    // The hot path: Basic credentials verified before (one digest of the header and a map
+    // lookup). First use, bearer tokens, client certificates and refusals are handled out of
+    // line, so that this future stays small.
+    let user = match state.authenticator.cached(req.headers().get(AUTHORIZATION)) {
+        Some(user) => user,
+        None => match Box::pin(authenticate(
+            &state,
+            req.headers().get(AUTHORIZATION),
+            req.extensions()
+                .get::<ConnectInfo<crate::tls::RemoteAddr>>()
+                .map(|c| &c.0),
+            req.method(),
+            req.uri().path(),
+        ))
+        .await
+        {
+            Ok(user) => user,
+            Err(refused) => return refused,
+        },
+    };
+    let access = Access::User(user);
+    let reading = req.method() == Method::GET || req.method() == Method::HEAD;
+    // Reading schemas (by id, GUID or listing) decides nothing for a user who reads every
+    // subject; for another user a schema id whose cached subjects include a readable one is
+    // allowed without the path parameters or the database.
+    if reading && template.starts_with("/schemas") {
+        let allowed = access.reads_every_subject()
+            || schema_id_in_path(template, req.uri().path())
+                .is_some_and(|id| cached_readable(&state.registry, &access, id));
+        if allowed {
+            let mut req = req;
+            req.extensions_mut().insert(access);
+            return next.run(req).await;
+        }
+    }
+    Box::pin(authorize_route(state, access, template, req, next)).await
+}
+
+/// Who is asking, when the verified-credentials cache does not say: a client certificate,
+/// a bearer token, or Basic credentials checked against the users file. `Err` is the 401.
+async fn authenticate(
+    state: &AuthState,
+    header: Option<&HeaderValue>,
+    connection: Option<&crate::tls::RemoteAddr>,
+    method: &Method,
+    path: &str,
+) -> Result<Arc<UserAccess>, Response> {
     let addr = connection.map(|c| c.addr);
     let remote = move || addr.map(|a| a.to_string()).unwrap_or_default();
     // mTLS: without an Authorization header, the client certificate's CN names the user.
     let certificate_user = connection.and_then(|c| c.client_cn.clone());
-    let header = req.headers().get(AUTHORIZATION);
     let token = header
         .and_then(|h| h.to_str().ok())
         .and_then(|h| h.split_once(' '))
@@ -82,41 +134,52 @@ async fn authorize(State(state): State<AuthState>, req: Request, next: Next) -> 
             Err(reason) => {
                 tracing::warn!(
                     remote = %remote(),
-                    method = %req.method(),
-                    path = %req.uri().path(),
+                    method = %method,
+                    path = %path,
                     reason = %reason,
                     "bearer token refused"
                 );
-                return Error::Unauthorized.into_response();
+                return Err(Error::Unauthorized.into_response());
             }
         },
         _ => state.authenticator.authenticate(header).await,
     };
-    let user = match authenticated {
-        Ok(user) => user,
-        Err(refusal) => {
-            // Never the password.
-            tracing::warn!(
-                user = refusal.user().unwrap_or(""),
-                remote = %remote(),
-                method = %req.method(),
-                path = %req.uri().path(),
-                reason = refusal.reason(),
-                "authentication failed"
-            );
-            return Error::Unauthorized.into_response();
-        }
-    };
-    let access = Access::User(user);
-    // Hot path: reading schemas (by id, GUID or listing) decides nothing for a user who reads
-    // every subject, so skip the path parameters and the decision.
-    let reading_schemas = (req.method() == Method::GET || req.method() == Method::HEAD)
-        && template.starts_with("/schemas");
-    if reading_schemas && access.reads_every_subject() {
-        let mut req = req;
-        req.extensions_mut().insert(access);
-        return next.run(req).await;
+    authenticated.map_err(|refusal| {
+        // Never the password.
+        tracing::warn!(
+            user = refusal.user().unwrap_or(""),
+            remote = %remote(),
+            method = %method,
+            path = %path,
+            reason = refusal.reason(),
+            "authentication failed"
+        );
+        Error::Unauthorized.into_response()
+    })
+}
+
+/// The id of a `/schemas/ids/{id}…` path, read from the path itself when it is plain digits
+/// (anything else, percent-encoded or not a number, goes through [`decide`]).
+fn schema_id_in_path(template: &str, path: &str) -> Option<i64> {
+    if !template.starts_with("/schemas/ids/{id}") {
+        return None;
     }
+    let raw = path.strip_prefix("/schemas/ids/")?;
+    let raw = raw.split_once('/').map_or(raw, |(id, _)| id);
+    if raw.is_empty() || !raw.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    crate::routes::parse_schema_id(raw).ok()
+}
+
+/// The route's decision for an authenticated user (everything but the hot path above).
+async fn authorize_route(
+    state: Arc<AuthState>,
+    access: Access,
+    template: &str,
+    req: Request,
+    next: Next,
+) -> Response {
     let (mut parts, body) = req.into_parts();
     let params: Vec<(String, String)> = if template.contains('{') {
         match RawPathParams::from_request_parts(&mut parts, &()).await {
@@ -242,15 +305,10 @@ async fn decide(
 /// without a database round trip; otherwise the database is asked (a subject may have been
 /// registered since), see `crate::cache`.
 pub async fn may_read_schema(registry: &Registry, access: &Access, id: i64) -> Result<bool, Error> {
-    if access.reads_every_subject() {
+    if cached_readable(registry, access, id) {
         return Ok(true);
     }
     let caches = registry.caches();
-    if let Some(subjects) = caches.subjects_of_id(id) {
-        if subjects.iter().any(|s| access.may_read_subject(s)) {
-            return Ok(true);
-        }
-    }
     let generation = caches.generation();
     let versions = registry.versions_of_schema(id).await?;
     let mut subjects: Vec<Box<str>> = Vec::new();
@@ -266,9 +324,72 @@ pub async fn may_read_schema(registry: &Registry, access: &Access, id: i64) -> R
     Ok(readable)
 }
 
+/// Whether the caches alone allow reading schema `id`: the user reads every subject, or a
+/// cached subject of the id is readable. `false` means the database must be asked (nothing
+/// cached, or no cached subject readable: one may have been registered since).
+fn cached_readable(registry: &Registry, access: &Access, id: i64) -> bool {
+    access.reads_every_subject()
+        || registry
+            .caches()
+            .subjects_of_id(id)
+            .is_some_and(|subjects| subjects.iter().any(|s| access.may_read_subject(s)))
+}
+
 fn forbidden(access: &Access, op: Operation, resource: &str) -> Error {
     Error::Forbidden(format!(
         "User '{}' is denied operation {op} on {resource}",
         access.user().unwrap_or_default()
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schema_ids_are_read_from_plain_digit_paths_only() {
+        let cases = [
+            (
+                "/schemas/ids/{id}",
+                "/schemas/ids/42",
+                Some(42),
+                "the schema",
+            ),
+            (
+                "/schemas/ids/{id}/schema",
+                "/schemas/ids/7/schema",
+                Some(7),
+                "its text",
+            ),
+            (
+                "/schemas/ids/{id}/subjects",
+                "/schemas/ids/7/subjects",
+                Some(7),
+                "its subjects",
+            ),
+            (
+                "/schemas/ids/{id}",
+                "/schemas/ids/%34%32",
+                None,
+                "percent-encoded: decide()",
+            ),
+            (
+                "/schemas/ids/{id}",
+                "/schemas/ids/-1",
+                None,
+                "not digits: decide()",
+            ),
+            ("/schemas/ids/{id}", "/schemas/ids/", None, "empty"),
+            (
+                "/schemas/guids/{guid}",
+                "/schemas/guids/42",
+                None,
+                "not an id route",
+            ),
+            ("/schemas", "/schemas", None, "the listing"),
+        ];
+        for (template, path, expected, what) in cases {
+            assert_eq!(schema_id_in_path(template, path), expected, "{what}");
+        }
+    }
 }

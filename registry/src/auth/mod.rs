@@ -55,10 +55,7 @@ impl Access {
     pub fn may_read_subject(&self, subject: &str) -> bool {
         match self {
             Access::Unrestricted => true,
-            Access::User(u) => {
-                u.reads_every_subject()
-                    || u.may(Operation::Read, &users_file::subject_resource(subject))
-            }
+            Access::User(u) => u.may_read_subject(subject),
         }
     }
 

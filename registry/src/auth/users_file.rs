@@ -62,6 +62,20 @@ pub struct UserAccess {
     /// A grant of `.*` or `Subject:.*`: every subject is readable, so schema-id checks need
     /// not look up the subjects holding an id.
     reads_every_subject: bool,
+    /// Whether each subject met so far is readable: the grants of a loaded file never change,
+    /// so a subject's patterns are matched once, not per request (see
+    /// [`UserAccess::may_read_subject`]).
+    subject_reads: SubjectReads,
+}
+
+/// Most subject decisions remembered per user (past it they are forgotten and matched again).
+pub const SUBJECT_DECISIONS: usize = 10_000;
+
+/// A sharded map of subject → readable, bounded by [`SUBJECT_DECISIONS`].
+#[derive(Debug, Default)]
+struct SubjectReads {
+    decisions: dashmap::DashMap<Box<str>, bool>,
+    entries: std::sync::atomic::AtomicUsize,
 }
 
 impl UserAccess {
@@ -88,6 +102,27 @@ impl UserAccess {
     /// Whether every subject is readable whatever its name.
     pub fn reads_every_subject(&self) -> bool {
         self.reads_every_subject
+    }
+
+    /// Whether `subject` is readable: `may(Read, "Subject:<subject>")`, matched once per
+    /// subject and then remembered (a lookup in a sharded map on the hot path, not a regular
+    /// expression and an allocation).
+    pub fn may_read_subject(&self, subject: &str) -> bool {
+        use std::sync::atomic::Ordering;
+        if self.reads_every_subject {
+            return true;
+        }
+        let reads = &self.subject_reads;
+        if let Some(known) = reads.decisions.get(subject) {
+            return *known;
+        }
+        let allowed = self.may(Operation::Read, &subject_resource(subject));
+        if reads.entries.fetch_add(1, Ordering::Relaxed) >= SUBJECT_DECISIONS {
+            reads.decisions.clear();
+            reads.entries.store(1, Ordering::Relaxed);
+        }
+        reads.decisions.insert(subject.into(), allowed);
+        allowed
     }
 }
 
@@ -225,6 +260,7 @@ impl UsersFile {
                     password,
                     grants: grants.into_iter().map(|(g, _)| g).collect(),
                     reads_every_subject,
+                    subject_reads: SubjectReads::default(),
                 };
                 (name, Arc::new(access))
             })
@@ -246,6 +282,7 @@ impl UsersFile {
                 password: None,
                 grants: Vec::new(),
                 reads_every_subject: false,
+                subject_reads: SubjectReads::default(),
             })
         })
     }
@@ -287,6 +324,37 @@ mod tests {
         assert!(!u.may(Operation::Write, "Subject:r"));
         assert!(!u.may(Operation::Read, "Config:"));
         assert!(u.verify("hunter2"));
+    }
+
+    #[test]
+    fn remembered_subject_decisions_agree_with_the_patterns_past_their_bound() {
+        let f = file(serde_json::json!([
+            {"username": "u", "operation": "Read", "resource": "Subject:team-.*"},
+        ]));
+        let u = f.user("u").unwrap();
+        for round in 0..2 {
+            for i in 0..SUBJECT_DECISIONS + 10 {
+                let (subject, readable) = if i % 2 == 0 {
+                    (format!("team-{i}"), true)
+                } else {
+                    (format!("other-team-{i}"), false)
+                };
+                assert_eq!(
+                    u.may_read_subject(&subject),
+                    readable,
+                    "{subject}, round {round}"
+                );
+                assert_eq!(
+                    u.may(Operation::Read, &subject_resource(&subject)),
+                    readable
+                );
+            }
+        }
+        assert!(u.subject_reads.decisions.len() <= SUBJECT_DECISIONS);
+        let every = file(serde_json::json!([
+            {"username": "u", "operation": "Read", "resource": "Subject:.*"},
+        ]));
+        assert!(every.user("u").unwrap().may_read_subject("anything"));
     }
 
     #[test]

@@ -2,6 +2,8 @@
 
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
@@ -39,6 +41,8 @@ impl Dialect {
 #[derive(Debug, Clone)]
 pub struct SqlStorage {
     pool: AnyPool,
+    /// Connections taken from the pool so far: one per query or transaction.
+    acquires: Arc<AtomicU64>,
     dialect: Dialect,
     /// The URL, kept to open a LISTEN connection (PostgreSQL).
     url: String,
@@ -133,6 +137,22 @@ fn to_json(v: &Option<serde_json::Value>) -> Option<String> {
     v.as_ref().map(|v| v.to_string())
 }
 
+/// A `before_acquire` hook that counts the idle connections handed out.
+fn count_acquires(
+    acquires: Arc<AtomicU64>,
+) -> impl for<'c> Fn(
+    &'c mut AnyConnection,
+    sqlx::pool::PoolConnectionMetadata,
+) -> futures::future::BoxFuture<'c, Result<bool, sqlx::Error>>
+       + Send
+       + Sync
+       + 'static {
+    move |_, _| {
+        acquires.fetch_add(1, Ordering::Relaxed);
+        Box::pin(std::future::ready(Ok(true)))
+    }
+}
+
 impl SqlStorage {
     /// Open (creating and migrating as needed) the database named by `url`.
     pub async fn open(url: &str) -> StorageResult<Self> {
@@ -141,11 +161,18 @@ impl SqlStorage {
             url: redact(url),
             source,
         };
+        let acquires = Arc::new(AtomicU64::new(0));
+        // A connection is handed out either idle (`before_acquire`) or just opened
+        // (`after_connect`): counting both counts every acquisition.
+        let count_idle = count_acquires(acquires.clone());
         if url.starts_with("sqlite:") {
             let url = prepare_sqlite_url(url).map_err(open_err)?;
+            let opened = acquires.clone();
             let pool = AnyPoolOptions::new()
                 .max_connections(8)
-                .after_connect(|conn, _meta| {
+                .before_acquire(count_idle)
+                .after_connect(move |conn, _meta| {
+                    opened.fetch_add(1, Ordering::Relaxed);
                     Box::pin(async move {
                         conn.execute("PRAGMA busy_timeout = 15000").await?;
                         conn.execute("PRAGMA foreign_keys = ON").await?;
@@ -162,18 +189,26 @@ impl SqlStorage {
             sqlx::migrate!("../migrations/sqlite").run(&pool).await?;
             Ok(SqlStorage {
                 pool,
+                acquires,
                 dialect: Dialect::Sqlite,
                 url,
             })
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            let opened = acquires.clone();
             let pool = AnyPoolOptions::new()
                 .max_connections(32)
+                .before_acquire(count_idle)
+                .after_connect(move |_conn, _meta| {
+                    opened.fetch_add(1, Ordering::Relaxed);
+                    Box::pin(std::future::ready(Ok(())))
+                })
                 .connect(url)
                 .await
                 .map_err(open_err)?;
             sqlx::migrate!("../migrations/postgres").run(&pool).await?;
             Ok(SqlStorage {
                 pool,
+                acquires,
                 dialect: Dialect::Postgres,
                 url: url.to_string(),
             })
@@ -214,6 +249,12 @@ impl SqlStorage {
         let idle = self.pool.num_idle();
         let size = self.pool.size();
         (size.saturating_sub(idle as u32), idle)
+    }
+
+    /// Connections taken from the pool so far: one per query or transaction, background work
+    /// (the invalidation log, metrics counts) included. A cached read takes none.
+    pub fn acquires(&self) -> u64 {
+        self.acquires.load(Ordering::Relaxed)
     }
 
     /// What the registry holds (for metrics): (schemas, subjects with a live version, live

@@ -808,3 +808,70 @@ async fn a_delete_on_another_instance_clears_the_cached_subjects_of_an_id() {
     a.stop().await;
     b.stop().await;
 }
+
+/// `strata_db_pool_acquires_total` from `/metrics`: connections taken from the pool, one per
+/// query or transaction.
+async fn database_acquires(s: &TestServer) -> f64 {
+    let scrape = crate::metrics::scrape(s).await;
+    crate::metrics::value(&scrape, "strata_db_pool_acquires", &[])
+}
+
+/// Cached reads by a user limited to some subjects (the path that asks which subjects hold an
+/// id) and by a user who reads everything take no connection from the database pool. What
+/// runs besides them is bounded: the scrape's own counts and the invalidation log read every
+/// half second.
+async fn cached_authorised_reads_make_no_database_round_trip(s: &TestServer) {
+    let id = register(s, ADMIN, "team-no-round-trip", &schema("NoRoundTrip"))
+        .await
+        .1["id"]
+        .as_i64()
+        .unwrap();
+    let paths = [
+        format!("/schemas/ids/{id}"),
+        "/subjects/team-no-round-trip/versions/1".to_string(),
+    ];
+    // The first reads fill the caches (the schema, the version, the subjects of the id).
+    for who in [TEAM, TEAM_READER, ADMIN] {
+        for path in &paths {
+            assert_eq!(get(s, who, path).await.0, 200, "{} reads {path}", who.0);
+        }
+    }
+    let reads = 50;
+    let before = database_acquires(s).await;
+    let start = std::time::Instant::now();
+    for who in [TEAM, TEAM_READER, ADMIN] {
+        for _ in 0..reads {
+            for path in &paths {
+                assert_eq!(get(s, who, path).await.0, 200, "{} reads {path}", who.0);
+            }
+        }
+    }
+    let elapsed = start.elapsed();
+    let taken = database_acquires(s).await - before;
+    let coherence_polls = (elapsed.as_millis() / 500 + 2) as f64;
+    let scrape_counts = 2.0;
+    assert!(
+        taken <= coherence_polls + scrape_counts,
+        "{taken} connections taken for {} cached reads in {elapsed:?} (at most {} expected \
+         from the invalidation log and the scrape)",
+        3 * reads * paths.len(),
+        coherence_polls + scrape_counts
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cached_authorised_reads_make_no_database_round_trip_on_sqlite() {
+    let (s, _dir) = server().await;
+    cached_authorised_reads_make_no_database_round_trip(&s).await;
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cached_authorised_reads_make_no_database_round_trip_on_postgres() {
+    let dir = tempfile::tempdir().unwrap();
+    let users = write_file(dir.path(), &users_file());
+    let url = strata_e2e::postgres::TestPostgres::get().fresh_database_url();
+    let s = TestServer::with_auth(url, None, &users).await;
+    cached_authorised_reads_make_no_database_round_trip(&s).await;
+    s.stop().await;
+}
