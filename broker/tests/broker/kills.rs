@@ -175,7 +175,10 @@ fn a_producer_killed_mid_loop_loses_nothing_acknowledged_with_acks_all() {
     );
     assert_eq!(b.offsets("t", 0).unwrap().1, md.offset + 1);
     if let Some(max_acked) = acked.iter().map(|(o, _)| *o).max() {
-        assert!(md.offset > max_acked, "an acknowledged offset is never reused");
+        assert!(
+            md.offset > max_acked,
+            "an acknowledged offset is never reused"
+        );
     }
 }
 
