@@ -496,6 +496,26 @@ const REGISTER_NEW_WITH_REFERENCES: &str = concat!(
     first_version_of_content!()
 );
 
+/// `sql` (taking `strata_register_first`'s parameters) with them bound.
+fn first_version_query<'q>(
+    sql: &'q str,
+    subject: &'q str,
+    normalize: bool,
+    schema: &'q NewSchema,
+    refs: &'q str,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+    sqlx::query(sql)
+        .bind(subject)
+        .bind(normalize)
+        .bind(schema.schema_type.as_str())
+        .bind(&schema.guid)
+        .bind(&schema.schema)
+        .bind(refs)
+        .bind(to_json(&schema.metadata))
+        .bind(to_json(&schema.rule_set))
+        .bind(now_ms())
+}
+
 fn refuse_nul(subject: &str, schema: &NewSchema) -> StorageResult<()> {
     let texts = [subject, schema.schema.as_str(), schema.guid.as_str()]
         .into_iter()
@@ -755,16 +775,7 @@ impl Storage for SqlStorage {
         } else {
             REGISTER_NEW_WITH_REFERENCES
         };
-        let written = sqlx::query(statement)
-            .bind(subject)
-            .bind(normalize)
-            .bind(schema.schema_type.as_str())
-            .bind(&schema.guid)
-            .bind(&schema.schema)
-            .bind(&refs)
-            .bind(to_json(&schema.metadata))
-            .bind(to_json(&schema.rule_set))
-            .bind(now_ms())
+        let written = first_version_query(statement, subject, normalize, schema, &refs)
             .fetch_optional(&self.pool)
             .await
             .map_err(conflict_or)?;
@@ -775,19 +786,14 @@ impl Storage for SqlStorage {
         }
         // Nothing written: the subject is not new, a mode or config applies, or the content is
         // stored already. The function sorts these out in one more round trip.
-        let rows = sqlx::query(
+        let rows = first_version_query(
             "SELECT o_kind, o_scope, o_value, o_version, o_schema_id, o_deleted \
              FROM strata_register_first($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            subject,
+            normalize,
+            schema,
+            &refs,
         )
-        .bind(subject)
-        .bind(normalize)
-        .bind(schema.schema_type.as_str())
-        .bind(&schema.guid)
-        .bind(&schema.schema)
-        .bind(&refs)
-        .bind(to_json(&schema.metadata))
-        .bind(to_json(&schema.rule_set))
-        .bind(now_ms())
         .fetch_all(&self.pool)
         .await
         .map_err(conflict_or)?;
