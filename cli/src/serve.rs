@@ -66,10 +66,12 @@ pub struct ServeArgs {
     /// Schema operations accepted at once (running and waiting); more are answered 429.
     #[arg(long, env = "STRATA_MAX_PENDING_SCHEMA_WORK", default_value_t = 256)]
     max_pending_schema_work: usize,
-    /// Time a client has to send a request's headers; also how long an idle keep-alive
-    /// connection stays open.
+    /// Time a client has, from the first byte of a request, to send all its headers.
     #[arg(long, env = "STRATA_HEADER_READ_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
     header_read_timeout: Duration,
+    /// How long a keep-alive connection with no request in flight stays open without traffic.
+    #[arg(long, env = "STRATA_IDLE_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
+    idle_timeout: Duration,
     /// Time a client has to send a request's body (408 after it).
     #[arg(long, env = "STRATA_BODY_READ_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
     body_read_timeout: Duration,
@@ -82,7 +84,7 @@ pub struct ServeArgs {
     /// Deepest chain of schema references (a reference of a reference …) accepted.
     #[arg(long, env = "STRATA_MAX_REFERENCE_DEPTH", default_value_t = 32)]
     max_reference_depth: usize,
-    /// Schemas a request's references may expand to, counting a schema each time it is reached.
+    /// Distinct reference names a request's reference graph may expand to.
     #[arg(long, env = "STRATA_MAX_REFERENCES", default_value_t = 10_000)]
     max_references: usize,
     /// Pairs of subschemas one JSON Schema compatibility check may compare (nested
@@ -231,6 +233,7 @@ pub fn run(args: ServeArgs) -> ExitCode {
                     max_pending: args.max_pending_schema_work,
                 },
                 header_read_timeout: args.header_read_timeout,
+                idle_timeout: args.idle_timeout,
                 body_read_timeout: args.body_read_timeout,
                 request_timeout: args.request_timeout,
                 max_concurrent_requests: args.max_concurrent_requests,

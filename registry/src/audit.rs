@@ -19,6 +19,17 @@ use axum::response::Response;
 #[derive(Debug, Clone)]
 pub struct AuditUser(pub String);
 
+/// The schema id and version a successful mutation's answer names, left in the response's
+/// extensions by a handler that knows them (registration), so the audit line does not read
+/// the answer back.
+#[derive(Debug, Clone, Copy)]
+pub struct Audited {
+    /// The schema id.
+    pub id: i64,
+    /// The subject version.
+    pub version: i32,
+}
+
 /// Largest answer read back for its `id` and `version` (register and delete answers are small).
 const MAX_AUDITED_BODY: usize = 64 * 1024;
 
@@ -80,7 +91,10 @@ async fn audit(req: Request, next: Next) -> Response {
         .get::<AuditUser>()
         .map(|u| u.0.clone())
         .unwrap_or_default();
-    let (response, id, version) = if status.is_success() {
+    let audited = response.extensions().get::<Audited>().copied();
+    let (response, id, version) = if let Some(a) = audited.filter(|_| status.is_success()) {
+        (response, Some(a.id), Some(a.version.to_string()))
+    } else if status.is_success() {
         let (parts, body) = response.into_parts();
         match to_bytes(body, MAX_AUDITED_BODY).await {
             Ok(bytes) => {

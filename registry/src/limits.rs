@@ -23,10 +23,13 @@ pub struct Limits {
     /// `schema_work_threads` and `max_pending_schema_work`: the pool that parses and checks
     /// schemas off the async workers.
     pub pool: PoolSize,
-    /// `header_read_timeout`: the time a client has to send a request's headers. hyper applies
-    /// it from the moment the connection waits for a request, so it is also the time an idle
-    /// keep-alive connection stays open (Confluent's `idle.timeout.ms` is 30 s too).
+    /// `header_read_timeout`: the time a client has, from the first byte of a request, to send
+    /// all its headers (slowloris); the connection is closed after it.
     pub header_read_timeout: Duration,
+    /// `idle_timeout`: how long a connection with no request in flight stays open without a
+    /// byte read or written (a keep-alive connection between requests); Confluent's
+    /// `idle.timeout.ms` is 30 s too.
+    pub idle_timeout: Duration,
     /// `body_read_timeout`: the time a client has to send a request's body (408 after it).
     pub body_read_timeout: Duration,
     /// `request_timeout`: the time a request may take in all (50002 after it).
@@ -35,8 +38,9 @@ pub struct Limits {
     pub max_concurrent_requests: usize,
     /// `max_reference_depth`: references of references … nested deeper are refused (42201).
     pub max_reference_depth: usize,
-    /// `max_references`: schemas a request's references expand to, counting a schema each
-    /// time it is reached (42201 beyond). Each one is fetched from the database once.
+    /// `max_references`: distinct reference names a request's reference graph expands to
+    /// (Confluent resolves a name once per request, wherever it is met again); 42201 beyond.
+    /// Each subject version is fetched from the database once.
     pub max_references: usize,
     /// `max_compared_pairs`: pairs of subschemas one JSON Schema compatibility check may
     /// compare (nested `allOf`/`anyOf`/`oneOf` multiply them); 42201 beyond.
@@ -53,6 +57,7 @@ impl Default for Limits {
             max_schema_nodes: strata_schema::limits::DEFAULT_MAX_SCHEMA_NODES,
             pool: PoolSize::default(),
             header_read_timeout: Duration::from_secs(30),
+            idle_timeout: Duration::from_secs(30),
             body_read_timeout: Duration::from_secs(30),
             request_timeout: Duration::from_secs(60),
             max_concurrent_requests: 1024,

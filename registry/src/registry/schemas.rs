@@ -18,14 +18,17 @@ use crate::{Error, Result};
 struct Resolution {
     /// (subject, version as referenced) → the schema, fetched once.
     fetched: HashMap<(String, i32), Arc<CachedSchema>>,
-    /// Dependencies expanded (a schema referenced twice counts twice).
+    /// Reference names resolved anywhere in the graph so far: Confluent resolves each name
+    /// once per request, so a name met again (in the same list or deeper) is skipped.
+    names: HashSet<String>,
+    /// Dependencies expanded (one per distinct name).
     expanded: usize,
 }
 
 fn too_many_references(max: usize) -> Error {
     Error::InvalidSchema(format!(
-        "References expand to more than {max} schemas (max_references); \
-         a schema that references another several times counts it each time"
+        "References expand to more than {max} schemas (max_references), counting each \
+         distinct reference name in the whole reference graph once"
     ))
 }
 
@@ -139,7 +142,6 @@ impl Registry {
                 )));
             }
             let mut deps = Vec::with_capacity(refs.len());
-            let mut names = HashSet::with_capacity(refs.len());
             for r in refs {
                 let key = (r.subject.clone(), r.version);
                 let cached = match resolution.fetched.get(&key) {
@@ -153,11 +155,13 @@ impl Registry {
                         fetched
                     }
                 };
-                // Confluent resolves each reference name once (`AbstractSchemaProvider`: a
-                // name already visited is skipped, after its version was looked up): a
-                // duplicate entry in a list collapses into the first, and costs no expansion.
-                // The stored list keeps the entries as given, as Confluent's does.
-                if !names.insert(r.name.clone()) {
+                // Confluent resolves each reference name once per request
+                // (`AbstractSchemaProvider.resolveReferences` keeps one `visited` set for the
+                // whole graph; a name already visited is skipped after its version was looked
+                // up): a duplicate entry, in the same list or anywhere deeper, collapses into
+                // the first and costs no expansion, so the expansion is linear in the distinct
+                // names. The stored list keeps the entries as given, as Confluent's does.
+                if !resolution.names.insert(r.name.clone()) {
                     continue;
                 }
                 resolution.expanded += 1;

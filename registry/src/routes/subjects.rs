@@ -283,7 +283,7 @@ async fn register(
         )
         .await?;
     // Confluent 7.5+ answers with the whole schema, not only the id.
-    Ok(ok(
+    let mut response = ok(
         media,
         &SchemaEntity::new(
             subject.as_str(),
@@ -291,7 +291,12 @@ async fn register(
             &registered.schema.record,
             false,
         ),
-    ))
+    );
+    response.extensions_mut().insert(crate::audit::Audited {
+        id: registered.schema.record.id,
+        version: registered.version,
+    });
+    Ok(response)
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -240,8 +240,10 @@ pub async fn an_invalid_schema_error_quotes_only_a_short_prefix(s: &TestServer) 
 }
 
 pub async fn a_client_sending_half_its_headers_is_disconnected(s: &TestServer) {
+    // The idle timeout is long: the half-sent request is closed by header_read_timeout alone.
     let quick = with_settings(s, |st| {
-        st.limits.header_read_timeout = Duration::from_millis(300)
+        st.limits.header_read_timeout = Duration::from_millis(300);
+        st.limits.idle_timeout = Duration::from_secs(600);
     })
     .await;
     let mut slow = TcpStream::connect(addr(&quick)).await.unwrap();
@@ -256,16 +258,135 @@ pub async fn a_client_sending_half_its_headers_is_disconnected(s: &TestServer) {
         closed.is_ok(),
         "the half-sent request was still open after {LIVENESS:?}"
     );
-    // An idle keep-alive connection is closed the same way.
-    let mut idle = TcpStream::connect(addr(&quick)).await.unwrap();
-    idle.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+    // Sending a byte every 50 ms does not extend it: the headers' time counts from their first
+    // byte, so the connection is closed long before the 100 bytes (5 s) are sent.
+    let mut trickle = TcpStream::connect(addr(&quick)).await.unwrap();
+    let started = Instant::now();
+    let mut closed_after = None;
+    let head = format!("GET / HTTP/1.1\r\nHost: x\r\nX-Slow: {}", "a".repeat(67));
+    assert_eq!(head.len(), 100);
+    for byte in head.bytes() {
+        if trickle.write_all(&[byte]).await.is_err() {
+            closed_after = Some(started.elapsed());
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    if closed_after.is_none() {
+        let closed = tokio::time::timeout(LIVENESS, trickle.read_to_end(&mut buf)).await;
+        assert!(closed.is_ok(), "the trickling request was still open");
+        closed_after = Some(started.elapsed());
+    }
+    let closed_after = closed_after.unwrap();
+    assert!(
+        closed_after < Duration::from_secs(4),
+        "closed after {closed_after:?}: the trickle reset the header read timeout"
+    );
+    quick.stop().await;
+}
+
+/// Send `GET /` on `conn` and read the whole response (keep-alive: the connection stays open).
+async fn get_root_on(conn: &mut TcpStream) -> String {
+    conn.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
         .await
         .unwrap();
-    let closed = tokio::time::timeout(LIVENESS, idle.read_to_end(&mut buf)).await;
+    let mut response = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        let n = tokio::time::timeout(LIVENESS, conn.read(&mut buf))
+            .await
+            .expect("a response in time")
+            .expect("the connection is open");
+        assert!(n > 0, "the connection was closed before the response ended");
+        response.extend_from_slice(&buf[..n]);
+        let text = String::from_utf8_lossy(&response);
+        if let Some(head_end) = text.find("\r\n\r\n") {
+            let length: usize = text[..head_end]
+                .lines()
+                .find_map(|l| {
+                    let (name, value) = l.split_once(':')?;
+                    name.eq_ignore_ascii_case("content-length")
+                        .then(|| value.trim().parse().ok())?
+                })
+                .expect("a Content-Length");
+            if response.len() >= head_end + 4 + length {
+                return text.into_owned();
+            }
+        }
+    }
+}
+
+pub async fn an_idle_keep_alive_connection_is_closed_after_idle_timeout_and_an_active_one_is_not(
+    s: &TestServer,
+) {
+    // idle_timeout is separate from header_read_timeout (here far longer, so only the idle
+    // timeout can close the idle connection).
+    let idle = Duration::from_millis(400);
+    let quick = with_settings(s, |st| {
+        st.limits.idle_timeout = idle;
+        st.limits.header_read_timeout = Duration::from_secs(600);
+    })
+    .await;
+    let mut idle_conn = TcpStream::connect(addr(&quick)).await.unwrap();
+    let mut active = TcpStream::connect(addr(&quick)).await.unwrap();
+    assert!(get_root_on(&mut idle_conn)
+        .await
+        .starts_with("HTTP/1.1 200"));
+    let idle_since = Instant::now();
+    // The active connection sends a request every 100 ms for over three idle timeouts: every
+    // one is answered on the same connection.
+    let active_until = Instant::now() + idle * 3 + Duration::from_millis(200);
+    let mut answered = 0;
+    while Instant::now() < active_until {
+        let response = get_root_on(&mut active).await;
+        assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+        answered += 1;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(answered >= 10, "{answered} requests");
+    // The idle one was closed meanwhile (the server's end: a read sees the end of the stream),
+    // and not before the idle timeout.
+    let mut buf = Vec::new();
+    let read = tokio::time::timeout(LIVENESS, idle_conn.read_to_end(&mut buf)).await;
     assert!(
-        closed.is_ok(),
+        read.is_ok(),
         "the idle connection was still open after {LIVENESS:?}"
     );
+    assert!(buf.is_empty(), "{}", String::from_utf8_lossy(&buf));
+    assert!(idle_since.elapsed() >= idle);
+    // A connection that never sends anything is idle too.
+    let mut silent = TcpStream::connect(addr(&quick)).await.unwrap();
+    let opened = Instant::now();
+    let read = tokio::time::timeout(LIVENESS, silent.read_to_end(&mut buf)).await;
+    assert!(
+        read.is_ok(),
+        "the silent connection was still open after {LIVENESS:?}"
+    );
+    assert!(
+        opened.elapsed() >= idle - Duration::from_millis(50),
+        "{:?}",
+        opened.elapsed()
+    );
+    // After the active connection pauses past the timeout, it is closed too.
+    tokio::time::sleep(idle + Duration::from_millis(300)).await;
+    let read = tokio::time::timeout(LIVENESS, active.read_to_end(&mut buf)).await;
+    assert!(read.is_ok(), "the paused connection was still open");
+    quick.stop().await;
+}
+
+pub async fn an_idle_connection_outlives_header_read_timeout_when_idle_timeout_is_longer(
+    s: &TestServer,
+) {
+    let quick = with_settings(s, |st| {
+        st.limits.header_read_timeout = Duration::from_millis(200);
+        st.limits.idle_timeout = Duration::from_secs(600);
+    })
+    .await;
+    let mut conn = TcpStream::connect(addr(&quick)).await.unwrap();
+    assert!(get_root_on(&mut conn).await.starts_with("HTTP/1.1 200"));
+    // Five header read timeouts of idleness: still open, and it answers the next request.
+    tokio::time::sleep(Duration::from_millis(1_000)).await;
+    assert!(get_root_on(&mut conn).await.starts_with("HTTP/1.1 200"));
     quick.stop().await;
 }
 
@@ -409,11 +530,15 @@ pub async fn get_root_stays_fast_while_heavy_registrations_run(s: &TestServer) {
     }
 }
 
-pub async fn references_that_double_per_level_are_refused_at_max_references(s: &TestServer) {
-    // Level k has two schemas, each referencing both of level k-1: the expansion doubles per
-    // level (the issue's 18 levels took 20 s). Each subject version is fetched once per
-    // request, and past max_references the request is refused, naming the limit.
-    let narrow = with_settings(s, |st| st.limits.max_references = 100).await;
+pub async fn references_that_double_per_level_expand_linearly_and_are_refused_at_max_references(
+    s: &TestServer,
+) {
+    // Level k has two schemas, each referencing both of level k-1: expanded as a tree, the
+    // work doubles per level (the issue's 18 levels took 20 s). Confluent resolves each
+    // reference name once per request, so level k expands its 2k distinct names, each
+    // subject version fetched once; past max_references the request is refused, naming the
+    // limit.
+    let narrow = with_settings(s, |st| st.limits.max_references = 30).await;
     let leaf = |name: &str| json!({"type": "record", "name": name, "fields": [{"name": "x", "type": "int"}]});
     for side in ["a", "b"] {
         let body = json!({"schema": leaf(&format!("{}0", side.to_uppercase())).to_string()});
@@ -458,8 +583,9 @@ pub async fn references_that_double_per_level_are_refused_at_max_references(s: &
             break;
         }
     }
-    // 2 + 4 + … + 2^k references: over 100 from level 6.
-    assert_eq!(refused_at, Some(6));
+    // Level k expands 2k names (A0..A(k-1), B0..B(k-1)): 30 at level 15, 32 at level 16. A
+    // tree expansion (2 + 4 + … + 2^k) would have passed 30 at level 4.
+    assert_eq!(refused_at, Some(16));
     assert_alive(&narrow, "references").await;
     narrow.stop().await;
 }
@@ -467,10 +593,10 @@ pub async fn references_that_double_per_level_are_refused_at_max_references(s: &
 pub async fn duplicate_reference_entries_collapse_into_the_first_as_confluent_resolves_them(
     s: &TestServer,
 ) {
-    // Confluent resolves each reference name once: a repeated entry is skipped (after its
-    // version was looked up). A list of 50 copies costs one expansion, not 50, and the stored
-    // list keeps the entries as given.
-    let narrow = with_settings(s, |st| st.limits.max_references = 3).await;
+    // Confluent resolves each reference name once per request, across the whole reference
+    // graph: a repeated entry is skipped (after its version was looked up). A list of 50 copies
+    // costs one expansion, not 50, and the stored list keeps the entries as given.
+    let narrow = with_settings(s, |st| st.limits.max_references = 2).await;
     let leaf = json!({"type": "record", "name": "Leaf", "fields": [{"name": "x", "type": "int"}]});
     let (status, body) = narrow
         .post(
@@ -493,6 +619,56 @@ pub async fn duplicate_reference_entries_collapse_into_the_first_as_confluent_re
     let (status, version) = narrow.get("/subjects/dup-holder/versions/1").await;
     assert_eq!(status, 200, "{version}");
     assert_eq!(version["references"].as_array().map(Vec::len), Some(50));
+
+    // The same entry deeper in the graph collapses too: Outer references Leaf and Mid, which
+    // references Leaf again; Leaf is expanded once (2 expansions, within max_references = 2;
+    // as a tree it would be 3).
+    let mid = json!({"type": "record", "name": "Mid", "fields": [{"name": "l", "type": "Leaf"}]});
+    let (status, body) = narrow
+        .post(
+            "/subjects/dup-mid/versions",
+            json!({"schema": mid.to_string(), "references": [entry]}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let outer = json!({"type": "record", "name": "Outer", "fields": [
+        {"name": "l", "type": "Leaf"}, {"name": "m", "type": "Mid"}]});
+    let refs = json!([entry, {"name": "Mid", "subject": "dup-mid", "version": 1}, entry]);
+    let (status, body) = narrow
+        .post(
+            "/subjects/dup-outer/versions",
+            json!({"schema": outer.to_string(), "references": refs}),
+        )
+        .await;
+    assert_eq!(
+        status, 200,
+        "Leaf under Mid is the Leaf already resolved: {body}"
+    );
+    let (status, body) = narrow
+        .post(
+            "/subjects/dup-outer",
+            json!({"schema": outer.to_string(), "references": refs}),
+        )
+        .await;
+    assert_eq!(
+        status, 200,
+        "the lookup resolves the graph the same way: {body}"
+    );
+    assert_eq!(body["version"], 1, "{body}");
+    // A third distinct name is past the limit.
+    let (status, body) = narrow
+        .post(
+            "/subjects/dup-outer2/versions",
+            json!({"schema": outer.to_string(), "references": [entry,
+                {"name": "Mid", "subject": "dup-mid", "version": 1},
+                {"name": "Other", "subject": "dup-mid", "version": 1}]}),
+        )
+        .await;
+    assert_eq!(status, 422, "{body}");
+    assert!(
+        body["message"].as_str().unwrap().contains("max_references"),
+        "{body}"
+    );
 
     // A repeated name whose version does not exist is still refused, as Confluent looks it up.
     let refs = json!([entry, {"name": "Leaf", "subject": "dup-missing", "version": 1}]);
@@ -745,7 +921,7 @@ on_both_engines!(
     the_issues_450_kb_nested_any_of_probe_registers_and_its_comparison_is_refused_at_max_compared_pairs,
     caches_stay_within_cache_max_bytes_and_evicted_entries_are_read_again,
     nested_combined_json_schemas_are_refused_at_max_compared_pairs,
-    references_that_double_per_level_are_refused_at_max_references,
+    references_that_double_per_level_expand_linearly_and_are_refused_at_max_references,
     duplicate_reference_entries_collapse_into_the_first_as_confluent_resolves_them,
     protobuf_nested_800_deep_is_refused_on_every_endpoint_and_the_server_survives,
     deeply_nested_avro_json_schema_and_json_bodies_are_refused_and_the_server_survives,
@@ -754,6 +930,8 @@ on_both_engines!(
     extractor_rejections_answer_with_confluent_bodies,
     an_invalid_schema_error_quotes_only_a_short_prefix,
     a_client_sending_half_its_headers_is_disconnected,
+    an_idle_keep_alive_connection_is_closed_after_idle_timeout_and_an_active_one_is_not,
+    an_idle_connection_outlives_header_read_timeout_when_idle_timeout_is_longer,
     a_body_that_never_arrives_answers_408,
     slow_work_answers_50002_after_the_request_timeout,
     requests_beyond_the_concurrency_limit_answer_429,
