@@ -63,6 +63,19 @@ fn child_produce(dir: &Path) {
     }
 }
 
+/// Every record read back is one `child_produce` wrote whole: a 2,000-byte filler or an
+/// acknowledged marker.
+fn assert_no_torn_record(recs: &[strata_broker::ConsumerRecord]) {
+    for r in recs {
+        let v = r.value.as_deref().unwrap();
+        assert!(
+            v == [0xab; 2000] || v.starts_with(b"acked-"),
+            "torn record at {}",
+            r.offset
+        );
+    }
+}
+
 fn child_group_member(dir: &Path) {
     use std::io::Write;
     let b = broker(dir);
@@ -154,14 +167,7 @@ fn a_producer_killed_mid_loop_loses_nothing_acknowledged_with_acks_all() {
             Some(format!("acked-acked.txt-{i}").as_bytes())
         );
     }
-    for r in &recs {
-        let v = r.value.as_deref().unwrap();
-        assert!(
-            v == [0xab; 2000] || v.starts_with(b"acked-"),
-            "torn record at {}",
-            r.offset
-        );
-    }
+    assert_no_torn_record(&recs);
     // The log takes new writes after every offset handed out. When the kill tore a batch,
     // the offsets its header claims (at most one batch of 50) may have been handed out and
     // stay used: the log goes on after them, with a gap, and never gives them again.
@@ -419,14 +425,7 @@ fn two_processes_producing_to_one_partition_take_turns_and_lose_nothing() {
         gaps.len() <= 1 && gaps.iter().all(|(a, b)| a < b && b - a <= 51),
         "offsets increase with at most one torn batch's claim skipped: {gaps:?}"
     );
-    for r in &recs {
-        let v = r.value.as_deref().unwrap();
-        assert!(
-            v == [0xab; 2000] || v.starts_with(b"acked-"),
-            "torn record at {}",
-            r.offset
-        );
-    }
+    assert_no_torn_record(&recs);
     let by_offset: HashMap<i64, _> = recs.iter().map(|r| (r.offset, r)).collect();
     for name in names {
         for (offset, i) in read(name) {

@@ -101,16 +101,21 @@ fn assert_closed(s: &mut TcpStream, what: &str) {
     }
 }
 
-fn assert_still_serving(tb: &TestBroker) {
-    let mut s = connect(tb);
+/// Sends ApiVersions v3 (the version clients open with, client name and version set).
+fn send_api_versions_v3(s: &mut TcpStream) {
     send(
-        &mut s,
+        s,
         ApiKey::ApiVersions,
         3,
         &ApiVersionsRequest::default()
             .with_client_software_name(StrBytes::from_static_str("t"))
             .with_client_software_version(StrBytes::from_static_str("1")),
     );
+}
+
+fn assert_still_serving(tb: &TestBroker) {
+    let mut s = connect(tb);
+    send_api_versions_v3(&mut s);
     let r: ApiVersionsResponse = receive(&mut s, ApiKey::ApiVersions, 3, None);
     assert_eq!(r.error_code, 0, "the server still answers new connections");
 }
@@ -119,14 +124,7 @@ fn assert_still_serving(tb: &TestBroker) {
 fn api_versions_advertises_exactly_the_implemented_apis() {
     let tb = TestBroker::start();
     let mut s = connect(&tb);
-    send(
-        &mut s,
-        ApiKey::ApiVersions,
-        3,
-        &ApiVersionsRequest::default()
-            .with_client_software_name(StrBytes::from_static_str("t"))
-            .with_client_software_version(StrBytes::from_static_str("1")),
-    );
+    send_api_versions_v3(&mut s);
     let r: ApiVersionsResponse = receive(&mut s, ApiKey::ApiVersions, 3, None);
     assert_eq!(r.error_code, 0);
     let got: Vec<(i16, i16, i16)> = r
@@ -287,14 +285,7 @@ fn an_idle_connection_is_closed_and_connections_are_bounded_in_number() {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let mut s = connect(&tb);
-        send(
-            &mut s,
-            ApiKey::ApiVersions,
-            3,
-            &ApiVersionsRequest::default()
-                .with_client_software_name(StrBytes::from_static_str("t"))
-                .with_client_software_version(StrBytes::from_static_str("1")),
-        );
+        send_api_versions_v3(&mut s);
         let mut len = [0u8; 4];
         if s.read_exact(&mut len).is_ok() {
             break;
