@@ -479,6 +479,55 @@ impl Loader<'_> {
         })
     }
 
+    /// Loads `properties` into `object`; true when there was at least one.
+    fn properties(
+        &mut self,
+        doc: usize,
+        ptr: &str,
+        map: &Map<String, Value>,
+        base: &str,
+        object: &mut ObjectKind,
+    ) -> Result<bool> {
+        let Some(Value::Object(properties)) = map.get("properties") else {
+            return Ok(false);
+        };
+        for name in properties.keys() {
+            let id = self.load_at(
+                doc,
+                format!("{ptr}/properties/{}", escape_token(name)),
+                base,
+            )?;
+            object.properties.insert(name.clone(), id);
+        }
+        Ok(!properties.is_empty())
+    }
+
+    /// Loads `patternProperties` into `object`; true when there was at least one.
+    fn pattern_properties(
+        &mut self,
+        doc: usize,
+        ptr: &str,
+        map: &Map<String, Value>,
+        base: &str,
+        object: &mut ObjectKind,
+    ) -> Result<bool> {
+        let Some(Value::Object(patterns)) = map.get("patternProperties") else {
+            return Ok(false);
+        };
+        for pattern in patterns.keys() {
+            let id = self.load_at(
+                doc,
+                format!("{ptr}/patternProperties/{}", escape_token(pattern)),
+                base,
+            )?;
+            let key = PatternKey {
+                regex: regex::Regex::new(pattern).ok(),
+            };
+            object.pattern_properties.push((key, id));
+        }
+        Ok(!patterns.is_empty())
+    }
+
     fn object(
         &mut self,
         doc: usize,
@@ -492,16 +541,7 @@ impl Loader<'_> {
             schema_dependencies_keyword: "dependencies",
             ..ObjectKind::default()
         };
-        if let Some(Value::Object(properties)) = map.get("properties") {
-            for name in properties.keys() {
-                let id = self.load_at(
-                    doc,
-                    format!("{ptr}/properties/{}", escape_token(name)),
-                    base,
-                )?;
-                object.properties.insert(name.clone(), id);
-            }
-        }
+        self.properties(doc, ptr, map, base, &mut object)?;
         if let Some(Value::Array(required)) = map.get("required") {
             for name in required.iter().filter_map(Value::as_str) {
                 // A set: linear in the number of names, duplicates collapse.
@@ -514,19 +554,7 @@ impl Loader<'_> {
         if draft >= Draft::Draft201909 {
             object.unevaluated = self.extra(doc, ptr, map, "unevaluatedProperties", base)?;
         }
-        if let Some(Value::Object(patterns)) = map.get("patternProperties") {
-            for pattern in patterns.keys() {
-                let id = self.load_at(
-                    doc,
-                    format!("{ptr}/patternProperties/{}", escape_token(pattern)),
-                    base,
-                )?;
-                let key = PatternKey {
-                    regex: regex::Regex::new(pattern).ok(),
-                };
-                object.pattern_properties.push((key, id));
-            }
-        }
+        self.pattern_properties(doc, ptr, map, base, &mut object)?;
         let legacy = !draft.uses_dependent_keywords()
             || !(map.contains_key("dependentRequired") || map.contains_key("dependentSchemas"));
         if legacy {

@@ -27,7 +27,7 @@ use super::{
 };
 use crate::json::model::{
     ArrayKind, ContentId, Criterion, Extra, Kind, Meta, Node, NodeId, NumberKind, ObjectKind,
-    PatternKey, StringKind,
+    StringKind,
 };
 use crate::Result;
 
@@ -218,38 +218,15 @@ impl Loader<'_> {
             None => self.part(Kind::Combined(Criterion::All, Vec::new()), true, &mut fresh),
         };
         // Every property is an object part, all merged into one.
-        if let Some(Value::Object(properties)) = map.get("properties") {
-            let mut object = object_kind();
-            for name in properties.keys() {
-                let id = self.load_at(
-                    doc,
-                    format!("{ptr}/properties/{}", escape_token(name)),
-                    base,
-                )?;
-                object.properties.insert(name.clone(), id);
-            }
-            if !properties.is_empty() {
-                let part = self.part(Kind::Object(Box::new(object)), false, &mut fresh);
-                product = self.join(product, part, &mut fresh);
-            }
+        let mut object = object_kind();
+        if self.properties(doc, ptr, map, base, &mut object)? {
+            let part = self.part(Kind::Object(Box::new(object)), false, &mut fresh);
+            product = self.join(product, part, &mut fresh);
         }
-        if let Some(Value::Object(patterns)) = map.get("patternProperties") {
-            let mut object = object_kind();
-            for pattern in patterns.keys() {
-                let id = self.load_at(
-                    doc,
-                    format!("{ptr}/patternProperties/{}", escape_token(pattern)),
-                    base,
-                )?;
-                let key = PatternKey {
-                    regex: regex::Regex::new(pattern).ok(),
-                };
-                object.pattern_properties.push((key, id));
-            }
-            if !patterns.is_empty() {
-                let part = self.part(Kind::Object(Box::new(object)), false, &mut fresh);
-                product = self.join(product, part, &mut fresh);
-            }
+        let mut object = object_kind();
+        if self.pattern_properties(doc, ptr, map, base, &mut object)? {
+            let part = self.part(Kind::Object(Box::new(object)), false, &mut fresh);
+            product = self.join(product, part, &mut fresh);
         }
         if map.contains_key("unevaluatedItems") {
             // Kept as a schema even when `true` or `false`: Confluent's diff tells them from
