@@ -28,6 +28,9 @@ type R<T> = Result<T, GiveUp>;
 /// Nesting deeper than this gives up (serde_json refuses JSON nested deeper than 128).
 const MAX_DEPTH: usize = 120;
 
+/// A JSON map with more keys than this gives up (the duplicate-key scan here is quadratic).
+const MAX_DIRECT_MAP_KEYS: usize = 64;
+
 type NodeId = u32;
 
 /// The JSON token kinds a node accepts as a plain (unwrapped) union value.
@@ -573,6 +576,23 @@ impl<'a> Cursor<'a> {
         }
     }
 
+    /// After an element of an array or object closed by `close`: consumes a `,` (true: more
+    /// follow) or `close` (false: the end).
+    #[inline]
+    fn more(&mut self, close: u8) -> R<bool> {
+        match self.peek()? {
+            b',' => {
+                self.i += 1;
+                Ok(true)
+            }
+            b if b == close => {
+                self.i += 1;
+                Ok(false)
+            }
+            _ => Err(GiveUp),
+        }
+    }
+
     #[inline]
     fn literal(&mut self, word: &[u8]) -> R<()> {
         self.ws();
@@ -905,13 +925,8 @@ impl Enc<'_, '_> {
                     loop {
                         self.value(*item, out, depth + 1)?;
                         count += 1;
-                        match self.c.peek()? {
-                            b',' => self.c.i += 1,
-                            b']' => {
-                                self.c.i += 1;
-                                break;
-                            }
-                            _ => return Err(GiveUp),
+                        if !self.c.more(b']')? {
+                            break;
                         }
                     }
                 }
@@ -932,20 +947,19 @@ impl Enc<'_, '_> {
                         write_long(out, key.len() as i64);
                         let at = out.len();
                         out.extend_from_slice(key);
-                        if keys.iter().any(|&(s, e)| out[s..e] == out[at..]) {
+                        // The scan is quadratic in the keys: a large map takes the general
+                        // path, which is linear.
+                        if keys.len() >= MAX_DIRECT_MAP_KEYS
+                            || keys.iter().any(|&(s, e)| out[s..e] == out[at..])
+                        {
                             return Err(GiveUp);
                         }
                         keys.push((at, out.len()));
                         self.c.eat(b':')?;
                         self.value(*value, out, depth + 1)?;
                         count += 1;
-                        match self.c.peek()? {
-                            b',' => self.c.i += 1,
-                            b'}' => {
-                                self.c.i += 1;
-                                break;
-                            }
-                            _ => return Err(GiveUp),
+                        if !self.c.more(b'}')? {
+                            break;
                         }
                     }
                 }
@@ -972,13 +986,8 @@ impl Enc<'_, '_> {
                         self.c.eat(b':')?;
                         self.value(fields[at].node, out, depth + 1)?;
                         next = at + 1;
-                        match self.c.peek()? {
-                            b',' => self.c.i += 1,
-                            b'}' => {
-                                self.c.i += 1;
-                                break;
-                            }
-                            _ => return Err(GiveUp),
+                        if !self.c.more(b'}')? {
+                            break;
                         }
                     }
                 }
@@ -1371,6 +1380,21 @@ mod tests {
             both.codec.decode(&fast).unwrap(),
             both.codec.decode(&both.general(text).unwrap()).unwrap()
         );
+    }
+
+    #[test]
+    fn a_map_with_more_keys_than_the_bound_is_left_to_the_general_path() {
+        let both = Both::new(SCHEMA);
+        let map = |n: usize| {
+            let entries: Vec<String> = (0..n).map(|i| format!(r#""k{i}": {i}"#)).collect();
+            format!(
+                r#"{{"id": 0, "name": "x", "score": 1, "attrs": {{{}}}}}"#,
+                entries.join(", ")
+            )
+        };
+        assert!(both.fast(&map(MAX_DIRECT_MAP_KEYS)).is_some());
+        assert!(both.fast(&map(MAX_DIRECT_MAP_KEYS + 1)).is_none());
+        assert!(both.general(&map(10_000)).is_ok());
     }
 
     #[test]
