@@ -20,6 +20,8 @@ mod decode;
 mod encode;
 mod plan;
 
+pub use encode::write_long;
+
 use std::marker::PhantomData;
 use std::sync::Arc;
 

@@ -17,6 +17,8 @@ use std::collections::HashMap;
 use apache_avro::Schema;
 use serde_json::Value as Json;
 
+use strata_serde::avro::write_long;
+
 use super::avro_json::{branch_name, Names};
 
 /// The fast path does not handle this input; use the general path.
@@ -470,17 +472,6 @@ fn read_len(input: &mut &[u8]) -> R<usize> {
         return Err(GiveUp);
     }
     Ok(len)
-}
-
-/// Append a zig-zag varint long, as Avro writes `int` and `long`.
-#[inline]
-pub fn write_long(out: &mut Vec<u8>, value: i64) {
-    let mut v = ((value << 1) ^ (value >> 63)) as u64;
-    while v >= 0x80 {
-        out.push((v as u8) | 0x80);
-        v >>= 7;
-    }
-    out.push(v as u8);
 }
 
 /// Append an integer in decimal.

@@ -17,9 +17,9 @@ const BLOCK: usize = 1025;
 /// The key of a map entry.
 static STRING: Node = Node::String;
 
-/// Append a zig-zag varint long.
+/// Append a zig-zag varint long, as Avro writes `int` and `long`.
 #[inline]
-pub(crate) fn write_long(out: &mut Vec<u8>, value: i64) {
+pub fn write_long(out: &mut Vec<u8>, value: i64) {
     let mut v = ((value << 1) ^ (value >> 63)) as u64;
     while v >= 0x80 {
         out.push((v as u8) | 0x80);
