@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use anyhow::{anyhow, Context, Result};
 use rdkafka::admin::{
-    AdminClient, AdminOptions, AlterConfig, ConfigSource, NewPartitions, NewTopic,
+    AdminClient, AdminOptions, AlterConfig, ConfigEntry, ConfigSource, NewPartitions, NewTopic,
     ResourceSpecifier, TopicReplication, TopicResult,
 };
 use rdkafka::client::DefaultClientContext;
@@ -155,20 +155,11 @@ impl Kafka {
                 segments: None,
             });
         }
-        let results = self
-            .rt
-            .block_on(
-                self.admin
-                    .describe_configs([&ResourceSpecifier::Topic(topic)], &Self::options()),
-            )
-            .with_context(|| format!("cannot read the settings of `{topic}`"))?;
-        let mut configs = Vec::new();
-        for r in results {
-            let resource = r.map_err(|code| refused(topic, "describe", code))?;
-            for e in resource.entries {
-                configs.push((e.name, e.value.unwrap_or_default(), e.is_default));
-            }
-        }
+        let mut configs: Vec<_> = self
+            .config_entries(topic, "describe")?
+            .into_iter()
+            .map(|e| (e.name, e.value.unwrap_or_default(), e.is_default))
+            .collect();
         configs.sort();
         Ok(TopicView {
             name: topic.to_owned(),
@@ -281,6 +272,18 @@ impl Kafka {
     /// Every setting of the topic by DescribeConfigs: name, value (hidden if sensitive) and
     /// whether it is set on the topic.
     fn settings(&self, topic: &str) -> Result<Vec<(String, Option<String>, bool)>> {
+        Ok(self
+            .config_entries(topic, "alter")?
+            .into_iter()
+            .map(|e| {
+                let set = e.source == ConfigSource::DynamicTopic;
+                (e.name, e.value, set)
+            })
+            .collect())
+    }
+
+    /// The topic's config entries by DescribeConfigs; a refusal names `what` was being done.
+    fn config_entries(&self, topic: &str, what: &str) -> Result<Vec<ConfigEntry>> {
         let results = self
             .rt
             .block_on(
@@ -288,15 +291,11 @@ impl Kafka {
                     .describe_configs([&ResourceSpecifier::Topic(topic)], &Self::options()),
             )
             .with_context(|| format!("cannot read the settings of `{topic}`"))?;
-        let mut out = Vec::new();
+        let mut entries = Vec::new();
         for r in results {
-            let resource = r.map_err(|code| refused(topic, "alter", code))?;
-            for e in resource.entries {
-                let set = e.source == ConfigSource::DynamicTopic;
-                out.push((e.name, e.value, set));
-            }
+            entries.extend(r.map_err(|code| refused(topic, what, code))?.entries);
         }
-        Ok(out)
+        Ok(entries)
     }
 }
 
