@@ -164,19 +164,23 @@ impl Registry {
             ),
             _ => (req.metadata.clone(), req.rule_set.clone()),
         };
+        // Confluent's 42201 for this request, whatever the reason.
+        let invalid = |reason: &dyn std::fmt::Display| {
+            invalid_schema(
+                subject.as_str(),
+                &text,
+                schema_type,
+                &refs,
+                req.metadata.as_ref(),
+                req.rule_set.as_ref(),
+                reason,
+            )
+        };
         let deps = self
             .resolve_references(&refs, 0)
             .await
             .map_err(|e| match e {
-                Error::InvalidSchema(reason) => invalid_schema(
-                    subject.as_str(),
-                    &text,
-                    schema_type,
-                    &refs,
-                    req.metadata.as_ref(),
-                    req.rule_set.as_ref(),
-                    &reason,
-                ),
+                Error::InvalidSchema(reason) => invalid(&reason),
                 other => other,
             })?;
         // Parse, normalise and canonicalise on the schema work pool (large stacks, bounded).
@@ -199,17 +203,7 @@ impl Registry {
                 Ok::<_, strata_schema::Error>((Arc::new(parsed), canonical))
             })
             .await?
-            .map_err(|e| {
-                invalid_schema(
-                    subject.as_str(),
-                    &text,
-                    schema_type,
-                    &refs,
-                    req.metadata.as_ref(),
-                    req.rule_set.as_ref(),
-                    &e,
-                )
-            })?;
+            .map_err(|e| invalid(&e))?;
         let guid = schema_guid(&canonical, &refs, metadata.as_ref(), rule_set.as_ref()).to_string();
         Ok(Candidate {
             parsed,
