@@ -20,6 +20,25 @@ use parking_lot::Mutex;
 
 use crate::{Error, Result};
 
+/// Schema texts up to this size (without references, nested at most [`INLINE_MAX_DEPTH`] deep)
+/// are parsed on the request's own task: see [`is_tiny`].
+pub const INLINE_MAX_BYTES: usize = 2048;
+
+/// The nesting depth up to which a text of at most [`INLINE_MAX_BYTES`] is parsed on the
+/// request's own task.
+pub const INLINE_MAX_DEPTH: usize = 16;
+
+/// Whether parsing `text` is work too small to hand to the pool: at most [`INLINE_MAX_BYTES`],
+/// no references, nested at most [`INLINE_MAX_DEPTH`] deep (a linear scan of at most 2 KiB
+/// finds out). Such a parse takes microseconds, less than the two thread wake-ups of a hop to
+/// the pool and back, and its recursion stays far inside an async worker's stack; anything
+/// bigger or deeper goes to the pool.
+pub fn is_tiny(schema_type: strata_schema::SchemaType, text: &str, has_references: bool) -> bool {
+    !has_references
+        && text.len() <= INLINE_MAX_BYTES
+        && strata_schema::limits::nesting_depth(schema_type, text) <= INLINE_MAX_DEPTH
+}
+
 /// The stack of every pool thread. Memory is committed only as the stack is used.
 pub const STACK_BYTES: usize = 64 * 1024 * 1024;
 
@@ -84,6 +103,19 @@ impl WorkPool {
     /// The number of threads.
     pub fn threads(&self) -> usize {
         self.threads
+    }
+
+    /// Run `f` here when `tiny` (see [`is_tiny`]), otherwise as [`WorkPool::run`] does. A panic
+    /// in `f` run here is caught by the request's panic layer (500, logged).
+    pub async fn run_unless_tiny<T, F>(&self, what: &'static str, tiny: bool, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce() -> T + Send + 'static,
+    {
+        if tiny {
+            return Ok(f());
+        }
+        self.run(what, f).await
     }
 
     /// Run `f` on a pool thread and wait for its result without blocking the async worker.
@@ -216,5 +248,66 @@ mod tests {
         release_tx.send(()).unwrap();
         assert!(busy.await.unwrap());
         assert_eq!(pool.run("third", || 3).await.unwrap(), 3);
+    }
+
+    fn nested_avro(depth: usize) -> String {
+        let mut text = r#""long""#.to_string();
+        for _ in 0..depth {
+            text = format!(r#"{{"type":"array","items":{text}}}"#);
+        }
+        text
+    }
+
+    #[test]
+    fn only_small_shallow_schemas_without_references_are_parsed_on_the_request_task() {
+        use strata_schema::SchemaType::{Avro, Json, Protobuf};
+        let record = r#"{"type":"record","name":"R","fields":[{"name":"a","type":"long"}]}"#;
+        assert!(is_tiny(Avro, record, false));
+        assert!(!is_tiny(Avro, record, true), "references go to the pool");
+        assert!(is_tiny(Avro, &nested_avro(INLINE_MAX_DEPTH), false));
+        assert!(!is_tiny(Avro, &nested_avro(INLINE_MAX_DEPTH + 1), false));
+        let doc = |n: usize| format!(r#"{{"type":"string","doc":"{}"}}"#, "d".repeat(n));
+        let overhead = doc(0).len();
+        assert!(is_tiny(Avro, &doc(INLINE_MAX_BYTES - overhead), false));
+        assert!(!is_tiny(Avro, &doc(INLINE_MAX_BYTES - overhead + 1), false));
+        assert!(is_tiny(Json, r#"{"type":"object"}"#, false));
+        assert!(is_tiny(
+            Protobuf,
+            "syntax = \"proto3\"; message M { int64 a = 1; }",
+            false
+        ));
+    }
+
+    #[tokio::test]
+    async fn tiny_work_runs_on_the_calling_task_even_when_the_pool_is_full() {
+        let pool = Arc::new(
+            WorkPool::new(PoolSize {
+                threads: 1,
+                max_pending: 1,
+            })
+            .unwrap(),
+        );
+        let (release, wait) = std::sync::mpsc::channel::<()>();
+        let holder = pool.clone();
+        let busy = tokio::spawn(async move {
+            holder
+                .run("hold the only slot", move || wait.recv().is_ok())
+                .await
+        });
+        // Until the slot is taken, a pooled job could still get in: wait for it.
+        while pool.pending.load(Ordering::Acquire) == 0 {
+            tokio::task::yield_now().await;
+        }
+        assert!(matches!(
+            pool.run("refused", || 1).await,
+            Err(Error::Overloaded(_))
+        ));
+        assert_eq!(pool.run_unless_tiny("tiny", true, || 2).await.unwrap(), 2);
+        assert!(matches!(
+            pool.run_unless_tiny("not tiny", false, || 3).await,
+            Err(Error::Overloaded(_))
+        ));
+        release.send(()).unwrap();
+        assert!(busy.await.unwrap().unwrap());
     }
 }

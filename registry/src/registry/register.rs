@@ -183,12 +183,14 @@ impl Registry {
                 Error::InvalidSchema(reason) => invalid(&reason),
                 other => other,
             })?;
-        // Parse, normalise and canonicalise on the schema work pool (large stacks, bounded).
+        // Parse, normalise and canonicalise on the schema work pool (large stacks, bounded),
+        // or here when the schema is tiny.
         let text_limits = self.settings.limits.text();
+        let tiny = crate::work::is_tiny(schema_type, &text, !deps.is_empty());
         let work_text = text.clone();
         let (parsed, canonical) = self
             .pool
-            .run("parse a schema", move || {
+            .run_unless_tiny("parse a schema", tiny, move || {
                 let mut parsed = ParsedSchema::parse_with_limits(
                     schema_type,
                     &work_text,

@@ -92,9 +92,10 @@ impl Registry {
         let deps = self.resolve_references(&record.references, 0).await?;
         let (schema_type, text) = (record.schema_type, record.schema.clone());
         let text_limits = self.settings.limits.text();
+        let tiny = crate::work::is_tiny(schema_type, &text, !deps.is_empty());
         let parsed = self
             .pool
-            .run("parse a stored schema", move || {
+            .run_unless_tiny("parse a stored schema", tiny, move || {
                 ParsedSchema::parse_with_limits(
                     schema_type,
                     &text,

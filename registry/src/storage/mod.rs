@@ -10,6 +10,7 @@
 //! schema content has one id; `(subject, version)` is the primary key and `(subject, schema_id)`
 //! is unique among live versions, so concurrent registrations cannot produce duplicate versions.
 
+mod direct;
 mod sql;
 
 use async_trait::async_trait;

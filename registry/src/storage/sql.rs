@@ -12,6 +12,7 @@ use sqlx::error::ErrorKind;
 use sqlx::{AnyConnection, AnyPool, Executor, Row};
 use strata_schema::SchemaType;
 
+use super::direct::{AnyQuery, DirectPool};
 use super::{
     FirstVersion, Invalidation, NewSchema, SchemaRecord, ScopeRows, Storage, StorageError,
     StorageResult, SubjectState, SubjectVersion, VersionInsert, VersionRecord, Written,
@@ -41,12 +42,21 @@ impl Dialect {
 #[derive(Debug, Clone)]
 pub struct SqlStorage {
     pool: AnyPool,
+    /// PostgreSQL: the registration statements' connections, one round trip per statement
+    /// (sqlx's pool adds two pings; see `direct`).
+    direct: Option<Arc<DirectPool>>,
     /// Connections taken from the pool so far: one per query or transaction.
     acquires: Arc<AtomicU64>,
     dialect: Dialect,
     /// The URL, kept to open a LISTEN connection (PostgreSQL).
     url: String,
 }
+
+/// PostgreSQL connections of sqlx's pool (reads on a cache miss, deletes, settings, background
+/// work) and of the registration statements' pool: at most 32 per instance, as before the
+/// split.
+const PG_POOL_CONNECTIONS: u32 = 16;
+const PG_DIRECT_CONNECTIONS: usize = 16;
 
 /// A per-scope setting table and its value column (`scope` '' is the global scope).
 type Setting = (&'static str, &'static str);
@@ -189,6 +199,7 @@ impl SqlStorage {
             sqlx::migrate!("../migrations/sqlite").run(&pool).await?;
             Ok(SqlStorage {
                 pool,
+                direct: None,
                 acquires,
                 dialect: Dialect::Sqlite,
                 url,
@@ -196,7 +207,7 @@ impl SqlStorage {
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             let opened = acquires.clone();
             let pool = AnyPoolOptions::new()
-                .max_connections(32)
+                .max_connections(PG_POOL_CONNECTIONS)
                 .before_acquire(count_idle)
                 .after_connect(move |_conn, _meta| {
                     opened.fetch_add(1, Ordering::Relaxed);
@@ -206,8 +217,10 @@ impl SqlStorage {
                 .await
                 .map_err(open_err)?;
             sqlx::migrate!("../migrations/postgres").run(&pool).await?;
+            let direct = DirectPool::new(url, PG_DIRECT_CONNECTIONS, acquires.clone());
             Ok(SqlStorage {
                 pool,
+                direct: Some(Arc::new(direct)),
                 acquires,
                 dialect: Dialect::Postgres,
                 url: url.to_string(),
@@ -248,7 +261,11 @@ impl SqlStorage {
     pub fn pool_usage(&self) -> (u32, usize) {
         let idle = self.pool.num_idle();
         let size = self.pool.size();
-        (size.saturating_sub(idle as u32), idle)
+        let (direct_in_use, direct_idle) = self.direct.as_ref().map_or((0, 0), |d| d.usage());
+        (
+            size.saturating_sub(idle as u32) + direct_in_use,
+            idle + direct_idle,
+        )
     }
 
     /// Connections taken from the pool so far: one per query or transaction, background work
@@ -273,7 +290,24 @@ impl SqlStorage {
 
     /// Close the pool, waiting for connections to be returned.
     pub async fn close(&self) {
+        if let Some(direct) = &self.direct {
+            direct.close().await;
+        }
         self.pool.close().await;
+    }
+
+    /// The rows of the statement `sql` with `bind`'s parameters, through the direct pool
+    /// (PostgreSQL: one round trip, run once more after a connection failure, so the statement
+    /// must be safe to run twice) or sqlx's pool (SQLite).
+    async fn direct_rows<'q>(
+        &self,
+        sql: &'q str,
+        bind: impl Fn(AnyQuery<'q>) -> AnyQuery<'q>,
+    ) -> Result<Vec<AnyRow>, sqlx::Error> {
+        match &self.direct {
+            Some(direct) => direct.rows(sql, bind).await,
+            None => bind(sqlx::query(sql)).fetch_all(&self.pool).await,
+        }
     }
 
     async fn setting(
@@ -454,22 +488,28 @@ impl SqlStorage {
         let schema = insert.schema;
         let refs = serde_json::to_string(&schema.references)
             .map_err(|e| StorageError::Corrupt(e.to_string()))?;
-        let row = sqlx::query(
-            "SELECT out_schema_id, out_version, out_existing \
-             FROM strata_register($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-        )
-        .bind(insert.subject)
-        .bind(i64::from(insert.version))
-        .bind(schema.schema_type.as_str())
-        .bind(&schema.guid)
-        .bind(&schema.schema)
-        .bind(&refs)
-        .bind(to_json(&schema.metadata))
-        .bind(to_json(&schema.rule_set))
-        .bind(now_ms())
-        .fetch_one(&self.pool)
-        .await
-        .map_err(conflict_or)?;
+        let created_ms = now_ms();
+        let rows = self
+            .direct_rows(
+                "SELECT out_schema_id, out_version, out_existing \
+                 FROM strata_register($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                |q| {
+                    q.bind(insert.subject)
+                        .bind(i64::from(insert.version))
+                        .bind(schema.schema_type.as_str())
+                        .bind(&schema.guid)
+                        .bind(&schema.schema)
+                        .bind(refs.as_str())
+                        .bind(to_json(&schema.metadata))
+                        .bind(to_json(&schema.rule_set))
+                        .bind(created_ms)
+                },
+            )
+            .await
+            .map_err(conflict_or)?;
+        let row = rows
+            .first()
+            .ok_or(StorageError::Database(sqlx::Error::RowNotFound))?;
         let id: i64 = row.try_get("out_schema_id")?;
         Ok(if row.try_get::<i64, _>("out_existing")? != 0 {
             Written::Existing {
@@ -500,9 +540,9 @@ macro_rules! new_subject_content {
            SELECT $3, $4, $5, $6, $7, $8, $9 \
            WHERE NOT EXISTS (SELECT 1 FROM subject_versions sv WHERE sv.subject = $1) \
              AND NOT EXISTS (SELECT 1 FROM modes m \
-                             WHERE (m.scope = '' OR m.scope = $1) AND m.mode <> 'READWRITE') \
+                             WHERE m.scope IN ('', $1) AND m.mode <> 'READWRITE') \
              AND ($2 OR NOT EXISTS (SELECT 1 FROM configs c \
-                                    WHERE (c.scope = '' OR c.scope = $1) \
+                                    WHERE c.scope IN ('', $1) \
                                       AND (c.body::jsonb ->> 'normalize') = 'true')) \
            ON CONFLICT (schema_type, guid) DO NOTHING \
            RETURNING id) "
@@ -537,16 +577,16 @@ const REGISTER_NEW_WITH_REFERENCES: &str = concat!(
     first_version_of_content!()
 );
 
-/// `sql` (taking `strata_register_first`'s parameters) with them bound.
-fn first_version_query<'q>(
-    sql: &'q str,
+/// A statement taking `strata_register_first`'s parameters, with them bound.
+fn bind_first_version<'q>(
+    q: AnyQuery<'q>,
     subject: &'q str,
     normalize: bool,
     schema: &'q NewSchema,
     refs: &'q str,
-) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
-    sqlx::query(sql)
-        .bind(subject)
+    created_ms: i64,
+) -> AnyQuery<'q> {
+    q.bind(subject)
         .bind(normalize)
         .bind(schema.schema_type.as_str())
         .bind(&schema.guid)
@@ -554,7 +594,7 @@ fn first_version_query<'q>(
         .bind(refs)
         .bind(to_json(&schema.metadata))
         .bind(to_json(&schema.rule_set))
-        .bind(now_ms())
+        .bind(created_ms)
 }
 
 fn refuse_nul(subject: &str, schema: &NewSchema) -> StorageResult<()> {
@@ -763,21 +803,22 @@ impl Storage for SqlStorage {
             });
         }
         // One round trip: the scope's settings and the subject's versions as one result.
-        let rows = sqlx::query(
-            "SELECT 'config' AS kind, scope, body AS value, \
-                    CAST(0 AS BIGINT) AS version, CAST(0 AS BIGINT) AS schema_id, CAST(0 AS BIGINT) AS deleted \
-             FROM configs WHERE scope = '' OR scope = $1 \
-             UNION ALL \
-             SELECT 'mode', scope, mode, CAST(0 AS BIGINT), CAST(0 AS BIGINT), CAST(0 AS BIGINT) \
-             FROM modes WHERE scope = '' OR scope = $1 \
-             UNION ALL \
-             SELECT 'version', subject, '', version, schema_id, \
-                    CAST(CASE WHEN deleted THEN 1 ELSE 0 END AS BIGINT) \
-             FROM subject_versions WHERE subject = $1",
-        )
-        .bind(subject)
-        .fetch_all(&self.pool)
-        .await?;
+        let rows = self
+            .direct_rows(
+                "SELECT 'config' AS kind, scope, body AS value, \
+                        CAST(0 AS BIGINT) AS version, CAST(0 AS BIGINT) AS schema_id, \
+                        CAST(0 AS BIGINT) AS deleted \
+                 FROM configs WHERE scope IN ('', $1) \
+                 UNION ALL \
+                 SELECT 'mode', scope, mode, CAST(0 AS BIGINT), CAST(0 AS BIGINT), CAST(0 AS BIGINT) \
+                 FROM modes WHERE scope IN ('', $1) \
+                 UNION ALL \
+                 SELECT 'version', subject, '', version, schema_id, \
+                        CAST(CASE WHEN deleted THEN 1 ELSE 0 END AS BIGINT) \
+                 FROM subject_versions WHERE subject = $1",
+                |q| q.bind(subject),
+            )
+            .await?;
         let rows = rows
             .iter()
             .map(|row| {
@@ -816,28 +857,27 @@ impl Storage for SqlStorage {
         } else {
             REGISTER_NEW_WITH_REFERENCES
         };
-        let written = first_version_query(statement, subject, normalize, schema, &refs)
-            .fetch_optional(&self.pool)
+        let created_ms = now_ms();
+        let bind = |q| bind_first_version(q, subject, normalize, schema, &refs, created_ms);
+        let written = self
+            .direct_rows(statement, bind)
             .await
             .map_err(conflict_or)?;
-        if let Some(row) = written {
+        if let Some(row) = written.first() {
             return Ok(FirstVersion::Written(Written::Added {
                 id: row.try_get("schema_id")?,
             }));
         }
         // Nothing written: the subject is not new, a mode or config applies, or the content is
         // stored already. The function sorts these out in one more round trip.
-        let rows = first_version_query(
-            "SELECT o_kind, o_scope, o_value, o_version, o_schema_id, o_deleted \
-             FROM strata_register_first($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-            subject,
-            normalize,
-            schema,
-            &refs,
-        )
-        .fetch_all(&self.pool)
-        .await
-        .map_err(conflict_or)?;
+        let rows = self
+            .direct_rows(
+                "SELECT o_kind, o_scope, o_value, o_version, o_schema_id, o_deleted \
+                 FROM strata_register_first($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                bind,
+            )
+            .await
+            .map_err(conflict_or)?;
         let mut gathered = Vec::with_capacity(rows.len());
         for row in &rows {
             let kind: String = row.try_get("o_kind")?;
