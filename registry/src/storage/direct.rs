@@ -19,11 +19,12 @@
 //!   registration.
 //!
 //! Bounded like sqlx's pool: at most `max` connections, opened on demand, and a caller waits at
-//! most [`ACQUIRE_TIMEOUT`] for one.
+//! most [`ACQUIRE_TIMEOUT`] for one; like sqlx's defaults, a connection idle for
+//! [`IDLE_TIMEOUT`] or open for [`MAX_LIFETIME`] is closed.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 use sqlx::any::{AnyArguments, AnyRow};
@@ -36,12 +37,43 @@ pub type AnyQuery<'q> = sqlx::query::Query<'q, Any, AnyArguments<'q>>;
 /// How long a caller waits for a connection (sqlx's pool default).
 pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// An idle connection is closed after this long unused (sqlx's pool default).
+pub const IDLE_TIMEOUT: Duration = Duration::from_secs(10 * 60);
+
+/// A connection is closed once it has been open this long (sqlx's pool default), so that a
+/// server process's caches do not grow for ever.
+pub const MAX_LIFETIME: Duration = Duration::from_secs(30 * 60);
+
+/// A connection waiting to be handed out.
+struct Idle {
+    conn: AnyConnection,
+    opened: Instant,
+    since: Instant,
+}
+
+/// When connections are closed: [`IDLE_TIMEOUT`] and [`MAX_LIFETIME`] but in tests.
+#[derive(Debug, Clone, Copy)]
+struct Expiry {
+    idle: Duration,
+    lifetime: Duration,
+}
+
+impl Expiry {
+    fn expired(&self, entry: &Idle, now: Instant) -> bool {
+        now.duration_since(entry.since) >= self.idle
+            || now.duration_since(entry.opened) >= self.lifetime
+    }
+}
+
 /// Connections opened on demand, handed out without a ping.
 pub struct DirectPool {
     url: String,
-    idle: Mutex<Vec<AnyConnection>>,
+    /// Most recently used last: a connection is taken from the end, and the longest idle ones
+    /// at the front are the first to expire.
+    idle: Mutex<Vec<Idle>>,
     permits: Semaphore,
     max: usize,
+    expiry: Expiry,
     closed: AtomicBool,
     /// Shared with the sqlx pool: every connection taken is counted.
     acquires: Arc<AtomicU64>,
@@ -79,6 +111,10 @@ impl DirectPool {
             idle: Mutex::new(Vec::new()),
             permits: Semaphore::new(max),
             max,
+            expiry: Expiry {
+                idle: IDLE_TIMEOUT,
+                lifetime: MAX_LIFETIME,
+            },
             closed: AtomicBool::new(false),
             acquires,
         }
@@ -98,8 +134,8 @@ impl DirectPool {
         self.closed.store(true, Ordering::Release);
         self.permits.close();
         let idle = std::mem::take(&mut *self.idle.lock());
-        for conn in idle {
-            let _ = conn.close().await;
+        for entry in idle {
+            let _ = entry.conn.close().await;
         }
     }
 
@@ -146,14 +182,22 @@ impl DirectPool {
             return Err(sqlx::Error::PoolClosed);
         }
         let idle = self.idle.lock().pop();
-        let conn = match idle {
-            Some(conn) => conn,
-            None => AnyConnection::connect(&self.url).await?,
+        let (conn, opened) = match idle {
+            Some(entry) if !self.expiry.expired(&entry, Instant::now()) => {
+                (entry.conn, entry.opened)
+            }
+            expired => {
+                if let Some(entry) = expired {
+                    close_later(entry.conn);
+                }
+                (AnyConnection::connect(&self.url).await?, Instant::now())
+            }
         };
         self.acquires.fetch_add(1, Ordering::Relaxed);
         Ok(Lease {
             pool: self,
             conn: Some(conn),
+            opened,
             clean: false,
             _permit: permit,
         })
@@ -164,18 +208,50 @@ impl DirectPool {
 struct Lease<'p> {
     pool: &'p DirectPool,
     conn: Option<AnyConnection>,
+    opened: Instant,
     clean: bool,
     _permit: SemaphorePermit<'p>,
 }
 
 impl Drop for Lease<'_> {
     fn drop(&mut self) {
-        if let Some(conn) = self.conn.take() {
-            if self.clean && !self.pool.closed.load(Ordering::Acquire) {
-                self.pool.idle.lock().push(conn);
-            }
-            // Otherwise the connection is dropped, which closes its socket.
+        let Some(conn) = self.conn.take() else {
+            return;
+        };
+        if !self.clean || self.pool.closed.load(Ordering::Acquire) {
+            // Mid-statement, failed, or the pool is closing: dropping the connection closes its
+            // socket.
+            return;
         }
+        let now = Instant::now();
+        let mut expired = Vec::new();
+        {
+            let mut idle = self.pool.idle.lock();
+            idle.push(Idle {
+                conn,
+                opened: self.opened,
+                since: now,
+            });
+            while idle
+                .first()
+                .is_some_and(|entry| self.pool.expiry.expired(entry, now))
+            {
+                expired.push(idle.remove(0).conn);
+            }
+        }
+        for conn in expired {
+            close_later(conn);
+        }
+    }
+}
+
+/// Close a healthy connection politely (a Terminate message, so the server logs no error), off
+/// the caller's path.
+fn close_later(conn: AnyConnection) {
+    if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+        runtime.spawn(async move {
+            let _ = conn.close().await;
+        });
     }
 }
 
@@ -251,6 +327,31 @@ mod tests {
         assert_eq!(pool.usage(), (0, 1));
         backend_pid(&pool).await.expect("another query");
         drop(pg);
+    }
+
+    #[tokio::test]
+    async fn a_connection_idle_too_long_or_open_too_long_is_replaced() {
+        let pg = TestPostgres::get();
+        let url = pg.fresh_database_url();
+        let mut idle = pool(&url, 2);
+        idle.expiry = Expiry {
+            idle: Duration::from_millis(300),
+            lifetime: Duration::from_secs(3600),
+        };
+        let first = backend_pid(&idle).await.expect("query");
+        assert_eq!(backend_pid(&idle).await.expect("query"), first);
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        assert_ne!(backend_pid(&idle).await.expect("query"), first);
+        assert_eq!(idle.usage(), (0, 1));
+
+        let mut old = pool(&url, 2);
+        old.expiry = Expiry {
+            idle: Duration::from_secs(3600),
+            lifetime: Duration::from_millis(300),
+        };
+        let first = backend_pid(&old).await.expect("query");
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        assert_ne!(backend_pid(&old).await.expect("query"), first);
     }
 
     #[tokio::test]
