@@ -11,9 +11,11 @@
 //!   or with an error the database answered (a unique violation leaves the connection usable).
 //!   A cancelled operation (the request timed out, the client went away) or a failure of the
 //!   connection drops it.
-//! - A connection failure (I/O, protocol, SQLSTATE class 08, or 57P01–57P03: the server shut
-//!   down or restarted) empties the idle list, since a restart has killed every connection in
-//!   it, and the operation runs once more on a new connection. Only statements that may run
+//! - A connection failure (I/O, protocol, SQLSTATE class 08 or 57P, any FATAL error: see
+//!   [`is_connection_error`]) empties the idle list, since a restart has killed every
+//!   connection in it, and the operation runs once more on a new connection. Connections
+//!   still on loan then are not taken back either: each connection carries the pool's
+//!   generation, which a failure advances. Only statements that may run
 //!   twice are given to [`DirectPool::rows`]: a registration that committed before its answer
 //!   was lost finds its content registered and answers it as Confluent answers a repeated
 //!   registration.
@@ -28,6 +30,7 @@ use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 use sqlx::any::{AnyArguments, AnyRow};
+use sqlx::postgres::{PgDatabaseError, PgSeverity};
 use sqlx::{Any, AnyConnection, Connection};
 use tokio::sync::{Semaphore, SemaphorePermit};
 
@@ -47,8 +50,16 @@ pub const MAX_LIFETIME: Duration = Duration::from_secs(30 * 60);
 /// A connection waiting to be handed out.
 struct Idle {
     conn: AnyConnection,
-    opened: Instant,
+    born: Born,
     since: Instant,
+}
+
+/// What a connection on loan carries back.
+#[derive(Debug, Clone, Copy)]
+struct Born {
+    opened: Instant,
+    /// The pool's generation when it was opened.
+    generation: u64,
 }
 
 /// When connections are closed: [`IDLE_TIMEOUT`] and [`MAX_LIFETIME`] but in tests.
@@ -61,20 +72,21 @@ struct Expiry {
 impl Expiry {
     fn expired(&self, entry: &Idle, now: Instant) -> bool {
         now.duration_since(entry.since) >= self.idle
-            || now.duration_since(entry.opened) >= self.lifetime
+            || now.duration_since(entry.born.opened) >= self.lifetime
     }
 }
 
 /// Connections opened on demand, handed out without a ping.
 pub struct DirectPool {
     url: String,
-    /// Most recently used last: a connection is taken from the end, and the longest idle ones
-    /// at the front are the first to expire.
+    /// Most recently used last: a connection is taken from the end.
     idle: Mutex<Vec<Idle>>,
     permits: Semaphore,
     max: usize,
     expiry: Expiry,
     closed: AtomicBool,
+    /// Advanced by every connection failure: a connection opened before is not reused.
+    generation: AtomicU64,
     /// Shared with the sqlx pool: every connection taken is counted.
     acquires: Arc<AtomicU64>,
 }
@@ -91,13 +103,22 @@ impl std::fmt::Debug for DirectPool {
 }
 
 /// Whether `e` means the connection cannot be trusted any more (rather than the database
-/// refusing one statement on a healthy connection).
+/// refusing one statement on a healthy connection): an I/O, TLS or protocol failure, SQLSTATE
+/// class 08 (connection exception) or 57P (the server shut down, restarted, or ended an idle
+/// session), or any error the server sent as FATAL or PANIC, after which it closes the
+/// connection.
 pub fn is_connection_error(e: &sqlx::Error) -> bool {
     match e {
         sqlx::Error::Io(_) | sqlx::Error::Tls(_) | sqlx::Error::Protocol(_) => true,
-        sqlx::Error::Database(db) => db
-            .code()
-            .is_some_and(|c| c.starts_with("08") || matches!(&*c, "57P01" | "57P02" | "57P03")),
+        sqlx::Error::Database(db) => {
+            let fatal = db
+                .try_downcast_ref::<PgDatabaseError>()
+                .is_some_and(|pg| matches!(pg.severity(), PgSeverity::Fatal | PgSeverity::Panic));
+            fatal
+                || db
+                    .code()
+                    .is_some_and(|c| c.starts_with("08") || c.starts_with("57P"))
+        }
         _ => false,
     }
 }
@@ -116,6 +137,7 @@ impl DirectPool {
                 lifetime: MAX_LIFETIME,
             },
             closed: AtomicBool::new(false),
+            generation: AtomicU64::new(0),
             acquires,
         }
     }
@@ -131,9 +153,12 @@ impl DirectPool {
 
     /// Close the idle connections and refuse new work.
     pub async fn close(&self) {
-        self.closed.store(true, Ordering::Release);
+        let idle = {
+            let mut idle = self.idle.lock();
+            self.closed.store(true, Ordering::Release);
+            std::mem::take(&mut *idle)
+        };
         self.permits.close();
-        let idle = std::mem::take(&mut *self.idle.lock());
         for entry in idle {
             let _ = entry.conn.close().await;
         }
@@ -156,8 +181,14 @@ impl DirectPool {
             };
             match result {
                 Err(e) if is_connection_error(&e) => {
-                    // `lease` drops the connection; the idle ones are suspect too.
-                    drop(std::mem::take(&mut *self.idle.lock()));
+                    // `lease` drops the connection; the idle ones and those on loan are
+                    // suspect too.
+                    let suspect = {
+                        let mut idle = self.idle.lock();
+                        self.generation.fetch_add(1, Ordering::AcqRel);
+                        std::mem::take(&mut *idle)
+                    };
+                    drop(suspect);
                     if retried {
                         return Err(e);
                     }
@@ -172,35 +203,79 @@ impl DirectPool {
         }
     }
 
+    /// A connection, waiting at most [`ACQUIRE_TIMEOUT`] for a free one and for a new one to
+    /// open.
     async fn acquire(&self) -> Result<Lease<'_>, sqlx::Error> {
-        let permit = match tokio::time::timeout(ACQUIRE_TIMEOUT, self.permits.acquire()).await {
-            Ok(Ok(permit)) => permit,
-            Ok(Err(_closed)) => return Err(sqlx::Error::PoolClosed),
-            Err(_elapsed) => return Err(sqlx::Error::PoolTimedOut),
-        };
+        match tokio::time::timeout(ACQUIRE_TIMEOUT, self.acquire_unbounded()).await {
+            Ok(lease) => lease,
+            Err(_elapsed) => Err(sqlx::Error::PoolTimedOut),
+        }
+    }
+
+    async fn acquire_unbounded(&self) -> Result<Lease<'_>, sqlx::Error> {
+        let permit = self
+            .permits
+            .acquire()
+            .await
+            .map_err(|_closed| sqlx::Error::PoolClosed)?;
         if self.closed.load(Ordering::Acquire) {
             return Err(sqlx::Error::PoolClosed);
         }
         let idle = self.idle.lock().pop();
-        let (conn, opened) = match idle {
-            Some(entry) if !self.expiry.expired(&entry, Instant::now()) => {
-                (entry.conn, entry.opened)
-            }
+        let (conn, born) = match idle {
+            Some(entry) if !self.expiry.expired(&entry, Instant::now()) => (entry.conn, entry.born),
             expired => {
                 if let Some(entry) = expired {
                     close_later(entry.conn);
                 }
-                (AnyConnection::connect(&self.url).await?, Instant::now())
+                let born = Born {
+                    opened: Instant::now(),
+                    generation: self.generation.load(Ordering::Acquire),
+                };
+                (AnyConnection::connect(&self.url).await?, born)
             }
         };
         self.acquires.fetch_add(1, Ordering::Relaxed);
         Ok(Lease {
             pool: self,
             conn: Some(conn),
-            opened,
+            born,
             clean: false,
             _permit: permit,
         })
+    }
+
+    /// Close the idle connections that expired (see [`Expiry`]).
+    fn prune(&self, now: Instant) {
+        let expired: Vec<AnyConnection> = {
+            let mut idle = self.idle.lock();
+            let (keep, expired): (Vec<Idle>, Vec<Idle>) = std::mem::take(&mut *idle)
+                .into_iter()
+                .partition(|entry| !self.expiry.expired(entry, now));
+            *idle = keep;
+            expired.into_iter().map(|entry| entry.conn).collect()
+        };
+        for conn in expired {
+            close_later(conn);
+        }
+    }
+
+    /// Close expired idle connections also while the pool is not used: a task that looks every
+    /// half idle timeout (at most every minute) and ends with the pool.
+    pub fn start_reaper(self: &Arc<Self>) {
+        let period = (self.expiry.idle / 2).min(Duration::from_secs(60));
+        let pool = Arc::downgrade(self);
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(period).await;
+                match pool.upgrade() {
+                    Some(pool) if !pool.closed.load(Ordering::Acquire) => {
+                        pool.prune(Instant::now())
+                    }
+                    _ => break,
+                }
+            }
+        });
     }
 }
 
@@ -208,7 +283,7 @@ impl DirectPool {
 struct Lease<'p> {
     pool: &'p DirectPool,
     conn: Option<AnyConnection>,
-    opened: Instant,
+    born: Born,
     clean: bool,
     _permit: SemaphorePermit<'p>,
 }
@@ -218,30 +293,23 @@ impl Drop for Lease<'_> {
         let Some(conn) = self.conn.take() else {
             return;
         };
-        if !self.clean || self.pool.closed.load(Ordering::Acquire) {
-            // Mid-statement, failed, or the pool is closing: dropping the connection closes its
-            // socket.
+        if !self.clean {
+            // Mid-statement or failed: dropping the connection closes its socket.
             return;
         }
-        let now = Instant::now();
-        let mut expired = Vec::new();
+        let pool = self.pool;
+        let mut idle = pool.idle.lock();
+        // Checked under the lock that `close` and a failure take to empty the list.
+        if pool.closed.load(Ordering::Acquire)
+            || self.born.generation != pool.generation.load(Ordering::Acquire)
         {
-            let mut idle = self.pool.idle.lock();
-            idle.push(Idle {
-                conn,
-                opened: self.opened,
-                since: now,
-            });
-            while idle
-                .first()
-                .is_some_and(|entry| self.pool.expiry.expired(entry, now))
-            {
-                expired.push(idle.remove(0).conn);
-            }
+            return;
         }
-        for conn in expired {
-            close_later(conn);
-        }
+        idle.push(Idle {
+            conn,
+            born: self.born,
+            since: Instant::now(),
+        });
     }
 }
 
@@ -352,6 +420,58 @@ mod tests {
         let first = backend_pid(&old).await.expect("query");
         tokio::time::sleep(Duration::from_millis(400)).await;
         assert_ne!(backend_pid(&old).await.expect("query"), first);
+    }
+
+    #[tokio::test]
+    async fn idle_connections_expire_while_the_pool_is_not_used() {
+        let pg = TestPostgres::get();
+        let mut pool = pool(&pg.fresh_database_url(), 2);
+        pool.expiry = Expiry {
+            idle: Duration::from_millis(200),
+            lifetime: Duration::from_secs(3600),
+        };
+        let pool = Arc::new(pool);
+        pool.start_reaper();
+        backend_pid(&pool).await.expect("query");
+        assert_eq!(pool.usage(), (0, 1));
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while pool.usage() != (0, 0) {
+            assert!(
+                Instant::now() < deadline,
+                "the idle connection was never closed"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    #[tokio::test]
+    async fn a_connection_the_server_ended_is_replaced_without_the_caller_seeing_it() {
+        let pg = TestPostgres::get();
+        let url = pg.fresh_database_url();
+        let pool = pool(&url, 2);
+        let first = backend_pid(&pool).await.expect("query");
+        let mut admin = AnyConnection::connect(&url).await.expect("connect");
+        sqlx::query("SELECT pg_terminate_backend($1)")
+            .bind(first)
+            .execute(&mut admin)
+            .await
+            .expect("terminate");
+        // The idle connection got a FATAL and was closed by the server.
+        let second = backend_pid(&pool)
+            .await
+            .expect("query after the termination");
+        assert_ne!(second, first);
+        assert_eq!(pool.generation.load(Ordering::Acquire), 1);
+    }
+
+    #[test]
+    fn fatal_errors_and_connection_classes_are_connection_errors() {
+        assert!(is_connection_error(&sqlx::Error::Io(std::io::Error::from(
+            std::io::ErrorKind::ConnectionReset
+        ))));
+        assert!(is_connection_error(&sqlx::Error::Protocol("eof".into())));
+        assert!(!is_connection_error(&sqlx::Error::RowNotFound));
+        assert!(!is_connection_error(&sqlx::Error::PoolTimedOut));
     }
 
     #[tokio::test]

@@ -217,10 +217,15 @@ impl SqlStorage {
                 .await
                 .map_err(open_err)?;
             sqlx::migrate!("../migrations/postgres").run(&pool).await?;
-            let direct = DirectPool::new(url, PG_DIRECT_CONNECTIONS, acquires.clone());
+            let direct = Arc::new(DirectPool::new(
+                url,
+                PG_DIRECT_CONNECTIONS,
+                acquires.clone(),
+            ));
+            direct.start_reaper();
             Ok(SqlStorage {
                 pool,
-                direct: Some(Arc::new(direct)),
+                direct: Some(direct),
                 acquires,
                 dialect: Dialect::Postgres,
                 url: url.to_string(),
