@@ -2034,7 +2034,8 @@ fn committed_by_g(log: &Path, topic: &str) -> std::collections::BTreeMap<i32, i6
 /// member's revocation commit failed whenever the joining member was slow (about 1 run in 5
 /// on a loaded machine) and the second member read its partitions again from the start.
 /// The members stop on Ctrl-C once the group has printed and committed everything, not after
-/// a quiet spell, and what they commit on the way out moves no offset back.
+/// a quiet spell, and what they commit on the way out moves no offset back (the first member
+/// printed part of the partitions it gave up: committed again at exit, they would go back).
 #[tokio::test]
 async fn kafka_group_members_commit_on_revocation_so_a_joining_member_goes_on_after_them() {
     use std::collections::BTreeSet;
@@ -2058,6 +2059,10 @@ async fn kafka_group_members_commit_on_revocation_so_a_joining_member_goes_on_af
             &env.path("user.avsc"),
             "--auto-register",
             "--with-keys",
+            // Small batches, fetched a few at a time (below): a member reads every partition
+            // a little at a time, not one after the other.
+            "-X",
+            "batch.size=2048",
         ],
         &lines(&values),
     )
@@ -2074,6 +2079,8 @@ async fn kafka_group_members_commit_on_revocation_so_a_joining_member_goes_on_af
         &bootstrap,
         "-X",
         "heartbeat.interval.ms=200",
+        "-X",
+        "max.partition.fetch.bytes=2048",
     ];
     // (partition, offset) of every line each member printed, as it is read.
     let printed = [
@@ -2152,6 +2159,15 @@ async fn kafka_group_members_commit_on_revocation_so_a_joining_member_goes_on_af
         !second.is_empty(),
         "the second member got partitions in the rebalance"
     );
+    // The first member had printed part of each partition it gave up: without its commit
+    // on revocation, the second would print that part again.
+    for taken in second.iter().map(|(p, _)| *p).collect::<BTreeSet<_>>() {
+        let before = first.iter().filter(|(p, _)| *p == taken).count();
+        assert!(
+            0 < before && before < 1000,
+            "the first member printed {before} records of partition {taken} before the second took it"
+        );
+    }
     let all: Vec<(i64, i64)> = first.iter().chain(second.iter()).copied().collect();
     let distinct: BTreeSet<_> = all.iter().copied().collect();
     assert_eq!(distinct.len(), 4000, "every record was printed");
