@@ -513,9 +513,11 @@ fn consume(args: ConsumeArgs, output: Output) -> Result<()> {
     if progress && output == Output::Text {
         eprintln!();
     }
-    // Commit: after an error or Ctrl-C, only what was printed; else the position in every
-    // assigned partition (everything polled was printed or skipped), except what
-    // --max-messages left unprinted.
+    // Commit: after an error or Ctrl-C, only what was printed, in the partitions still held
+    // (one a rebalance took away was committed when it was revoked, and its next owner may
+    // have committed further since: committing what this member printed there would send
+    // the group back); else the position in every assigned partition (everything polled was
+    // printed or skipped), except what --max-messages left unprinted.
     if args.group.is_some() {
         let positions = if result.is_ok() && clean {
             source.positions().map(|mut p| {
@@ -523,7 +525,10 @@ fn consume(args: ConsumeArgs, output: Output) -> Result<()> {
                 p
             })
         } else {
-            Ok(printed_at)
+            source.positions().map(|held| {
+                printed_at.retain(|k, _| held.contains_key(k));
+                printed_at
+            })
         };
         let positions = match positions {
             Ok(p) => p,

@@ -302,6 +302,8 @@ pub fn run(args: ServeArgs) -> ExitCode {
                 return ExitCode::from(1);
             }
         };
+        // Before either listener serves (Ctrl-C while the app is built still stops at once).
+        let shutdown = shutdown_signal();
         let kafka_task = match kafka {
             Some((log_dir, kafka_config)) => {
                 match start_kafka(&log_dir, kafka_config, app.registry()).await {
@@ -334,7 +336,7 @@ pub fn run(args: ServeArgs) -> ExitCode {
         );
         let result = app
             .run_until(async move {
-                shutdown_signal().await;
+                shutdown.await;
                 let _ = stop_tx.send(true);
             })
             .await;
@@ -379,26 +381,48 @@ async fn start_kafka(
     Ok(server)
 }
 
-/// Completes on SIGINT (Ctrl-C) or SIGTERM.
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        if tokio::signal::ctrl_c().await.is_err() {
-            std::future::pending::<()>().await;
-        }
-    };
+/// Completes on SIGINT (Ctrl-C) or SIGTERM. The handlers are installed by the call, before
+/// the listeners serve: installed on the future's first poll, they could come after the
+/// first answers on a loaded machine, and a SIGTERM sent then killed the process uncleanly.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
+    let (mut int, mut term) = {
+        use tokio::signal::unix::{signal, SignalKind};
+        (
+            signal(SignalKind::interrupt()).ok(),
+            signal(SignalKind::terminate()).ok(),
+        )
     };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => tracing::info!("SIGINT received, shutting down"),
-        _ = term => tracing::info!("SIGTERM received, shutting down"),
+    async move {
+        #[cfg(unix)]
+        let ctrl_c = async {
+            match int.as_mut() {
+                Some(s) => {
+                    s.recv().await;
+                }
+                None => std::future::pending::<()>().await,
+            }
+        };
+        #[cfg(not(unix))]
+        let ctrl_c = async {
+            if tokio::signal::ctrl_c().await.is_err() {
+                std::future::pending::<()>().await;
+            }
+        };
+        #[cfg(unix)]
+        let term = async {
+            match term.as_mut() {
+                Some(s) => {
+                    s.recv().await;
+                }
+                None => std::future::pending::<()>().await,
+            }
+        };
+        #[cfg(not(unix))]
+        let term = std::future::pending::<()>();
+        tokio::select! {
+            _ = ctrl_c => tracing::info!("SIGINT received, shutting down"),
+            _ = term => tracing::info!("SIGTERM received, shutting down"),
+        }
     }
 }
