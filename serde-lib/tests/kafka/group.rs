@@ -36,8 +36,8 @@ fn member(bootstrap: &str, group: &str, commit_on_revoke: bool) -> KafkaConsumer
             ("session.timeout.ms", "4500"),
             ("heartbeat.interval.ms", "200"),
             // Partitions that move are revoked after a completed round, when the group takes
-            // commits: librdkafka's mock cluster (as strata serve) refuses them while a round
-            // is in progress, which Kafka allows.
+            // commits: librdkafka's mock cluster refuses them while a round is in progress,
+            // where Kafka (and strata serve) take them while members rejoin.
             ("partition.assignment.strategy", "cooperative-sticky"),
         ],
         KafkaConsumerOptions {
