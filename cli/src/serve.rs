@@ -395,14 +395,7 @@ fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     };
     async move {
         #[cfg(unix)]
-        let ctrl_c = async {
-            match int.as_mut() {
-                Some(s) => {
-                    s.recv().await;
-                }
-                None => std::future::pending::<()>().await,
-            }
-        };
+        let ctrl_c = signal_or_never(int.as_mut());
         #[cfg(not(unix))]
         let ctrl_c = async {
             if tokio::signal::ctrl_c().await.is_err() {
@@ -410,19 +403,23 @@ fn shutdown_signal() -> impl std::future::Future<Output = ()> {
             }
         };
         #[cfg(unix)]
-        let term = async {
-            match term.as_mut() {
-                Some(s) => {
-                    s.recv().await;
-                }
-                None => std::future::pending::<()>().await,
-            }
-        };
+        let term = signal_or_never(term.as_mut());
         #[cfg(not(unix))]
         let term = std::future::pending::<()>();
         tokio::select! {
             _ = ctrl_c => tracing::info!("SIGINT received, shutting down"),
             _ = term => tracing::info!("SIGTERM received, shutting down"),
         }
+    }
+}
+
+/// The next delivery of `signal`; never, when its handler could not be installed.
+#[cfg(unix)]
+async fn signal_or_never(signal: Option<&mut tokio::signal::unix::Signal>) {
+    match signal {
+        Some(s) => {
+            s.recv().await;
+        }
+        None => std::future::pending::<()>().await,
     }
 }
