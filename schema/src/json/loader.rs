@@ -273,6 +273,23 @@ impl Loader<'_> {
         self.load_at(doc, format!("{ptr}/{}", escape_token(keyword)), base)
     }
 
+    /// The subschema named `name` in the object under `keyword` (`properties`,
+    /// `patternProperties`, `dependencies`, `dependentSchemas`).
+    fn member(
+        &mut self,
+        doc: usize,
+        ptr: &str,
+        keyword: &str,
+        name: &str,
+        base: &str,
+    ) -> Result<NodeId> {
+        self.load_at(
+            doc,
+            format!("{ptr}/{}/{}", escape_token(keyword), escape_token(name)),
+            base,
+        )
+    }
+
     /// The node for `value`, and whether it is the synthetic `allOf` of several parts.
     fn build(&mut self, doc: usize, ptr: &str, value: &Value, base: &str) -> Result<(Node, bool)> {
         let key = self.contents.of(value);
@@ -492,11 +509,7 @@ impl Loader<'_> {
             return Ok(false);
         };
         for name in properties.keys() {
-            let id = self.load_at(
-                doc,
-                format!("{ptr}/properties/{}", escape_token(name)),
-                base,
-            )?;
+            let id = self.member(doc, ptr, "properties", name, base)?;
             object.properties.insert(name.clone(), id);
         }
         Ok(!properties.is_empty())
@@ -515,11 +528,7 @@ impl Loader<'_> {
             return Ok(false);
         };
         for pattern in patterns.keys() {
-            let id = self.load_at(
-                doc,
-                format!("{ptr}/patternProperties/{}", escape_token(pattern)),
-                base,
-            )?;
+            let id = self.member(doc, ptr, "patternProperties", pattern, base)?;
             let key = PatternKey {
                 regex: regex::Regex::new(pattern).ok(),
             };
@@ -565,11 +574,7 @@ impl Loader<'_> {
                             .property_dependencies
                             .insert(name.clone(), strings(names));
                     } else {
-                        let id = self.load_at(
-                            doc,
-                            format!("{ptr}/dependencies/{}", escape_token(name)),
-                            base,
-                        )?;
+                        let id = self.member(doc, ptr, "dependencies", name, base)?;
                         object.schema_dependencies.insert(name.clone(), id);
                     }
                 }
@@ -589,11 +594,7 @@ impl Loader<'_> {
             if let Some(Value::Object(dependencies)) = map.get("dependentSchemas") {
                 object.schema_dependencies_keyword = "dependentSchemas";
                 for name in dependencies.keys() {
-                    let id = self.load_at(
-                        doc,
-                        format!("{ptr}/dependentSchemas/{}", escape_token(name)),
-                        base,
-                    )?;
+                    let id = self.member(doc, ptr, "dependentSchemas", name, base)?;
                     object.schema_dependencies.insert(name.clone(), id);
                 }
             }

@@ -22,9 +22,7 @@
 
 use serde_json::{Map, Value};
 
-use super::{
-    as_count, display_pointer, escape_token, invalid, node, strings, unknown_type, Content, Loader,
-};
+use super::{as_count, display_pointer, invalid, node, strings, unknown_type, Content, Loader};
 use crate::json::model::{
     ArrayKind, ContentId, Criterion, Extra, Kind, Meta, Node, NodeId, NumberKind, ObjectKind,
     StringKind,
@@ -571,11 +569,7 @@ impl Loader<'_> {
                 let mut o = object_kind();
                 if let Value::Object(dependencies) = value {
                     for name in dependencies.keys() {
-                        let id = self.load_at(
-                            doc,
-                            format!("{ptr}/dependentSchemas/{}", escape_token(name)),
-                            base,
-                        )?;
+                        let id = self.member(doc, ptr, "dependentSchemas", name, base)?;
                         o.schema_dependencies.insert(name.clone(), id);
                     }
                 }
