@@ -200,11 +200,7 @@ mod tests {
 
     #[tokio::test]
     async fn deep_recursion_that_would_overflow_a_2mib_stack_runs_on_the_pool() {
-        let pool = WorkPool::new(PoolSize {
-            threads: 1,
-            max_pending: 4,
-        })
-        .unwrap();
+        let pool = one_thread(4);
         // ~20,000 frames of over 512 bytes: about 10 MiB of stack.
         let n = pool.run("recursion", || recurse(20_000)).await.unwrap();
         assert_eq!(n, 20_000);
@@ -212,11 +208,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_panicking_job_is_an_error_and_the_pool_goes_on() {
-        let pool = WorkPool::new(PoolSize {
-            threads: 1,
-            max_pending: 4,
-        })
-        .unwrap();
+        let pool = one_thread(4);
         let err = pool
             .run("panics", || -> u32 { panic!("boom") })
             .await
@@ -225,31 +217,43 @@ mod tests {
         assert_eq!(pool.run("after", || 7).await.unwrap(), 7);
     }
 
-    #[tokio::test]
-    async fn a_full_queue_is_refused_at_once() {
-        let pool = Arc::new(
-            WorkPool::new(PoolSize {
-                threads: 1,
-                max_pending: 1,
-            })
-            .unwrap(),
-        );
-        let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
-        let busy = {
-            let pool = pool.clone();
-            tokio::spawn(async move {
-                pool.run("blocker", move || release_rx.recv().is_ok())
-                    .await
-                    .unwrap()
-            })
-        };
-        // Wait until the blocker occupies the only slot.
+    fn one_thread(max_pending: usize) -> WorkPool {
+        WorkPool::new(PoolSize {
+            threads: 1,
+            max_pending,
+        })
+        .unwrap()
+    }
+
+    /// A pool of one thread and one slot, the slot taken by a job that runs until the sender
+    /// sends (the job's handle answers whether it was released).
+    async fn full_pool() -> (
+        Arc<WorkPool>,
+        std::sync::mpsc::Sender<()>,
+        tokio::task::JoinHandle<bool>,
+    ) {
+        let pool = Arc::new(one_thread(1));
+        let (release, wait) = std::sync::mpsc::channel::<()>();
+        let holder = pool.clone();
+        let busy = tokio::spawn(async move {
+            holder
+                .run("hold the only slot", move || wait.recv().is_ok())
+                .await
+                .unwrap()
+        });
+        // Wait until the job occupies the only slot.
         while pool.pending.load(Ordering::Acquire) == 0 {
             tokio::task::yield_now().await;
         }
+        (pool, release, busy)
+    }
+
+    #[tokio::test]
+    async fn a_full_queue_is_refused_at_once() {
+        let (pool, release, busy) = full_pool().await;
         let err = pool.run("second", || 1).await.unwrap_err();
         assert!(matches!(err, Error::Overloaded(_)), "{err:?}");
-        release_tx.send(()).unwrap();
+        release.send(()).unwrap();
         assert!(busy.await.unwrap());
         assert_eq!(pool.run("third", || 3).await.unwrap(), 3);
     }
@@ -285,24 +289,7 @@ mod tests {
 
     #[tokio::test]
     async fn tiny_work_runs_on_the_calling_task_even_when_the_pool_is_full() {
-        let pool = Arc::new(
-            WorkPool::new(PoolSize {
-                threads: 1,
-                max_pending: 1,
-            })
-            .unwrap(),
-        );
-        let (release, wait) = std::sync::mpsc::channel::<()>();
-        let holder = pool.clone();
-        let busy = tokio::spawn(async move {
-            holder
-                .run("hold the only slot", move || wait.recv().is_ok())
-                .await
-        });
-        // Until the slot is taken, a pooled job could still get in: wait for it.
-        while pool.pending.load(Ordering::Acquire) == 0 {
-            tokio::task::yield_now().await;
-        }
+        let (pool, release, busy) = full_pool().await;
         assert!(matches!(
             pool.run("refused", || 1).await,
             Err(Error::Overloaded(_))
@@ -313,6 +300,6 @@ mod tests {
             Err(Error::Overloaded(_))
         ));
         release.send(()).unwrap();
-        assert!(busy.await.unwrap().unwrap());
+        assert!(busy.await.unwrap());
     }
 }
