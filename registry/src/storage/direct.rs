@@ -24,7 +24,7 @@
 //! most [`ACQUIRE_TIMEOUT`] for one; like sqlx's defaults, a connection idle for
 //! [`IDLE_TIMEOUT`] or open for [`MAX_LIFETIME`] is closed.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -84,7 +84,6 @@ pub struct DirectPool {
     permits: Semaphore,
     max: usize,
     expiry: Expiry,
-    closed: AtomicBool,
     /// Advanced by every connection failure: a connection opened before is not reused.
     generation: AtomicU64,
     /// Shared with the sqlx pool: every connection taken is counted.
@@ -136,7 +135,6 @@ impl DirectPool {
                 idle: IDLE_TIMEOUT,
                 lifetime: MAX_LIFETIME,
             },
-            closed: AtomicBool::new(false),
             generation: AtomicU64::new(0),
             acquires,
         }
@@ -155,10 +153,9 @@ impl DirectPool {
     pub async fn close(&self) {
         let idle = {
             let mut idle = self.idle.lock();
-            self.closed.store(true, Ordering::Release);
+            self.permits.close();
             std::mem::take(&mut *idle)
         };
-        self.permits.close();
         for entry in idle {
             let _ = entry.conn.close().await;
         }
@@ -218,7 +215,7 @@ impl DirectPool {
             .acquire()
             .await
             .map_err(|_closed| sqlx::Error::PoolClosed)?;
-        if self.closed.load(Ordering::Acquire) {
+        if self.permits.is_closed() {
             return Err(sqlx::Error::PoolClosed);
         }
         let idle = self.idle.lock().pop();
@@ -269,9 +266,7 @@ impl DirectPool {
             loop {
                 tokio::time::sleep(period).await;
                 match pool.upgrade() {
-                    Some(pool) if !pool.closed.load(Ordering::Acquire) => {
-                        pool.prune(Instant::now())
-                    }
+                    Some(pool) if !pool.permits.is_closed() => pool.prune(Instant::now()),
                     _ => break,
                 }
             }
@@ -300,7 +295,7 @@ impl Drop for Lease<'_> {
         let pool = self.pool;
         let mut idle = pool.idle.lock();
         // Checked under the lock that `close` and a failure take to empty the list.
-        if pool.closed.load(Ordering::Acquire)
+        if pool.permits.is_closed()
             || self.born.generation != pool.generation.load(Ordering::Acquire)
         {
             return;
